@@ -1,0 +1,103 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import avro from 'avsc';
+
+const AVRO_DIR = join(dirname(fileURLToPath(import.meta.url)), 'avro');
+/** Wire format: [0x00 magic][uint16 BE writer-schema version][avro binary]. Like Confluent's, minus a registry. */
+const MAGIC = 0x00;
+const HEADER_BYTES = 3;
+
+export class SchemaDecodeError extends Error {
+  readonly retriable = false;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SchemaDecodeError';
+  }
+}
+
+export interface Codec<T> {
+  readonly name: string;
+  readonly version: number;
+  encode(value: T): Buffer;
+  /** Decodes data written with any known version of the schema into the current (reader) shape. */
+  decode(bytes: Buffer): T;
+}
+
+/** Every `.avsc` shares one registry so records can reference each other by full name. */
+const registry: Record<string, avro.Type> = {};
+
+function parseSchemaFile(file: string): avro.Type {
+  const schema = JSON.parse(readFileSync(join(AVRO_DIR, file), 'utf8'));
+  return avro.Type.forSchema(schema, { registry: { ...registry } });
+}
+
+/** Versions on disk for a schema name, e.g. touchpoint.v1.avsc, touchpoint.v2.avsc → [1, 2]. */
+function versionsOnDisk(name: string): number[] {
+  const pattern = new RegExp(`^${name}\\.v(\\d+)\\.avsc$`);
+  return readdirSync(AVRO_DIR)
+    .map((f) => pattern.exec(f)?.[1])
+    .filter((v): v is string => v !== undefined)
+    .map(Number)
+    .sort((a, b) => a - b);
+}
+
+/**
+ * A codec whose writer versions are given explicitly: the reader is `types[readerVersion]`,
+ * any other version is resolved into it with Avro schema resolution.
+ */
+export function codecFromTypes<T>(name: string, types: Map<number, avro.Type>, readerVersion: number): Codec<T> {
+  const reader = types.get(readerVersion);
+  if (!reader) throw new Error(`schema ${name} has no version ${readerVersion}`);
+  const resolvers = new Map<number, avro.Resolver | null>();
+  for (const [v, writer] of types) resolvers.set(v, v === readerVersion ? null : reader.createResolver(writer));
+  return {
+    name,
+    version: readerVersion,
+    encode(value: T): Buffer {
+      const body = reader.toBuffer(value);
+      const out = Buffer.allocUnsafe(HEADER_BYTES + body.length);
+      out[0] = MAGIC;
+      out.writeUInt16BE(readerVersion, 1);
+      body.copy(out, HEADER_BYTES);
+      return out;
+    },
+    decode(bytes: Buffer): T {
+      if (bytes.length < HEADER_BYTES || bytes[0] !== MAGIC) {
+        throw new SchemaDecodeError(`${name}: not an Avro message of this pipeline (bad magic byte)`);
+      }
+      const version = bytes.readUInt16BE(1);
+      if (!resolvers.has(version)) throw new SchemaDecodeError(`${name}: unknown writer schema version ${version}`);
+      try {
+        const resolver = resolvers.get(version) ?? undefined;
+        const writer = types.get(version)!;
+        return writer === reader
+          ? (reader.fromBuffer(bytes.subarray(HEADER_BYTES)) as T)
+          : (reader.fromBuffer(bytes.subarray(HEADER_BYTES), resolver) as T);
+      } catch (cause) {
+        throw new SchemaDecodeError(`${name}: undecodable Avro v${version} body`, { cause });
+      }
+    },
+  };
+}
+
+const codecs = new Map<string, Codec<unknown>>();
+
+/** The codec for `schemas/avro/<name>.v*.avsc`, reading and writing the newest version. */
+export function codecFor<T>(name: string): Codec<T> {
+  const cached = codecs.get(name);
+  if (cached) return cached as Codec<T>;
+  const versions = versionsOnDisk(name);
+  if (versions.length === 0) throw new Error(`no Avro schema named ${name} in ${AVRO_DIR}`);
+  const types = new Map<number, avro.Type>();
+  for (const v of versions) {
+    const type = parseSchemaFile(`${name}.v${v}.avsc`);
+    types.set(v, type);
+    if (type.name) registry[type.name] = type;
+  }
+  const codec = codecFromTypes<T>(name, types, versions[versions.length - 1]!);
+  codecs.set(name, codec as Codec<unknown>);
+  return codec;
+}
+
+export const AVRO_SCHEMA_DIR = AVRO_DIR;

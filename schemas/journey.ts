@@ -1,0 +1,123 @@
+import { z } from 'zod';
+import { Touchpoint } from './touchpoint.js';
+
+/** The five journey stages, in funnel order. The journey is a cycle: advocacy can start a new journey. */
+export const STAGES = ['awareness', 'consideration', 'purchase', 'retention', 'advocacy'] as const;
+export const Stage = z.enum(STAGES);
+export type Stage = z.infer<typeof Stage>;
+export const stageRank = (s: Stage): number => STAGES.indexOf(s);
+
+/**
+ * A touchpoint attributed to a stitched customer and a session: what the sessionizer emits on
+ * `customer-touchpoints`, keyed by customerId so every later consumer sees one customer in order.
+ */
+export const CustomerTouchpoint = z.object({
+  customerId: z.string(),
+  accountId: z.string().nullable(),
+  sessionId: z.string(),
+  late: z.boolean(),
+  touchpoint: Touchpoint,
+});
+export type CustomerTouchpoint = z.infer<typeof CustomerTouchpoint>;
+
+export const SessionStatus = z.enum(['opened', 'updated', 'closed', 'merged']);
+/** A session record; the latest `version` for a sessionId wins (ReplacingMergeTree in ClickHouse). */
+export const SessionRecord = z.object({
+  sessionId: z.string(),
+  customerId: z.string(),
+  status: SessionStatus,
+  version: z.number().int(),
+  site: z.string(),
+  startedAt: z.number().int(),
+  endedAt: z.number().int(),
+  eventCount: z.number().int(),
+  channels: z.array(z.string()),
+  entryEvent: z.string(),
+  exitEvent: z.string(),
+  entryUrl: z.string().nullable(),
+  exitUrl: z.string().nullable(),
+  furthestStage: Stage.nullable(),
+  converted: z.boolean(),
+});
+export type SessionRecord = z.infer<typeof SessionRecord>;
+
+export const StageTransition = z.object({
+  transitionId: z.string(),
+  customerId: z.string(),
+  accountId: z.string().nullable(),
+  fromStage: Stage.nullable(),
+  toStage: Stage,
+  at: z.number().int(),
+  cause: z.string(),
+  messageId: z.string(),
+  site: z.string(),
+  channel: z.string(),
+  campaign: z.string().nullable(),
+  deviceType: z.string(),
+  segment: z.string().nullable(),
+  referrerCustomerId: z.string().nullable(),
+  journeyNumber: z.number().int(),
+});
+export type StageTransition = z.infer<typeof StageTransition>;
+
+export const ChurnScore = z.object({
+  customerId: z.string(),
+  at: z.number().int(),
+  score: z.number().min(0).max(1),
+  pAlive: z.number().min(0).max(1),
+  reasons: z.array(z.string()),
+  nextAction: z.string(),
+  stage: Stage.nullable(),
+  crossedThreshold: z.boolean(),
+});
+export type ChurnScore = z.infer<typeof ChurnScore>;
+
+export const AlertEvent = z.object({
+  alertId: z.string(),
+  monitor: z.string(),
+  status: z.enum(['firing', 'resolved']),
+  at: z.number().int(),
+  since: z.number().int(),
+  site: z.string(),
+  step: z.string(),
+  baselineRate: z.number(),
+  observedRate: z.number(),
+  dropPct: z.number(),
+  statistic: z.number(),
+  breakdownHint: z.string().nullable(),
+  dashboardUrl: z.string(),
+});
+export type AlertEvent = z.infer<typeof AlertEvent>;
+
+/** What the dead-letter topic carries: the original bytes (base64) and why they could not be processed. */
+export const DeadLetter = z.object({
+  sourceTopic: z.string(),
+  stage: z.string(),
+  reason: z.string(),
+  at: z.number().int(),
+  key: z.string().nullable(),
+  payload: z.string(),
+});
+export type DeadLetter = z.infer<typeof DeadLetter>;
+
+export const FunnelEventKind = z.enum(['entry', 'conversion', 'dropoff']);
+/**
+ * One increment of the per-minute funnel: a customer entered `stage`, converted from `fromStage`
+ * into `stage` within the conversion window, or dropped off at `stage` (window expired).
+ * eventId is deterministic so replays are idempotent.
+ */
+export const FunnelEvent = z.object({
+  eventId: z.string(),
+  kind: FunnelEventKind,
+  fromStage: Stage.nullable(),
+  stage: Stage,
+  at: z.number().int(),
+  customerId: z.string(),
+  site: z.string(),
+  channel: z.string(),
+  campaign: z.string().nullable(),
+  deviceType: z.string(),
+  segment: z.string().nullable(),
+  secondsToConvert: z.number().nullable(),
+});
+export type FunnelEvent = z.infer<typeof FunnelEvent>;

@@ -1,0 +1,52 @@
+import type { Codec } from './codec.js';
+import { codecFor } from './codec.js';
+import type { Touchpoint } from './touchpoint.js';
+import type {
+  AlertEvent,
+  ChurnScore,
+  CustomerTouchpoint,
+  DeadLetter,
+  FunnelEvent,
+  SessionRecord,
+  StageTransition,
+} from './journey.js';
+
+/**
+ * Every Kafka topic of the pipeline, in one place. A deployment can prefix them all
+ * (KAFKA_TOPIC_PREFIX) so several pipelines or test runs share one cluster.
+ */
+export const TOPIC_NAMES = {
+  touchpoints: 'touchpoints',
+  customerTouchpoints: 'customer-touchpoints',
+  sessions: 'sessions',
+  stageTransitions: 'stage-transitions',
+  funnelEvents: 'funnel-events',
+  churnScores: 'churn-scores',
+  churnAlerts: 'churn-alerts',
+  alerts: 'alerts',
+  deadLetter: 'dead-letter',
+  identityChangelog: 'sessionizer-state-changelog',
+  stagesChangelog: 'stages-state-changelog',
+  alerterChangelog: 'alerter-state-changelog',
+} as const;
+export type TopicKey = keyof typeof TOPIC_NAMES;
+
+export type Topics = { readonly [K in TopicKey]: string };
+export function topicsWithPrefix(prefix: string): Topics {
+  const out = {} as Record<TopicKey, string>;
+  for (const key of Object.keys(TOPIC_NAMES) as TopicKey[]) out[key] = `${prefix}${TOPIC_NAMES[key]}`;
+  return out;
+}
+
+/** Codecs of the topics whose values are Avro records. Changelogs are internal state (JSON). */
+export const topicCodecs = {
+  touchpoints: () => codecFor<Touchpoint>('touchpoint'),
+  customerTouchpoints: () => codecFor<CustomerTouchpoint>('customer-touchpoint'),
+  sessions: () => codecFor<SessionRecord>('session'),
+  stageTransitions: () => codecFor<StageTransition>('stage-transition'),
+  funnelEvents: () => codecFor<FunnelEvent>('funnel-event'),
+  churnScores: () => codecFor<ChurnScore>('churn-score'),
+  churnAlerts: () => codecFor<ChurnScore>('churn-score'),
+  alerts: () => codecFor<AlertEvent>('alert'),
+  deadLetter: () => codecFor<DeadLetter>('dead-letter'),
+} satisfies Partial<Record<TopicKey, () => Codec<unknown>>>;
