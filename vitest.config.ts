@@ -22,8 +22,8 @@ export default defineConfig({
           testTimeout: 180_000,
           hookTimeout: 180_000,
           // One process owns an embedded ClickHouse data dir, and the broker is shared: run files one at a time.
-          fileParallelism: false,
           pool: 'forks',
+          poolOptions: { forks: { singleFork: true } },
         },
       },
     ],

@@ -1,0 +1,53 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { createChdbConnection } from 'chdb/connection';
+
+export interface ClickHouseConnectionConfig {
+  /** A ClickHouse server's HTTP URL. Unset: the embedded engine (chdb) on `${dataDir}/clickhouse`. */
+  url?: string | undefined;
+  username?: string | undefined;
+  password?: string | undefined;
+  database: string;
+  dataDir: string;
+  requestTimeoutMs?: number;
+}
+
+export type ClickHouseMode = 'server' | 'embedded';
+
+export interface ClickHouse {
+  readonly client: ClickHouseClient;
+  readonly mode: ClickHouseMode;
+  readonly database: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The one place a `@clickhouse/client` is made. With a URL it talks HTTP to that server; without,
+ * it plugs the in-process ClickHouse engine (chdb) into the same client, so every caller writes the
+ * same code for both. Invariant: one process owns one embedded data directory (chdb's rule), so in
+ * local mode every ClickHouse-touching service shares the process and this client.
+ */
+export function createClickHouse(config: ClickHouseConnectionConfig): ClickHouse {
+  if (config.url) {
+    const client = createClient({
+      url: config.url,
+      username: config.username ?? 'default',
+      password: config.password ?? '',
+      database: config.database,
+      request_timeout: config.requestTimeoutMs ?? 30_000,
+      clickhouse_settings: { date_time_input_format: 'best_effort' },
+    });
+    return { client, mode: 'server', database: config.database, close: () => client.close() };
+  }
+  const path = join(config.dataDir, 'clickhouse');
+  mkdirSync(path, { recursive: true });
+  const client = createClient({
+    // chdb implements @clickhouse/client-common's Connection; the client bundles its own copy of
+    // those types, so TypeScript sees two nominally different (structurally equal) interfaces.
+    connection: createChdbConnection({ path }) as unknown as NonNullable<Parameters<typeof createClient>[0]>['connection'],
+    database: config.database,
+    clickhouse_settings: { date_time_input_format: 'best_effort' },
+  });
+  return { client, mode: 'embedded', database: config.database, close: () => client.close() };
+}
