@@ -13,7 +13,7 @@ export interface Migration {
 
 export interface MigrationTarget {
   database: string;
-  /** With a cluster: ON CLUSTER DDL, Replicated* engines and Distributed tables (see render.ts). */
+  /** With a cluster: ON CLUSTER DDL, Replicated* engines and Distributed tables (see `renderStatement`). */
   cluster?: string | undefined;
   /** TTL of raw touchpoints, in days. */
   touchpointTtlDays: number;
@@ -21,8 +21,13 @@ export interface MigrationTarget {
 
 /**
  * Migration files are `NNN_name.sql`, statements separated by lines holding only `;`-terminated SQL.
- * Placeholders (identifiers, never user input): {db}, {on_cluster}, {ttl_days}, and engine macros
- * rendered by `renderStatement`.
+ * Placeholders (identifiers, never user input), rendered by `renderStatement`:
+ * - {db}, {on_cluster}, {ttl_days};
+ * - {local}: the suffix of storage tables, '' on a single node and '_local' on a cluster, where the
+ *   unsuffixed name is a Distributed table over them (so readers and writers always use the plain name);
+ * - {cluster}: the quoted cluster name (only meaningful in cluster-only statements);
+ * - {cluster_only} at the start of a statement: the statement exists only on a cluster (the
+ *   Distributed tables); on a single node it renders to '' and is skipped.
  */
 export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
   return readdirSync(dir)
@@ -40,11 +45,23 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
 
 const ENGINE_PATTERN = /ENGINE\s*=\s*(ReplacingMergeTree|AggregatingMergeTree|SummingMergeTree|MergeTree)\s*(\(([^)]*)\))?/;
 
-/** Renders a statement for a single node or, with a cluster, for Replicated engines ON CLUSTER. */
+const CLUSTER_ONLY = '{cluster_only}';
+
+/**
+ * Renders a statement for a single node or, with a cluster, for Replicated engines ON CLUSTER with
+ * Distributed tables over `*_local` storage. Returns '' for a cluster-only statement on a single node.
+ */
 export function renderStatement(sql: string, target: MigrationTarget): string {
+  const trimmed = sql.trimStart();
+  if (trimmed.startsWith(CLUSTER_ONLY)) {
+    if (!target.cluster) return '';
+    sql = trimmed.slice(CLUSTER_ONLY.length).trimStart();
+  }
   let out = sql
     .replaceAll('{db}', target.database)
     .replaceAll('{on_cluster}', target.cluster ? `ON CLUSTER '${target.cluster}'` : '')
+    .replaceAll('{cluster}', target.cluster ? `'${target.cluster}'` : "''")
+    .replaceAll('{local}', target.cluster ? '_local' : '')
     .replaceAll('{ttl_days}', String(target.touchpointTtlDays));
   if (target.cluster) {
     out = out.replace(ENGINE_PATTERN, (_m, engine: string, _p, args: string | undefined) => {
@@ -86,7 +103,10 @@ export async function migrate(
       result.skipped.push(m.version);
       continue;
     }
-    for (const statement of m.statements) await client.command({ query: renderStatement(statement, target) });
+    for (const statement of m.statements) {
+      const query = renderStatement(statement, target);
+      if (query.length > 0) await client.command({ query });
+    }
     await client.insert({
       table: `${target.database}.schema_migrations`,
       values: [{ version: m.version, name: m.name }],

@@ -1,0 +1,43 @@
+import type { Kafka } from 'kafkajs';
+
+export interface TopicSpec {
+  topic: string;
+  partitions: number;
+  /** Changelogs are compacted: the latest state per key is all a restore needs. */
+  compacted?: boolean;
+  retentionMs?: number;
+}
+
+/** Creates the topics that do not exist yet; existing topics are left as they are. */
+export async function ensureTopics(kafka: Kafka, specs: TopicSpec[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = specs.filter((s) => !existing.has(s.topic));
+    if (missing.length === 0) return;
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((s) => ({
+        topic: s.topic,
+        numPartitions: s.partitions,
+        replicationFactor: -1,
+        configEntries: [
+          ...(s.compacted
+            ? [
+                { name: 'cleanup.policy', value: 'compact' },
+                { name: 'min.cleanable.dirty.ratio', value: '0.2' },
+                { name: 'segment.ms', value: '600000' },
+              ]
+            : []),
+          ...(s.retentionMs ? [{ name: 'retention.ms', value: String(s.retentionMs) }] : []),
+        ],
+      })),
+    });
+  } catch (error) {
+    // Another instance may have created the same topic a moment earlier: that is success.
+    if (!(error instanceof Error && /already exists/i.test(error.message))) throw error;
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -1,0 +1,236 @@
+import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import type { Logger } from '../logging/logger.js';
+import type { Component, Health } from '../runtime/component.js';
+
+export interface PartitionBatch {
+  topic: string;
+  partition: number;
+  messages: KafkaMessage[];
+  /** The partition's log end offset when this batch was fetched (for lag). */
+  highWatermark: string;
+}
+
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+/** An offset to commit (the next offset to read) with optional commit metadata. */
+export interface CommitPoint {
+  offset: string;
+  metadata?: string | null;
+}
+
+export interface CommittedOffset {
+  /** '-1' when the group has no commit for the partition. */
+  offset: string;
+  metadata: string | null;
+}
+
+export interface PartitionControl {
+  heartbeat(): Promise<void>;
+  /** Commits now, inside the batch (e.g. an intent record before a side effect). */
+  commit(point: CommitPoint): Promise<void>;
+}
+
+/**
+ * What a service plugs into the consumer. Invariants the consumer guarantees:
+ * - `onAssigned` completes (state restored) before the first `handleBatch` of that partition;
+ * - batches of one partition are handled one at a time, in offset order;
+ * - the offset returned by `handleBatch` is committed only after it resolves, so a handler returns
+ *   an offset only once every effect of the messages before it is durable.
+ */
+export interface PartitionHandler {
+  onAssigned?(tp: TopicPartition, committed: CommittedOffset): Promise<void>;
+  onRevoked?(tp: TopicPartition): Promise<void>;
+  /** Returns the next offset to commit for this partition (last handled + 1), or null to commit nothing. */
+  handleBatch(batch: PartitionBatch, control: PartitionControl): Promise<CommitPoint | null>;
+  /** Called by a timer between batches (time-based flushes, silence timers) and once before a stop. */
+  onIdle?(tp: TopicPartition, control: PartitionControl): Promise<CommitPoint | null>;
+  /** Called once per partition before a stop: flush everything held, return what is durable. */
+  flush?(tp: TopicPartition, control: PartitionControl): Promise<CommitPoint | null>;
+}
+
+export interface ConsumerOptions {
+  name: string;
+  groupId: string;
+  topics: string[];
+  fromBeginning?: boolean;
+  sessionTimeoutMs?: number;
+  maxWaitTimeMs?: number;
+  idleIntervalMs?: number;
+  /** Reported unhealthy when lag > 0 and no batch completed for this long (a stuck consumer). */
+  stuckAfterMs?: number;
+  now?: () => number;
+}
+
+const key = (tp: TopicPartition) => `${tp.topic}:${tp.partition}`;
+
+/**
+ * A consumer-group member with manual commits and per-partition lifecycle hooks. kafkajs has no
+ * rebalance listener, so assignment changes are read from GROUP_JOIN events: partitions that left
+ * the assignment are revoked there, new ones are restored lazily before their first batch.
+ */
+export function createPartitionedConsumer(
+  kafka: Kafka,
+  handler: PartitionHandler,
+  options: ConsumerOptions,
+  logger: Logger,
+): Component & { assigned(): TopicPartition[]; lag(): number } {
+  const now = options.now ?? Date.now;
+  const log = logger.child({ component: `${options.name}-consumer` });
+  let consumer: Consumer | undefined;
+  const ready = new Set<string>();
+  const lags = new Map<string, number>();
+  const chains = new Map<string, Promise<unknown>>();
+  let lastProgress = now();
+  let crashed: string | undefined;
+  let idleTimer: NodeJS.Timeout | undefined;
+  let running = false;
+
+  /** Serializes work per partition: batches and idle ticks never overlap. */
+  const serialized = <T>(tp: TopicPartition, work: () => Promise<T>): Promise<T> => {
+    const k = key(tp);
+    const next = (chains.get(k) ?? Promise.resolve()).then(work, work);
+    chains.set(k, next.catch(() => undefined));
+    return next;
+  };
+
+  const commit = async (tp: TopicPartition, point: CommitPoint | null) => {
+    if (point === null || !consumer) return;
+    await consumer.commitOffsets([
+      { topic: tp.topic, partition: tp.partition, offset: point.offset, metadata: point.metadata ?? null },
+    ]);
+  };
+  const controlFor = (tp: TopicPartition, heartbeat: () => Promise<void>): PartitionControl => ({
+    heartbeat,
+    commit: (point) => commit(tp, point),
+  });
+  const noHeartbeat = async () => {};
+
+  const committedOffset = async (tp: TopicPartition): Promise<CommittedOffset> => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const [topic] = await admin.fetchOffsets({ groupId: options.groupId, topics: [tp.topic] });
+      const p = topic?.partitions.find((x) => x.partition === tp.partition);
+      return { offset: p?.offset ?? '-1', metadata: p?.metadata ?? null };
+    } finally {
+      await admin.disconnect();
+    }
+  };
+
+  const ensureAssigned = async (tp: TopicPartition) => {
+    if (ready.has(key(tp))) return;
+    await handler.onAssigned?.(tp, await committedOffset(tp));
+    ready.add(key(tp));
+  };
+
+  return {
+    name: `${options.name}-consumer`,
+    async start() {
+      consumer = kafka.consumer({
+        groupId: options.groupId,
+        sessionTimeout: options.sessionTimeoutMs ?? 15_000,
+        heartbeatInterval: 1_000,
+        maxWaitTimeInMs: options.maxWaitTimeMs ?? 100,
+        allowAutoTopicCreation: false,
+        retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5_000 },
+      });
+      consumer.on(consumer.events.GROUP_JOIN, (event) => {
+        const assignment = event.payload.memberAssignment as Record<string, number[]>;
+        const now = new Set<string>();
+        for (const [topic, partitions] of Object.entries(assignment)) for (const p of partitions) now.add(`${topic}:${p}`);
+        for (const k of [...ready]) {
+          if (now.has(k)) continue;
+          const [topic, partition] = [k.slice(0, k.lastIndexOf(':')), Number(k.slice(k.lastIndexOf(':') + 1))];
+          ready.delete(k);
+          lags.delete(k);
+          void serialized({ topic, partition }, () => handler.onRevoked?.({ topic, partition }) ?? Promise.resolve());
+        }
+        log.info({ assignment }, 'partitions assigned');
+      });
+      consumer.on(consumer.events.CRASH, (event) => {
+        crashed = String(event.payload.error?.message ?? 'crash');
+        log.error({ err: event.payload.error, restart: event.payload.restart }, 'consumer crashed');
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning ?? true });
+      running = true;
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: 4,
+        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+          if (!isRunning() || isStale()) return;
+          const tp = { topic: batch.topic, partition: batch.partition };
+          await serialized(tp, async () => {
+            await ensureAssigned(tp);
+            const toCommit = await handler.handleBatch(
+              { topic: batch.topic, partition: batch.partition, messages: batch.messages, highWatermark: batch.highWatermark },
+              controlFor(tp, heartbeat),
+            );
+            // Every fetched message is resolved (it is the handler's now); only `toCommit` is durable.
+            const last = batch.messages[batch.messages.length - 1];
+            if (last) resolveOffset(last.offset);
+            await commit(tp, toCommit);
+            lags.set(key(tp), Math.max(0, Number(batch.highWatermark) - Number(last ? last.offset : batch.highWatermark) - 1));
+            lastProgress = now();
+            crashed = undefined;
+          });
+          await heartbeat();
+        },
+      });
+      if (handler.onIdle) {
+        idleTimer = setInterval(() => {
+          if (!running) return;
+          for (const k of ready) {
+            const tp = { topic: k.slice(0, k.lastIndexOf(':')), partition: Number(k.slice(k.lastIndexOf(':') + 1)) };
+            void serialized(tp, async () => {
+              if (!ready.has(k)) return;
+              await commit(tp, await handler.onIdle!(tp, controlFor(tp, noHeartbeat)));
+            }).catch((err: unknown) => log.warn({ err, tp }, 'idle tick failed'));
+          }
+        }, options.idleIntervalMs ?? 250);
+      }
+    },
+    async stop() {
+      // Shutdown order: stop consuming (pause, let in-flight batches finish) → the handler flushes
+      // its sinks and returns what is durable → commit → leave the group → close. kafkajs refuses
+      // commits once stopped, so everything durable is committed before consumer.stop().
+      running = false;
+      if (idleTimer) clearInterval(idleTimer);
+      if (consumer) {
+        consumer.pause(options.topics.map((topic) => ({ topic })));
+        for (const k of [...ready]) {
+          const tp = { topic: k.slice(0, k.lastIndexOf(':')), partition: Number(k.slice(k.lastIndexOf(':') + 1)) };
+          await serialized(tp, async () => {
+            try {
+              const flush = handler.flush ?? handler.onIdle;
+              await commit(tp, (await flush?.call(handler, tp, controlFor(tp, noHeartbeat))) ?? null);
+            } catch (err) {
+              log.error({ err, tp }, 'final flush failed; uncommitted messages will be re-read');
+            }
+            await handler.onRevoked?.(tp);
+          });
+        }
+        ready.clear();
+        await consumer.stop();
+        await consumer.disconnect();
+      }
+      consumer = undefined;
+    },
+    health(): Health {
+      const totalLag = [...lags.values()].reduce((a, b) => a + b, 0);
+      const idleFor = now() - lastProgress;
+      const stuck = totalLag > 0 && idleFor > (options.stuckAfterMs ?? 60_000);
+      return {
+        ok: running && !stuck && crashed === undefined,
+        details: { running, lag: totalLag, msSinceProgress: idleFor, stuck, crashed, partitions: ready.size },
+      };
+    },
+    assigned: () =>
+      [...ready].map((k) => ({ topic: k.slice(0, k.lastIndexOf(':')), partition: Number(k.slice(k.lastIndexOf(':') + 1)) })),
+    lag: () => [...lags.values()].reduce((a, b) => a + b, 0),
+  };
+}

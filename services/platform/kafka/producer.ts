@@ -1,0 +1,74 @@
+import { CompressionTypes, type Kafka, type Producer } from 'kafkajs';
+import type { Component, Health } from '../runtime/component.js';
+import { KafkaUnavailableError } from './errors.js';
+
+export interface OutgoingRecord {
+  topic: string;
+  key: string | null;
+  /** null is a tombstone (compacted changelogs). */
+  value: Buffer | null;
+  headers?: Record<string, string>;
+  partition?: number;
+}
+
+/** The narrow producing port the services use; the Kafka implementation is below. */
+export interface RecordProducer {
+  /** Resolves once the broker has every record (acks=all); rejects with a retriable error otherwise. */
+  send(records: OutgoingRecord[]): Promise<void>;
+}
+
+/**
+ * Idempotent producer with acks=all: a retried send cannot duplicate or reorder records within a
+ * partition. Records are grouped per topic into one sendBatch call.
+ */
+export function createKafkaProducer(kafka: Kafka, options: { name: string; compression?: boolean }): RecordProducer & Component {
+  let producer: Producer | undefined;
+  let connected = false;
+  let lastError: string | undefined;
+  return {
+    name: `${options.name}-producer`,
+    async start() {
+      producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false });
+      producer.on(producer.events.CONNECT, () => (connected = true));
+      producer.on(producer.events.DISCONNECT, () => (connected = false));
+      await producer.connect();
+    },
+    async send(records) {
+      if (!producer) throw new KafkaUnavailableError('producer not started');
+      if (records.length === 0) return;
+      const byTopic = new Map<string, OutgoingRecord[]>();
+      for (const r of records) {
+        const list = byTopic.get(r.topic);
+        if (list) list.push(r);
+        else byTopic.set(r.topic, [r]);
+      }
+      try {
+        await producer.sendBatch({
+          acks: -1,
+          timeout: 30_000,
+          compression: options.compression ? CompressionTypes.GZIP : CompressionTypes.None,
+          topicMessages: [...byTopic].map(([topic, list]) => ({
+            topic,
+            messages: list.map((r) => ({
+              key: r.key,
+              value: r.value,
+              headers: r.headers,
+              ...(r.partition !== undefined ? { partition: r.partition } : {}),
+            })),
+          })),
+        });
+        lastError = undefined;
+      } catch (cause) {
+        lastError = cause instanceof Error ? cause.message : String(cause);
+        throw new KafkaUnavailableError(`produce failed: ${lastError}`, { cause });
+      }
+    },
+    async stop() {
+      await producer?.disconnect();
+      producer = undefined;
+    },
+    health(): Health {
+      return { ok: connected && lastError === undefined, details: { connected, lastError } };
+    },
+  };
+}

@@ -1,0 +1,100 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Logger } from '../platform/logging/logger.js';
+import { chunkBlock } from './core/block-plan.js';
+import { backoffMs, isDataError } from './core/insert-errors.js';
+
+export interface PoisonRow {
+  row: Record<string, unknown>;
+  reason: string;
+}
+
+export interface BlockInserter {
+  /**
+   * Inserts rows with a deduplication token; resolves once ClickHouse acknowledged every row that
+   * can be inserted, and returns the rows that never can (for the dead-letter topic).
+   */
+  insert(table: string, rows: Array<Record<string, unknown>>, token: string): Promise<PoisonRow[]>;
+}
+
+export interface InserterOptions {
+  maxRowsPerInsert: number;
+  /** While false the inserter retries for ever (back-pressure); once stopping, it gives up after this many attempts. */
+  isStopping: () => boolean;
+  attemptsWhenStopping: number;
+  random: () => number;
+  sleep: (ms: number) => Promise<void>;
+  onRetry?: (table: string, attempt: number, error: unknown) => void;
+}
+
+/** Thrown when a block was not inserted and must not be committed (it will be replayed). */
+export class InsertAbandonedError extends Error {
+  readonly retriable = true;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'InsertAbandonedError';
+  }
+}
+
+export function createClickHouseInserter(client: ClickHouseClient, options: InserterOptions, logger: Logger): BlockInserter {
+  const insertOnce = (table: string, rows: Array<Record<string, unknown>>, token: string) =>
+    client.insert({
+      table,
+      values: rows,
+      format: 'JSONEachRow',
+      clickhouse_settings: {
+        insert_deduplicate: 1,
+        insert_deduplication_token: token,
+        // A retried block must not be counted again by materialized views either.
+        deduplicate_blocks_in_dependent_materialized_views: 1,
+        async_insert: 0,
+        input_format_skip_unknown_fields: 1,
+      },
+    });
+
+  const withRetry = async (table: string, rows: Array<Record<string, unknown>>, token: string): Promise<void> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await insertOnce(table, rows, token);
+        return;
+      } catch (error) {
+        if (isDataError(error)) throw error;
+        if (options.isStopping() && attempt + 1 >= options.attemptsWhenStopping) {
+          throw new InsertAbandonedError(`insert into ${table} abandoned while stopping`, { cause: error });
+        }
+        options.onRetry?.(table, attempt, error);
+        if (attempt % 10 === 0) logger.warn({ table, attempt, err: error }, 'insert failed, retrying');
+        await options.sleep(backoffMs(attempt, options.random));
+      }
+    }
+  };
+
+  /** Halves a block that ClickHouse rejects for its data until the bad rows are isolated. */
+  const insertIsolatingPoison = async (
+    table: string,
+    rows: Array<Record<string, unknown>>,
+    token: string,
+  ): Promise<PoisonRow[]> => {
+    try {
+      await withRetry(table, rows, token);
+      return [];
+    } catch (error) {
+      if (!isDataError(error)) throw error;
+      if (rows.length === 1) return [{ row: rows[0]!, reason: `clickhouse rejected row: ${(error as Error).message.slice(0, 500)}` }];
+      const mid = Math.ceil(rows.length / 2);
+      return [
+        ...(await insertIsolatingPoison(table, rows.slice(0, mid), `${token}/0`)),
+        ...(await insertIsolatingPoison(table, rows.slice(mid), `${token}/1`)),
+      ];
+    }
+  };
+
+  return {
+    async insert(table, rows, token) {
+      const poison: PoisonRow[] = [];
+      for (const chunk of chunkBlock(rows, token, options.maxRowsPerInsert)) {
+        poison.push(...(await insertIsolatingPoison(table, chunk.rows, chunk.token)));
+      }
+      return poison;
+    },
+  };
+}

@@ -1,0 +1,136 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Kafka } from 'kafkajs';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { topicCodecs } from '../../schemas/topics.js';
+import { createKafkaProducer } from '../../services/platform/kafka/producer.js';
+import { createPartitionedConsumer } from '../../services/platform/kafka/consumer.js';
+import { createWriterService } from '../../services/writer/service.js';
+import type { TopicRoute } from '../../services/writer/writer-handler.js';
+import { freshDatabase, type TestDatabase } from '../support/clickhouse.js';
+import { uniqueGroupId, uniqueTopics } from '../support/kafka.js';
+import { createTestTopics, eventually, freshRegistry, testKafka, testLogger } from '../support/pipeline.js';
+
+// A probe table and route keep these tests about the writer's guarantees, not the journey schema.
+const probeRoute = (topic: string, table: string): TopicRoute => ({
+  topic,
+  table,
+  decode: (bytes) => JSON.parse(bytes.toString('utf8')),
+  toRow: (v) => v as Record<string, unknown>,
+});
+
+async function count(client: ClickHouseClient, sql: string): Promise<number> {
+  const rs = await client.query({ query: sql, format: 'JSONEachRow' });
+  const [row] = await rs.json<{ c: string }>();
+  return Number(row?.c ?? 0);
+}
+
+describe('ClickHouse writer', () => {
+  let db: TestDatabase;
+  let kafka: Kafka;
+
+  beforeAll(async () => {
+    db = await freshDatabase('writer', { migrate: false });
+    kafka = testKafka('writer-it');
+    await db.ch.client.command({
+      query: `CREATE TABLE ${db.database}.probe (id String, n UInt32) ENGINE = MergeTree ORDER BY id
+              SETTINGS non_replicated_deduplication_window = 1000`,
+    });
+  });
+  afterAll(async () => db.drop());
+
+  async function setup(opts: { flushIntervalMs: number; client?: ClickHouseClient }) {
+    const topics = uniqueTopics();
+    await createTestTopics(kafka, topics, 2);
+    const producer = createKafkaProducer(kafka, { name: 'test' });
+    await producer.start();
+    const groupId = uniqueGroupId('writer');
+    const writer = createWriterService({
+      kafka,
+      clickhouse: { ...db.ch, client: opts.client ?? db.ch.client },
+      topics,
+      routes: [probeRoute(topics.sessions, `${db.database}.probe`), { ...probeRoute(topics.deadLetter, `${db.database}.probe`), decode: (b) => topicCodecs.deadLetter().decode(b), toRow: () => ({ id: 'dl', n: 0 }) }],
+      groupId,
+      maxBufferRows: 10_000,
+      maxRowsPerInsert: 1_000,
+      flushIntervalMs: opts.flushIntervalMs,
+      registry: freshRegistry(),
+      logger: testLogger('writer'),
+    });
+    await writer.start();
+    return { topics, producer, writer, groupId };
+  }
+
+  const send = (producer: { send: Function }, topic: string, rows: Array<Record<string, unknown>>) =>
+    producer.send(rows.map((r, i) => ({ topic, key: String(i), value: Buffer.from(JSON.stringify(r)) })));
+
+  it('inserts every row once, flushes on shutdown and commits only what ClickHouse acknowledged', async () => {
+    const { topics, producer, writer, groupId } = await setup({ flushIntervalMs: 600_000 });
+    const rows = Array.from({ length: 500 }, (_, i) => ({ id: `a${i}`, n: i }));
+    await send(producer, topics.sessions, rows);
+    // Nothing is flushed by time (interval is 10 min) until the buffer fills or the writer stops.
+    await eventually(async () => writer.bufferedRows(), (n) => n === 500);
+    expect(await count(db.ch.client, `SELECT count() c FROM ${db.database}.probe WHERE id LIKE 'a%'`)).toBe(0);
+    await writer.stop();
+    expect(await count(db.ch.client, `SELECT count() c FROM ${db.database}.probe WHERE id LIKE 'a%'`)).toBe(500);
+    const admin = kafka.admin();
+    await admin.connect();
+    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topics.sessions] });
+    const committed = offsets!.partitions.reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
+    await admin.disconnect();
+    expect(committed).toBe(500);
+    await producer.stop();
+  });
+
+  it('sends a row ClickHouse can never accept to the dead-letter topic with its reason, and inserts the rest', async () => {
+    const { topics, producer, writer } = await setup({ flushIntervalMs: 50 });
+    await send(producer, topics.sessions, [
+      { id: 'p1', n: 1 },
+      { id: 'p2', n: 'not a number' },
+      { id: 'p3', n: 3 },
+    ]);
+    await eventually(() => count(db.ch.client, `SELECT count() c FROM ${db.database}.probe WHERE id LIKE 'p%'`), (c) => c === 2);
+    const dead: string[] = [];
+    const consumer = createPartitionedConsumer(
+      kafka,
+      {
+        handleBatch: async (batch) => {
+          for (const m of batch.messages) dead.push(topicCodecs.deadLetter().decode(m.value!).reason);
+          return null;
+        },
+      },
+      { name: 'dlq-reader', groupId: uniqueGroupId('dlq'), topics: [topics.deadLetter] },
+      testLogger('dlq'),
+    );
+    await consumer.start();
+    await eventually(async () => dead.length, (n) => n === 1);
+    expect(dead[0]).toMatch(/clickhouse rejected row/);
+    await consumer.stop();
+    await writer.stop();
+    await producer.stop();
+  });
+
+  it('retries a block whose acknowledgement was lost without inserting it twice', async () => {
+    let lost = 0;
+    // The insert reaches ClickHouse, then the answer is "lost" (a timeout) twice: the writer retries.
+    const flaky = new Proxy(db.ch.client, {
+      get(target, prop, receiver) {
+        if (prop !== 'insert') return Reflect.get(target, prop, receiver);
+        return async (params: Parameters<ClickHouseClient['insert']>[0]) => {
+          const result = await target.insert(params);
+          if (lost < 2) {
+            lost++;
+            throw Object.assign(new Error('Timeout error.'), { code: 'ETIMEDOUT' });
+          }
+          return result;
+        };
+      },
+    });
+    const { topics, producer, writer } = await setup({ flushIntervalMs: 50, client: flaky });
+    await send(producer, topics.sessions, Array.from({ length: 300 }, (_, i) => ({ id: `r${i}`, n: i })));
+    await eventually(() => count(db.ch.client, `SELECT count() c FROM ${db.database}.probe WHERE id LIKE 'r%'`), (c) => c >= 300);
+    await writer.stop();
+    expect(lost).toBe(2);
+    expect(await count(db.ch.client, `SELECT count() c FROM ${db.database}.probe WHERE id LIKE 'r%'`)).toBe(300);
+    await producer.stop();
+  });
+});
