@@ -83,10 +83,20 @@ export function codecFromTypes<T>(name: string, types: Map<number, avro.Type>, r
 
 const codecs = new Map<string, Codec<unknown>>();
 
+/** Schemas other schemas reference by name, loaded (newest version) before anything else. */
+const REFERENCED_FIRST = ['touchpoint', 'customer-touchpoint'];
+let referencesLoaded = false;
+function loadReferencedTypes(): void {
+  if (referencesLoaded) return;
+  referencesLoaded = true;
+  for (const name of REFERENCED_FIRST) codecFor(name);
+}
+
 /** The codec for `schemas/avro/<name>.v*.avsc`, reading and writing the newest version. */
 export function codecFor<T>(name: string): Codec<T> {
   const cached = codecs.get(name);
   if (cached) return cached as Codec<T>;
+  if (!REFERENCED_FIRST.includes(name)) loadReferencedTypes();
   const versions = versionsOnDisk(name);
   if (versions.length === 0) throw new Error(`no Avro schema named ${name} in ${AVRO_DIR}`);
   const types = new Map<number, avro.Type>();

@@ -121,3 +121,18 @@ export const FunnelEvent = z.object({
   secondsToConvert: z.number().nullable(),
 });
 export type FunnelEvent = z.infer<typeof FunnelEvent>;
+
+export const JourneyRecordKind = z.enum(['touchpoint', 'merge', 'transfer']);
+/**
+ * Envelope of the customer-keyed topics: an attributed touchpoint, a merge notice (this customer id
+ * was absorbed into `mergeInto`), or a state transfer (the absorbed customer's state, `mergedFrom`).
+ */
+export const JourneyRecord = z.object({
+  kind: JourneyRecordKind,
+  customerId: z.string(),
+  touchpoint: CustomerTouchpoint.nullable(),
+  mergeInto: z.string().nullable(),
+  mergedFrom: z.string().nullable(),
+  state: z.instanceof(Buffer).nullable(),
+});
+export type JourneyRecord = z.infer<typeof JourneyRecord>;

@@ -4,7 +4,7 @@ import type { Touchpoint } from './touchpoint.js';
 import type {
   AlertEvent,
   ChurnScore,
-  CustomerTouchpoint,
+  JourneyRecord,
   DeadLetter,
   FunnelEvent,
   SessionRecord,
@@ -17,6 +17,11 @@ import type {
  */
 export const TOPIC_NAMES = {
   touchpoints: 'touchpoints',
+  /** Identity links (id → parent id), compacted, ONE partition: a global table every instance reads whole. */
+  identityLinks: 'identity-links',
+  /** Touchpoints re-keyed by resolved customer id (the sessionizer's repartition topic; JourneyRecord). */
+  identifiedTouchpoints: 'identified-touchpoints',
+  /** Touchpoints attributed to customer and session (JourneyRecord, keyed by customer id). */
   customerTouchpoints: 'customer-touchpoints',
   sessions: 'sessions',
   stageTransitions: 'stage-transitions',
@@ -41,7 +46,8 @@ export function topicsWithPrefix(prefix: string): Topics {
 /** Codecs of the topics whose values are Avro records. Changelogs are internal state (JSON). */
 export const topicCodecs = {
   touchpoints: () => codecFor<Touchpoint>('touchpoint'),
-  customerTouchpoints: () => codecFor<CustomerTouchpoint>('customer-touchpoint'),
+  identifiedTouchpoints: () => codecFor<JourneyRecord>('journey-record'),
+  customerTouchpoints: () => codecFor<JourneyRecord>('journey-record'),
   sessions: () => codecFor<SessionRecord>('session'),
   stageTransitions: () => codecFor<StageTransition>('stage-transition'),
   funnelEvents: () => codecFor<FunnelEvent>('funnel-event'),

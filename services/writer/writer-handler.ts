@@ -13,7 +13,8 @@ export interface TopicRoute {
   topic: string;
   table: string;
   decode(bytes: Buffer): unknown;
-  toRow(value: unknown): Record<string, unknown>;
+  /** null: a control record with nothing to store (it is committed like any other). */
+  toRow(value: unknown): Record<string, unknown> | null;
 }
 
 export interface WriterHandlerDeps {
@@ -73,7 +74,8 @@ export function createWriterHandler(deps: WriterHandlerDeps): PartitionHandler &
     const offset = BigInt(message.offset);
     if (!message.value) return { offset, dead: deadLetter(route.topic, message, 'empty message value') };
     try {
-      return { offset, row: route.toRow(route.decode(message.value)) };
+      const row = route.toRow(route.decode(message.value));
+      return row === null ? { offset } : { offset, row };
     } catch (error) {
       return { offset, dead: deadLetter(route.topic, message, `undecodable: ${(error as Error).message}`) };
     }

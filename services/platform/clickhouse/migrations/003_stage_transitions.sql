@@ -57,30 +57,31 @@ ENGINE = Distributed({cluster}, '{db}', 'customer_journey_local', cityHash64(cus
 
 -- On a cluster this fires on each shard for the rows the Distributed insert routed there, and all of
 -- a customer's transitions route to the same shard (sharded by customer_id).
+-- Source columns are qualified (t.) because the aliases reuse their names.
 CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.customer_journey_mv {on_cluster} TO {db}.customer_journey{local} AS
 SELECT
-  customer_id,
-  argMaxState(to_stage, (at, transition_id)) AS stage,
-  argMaxState(from_stage, (at, transition_id)) AS previous_stage,
-  argMaxState(account_id, (at, transition_id)) AS account_id,
-  argMaxState(site, (at, transition_id)) AS site,
-  max(at) AS entered_at,
-  max(journey_number) AS journey_number,
-  max((journey_number, to_stage)) AS furthest
-FROM {db}.stage_transitions{local}
-GROUP BY customer_id;
+  t.customer_id AS customer_id,
+  argMaxState(t.to_stage, (t.at, t.transition_id)) AS stage,
+  argMaxState(t.from_stage, (t.at, t.transition_id)) AS previous_stage,
+  argMaxState(t.account_id, (t.at, t.transition_id)) AS account_id,
+  argMaxState(t.site, (t.at, t.transition_id)) AS site,
+  max(t.at) AS entered_at,
+  max(t.journey_number) AS journey_number,
+  max((t.journey_number, t.to_stage)) AS furthest
+FROM {db}.stage_transitions{local} AS t
+GROUP BY t.customer_id;
 
 -- The public, finalized shape of customer_journey: one row per customer.
 -- furthest_stage is the highest stage of the customer's current journey (journeys restart after advocacy).
 CREATE VIEW IF NOT EXISTS {db}.customer_journey_latest {on_cluster} AS
 SELECT
-  customer_id,
-  argMaxMerge(stage) AS stage,
-  max(entered_at) AS entered_at,
-  argMaxMerge(previous_stage) AS previous_stage,
-  tupleElement(max(furthest), 2) AS furthest_stage,
-  argMaxMerge(account_id) AS account_id,
-  argMaxMerge(site) AS site,
-  max(journey_number) AS journey_number
-FROM {db}.customer_journey
-GROUP BY customer_id;
+  j.customer_id AS customer_id,
+  argMaxMerge(j.stage) AS stage,
+  max(j.entered_at) AS entered_at,
+  argMaxMerge(j.previous_stage) AS previous_stage,
+  tupleElement(max(j.furthest), 2) AS furthest_stage,
+  argMaxMerge(j.account_id) AS account_id,
+  argMaxMerge(j.site) AS site,
+  max(j.journey_number) AS journey_number
+FROM {db}.customer_journey AS j
+GROUP BY j.customer_id;

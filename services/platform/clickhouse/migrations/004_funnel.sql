@@ -60,17 +60,17 @@ ENGINE = Distributed({cluster}, '{db}', 'funnel_minute_local', rand());
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.funnel_minute_mv {on_cluster} TO {db}.funnel_minute{local} AS
 SELECT
-  toStartOfMinute(at) AS minute,
-  site,
-  stage,
-  kind,
-  ifNull(toString(from_stage), '') AS from_stage,
-  channel,
-  device_type,
-  ifNull(campaign, '') AS campaign,
-  ifNull(segment, '') AS segment,
+  toStartOfMinute(e.at) AS minute,
+  e.site AS site,
+  e.stage AS stage,
+  e.kind AS kind,
+  ifNull(toString(e.from_stage), '') AS from_stage,
+  e.channel AS channel,
+  e.device_type AS device_type,
+  ifNull(e.campaign, '') AS campaign,
+  ifNull(e.segment, '') AS segment,
   countState() AS events,
-  uniqState(customer_id) AS customers,
-  quantilesState(0.5, 0.75, 0.9, 0.95, 0.99)(seconds_to_convert) AS seconds_to_convert
-FROM {db}.funnel_events{local}
+  uniqState(e.customer_id) AS customers,
+  quantilesState(0.5, 0.75, 0.9, 0.95, 0.99)(e.seconds_to_convert) AS seconds_to_convert
+FROM {db}.funnel_events{local} AS e
 GROUP BY minute, site, stage, kind, from_stage, channel, device_type, campaign, segment;

@@ -21,10 +21,10 @@ ENGINE = Distributed({cluster}, '{db}', 'customer_activity_weekly_local', cityHa
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.customer_activity_weekly_mv {on_cluster} TO {db}.customer_activity_weekly{local} AS
 SELECT
-  site,
-  toMonday(ts) AS week,
-  customer_id,
-  max(toUInt8(event IN ('Order Completed', 'Contract Signed') OR ifNull(revenue, 0) > 0)) AS purchased,
-  max(ts) AS last_seen
-FROM {db}.touchpoints{local}
+  t.site AS site,
+  toMonday(t.ts) AS week,
+  t.customer_id AS customer_id,
+  max(toUInt8(t.event IN ('Order Completed', 'Contract Signed') OR ifNull(t.revenue, 0) > 0)) AS purchased,
+  max(t.ts) AS last_seen
+FROM {db}.touchpoints{local} AS t
 GROUP BY site, week, customer_id;

@@ -1,0 +1,15 @@
+import { TOPIC_NAMES, type TopicKey, type Topics } from '../../../schemas/topics.js';
+import type { TopicSpec } from './admin.js';
+
+/**
+ * Every topic of the pipeline with its partitioning. Changelogs are compacted. The identity-links
+ * changelog has ONE partition: every instance applies links in the same total order, so every
+ * instance's identity graph picks the same canonical customer id.
+ */
+export function pipelineTopicSpecs(topics: Topics, partitions: number): TopicSpec[] {
+  return (Object.keys(TOPIC_NAMES) as TopicKey[]).map((key) => ({
+    topic: topics[key],
+    partitions: key === 'identityLinks' ? 1 : partitions,
+    compacted: key.endsWith('Changelog') || key === 'identityLinks',
+  }));
+}

@@ -1,0 +1,24 @@
+import type { JourneyRecord } from '../../schemas/journey.js';
+import { topicCodecs, type Topics } from '../../schemas/topics.js';
+import { TABLE_FOR_TOPIC, touchpointRow } from '../platform/clickhouse/rows.js';
+import type { TopicRoute } from './writer-handler.js';
+
+/** The writer's topic → table routes: every Avro topic that has a ClickHouse table. */
+export function journeyRoutes(topics: Topics, database: string): TopicRoute[] {
+  return (Object.keys(TABLE_FOR_TOPIC) as Array<keyof typeof TABLE_FOR_TOPIC>).map((key) => {
+    const codec = topicCodecs[key]();
+    const mapping = TABLE_FOR_TOPIC[key] as { table: string; toRow: (v: unknown) => Record<string, unknown> };
+    return {
+      topic: topics[key],
+      table: `${database}.${mapping.table}`,
+      decode: (bytes: Buffer) => codec.decode(bytes),
+      toRow: key === 'customerTouchpoints' ? customerTouchpointRow : (value: unknown) => mapping.toRow(value),
+    };
+  });
+}
+
+/** customer-touchpoints carries an envelope: only touchpoints are rows; merges and transfers are control. */
+function customerTouchpointRow(value: unknown): Record<string, unknown> | null {
+  const record = value as JourneyRecord;
+  return record.kind === 'touchpoint' && record.touchpoint ? { ...touchpointRow(record.touchpoint) } : null;
+}
