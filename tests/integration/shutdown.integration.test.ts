@@ -1,0 +1,64 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createKafkaProducer } from '../../services/platform/kafka/producer.js';
+import { makeTouchpoint } from '../../schemas/test-touchpoint.js';
+import { topicCodecs } from '../../schemas/topics.js';
+import { testBrokers, uniqueGroupId } from '../support/kafka.js';
+import { testKafka } from '../support/pipeline.js';
+import { runScript, startServiceProcess, waitForOutput } from '../support/processes.js';
+
+describe('service lifecycle', () => {
+  it('refuses to start on a bad setting, naming the variable', async () => {
+    const svc = startServiceProcess('services/writer/main.ts', { KAFKA_BROKERS: 'not a broker list', WRITER_FLUSH_INTERVAL_MS: 'soon' });
+    expect(await svc.exited).toBe(2);
+    expect(svc.output()).toMatch(/KAFKA_BROKERS: expected a comma-separated list of host:port/);
+    expect(svc.output()).toMatch(/WRITER_FLUSH_INTERVAL_MS: expected an integer/);
+  });
+
+  it('on SIGTERM the writer stops consuming, flushes its buffer to ClickHouse, commits, and exits 0', async () => {
+    const prefix = `sd${Date.now().toString(36)}.`;
+    const dataDir = mkdtempSync(join(tmpdir(), 'journey-shutdown-'));
+    const groupId = uniqueGroupId('writer-sd');
+    const svc = startServiceProcess('services/writer/main.ts', {
+      KAFKA_BROKERS: testBrokers().join(','),
+      KAFKA_TOPIC_PREFIX: prefix,
+      DATA_DIR: dataDir,
+      WRITER_GROUP_ID: groupId,
+      WRITER_FLUSH_INTERVAL_MS: '60000', // only the shutdown flush writes within this test
+      WRITER_HTTP_PORT: '0',
+    });
+    await waitForOutput(svc, 'health at');
+    const kafka = testKafka('shutdown');
+    const producer = createKafkaProducer(kafka, { name: 'sd' });
+    await producer.start();
+    const codec = topicCodecs.customerTouchpoints();
+    await producer.send(
+      Array.from({ length: 200 }, (_, i) => {
+        const tp = makeTouchpoint({ messageId: `sd-${i}`, userId: `u${i % 7}` });
+        return {
+          topic: `${prefix}customer-touchpoints`,
+          key: `u:u${i % 7}`,
+          value: codec.encode({ kind: 'touchpoint', customerId: `u:u${i % 7}`, touchpoint: { customerId: `u:u${i % 7}`, accountId: null, sessionId: 's', late: false, touchpoint: tp }, mergeInto: null, mergedFrom: null, state: null }),
+        };
+      }),
+    );
+    await producer.stop();
+    const admin = kafka.admin();
+    await admin.connect();
+    const committed = async () => {
+      const [t] = await admin.fetchOffsets({ groupId, topics: [`${prefix}customer-touchpoints`] });
+      return t!.partitions.reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
+    };
+    // Give the writer time to fetch everything; nothing may be committed before the flush.
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(await committed()).toBe(0);
+    svc.child.kill('SIGTERM');
+    expect(await svc.exited).toBe(0);
+    expect(await committed()).toBe(200);
+    await admin.disconnect();
+    const rows = JSON.parse(await runScript('tests/support/query-embedded.ts', { DATA_DIR: dataDir }, ['SELECT count() AS c FROM journey.touchpoints']));
+    expect(Number(rows[0].c)).toBe(200);
+  });
+});

@@ -1,0 +1,49 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+
+export interface ServiceProcess {
+  child: ChildProcess;
+  output(): string;
+  /** Resolves with the exit code (or the signal name). */
+  exited: Promise<number | string>;
+}
+
+/**
+ * Runs a TypeScript entry point in ONE node process (`node --import tsx`), so signals and kill -9
+ * reach the service itself, not a wrapper.
+ */
+export function startServiceProcess(entry: string, env: Record<string, string>): ServiceProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d) => (out += d));
+  child.stderr?.on('data', (d) => (out += d));
+  const exited = once(child, 'exit').then(([code, signal]) => (code ?? signal) as number | string);
+  return { child, output: () => out, exited };
+}
+
+/** Runs a short TypeScript script to completion and returns its stdout. */
+export async function runScript(entry: string, env: Record<string, string>, args: string[] = []): Promise<string> {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  const [code] = await once(child, 'exit');
+  if (code !== 0) throw new Error(`${entry} exited ${code}: ${err}`);
+  return out;
+}
+
+/** Waits until the process prints `text`; fails at once if it exits first. */
+export async function waitForOutput(svc: ServiceProcess, text: string, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  void svc.exited.then(() => (exited = true));
+  while (!svc.output().includes(text)) {
+    if (exited) throw new Error(`process exited before printing "${text}":\n${svc.output()}`);
+    if (Date.now() > deadline) throw new Error(`no "${text}" within ${timeoutMs} ms:\n${svc.output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
