@@ -40,7 +40,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   if (!clickhouseUrl && docker) {
     const { GenericContainer, Wait } = await import('testcontainers');
-    const ch = await new GenericContainer('clickhouse/clickhouse-server:25.8')
+    const ch = await new GenericContainer('clickhouse/clickhouse-server:26.3')
       .withExposedPorts(8123)
       .withEnvironment({ CLICKHOUSE_SKIP_USER_SETUP: '1' })
       .withWaitStrategy(Wait.forHttp('/ping', 8123))
