@@ -1,0 +1,121 @@
+import type { Kafka, KafkaMessage } from 'kafkajs';
+import type { CommitPoint, PartitionBatch, PartitionHandler, TopicPartition } from '../kafka/consumer.js';
+import type { OutgoingRecord, RecordProducer } from '../kafka/producer.js';
+import type { Logger } from '../logging/logger.js';
+import { APPLIED_OFFSET_KEY, restorePartition } from './changelog.js';
+
+/** One key's state as it goes to the changelog; null is a tombstone (the key holds nothing now). */
+export interface StateUpdate {
+  key: string;
+  value: Buffer | null;
+}
+
+/**
+ * The per-partition processing core a stateful service plugs in. It is given messages in offset
+ * order, returns the records they cause, and reports which keys' state changed.
+ */
+export interface PartitionProcessor {
+  restore(key: string, value: Buffer): void;
+  process(message: KafkaMessage): OutgoingRecord[];
+  /** Time-driven work (session expiry, silence); called between batches. */
+  tick(now: number): OutgoingRecord[];
+  /** State changed since the last call (and forgets it). */
+  takeStateUpdates(): StateUpdate[];
+}
+
+export interface StatefulHandlerDeps {
+  kafka: Kafka;
+  producer: RecordProducer;
+  changelogTopic: string;
+  createProcessor(tp: TopicPartition): PartitionProcessor;
+  now: () => number;
+  logger: Logger;
+  onRestored?(tp: TopicPartition, stats: { keys: number; ms: number }): void;
+}
+
+/**
+ * At-least-once processing with state that never double-applies an input:
+ * per batch, the processor's outputs, its changed state and an applied-offset marker are produced
+ * in ONE send (the state and marker go to the changelog partition numbered like the input
+ * partition, so they land in one atomic record batch); the input offset is committed afterwards.
+ * After a crash, the restored state says which input offset it already includes, and those
+ * messages are skipped instead of being applied twice. Outputs of a replayed batch can repeat;
+ * they carry deterministic ids and every sink is idempotent.
+ */
+export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandler & { processors(): Map<string, PartitionProcessor> } {
+  const processors = new Map<string, PartitionProcessor>();
+  const applied = new Map<string, bigint | null>();
+  const key = (tp: TopicPartition) => `${tp.topic}:${tp.partition}`;
+
+  const changelogRecords = (tp: TopicPartition, processor: PartitionProcessor, appliedOffset: bigint | null): OutgoingRecord[] => {
+    const records: OutgoingRecord[] = processor
+      .takeStateUpdates()
+      .map((u) => ({ topic: deps.changelogTopic, key: u.key, value: u.value, partition: tp.partition }));
+    if (appliedOffset !== null) {
+      records.push({ topic: deps.changelogTopic, key: APPLIED_OFFSET_KEY, value: Buffer.from(appliedOffset.toString()), partition: tp.partition });
+    }
+    return records;
+  };
+
+  const restore = async (tp: TopicPartition): Promise<PartitionProcessor> => {
+    const processor = deps.createProcessor(tp);
+    const restored = await restorePartition(deps.kafka, deps.changelogTopic, tp.partition, deps.logger, deps.now);
+    for (const [k, v] of restored.entries) processor.restore(k, v);
+    processor.takeStateUpdates(); // restoring is not a change
+    processors.set(key(tp), processor);
+    applied.set(key(tp), restored.appliedOffset);
+    deps.onRestored?.(tp, { keys: restored.entries.size, ms: restored.ms });
+    return processor;
+  };
+
+  /**
+   * A failed send leaves in-memory state ahead of what is durable: forget it, so the retry starts
+   * from the changelog again instead of applying the same messages twice.
+   */
+  const sendOrForget = async (tp: TopicPartition, records: OutgoingRecord[]) => {
+    try {
+      await deps.producer.send(records);
+    } catch (error) {
+      processors.delete(key(tp));
+      applied.delete(key(tp));
+      throw error;
+    }
+  };
+
+  return {
+    async onAssigned(tp) {
+      await restore(tp);
+    },
+    async onRevoked(tp) {
+      processors.delete(key(tp));
+      applied.delete(key(tp));
+    },
+    async handleBatch(batch: PartitionBatch): Promise<CommitPoint | null> {
+      const processor = processors.get(key(batch)) ?? (await restore(batch));
+      const alreadyApplied = applied.get(key(batch)) ?? null;
+      const outputs: OutgoingRecord[] = [];
+      let last: bigint | null = null;
+      for (const message of batch.messages) {
+        const offset = BigInt(message.offset);
+        last = offset;
+        if (alreadyApplied !== null && offset <= alreadyApplied) continue;
+        outputs.push(...processor.process(message));
+      }
+      if (last === null) return null;
+      outputs.push(...processor.tick(deps.now()));
+      outputs.push(...changelogRecords(batch, processor, last));
+      await sendOrForget(batch, outputs);
+      applied.set(key(batch), last);
+      return { offset: (last + 1n).toString() };
+    },
+    async onIdle(tp) {
+      const processor = processors.get(key(tp));
+      if (!processor) return null;
+      const outputs = processor.tick(deps.now());
+      const state = changelogRecords(tp, processor, null);
+      if (outputs.length + state.length > 0) await sendOrForget(tp, [...outputs, ...state]);
+      return null;
+    },
+    processors: () => processors,
+  };
+}
