@@ -30,7 +30,7 @@ export const TOPIC_NAMES = {
   churnAlerts: 'churn-alerts',
   alerts: 'alerts',
   deadLetter: 'dead-letter',
-  identityChangelog: 'sessionizer-state-changelog',
+  sessionizerChangelog: 'sessionizer-state-changelog',
   stagesChangelog: 'stages-state-changelog',
   alerterChangelog: 'alerter-state-changelog',
 } as const;

@@ -20,7 +20,7 @@ export async function createTestTopics(kafka: Kafka, topics: Topics, partitions 
     kafka,
     (Object.keys(TOPIC_NAMES) as Array<keyof Topics>).map((k) => ({
       topic: topics[k],
-      partitions: k === 'identityChangelog' ? partitions : partitions,
+      partitions: k === 'sessionizerChangelog' ? partitions : partitions,
       compacted: k.endsWith('Changelog'),
     })),
   );

@@ -1,0 +1,82 @@
+import type { Kafka } from 'kafkajs';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Stage } from '../../schemas/journey.js';
+import type { Touchpoint } from '../../schemas/touchpoint.js';
+import { topicCodecs, type Topics } from '../../schemas/topics.js';
+import { createPartitionedConsumer } from '../platform/kafka/consumer.js';
+import { createKafkaProducer } from '../platform/kafka/producer.js';
+import type { Logger } from '../platform/logging/logger.js';
+import { composeComponents, type Component } from '../platform/runtime/component.js';
+import { createStatefulHandler } from '../platform/streams/stateful-handler.js';
+import type { LinkOptions } from './core/identity.js';
+import { sessionizerConfig, type SessionConfig } from './core/sessions.js';
+import { createIdentityRouter } from './identity-router.js';
+import { createIdentityTable } from './identity-table.js';
+import { createSessionsProcessor } from './sessions-processor.js';
+
+export interface SessionizerServiceDeps {
+  kafka: Kafka;
+  topics: Topics;
+  groupId: string;
+  sessions: Partial<SessionConfig>;
+  maxEventLagMs: number;
+  linkOptions: LinkOptions;
+  stageOf: (tp: Touchpoint) => Stage | null;
+  registry: Registry;
+  logger: Logger;
+  now?: () => number;
+}
+
+/**
+ * identity table (global) → router (touchpoints → identified-touchpoints) → sessions
+ * (identified-touchpoints → customer-touchpoints + sessions). Two consumer groups, one producer.
+ */
+export function createSessionizerService(deps: SessionizerServiceDeps): Component {
+  const now = deps.now ?? Date.now;
+  const logger = deps.logger.child({ service: 'sessionizer' });
+  const producer = createKafkaProducer(deps.kafka, { name: 'sessionizer' });
+  const table = createIdentityTable({ kafka: deps.kafka, topic: deps.topics.identityLinks, logger });
+  const recordCodec = topicCodecs.identifiedTouchpoints();
+  const router = createIdentityRouter({
+    topics: deps.topics,
+    table,
+    producer,
+    touchpointCodec: topicCodecs.touchpoints(),
+    recordCodec,
+    linkOptions: deps.linkOptions,
+    registry: deps.registry,
+    now,
+  });
+  const duplicates = new Counter({ name: 'sessionizer_duplicates_total', help: 'Touchpoints dropped as already seen (messageId within the dedup window)', registers: [deps.registry] });
+  const late = new Counter({ name: 'sessionizer_late_events_total', help: 'Touchpoints later than the grace period (kept, flagged late)', registers: [deps.registry] });
+  const closed = new Counter({ name: 'sessionizer_sessions_closed_total', help: 'Sessions closed', registers: [deps.registry] });
+  const dead = new Counter({ name: 'sessionizer_records_dead_lettered_total', help: 'Undecodable identified touchpoints', registers: [deps.registry] });
+  const restoreMs = new Gauge({ name: 'sessionizer_last_restore_ms', help: 'Duration of the last state restore', registers: [deps.registry] });
+  const config = sessionizerConfig(deps.stageOf, deps.sessions);
+  const stateful = createStatefulHandler({
+    kafka: deps.kafka,
+    producer,
+    changelogTopic: deps.topics.sessionizerChangelog,
+    createProcessor: () =>
+      createSessionsProcessor({
+        topics: deps.topics,
+        recordCodec,
+        sessionCodec: topicCodecs.sessions(),
+        config,
+        maxEventLagMs: deps.maxEventLagMs,
+        counters: { duplicates: () => duplicates.inc(), late: () => late.inc(), sessionsClosed: (n) => closed.inc(n), deadLetter: () => dead.inc() },
+        now,
+      }),
+    now,
+    logger,
+    onRestored: (_tp, stats) => restoreMs.set(stats.ms),
+  });
+  const routerConsumer = createPartitionedConsumer(deps.kafka, router, { name: 'sessionizer-router', groupId: `${deps.groupId}-router`, topics: [deps.topics.touchpoints] }, logger);
+  const sessionsConsumer = createPartitionedConsumer(
+    deps.kafka,
+    stateful,
+    { name: 'sessionizer-sessions', groupId: `${deps.groupId}-sessions`, topics: [deps.topics.identifiedTouchpoints], idleIntervalMs: 1_000 },
+    logger,
+  );
+  return composeComponents('sessionizer', [producer, table, sessionsConsumer, routerConsumer]);
+}

@@ -1,0 +1,115 @@
+import type { KafkaMessage } from 'kafkajs';
+import type { Codec } from '../../schemas/codec.js';
+import type { JourneyRecord, SessionRecord } from '../../schemas/journey.js';
+import type { Topics } from '../../schemas/topics.js';
+import type { OutgoingRecord } from '../platform/kafka/producer.js';
+import { deadLetterRecord } from '../platform/pipeline/dead-letter.js';
+import type { PartitionProcessor, StateUpdate } from '../platform/streams/stateful-handler.js';
+import type { SessionizerConfig } from './core/sessions.js';
+import { SessionizerPartition } from './core/partition.js';
+
+/** Changelog keys: a customer id, or `fwd:<absorbed>` → survivor for an identity merge already handled. */
+const FORWARD_PREFIX = 'fwd:';
+
+export interface SessionsProcessorDeps {
+  topics: Topics;
+  recordCodec: Codec<JourneyRecord>;
+  sessionCodec: Codec<SessionRecord>;
+  config: SessionizerConfig;
+  /** Event time lags wall-clock time by at most this much: idle partitions still close sessions. */
+  maxEventLagMs: number;
+  counters: { duplicates(): void; late(): void; sessionsClosed(n: number): void; deadLetter(): void };
+  now: () => number;
+}
+
+/**
+ * Stage two of the sessionizer, per partition of `identified-touchpoints` (keyed by customer id):
+ * sessions, de-duplication, and the merge protocol. A `merge` notice makes this owner export the
+ * absorbed customer and send it (`transfer`) to the survivor's key; later touchpoints still keyed by
+ * the absorbed id (routed before every instance saw the link) are forwarded to the survivor.
+ */
+export function createSessionsProcessor(deps: SessionsProcessorDeps) {
+  const partition = new SessionizerPartition(deps.config);
+  const forwards = new Map<string, string>();
+  const dirtyForwards = new Set<string>();
+  const now = deps.now;
+
+  const loopback = (r: JourneyRecord): OutgoingRecord => ({ topic: deps.topics.identifiedTouchpoints, key: r.customerId, value: deps.recordCodec.encode(r) });
+  const downstream = (r: JourneyRecord): OutgoingRecord => ({ topic: deps.topics.customerTouchpoints, key: r.customerId, value: deps.recordCodec.encode(r) });
+  const sessionRecords = (sessions: SessionRecord[]): OutgoingRecord[] =>
+    sessions.map((s) => ({ topic: deps.topics.sessions, key: s.customerId, value: deps.sessionCodec.encode(s) }));
+
+  const handle = (record: JourneyRecord): OutgoingRecord[] => {
+    const survivor = forwards.get(record.customerId);
+    if (survivor !== undefined && record.kind !== 'transfer') {
+      // This customer was merged away: its late-routed records belong to the survivor.
+      const rekeyed: JourneyRecord = record.touchpoint
+        ? { ...record, customerId: survivor, touchpoint: { ...record.touchpoint, customerId: survivor } }
+        : { ...record, customerId: survivor };
+      return record.kind === 'merge' ? [] : [loopback(rekeyed)];
+    }
+    switch (record.kind) {
+      case 'touchpoint': {
+        const ctp = record.touchpoint;
+        if (!ctp) return [];
+        const result = partition.process(ctp.touchpoint, record.customerId, ctp.accountId);
+        if (result.duplicate) {
+          deps.counters.duplicates();
+          return [];
+        }
+        if (result.late) deps.counters.late();
+        return [
+          downstream({ ...record, touchpoint: { ...ctp, customerId: record.customerId, accountId: result.accountId, sessionId: result.sessionId, late: result.late } }),
+          ...sessionRecords(result.sessions),
+        ];
+      }
+      case 'merge': {
+        const into = record.mergeInto;
+        if (!into || into === record.customerId) return [];
+        forwards.set(record.customerId, into);
+        dirtyForwards.add(record.customerId);
+        const state = partition.exportCustomer(record.customerId);
+        const notice = downstream(record); // the stages service runs the same protocol for its own state
+        if (state === null) return [notice];
+        return [loopback({ kind: 'transfer', customerId: into, touchpoint: null, mergeInto: null, mergedFrom: record.customerId, state: Buffer.from(state) }), notice];
+      }
+      case 'transfer':
+        return record.state ? sessionRecords(partition.importCustomer(record.customerId, record.state)) : [];
+    }
+  };
+
+  const processor: PartitionProcessor & { partition: SessionizerPartition } = {
+    partition,
+    restore(key, value) {
+      if (key.startsWith(FORWARD_PREFIX)) forwards.set(key.slice(FORWARD_PREFIX.length), value.toString('utf8'));
+      else partition.restore(key, value);
+    },
+    process(message: KafkaMessage) {
+      let record: JourneyRecord;
+      try {
+        if (!message.value) throw new Error('empty message value');
+        record = deps.recordCodec.decode(message.value);
+      } catch (error) {
+        deps.counters.deadLetter();
+        return [deadLetterRecord(deps.topics.deadLetter, { topic: deps.topics.identifiedTouchpoints, stage: 'sessionizer', message }, (error as Error).message, now())];
+      }
+      return handle(record);
+    },
+    tick(at: number) {
+      partition.advanceWatermark(at - deps.maxEventLagMs);
+      const closed = partition.expire();
+      deps.counters.sessionsClosed(closed.length);
+      return sessionRecords(closed);
+    },
+    takeStateUpdates(): StateUpdate[] {
+      const updates: StateUpdate[] = partition.dirtyKeys().map((key) => {
+        const snap = partition.snapshot(key);
+        return { key, value: snap === null ? null : Buffer.from(snap) };
+      });
+      for (const absorbed of dirtyForwards) updates.push({ key: `${FORWARD_PREFIX}${absorbed}`, value: Buffer.from(forwards.get(absorbed)!) });
+      dirtyForwards.clear();
+      return updates;
+    },
+  };
+  return processor;
+}
