@@ -1,0 +1,31 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { commonEnv, ConfigError, envInt } from '../platform/config/env.js';
+import { SourceConfig } from './core/source-config.js';
+
+export const CollectorEnv = z.object({
+  ...commonEnv,
+  /** YAML/JSON list of sources (write keys). The default file holds the local demo keys only. */
+  COLLECTOR_SOURCES_FILE: z.string().default('services/collector/sources.local.yaml'),
+  COLLECTOR_HTTP_PORT: envInt(8080, 0, 65_535),
+  COLLECTOR_SEND_TIMEOUT_MS: envInt(10_000, 100, 120_000),
+  COLLECTOR_MAX_IN_FLIGHT_EVENTS: envInt(200_000, 100, 10_000_000),
+  HTTP_HOST: z.string().default('127.0.0.1'),
+});
+export type CollectorConfig = z.infer<typeof CollectorEnv>;
+
+/** Reads the sources file; an unreadable or invalid file stops the start with its name and the problem. */
+export function loadSources(file: string): SourceConfig[] {
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new ConfigError([`COLLECTOR_SOURCES_FILE ${file}: ${(error as Error).message}`]);
+  }
+  const parsed = z.object({ sources: z.array(SourceConfig).min(1) }).safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `COLLECTOR_SOURCES_FILE ${file}: ${i.path.join('.')}: ${i.message}`));
+  }
+  return parsed.data.sources;
+}

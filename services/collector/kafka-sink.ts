@@ -1,0 +1,54 @@
+import type { Codec } from '../../schemas/codec.js';
+import type { DeadLetter } from '../../schemas/journey.js';
+import { identityKey, type Touchpoint } from '../../schemas/touchpoint.js';
+import type { Topics } from '../../schemas/topics.js';
+import type { RecordProducer } from '../platform/kafka/producer.js';
+import { SinkUnavailableError, type TouchpointSink } from './sink.js';
+
+export interface KafkaSinkOptions {
+  producer: RecordProducer;
+  topics: Topics;
+  touchpointCodec: Codec<Touchpoint>;
+  deadLetterCodec: Codec<DeadLetter>;
+  /** A send not acknowledged within this time answers 503 (the SDK retries; messageIds dedupe). */
+  sendTimeoutMs: number;
+  /** Load shedding: more events than this waiting for the broker answers 503 at once. */
+  maxInFlightEvents: number;
+}
+
+/**
+ * Touchpoints to the `touchpoints` topic keyed by identity key (userId ?? anonymousId), so one
+ * person's events stay in order on one partition; refused events to the dead-letter topic. Resolves
+ * only when the broker has all of them (acks=all).
+ */
+export function createKafkaTouchpointSink(options: KafkaSinkOptions): TouchpointSink & { inFlight(): number } {
+  let inFlight = 0;
+  return {
+    inFlight: () => inFlight,
+    async send(batch) {
+      const count = batch.touchpoints.length + batch.deadLetters.length;
+      if (inFlight + count > options.maxInFlightEvents) {
+        throw new SinkUnavailableError('collector is shedding load: too many events waiting for Kafka', { retryAfterSeconds: 1 });
+      }
+      inFlight += count;
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const send = options.producer.send([
+          ...batch.touchpoints.map((tp) => ({ topic: options.topics.touchpoints, key: identityKey(tp), value: options.touchpointCodec.encode(tp) })),
+          ...batch.deadLetters.map((d) => ({ topic: options.topics.deadLetter, key: d.key, value: options.deadLetterCodec.encode(d) })),
+        ]);
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new SinkUnavailableError('Kafka did not acknowledge in time', { retryAfterSeconds: 5 })), options.sendTimeoutMs);
+        });
+        await Promise.race([send, timeout]).catch((error: unknown) => {
+          void send.catch(() => undefined); // a late failure of an abandoned send is not unhandled
+          if (error instanceof SinkUnavailableError) throw error;
+          throw new SinkUnavailableError('Kafka is unavailable', { cause: error, retryAfterSeconds: 5 });
+        });
+      } finally {
+        if (timer) clearTimeout(timer);
+        inFlight -= count;
+      }
+    },
+  };
+}

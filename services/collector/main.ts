@@ -1,0 +1,43 @@
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { topicsWithPrefix } from '../../schemas/topics.js';
+import { parseEnv } from '../platform/config/env.js';
+import { ensureTopics } from '../platform/kafka/admin.js';
+import { createKafka } from '../platform/kafka/client.js';
+import { pipelineTopicSpecs } from '../platform/kafka/pipeline-topics.js';
+import { createLogger } from '../platform/logging/logger.js';
+import { composeComponents } from '../platform/runtime/component.js';
+import { runMain } from '../platform/runtime/run-main.js';
+import { CollectorEnv, loadSources } from './config.js';
+import { createCollectorService } from './service.js';
+
+await runMain(async () => {
+  const config = parseEnv(CollectorEnv, process.env);
+  const sources = loadSources(config.COLLECTOR_SOURCES_FILE);
+  const logger = createLogger('collector', config.LOG_LEVEL);
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const topics = topicsWithPrefix(config.KAFKA_TOPIC_PREFIX);
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'journey-collector', logger });
+  const setup = {
+    name: 'topics',
+    start: () => ensureTopics(kafka, pipelineTopicSpecs(topics, config.KAFKA_PARTITIONS)),
+    stop: async () => {},
+    health: () => ({ ok: true }),
+  };
+  const collector = createCollectorService({
+    kafka,
+    topics,
+    sources,
+    host: config.HTTP_HOST,
+    port: config.COLLECTOR_HTTP_PORT,
+    sendTimeoutMs: config.COLLECTOR_SEND_TIMEOUT_MS,
+    maxInFlightEvents: config.COLLECTOR_MAX_IN_FLIGHT_EVENTS,
+    registry,
+    logger,
+  });
+  return {
+    component: composeComponents('collector-main', [setup, collector]),
+    logger,
+    banner: () => `collector: POST ${collector.address()}/v1/batch (Segment HTTP API); health ${collector.address()}/healthz`,
+  };
+});
