@@ -1,0 +1,13 @@
+import { z } from 'zod';
+import { commonEnv, envInt, envList } from '../platform/config/env.js';
+
+export const QueryApiEnv = z.object({
+  ...commonEnv,
+  /** Against a server, the API logs in as a read-only user (README: ClickHouse users). */
+  QUERY_API_CLICKHOUSE_USER: z.string().optional(),
+  QUERY_API_CLICKHOUSE_PASSWORD: z.string().optional(),
+  QUERY_API_HTTP_PORT: envInt(8081, 0, 65_535),
+  QUERY_API_CORS_ORIGINS: envList([]),
+  HTTP_HOST: z.string().default('127.0.0.1'),
+});
+export type QueryApiConfig = z.infer<typeof QueryApiEnv>;
