@@ -1,0 +1,183 @@
+import { z } from 'zod';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { Stage, stageRank } from '../../../schemas/journey.js';
+import { DEFAULT_SETTINGS, mergeSettings, SettingsOverrides, type MonitorSettings } from './monitor-settings.js';
+
+export { DEFAULT_SETTINGS, MonitorSettings, SettingsOverrides, mergeSettings } from './monitor-settings.js';
+
+export const BREAKDOWN_DIMENSIONS = ['channel', 'deviceType', 'campaign'] as const;
+export const BreakdownDimension = z.enum(BREAKDOWN_DIMENSIONS);
+export type BreakdownDimension = z.infer<typeof BreakdownDimension>;
+
+/** Any site, including sites first seen after the monitor was loaded. */
+export const ALL_SITES = '*';
+
+const unique = <T>(items: T[]) => new Set(items).size === items.length;
+
+const commonFields = {
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes'),
+  description: z.string().optional(),
+  sites: z.array(z.string().min(1)).min(1).default([ALL_SITES]),
+  breakdowns: z.array(BreakdownDimension).refine(unique, 'each breakdown once').default([]),
+  ...SettingsOverrides.shape,
+};
+
+/** Conversion between consecutive journey stages, e.g. awareness → consideration → purchase. */
+const StageMonitorSpec = z.strictObject({ kind: z.literal('stage'), stages: z.array(Stage).min(2), ...commonFields });
+/** Conversion between consecutive event steps, e.g. Product Viewed → Product Added. */
+const FunnelMonitorSpec = z.strictObject({
+  kind: z.literal('funnel'),
+  steps: z.array(z.string().min(1)).min(2).refine(unique, 'each step once'),
+  ...commonFields,
+});
+/** Events per window per source (web, ios, server…): catches broken tracking. */
+const VolumeMonitorSpec = z.strictObject({
+  kind: z.literal('volume'),
+  sources: z.array(z.string().min(1)).min(1).refine(unique, 'each source once'),
+  ...commonFields,
+});
+
+export const MonitorSpec = z.discriminatedUnion('kind', [StageMonitorSpec, FunnelMonitorSpec, VolumeMonitorSpec]);
+export type MonitorSpec = z.infer<typeof MonitorSpec>;
+
+export const MonitorsFile = z
+  .strictObject({
+    version: z.literal(1),
+    defaults: SettingsOverrides.optional(),
+    monitors: z.array(MonitorSpec).min(1),
+  })
+  .superRefine((file, ctx) => {
+    const seen = new Set<string>();
+    file.monitors.forEach((m, i) => {
+      if (seen.has(m.id)) ctx.addIssue({ code: 'custom', path: ['monitors', i, 'id'], message: `duplicate monitor id "${m.id}"` });
+      seen.add(m.id);
+      if (m.kind !== 'stage') return;
+      m.stages.forEach((stage, j) => {
+        const previous = m.stages[j - 1];
+        if (previous !== undefined && stageRank(stage) !== stageRank(previous) + 1) {
+          ctx.addIssue({ code: 'custom', path: ['monitors', i, 'stages', j], message: `"${stage}" does not directly follow "${previous}"` });
+        }
+      });
+    });
+  });
+export type MonitorsFile = z.infer<typeof MonitorsFile>;
+
+interface MonitorBase {
+  /** Unique per step: `<config id>:<from>-to-<to>` or `<config id>:<source>`. */
+  readonly id: string;
+  /** The `id` of the config entry this step came from. */
+  readonly group: string;
+  /** Human label of what is measured, used as AlertEvent.step. */
+  readonly step: string;
+  readonly sites: readonly string[];
+  readonly breakdowns: readonly BreakdownDimension[];
+  readonly settings: MonitorSettings;
+}
+
+/** A conversion rate between two consecutive steps: trials entered `from`, successes reached `to`. */
+export interface ConversionMonitor extends MonitorBase {
+  readonly kind: 'stage' | 'funnel';
+  readonly from: string;
+  readonly to: string;
+}
+
+/** Events per window from one source: the count arrives in `trials`. */
+export interface VolumeMonitor extends MonitorBase {
+  readonly kind: 'volume';
+  readonly source: string;
+}
+
+export type Monitor = ConversionMonitor | VolumeMonitor;
+
+export const isVolumeMonitor = (m: Monitor): m is VolumeMonitor => m.kind === 'volume';
+export const monitorAppliesToSite = (m: Monitor, site: string): boolean => m.sites.includes(ALL_SITES) || m.sites.includes(site);
+
+const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+
+/** One monitor per consecutive pair (stage, funnel) or per source (volume), with settings resolved. */
+export function expandMonitors(file: MonitorsFile, base: MonitorSettings = DEFAULT_SETTINGS): Monitor[] {
+  const defaults = mergeSettings(base, file.defaults);
+  return file.monitors.flatMap((spec): Monitor[] => {
+    const { id, kind, sites, breakdowns } = spec;
+    const overrides = SettingsOverrides.parse(Object.fromEntries(Object.keys(SettingsOverrides.shape).map((k) => [k, spec[k as keyof typeof spec]])));
+    const settings = mergeSettings(defaults, overrides);
+    const common = { group: id, sites, breakdowns, settings };
+    if (kind === 'volume') return spec.sources.map((source) => ({ ...common, kind, id: `${id}:${slug(source)}`, step: `events from ${source}`, source }));
+    const steps: readonly string[] = kind === 'stage' ? spec.stages : spec.steps;
+    return steps.slice(1).map((to, i) => {
+      const from = steps[i] as string;
+      return { ...common, kind, id: `${id}:${slug(from)}-to-${slug(to)}`, step: `${from} → ${to}`, from, to };
+    });
+  });
+}
+
+export interface ConfigProblem {
+  readonly line: number;
+  readonly column: number;
+  readonly path: string;
+  readonly message: string;
+}
+
+/** A monitors file that cannot be used; every problem names the file, line and column. */
+export class MonitorConfigError extends Error {
+  readonly retriable = false;
+  constructor(
+    readonly file: string,
+    readonly problems: readonly ConfigProblem[],
+    options?: { cause?: unknown },
+  ) {
+    super(`invalid monitors file ${file}:\n  ${problems.map((p) => `${file}:${p.line}:${p.column} ${p.path ? `${p.path}: ` : ''}${p.message}`).join('\n  ')}`, options);
+    this.name = 'MonitorConfigError';
+  }
+}
+
+const formatPath = (path: readonly PropertyKey[]) =>
+  path.reduce<string>((out, seg) => (typeof seg === 'number' ? `${out}[${seg}]` : out ? `${out}.${String(seg)}` : String(seg)), '');
+
+/** The node the path leads to (the key itself when `key` is set), or the deepest node that exists. */
+function locate(doc: Document, path: readonly PropertyKey[], key?: string): Node | null {
+  let node: unknown = doc.contents;
+  const segments = key === undefined ? path : [...path, key];
+  for (const [i, seg] of segments.entries()) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(seg));
+      if (pair === undefined) break;
+      const isLast = i === segments.length - 1;
+      node = isLast && key !== undefined ? pair.key : (pair.value ?? pair.key);
+    } else if (isSeq(node) && typeof seg === 'number' && node.items[seg] !== undefined) {
+      node = node.items[seg];
+    } else break;
+  }
+  return (node as Node | null) ?? null;
+}
+
+/**
+ * Parses a monitors file (YAML, or JSON which is YAML too) and expands it into one monitor per
+ * step. The caller reads the file; this stays pure so config errors are testable without disk.
+ */
+export function parseMonitors(source: string, file: string, base: MonitorSettings = DEFAULT_SETTINGS): Monitor[] {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new MonitorConfigError(
+      file,
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0] ?? lineCounter.linePos(e.pos[0]);
+        return { line: pos.line, column: pos.col, path: '', message: e.message.split('\n')[0] ?? e.message };
+      }),
+      { cause: doc.errors[0] },
+    );
+  }
+  const result = MonitorsFile.safeParse(doc.toJS());
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const extraKey = issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
+      const node = locate(doc, issue.path, extraKey);
+      const pos = lineCounter.linePos(node?.range?.[0] ?? 0);
+      const path = formatPath(extraKey === undefined ? issue.path : [...issue.path, extraKey]);
+      return { line: pos.line, column: pos.col, path, message: issue.message };
+    });
+    throw new MonitorConfigError(file, problems, { cause: result.error });
+  }
+  return expandMonitors(result.data, base);
+}
