@@ -1,0 +1,45 @@
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { topicsWithPrefix } from '../../schemas/topics.js';
+import { parseEnv } from '../platform/config/env.js';
+import { createOpsServer } from '../platform/http/ops-server.js';
+import { ensureTopics } from '../platform/kafka/admin.js';
+import { createKafka } from '../platform/kafka/client.js';
+import { pipelineTopicSpecs } from '../platform/kafka/pipeline-topics.js';
+import { createLogger } from '../platform/logging/logger.js';
+import { composeComponents } from '../platform/runtime/component.js';
+import { runMain } from '../platform/runtime/run-main.js';
+import { SessionizerEnv } from './config.js';
+import { createSessionizerService } from './service.js';
+import { sessionSettings } from './settings.js';
+import { stageClassifierFromFile } from './stage-classifier.js';
+
+await runMain(async () => {
+  const config = parseEnv(SessionizerEnv, process.env);
+  const logger = createLogger('sessionizer', config.LOG_LEVEL);
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const topics = topicsWithPrefix(config.KAFKA_TOPIC_PREFIX);
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'journey-sessionizer', logger });
+  const setup = {
+    name: 'topics',
+    start: () => ensureTopics(kafka, pipelineTopicSpecs(topics, config.KAFKA_PARTITIONS)),
+    stop: async () => {},
+    health: () => ({ ok: true }),
+  };
+  const sessionizer = createSessionizerService({
+    kafka,
+    topics,
+    groupId: config.SESSIONIZER_GROUP_ID,
+    ...sessionSettings(config),
+    stageOf: stageClassifierFromFile(config.STAGE_RULES_FILE),
+    registry,
+    logger,
+  });
+  const component = composeComponents('sessionizer', [setup, sessionizer]);
+  const ops = createOpsServer({ name: 'sessionizer', host: config.HTTP_HOST, port: config.SESSIONIZER_HTTP_PORT, registry, health: () => component.health(), logger });
+  return {
+    component: composeComponents('sessionizer-main', [component, ops]),
+    logger,
+    banner: () => `sessionizer: ${topics.touchpoints} → ${topics.customerTouchpoints} + ${topics.sessions}; health at ${ops.address()}/healthz`,
+  };
+});
