@@ -1,0 +1,69 @@
+import type { Kafka } from 'kafkajs';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { topicCodecs, type Topics } from '../../schemas/topics.js';
+import { createPartitionedConsumer } from '../platform/kafka/consumer.js';
+import { createKafkaProducer } from '../platform/kafka/producer.js';
+import type { Logger } from '../platform/logging/logger.js';
+import { composeComponents, type Component } from '../platform/runtime/component.js';
+import { createStatefulHandler } from '../platform/streams/stateful-handler.js';
+import type { StagesPartitionOptions } from './core/processor.js';
+import { createStagesProcessor } from './stages-processor.js';
+
+export interface StagesServiceDeps {
+  kafka: Kafka;
+  topics: Topics;
+  groupId: string;
+  options: StagesPartitionOptions;
+  tickLimit: number;
+  registry: Registry;
+  logger: Logger;
+  now?: () => number;
+  idleIntervalMs?: number;
+}
+
+/** customer-touchpoints → stage transitions, funnel events, churn scores (+ churn alerts). */
+export function createStagesService(deps: StagesServiceDeps): Component {
+  const now = deps.now ?? Date.now;
+  const logger = deps.logger.child({ service: 'stages' });
+  const producer = createKafkaProducer(deps.kafka, { name: 'stages' });
+  const touchpoints = new Counter({ name: 'stages_touchpoints_total', help: 'Touchpoints applied to journeys', registers: [deps.registry] });
+  const transitions = new Counter({ name: 'stages_transitions_total', help: 'Stage transitions emitted', registers: [deps.registry] });
+  const churnAlerts = new Counter({ name: 'stages_churn_threshold_crossings_total', help: 'Churn scores that crossed the threshold', registers: [deps.registry] });
+  const dead = new Counter({ name: 'stages_dead_letters_total', help: 'Undecodable records', registers: [deps.registry] });
+  const restoreMs = new Gauge({ name: 'stages_last_restore_ms', help: 'Duration of the last state restore', registers: [deps.registry] });
+  const codecs = {
+    record: topicCodecs.customerTouchpoints(),
+    transition: topicCodecs.stageTransitions(),
+    funnel: topicCodecs.funnelEvents(),
+    churn: topicCodecs.churnScores(),
+  };
+  const handler = createStatefulHandler({
+    kafka: deps.kafka,
+    producer,
+    changelogTopic: deps.topics.stagesChangelog,
+    createProcessor: () =>
+      createStagesProcessor({
+        topics: deps.topics,
+        codecs,
+        options: deps.options,
+        tickLimit: deps.tickLimit,
+        counters: {
+          touchpoints: () => touchpoints.inc(),
+          transitions: (n) => transitions.inc(n),
+          churnAlerts: (n) => churnAlerts.inc(n),
+          deadLetter: () => dead.inc(),
+        },
+        now,
+      }),
+    now,
+    logger,
+    onRestored: (_tp, stats) => restoreMs.set(stats.ms),
+  });
+  const consumer = createPartitionedConsumer(
+    deps.kafka,
+    handler,
+    { name: 'stages', groupId: deps.groupId, topics: [deps.topics.customerTouchpoints], idleIntervalMs: deps.idleIntervalMs ?? 1_000 },
+    logger,
+  );
+  return composeComponents('stages', [producer, consumer]);
+}
