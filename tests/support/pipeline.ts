@@ -3,7 +3,8 @@ import type { Kafka } from 'kafkajs';
 import { createKafka } from '../../services/platform/kafka/client.js';
 import { ensureTopics } from '../../services/platform/kafka/admin.js';
 import { createLogger, type Logger } from '../../services/platform/logging/logger.js';
-import { TOPIC_NAMES, type Topics } from '../../schemas/topics.js';
+import type { Topics } from '../../schemas/topics.js';
+import { pipelineTopicSpecs } from '../../services/platform/kafka/pipeline-topics.js';
 import { testBrokers } from './kafka.js';
 
 export function testLogger(name: string): Logger {
@@ -16,14 +17,7 @@ export function testKafka(name: string): Kafka {
 
 /** Creates every pipeline topic (uniquely prefixed per test), changelogs compacted. */
 export async function createTestTopics(kafka: Kafka, topics: Topics, partitions = 2): Promise<void> {
-  await ensureTopics(
-    kafka,
-    (Object.keys(TOPIC_NAMES) as Array<keyof Topics>).map((k) => ({
-      topic: topics[k],
-      partitions: k === 'sessionizerChangelog' ? partitions : partitions,
-      compacted: k.endsWith('Changelog'),
-    })),
-  );
+  await ensureTopics(kafka, pipelineTopicSpecs(topics, partitions));
 }
 
 export const freshRegistry = () => new Registry();

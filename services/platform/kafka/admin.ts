@@ -34,10 +34,31 @@ export async function ensureTopics(kafka: Kafka, specs: TopicSpec[]): Promise<vo
         ],
       })),
     });
+    await waitUntilServed(admin, missing.map((s) => s.topic));
   } catch (error) {
     // Another instance may have created the same topic a moment earlier: that is success.
     if (!(error instanceof Error && /already exists/i.test(error.message))) throw error;
   } finally {
     await admin.disconnect();
+  }
+}
+
+/**
+ * KRaft propagates new partitions to the broker's metadata cache a moment after CreateTopics
+ * answers; until then ListOffsets fails with UNKNOWN_TOPIC_OR_PARTITION. Wait for it here so callers
+ * never see a half-created topic.
+ */
+async function waitUntilServed(admin: ReturnType<Kafka['admin']>, topics: string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const topic of topics) {
+    for (;;) {
+      try {
+        await admin.fetchTopicOffsets(topic);
+        break;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
   }
 }

@@ -1,0 +1,205 @@
+import { absorb, sessionIdOf, type EventSummary } from './session-summary.js';
+import type { OpenSession } from './sessions.js';
+
+/** Everything a partition keeps about one customer, as plain data (changelog and merge transfer). */
+export interface CustomerImage {
+  /** The writer partition's watermark when the image was taken (restores the watermark). */
+  watermark: number;
+  /** Last session-record version handed out for this customer. */
+  clock: number;
+  accountId: string | null;
+  /** Flat [hash, time, …] pairs of recently seen messageIds. */
+  recentIds: number[];
+  sessions: OpenSession[];
+}
+
+/*
+ * Layout (little endian), format 1:
+ *   u8 format | f64 watermark | f64 clock | nstr accountId
+ *   u32 pairs | pairs × (f64 hash, f64 time)
+ *   u32 sessions | sessions × (u8 hasFolded | [summary] | u32 recent | recent × summary)
+ * summary: u32 count | f64 start | f64 firstHash | str site | str entryEvent | nstr entryUrl |
+ *          f64 end | f64 endHash | str exitEvent | nstr exitUrl | u16 channels | i8 stage | u8 converted
+ * str: u32 byte length + UTF-8; nstr: u32 (length + 1), 0 = null. Session ids are derived, not stored.
+ */
+const FORMAT = 1;
+
+class ByteWriter {
+  private bytes = new Uint8Array(256);
+  private view = new DataView(this.bytes.buffer);
+  private pos = 0;
+  private static readonly utf8 = new TextEncoder();
+
+  reset(): this {
+    this.pos = 0;
+    return this;
+  }
+
+  private room(n: number): void {
+    if (this.pos + n <= this.bytes.length) return;
+    const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.pos + n));
+    grown.set(this.bytes.subarray(0, this.pos));
+    this.bytes = grown;
+    this.view = new DataView(grown.buffer);
+  }
+
+  u8(v: number): void {
+    this.room(1);
+    this.view.setUint8(this.pos++, v);
+  }
+  i8(v: number): void {
+    this.room(1);
+    this.view.setInt8(this.pos++, v);
+  }
+  u16(v: number): void {
+    this.room(2);
+    this.view.setUint16(this.pos, v, true);
+    this.pos += 2;
+  }
+  u32(v: number): void {
+    this.room(4);
+    this.view.setUint32(this.pos, v, true);
+    this.pos += 4;
+  }
+  f64(v: number): void {
+    this.room(8);
+    this.view.setFloat64(this.pos, v, true);
+    this.pos += 8;
+  }
+  /** Writes a length-prefixed UTF-8 string; `bias` 1 leaves 0 free to mean null. */
+  str(s: string, bias = 0): void {
+    this.room(4 + 3 * s.length);
+    const { written } = ByteWriter.utf8.encodeInto(s, this.bytes.subarray(this.pos + 4));
+    this.view.setUint32(this.pos, written + bias, true);
+    this.pos += 4 + written;
+  }
+  nstr(s: string | null): void {
+    if (s === null) this.u32(0);
+    else this.str(s, 1);
+  }
+  finish(): Uint8Array {
+    return this.bytes.slice(0, this.pos);
+  }
+}
+
+class ByteReader {
+  private readonly view: DataView;
+  private pos = 0;
+  private static readonly utf8 = new TextDecoder();
+
+  constructor(private readonly bytes: Uint8Array) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  u8(): number {
+    return this.view.getUint8(this.pos++);
+  }
+  i8(): number {
+    return this.view.getInt8(this.pos++);
+  }
+  u16(): number {
+    const v = this.view.getUint16(this.pos, true);
+    this.pos += 2;
+    return v;
+  }
+  u32(): number {
+    const v = this.view.getUint32(this.pos, true);
+    this.pos += 4;
+    return v;
+  }
+  f64(): number {
+    const v = this.view.getFloat64(this.pos, true);
+    this.pos += 8;
+    return v;
+  }
+  private text(length: number): string {
+    const s = ByteReader.utf8.decode(this.bytes.subarray(this.pos, this.pos + length));
+    this.pos += length;
+    return s;
+  }
+  str(): string {
+    return this.text(this.u32());
+  }
+  nstr(): string | null {
+    const n = this.u32();
+    return n === 0 ? null : this.text(n - 1);
+  }
+}
+
+function writeSummary(w: ByteWriter, s: EventSummary): void {
+  w.u32(s.count);
+  w.f64(s.start);
+  w.f64(s.firstHash);
+  w.str(s.site);
+  w.str(s.entryEvent);
+  w.nstr(s.entryUrl);
+  w.f64(s.end);
+  w.f64(s.endHash);
+  w.str(s.exitEvent);
+  w.nstr(s.exitUrl);
+  w.u16(s.channels);
+  w.i8(s.stage);
+  w.u8(s.converted ? 1 : 0);
+}
+
+function readSummary(r: ByteReader): EventSummary {
+  return {
+    count: r.u32(),
+    start: r.f64(),
+    firstHash: r.f64(),
+    site: r.str(),
+    entryEvent: r.str(),
+    entryUrl: r.nstr(),
+    end: r.f64(),
+    endHash: r.f64(),
+    exitEvent: r.str(),
+    exitUrl: r.nstr(),
+    channels: r.u16(),
+    stage: r.i8(),
+    converted: r.u8() === 1,
+  };
+}
+
+/** One writer per encoder instance: encoding is synchronous, so its buffer is reused between calls. */
+export class CustomerCodec {
+  private readonly writer = new ByteWriter();
+
+  encode(image: CustomerImage): Uint8Array {
+    const w = this.writer.reset();
+    w.u8(FORMAT);
+    w.f64(image.watermark);
+    w.f64(image.clock);
+    w.nstr(image.accountId);
+    w.u32(image.recentIds.length / 2);
+    for (const v of image.recentIds) w.f64(v);
+    w.u32(image.sessions.length);
+    for (const s of image.sessions) {
+      w.u8(s.folded ? 1 : 0);
+      if (s.folded) writeSummary(w, s.folded);
+      w.u32(s.recent.length);
+      for (const e of s.recent) writeSummary(w, e);
+    }
+    return w.finish();
+  }
+
+  decode(bytes: Uint8Array): CustomerImage {
+    const r = new ByteReader(bytes);
+    const format = r.u8();
+    if (format !== FORMAT) throw new Error(`unknown sessionizer customer format ${format}`);
+    const watermark = r.f64();
+    const clock = r.f64();
+    const accountId = r.nstr();
+    const recentIds: number[] = [];
+    for (let n = r.u32() * 2; n > 0; n--) recentIds.push(r.f64());
+    const sessions: OpenSession[] = [];
+    for (let n = r.u32(); n > 0; n--) {
+      const folded = r.u8() === 1 ? readSummary(r) : null;
+      const recent: EventSummary[] = [];
+      for (let m = r.u32(); m > 0; m--) recent.push(readSummary(r));
+      const all = { ...(folded ?? recent[0]!) };
+      for (let i = folded ? 0 : 1; i < recent.length; i++) absorb(all, recent[i]!);
+      sessions.push({ id: sessionIdOf(all.firstHash), folded, recent, all });
+    }
+    return { watermark, clock, accountId, recentIds, sessions };
+  }
+}

@@ -1,0 +1,147 @@
+import type { Touchpoint } from '../../../schemas/touchpoint.js';
+
+/** Two namespaced ids (`u:`, `e:`, `a:`) that belong to the same person. */
+export interface IdentityLink {
+  readonly a: string;
+  readonly b: string;
+}
+
+export type LinkResult = { merged: false } | { merged: true; survivor: string; absorbed: string };
+
+export const userNode = (userId: string): string => `u:${userId}`;
+export const anonymousNode = (anonymousId: string): string => `a:${anonymousId}`;
+export const emailNode = (emailHash: string): string => `e:${emailHash}`;
+
+/** The id a touchpoint is keyed by, namespaced: the userId when known, else the anonymousId. */
+export function primaryNode(tp: Pick<Touchpoint, 'userId' | 'anonymousId'>): string {
+  return tp.userId !== null ? userNode(tp.userId) : anonymousNode(tp.anonymousId ?? '');
+}
+
+export interface LinkOptions {
+  /** Link identify calls that carry an emailHash (the collector only sets it for opted-in traits). Default true. */
+  emailLinks?: boolean;
+}
+
+/** The identity links a touchpoint asserts. Pure: the graph decides what they merge. */
+export function linksFrom(tp: Touchpoint, options: LinkOptions = {}): IdentityLink[] {
+  const links: IdentityLink[] = [];
+  const primary = primaryNode(tp);
+  if (tp.userId !== null && tp.anonymousId !== null) links.push({ a: primary, b: anonymousNode(tp.anonymousId) });
+  if (tp.type === 'alias' && tp.previousId) {
+    // An alias's previousId is an earlier anonymousId or an earlier userId, and the call does not say
+    // which, so both readings are linked. The phantom node is seen after `primary`, so it never wins the root.
+    for (const node of [anonymousNode(tp.previousId), userNode(tp.previousId)]) {
+      if (node !== primary) links.push({ a: primary, b: node });
+    }
+  }
+  if (tp.type === 'identify' && tp.emailHash && options.emailLinks !== false) {
+    links.push({ a: primary, b: emailNode(tp.emailHash) });
+  }
+  return links;
+}
+
+/** u: beats e: beats a:; anything else ranks last. */
+function namespaceRank(id: string): number {
+  switch (id.charCodeAt(0)) {
+    case 117: // u
+      return 0;
+    case 101: // e
+      return 1;
+    case 97: // a
+      return 2;
+    default:
+      return 3;
+  }
+}
+
+const ROOT_MARK = '#';
+
+/**
+ * Union-find over namespaced ids. The root of a component is its least member under
+ * (namespace rank, first-seen sequence, id): unions keep the lesser root, so the root depends only on
+ * the sequence of links, never on which instance applied them or when path compression ran.
+ * `seq` of an id = graph size when the link that first mentioned it was applied (both ids new in one
+ * link share a seq and fall back to the lexicographic tie-break); it is recoverable from a snapshot.
+ *
+ * Memory: one Map entry per non-root (id → parent) and one per root (id → seq).
+ */
+export class IdentityGraph {
+  private readonly parent = new Map<string, string>();
+  private readonly rootSeq = new Map<string, number>();
+
+  get size(): number {
+    return this.parent.size + this.rootSeq.size;
+  }
+
+  apply(link: IdentityLink): LinkResult {
+    const seq = this.size;
+    this.register(link.a, seq);
+    this.register(link.b, seq);
+    const ra = this.find(link.a);
+    const rb = this.find(link.b);
+    if (ra === rb) return { merged: false };
+    const [survivor, absorbed] = this.precedes(ra, rb) ? [ra, rb] : [rb, ra];
+    this.parent.set(absorbed, survivor);
+    this.rootSeq.delete(absorbed);
+    return { merged: true, survivor, absorbed };
+  }
+
+  /** The canonical id of a namespaced id; an id no link mentioned is its own root. */
+  resolve(id: string): string {
+    return this.find(id);
+  }
+
+  customerIdFor(tp: Pick<Touchpoint, 'userId' | 'anonymousId'>): string {
+    return this.find(primaryNode(tp));
+  }
+
+  /** The changelog value of one id (see toEntries), or undefined if no link mentioned it. */
+  entryOf(id: string): string | undefined {
+    const up = this.parent.get(id);
+    if (up !== undefined) return up;
+    const seq = this.rootSeq.get(id);
+    return seq === undefined ? undefined : `${ROOT_MARK}${seq}`;
+  }
+
+  /** Compacted-changelog form: key = id, value = parent id, or `#<seq>` for a root. */
+  toEntries(): Array<[string, string]> {
+    const entries: Array<[string, string]> = [];
+    for (const [id, up] of this.parent) entries.push([id, up]);
+    for (const [id, seq] of this.rootSeq) entries.push([id, `${ROOT_MARK}${seq}`]);
+    return entries;
+  }
+
+  static fromEntries(entries: Iterable<readonly [string, string]>): IdentityGraph {
+    const graph = new IdentityGraph();
+    for (const [id, value] of entries) {
+      if (value.startsWith(ROOT_MARK)) graph.rootSeq.set(id, Number(value.slice(1)));
+      else graph.parent.set(id, value);
+    }
+    return graph;
+  }
+
+  private register(id: string, seq: number): void {
+    if (!this.parent.has(id) && !this.rootSeq.has(id)) this.rootSeq.set(id, seq);
+  }
+
+  /** Root lookup with full path compression (two passes, no recursion). */
+  private find(id: string): string {
+    let root = id;
+    for (let up = this.parent.get(root); up !== undefined; up = this.parent.get(root)) root = up;
+    let node = id;
+    while (node !== root) {
+      const up = this.parent.get(node)!;
+      this.parent.set(node, root);
+      node = up;
+    }
+    return root;
+  }
+
+  private precedes(x: string, y: string): boolean {
+    const rank = namespaceRank(x) - namespaceRank(y);
+    if (rank !== 0) return rank < 0;
+    const seq = (this.rootSeq.get(x) ?? 0) - (this.rootSeq.get(y) ?? 0);
+    if (seq !== 0) return seq < 0;
+    return x < y;
+  }
+}

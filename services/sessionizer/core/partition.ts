@@ -1,0 +1,358 @@
+import type { Touchpoint } from '../../../schemas/touchpoint.js';
+import type { SessionRecord } from '../../../schemas/journey.js';
+import { CustomerCodec, type CustomerImage } from './customer-codec.js';
+import { DeadlineHeap } from './deadline-heap.js';
+import { cyrb53 } from './hash.js';
+import { forgetBefore, fromPairs, isDuplicate, oldestTime, pairsOf, remember, type RecentIds } from './recent-ids.js';
+import { sessionIdOf, summarize, toSessionRecord } from './session-summary.js';
+import {
+  closesAt,
+  diff,
+  foldBefore,
+  followsFolded,
+  mergeSessions,
+  placeByUnion,
+  placeInOrder,
+  strictlyInside,
+  summariesById,
+  takeClosable,
+  type OpenSession,
+  type SessionChange,
+  type SessionizerConfig,
+} from './sessions.js';
+
+/** A customer with open sessions, or touched since the last expire. */
+class ActiveCustomer {
+  constructor(
+    /** Last version handed out; versions of this customer's session records only grow. */
+    public clock: number,
+    /** Deadline of this customer's live schedule entry (Infinity: none). */
+    public due: number,
+    public recentIds: RecentIds,
+    public sessions: OpenSession[],
+    /** Cache of the accounts map entry: saves a Map lookup per event. */
+    public accountId: string | null,
+  ) {}
+}
+
+/**
+ * A customer with no open session, packed into one array of unboxed doubles:
+ * [clock, due, hash, time, hash, time, …]. Far leaner than an object graph: this is the state of most
+ * customers most of the time. It lives until its last messageId leaves the dedup window.
+ */
+type IdleCustomer = number[];
+const CLOCK = 0;
+const DUE = 1;
+const PAIRS = 2;
+
+export interface ProcessResult {
+  /** Seen before within the dedup window: the caller drops it (no state changed). */
+  duplicate: boolean;
+  /** Behind watermark - grace and outside every open session: kept, but in a singleton session id of its own. */
+  late: boolean;
+  /** The session the event is in now ('' for a duplicate). */
+  sessionId: string;
+  accountId: string | null;
+  /** Session records to emit now: opened / updated / merged. */
+  sessions: SessionRecord[];
+}
+
+export interface PartitionStats {
+  customers: number;
+  openSessions: number;
+  idleCustomers: number;
+  duplicates: number;
+  lateEvents: number;
+  watermark: number;
+}
+
+/**
+ * The sessionizer state of one input partition: customers' open sessions and recent messageIds, the
+ * partition's event-time watermark (max event time seen), and a deadline heap so that `expire` only
+ * visits customers that have something to close or prune. Pure and single-threaded.
+ */
+export class SessionizerPartition {
+  private readonly customers = new Map<string, ActiveCustomer | IdleCustomer>();
+  /** Customer → account (latest group call wins). Kept apart so that dropping idle state keeps it. */
+  private readonly accounts = new Map<string, string>();
+  private readonly schedule = new DeadlineHeap();
+  private readonly dirty = new Set<string>();
+  private readonly codec = new CustomerCodec();
+  private wm = -Infinity;
+  private activeCount = 0;
+  private openSessionCount = 0;
+  private duplicateCount = 0;
+  private lateCount = 0;
+
+  constructor(private readonly config: SessionizerConfig) {}
+
+  get watermark(): number {
+    return this.wm;
+  }
+
+  /**
+   * Attributes one touchpoint of `customerId` to a session. `accountId`, when given, sets the
+   * customer's account; a group call sets it from its groupId.
+   */
+  process(tp: Touchpoint, customerId: string, accountId?: string | null): ProcessResult {
+    const cfg = this.config;
+    const hash = cyrb53(tp.messageId);
+    const t = tp.timestamp;
+    const known = this.customers.get(customerId);
+    if (known !== undefined && this.seen(known, hash, t)) {
+      this.duplicateCount++;
+      const account = Array.isArray(known) ? (this.accounts.get(customerId) ?? null) : known.accountId;
+      return { duplicate: true, late: false, sessionId: '', accountId: account, sessions: [] };
+    }
+    const behind = t < this.wm - cfg.graceMs;
+    if (t > this.wm) this.wm = t;
+    const state = this.activate(customerId, known);
+    const account = this.noteAccount(customerId, state, tp, accountId);
+    state.recentIds = remember(state.recentIds, hash, t);
+    this.dirty.add(customerId);
+    const sessions = state.sessions;
+    foldBefore(sessions, this.wm - cfg.graceMs);
+    if (behind && !strictlyInside(sessions, t)) {
+      this.lateCount++;
+      this.reschedule(customerId, state);
+      return { duplicate: false, late: true, sessionId: sessionIdOf(hash), accountId: account, sessions: [] };
+    }
+    const event = summarize(tp, hash, cfg.stageOf(tp));
+    const before = sessions.length;
+    const placed =
+      !behind && followsFolded(sessions, event) ? placeInOrder(sessions, event, cfg) : placeByUnion(sessions, event, cfg);
+    this.openSessionCount += sessions.length - before;
+    this.reschedule(customerId, state);
+    const records = this.records(customerId, state, placed.changes);
+    return { duplicate: false, late: false, sessionId: placed.sessionId, accountId: account, sessions: records };
+  }
+
+  /** Moves event time forward without an event (e.g. an idle partition's punctuation). */
+  advanceWatermark(t: number): void {
+    if (t > this.wm) this.wm = t;
+  }
+
+  /**
+   * Closes sessions whose end + gap + grace < watermark, packs customers left without an open
+   * session, prunes messageIds past the dedup window and drops customers with none left.
+   * Cost is proportional to the customers due, not to all customers.
+   */
+  expire(): SessionRecord[] {
+    const closed: SessionRecord[] = [];
+    while (this.schedule.peekDeadline() < this.wm) {
+      const due = this.schedule.peekDeadline();
+      const id = this.schedule.pop()!;
+      const state = this.customers.get(id);
+      if (state === undefined) continue;
+      if (Array.isArray(state)) {
+        if (state[DUE] === due) this.pruneIdle(id, state);
+      } else if (state.due === due) {
+        state.due = Infinity;
+        this.expireActive(id, state, closed);
+      }
+    }
+    return closed;
+  }
+
+  /** Removes a customer absorbed by an identity merge; the bytes go to the survivor's owner. Null if unknown. */
+  exportCustomer(customerId: string): Uint8Array | null {
+    const bytes = this.snapshot(customerId);
+    if (bytes !== null) {
+      this.forget(customerId);
+      this.dirty.add(customerId);
+    }
+    return bytes;
+  }
+
+  /**
+   * Merges an absorbed customer's exported state into `survivorId`. Returns the records that
+   * re-attribute its open sessions to the survivor (higher versions), including sessions that
+   * coalesced with the survivor's ('merged'). Its closed sessions are not re-emitted.
+   */
+  importCustomer(survivorId: string, exported: Uint8Array): SessionRecord[] {
+    const image = this.codec.decode(exported);
+    const state = this.activate(survivorId, this.customers.get(survivorId));
+    state.clock = Math.max(state.clock, image.clock);
+    for (let i = 0; i < image.recentIds.length; i += 2) {
+      state.recentIds = remember(state.recentIds, image.recentIds[i]!, image.recentIds[i + 1]!);
+    }
+    if (image.accountId !== null && state.accountId === null) {
+      state.accountId = image.accountId;
+      this.accounts.set(survivorId, image.accountId);
+    }
+    const before = state.sessions.length;
+    const summaries = summariesById([...state.sessions, ...image.sessions]);
+    const imported = new Set(image.sessions.map((s) => s.id));
+    mergeSessions(state.sessions, image.sessions, this.config);
+    const changes = diff(summaries, state.sessions);
+    const reported = new Set(changes.map((c) => c.id));
+    for (const s of state.sessions) {
+      if (imported.has(s.id) && !reported.has(s.id)) changes.push({ status: 'updated', id: s.id, summary: s.all });
+    }
+    this.openSessionCount += state.sessions.length - before;
+    this.dirty.add(survivorId);
+    this.reschedule(survivorId, state);
+    return this.records(survivorId, state, changes);
+  }
+
+  /** Customers changed since the last call (the call clears the set): snapshot each to the changelog. */
+  dirtyKeys(): string[] {
+    const keys = [...this.dirty];
+    this.dirty.clear();
+    return keys;
+  }
+
+  /** The changelog value for a customer; null = tombstone (nothing kept). */
+  snapshot(customerId: string): Uint8Array | null {
+    const state = this.customers.get(customerId);
+    const accountId = this.accounts.get(customerId) ?? null;
+    if (state === undefined && accountId === null) return null;
+    return this.codec.encode(this.imageOf(state, accountId));
+  }
+
+  /** Replaces a customer's state from its changelog value (null = tombstone). */
+  restore(customerId: string, bytes: Uint8Array | null): void {
+    this.forget(customerId);
+    if (bytes === null) return;
+    const image = this.codec.decode(bytes);
+    if (image.watermark > this.wm) this.wm = image.watermark;
+    if (image.accountId !== null) this.accounts.set(customerId, image.accountId);
+    if (image.sessions.length > 0) {
+      const state = new ActiveCustomer(image.clock, Infinity, fromPairs(image.recentIds), image.sessions, image.accountId);
+      this.customers.set(customerId, state);
+      this.activeCount++;
+      this.openSessionCount += state.sessions.length;
+      this.reschedule(customerId, state);
+    } else if (image.recentIds.length > 0) {
+      this.park(customerId, image.clock, image.recentIds);
+    }
+  }
+
+  stats(): PartitionStats {
+    return {
+      customers: this.customers.size,
+      openSessions: this.openSessionCount,
+      idleCustomers: this.customers.size - this.activeCount,
+      duplicates: this.duplicateCount,
+      lateEvents: this.lateCount,
+      watermark: this.wm,
+    };
+  }
+
+  private seen(state: ActiveCustomer | IdleCustomer, hash: number, t: number): boolean {
+    const window = this.config.dedupWindowMs;
+    return Array.isArray(state) ? isDuplicate(state, hash, t, window, PAIRS) : isDuplicate(state.recentIds, hash, t, window);
+  }
+
+  private noteAccount(customerId: string, state: ActiveCustomer, tp: Touchpoint, accountId: string | null | undefined): string | null {
+    const next = accountId ?? (tp.type === 'group' ? tp.groupId : null);
+    if (next && next !== state.accountId) {
+      state.accountId = next;
+      this.accounts.set(customerId, next);
+    }
+    return state.accountId;
+  }
+
+  private activate(customerId: string, known: ActiveCustomer | IdleCustomer | undefined): ActiveCustomer {
+    if (known !== undefined && !Array.isArray(known)) return known;
+    // An idle customer's schedule entry goes stale: `due` starts at Infinity and never matches it.
+    const accountId = this.accounts.size === 0 ? null : (this.accounts.get(customerId) ?? null);
+    const state =
+      known === undefined
+        ? new ActiveCustomer(0, Infinity, [], [], accountId)
+        : new ActiveCustomer(known[CLOCK]!, Infinity, fromPairs(known, PAIRS), [], accountId);
+    this.customers.set(customerId, state);
+    this.activeCount++;
+    return state;
+  }
+
+  /** Versions grow per customer and never fall below the watermark, so they stay monotonic even
+   * for a session id seen again after its customer's state was dropped. */
+  private nextVersion(state: ActiveCustomer): number {
+    state.clock = Math.max(state.clock + 1, Math.floor(this.wm));
+    return state.clock;
+  }
+
+  private records(customerId: string, state: ActiveCustomer, changes: SessionChange[]): SessionRecord[] {
+    return changes.map((c) => toSessionRecord(c.id, customerId, c.status, this.nextVersion(state), c.summary));
+  }
+
+  /** Schedules a visit at the first session's close time, or at once when no session is open. */
+  private reschedule(customerId: string, state: ActiveCustomer): void {
+    const first = state.sessions[0];
+    const deadline = first === undefined ? -Infinity : closesAt(first, this.config);
+    if (deadline < state.due) {
+      state.due = deadline;
+      this.schedule.push(deadline, customerId);
+    }
+  }
+
+  private expireActive(customerId: string, state: ActiveCustomer, out: SessionRecord[]): void {
+    const cfg = this.config;
+    foldBefore(state.sessions, this.wm - cfg.graceMs);
+    for (const s of takeClosable(state.sessions, this.wm, cfg)) {
+      out.push(toSessionRecord(s.id, customerId, 'closed', this.nextVersion(state), s.all));
+      this.openSessionCount--;
+    }
+    state.recentIds = forgetBefore(state.recentIds, this.wm - cfg.dedupWindowMs);
+    this.dirty.add(customerId);
+    if (state.sessions.length > 0) {
+      this.reschedule(customerId, state);
+      return;
+    }
+    this.customers.delete(customerId);
+    this.activeCount--;
+    const pairs = pairsOf(state.recentIds);
+    if (pairs.length > 0) this.park(customerId, state.clock, pairs);
+  }
+
+  /** Stores a customer without open sessions as a packed idle array, due when its oldest id expires. */
+  private park(customerId: string, clock: number, pairs: readonly number[]): void {
+    const idle: IdleCustomer = new Array<number>(PAIRS + pairs.length);
+    idle[CLOCK] = clock;
+    idle[DUE] = oldestTime(pairs as number[]) + this.config.dedupWindowMs;
+    for (let i = 0; i < pairs.length; i++) idle[PAIRS + i] = pairs[i]!;
+    this.customers.set(customerId, idle);
+    this.schedule.push(idle[DUE], customerId);
+  }
+
+  private pruneIdle(customerId: string, idle: IdleCustomer): void {
+    const minTime = this.wm - this.config.dedupWindowMs;
+    let w = PAIRS;
+    for (let i = PAIRS; i < idle.length; i += 2) {
+      if (idle[i + 1]! >= minTime) {
+        idle[w++] = idle[i]!;
+        idle[w++] = idle[i + 1]!;
+      }
+    }
+    idle.length = w;
+    this.dirty.add(customerId);
+    if (w === PAIRS) {
+      // Nothing left to dedupe against and no open session: the customer costs nothing until it returns.
+      // Late detection needs only the watermark and open sessions, so it stays exact.
+      this.customers.delete(customerId);
+      return;
+    }
+    idle[DUE] = oldestTime(idle, PAIRS) + this.config.dedupWindowMs;
+    this.schedule.push(idle[DUE], customerId);
+  }
+
+  private imageOf(state: ActiveCustomer | IdleCustomer | undefined, accountId: string | null): CustomerImage {
+    if (state === undefined) return { watermark: this.wm, clock: 0, accountId, recentIds: [], sessions: [] };
+    if (Array.isArray(state)) {
+      return { watermark: this.wm, clock: state[CLOCK]!, accountId, recentIds: state.slice(PAIRS), sessions: [] };
+    }
+    return { watermark: this.wm, clock: state.clock, accountId, recentIds: pairsOf(state.recentIds), sessions: state.sessions };
+  }
+
+  /** Removes every trace of a customer (schedule entries go stale). */
+  private forget(customerId: string): void {
+    const state = this.customers.get(customerId);
+    if (state !== undefined && !Array.isArray(state)) {
+      this.activeCount--;
+      this.openSessionCount -= state.sessions.length;
+    }
+    this.customers.delete(customerId);
+    this.accounts.delete(customerId);
+  }
+}

@@ -1,0 +1,74 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Kafka } from 'kafkajs';
+import { makeTouchpoint } from '../../schemas/test-touchpoint.js';
+import { identityKey, type Touchpoint } from '../../schemas/touchpoint.js';
+import { topicCodecs, type Topics } from '../../schemas/topics.js';
+import { createKafkaProducer } from '../../services/platform/kafka/producer.js';
+import { stageClassifierFromFile } from '../../services/sessionizer/stage-classifier.js';
+import { createSessionizerService } from '../../services/sessionizer/service.js';
+import { journeyRoutes } from '../../services/writer/routes.js';
+import { createWriterService } from '../../services/writer/service.js';
+import type { ClickHouse } from '../../services/platform/clickhouse/client.js';
+import { uniqueGroupId } from './kafka.js';
+import { freshRegistry, testLogger } from './pipeline.js';
+
+export const stageOf = stageClassifierFromFile('services/stages/rules/ecommerce.yaml');
+
+/** Produces touchpoints to the touchpoints topic exactly as the collector does (Avro, identity key). */
+export async function produceTouchpoints(kafka: Kafka, topics: Topics, tps: Touchpoint[]): Promise<void> {
+  const producer = createKafkaProducer(kafka, { name: 'fixture' });
+  await producer.start();
+  const codec = topicCodecs.touchpoints();
+  await producer.send(tps.map((tp) => ({ topic: topics.touchpoints, key: identityKey(tp), value: codec.encode(tp) })));
+  await producer.stop();
+}
+
+export function tp(overrides: Partial<Touchpoint>): Touchpoint {
+  return makeTouchpoint(overrides);
+}
+
+export function testSessionizer(kafka: Kafka, topics: Topics, groupId: string) {
+  return createSessionizerService({
+    kafka,
+    topics,
+    groupId,
+    sessions: {},
+    maxEventLagMs: 5 * 60_000,
+    linkOptions: { emailLinks: true },
+    stageOf,
+    registry: freshRegistry(),
+    logger: testLogger('sessionizer'),
+  });
+}
+
+export function testWriter(kafka: Kafka, topics: Topics, ch: ClickHouse) {
+  return createWriterService({
+    kafka,
+    clickhouse: ch,
+    topics,
+    routes: journeyRoutes(topics, ch.database),
+    groupId: uniqueGroupId('writer'),
+    maxBufferRows: 5_000,
+    maxRowsPerInsert: 50_000,
+    flushIntervalMs: 100,
+    registry: freshRegistry(),
+    logger: testLogger('writer'),
+  });
+}
+
+export interface SessionRowView {
+  session_id: string;
+  customer_id: string;
+  event_count: number;
+  status: string;
+}
+
+/** Sessions after deduplication (FINAL: the latest version of each session id). */
+export async function finalSessions(client: ClickHouseClient, database: string): Promise<SessionRowView[]> {
+  const rs = await client.query({
+    query: `SELECT session_id, customer_id, toUInt32(event_count) AS event_count, toString(status) AS status
+            FROM ${database}.sessions FINAL WHERE status != 'merged' ORDER BY customer_id, session_id`,
+    format: 'JSONEachRow',
+  });
+  return (await rs.json<SessionRowView>()).map((r) => ({ ...r, event_count: Number(r.event_count) }));
+}
