@@ -95,8 +95,10 @@ export function createSessionsProcessor(deps: SessionsProcessorDeps) {
       }
       return handle(record);
     },
-    tick(at: number) {
-      partition.advanceWatermark(at - deps.maxEventLagMs);
+    tick(at: number, context) {
+      // Wall-clock punctuation only for an idle, caught-up partition: a backlog being replayed
+      // must not have its events declared late because the clock moved on meanwhile.
+      if (context.caughtUp) partition.advanceWatermark(at - deps.maxEventLagMs);
       const closed = partition.expire();
       deps.counters.sessionsClosed(closed.length);
       return sessionRecords(closed);

@@ -8,8 +8,12 @@ export function testBrokers(): string[] {
 }
 
 /** Unique topic names per test, so tests never see each other's messages (kafkajs testHelpers style). */
-export function uniqueTopics(): Topics {
-  return topicsWithPrefix(`t${randomBytes(4).toString('hex')}.`);
+export function uniqueTopics(prefix = uniquePrefix()): Topics {
+  return topicsWithPrefix(prefix);
+}
+
+export function uniquePrefix(): string {
+  return `t${randomBytes(4).toString('hex')}.`;
 }
 
 export function uniqueGroupId(name: string): string {

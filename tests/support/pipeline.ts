@@ -27,7 +27,7 @@ export async function eventually<T>(check: () => Promise<T>, done: (v: T) => boo
   const deadline = Date.now() + timeoutMs;
   let last: T = await check();
   while (!done(last)) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(last)}`);
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(last).slice(0, 600)}`);
     await new Promise((r) => setTimeout(r, everyMs));
     last = await check();
   }

@@ -122,8 +122,11 @@ export function createPartitionedConsumer(
 
   const ensureAssigned = async (tp: TopicPartition) => {
     if (ready.has(key(tp))) return;
-    await handler.onAssigned?.(tp, await committedOffset(tp));
+    const committed = await committedOffset(tp);
+    log.debug({ tp, committed }, 'partition assigned, preparing');
+    await handler.onAssigned?.(tp, committed);
     ready.add(key(tp));
+    log.debug({ tp }, 'partition ready');
   };
 
   return {

@@ -17,8 +17,12 @@ export interface StateUpdate {
 export interface PartitionProcessor {
   restore(key: string, value: Buffer): void;
   process(message: KafkaMessage): OutgoingRecord[];
-  /** Time-driven work (session expiry, silence); called between batches. */
-  tick(now: number): OutgoingRecord[];
+  /**
+   * Time-driven work (session expiry, silence). `caughtUp`: the partition had no lag at its last
+   * batch, so wall-clock time may stand in for event time (an idle partition still closes
+   * sessions); while catching up, only event time may move anything.
+   */
+  tick(now: number, context: { caughtUp: boolean }): OutgoingRecord[];
   /** State changed since the last call (and forgets it). */
   takeStateUpdates(): StateUpdate[];
 }
@@ -45,6 +49,7 @@ export interface StatefulHandlerDeps {
 export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandler & { processors(): Map<string, PartitionProcessor> } {
   const processors = new Map<string, PartitionProcessor>();
   const applied = new Map<string, bigint | null>();
+  const caughtUp = new Map<string, boolean>();
   const key = (tp: TopicPartition) => `${tp.topic}:${tp.partition}`;
 
   const changelogRecords = (tp: TopicPartition, processor: PartitionProcessor, appliedOffset: bigint | null): OutgoingRecord[] => {
@@ -59,6 +64,7 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
 
   const restore = async (tp: TopicPartition): Promise<PartitionProcessor> => {
     const processor = deps.createProcessor(tp);
+    deps.logger.info({ tp, changelog: deps.changelogTopic }, 'restoring partition state');
     const restored = await restorePartition(deps.kafka, deps.changelogTopic, tp.partition, deps.logger, deps.now);
     for (const [k, v] of restored.entries) processor.restore(k, v);
     processor.takeStateUpdates(); // restoring is not a change
@@ -102,7 +108,8 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
         outputs.push(...processor.process(message));
       }
       if (last === null) return null;
-      outputs.push(...processor.tick(deps.now()));
+      caughtUp.set(key(batch), BigInt(batch.highWatermark) <= last + 1n);
+      outputs.push(...processor.tick(deps.now(), { caughtUp: false }));
       outputs.push(...changelogRecords(batch, processor, last));
       await sendOrForget(batch, outputs);
       applied.set(key(batch), last);
@@ -111,7 +118,7 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
     async onIdle(tp) {
       const processor = processors.get(key(tp));
       if (!processor) return null;
-      const outputs = processor.tick(deps.now());
+      const outputs = processor.tick(deps.now(), { caughtUp: caughtUp.get(key(tp)) ?? true });
       const state = changelogRecords(tp, processor, null);
       if (outputs.length + state.length > 0) await sendOrForget(tp, [...outputs, ...state]);
       return null;

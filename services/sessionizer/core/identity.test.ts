@@ -101,6 +101,16 @@ describe('IdentityGraph', () => {
     expect(next.map((l) => copy.apply(l))).toEqual(next.map((l) => g.apply(l)));
     expect(copy.entryOf('u:b')).toBe(g.entryOf('u:b'));
   });
+
+  it('replays changelog entries one by one into the same graph, in any order', () => {
+    const g = new IdentityGraph();
+    for (const l of [link('a:1', 'a:2'), link('u:z', 'a:3'), link('u:y', 'a:2'), link('a:3', 'a:1')]) g.apply(l);
+    const replayed = new IdentityGraph();
+    for (const [id, value] of g.toEntries().reverse()) replayed.loadEntry(id, value);
+    expect(replayed.toEntries().sort()).toEqual(g.toEntries().sort());
+    expect(replayed.apply(link('u:a', 'a:9'))).toEqual(g.apply(link('u:a', 'a:9')));
+    expect(replayed.apply(link('a:9', 'a:1'))).toEqual(g.apply(link('a:9', 'a:1')));
+  });
 });
 
 const ids = ['u:1', 'u:2', 'u:3', 'e:h1', 'e:h2', 'a:1', 'a:2', 'a:3', 'a:4', 'a:5'];

@@ -113,11 +113,23 @@ export class IdentityGraph {
 
   static fromEntries(entries: Iterable<readonly [string, string]>): IdentityGraph {
     const graph = new IdentityGraph();
-    for (const [id, value] of entries) {
-      if (value.startsWith(ROOT_MARK)) graph.rootSeq.set(id, Number(value.slice(1)));
-      else graph.parent.set(id, value);
-    }
+    for (const [id, value] of entries) graph.loadEntry(id, value);
     return graph;
+  }
+
+  /**
+   * Sets one id exactly as a changelog entry says (not a link: replaying entries as links would
+   * re-number first-seen sequences). Replaying a compacted changelog in offset order reproduces the
+   * writer's graph once every entry is loaded.
+   */
+  loadEntry(id: string, value: string): void {
+    if (value.startsWith(ROOT_MARK)) {
+      this.parent.delete(id);
+      this.rootSeq.set(id, Number(value.slice(1)));
+    } else {
+      this.rootSeq.delete(id);
+      this.parent.set(id, value);
+    }
   }
 
   private register(id: string, seq: number): void {

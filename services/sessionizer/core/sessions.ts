@@ -53,6 +53,7 @@ export interface Placement {
   changes: SessionChange[];
 }
 
+/** `e` comes after every event summarized by `s`. */
 const after = (e: EventSummary, s: EventSummary): boolean => isBefore(s.end, s.endHash, e.start, e.firstHash);
 
 function openWith(e: EventSummary): OpenSession {
@@ -94,7 +95,7 @@ export function foldBefore(sessions: OpenSession[], horizon: number): void {
   }
 }
 
-/** The latest folded event's summary holder (the last session with a folded part), or null. */
+/** The folded summary of the last session that has one (its end is the latest folded event), or null. */
 export function lastFolded(sessions: OpenSession[]): EventSummary | null {
   for (let i = sessions.length - 1; i >= 0; i--) {
     const folded = sessions[i]!.folded;
@@ -109,6 +110,7 @@ export function followsFolded(sessions: OpenSession[], e: EventSummary): boolean
   return folded === null || after(e, folded);
 }
 
+/** `t` lies strictly between the first and last event of an open session (so it cannot move its cuts). */
 export function strictlyInside(sessions: OpenSession[], t: number): boolean {
   return sessions.some((s) => s.all.start < t && t < s.all.end);
 }
@@ -133,6 +135,7 @@ export function placeInOrder(sessions: OpenSession[], e: EventSummary, cfg: Sess
   return recut(sessions, e, cfg);
 }
 
+/** Greedy cuts are prefix-determined: only events after `e` can move, and all of them are recent. */
 function recut(sessions: OpenSession[], e: EventSummary, cfg: SessionConfig): Placement {
   let from = sessions.length - 1;
   while (from > 0 && sessions[from]!.folded === null) from--;
@@ -199,14 +202,13 @@ export function placeByUnion(sessions: OpenSession[], e: EventSummary, cfg: Sess
 /**
  * Adds `incoming` sessions to `sessions` and coalesces any that overlap or lie within the gap of each
  * other; the earlier session's id survives. Restores the folded-before-recent invariant. Mutates
- * `sessions`; returns the ids that were absorbed into another session.
+ * `sessions` (and the surviving sessions' summaries: copy them first to diff).
  */
-export function mergeSessions(sessions: OpenSession[], incoming: OpenSession[], cfg: SessionConfig): string[] {
+export function mergeSessions(sessions: OpenSession[], incoming: OpenSession[], cfg: SessionConfig): void {
   const all = [...sessions, ...incoming].sort((x, y) =>
     x.all.start !== y.all.start ? x.all.start - y.all.start : x.all.firstHash - y.all.firstHash,
   );
   const out: OpenSession[] = [];
-  const absorbed: string[] = [];
   for (const s of all) {
     const prev = out[out.length - 1];
     if (prev && s.all.start - prev.all.end <= cfg.inactivityGapMs) {
@@ -216,7 +218,6 @@ export function mergeSessions(sessions: OpenSession[], incoming: OpenSession[], 
       }
       prev.recent = mergeByOrder(prev.recent, s.recent);
       absorb(prev.all, s.all);
-      absorbed.push(s.id);
     } else {
       out.push(s);
     }
@@ -224,7 +225,6 @@ export function mergeSessions(sessions: OpenSession[], incoming: OpenSession[], 
   sessions.splice(0, sessions.length, ...out);
   const folded = lastFolded(sessions);
   if (folded) foldWhere(sessions, (e) => !after(e, folded));
-  return absorbed;
 }
 
 function mergeByOrder(a: EventSummary[], b: EventSummary[]): EventSummary[] {

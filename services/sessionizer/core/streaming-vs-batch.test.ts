@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import type { SessionRecord } from '../../../schemas/journey.js';
+import { SessionRecord } from '../../../schemas/journey.js';
 import type { Touchpoint } from '../../../schemas/touchpoint.js';
 import { SessionizerPartition } from './partition.js';
 import { sessionizeBatch, type BatchSession } from './reference.js';
@@ -122,6 +122,7 @@ describe('streaming sessionizer against the batch reference', () => {
 
         const last = new Map<string, SessionRecord>();
         for (const r of records) {
+          SessionRecord.parse(r);
           const prev = last.get(r.sessionId);
           if (prev) expect(r.version).toBeGreaterThan(prev.version);
           last.set(r.sessionId, r);

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { parseMonitors, type Monitor } from './core/monitors.js';
+import { lastClosedStart, planRound } from './schedule.js';
+
+const MIN = 60_000;
+const T0 = Date.UTC(2025, 0, 6, 12, 0); // a Monday, 12:00 UTC
+
+const monitors: Monitor[] = parseMonitors(
+  `version: 1
+monitors:
+  - id: five
+    kind: volume
+    sources: [web]
+    windowMinutes: 5
+  - id: one
+    kind: volume
+    sources: [web]
+    windowMinutes: 1
+`,
+  'test.yaml',
+);
+const [five, one] = monitors as [Monitor, Monitor];
+
+const plan = (cursors: Record<string, number>, now: number, extra: Partial<Parameters<typeof planRound>[0]> = {}) =>
+  planRound({ monitors, cursors, now, latenessMs: 30_000, maxCatchUpMs: 60 * MIN, maxWindows: 1000, ...extra });
+
+describe('window scheduling', () => {
+  it('treats a window as closed only once its end plus the lateness has passed', () => {
+    expect(lastClosedStart(T0 + 5 * MIN + 29_999, 5 * MIN, 30_000)).toBe(T0 - 5 * MIN);
+    expect(lastClosedStart(T0 + 5 * MIN + 30_000, 5 * MIN, 30_000)).toBe(T0);
+  });
+
+  it('evaluates every closed window after the cursor, oldest end first, monitors in file order on ties', () => {
+    const cursors = { [five.id]: T0 - 5 * MIN, [one.id]: T0 - MIN };
+    const { windows, remaining } = plan(cursors, T0 + 5 * MIN + 30_000);
+    expect(windows.map((w) => [w.monitor.id, (w.start - T0) / MIN, (w.end - T0) / MIN])).toEqual([
+      [one.id, 0, 1],
+      [one.id, 1, 2],
+      [one.id, 2, 3],
+      [one.id, 3, 4],
+      [five.id, 0, 5],
+      [one.id, 4, 5],
+    ]);
+    expect(remaining).toBe(0);
+  });
+
+  it('has nothing to do when every closed window was evaluated', () => {
+    const cursors = { [five.id]: T0, [one.id]: T0 + 4 * MIN };
+    expect(plan(cursors, T0 + 5 * MIN + 30_000).windows).toEqual([]);
+    expect(plan(cursors, T0 + 5 * MIN + 59_000).windows).toEqual([]);
+  });
+
+  it('bounds catch-up after downtime to the horizon and reports what it skipped', () => {
+    const cursors = { [five.id]: T0 - 24 * 60 * MIN, [one.id]: T0 - 24 * 60 * MIN };
+    const now = T0 + 30_000;
+    const result = plan(cursors, now);
+    const fiveWindows = result.windows.filter((w) => w.monitor.id === five.id);
+    // Only windows that start within the last hour: the first 5-minute one starts at 11:05.
+    expect(fiveWindows[0]!.start).toBe(T0 - 55 * MIN);
+    expect(fiveWindows.at(-1)!.start).toBe(T0 - 5 * MIN);
+    expect(fiveWindows).toHaveLength(11);
+    expect(result.windows.filter((w) => w.monitor.id === one.id)).toHaveLength(59);
+    // From the window after the cursor up to the horizon, exclusive.
+    expect(result.skipped).toEqual({ [five.id]: (24 * 60 - 55 - 5) / 5, [one.id]: 24 * 60 - 59 - 1 });
+  });
+
+  it('starts a monitor that was never evaluated at the catch-up horizon, so it learns from recent history', () => {
+    const result = plan({}, T0 + 30_000);
+    expect(result.windows.filter((w) => w.monitor.id === five.id).map((w) => w.start)[0]).toBe(T0 - 55 * MIN);
+    expect(result.skipped).toEqual({});
+  });
+
+  it('caps a round at maxWindows, keeping chronological order, and leaves the rest for the next round', () => {
+    const first = plan({}, T0 + 30_000, { maxWindows: 10 });
+    expect(first.windows).toHaveLength(10);
+    expect(first.remaining).toBe(11 + 59 - 10);
+    const ends = first.windows.map((w) => w.end);
+    expect(ends).toEqual([...ends].sort((a, b) => a - b));
+    // Advance the cursors as the service does: the next round continues where this one stopped.
+    const cursors: Record<string, number> = {};
+    for (const w of first.windows) cursors[w.monitor.id] = w.start;
+    const second = plan(cursors, T0 + 30_000, { maxWindows: 1000 });
+    expect(second.windows).toHaveLength(60);
+    expect(second.windows[0]!.end).toBeGreaterThanOrEqual(first.windows.at(-1)!.end);
+  });
+
+  it('continues on the new grid when a monitor changed its window size', () => {
+    // The cursor of `five` is off its 5-minute grid (it used to be a 1-minute monitor).
+    const result = plan({ [five.id]: T0 - 7 * MIN, [one.id]: T0 }, T0 + 5 * MIN + 30_000);
+    expect(result.windows.filter((w) => w.monitor.id === five.id).map((w) => (w.start - T0) / MIN)).toEqual([-5, 0]);
+  });
+});

@@ -1,0 +1,195 @@
+import type { Logger } from '../platform/logging/logger.js';
+
+/**
+ * Webhook delivery that never blocks detection: `enqueue` is synchronous and bounded, and one
+ * background loop delivers in order (a resolution never overtakes its firing), retrying a failed
+ * delivery with capped exponential backoff. When the queue is full the OLDEST waiting delivery is
+ * dropped (counted and logged): every alert is also on the alerts topic and in ClickHouse, and
+ * the newest news is the most useful to a pager.
+ */
+
+/** One HTTP POST of a JSON body; resolves with the status, rejects on network errors and timeouts. */
+export type PostWebhook = (body: string, signal: AbortSignal) => Promise<{ status: number }>;
+
+export interface WebhookDelivery {
+  /** For logs and metrics only, e.g. `alert-…:firing`. */
+  readonly id: string;
+  readonly body: string;
+}
+
+export type DropReason = 'overflow' | 'gave-up' | 'rejected' | 'shutdown';
+
+export interface WebhookQueueHooks {
+  delivered?(delivery: WebhookDelivery, attempts: number): void;
+  /** Every failed attempt, retried or not. */
+  failed?(delivery: WebhookDelivery, reason: string): void;
+  dropped?(delivery: WebhookDelivery, reason: DropReason): void;
+}
+
+export interface WebhookQueueOptions {
+  readonly post: PostWebhook;
+  readonly maxQueue: number;
+  /** Attempts per delivery (the first included) before it is given up. */
+  readonly maxAttempts: number;
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+  readonly timeoutMs: number;
+  /** Resolves after `ms`, or as soon as `signal` aborts (injected so tests drive time). */
+  readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  readonly logger: Logger;
+  readonly hooks?: WebhookQueueHooks;
+}
+
+export interface WebhookQueue {
+  enqueue(delivery: WebhookDelivery): void;
+  /** Waiting deliveries, including the one in flight. */
+  size(): number;
+  /** Resolves when nothing is queued or in flight (tests; never awaited by detection). */
+  idle(): Promise<void>;
+  /**
+   * Stops retrying, gives what is queued one last attempt each within `graceMs`, then aborts what
+   * is still in flight. Undelivered alerts are only logged: they are on the topic and in ClickHouse.
+   */
+  stop(graceMs: number): Promise<void>;
+}
+
+/** Delay before retry number `attempt` (1 = after the first failure): base·2^(attempt−1), capped. */
+export const backoffDelay = (attempt: number, baseDelayMs: number, maxDelayMs: number): number =>
+  Math.min(maxDelayMs, baseDelayMs * 2 ** Math.max(0, Math.min(attempt - 1, 30)));
+
+/** 408, 429 and 5xx are worth retrying; any other non-2xx means the receiver rejects the body. */
+export const isRetriableStatus = (status: number): boolean => status === 408 || status === 429 || status >= 500;
+
+type Outcome = { ok: true } | { ok: false; retriable: boolean; reason: string };
+
+export function createWebhookQueue(options: WebhookQueueOptions): WebhookQueue {
+  const { post, maxQueue, maxAttempts, baseDelayMs, maxDelayMs, timeoutMs, sleep, logger, hooks } = options;
+  const pending: WebhookDelivery[] = [];
+  let inFlight: WebhookDelivery | null = null;
+  let draining: Promise<void> | null = null;
+  let stopping = false;
+  /** Wakes retry sleeps at stop; a separate controller aborts requests once the grace is over. */
+  const wake = new AbortController();
+  const hardStop = new AbortController();
+
+  const drop = (delivery: WebhookDelivery, reason: DropReason) => {
+    hooks?.dropped?.(delivery, reason);
+    logger.warn({ delivery: delivery.id, reason }, 'webhook delivery dropped');
+  };
+
+  const attempt = async (delivery: WebhookDelivery): Promise<Outcome> => {
+    const signal = AbortSignal.any([hardStop.signal, AbortSignal.timeout(timeoutMs)]);
+    // The race makes the timeout and the stop hold even if `post` ignores its signal.
+    let onAbort = () => {};
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(new Error(hardStop.signal.aborted ? 'aborted at shutdown' : `timed out after ${timeoutMs} ms`));
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      const { status } = await Promise.race([post(delivery.body, signal), aborted]);
+      if (status >= 200 && status < 300) return { ok: true };
+      return { ok: false, retriable: isRetriableStatus(status), reason: `HTTP ${status}` };
+    } catch (error) {
+      return { ok: false, retriable: true, reason: error instanceof Error ? error.message : String(error) };
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  };
+
+  const drain = async () => {
+    while (pending.length > 0) {
+      const delivery = pending.shift()!;
+      inFlight = delivery;
+      for (let attempts = 1; ; attempts++) {
+        if (hardStop.signal.aborted) {
+          drop(delivery, 'shutdown');
+          break;
+        }
+        const outcome = await attempt(delivery);
+        if (outcome.ok) {
+          hooks?.delivered?.(delivery, attempts);
+          break;
+        }
+        hooks?.failed?.(delivery, outcome.reason);
+        if (!outcome.retriable) {
+          drop(delivery, 'rejected');
+          break;
+        }
+        if (attempts >= maxAttempts || stopping) {
+          drop(delivery, stopping ? 'shutdown' : 'gave-up');
+          break;
+        }
+        const delayMs = backoffDelay(attempts, baseDelayMs, maxDelayMs);
+        logger.info({ delivery: delivery.id, attempts, delayMs, reason: outcome.reason }, 'webhook delivery failed; retrying');
+        await sleep(delayMs, wake.signal);
+      }
+      inFlight = null;
+    }
+  };
+
+  const ensureDraining = () => {
+    draining ??= drain()
+      .catch((error: unknown) => logger.error({ err: error }, 'webhook delivery loop failed'))
+      .finally(() => {
+        draining = null;
+        inFlight = null;
+        if (pending.length > 0 && !hardStop.signal.aborted) ensureDraining();
+      });
+  };
+
+  return {
+    enqueue(delivery) {
+      if (hardStop.signal.aborted) {
+        drop(delivery, 'shutdown');
+        return;
+      }
+      pending.push(delivery);
+      // The delivery in flight is not in `pending`, so it is never the one dropped.
+      while (pending.length + (inFlight ? 1 : 0) > maxQueue && pending.length > 0) drop(pending.shift()!, 'overflow');
+      ensureDraining();
+    },
+    size: () => pending.length + (inFlight ? 1 : 0),
+    async idle() {
+      while (draining) await draining;
+    },
+    async stop(graceMs) {
+      stopping = true;
+      wake.abort();
+      if (draining) {
+        let timer: NodeJS.Timeout | undefined;
+        const graceOver = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+        await Promise.race([draining, graceOver]);
+        clearTimeout(timer);
+      }
+      hardStop.abort();
+      const left = pending.splice(0);
+      for (const delivery of left) drop(delivery, 'shutdown');
+      while (draining) await draining;
+    },
+  };
+}
+
+/** The production PostWebhook: a JSON POST with Node's fetch. */
+export function fetchPoster(url: string): PostWebhook {
+  return async (body, signal) => {
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal });
+    // Drain the body so the connection can be reused; its content is of no interest.
+    await response.arrayBuffer().catch(() => undefined);
+    return { status: response.status };
+  };
+}
+
+/** setTimeout that an AbortSignal cuts short. */
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { loadMigrations, migrate, renderStatement, type MigrationTarget } from './migrate.js';
+
+const single: MigrationTarget = { database: 'journey', touchpointTtlDays: 90 };
+const cluster: MigrationTarget = { database: 'journey', cluster: 'main', touchpointTtlDays: 90 };
+const render = (target: MigrationTarget) =>
+  loadMigrations()
+    .flatMap((m) => m.statements)
+    .map((s) => renderStatement(s, target))
+    .filter((s) => s.length > 0);
+
+/** An in-memory stand-in for the client: records DDL and remembers schema_migrations rows. */
+function fakeClient() {
+  const commands: string[] = [];
+  const versions: number[] = [];
+  const client = {
+    command: async ({ query }: { query: string }) => void commands.push(query),
+    query: async () => ({ json: async () => versions.map((version) => ({ version })) }),
+    insert: async ({ values }: { values: { version: number }[] }) => void versions.push(...values.map((v) => v.version)),
+  };
+  return { client: client as unknown as ClickHouseClient, commands };
+}
+
+describe('migrations on a single node', () => {
+  it('load in version order, each version once, with no empty statement', () => {
+    const migrations = loadMigrations();
+    const versions = migrations.map((m) => m.version);
+    expect(versions).toEqual([...new Set(versions)].sort((a, b) => a - b));
+    expect(versions[0]).toBe(1);
+    for (const m of migrations) expect(m.statements.length).toBeGreaterThan(0);
+  });
+
+  it('load identically twice (the loader is a pure function of the files)', () => {
+    expect(loadMigrations()).toEqual(loadMigrations());
+  });
+
+  it('render plain MergeTree tables under their own names, without cluster-only statements', () => {
+    const ddl = render(single);
+    expect(ddl.join('\n')).not.toMatch(/ON CLUSTER|Replicated|Distributed|_local|\{(db|local|cluster|on_cluster|ttl_days|cluster_only)\}/);
+    expect(ddl).toContainEqual(expect.stringContaining('CREATE TABLE IF NOT EXISTS journey.touchpoints'));
+    expect(ddl).toContainEqual(expect.stringContaining('TTL toDateTime(ts) + INTERVAL 90 DAY'));
+    expect(ddl).toContainEqual(expect.stringMatching(/CREATE MATERIALIZED VIEW IF NOT EXISTS journey.funnel_minute_mv\s+TO journey.funnel_minute AS/));
+  });
+
+  it('apply every migration once, and nothing on a second run', async () => {
+    const { client, commands } = fakeClient();
+    const first = await migrate(client, single);
+    expect(first.applied).toEqual(loadMigrations().map((m) => m.version));
+    const ddlCount = commands.length;
+    const second = await migrate(client, single);
+    expect(second.applied).toEqual([]);
+    expect(second.skipped).toEqual(first.applied);
+    // The second run only re-asserts the database and the bookkeeping table.
+    expect(commands.length - ddlCount).toBe(2);
+    expect(commands.some((c) => c.trim() === '')).toBe(false);
+  });
+});
+
+describe('migrations on a cluster', () => {
+  const ddl = render(cluster);
+  const statementFor = (pattern: RegExp) => ddl.find((s) => pattern.test(s)) ?? '';
+
+  it('run every DDL ON CLUSTER', () => {
+    for (const s of ddl) expect(s).toContain("ON CLUSTER 'main'");
+  });
+
+  it('store rows in Replicated *_local tables, keeping engine arguments', () => {
+    const sessions = statementFor(/CREATE TABLE IF NOT EXISTS journey\.sessions_local /);
+    expect(sessions).toContain(
+      "ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', version)",
+    );
+    expect(statementFor(/journey\.funnel_minute_local /)).toContain('ENGINE = ReplicatedAggregatingMergeTree(');
+    expect(statementFor(/journey\.dead_letters_local /)).toContain('ENGINE = ReplicatedMergeTree(');
+  });
+
+  it('put a Distributed table under every plain name, sharded by customer except where versions move', () => {
+    const distributed = ddl.filter((s) => s.includes('ENGINE = Distributed'));
+    const byTable = Object.fromEntries(
+      distributed.map((s) => [/CREATE TABLE IF NOT EXISTS journey\.(\w+) /.exec(s)![1], s.slice(s.indexOf('Distributed'))]),
+    );
+    expect(Object.keys(byTable).sort()).toEqual(
+      [
+        'alerts',
+        'churn_score_history',
+        'churn_scores',
+        'customer_activity_weekly',
+        'customer_journey',
+        'dead_letters',
+        'funnel_events',
+        'funnel_minute',
+        'sessions',
+        'stage_transitions',
+        'touchpoints',
+      ].sort(),
+    );
+    expect(byTable.touchpoints).toBe("Distributed('main', 'journey', 'touchpoints_local', cityHash64(customer_id))");
+    expect(byTable.stage_transitions).toContain('cityHash64(customer_id)');
+    expect(byTable.funnel_events).toContain('cityHash64(customer_id)');
+    expect(byTable.churn_scores).toContain('cityHash64(customer_id)');
+    // A re-attributed session version must meet its older versions: sharded by session.
+    expect(byTable.sessions).toContain('cityHash64(session_id)');
+    for (const s of distributed) expect(s).toMatch(/AS journey\.\w+_local\s/);
+  });
+
+  it('feed materialized views from local tables into local tables, and read views through Distributed names', () => {
+    const journeyMv = statementFor(/MATERIALIZED VIEW IF NOT EXISTS journey\.customer_journey_mv/);
+    expect(journeyMv).toContain('TO journey.customer_journey_local');
+    expect(journeyMv).toContain('FROM journey.stage_transitions_local');
+    const latest = statementFor(/CREATE VIEW IF NOT EXISTS journey\.customer_journey_latest/);
+    expect(latest).toContain('FROM journey.customer_journey AS j');
+  });
+
+  it('leave no placeholder unrendered', () => {
+    expect(ddl.join('\n')).not.toMatch(/\{(db|local|cluster|on_cluster|ttl_days|cluster_only)\}/);
+  });
+});

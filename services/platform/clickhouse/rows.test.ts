@@ -1,0 +1,70 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { CustomerTouchpoint } from '../../../schemas/journey.js';
+import { MIGRATIONS_DIR } from './migrate.js';
+import { TABLE_FOR_TOPIC, chDateTime64, touchpointRow } from './rows.js';
+import { sampleData } from '../../query-api/sample-data.js';
+
+/** Column names of `CREATE TABLE ... {db}.<table>{local}` in the migrations (INDEX lines excluded). */
+function columnsOf(table: string): string[] {
+  const sql = readdirSync(MIGRATIONS_DIR)
+    .filter((f) => f.endsWith('.sql'))
+    .map((f) => readFileSync(join(MIGRATIONS_DIR, f), 'utf8'))
+    .join('\n');
+  const start = sql.indexOf(`CREATE TABLE IF NOT EXISTS {db}.${table}{local}`);
+  if (start < 0) throw new Error(`no table ${table}`);
+  const body = sql.slice(sql.indexOf('(', start) + 1, sql.indexOf('\n)', start));
+  return body
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => /^[a-z_]+\s/.test(line) && !line.startsWith('INDEX'))
+    .map((line) => line.split(/\s/)[0]!);
+}
+
+const now = Date.UTC(2026, 2, 4, 12);
+const data = sampleData(now);
+const oneOf = {
+  customerTouchpoints: data.touchpoints[0]!,
+  sessions: data.sessions[0]!,
+  stageTransitions: data.transitions[0]!,
+  funnelEvents: data.funnelEvents[0]!,
+  churnScores: data.churnScores[0]!,
+  alerts: data.alerts[0]!,
+  deadLetter: { sourceTopic: 'touchpoints', stage: 'decode', reason: 'bad magic byte', at: now, key: 'k', payload: 'AAE=' },
+};
+
+describe('ClickHouse row mappers', () => {
+  it('formats epoch milliseconds as a UTC DateTime64(3) text that basic and best_effort parsing both read', () => {
+    expect(chDateTime64(Date.UTC(2026, 10, 22, 17, 0, 0, 123))).toBe('2026-11-22 17:00:00.123');
+    expect(chDateTime64(0)).toBe('1970-01-01 00:00:00.000');
+  });
+
+  it('maps every written topic to a table whose columns are exactly the row keys', () => {
+    for (const [topic, { table, toRow }] of Object.entries(TABLE_FOR_TOPIC)) {
+      const row = (toRow as (v: unknown) => object)(oneOf[topic as keyof typeof oneOf]);
+      expect(Object.keys(row).sort(), `${topic} → ${table}`).toEqual(columnsOf(table).sort());
+    }
+  });
+
+  it('covers the seven topics the writer persists', () => {
+    expect(Object.keys(TABLE_FOR_TOPIC).sort()).toEqual(
+      ['alerts', 'churnScores', 'customerTouchpoints', 'deadLetter', 'funnelEvents', 'sessions', 'stageTransitions'].sort(),
+    );
+  });
+
+  it('flattens a customer touchpoint, keeping nulls as nulls', () => {
+    const ctp: CustomerTouchpoint = data.touchpoints[0]!;
+    const row = touchpointRow({ ...ctp, accountId: 'acme', late: true });
+    expect(row).toMatchObject({
+      message_id: ctp.touchpoint.messageId,
+      customer_id: 'p1',
+      account_id: 'acme',
+      late: true,
+      anonymous_id: null,
+      utm_campaign: null,
+      revenue: 120,
+      ts: chDateTime64(ctp.touchpoint.timestamp),
+    });
+  });
+});

@@ -1,0 +1,78 @@
+import { stageRank, type Stage, type StageTransition } from '../../../schemas/journey.js';
+import { mergeSignals } from './churn/signals.js';
+import type { JourneyState, PurchaseHistory } from './journey-state.js';
+import type { StagesCoreConfig } from './stages-config.js';
+import { stableId } from './stable-id.js';
+
+/**
+ * Merges the journey of a customer id that identity stitching folded into `survivorId`:
+ * - current stage (with its entry, window and last touchpoint) from the more recently active state;
+ * - furthest stage and journey number: the maximum;
+ * - purchase histories combined (first = min, last = max, purchase days added up: the two ids are
+ *   one person seen twice, so their purchases are distinct orders);
+ * - churn signals added up; completed time in stage: the per-stage maximum (the two ids' stays
+ *   overlap in time, so adding would double count).
+ * A change of the survivor's current stage is reported as a transition with cause 'merged'. No
+ * funnel events: both ids' entries were already counted.
+ */
+export function mergeJourneyStates(survivor: JourneyState | null, other: JourneyState, survivorId: string, config: StagesCoreConfig): { state: JourneyState; transitions: StageTransition[] } {
+  const base = survivor ?? { ...other, churn: { scoredAt: null, emittedScore: null, emittedAction: null, emittedAt: null } };
+  const s = survivor ?? other;
+  const recent = (other.lastActivityAt ?? -Infinity) > (s.lastActivityAt ?? -Infinity) ? other : s;
+  const maxStage = (a: Stage | null, b: Stage | null) => (a === null ? b : b === null ? a : stageRank(b) > stageRank(a) ? b : a);
+  const maxOf = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
+
+  const merged: JourneyState = {
+    ...base,
+    customerId: survivorId,
+    accountId: s.accountId ?? other.accountId,
+    stage: recent.stage,
+    enteredAt: recent.enteredAt,
+    previousStage: recent.previousStage,
+    entryMessageId: recent.entryMessageId,
+    entryDims: recent.entryDims,
+    conversionDeadline: recent.conversionDeadline,
+    lastMessageId: recent.lastMessageId,
+    lastDims: recent.lastDims,
+    furthestStage: maxStage(s.furthestStage, other.furthestStage),
+    journeyNumber: Math.max(s.journeyNumber, other.journeyNumber),
+    referrerCustomerId: s.referrerCustomerId ?? other.referrerCustomerId,
+    msInStage: s.msInStage.map((ms, i) => Math.max(ms, other.msInStage[i] ?? 0)),
+    purchases: survivor === null ? other.purchases : combinePurchases(survivor.purchases, other.purchases),
+    lastActivityAt: maxOf(s.lastActivityAt, other.lastActivityAt),
+    lastEngagedAt: maxOf(s.lastEngagedAt, other.lastEngagedAt),
+    signals: survivor === null ? other.signals : mergeSignals(survivor.signals, other.signals, config.churn.signalHalfLifeMs),
+  };
+  const before = survivor?.stage ?? null;
+  if (merged.stage === null || merged.stage === before) return { state: merged, transitions: [] };
+  const dims = merged.entryDims ?? merged.lastDims;
+  const transition: StageTransition = {
+    transitionId: stableId('merged', survivorId, other.customerId, merged.stage),
+    customerId: survivorId,
+    accountId: merged.accountId,
+    fromStage: before,
+    toStage: merged.stage,
+    at: merged.lastActivityAt ?? merged.enteredAt ?? 0,
+    cause: 'merged',
+    messageId: merged.lastMessageId ?? '',
+    site: dims?.site ?? '',
+    channel: dims?.channel ?? 'other',
+    campaign: dims?.campaign ?? null,
+    deviceType: dims?.deviceType ?? 'other',
+    segment: dims?.segment ?? null,
+    referrerCustomerId: merged.referrerCustomerId,
+    journeyNumber: merged.journeyNumber,
+  };
+  return { state: merged, transitions: [transition] };
+}
+
+function combinePurchases(a: PurchaseHistory, b: PurchaseHistory): PurchaseHistory {
+  if (a.firstAt === null) return b;
+  if (b.firstAt === null) return a;
+  return {
+    firstAt: Math.min(a.firstAt, b.firstAt),
+    lastAt: Math.max(a.lastAt ?? a.firstAt, b.lastAt ?? b.firstAt),
+    // (a.repeat + 1) + (b.repeat + 1) purchase days, minus the first one.
+    repeatCount: a.repeatCount + b.repeatCount + 1,
+  };
+}
