@@ -4,6 +4,8 @@ import type { Touchpoint } from '../../../schemas/touchpoint.js';
 export interface IdentityLink {
   readonly a: string;
   readonly b: string;
+  /** Apply only when `b` is already in the graph (an alias's previousId read as an earlier userId). */
+  readonly onlyIfKnown?: boolean;
 }
 
 export type LinkResult = { merged: false } | { merged: true; survivor: string; absorbed: string };
@@ -29,10 +31,12 @@ export function linksFrom(tp: Touchpoint, options: LinkOptions = {}): IdentityLi
   if (tp.userId !== null && tp.anonymousId !== null) links.push({ a: primary, b: anonymousNode(tp.anonymousId) });
   if (tp.type === 'alias' && tp.previousId) {
     // An alias's previousId is an earlier anonymousId or an earlier userId, and the call does not say
-    // which, so both readings are linked. The phantom node is seen after `primary`, so it never wins the root.
-    for (const node of [anonymousNode(tp.previousId), userNode(tp.previousId)]) {
-      if (node !== primary) links.push({ a: primary, b: node });
-    }
+    // which. The anonymous reading is always linked; the user reading only when that user already
+    // exists, so no phantom user id enters the graph (it could otherwise become the root).
+    const asAnonymous = anonymousNode(tp.previousId);
+    const asUser = userNode(tp.previousId);
+    if (asAnonymous !== primary) links.push({ a: primary, b: asAnonymous });
+    if (asUser !== primary) links.push({ a: primary, b: asUser, onlyIfKnown: true });
   }
   if (tp.type === 'identify' && tp.emailHash && options.emailLinks !== false) {
     links.push({ a: primary, b: emailNode(tp.emailHash) });
@@ -73,7 +77,13 @@ export class IdentityGraph {
     return this.parent.size + this.rootSeq.size;
   }
 
+  /** Whether any link mentioned this id. */
+  knows(id: string): boolean {
+    return this.parent.has(id) || this.rootSeq.has(id);
+  }
+
   apply(link: IdentityLink): LinkResult {
+    if (link.onlyIfKnown && !this.knows(link.b)) return { merged: false };
     const seq = this.size;
     this.register(link.a, seq);
     this.register(link.b, seq);
@@ -149,11 +159,16 @@ export class IdentityGraph {
     return root;
   }
 
+  /**
+   * The canonical order of ids: namespace rank (u: < e: < a:), then the id itself. It depends on
+   * nothing but the two ids, so a component's root is a function of its members alone: instances
+   * that apply the same links in different orders (their own links at once, others' when read from
+   * the identity-links topic) always agree on every customer id.
+   */
   private precedes(x: string, y: string): boolean {
     const rank = namespaceRank(x) - namespaceRank(y);
     if (rank !== 0) return rank < 0;
-    const seq = (this.rootSeq.get(x) ?? 0) - (this.rootSeq.get(y) ?? 0);
-    if (seq !== 0) return seq < 0;
     return x < y;
   }
+
 }
