@@ -100,6 +100,11 @@ start() {
   if pid="$(running_pid)"; then say "already running (pid $pid)"; return 0; fi
   rm -f "$pidfile" # stale after a crash
   if port_open "$KAFKA_PORT"; then
+    # A local broker of another DATA_DIR on the same port is still a broker we can use.
+    if pgrep -f "kafka.Kafka .*kafka-$KAFKA_PORT/server.properties" >/dev/null 2>&1; then
+      say "a local broker from another DATA_DIR already serves port $KAFKA_PORT; using it"
+      return 0
+    fi
     say "port $KAFKA_PORT is taken by another process; set KAFKA_PORT"
     exit 1
   fi
@@ -115,6 +120,7 @@ start() {
 
 wait_ready() {
   local deadline=$((SECONDS + KAFKA_WAIT_SECONDS))
+  if ! [ -f "$pidfile" ] && port_open "$KAFKA_PORT"; then return 0; fi # another DATA_DIR's broker
   while [ $SECONDS -lt $deadline ]; do
     if ! running_pid >/dev/null; then
       say "broker exited; last lines of $home/broker.out and $logfile:"

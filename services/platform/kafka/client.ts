@@ -23,7 +23,10 @@ export function createKafka(options: { brokers: string[]; clientId: string; logg
       () =>
       ({ level, log: entry }: LogEntry) => {
         const { message, timestamp: _t, logger: _l, ...rest } = entry as Record<string, unknown>;
-        log[LEVELS[level] ?? 'info'](rest, String(message));
+        // kafkajs logs every retried protocol error ("Response ListOffsets ... not the leader") at
+        // ERROR although it retries them; they are noise unless retries run out (then callers throw).
+        const retried = level === logLevel.ERROR && String(message).startsWith('Response ');
+        log[retried ? 'debug' : (LEVELS[level] ?? 'info')](rest, String(message));
       },
   });
 }

@@ -1,4 +1,4 @@
-import { CompressionTypes, type Kafka, type Producer } from 'kafkajs';
+import { CompressionTypes, Partitioners, type Kafka, type Producer } from 'kafkajs';
 import type { Component, Health } from '../runtime/component.js';
 import { KafkaUnavailableError } from './errors.js';
 
@@ -28,7 +28,13 @@ export function createKafkaProducer(kafka: Kafka, options: { name: string; compr
   return {
     name: `${options.name}-producer`,
     async start() {
-      producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false });
+      producer = kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 5,
+        allowAutoTopicCreation: false,
+        // Java-compatible murmur2 (kafkajs' v2 default), chosen explicitly: keys land where Kafka Streams would put them.
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
       producer.on(producer.events.CONNECT, () => (connected = true));
       producer.on(producer.events.DISCONNECT, () => (connected = false));
       await producer.connect();

@@ -1,0 +1,14 @@
+import { createSimulator } from '../simulator/core/generator.js';
+import { parseSimulatorConfig } from '../simulator/core/config.js';
+import { createPacer } from '../simulator/pacer.js';
+import { createHttpSender } from '../simulator/senders/http-sender.js';
+import type { Logger } from '../platform/logging/logger.js';
+import type { Component } from '../platform/runtime/component.js';
+
+/** Demo traffic for `npm start`: the simulator in real time through the collector's HTTP API. */
+export function createDemoTraffic(options: { enabled: boolean; rate: number; seed: number; collectorUrl: () => string; logger: Logger }): Component {
+  if (!options.enabled) return { name: 'demo-traffic', start: async () => {}, stop: async () => {}, health: () => ({ ok: true, details: { enabled: false } }) };
+  const simulator = createSimulator(parseSimulatorConfig({ seed: options.seed, arrival: { callsPerSecond: options.rate } }), { startTime: Date.now() });
+  const sender = createHttpSender({ collectorUrl: options.collectorUrl, batchSize: 100, concurrency: 4, maxRetries: 50 });
+  return createPacer({ simulator, sender, mode: 'realtime', tickMs: 250, chunk: 500, logger: options.logger });
+}

@@ -1,0 +1,69 @@
+import { parseSimulatorConfig, type SimulatorConfig, type SimulatorConfigInput } from './config.js';
+import { createSimulator, type SimulatorOptions } from './generator.js';
+import type { SimulatedCall } from './segment-call.js';
+import type { SimulatorStats } from './stats.js';
+
+/** Shared by the simulator's unit tests (not a test file itself). */
+
+export const START = Date.UTC(2025, 0, 6, 0, 0, 0);
+export const MINUTE = 60_000;
+export const HOUR = 60 * MINUTE;
+
+export const NO_FAULTS = { lateRate: 0, outOfOrderRate: 0, duplicateRate: 0 } as const;
+
+/** A parsed config; delivery faults are off unless the test turns them on. */
+export function testConfig(input: SimulatorConfigInput = {}): SimulatorConfig {
+  return parseSimulatorConfig({ ...input, delivery: { ...NO_FAULTS, ...input.delivery } });
+}
+
+export interface Run {
+  calls: SimulatedCall[];
+  stats: SimulatorStats;
+}
+
+/** Runs a bounded simulation to its end: every admitted journey finishes, every held call is sent. */
+export function runJourneys(config: SimulatorConfig, maxJourneys: number, options: Partial<SimulatorOptions> = {}): Run {
+  const sim = createSimulator(config, { startTime: START, ...options, maxJourneys });
+  const calls: SimulatedCall[] = [];
+  while (!sim.done()) for (const c of sim.next(20_000)) calls.push(c);
+  return { calls, stats: sim.stats() };
+}
+
+/** Runs an unbounded simulation until simulated time `until`. */
+export function runUntil(config: SimulatorConfig, until: number): Run {
+  const sim = createSimulator(config, { startTime: START });
+  const calls = sim.nextUntil(until);
+  return { calls, stats: sim.stats() };
+}
+
+/** A persona that only differs from the defaults where it says so. */
+export function persona(name: string, site: string, transitions: Partial<Record<string, number>> = {}, rest: Record<string, unknown> = {}) {
+  return {
+    name,
+    weight: 1,
+    site,
+    transitions: {
+      awarenessToConsideration: 0.6,
+      considerationToPurchase: 0.5,
+      purchaseToRetention: 0.6,
+      retentionToAdvocacy: 0.5,
+      ...transitions,
+    },
+    ...rest,
+  };
+}
+
+export const eventOf = (c: SimulatedCall): string => c.call.event ?? c.call.name ?? c.call.type;
+
+/** Calls grouped by anonymousId (server calls of identified people have none and are skipped). */
+export function byAnonymousId(calls: readonly SimulatedCall[]): Map<string, SimulatedCall[]> {
+  const groups = new Map<string, SimulatedCall[]>();
+  for (const c of calls) {
+    const id = c.call.anonymousId;
+    if (id === undefined) continue;
+    let list = groups.get(id);
+    if (list === undefined) groups.set(id, (list = []));
+    list.push(c);
+  }
+  return groups;
+}
