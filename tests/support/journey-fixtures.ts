@@ -10,6 +10,10 @@ import { journeyRoutes } from '../../services/writer/routes.js';
 import { createWriterService } from '../../services/writer/service.js';
 import type { ClickHouse } from '../../services/platform/clickhouse/client.js';
 import { uniqueGroupId } from './kafka.js';
+import { createStagesService } from '../../services/stages/service.js';
+import { loadStagesOptions } from '../../services/stages/models.js';
+import { StagesEnv } from '../../services/stages/config.js';
+import { parseEnv } from '../../services/platform/config/env.js';
 import { freshRegistry, testLogger } from './pipeline.js';
 
 export const stageOf = stageClassifierFromFile('services/stages/rules/ecommerce.yaml');
@@ -71,4 +75,18 @@ export async function finalSessions(client: ClickHouseClient, database: string):
     format: 'JSONEachRow',
   });
   return (await rs.json<SessionRowView>()).map((r) => ({ ...r, event_count: Number(r.event_count) }));
+}
+
+export function testStages(kafka: Kafka, topics: Topics, groupId: string, env: Record<string, string> = {}) {
+  const config = parseEnv(StagesEnv, env);
+  return createStagesService({
+    kafka,
+    topics,
+    groupId,
+    options: loadStagesOptions(config),
+    tickLimit: 1_000,
+    registry: freshRegistry(),
+    logger: testLogger('stages'),
+    idleIntervalMs: 200,
+  });
 }
