@@ -1,0 +1,90 @@
+import { createReadStream } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import cors from '@fastify/cors';
+import fastifyStatic from '@fastify/static';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { ClickHouse } from '../platform/clickhouse/client.js';
+import { createResultCache } from './cache.js';
+import { ENDPOINTS, type EndpointContext } from './endpoints.js';
+import { createQueryTimer } from './metrics.js';
+import { openApiDocument } from './openapi.js';
+import { BadRequestError, parseQuery } from './params.js';
+import { UpstreamError, createQueryRunner } from './runner.js';
+
+export interface QueryApiDeps {
+  clickhouse: ClickHouse;
+  logger: Logger;
+  /** Where `query_api_clickhouse_query_duration_seconds{endpoint,outcome}` is registered. */
+  metrics: Registry;
+  now: () => number;
+  /** Browser origins allowed to call /api (CORS). Default: none besides the dashboard's own. */
+  corsOrigins?: string[] | undefined;
+  /** Identical requests within this many ms share one answer (default 1000; 0 disables). */
+  cacheTtlMs?: number | undefined;
+}
+
+const DASHBOARD_DIR = join(dirname(fileURLToPath(import.meta.url)), 'dashboard');
+const ECHARTS_FILE = createRequire(import.meta.url).resolve('echarts/dist/echarts.min.js');
+
+type ErrorCode = 'bad_request' | 'not_found' | 'upstream_unavailable' | 'internal';
+const errorBody = (code: ErrorCode, message: string) => ({ error: { code, message } });
+
+/**
+ * The query API: read-only JSON endpoints over the journey tables, their OpenAPI document, and the
+ * live dashboard at `/`. Every SQL text is fixed in code; request values reach ClickHouse only as
+ * bound `{name:Type}` parameters, after zod validation.
+ */
+export function buildQueryApi(deps: QueryApiDeps): FastifyInstance {
+  // The dashboard polls every 2 s: per-request logs go to debug (onResponse hook), not info.
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  const ctx: EndpointContext = { db: createQueryRunner(deps.clickhouse, createQueryTimer(deps.metrics)), now: deps.now };
+
+  if (deps.corsOrigins && deps.corsOrigins.length > 0) {
+    void app.register(cors, { origin: deps.corsOrigins, methods: ['GET'] });
+  }
+
+  const cache = createResultCache(deps.cacheTtlMs ?? 1_000);
+  for (const e of ENDPOINTS) {
+    app.get(e.path, async (request) => {
+      const query = parseQuery(e.query, request.query);
+      return cache.get(`${e.path} ${JSON.stringify(query)}`, () => e.handle(query, ctx));
+    });
+  }
+  const openapi = openApiDocument(ENDPOINTS);
+  app.get('/api/openapi.json', async () => openapi);
+
+  app.get('/vendor/echarts.min.js', (_request, reply) => {
+    void reply.type('application/javascript; charset=utf-8').header('cache-control', 'public, max-age=86400');
+    return reply.send(createReadStream(ECHARTS_FILE));
+  });
+  void app.register(fastifyStatic, { root: DASHBOARD_DIR, prefix: '/', index: 'index.html' });
+
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.debug({ url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send(errorBody('not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof BadRequestError) return reply.code(400).send(errorBody('bad_request', error.message));
+    if (error instanceof UpstreamError) {
+      request.log.error({ err: error.cause, url: request.url }, error.message);
+      return reply.code(503).send(errorBody('upstream_unavailable', 'the analytics store did not answer; try again'));
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) return reply.code(status).send(errorBody('bad_request', error.message));
+    request.log.error({ err: error, url: request.url }, 'query-api request failed');
+    return reply.code(500).send(errorBody('internal', 'internal error'));
+  });
+
+  return app;
+}

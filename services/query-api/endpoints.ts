@@ -1,0 +1,143 @@
+import type { z } from 'zod';
+import {
+  AlertsQuery,
+  BUCKETS,
+  BadRequestError,
+  ChurnQuery,
+  CohortsQuery,
+  ConversionOverTimeQuery,
+  CurrentStagesQuery,
+  DropoffQuery,
+  FunnelQuery,
+  StageFlowQuery,
+  TimeToConvertQuery,
+  resolveWindow,
+  type Window,
+} from './params.js';
+import * as R from './responses.js';
+import type { QueryRunner } from './runner.js';
+import { alerts } from './queries/alerts.js';
+import { churn } from './queries/churn.js';
+import { cohorts } from './queries/cohorts.js';
+import { conversionOverTime } from './queries/conversion-over-time.js';
+import { dropoff } from './queries/dropoff.js';
+import { funnel } from './queries/funnel.js';
+import { currentStages, stageFlow } from './queries/stages.js';
+import { timeToConvert } from './queries/time-to-convert.js';
+import type { DimensionFilter } from './filters.js';
+
+export interface EndpointContext {
+  db: QueryRunner;
+  now: () => number;
+}
+
+export interface Endpoint<Q extends z.ZodType = z.ZodType> {
+  path: string;
+  summary: string;
+  description: string;
+  query: Q;
+  response: z.ZodType;
+  handle(query: z.output<Q>, ctx: EndpointContext): Promise<unknown>;
+}
+
+const endpoint = <Q extends z.ZodType>(e: Endpoint<Q>): Endpoint => e as unknown as Endpoint;
+
+const dims = (q: DimensionFilter): DimensionFilter => {
+  const out: DimensionFilter = {};
+  for (const k of ['site', 'channel', 'campaign', 'device', 'segment'] as const) if (q[k] !== undefined) out[k] = q[k];
+  return out;
+};
+
+/** Finest bucket by default, as long as the series stays readable. */
+const AUTO_MINUTE_MAX_MS = 6 * 3_600_000;
+const MAX_POINTS = 2_000;
+
+function bucketFor(requested: 'minute' | 'hour' | undefined, w: Window): 'minute' | 'hour' {
+  const bucket = requested ?? (w.toMs - w.fromMs <= AUTO_MINUTE_MAX_MS ? 'minute' : 'hour');
+  if ((w.toMs - w.fromMs) / BUCKETS[bucket] > MAX_POINTS) {
+    throw new BadRequestError(`bucket: more than ${MAX_POINTS} ${bucket}s in the window; use a coarser bucket or a shorter window`);
+  }
+  return bucket;
+}
+
+export const ENDPOINTS: Endpoint[] = [
+  endpoint({
+    path: '/api/funnel',
+    summary: 'Funnel: customers entering each stage and converting to the next',
+    description: 'Unique customers per stage over the window (default: last 24 h), with conversion rates to the next stage.',
+    query: FunnelQuery,
+    response: R.FunnelResponse,
+    handle: (q, { db, now }) => funnel(db, resolveWindow(q, now()), dims(q)),
+  }),
+  endpoint({
+    path: '/api/dropoff',
+    summary: 'Drop-off per step, broken down by channel, device type and campaign',
+    description:
+      'For each stage (or the one given): conversions and drop-offs decided in the window, and the dimension value that lost the most customers beyond the step average.',
+    query: DropoffQuery,
+    response: R.DropoffResponse,
+    handle: (q, { db, now }) => dropoff(db, resolveWindow(q, now()), dims(q), q.stage),
+  }),
+  endpoint({
+    path: '/api/time-to-convert',
+    summary: 'Time to convert out of a stage: quantiles and histogram',
+    description: 'Seconds from entering fromStage (all stages when absent) to converting, for conversions in the window.',
+    query: TimeToConvertQuery,
+    response: R.TimeToConvertResponse,
+    handle: (q, { db, now }) => timeToConvert(db, resolveWindow(q, now()), dims(q), q.fromStage),
+  }),
+  endpoint({
+    path: '/api/stages/current',
+    summary: 'Current stage distribution',
+    description: "How many customers are in each stage now (each customer's latest stage).",
+    query: CurrentStagesQuery,
+    response: R.CurrentStagesResponse,
+    handle: (q, { db }) => currentStages(db, q.site),
+  }),
+  endpoint({
+    path: '/api/stage-flow',
+    summary: 'Stage-to-stage transitions, for a Sankey diagram',
+    description: "Transitions in the window by source and target stage; source 'new' is a customer's first stage.",
+    query: StageFlowQuery,
+    response: R.StageFlowResponse,
+    handle: (q, { db, now }) => stageFlow(db, resolveWindow(q, now()), q.site),
+  }),
+  endpoint({
+    path: '/api/cohorts',
+    summary: 'Weekly cohort retention',
+    description:
+      'Cohort = ISO week (Monday) of first purchase; for each following week, the share of the cohort active (any touchpoint) and purchasing.',
+    query: CohortsQuery,
+    response: R.CohortsResponse,
+    handle: (q, { db, now }) => cohorts(db, now(), q.weeks ?? 8, q.site),
+  }),
+  endpoint({
+    path: '/api/churn',
+    summary: 'Churn-risk list',
+    description: 'Customers by latest churn score (highest first) with reasons and the next best action.',
+    query: ChurnQuery,
+    response: R.ChurnResponse,
+    handle: (q, { db }) => churn(db, q.limit ?? 20, q.minScore ?? 0.5, q.site),
+  }),
+  endpoint({
+    path: '/api/alerts',
+    summary: 'Funnel alerts overlapping the window',
+    description: 'Alerts firing at any time in the window (default: last 24 h), newest first; at most 500.',
+    query: AlertsQuery,
+    response: R.AlertsResponse,
+    handle: (q, { db, now }) => alerts(db, resolveWindow(q, now()), q.status, q.site),
+  }),
+  endpoint({
+    path: '/api/conversion-over-time',
+    summary: 'Conversion rate series per step',
+    description:
+      'Per bucket: conversions, drop-offs and rate = conversions / (conversions + drop-offs) of each step (or the given stage).',
+    query: ConversionOverTimeQuery,
+    response: R.ConversionOverTimeResponse,
+    handle: (q, { db, now }) => {
+      const w = resolveWindow(q, now());
+      const bucket = bucketFor(q.bucket, w);
+      return conversionOverTime(db, w, dims(q), bucket, BUCKETS[bucket], q.stage);
+    },
+  }),
+];

@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import type { Endpoint } from './endpoints.js';
+import { ErrorResponse } from './responses.js';
+
+type JsonSchema = Record<string, unknown>;
+
+/** Query parameters of an endpoint, from its zod schema (input side: what a caller sends). */
+function parameters(query: z.ZodType): JsonSchema[] {
+  const schema = z.toJSONSchema(query, { io: 'input', unrepresentable: 'any' }) as {
+    properties?: Record<string, JsonSchema>;
+    required?: string[];
+  };
+  return Object.entries(schema.properties ?? {}).map(([name, property]) => {
+    const { description, examples, ...rest } = property as { description?: string; examples?: unknown[] };
+    return {
+      name,
+      in: 'query',
+      required: schema.required?.includes(name) ?? false,
+      ...(description ? { description } : {}),
+      ...(examples?.[0] !== undefined ? { example: examples[0] } : {}),
+      schema: rest,
+    };
+  });
+}
+
+const responseSchema = (schema: z.ZodType): JsonSchema => {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any' }) as JsonSchema;
+  return rest;
+};
+
+/** The OpenAPI 3.1 document of the query API, generated from the same zod schemas that validate requests. */
+export function openApiDocument(endpoints: Endpoint[]): JsonSchema {
+  const error = (description: string) => ({
+    description,
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+  });
+  const paths: Record<string, unknown> = {};
+  for (const e of endpoints) {
+    paths[e.path] = {
+      get: {
+        operationId: e.path.replace(/^\/api\//, '').replace(/[/-](\w)/g, (_m, c: string) => c.toUpperCase()),
+        summary: e.summary,
+        description: e.description,
+        parameters: parameters(e.query),
+        responses: {
+          '200': { description: 'OK', content: { 'application/json': { schema: responseSchema(e.response) } } },
+          '400': error('A parameter is invalid; the message names it'),
+          '503': error('ClickHouse did not answer'),
+        },
+      },
+    };
+  }
+  paths['/api/openapi.json'] = {
+    get: { operationId: 'openapi', summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1 document' } } },
+  };
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Customer-journey query API',
+      version: '1.0.0',
+      description:
+        'Read-only JSON over the journey tables in ClickHouse. Times are ISO-8601 (UTC when no zone) or epoch milliseconds; windows default to the last 24 h. Unknown parameters are rejected.',
+    },
+    paths,
+    components: { schemas: { Error: responseSchema(ErrorResponse) } },
+  };
+}

@@ -1,0 +1,192 @@
+import { z } from 'zod';
+import { STAGES } from '../../schemas/journey.js';
+
+/**
+ * Response shapes, for the OpenAPI document. The integration tests parse every endpoint's real
+ * answer with these (strict objects), so the document cannot drift from the code.
+ */
+const stage = z.enum(STAGES);
+const rate = z.number().nullable().meta({ description: 'A ratio in 0..1; null when its denominator is 0' });
+const isoTime = z.string().meta({ description: 'ISO-8601 UTC' });
+const filters = z.strictObject({
+  site: z.string().optional(),
+  channel: z.string().optional(),
+  campaign: z.string().optional(),
+  device: z.string().optional(),
+  segment: z.string().optional(),
+});
+
+export const FunnelResponse = z.strictObject({
+  from: isoTime,
+  to: isoTime,
+  filters,
+  stages: z.array(
+    z.strictObject({
+      stage,
+      entries: z.number().meta({ description: 'Customers who entered the stage' }),
+      conversions: z.number().meta({ description: 'Customers who converted out of the stage into a later one' }),
+      dropoffs: z.number().meta({ description: "Customers whose conversion window at the stage expired" }),
+      conversionRate: rate,
+      shareOfTop: rate,
+    }),
+  ),
+  overallConversionRate: rate,
+});
+
+const outcomes = {
+  entries: z.number(),
+  conversions: z.number(),
+  dropoffs: z.number(),
+  dropoffRate: rate,
+};
+const breakdownValue = z.strictObject({
+  value: z.string().nullable(),
+  ...outcomes,
+  excessDropoffs: z.number().meta({ description: "Drop-offs beyond the step's average rate applied to this value's outcomes" }),
+});
+export const DropoffResponse = z.strictObject({
+  from: isoTime,
+  to: isoTime,
+  filters,
+  steps: z.array(
+    z.strictObject({
+      stage,
+      ...outcomes,
+      breakdown: z.strictObject({
+        channel: z.array(breakdownValue),
+        device_type: z.array(breakdownValue),
+        campaign: z.array(breakdownValue),
+      }),
+      explanation: z
+        .strictObject({
+          dimension: z.enum(['channel', 'device_type', 'campaign']),
+          value: z.string().nullable(),
+          excessDropoffs: z.number(),
+          dropoffRate: rate,
+          stepDropoffRate: rate,
+        })
+        .nullable(),
+    }),
+  ),
+});
+
+const seconds = z.number().nullable();
+export const TimeToConvertResponse = z.strictObject({
+  from: isoTime,
+  to: isoTime,
+  fromStage: stage.nullable(),
+  filters,
+  conversions: z.number(),
+  quantiles: z.strictObject({ p50: seconds, p75: seconds, p90: seconds, p95: seconds, p99: seconds }),
+  histogram: z.array(
+    z.strictObject({ label: z.string(), fromSeconds: z.number(), toSeconds: z.number().nullable(), conversions: z.number() }),
+  ),
+});
+
+export const CurrentStagesResponse = z.strictObject({
+  site: z.string().nullable(),
+  customers: z.number(),
+  stages: z.array(z.strictObject({ stage, customers: z.number(), share: rate })),
+});
+
+export const StageFlowResponse = z.strictObject({
+  from: isoTime,
+  to: isoTime,
+  site: z.string().nullable(),
+  links: z.array(
+    z.strictObject({
+      source: z.string().meta({ description: "A stage, or 'new' for a customer's first stage" }),
+      target: stage,
+      transitions: z.number(),
+      customers: z.number(),
+    }),
+  ),
+});
+
+export const CohortsResponse = z.strictObject({
+  weeks: z.number(),
+  site: z.string().nullable(),
+  cohorts: z.array(
+    z.strictObject({
+      cohort: z.string().meta({ description: 'Monday (YYYY-MM-DD) of the week of first purchase' }),
+      customers: z.number(),
+      retention: z.array(
+        z.strictObject({
+          week: z.number(),
+          active: z.number(),
+          purchasing: z.number(),
+          activeRate: rate,
+          purchasingRate: rate,
+        }),
+      ),
+    }),
+  ),
+});
+
+export const ChurnResponse = z.strictObject({
+  minScore: z.number(),
+  site: z.string().nullable(),
+  atRisk: z.number(),
+  customers: z.array(
+    z.strictObject({
+      customerId: z.string(),
+      score: z.number(),
+      pAlive: z.number(),
+      reasons: z.array(z.string()),
+      nextAction: z.string(),
+      stage: stage.nullable(),
+      crossedThreshold: z.boolean(),
+      at: isoTime,
+    }),
+  ),
+});
+
+export const AlertsResponse = z.strictObject({
+  from: isoTime,
+  to: isoTime,
+  firing: z.number(),
+  alerts: z.array(
+    z.strictObject({
+      alertId: z.string(),
+      monitor: z.string(),
+      status: z.enum(['firing', 'resolved']),
+      since: isoTime,
+      at: isoTime,
+      resolvedAt: isoTime.nullable(),
+      site: z.string(),
+      step: z.string(),
+      baselineRate: z.number(),
+      observedRate: z.number(),
+      dropPct: z.number(),
+      statistic: z.number(),
+      breakdownHint: z.string().nullable(),
+      dashboardUrl: z.string(),
+    }),
+  ),
+});
+
+export const ConversionOverTimeResponse = z.strictObject({
+  from: isoTime,
+  to: isoTime,
+  bucket: z.enum(['minute', 'hour']),
+  bucketMs: z.number(),
+  filters,
+  series: z.array(
+    z.strictObject({
+      stage,
+      conversions: z.number(),
+      dropoffs: z.number(),
+      rate,
+      points: z.array(
+        z.strictObject({ t: z.number().meta({ description: 'Bucket start, epoch ms' }), conversions: z.number(), dropoffs: z.number(), rate }),
+      ),
+    }),
+  ),
+});
+
+export const ErrorResponse = z.strictObject({
+  error: z.strictObject({
+    code: z.enum(['bad_request', 'not_found', 'upstream_unavailable', 'internal']),
+    message: z.string(),
+  }),
+});
