@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isKnownStep, parseSimulatorConfig } from './config.js';
-import { prepareRuntime } from './runtime.js';
+import { prepareRuntime, sourcesOf } from './runtime.js';
 import { persona } from './test-fixtures.js';
 
 describe('simulator config', () => {
@@ -51,6 +51,23 @@ describe('simulator config', () => {
     expect(result).toThrow(/unknown site 'nowhere.example'/);
     expect(result).toThrow(/unknown step/);
     expect(result).toThrow(/needs a site or a source/);
+  });
+
+  it('rejects an event step that the incident site does not have', () => {
+    expect(() =>
+      parseSimulatorConfig({ incidents: [{ kind: 'conversion-drop', at: 0, site: 'app.example', step: 'Product Added→Checkout Started', dropPct: 10 }] }),
+    ).toThrow(/a saas site has no step/);
+  });
+
+  it('lists each source once with its write key, falling back to web where a site has no app source', () => {
+    expect(sourcesOf(parseSimulatorConfig({}))).toEqual([
+      { writeKey: 'wk_shop_web', source: 'web', site: 'shop.example' },
+      { writeKey: 'wk_shop_ios', source: 'ios', site: 'shop.example' },
+      { writeKey: 'wk_shop_android', source: 'android', site: 'shop.example' },
+      { writeKey: 'wk_shop_server', source: 'server', site: 'shop.example' },
+      { writeKey: 'wk_app_web', source: 'web', site: 'app.example' },
+      { writeKey: 'wk_app_server', source: 'server', site: 'app.example' },
+    ]);
   });
 
   it('rejects exit weights that do not fit the site kind, and all-zero mixes', () => {

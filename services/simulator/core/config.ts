@@ -318,8 +318,15 @@ export const SimulatorConfig = z
     c.incidents.forEach((incident, i) => {
       if (incident.site !== undefined && !sites.has(incident.site))
         ctx.addIssue({ code: 'custom', path: ['incidents', i, 'site'], message: `unknown site '${incident.site}'` });
-      if (incident.kind === 'conversion-drop' && !isKnownStep(incident.step))
+      if (incident.kind !== 'conversion-drop') return;
+      if (!isKnownStep(incident.step)) {
         ctx.addIssue({ code: 'custom', path: ['incidents', i, 'step'], message: `unknown step '${incident.step}'` });
+        return;
+      }
+      const kind = incident.site === undefined ? undefined : sites.get(incident.site)?.kind;
+      const isStageStep = (STAGE_STEPS as readonly string[]).includes(incident.step);
+      if (kind !== undefined && !isStageStep && !(EVENT_STEPS[kind] as readonly string[]).includes(incident.step))
+        ctx.addIssue({ code: 'custom', path: ['incidents', i, 'step'], message: `a ${kind} site has no step '${incident.step}'` });
     });
   });
 export type SimulatorConfig = z.infer<typeof SimulatorConfig>;

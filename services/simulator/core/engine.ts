@@ -1,14 +1,16 @@
 import { stageRank, type Stage } from '../../../schemas/journey.js';
-import { LIBRARIES, type ChannelEntry } from './catalog.js';
+import { Arrivals } from './arrivals.js';
+import { CallMaker } from './call-maker.js';
+import type { ChannelEntry } from './catalog.js';
 import type { SimulatorConfig, StageStep } from './config.js';
 import { Delivery } from './delivery.js';
 import { Incidents } from './incidents.js';
 import { personJourney } from './journey.js';
 import type { PageSpec } from './pages.js';
-import { createAccount, createPerson, serverDevice, type Account, type Device, type Person } from './people.js';
+import { createAccount, createPerson, type Account, type Device, type Person } from './people.js';
 import { Rng } from './random.js';
 import type { PersonaRuntime, Runtime } from './runtime.js';
-import { EMPTY_PROPERTIES, type SegmentCall, type SegmentCallType, type PlannedCall, type SegmentContext, type SegmentPage, type SimulatedCall, type SourceRoute } from './segment-call.js';
+import type { PlannedCall, SimulatedCall } from './segment-call.js';
 import { StatsCollector } from './stats.js';
 import { TimeQueue } from './time-queue.js';
 import type { Journey, JourneyCounter, World } from './world.js';
@@ -37,8 +39,6 @@ export interface EngineOptions {
   maxJourneys: number;
 }
 
-const HOUR_MS = 3_600_000;
-const DAY_MS = 24 * HOUR_MS;
 const ARRIVALS_STREAM = 0xa771;
 const DELIVERY_STREAM = 0xde11;
 const ACCOUNTS_STREAM = 0xacc0;
@@ -46,7 +46,6 @@ const ACCOUNTS_STREAM = 0xacc0;
 const PERSON_STREAMS = 0x10000;
 /** A journey runs ahead by at most this many calls. */
 const MAX_PLANNED = 32;
-const SERVER_DEVICE_INFO = Object.freeze({ type: 'server', id: 'backend' });
 
 /**
  * The discrete-event core: people wait in a queue by the time of their next call; the earliest one
@@ -75,13 +74,12 @@ export class Engine implements World {
   private readonly arrivalsRng: Rng;
   private readonly accountsRng: Rng;
   private readonly delivery: Delivery;
-  private readonly messagePrefix: string;
-  private messageCount = 0;
+  private readonly calls: CallMaker;
   private idCount = 0;
   private personCount = 0;
   private rootJourneys = 0;
-  private nextArrival: number;
-  private nextArrivalAt: number;
+  private readonly arrivals: Arrivals;
+  private nextArrivalAt = Number.POSITIVE_INFINITY;
   /** The actor whose journey is running (its calls go to its `planned`). */
   private planning: Actor | null = null;
   private readonly planAheadMs: number;
@@ -89,7 +87,6 @@ export class Engine implements World {
   private readonly pageGapExtra: number;
   private readonly visitGapFloor: number;
   private readonly visitGapExtra: number;
-  private readonly meanArrivalGapAtPeak: number;
 
   constructor(
     private readonly runtime: Runtime,
@@ -102,8 +99,8 @@ export class Engine implements World {
     this.arrivalsRng = Rng.stream(config.seed, ARRIVALS_STREAM);
     this.accountsRng = Rng.stream(config.seed, ACCOUNTS_STREAM);
     this.sameVisitRate = config.timing.sameVisitRate;
-    this.messagePrefix = `m-${config.seed}-`;
     this.stats = new StatsCollector(runtime.personas.map((p) => p.name));
+    this.calls = new CallMaker(config.seed, this.stats);
     this.incidents = new Incidents(config.incidents, options.startTime);
     this.delivery = new Delivery(config.delivery, Rng.stream(config.seed, DELIVERY_STREAM), this.incidents, this.stats);
     // Gaps are floor + exponential, so their mean is exactly the configured mean.
@@ -113,15 +110,9 @@ export class Engine implements World {
     this.visitGapFloor = Math.min(60_000, Math.floor(sessionGapMs / 4));
     this.visitGapExtra = sessionGapMs - this.visitGapFloor;
     this.planAheadMs = Math.min(4 * pageGapMs, sessionGapMs);
-    this.meanArrivalGapAtPeak = 1000 / (options.journeysPerSecond * (1 + config.arrival.dailyAmplitude));
-    this.nextArrival = options.startTime;
-    this.nextArrivalAt = options.startTime;
+    const { dailyAmplitude, peakHourUtc } = config.arrival;
+    this.arrivals = new Arrivals({ perSecond: options.journeysPerSecond, dailyAmplitude, peakHourUtc }, this.arrivalsRng, options.startTime);
     this.scheduleArrival();
-  }
-
-  /** Simulated time of the last thing that happened. */
-  get clock(): number {
-    return this.now;
   }
 
   /**
@@ -193,24 +184,8 @@ export class Engine implements World {
 
   // ---- arrivals and spawning -------------------------------------------------------------
 
-  /** Next arrival of a Poisson process thinned to the daily cycle: rate ∝ 1 + A·cos(2π(h − peak)/24). */
   private scheduleArrival(): void {
-    if (this.rootJourneys >= this.options.maxJourneys) {
-      this.nextArrivalAt = Number.POSITIVE_INFINITY;
-      return;
-    }
-    const { dailyAmplitude: a, peakHourUtc } = this.config.arrival;
-    const rng = this.arrivalsRng;
-    let t = this.nextArrival;
-    for (;;) {
-      t += rng.exponential(this.meanArrivalGapAtPeak);
-      if (a === 0) break;
-      const hours = (t % DAY_MS) / HOUR_MS;
-      const rate = 1 + a * Math.cos((2 * Math.PI * (hours - peakHourUtc)) / 24);
-      if (rng.next() * (1 + a) < rate) break;
-    }
-    this.nextArrival = t;
-    this.nextArrivalAt = Math.floor(t);
+    this.nextArrivalAt = this.rootJourneys >= this.options.maxJourneys ? Number.POSITIVE_INFINITY : this.arrivals.next();
   }
 
   private admitNewJourney(): void {
@@ -270,125 +245,42 @@ export class Engine implements World {
     this.stats.note(counter);
   }
 
-  // ---- calls ----------------------------------------------------------------------------
+  // ---- calls (each is made by the acting person at `now` and waits in its plan) ----------
 
   beginVisit(p: Person, device: Device, entry: ChannelEntry): void {
-    p.device = device;
-    p.entry = entry;
-    p.lastUrl = '';
-    p.context = this.webContext(p, undefined);
+    this.calls.beginVisit(p, device, entry);
   }
 
   page(p: Person, spec: PageSpec): void {
-    const url = p.persona.site.origin + spec.path;
-    const page: SegmentPage = { url, path: spec.path, referrer: p.lastUrl !== '' ? p.lastUrl : p.entry.referrer, title: spec.title };
-    p.lastUrl = url;
-    p.context = this.webContext(p, page);
-    // Page calls carry url/path/referrer/title in properties too (analytics.js does): the same object.
-    this.emit('page', p.device.route, p.device.anonymousId, webUserId(p), undefined, spec.name, page, undefined, undefined, undefined, p.context);
+    this.plan(this.calls.page(p, spec, this.now));
   }
 
   track(p: Person, event: string, properties: Readonly<Record<string, unknown>>): void {
-    this.emit('track', p.device.route, p.device.anonymousId, webUserId(p), event, undefined, properties, undefined, undefined, undefined, p.context);
+    this.plan(this.calls.track(p, event, properties, this.now));
   }
 
   trackServer(p: Person, event: string, properties: Readonly<Record<string, unknown>>): void {
-    const anonymous = p.identified ? undefined : this.serverDeviceOf(p);
-    const context = this.serverContext(p, anonymous);
-    const route = p.persona.site.routes.server;
-    this.emit('track', route, anonymous?.anonymousId, p.identified ? p.userId : undefined, event, undefined, properties, undefined, undefined, undefined, context);
+    this.plan(this.calls.trackServer(p, event, properties, this.now, this.rng));
   }
 
   identify(p: Person): void {
-    p.identified = true;
-    p.device.linked = true;
-    this.emit('identify', p.device.route, p.device.anonymousId, p.userId, undefined, undefined, EMPTY_PROPERTIES, identifyTraits(p), undefined, undefined, p.context);
+    this.plan(this.calls.identify(p, this.now));
   }
 
   identifyServer(p: Person): void {
-    const device = this.serverDeviceOf(p);
-    device.linked = true;
-    const route = p.persona.site.routes.server;
-    this.emit('identify', route, device.anonymousId, p.userId, undefined, undefined, EMPTY_PROPERTIES, identifyTraits(p), undefined, undefined, this.serverContext(p, device));
+    this.plan(this.calls.identifyServer(p, this.now, this.rng));
   }
 
   alias(p: Person): void {
-    this.emit('alias', p.device.route, p.device.anonymousId, p.userId, undefined, undefined, EMPTY_PROPERTIES, undefined, undefined, p.device.anonymousId, p.context);
+    this.plan(this.calls.alias(p, this.now));
   }
 
   group(p: Person): void {
-    const account = p.account ?? this.newAccount(p);
-    this.emit('group', p.device.route, p.device.anonymousId, webUserId(p), undefined, undefined, EMPTY_PROPERTIES, account.traits, account.id, undefined, p.context);
+    this.plan(this.calls.group(p, p.account ?? this.newAccount(p), this.now));
   }
 
-  private serverDeviceOf(p: Person): Device {
-    if (p.serverDevice === null) p.serverDevice = serverDevice(this.rng, p, `${this.seed}-${p.index}`);
-    return p.serverDevice;
-  }
-
-  private webContext(p: Person, page: SegmentPage | undefined): SegmentContext {
-    const d = p.device;
-    return {
-      page,
-      campaign: p.entry.campaign,
-      userAgent: d.userAgent,
-      device: d.info,
-      ip: d.ip,
-      library: d.library,
-      app: d.app,
-      os: d.os,
-      traits: p.persona.traits,
-    };
-  }
-
-  private serverContext(p: Person, device: Device | undefined): SegmentContext {
-    const d = device ?? p.serverDevice;
-    return {
-      page: undefined,
-      campaign: undefined,
-      userAgent: undefined,
-      device: d?.info ?? SERVER_DEVICE_INFO,
-      ip: undefined,
-      library: LIBRARIES.server,
-      app: undefined,
-      os: undefined,
-      traits: p.persona.traits,
-    };
-  }
-
-  private emit(
-    type: SegmentCallType,
-    route: SourceRoute,
-    anonymousId: string | undefined,
-    userId: string | undefined,
-    event: string | undefined,
-    name: string | undefined,
-    properties: Readonly<Record<string, unknown>>,
-    traits: Readonly<Record<string, unknown>> | undefined,
-    groupId: string | undefined,
-    previousId: string | undefined,
-    context: SegmentContext,
-  ): void {
-    const actor = this.planning!;
-    const at = this.now;
-    const call: SegmentCall = {
-      type,
-      messageId: this.messagePrefix + this.messageCount++,
-      anonymousId,
-      userId,
-      event,
-      name,
-      properties,
-      traits,
-      groupId,
-      previousId,
-      context,
-      // Set when the call is due (Delivery): calls come due in time order, which keeps formatting cheap.
-      timestamp: '',
-      sentAt: '',
-    };
-    this.stats.call(type, event);
-    actor.planned.push({ call, writeKey: route.writeKey, source: route.source, site: route.site, at, sendAt: at });
+  private plan(call: PlannedCall): void {
+    this.planning!.planned.push(call);
   }
 }
 
@@ -398,15 +290,4 @@ function nextTimeOf(actor: Actor): number {
   actor.planned.length = 0;
   actor.head = 0;
   return actor.finished ? -1 : actor.cursor;
-}
-
-/** The SDK knows the userId only on devices where the person has identified (or logged in). */
-function webUserId(p: Person): string | undefined {
-  return p.identified && p.device.linked ? p.userId : undefined;
-}
-
-function identifyTraits(p: Person): Record<string, unknown> {
-  const traits: Record<string, unknown> = { persona: p.persona.name, email: p.email, name: `Customer ${p.index}` };
-  if (p.account !== null) traits.company = p.account.traits.name;
-  return traits;
 }

@@ -60,8 +60,10 @@ describe('createSimulator', () => {
       expect(call.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
       expect(call.context.traits.persona).toMatch(/^(online-first|store-first|b2b-committee)$/);
       expect(call.context.device.type).toMatch(/^(desktop|mobile|tablet|server)$/);
-      if (source !== 'server') {
+      if (source === 'server') expect(call.context.page).toBeUndefined();
+      else {
         expect(call.context.userAgent ?? call.context.app).toBeDefined();
+        expect(call.context.page?.url.startsWith(`https://${site}/`)).toBe(true);
       }
       if (call.type === 'page') {
         expect(call.name).toBeTruthy();

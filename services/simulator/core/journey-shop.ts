@@ -1,7 +1,7 @@
 import { EVENTS } from '../../../schemas/event-names.js';
 import { SEARCH_QUERIES, SHOP_FEATURES, SHOP_PRODUCTS, type Product } from './catalog.js';
 import { EVENT_STEPS } from './config.js';
-import { identifyIfAnonymous, visit } from './journey-common.js';
+import { identifyIfAnonymous, visit } from './journey-visits.js';
 import type { SiteJourney } from './journey.js';
 import { PAGES, productPage } from './pages.js';
 import type { Person } from './people.js';

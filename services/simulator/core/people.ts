@@ -99,7 +99,7 @@ export function serverDevice(rng: Rng, person: Person, idPrefix: string): Device
   };
 }
 
-const NO_CONTEXT_PAGE = undefined;
+const NO_ENTRY: ChannelEntry = Object.freeze({ referrer: '', campaign: undefined });
 
 export interface NewPerson {
   index: number;
@@ -126,10 +126,10 @@ export function createPerson(rng: Rng, n: NewPerson): Person {
     devices,
     serverDevice: null,
     device: first,
-    entry: { referrer: '', campaign: undefined },
+    entry: NO_ENTRY,
     lastUrl: '',
     context: {
-      page: NO_CONTEXT_PAGE,
+      page: undefined,
       campaign: undefined,
       userAgent: first.userAgent,
       device: first.info,

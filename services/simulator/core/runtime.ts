@@ -105,3 +105,12 @@ export function prepareRuntime(config: SimulatorConfig): Runtime {
   });
   return { sites, personas, personaTable: new WeightedTable(personas.map((p) => [p, p.config.weight] as const)) };
 }
+
+/** Every source the simulator sends through (one per write key): what the collector must know. */
+export function sourcesOf(config: SimulatorConfig): SourceRoute[] {
+  const byKey = new Map<string, SourceRoute>();
+  for (const site of config.sites.map(siteRuntime)) {
+    for (const route of Object.values(site.routes)) if (!byKey.has(route.writeKey)) byKey.set(route.writeKey, route);
+  }
+  return [...byKey.values()];
+}

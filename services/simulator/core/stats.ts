@@ -9,7 +9,11 @@ export interface IncidentStats {
   readonly applied: number;
 }
 
-/** What the simulator has done so far: the ground truth to compare the pipeline's numbers with. */
+/**
+ * What the simulator has done so far: the ground truth to compare the pipeline's numbers with.
+ * Journey counters (stages, calls.generated, byType/byEvent, …) count what journeys have done, which
+ * runs ahead of the calls returned by at most a few page gaps; after a bounded run they match exactly.
+ */
 export interface SimulatorStats {
   /** Simulated ms since startTime (the send time of the last call returned). */
   readonly elapsedMs: number;

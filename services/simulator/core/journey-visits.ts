@@ -1,5 +1,5 @@
 import { EVENTS } from '../../../schemas/event-names.js';
-import { CHANNEL_ENTRIES, REFERRAL_PROGRAM_ENTRY, SAAS_FEATURES, SHOP_PRODUCTS, STORES, TICKET_TOPICS, type Product } from './catalog.js';
+import { CHANNEL_ENTRIES, REFERRAL_PROGRAM_ENTRY, STORES } from './catalog.js';
 import type { SimChannel } from './config.js';
 import { BLOG_PAGES, PAGES } from './pages.js';
 import type { Device, Person } from './people.js';
@@ -9,15 +9,6 @@ import type { Journey, World } from './world.js';
 /** Visits go to the person's main device most of the time. */
 const MAIN_DEVICE_SHARE = 0.6;
 const MAX_EXTRA_PAGES = 8;
-const TICKET_RESOLVED_RATE = 0.8;
-const CALL_CENTER_FIRST_RATE = 0.3;
-const PAYMENT_FAILED_RATE = 0.5;
-const CANCEL_AFTER_CANCEL_PAGE_RATE = 0.5;
-
-/** What a customer of this person's site reviews or shares. */
-function productsOf(p: Person): readonly Product[] {
-  return p.persona.site.kind === 'ecommerce' ? SHOP_PRODUCTS : SAAS_FEATURES;
-}
 
 function chooseDevice(w: World, p: Person): Device {
   const devices = p.devices;
@@ -68,8 +59,9 @@ function* browseContent(w: World, p: Person, pages: number): Journey {
  * The first touch and the rest of the first visit. The entry call matches the acquisition channel
  * (Ad Clicked, Email Link Clicked, Social Post Clicked, Store Visited, Referral Accepted, or a blog
  * landing for search/referral/direct) so the pipeline's stage rules see awareness.
+ * Returns whether the person is on the web now (false after an offline first touch).
  */
-export function* awareness(w: World, p: Person): Journey {
+export function* awareness(w: World, p: Person): Generator<number, boolean, void> {
   w.enterStage(p, 'awareness');
   const extraPages = Math.min(MAX_EXTRA_PAGES, w.rng.poisson(p.persona.config.pagesPerVisit));
 
@@ -85,7 +77,7 @@ export function* awareness(w: World, p: Person): Journey {
     if (channel === 'store' || channel === 'support') {
       offlineTouch(w, p, channel);
       yield w.pageGap();
-      return;
+      return false;
     }
     yield* visit(w, p, channel);
     const campaign = p.entry.campaign?.name ?? null;
@@ -104,6 +96,7 @@ export function* awareness(w: World, p: Person): Journey {
     }
   }
   if (w.rng.chance(p.persona.config.identifyRate)) yield* identifyIfAnonymous(w, p);
+  return true;
 }
 
 /**
@@ -122,82 +115,6 @@ export function* identifyIfAnonymous(w: World, p: Person): Journey {
   }
   if (p.serverDevice !== null && !p.serverDevice.linked) {
     w.identifyServer(p);
-    yield w.pageGap();
-  }
-}
-
-/** A support case: maybe a phone call, a ticket from the help center, usually resolved later. */
-export function* complaint(w: World, p: Person): Journey {
-  w.note('complaints');
-  const topic = w.rng.pick(TICKET_TOPICS);
-  const ticketId = w.nextId('t');
-  if (w.rng.chance(CALL_CENTER_FIRST_RATE)) {
-    w.trackServer(p, EVENTS.callCenterContacted, { reason: topic });
-    yield w.pageGap();
-  }
-  w.page(p, PAGES.help);
-  yield w.pageGap();
-  w.track(p, EVENTS.supportTicketOpened, { ticket_id: ticketId, topic });
-  yield w.visitGap();
-  if (w.rng.chance(TICKET_RESOLVED_RATE)) {
-    w.trackServer(p, EVENTS.supportTicketResolved, { ticket_id: ticketId, topic });
-    yield w.pageGap();
-  }
-}
-
-/** Feedback from a retained customer who is not (yet) an advocate: low ratings and scores only. */
-export function* passiveFeedback(w: World, p: Person): Journey {
-  const { persona } = p;
-  if (persona.lowRating !== null && w.rng.chance(persona.config.feedback.reviewRate)) {
-    const product = w.rng.pick(productsOf(p));
-    w.track(p, EVENTS.productReviewed, { product_id: product.id, rating: persona.lowRating.pick(w.rng) });
-    yield w.pageGap();
-  }
-  if (persona.lowNps !== null && w.rng.chance(persona.config.feedback.npsRate)) {
-    w.track(p, EVENTS.npsSubmitted, { score: persona.lowNps.pick(w.rng), survey_id: 'nps-quarterly' });
-    yield w.pageGap();
-  }
-}
-
-/** Enters advocacy with a promoter action; maybe refers someone, who starts a journey of their own. */
-export function* advocacy(w: World, p: Person): Journey {
-  w.page(p, PAGES.account);
-  yield w.pageGap();
-  w.enterStage(p, 'advocacy');
-  const { persona } = p;
-  const action = persona.advocacy.pick(w.rng);
-  const product = w.rng.pick(productsOf(p));
-  if (action === 'review') w.track(p, EVENTS.productReviewed, { product_id: product.id, rating: persona.highRating?.pick(w.rng) ?? 5 });
-  else if (action === 'nps') w.track(p, EVENTS.npsSubmitted, { score: persona.highNps?.pick(w.rng) ?? 10, survey_id: 'nps-quarterly' });
-  else w.track(p, EVENTS.productShared, { product_id: product.id, share_via: w.rng.pick(['email', 'whatsapp', 'link']) });
-  yield w.pageGap();
-  if (w.rng.chance(persona.config.referralRate)) {
-    w.note('referrals');
-    w.track(p, EVENTS.referralSent, { referralCode: `ref-${p.userId}` });
-    w.spawnReferred(p, w.visitGap());
-    yield w.pageGap();
-  }
-}
-
-/**
- * A customer who stops progressing may show churn signals before going quiet: a failed payment
- * (subscriptions), the cancellation page, sometimes an actual cancellation.
- */
-export function* maybeLapse(w: World, p: Person, subscription: boolean): Journey {
-  if (!w.rng.chance(p.persona.config.lapseRate)) return;
-  w.note('lapsed');
-  yield w.visitGap();
-  if (subscription && w.rng.chance(PAYMENT_FAILED_RATE)) {
-    w.trackServer(p, EVENTS.paymentFailed, { invoice_id: w.nextId('inv'), reason: 'card_declined' });
-    yield w.visitGap();
-  }
-  yield* visit(w, p, 'direct');
-  w.page(p, PAGES.cancel);
-  yield w.pageGap();
-  w.track(p, EVENTS.cancellationPageViewed, {});
-  yield w.pageGap();
-  if (w.rng.chance(CANCEL_AFTER_CANCEL_PAGE_RATE)) {
-    w.track(p, EVENTS.subscriptionCancelled, { reason: w.rng.pick(['too-expensive', 'not-using', 'switched']) });
     yield w.pageGap();
   }
 }
