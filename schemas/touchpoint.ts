@@ -51,7 +51,14 @@ export const Touchpoint = z
   .refine((t) => t.userId !== null || t.anonymousId !== null, { message: 'userId or anonymousId is required' });
 export type Touchpoint = z.infer<typeof Touchpoint>;
 
-/** The identity key a touchpoint is partitioned by on the touchpoints topic, so one person's events stay ordered. */
+/**
+ * The key a touchpoint is partitioned by on the touchpoints topic: the device first
+ * (anonymousId ?? userId). SDKs send the anonymousId on every call, before and after login, so a
+ * device's anonymous history and the identify call that stitches it to a user are on ONE partition,
+ * in order: the stitch always sees the history before it, whatever the timing between partitions.
+ * Server-side calls (userId only) are keyed by the user. After identity resolution the sessionizer
+ * re-keys everything by customer, so each customer's events are then in one ordered stream.
+ */
 export function identityKey(t: Pick<Touchpoint, 'userId' | 'anonymousId'>): string {
-  return t.userId ?? t.anonymousId ?? '';
+  return t.anonymousId ?? t.userId ?? '';
 }

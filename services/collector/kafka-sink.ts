@@ -31,12 +31,23 @@ export function createKafkaTouchpointSink(options: KafkaSinkOptions): Touchpoint
         throw new SinkUnavailableError('collector is shedding load: too many events waiting for Kafka', { retryAfterSeconds: 1 });
       }
       inFlight += count;
-      let timer: NodeJS.Timeout | undefined;
+      let send: Promise<void>;
       try {
-        const send = options.producer.send([
+        send = options.producer.send([
           ...batch.touchpoints.map((tp) => ({ topic: options.topics.touchpoints, key: identityKey(tp), value: options.touchpointCodec.encode(tp) })),
           ...batch.deadLetters.map((d) => ({ topic: options.topics.deadLetter, key: d.key, value: options.deadLetterCodec.encode(d) })),
         ]);
+      } catch (error) {
+        inFlight -= count;
+        throw error;
+      }
+      // Events stay in flight until Kafka has them or gave up on them, even after a timeout answered
+      // 503: the producer keeps retrying an abandoned send, holding its records. Released earlier,
+      // a broker outage would pile up abandoned sends without bound while the count read zero.
+      void send.finally(() => (inFlight -= count)).catch(() => undefined);
+
+      let timer: NodeJS.Timeout | undefined;
+      try {
         const timeout = new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new SinkUnavailableError('Kafka did not acknowledge in time', { retryAfterSeconds: 5 })), options.sendTimeoutMs);
         });
@@ -47,7 +58,6 @@ export function createKafkaTouchpointSink(options: KafkaSinkOptions): Touchpoint
         });
       } finally {
         if (timer) clearTimeout(timer);
-        inFlight -= count;
       }
     },
   };

@@ -21,6 +21,7 @@ export interface SessionizerServiceDeps {
   sessions: Partial<SessionConfig>;
   maxEventLagMs: number;
   linkOptions: LinkOptions;
+  recentMessagesPerPartition?: number;
   stageOf: (tp: Touchpoint) => Stage | null;
   registry: Registry;
   logger: Logger;
@@ -44,6 +45,7 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
     touchpointCodec: topicCodecs.touchpoints(),
     recordCodec,
     linkOptions: deps.linkOptions,
+    recentMessagesPerPartition: deps.recentMessagesPerPartition ?? 200_000,
     registry: deps.registry,
     now,
   });

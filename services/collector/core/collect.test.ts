@@ -41,6 +41,16 @@ describe('collectEvents', () => {
     expect(result.rejections[0]).toMatchObject({ code: 'too_large', reason: expect.stringContaining('the limit is 32768 bytes') });
   });
 
+  it('keeps at most 64 KB of a refused event in its dead letter, and says so', () => {
+    // 1e20 is 21 digits once re-serialized: 450 KB of request makes a 1.9 MB payload, more than Kafka takes.
+    const numbers = JSON.parse(`{"type":"track","event":"e","userId":"${'u'.repeat(5_000)}","properties":{"n":[${Array(90_000).fill('1e20').join(',')}]}}`) as unknown;
+    const [dead] = collectEvents(input([numbers])).deadLetters;
+    expect(Buffer.byteLength(dead!.payload)).toBeLessThanOrEqual(64 * 1024);
+    expect(dead!.payload.startsWith('{"type":"track","event":"e"')).toBe(true);
+    expect(dead!.reason).toMatch(/the limit is 32768 bytes; payload truncated to its first 65536 of \d+ bytes$/);
+    expect(dead!.key).toBe('u'.repeat(1024));
+  });
+
   it('dead-letters hostile nesting instead of overflowing the stack', () => {
     let deep: unknown = {};
     for (let i = 0; i < 100_000; i++) deep = { d: deep };

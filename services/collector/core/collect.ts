@@ -3,7 +3,7 @@ import type { CallType, Touchpoint } from '../../../schemas/touchpoint.js';
 import { correctClockSkew } from './clock-skew.js';
 import { withoutEmails } from './email.js';
 import { isJsonObject, mergeUnder, nestsDeeperThan, type JsonObject } from './json-object.js';
-import { eventSizeProblem, MAX_NESTING_DEPTH } from './limits.js';
+import { eventSizeProblem, MAX_DEAD_LETTER_KEY_BYTES, MAX_DEAD_LETTER_PAYLOAD_BYTES, MAX_NESTING_DEPTH, truncateUtf8 } from './limits.js';
 import { parseSegmentCall } from './segment.js';
 import type { SourceInfo } from './source-config.js';
 import { toTouchpoint } from './to-touchpoint.js';
@@ -101,16 +101,23 @@ function dlq(code: RejectionCode, reason: string): EventOutcome {
   return { kind: 'dlq', code, reason };
 }
 
-/** The raw event as sent, minus email fields; keyed like touchpoints so a replay keeps per-person order. */
+/**
+ * The raw event as sent, minus email fields; keyed like touchpoints so a replay keeps per-person order.
+ * Payload and key are cut to a bounded size (the reason says so) so one hostile event can never
+ * make a record Kafka refuses, which would fail its whole request with a retriable 503.
+ */
 function toDeadLetter(raw: unknown, reason: string, input: CollectInput): DeadLetter {
+  // Too-deep payloads cannot be serialized without overflowing the stack; the reason says why it is empty.
+  const payload = nestsDeeperThan(raw, MAX_NESTING_DEPTH) ? '' : (JSON.stringify(withoutEmails(raw)) ?? '');
+  const kept = truncateUtf8(payload, MAX_DEAD_LETTER_PAYLOAD_BYTES);
+  const key = identityOf(raw);
   return {
     sourceTopic: deadLetterOrigin(input.source.sourceId),
     stage: DEAD_LETTER_STAGE,
-    reason,
+    reason: kept === payload ? reason : `${reason}; payload truncated to its first ${Buffer.byteLength(kept, 'utf8')} of ${Buffer.byteLength(payload, 'utf8')} bytes`,
     at: input.receivedAt,
-    key: identityOf(raw),
-    // Too-deep payloads cannot be serialized without overflowing the stack; the reason says why it is empty.
-    payload: nestsDeeperThan(raw, MAX_NESTING_DEPTH) ? '' : (JSON.stringify(withoutEmails(raw)) ?? ''),
+    key: key === null ? null : truncateUtf8(key, MAX_DEAD_LETTER_KEY_BYTES),
+    payload: kept,
   };
 }
 

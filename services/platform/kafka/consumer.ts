@@ -82,6 +82,8 @@ export function createPartitionedConsumer(
   let consumer: Consumer | undefined;
   const ready = new Set<string>();
   const lags = new Map<string, number>();
+  /** When the batch now in the handler started, per partition. */
+  const inHandlerSince = new Map<string, number>();
   const chains = new Map<string, Promise<unknown>>();
   let lastProgress = now();
   let crashed: string | undefined;
@@ -169,10 +171,20 @@ export function createPartitionedConsumer(
           const tp = { topic: batch.topic, partition: batch.partition };
           await serialized(tp, async () => {
             await ensureAssigned(tp);
-            const toCommit = await handler.handleBatch(
-              { topic: batch.topic, partition: batch.partition, messages: batch.messages, highWatermark: batch.highWatermark },
-              controlFor(tp, heartbeat),
-            );
+            // Lag as of now, before the handler runs: a handler that never returns must still show
+            // lag > 0 (with no progress), or health() would call a hung consumer healthy.
+            const first = batch.messages[0];
+            if (first) lags.set(key(tp), Math.max(0, Number(batch.highWatermark) - Number(first.offset)));
+            inHandlerSince.set(key(tp), now());
+            let toCommit: CommitPoint | null;
+            try {
+              toCommit = await handler.handleBatch(
+                { topic: batch.topic, partition: batch.partition, messages: batch.messages, highWatermark: batch.highWatermark },
+                controlFor(tp, heartbeat),
+              );
+            } finally {
+              inHandlerSince.delete(key(tp));
+            }
             // Every fetched message is resolved (it is the handler's now); only `toCommit` is durable.
             const last = batch.messages[batch.messages.length - 1];
             if (last) resolveOffset(last.offset);
@@ -226,10 +238,13 @@ export function createPartitionedConsumer(
     health(): Health {
       const totalLag = [...lags.values()].reduce((a, b) => a + b, 0);
       const idleFor = now() - lastProgress;
-      const stuck = totalLag > 0 && idleFor > (options.stuckAfterMs ?? 60_000);
+      // One hung partition is stuck even while partitions on other brokers keep completing batches.
+      const inBatchFor = inHandlerSince.size === 0 ? 0 : now() - Math.min(...inHandlerSince.values());
+      const stuckAfter = options.stuckAfterMs ?? 60_000;
+      const stuck = totalLag > 0 && (idleFor > stuckAfter || inBatchFor > stuckAfter);
       return {
         ok: running && !stuck && crashed === undefined,
-        details: { running, lag: totalLag, msSinceProgress: idleFor, stuck, crashed, partitions: ready.size },
+        details: { running, lag: totalLag, msSinceProgress: idleFor, msInBatch: inBatchFor, stuck, crashed, partitions: ready.size },
       };
     },
     assigned: () =>

@@ -11,9 +11,42 @@ export interface OutgoingRecord {
   partition?: number;
 }
 
+/** Approximate bytes a record takes in a produce request. */
+export function recordBytes(r: OutgoingRecord): number {
+  return (r.value?.length ?? 0) + (r.key?.length ?? 0) + 64;
+}
+
+/**
+ * Brokers refuse a record batch over message.max.bytes (1 MiB by default), and kafkajs sends all
+ * records of one partition in one request as one batch: split sends so no request comes near it.
+ */
+export const MAX_REQUEST_BYTES = 768 * 1024;
+
+export function chunkBySize(records: OutgoingRecord[], maxBytes = MAX_REQUEST_BYTES): OutgoingRecord[][] {
+  const chunks: OutgoingRecord[][] = [];
+  let current: OutgoingRecord[] = [];
+  let size = 0;
+  for (const r of records) {
+    const bytes = recordBytes(r);
+    if (current.length > 0 && size + bytes > maxBytes) {
+      chunks.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(r);
+    size += bytes;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
 /** The narrow producing port the services use; the Kafka implementation is below. */
 export interface RecordProducer {
-  /** Resolves once the broker has every record (acks=all); rejects with a retriable error otherwise. */
+  /**
+   * Resolves once the broker has every record (acks=all); rejects with a retriable error otherwise.
+   * Records are sent in order; a send over MAX_REQUEST_BYTES goes as several requests, so only a
+   * send under that size is one atomic append per partition.
+   */
   send(records: OutgoingRecord[]): Promise<void>;
 }
 
@@ -42,6 +75,18 @@ export function createKafkaProducer(kafka: Kafka, options: { name: string; compr
     async send(records) {
       if (!producer) throw new KafkaUnavailableError('producer not started');
       if (records.length === 0) return;
+      for (const chunk of chunkBySize(records)) await sendOne(producer, chunk);
+    },
+    async stop() {
+      await producer?.disconnect();
+      producer = undefined;
+    },
+    health(): Health {
+      return { ok: connected && lastError === undefined, details: { connected, lastError } };
+    },
+  };
+
+  async function sendOne(producer: Producer, records: OutgoingRecord[]): Promise<void> {
       const byTopic = new Map<string, OutgoingRecord[]>();
       for (const r of records) {
         const list = byTopic.get(r.topic);
@@ -68,13 +113,5 @@ export function createKafkaProducer(kafka: Kafka, options: { name: string; compr
         lastError = cause instanceof Error ? cause.message : String(cause);
         throw new KafkaUnavailableError(`produce failed: ${lastError}`, { cause });
       }
-    },
-    async stop() {
-      await producer?.disconnect();
-      producer = undefined;
-    },
-    health(): Health {
-      return { ok: connected && lastError === undefined, details: { connected, lastError } };
-    },
-  };
+  }
 }

@@ -1,6 +1,6 @@
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { CommitPoint, PartitionBatch, PartitionHandler, TopicPartition } from '../kafka/consumer.js';
-import type { OutgoingRecord, RecordProducer } from '../kafka/producer.js';
+import { MAX_REQUEST_BYTES, recordBytes, type OutgoingRecord, type RecordProducer } from '../kafka/producer.js';
 import type { Logger } from '../logging/logger.js';
 import { APPLIED_OFFSET_KEY, restorePartition } from './changelog.js';
 
@@ -99,20 +99,33 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
     async handleBatch(batch: PartitionBatch): Promise<CommitPoint | null> {
       const processor = processors.get(key(batch)) ?? (await restore(batch));
       const alreadyApplied = applied.get(key(batch)) ?? null;
-      const outputs: OutgoingRecord[] = [];
+      let outputs: OutgoingRecord[] = [];
+      let bytes = 0;
       let last: bigint | null = null;
+      // A large batch is cut into steps. Per step: outputs first (they may repeat after a crash:
+      // deterministic ids), then the changed state and the applied-offset marker together, in a
+      // send small enough to be ONE request, i.e. one atomic append to the changelog partition.
+      const flush = async (offset: bigint) => {
+        await sendOrForget(batch, outputs);
+        await sendOrForget(batch, changelogRecords(batch, processor, offset));
+        applied.set(key(batch), offset);
+        outputs = [];
+        bytes = 0;
+      };
       for (const message of batch.messages) {
         const offset = BigInt(message.offset);
         last = offset;
         if (alreadyApplied !== null && offset <= alreadyApplied) continue;
-        outputs.push(...processor.process(message));
+        for (const r of processor.process(message)) {
+          outputs.push(r);
+          bytes += recordBytes(r);
+        }
+        if (bytes > MAX_REQUEST_BYTES / 4) await flush(offset);
       }
       if (last === null) return null;
       caughtUp.set(key(batch), BigInt(batch.highWatermark) <= last + 1n);
       outputs.push(...processor.tick(deps.now(), { caughtUp: false }));
-      outputs.push(...changelogRecords(batch, processor, last));
-      await sendOrForget(batch, outputs);
-      applied.set(key(batch), last);
+      await flush(last);
       return { offset: (last + 1n).toString() };
     },
     async onIdle(tp) {

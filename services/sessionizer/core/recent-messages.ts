@@ -1,0 +1,41 @@
+import { cyrb53 } from './hash.js';
+
+/**
+ * The messageIds a router partition saw recently, by hash, bounded by count: SDK retries arrive
+ * within seconds to minutes, so a duplicate is dropped before identity stitching can route its two
+ * copies to two different customers (where per-customer dedup could not see both). Older
+ * duplicates are still caught per customer by the sessionizer (24 h window). Not persisted: after a
+ * restart the per-customer window is the defence.
+ *
+ * Two steps, because a batch whose send fails is handled again: ids are checked during the batch
+ * (`seenBefore`, which also catches a repeat within the batch) but only remembered for later
+ * batches once its outputs are durable (`commit`); `rollback` forgets the batch's ids.
+ */
+export class RecentMessages {
+  private readonly seen = new Map<number, true>();
+  private readonly pending = new Set<number>();
+  constructor(private readonly capacity: number) {}
+
+  seenBefore(messageId: string): boolean {
+    const hash = cyrb53(messageId);
+    if (this.seen.has(hash) || this.pending.has(hash)) return true;
+    this.pending.add(hash);
+    return false;
+  }
+
+  commit(): void {
+    for (const hash of this.pending) {
+      this.seen.set(hash, true);
+      if (this.seen.size > this.capacity) this.seen.delete(this.seen.keys().next().value as number);
+    }
+    this.pending.clear();
+  }
+
+  rollback(): void {
+    this.pending.clear();
+  }
+
+  get size(): number {
+    return this.seen.size;
+  }
+}

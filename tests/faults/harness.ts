@@ -1,0 +1,205 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Kafka } from 'kafkajs';
+import { identityKey } from '../../schemas/touchpoint.js';
+import { topicCodecs, topicsWithPrefix } from '../../schemas/topics.js';
+import { loadSources } from '../../services/collector/config.js';
+import { ensureTopics } from '../../services/platform/kafka/admin.js';
+import { pipelineTopicSpecs } from '../../services/platform/kafka/pipeline-topics.js';
+import { createKafkaProducer } from '../../services/platform/kafka/producer.js';
+import { runScript } from '../support/processes.js';
+import { knownTouchpoints } from './input.js';
+import { waitForQuiescence } from './quiescence.js';
+import { pipelineProcesses, waitHealthy, type ServiceName } from './services.js';
+
+export interface FaultPlan {
+  /** kill -9 of a processing service (round-robin sessionizer, stages, writer), restarted at once. */
+  kills: number;
+  /** Hard broker restarts (SIGKILL, then start again). */
+  brokerRestarts: number;
+  /** ClickHouse unavailable: the writer (which owns the embedded engine) is down this long, this many times. */
+  clickhouseOutages: number;
+  clickhouseOutageMs: number;
+}
+
+export interface ScenarioOptions {
+  kafka: Kafka;
+  brokers: string;
+  events: number;
+  seed: number;
+  startTime: number;
+  partitions: number;
+  faults: FaultPlan | null;
+  log: (line: string) => void;
+  drainTimeoutMs: number;
+}
+
+export interface FaultRecord {
+  kind: string;
+  target: string;
+  atEvent: number;
+  recoveryMs: number;
+}
+
+export interface ScenarioResult {
+  inputEvents: number;
+  inputDistinctIds: number;
+  producedWithRetries: number;
+  faults: FaultRecord[];
+  touchpoints: { rows: number; distinctIds: number; finalRows: number };
+  lostEvents: number;
+  duplicateRowsBeforeMerge: number;
+  duplicateRowsAfterDedup: number;
+  sessions: { count: number; digest: string };
+  funnel: Array<{ stage: string; kind: string; events: number; customers: number }>;
+  sessionRows: string[];
+  funnelRows: string[];
+  elapsedMs: number;
+}
+
+const prng = (seed: number) => () => {
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+};
+
+/**
+ * Streams a known set of events through sessionizer, stages and writer (separate processes) while
+ * injecting faults at random moments, then compares what ClickHouse holds with what went in.
+ */
+export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
+  const started = Date.now();
+  const prefix = `f${started.toString(36)}${o.faults ? 'x' : 'c'}.`;
+  const topics = topicsWithPrefix(prefix);
+  const dataDir = mkdtempSync(join(tmpdir(), 'journey-faults-'));
+  await ensureTopics(o.kafka, pipelineTopicSpecs(topics, o.partitions));
+  const env = {
+    KAFKA_BROKERS: o.brokers,
+    KAFKA_TOPIC_PREFIX: prefix,
+    KAFKA_PARTITIONS: String(o.partitions),
+    DATA_DIR: dataDir,
+    SESSIONIZER_GROUP_ID: `${prefix}sessionizer`,
+    STAGES_GROUP_ID: `${prefix}stages`,
+    WRITER_GROUP_ID: `${prefix}writer`,
+    // Event time only: wall-clock punctuation would make two runs of the same input differ.
+    SESSION_MAX_EVENT_LAG_MINUTES: '1440',
+    SESSIONIZER_HTTP_PORT: '0',
+    STAGES_HTTP_PORT: '0',
+    WRITER_HTTP_PORT: '0',
+    LOG_LEVEL: 'warn',
+  };
+  const procs = pipelineProcesses(env);
+  for (const name of procs.names) await procs.start(name);
+
+  const random = prng(o.seed);
+  const plan: Array<{ at: number; kind: 'kill' | 'broker' | 'clickhouse'; target: string }> = [];
+  if (o.faults) {
+    const victims: ServiceName[] = ['sessionizer', 'stages', 'writer'];
+    for (let i = 0; i < o.faults.kills; i++) plan.push({ at: Math.floor(random() * o.events), kind: 'kill', target: victims[i % 3]! });
+    for (let i = 0; i < o.faults.brokerRestarts; i++) plan.push({ at: Math.floor(random() * o.events), kind: 'broker', target: 'kafka' });
+    for (let i = 0; i < o.faults.clickhouseOutages; i++) plan.push({ at: Math.floor(random() * o.events), kind: 'clickhouse', target: 'clickhouse' });
+    plan.sort((a, b) => a.at - b.at);
+  }
+
+  const producer = createKafkaProducer(o.kafka, { name: 'faults-input' });
+  await producer.start();
+  const codec = topicCodecs.touchpoints();
+  const ids = new Set<string>();
+  const faults: FaultRecord[] = [];
+  let sent = 0;
+  let attempts = 0;
+  const sources = loadSources('services/collector/sources.local.yaml');
+  for (const chunk of knownTouchpoints({ seed: o.seed, count: o.events, startTime: o.startTime, sources, chunk: 2_000 })) {
+    for (const tp of chunk) ids.add(tp.messageId);
+    const records = chunk.map((tp) => ({ topic: topics.touchpoints, key: identityKey(tp), value: codec.encode(tp) }));
+    // At-least-once input, as a collector retrying after a broker crash would produce.
+    for (;;) {
+      attempts++;
+      try {
+        await producer.send(records);
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+    sent += chunk.length;
+    while (plan.length > 0 && plan[0]!.at <= sent) {
+      const fault = plan.shift()!;
+      const t0 = Date.now();
+      if (fault.kind === 'kill') {
+        await procs.kill9(fault.target as ServiceName);
+        await procs.start(fault.target as ServiceName);
+      } else if (fault.kind === 'broker') {
+        execFileSync('bash', ['infra/kafka/broker.sh', 'kill'], { stdio: 'ignore' });
+        execFileSync('bash', ['infra/kafka/broker.sh', 'up'], { stdio: 'ignore' });
+      } else {
+        await procs.kill9('writer');
+        await new Promise((r) => setTimeout(r, o.faults!.clickhouseOutageMs));
+        await procs.start('writer');
+      }
+      const recoveryMs = Date.now() - t0 + (await waitHealthy(procs.healthUrls(), 180_000));
+      faults.push({ kind: fault.kind, target: fault.target, atEvent: sent, recoveryMs });
+      o.log(`fault ${fault.kind} ${fault.target} at event ${sent}: recovered in ${recoveryMs} ms`);
+    }
+  }
+  await producer.stop();
+  o.log(`input produced: ${sent} events (${ids.size} distinct ids); draining`);
+  await waitForQuiescence(
+    o.kafka,
+    [
+      { groupId: `${prefix}sessionizer-router`, topics: [topics.touchpoints] },
+      { groupId: `${prefix}sessionizer-sessions`, topics: [topics.identifiedTouchpoints] },
+      { groupId: `${prefix}stages`, topics: [topics.customerTouchpoints] },
+      { groupId: `${prefix}writer`, topics: [topics.customerTouchpoints, topics.sessions, topics.stageTransitions, topics.funnelEvents, topics.churnScores] },
+    ],
+    o.drainTimeoutMs,
+  ).catch((error: Error) => {
+    const tails = procs.names.map((n) => `--- ${n} ---\n${procs.get(n)?.output().slice(-3000) ?? '(not running)'}`);
+    throw new Error(`${error.message}\n${tails.join('\n')}`);
+  });
+  await procs.stopAll();
+
+  const query = async <T>(sql: string): Promise<T[]> => JSON.parse(await runScript('tests/support/query-embedded.ts', { DATA_DIR: dataDir }, [sql])) as T[];
+  const [tpCounts] = await query<{ rows: number; distinct_ids: number }>('SELECT count() AS rows, uniqExact(message_id) AS distinct_ids FROM journey.touchpoints');
+  const [tpFinal] = await query<{ rows: number }>('SELECT count() AS rows FROM journey.touchpoints FINAL');
+  const sessionRows = (
+    await query<{ s: string }>(
+      `SELECT concat(session_id, '|', customer_id, '|', toString(event_count), '|', toString(started_at), '|', toString(ended_at)) AS s
+       FROM journey.sessions FINAL WHERE status != 'merged' ORDER BY s`,
+    )
+  ).map((r) => r.s);
+  const [digest] = await query<{ d: string }>(
+    `SELECT toString(groupBitXor(cityHash64(session_id, customer_id, event_count, started_at, ended_at))) AS d FROM journey.sessions FINAL WHERE status != 'merged'`,
+  );
+  const funnel = (
+    await query<{ stage: string; kind: string; events: number; customers: number }>(
+      `SELECT toString(stage) AS stage, toString(kind) AS kind, count() AS events, uniqExact(customer_id) AS customers
+       FROM journey.funnel_events FINAL GROUP BY stage, kind ORDER BY stage, kind`,
+    )
+  ).map((r) => ({ ...r, events: Number(r.events), customers: Number(r.customers) }));
+  const funnelRows = (
+    await query<{ s: string }>(
+      `SELECT concat(toString(kind), '|', toString(stage), '|', customer_id, '|', ifNull(toString(from_stage), '')) AS s FROM journey.funnel_events FINAL ORDER BY s`,
+    )
+  ).map((r) => r.s);
+  const rows = Number(tpCounts!.rows);
+  const distinct = Number(tpCounts!.distinct_ids);
+  return {
+    inputEvents: sent,
+    inputDistinctIds: ids.size,
+    producedWithRetries: attempts,
+    faults,
+    touchpoints: { rows, distinctIds: distinct, finalRows: Number(tpFinal!.rows) },
+    lostEvents: ids.size - distinct,
+    duplicateRowsBeforeMerge: rows - distinct,
+    duplicateRowsAfterDedup: Number(tpFinal!.rows) - distinct,
+    sessions: { count: sessionRows.length, digest: digest!.d },
+    funnel,
+    sessionRows,
+    funnelRows,
+    elapsedMs: Date.now() - started,
+  };
+}
