@@ -8,6 +8,8 @@ import {
   type SeriesGroupState,
 } from '../../services/alerter/core/detector.js';
 import { parseMonitors, type ConversionMonitor, type Monitor } from '../../services/alerter/core/monitors.js';
+import { createPrng } from '../support/prng.js';
+export { createPrng };
 
 /**
  * Evaluation harness for the drop-off detector (`npm run bench`). Everything is driven by one seeded
@@ -26,17 +28,6 @@ import { parseMonitors, type ConversionMonitor, type Monitor } from '../../servi
 
 export type Random = () => number;
 
-/** mulberry32: a small, fast, well-mixed 32-bit PRNG; uniform in [0, 1). */
-export function createPrng(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A child seed from a seed and labels, so every branch has its own reproducible stream. */
 export function deriveSeed(seed: number, ...parts: Array<string | number>): number {

@@ -4,6 +4,7 @@ import { runInNewContext } from 'node:vm';
 import type { Touchpoint } from '../../schemas/touchpoint.js';
 import { SessionizerPartition } from '../../services/sessionizer/core/partition.js';
 import { sessionizerConfig, type SessionizerConfig } from '../../services/sessionizer/core/sessions.js';
+import { createPrng } from '../support/prng.js';
 
 /**
  * Sessionizer core benchmark. Three figures, all from one seeded PRNG:
@@ -25,16 +26,6 @@ import { sessionizerConfig, type SessionizerConfig } from '../../services/sessio
 const MIN = 60_000;
 const T0 = Date.UTC(2025, 0, 1);
 
-function createPrng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function fullGc(): (() => void) | null {
   const exposed = (globalThis as { gc?: () => void }).gc;

@@ -12,6 +12,7 @@ import { parseCdnowSummary } from '../../services/stages/core/churn/cdnow.js';
 import { StagesPartition } from '../../services/stages/core/processor.js';
 import { defaultStagesCoreConfig } from '../../services/stages/core/stages-config.js';
 import { DAY, loadShippedChurnModel, loadShippedStageRules, pageView, T0, touch } from '../../services/stages/testing.js';
+import { createPrng as prng } from '../support/prng.js';
 
 const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 50_000);
 const EVENTS_TOTAL = Number(process.env.BENCH_EVENTS ?? 500_000);
@@ -19,17 +20,6 @@ const TICK_EVERY = 5_000;
 /** Simulated time the touchpoints span: long enough for windows to expire and silent customers to be rescored. */
 const SPAN_DAYS = 14;
 
-/** mulberry32: small, fast, seeded. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A funnel-shaped mix: lots of browsing, fewer carts and orders, a few advocates and churn signals. */
 const MIX: [weight: number, make: (id: string, at: number, rnd: () => number) => CustomerTouchpoint][] = [

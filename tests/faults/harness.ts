@@ -9,6 +9,7 @@ import { loadSources } from '../../services/collector/config.js';
 import { ensureTopics } from '../../services/platform/kafka/admin.js';
 import { pipelineTopicSpecs } from '../../services/platform/kafka/pipeline-topics.js';
 import { createKafkaProducer } from '../../services/platform/kafka/producer.js';
+import { createPrng } from '../support/prng.js';
 import { runScript } from '../support/processes.js';
 import { knownTouchpoints } from './input.js';
 import { waitForQuiescence } from './quiescence.js';
@@ -59,13 +60,6 @@ export interface ScenarioResult {
   elapsedMs: number;
 }
 
-const prng = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
-
 /**
  * Streams a known set of events through sessionizer, stages and writer (separate processes) while
  * injecting faults at random moments, then compares what ClickHouse holds with what went in.
@@ -94,7 +88,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const procs = pipelineProcesses(env);
   for (const name of procs.names) await procs.start(name);
 
-  const random = prng(o.seed);
+  const random = createPrng(o.seed);
   const plan: Array<{ at: number; kind: 'kill' | 'broker' | 'clickhouse'; target: string }> = [];
   if (o.faults) {
     const victims: ServiceName[] = ['sessionizer', 'stages', 'writer'];

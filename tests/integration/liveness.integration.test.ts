@@ -36,7 +36,8 @@ describe('consumer liveness: health() tells a stuck consumer from a working one'
 
   async function setup(partitions: number, handler: PartitionHandler) {
     const topic = `${uniquePrefix()}liveness`;
-    await ensureTopics(kafka, [{ topic, partitions }]);
+    // The broker is shared with other test runs and may be restarting: retry like a deployment would.
+    await eventually(async () => ensureTopics(kafka, [{ topic, partitions }]).then(() => true, () => false), (ok) => ok, 60_000, 1_000);
     const out = producer();
     await out.start();
     cleanups.push(() => out.stop());

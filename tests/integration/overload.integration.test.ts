@@ -96,7 +96,8 @@ describe('the collector above its capacity (real HTTP, real Kafka)', () => {
   beforeAll(async () => {
     kafka = testKafka('overload');
     topics = uniqueTopics();
-    await createTestTopics(kafka, topics, 4);
+    // The broker is shared with other test runs and may be restarting: retry like a deployment would.
+    await eventually(async () => createTestTopics(kafka, topics, 4).then(() => true, () => false), (ok) => ok, 60_000, 1_000);
     collector = createCollectorService({
       kafka,
       topics,
@@ -110,7 +111,7 @@ describe('the collector above its capacity (real HTTP, real Kafka)', () => {
     });
     await collector.start();
     base = collector.address();
-    expect((await send(base, BULK.writeKey, 10, 'warm')).answer.status).toBe(200);
+    await eventually(async () => (await send(base, BULK.writeKey, 10, 'warm')).answer.status, (status) => status === 200, 60_000, 1_000);
   });
 
   afterAll(async () => {
@@ -152,8 +153,10 @@ describe('the collector above its capacity (real HTTP, real Kafka)', () => {
 
     // Recovery: after the Retry-After, both keys are served again.
     await new Promise((r) => setTimeout(r, 1_100));
-    const after = [await send(base, LIMITED.writeKey, 5, 'after-limited'), await send(base, BULK.writeKey, 200, 'after-bulk')];
-    expect(after.map((s) => s.answer.status)).toEqual([200, 200]);
+    const after: Sent[] = [];
+    for (const [key, size, tag] of [[LIMITED.writeKey, 5, 'after-limited'], [BULK.writeKey, 200, 'after-bulk']] as const) {
+      after.push(await eventually(async () => send(base, key, size, tag), (s) => s.answer.status === 200, 30_000, 1_000));
+    }
 
     // None lost: every event of every 200 is in Kafka; nothing of a refusal that came before any send.
     const accepted = [...sent, ...after].filter((s) => s.answer.status === 200).flatMap((s) => s.messageIds);
@@ -164,7 +167,7 @@ describe('the collector above its capacity (real HTTP, real Kafka)', () => {
   });
 });
 
-/** Two free consecutive ports (the broker's and its controller's). */
+/** Two free consecutive ports (the broker's and its controller's), away from the usual 19092/19192. */
 async function freePortPair(): Promise<number> {
   const free = (port: number) =>
     new Promise<boolean>((resolve) => {
@@ -172,7 +175,10 @@ async function freePortPair(): Promise<number> {
       server.once('error', () => resolve(false));
       server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
     });
-  for (let port = 19192; port < 19992; port += 100) if ((await free(port)) && (await free(port + 1))) return port;
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + 2 * Math.floor(Math.random() * 5_000);
+    if ((await free(port)) && (await free(port + 1))) return port;
+  }
   throw new Error('no free port pair for a second broker');
 }
 
@@ -193,9 +199,19 @@ describe('the collector when Kafka goes away and comes back (a second, disposabl
     });
 
   beforeAll(async () => {
-    port = await freePortPair();
-    dataDir = mkdtempSync(join(tmpdir(), 'journey-outage-'));
-    broker('up');
+    // Another process may take the ports between the check and the JVM's bind: then try others.
+    for (let attempt = 1; ; attempt++) {
+      port = await freePortPair();
+      dataDir = mkdtempSync(join(tmpdir(), 'journey-outage-'));
+      try {
+        broker('up');
+        break;
+      } catch (error) {
+        broker('down');
+        rmSync(dataDir, { recursive: true, force: true });
+        if (attempt === 3) throw error;
+      }
+    }
     kafka = createKafka({ brokers: [`127.0.0.1:${port}`], clientId: 'outage', logger: testLogger('outage') });
     topics = uniqueTopics();
     await createTestTopics(kafka, topics, 2);

@@ -1,6 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 
+/** Every child this process started; killed when it exits, so a failed test leaves no orphans behind. */
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
 export interface ServiceProcess {
   child: ChildProcess;
   output(): string;
@@ -17,10 +23,14 @@ export function startServiceProcess(entry: string, env: Record<string, string>):
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  children.add(child);
   let out = '';
   child.stdout?.on('data', (d) => (out += d));
   child.stderr?.on('data', (d) => (out += d));
-  const exited = once(child, 'exit').then(([code, signal]) => (code ?? signal) as number | string);
+  const exited = once(child, 'exit').then(([code, signal]) => {
+    children.delete(child);
+    return (code ?? signal) as number | string;
+  });
   return { child, output: () => out, exited };
 }
 

@@ -136,7 +136,7 @@ export function createPartitionedConsumer(
     async start() {
       consumer = kafka.consumer({
         groupId: options.groupId,
-        sessionTimeout: options.sessionTimeoutMs ?? 15_000,
+        sessionTimeout: options.sessionTimeoutMs ?? 10_000,
         heartbeatInterval: 1_000,
         maxWaitTimeInMs: options.maxWaitTimeMs ?? 100,
         allowAutoTopicCreation: false,
