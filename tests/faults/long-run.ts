@@ -1,0 +1,56 @@
+// `npm run test:faults`: the long fault-injection run. Streams FAULT_EVENTS (1,000,000) known events
+// through sessionizer, stages and writer twice — once clean, once with FAULT_KILLS (20) kill -9s of
+// the processing services, FAULT_BROKER_RESTARTS (5) hard broker restarts and FAULT_CH_OUTAGES (3)
+// ClickHouse outages — and compares the two. Writes bench-results/faults.json; README quotes it.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createKafka } from '../../services/platform/kafka/client.js';
+import { createLogger } from '../../services/platform/logging/logger.js';
+import { runScenario, type ScenarioResult } from './harness.js';
+
+const num = (key: string, fallback: number) => Number(process.env[key] ?? fallback);
+const log = (line: string) => process.stdout.write(`[faults] ${new Date().toISOString()} ${line}\n`);
+const brokers = /KAFKA_BROKERS=(\S+)/.exec(execFileSync('bash', ['infra/kafka/broker.sh', 'up'], { encoding: 'utf8' }))?.[1] ?? '127.0.0.1:19092';
+const kafka = createKafka({ brokers: brokers.split(','), clientId: 'faults-long', logger: createLogger('faults', 'error') });
+const common = {
+  kafka,
+  brokers,
+  events: num('FAULT_EVENTS', 1_000_000),
+  seed: num('FAULT_SEED', 11),
+  startTime: Date.now() - 6 * 3_600_000,
+  partitions: 4,
+  log,
+  drainTimeoutMs: 3_600_000,
+};
+log(`clean run of ${common.events} events`);
+const clean = await runScenario({ ...common, faults: null });
+log(`faulty run`);
+const faulty = await runScenario({
+  ...common,
+  faults: { kills: num('FAULT_KILLS', 20), brokerRestarts: num('FAULT_BROKER_RESTARTS', 5), clickhouseOutages: num('FAULT_CH_OUTAGES', 3), clickhouseOutageMs: 10_000 },
+});
+const diff = (a: string[], b: string[]) => {
+  const set = new Set(b);
+  return a.filter((x) => !set.has(x)).length;
+};
+const summary = (r: ScenarioResult) => ({ ...r, sessionRows: r.sessionRows.length, funnelRows: r.funnelRows.length });
+const report = {
+  date: new Date().toISOString(),
+  events: common.events,
+  clean: summary(clean),
+  faulty: summary(faulty),
+  comparison: {
+    lostEvents: faulty.lostEvents,
+    duplicateRowsBeforeMerge: faulty.duplicateRowsBeforeMerge,
+    duplicateRowsAfterDedup: faulty.duplicateRowsAfterDedup,
+    sessionsOnlyInClean: diff(clean.sessionRows, faulty.sessionRows),
+    sessionsOnlyInFaulty: diff(faulty.sessionRows, clean.sessionRows),
+    funnelRowsOnlyInClean: diff(clean.funnelRows, faulty.funnelRows),
+    funnelRowsOnlyInFaulty: diff(faulty.funnelRows, clean.funnelRows),
+    recoveryMs: faulty.faults.map((f) => ({ kind: f.kind, target: f.target, ms: f.recoveryMs })),
+  },
+};
+mkdirSync('bench-results', { recursive: true });
+writeFileSync('bench-results/faults.json', `${JSON.stringify(report, null, 2)}\n`);
+log(JSON.stringify(report.comparison));
+process.exit(0);
