@@ -1,6 +1,6 @@
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { topicsWithPrefix } from '../../schemas/topics.js';
-import { createClickHouse } from '../platform/clickhouse/client.js';
+import { clickHouseFromEnv } from '../platform/clickhouse/client.js';
 import { parseEnv } from '../platform/config/env.js';
 import { createOpsServer } from '../platform/http/ops-server.js';
 import { ensureTopics } from '../platform/kafka/admin.js';
@@ -22,13 +22,7 @@ await runMain(async () => {
   const topics = topicsWithPrefix(config.KAFKA_TOPIC_PREFIX);
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'journey-alerter', logger });
   // The alerter only reads ClickHouse (the writer owns migrations and inserts its alerts).
-  const clickhouse = createClickHouse({
-    url: config.CLICKHOUSE_URL,
-    username: config.CLICKHOUSE_USER,
-    password: config.CLICKHOUSE_PASSWORD,
-    database: config.CLICKHOUSE_DATABASE,
-    dataDir: config.DATA_DIR,
-  });
+  const clickhouse = clickHouseFromEnv(config);
   const setup = {
     name: 'setup',
     start: () => ensureTopics(kafka, pipelineTopicSpecs(topics, config.KAFKA_PARTITIONS)),

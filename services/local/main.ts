@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { topicsWithPrefix } from '../../schemas/topics.js';
 import { parseEnv } from '../platform/config/env.js';
-import { createClickHouse } from '../platform/clickhouse/client.js';
+import { clickHouseFromEnv } from '../platform/clickhouse/client.js';
 import { migrate } from '../platform/clickhouse/migrate.js';
 import { ensureTopics } from '../platform/kafka/admin.js';
 import { createKafka } from '../platform/kafka/client.js';
@@ -46,13 +46,7 @@ await runMain(async () => {
   const brokers = env.KAFKA_BROKERS ? config.KAFKA_BROKERS : ensureLocalBroker(dataDir);
   const topics = topicsWithPrefix(config.KAFKA_TOPIC_PREFIX);
   const kafka = createKafka({ brokers, clientId: 'journey-local', logger });
-  const clickhouse = createClickHouse({
-    url: config.CLICKHOUSE_URL,
-    username: config.CLICKHOUSE_USER,
-    password: config.CLICKHOUSE_PASSWORD,
-    database: config.CLICKHOUSE_DATABASE,
-    dataDir,
-  });
+  const clickhouse = clickHouseFromEnv({ ...config, DATA_DIR: dataDir });
   const setup: Component = {
     name: 'setup',
     async start() {

@@ -1,6 +1,6 @@
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { parseEnv } from '../platform/config/env.js';
-import { createClickHouse } from '../platform/clickhouse/client.js';
+import { clickHouseFromEnv } from '../platform/clickhouse/client.js';
 import { createLogger } from '../platform/logging/logger.js';
 import { composeComponents } from '../platform/runtime/component.js';
 import { runMain } from '../platform/runtime/run-main.js';
@@ -12,13 +12,7 @@ await runMain(async () => {
   const logger = createLogger('query-api', config.LOG_LEVEL);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const clickhouse = createClickHouse({
-    url: config.CLICKHOUSE_URL,
-    username: config.QUERY_API_CLICKHOUSE_USER ?? config.CLICKHOUSE_USER,
-    password: config.QUERY_API_CLICKHOUSE_PASSWORD ?? config.CLICKHOUSE_PASSWORD,
-    database: config.CLICKHOUSE_DATABASE,
-    dataDir: config.DATA_DIR,
-  });
+  const clickhouse = clickHouseFromEnv(config, { username: config.QUERY_API_CLICKHOUSE_USER, password: config.QUERY_API_CLICKHOUSE_PASSWORD });
   const api = createQueryApiService({ clickhouse, host: config.HTTP_HOST, port: config.QUERY_API_HTTP_PORT, corsOrigins: config.QUERY_API_CORS_ORIGINS, registry, logger });
   const closeClickHouse = { name: 'clickhouse', start: async () => {}, stop: () => clickhouse.close(), health: () => ({ ok: true }) };
   return {

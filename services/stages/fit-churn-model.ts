@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { commonEnv, envInt, parseEnv } from '../platform/config/env.js';
-import { createClickHouse } from '../platform/clickhouse/client.js';
+import { clickHouseFromEnv } from '../platform/clickhouse/client.js';
 import { runMain } from '../platform/runtime/run-main.js';
 import { createLogger } from '../platform/logging/logger.js';
 import { bgnbdParamsFile } from './core/churn/bgnbd-params.js';
@@ -33,13 +33,7 @@ const PURCHASE_SUMMARY_SQL = `
 await runMain(async () => {
   const config = parseEnv(FitEnv, process.env);
   const logger = createLogger('fit-churn', config.LOG_LEVEL);
-  const clickhouse = createClickHouse({
-    url: config.CLICKHOUSE_URL,
-    username: config.CLICKHOUSE_USER,
-    password: config.CLICKHOUSE_PASSWORD,
-    database: config.CLICKHOUSE_DATABASE,
-    dataDir: config.DATA_DIR,
-  });
+  const clickhouse = clickHouseFromEnv(config);
   return {
     logger,
     shutdownTimeoutMs: 5_000,

@@ -2,9 +2,8 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { topicsWithPrefix } from '../../schemas/topics.js';
 import { parseEnv } from '../platform/config/env.js';
 import { createOpsServer } from '../platform/http/ops-server.js';
-import { ensureTopics } from '../platform/kafka/admin.js';
 import { createKafka } from '../platform/kafka/client.js';
-import { pipelineTopicSpecs } from '../platform/kafka/pipeline-topics.js';
+import { pipelineTopicsSetup } from '../platform/kafka/pipeline-topics.js';
 import { createLogger } from '../platform/logging/logger.js';
 import { composeComponents } from '../platform/runtime/component.js';
 import { runMain } from '../platform/runtime/run-main.js';
@@ -20,12 +19,7 @@ await runMain(async () => {
   collectDefaultMetrics({ register: registry });
   const topics = topicsWithPrefix(config.KAFKA_TOPIC_PREFIX);
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'journey-stages', logger });
-  const setup = {
-    name: 'topics',
-    start: () => ensureTopics(kafka, pipelineTopicSpecs(topics, config.KAFKA_PARTITIONS)),
-    stop: async () => {},
-    health: () => ({ ok: true }),
-  };
+  const setup = pipelineTopicsSetup(kafka, topics, config.KAFKA_PARTITIONS);
   const stages = createStagesService({ kafka, topics, groupId: config.STAGES_GROUP_ID, options, tickLimit: config.STAGES_TICK_LIMIT, registry, logger });
   const component = composeComponents('stages', [setup, stages]);
   const ops = createOpsServer({ name: 'stages', host: config.HTTP_HOST, port: config.STAGES_HTTP_PORT, registry, health: () => component.health(), logger });

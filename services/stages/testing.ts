@@ -10,6 +10,7 @@ import { loadBgNbdParams, type BgNbdModel } from './core/churn/bgnbd-params.js';
 import { loadChurnPlaybook, type ChurnPlaybook } from './core/churn/playbook.js';
 import type { ChurnModel } from './core/churn/score.js';
 import { loadStageRules, type StageRules } from './core/stage-rules.js';
+import { EMPTY_TOUCHPOINT_FIELDS } from '../../schemas/test-touchpoint.js';
 
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
@@ -34,31 +35,17 @@ export interface TouchOptions extends Partial<Omit<Touchpoint, 'properties'>> {
 export function touchpoint(event: string, at: number, o: TouchOptions = {}): Touchpoint {
   const { props, accountId: _accountId, ...fields } = o;
   return {
+    ...EMPTY_TOUCHPOINT_FIELDS,
     messageId: `${fields.userId ?? 'u'}:${fields.type ?? 'track'}:${event}:${fields.path ?? ''}:${at}`,
     type: 'track',
     event,
-    anonymousId: null,
     userId: 'u',
-    previousId: null,
-    groupId: null,
-    emailHash: null,
     source: 'web-sdk',
     site: 'shop',
     channel: 'web',
     timestamp: at,
-    originalTimestamp: null,
-    sentAt: null,
     receivedAt: at,
-    url: null,
-    path: null,
-    referrer: null,
-    utmSource: null,
-    utmMedium: null,
-    utmCampaign: null,
     deviceType: 'desktop',
-    deviceId: null,
-    segment: null,
-    revenue: null,
     properties: JSON.stringify(props ?? {}),
     ...fields,
   };

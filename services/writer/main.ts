@@ -1,7 +1,7 @@
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { topicsWithPrefix } from '../../schemas/topics.js';
 import { parseEnv } from '../platform/config/env.js';
-import { createClickHouse } from '../platform/clickhouse/client.js';
+import { clickHouseFromEnv } from '../platform/clickhouse/client.js';
 import { migrate } from '../platform/clickhouse/migrate.js';
 import { createOpsServer } from '../platform/http/ops-server.js';
 import { createKafka } from '../platform/kafka/client.js';
@@ -21,13 +21,7 @@ await runMain(async () => {
   collectDefaultMetrics({ register: registry });
   const topics = topicsWithPrefix(config.KAFKA_TOPIC_PREFIX);
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'journey-writer', logger });
-  const clickhouse = createClickHouse({
-    url: config.CLICKHOUSE_URL,
-    username: config.CLICKHOUSE_USER,
-    password: config.CLICKHOUSE_PASSWORD,
-    database: config.CLICKHOUSE_DATABASE,
-    dataDir: config.DATA_DIR,
-  });
+  const clickhouse = clickHouseFromEnv(config);
   const writer = createWriterService({
     kafka,
     clickhouse,

@@ -5,6 +5,7 @@ import type { Touchpoint } from '../../schemas/touchpoint.js';
 import { SessionizerPartition } from '../../services/sessionizer/core/partition.js';
 import { sessionizerConfig, type SessionizerConfig } from '../../services/sessionizer/core/sessions.js';
 import { createPrng } from '../support/prng.js';
+import { EMPTY_TOUCHPOINT_FIELDS } from '../../schemas/test-touchpoint.js';
 
 /**
  * Sessionizer core benchmark. Three figures, all from one seeded PRNG:
@@ -43,32 +44,18 @@ const CHANNELS = ['web', 'mobile', 'email', 'ads'] as const;
 
 function touchpoint(messageId: string, anonymousId: string, timestamp: number, i: number): Touchpoint {
   return {
+    ...EMPTY_TOUCHPOINT_FIELDS,
     messageId,
     type: 'track',
     event: EVENTS[i % EVENTS.length]!,
     anonymousId,
-    userId: null,
-    previousId: null,
-    groupId: null,
-    emailHash: null,
     source: 'bench',
     site: 'shop',
     channel: CHANNELS[i % CHANNELS.length]!,
     timestamp,
-    originalTimestamp: null,
-    sentAt: null,
     receivedAt: timestamp,
     url: `/p/${i % 97}`,
-    path: null,
-    referrer: null,
-    utmSource: null,
-    utmMedium: null,
-    utmCampaign: null,
     deviceType: 'desktop',
-    deviceId: null,
-    segment: null,
-    revenue: null,
-    properties: '{}',
   };
 }
 

@@ -51,3 +51,22 @@ export function createClickHouse(config: ClickHouseConnectionConfig): ClickHouse
   });
   return { client, mode: 'embedded', database: config.database, close: () => client.close() };
 }
+
+/** The connection settings every service reads the same way (README: Configuration). */
+export interface ClickHouseEnv {
+  CLICKHOUSE_URL?: string | undefined;
+  CLICKHOUSE_USER?: string | undefined;
+  CLICKHOUSE_PASSWORD?: string | undefined;
+  CLICKHOUSE_DATABASE: string;
+  DATA_DIR: string;
+}
+
+export function clickHouseFromEnv(env: ClickHouseEnv, login?: { username?: string | undefined; password?: string | undefined }): ClickHouse {
+  return createClickHouse({
+    url: env.CLICKHOUSE_URL,
+    username: login?.username ?? env.CLICKHOUSE_USER,
+    password: login?.password ?? env.CLICKHOUSE_PASSWORD,
+    database: env.CLICKHOUSE_DATABASE,
+    dataDir: env.DATA_DIR,
+  });
+}

@@ -1,5 +1,7 @@
 import { TOPIC_NAMES, type TopicKey, type Topics } from '../../../schemas/topics.js';
-import type { TopicSpec } from './admin.js';
+import type { Kafka } from 'kafkajs';
+import type { Component } from '../runtime/component.js';
+import { ensureTopics, type TopicSpec } from './admin.js';
 
 /**
  * Every topic of the pipeline with its partitioning. Changelogs are compacted. The identity-links
@@ -12,4 +14,14 @@ export function pipelineTopicSpecs(topics: Topics, partitions: number): TopicSpe
     partitions: key === 'identityLinks' ? 1 : partitions,
     compacted: key.endsWith('Changelog') || key === 'identityLinks',
   }));
+}
+
+/** A start step that creates the pipeline's missing topics (every service runs it; it is idempotent). */
+export function pipelineTopicsSetup(kafka: Kafka, topics: Topics, partitions: number): Component {
+  return {
+    name: 'topics',
+    start: () => ensureTopics(kafka, pipelineTopicSpecs(topics, partitions)),
+    stop: async () => {},
+    health: () => ({ ok: true }),
+  };
 }
