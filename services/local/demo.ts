@@ -8,7 +8,10 @@ import type { Component } from '../platform/runtime/component.js';
 /** Demo traffic for `npm start`: the simulator in real time through the collector's HTTP API. */
 export function createDemoTraffic(options: { enabled: boolean; rate: number; seed: number; collectorUrl: () => string; logger: Logger }): Component {
   if (!options.enabled) return { name: 'demo-traffic', start: async () => {}, stop: async () => {}, health: () => ({ ok: true, details: { enabled: false } }) };
-  const simulator = createSimulator(parseSimulatorConfig({ seed: options.seed, arrival: { callsPerSecond: options.rate } }), { startTime: Date.now() });
+  // Journeys compressed in time (3 s between page views, 1 min between visits) so the dashboard
+  // shows purchases, retention and advocacy within minutes of `npm start`, not days.
+  const config = parseSimulatorConfig({ seed: options.seed, arrival: { callsPerSecond: options.rate }, timing: { pageGapMs: 3_000, sessionGapMs: 60_000 } });
+  const simulator = createSimulator(config, { startTime: Date.now() });
   const sender = createHttpSender({ collectorUrl: options.collectorUrl, batchSize: 100, concurrency: 4, maxRetries: 50 });
   return createPacer({ simulator, sender, mode: 'realtime', tickMs: 250, chunk: 500, logger: options.logger });
 }
