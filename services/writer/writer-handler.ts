@@ -126,6 +126,7 @@ export function createWriterHandler(deps: WriterHandlerDeps): PartitionHandler &
       const point = await flushOne(tp, state, control);
       if (point === null) break;
       last = point;
+      await control.heartbeat(); // inserts can be slow under load: stay a live group member
     }
     return last;
   };

@@ -87,6 +87,7 @@ export function createPartitionedConsumer(
   const chains = new Map<string, Promise<unknown>>();
   let lastProgress = now();
   let crashed: string | undefined;
+  let lastCrash: string | undefined;
   let idleTimer: NodeJS.Timeout | undefined;
   let running = false;
 
@@ -136,7 +137,8 @@ export function createPartitionedConsumer(
     async start() {
       consumer = kafka.consumer({
         groupId: options.groupId,
-        sessionTimeout: options.sessionTimeoutMs ?? 10_000,
+        // Long enough for a slow step between heartbeats under load; handlers heartbeat in long batches.
+        sessionTimeout: options.sessionTimeoutMs ?? 20_000,
         heartbeatInterval: 1_000,
         maxWaitTimeInMs: options.maxWaitTimeMs ?? 100,
         allowAutoTopicCreation: false,
@@ -156,7 +158,10 @@ export function createPartitionedConsumer(
         log.info({ assignment }, 'partitions assigned');
       });
       consumer.on(consumer.events.CRASH, (event) => {
-        crashed = String(event.payload.error?.message ?? 'crash');
+        // kafkajs restarts the consumer itself after retriable failures (a broker restart, an
+        // eviction from the group): only a crash it will not recover from makes us unhealthy.
+        lastCrash = String(event.payload.error?.message ?? 'crash');
+        if (!event.payload.restart) crashed = lastCrash;
         log.error({ err: event.payload.error, restart: event.payload.restart }, 'consumer crashed');
       });
       await consumer.connect();
@@ -244,7 +249,7 @@ export function createPartitionedConsumer(
       const stuck = totalLag > 0 && (idleFor > stuckAfter || inBatchFor > stuckAfter);
       return {
         ok: running && !stuck && crashed === undefined,
-        details: { running, lag: totalLag, msSinceProgress: idleFor, msInBatch: inBatchFor, stuck, crashed, partitions: ready.size },
+        details: { running, lag: totalLag, msSinceProgress: idleFor, msInBatch: inBatchFor, stuck, crashed, lastCrash, partitions: ready.size },
       };
     },
     assigned: () =>

@@ -96,12 +96,13 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
       processors.delete(key(tp));
       applied.delete(key(tp));
     },
-    async handleBatch(batch: PartitionBatch): Promise<CommitPoint | null> {
+    async handleBatch(batch: PartitionBatch, control): Promise<CommitPoint | null> {
       const processor = processors.get(key(batch)) ?? (await restore(batch));
       const alreadyApplied = applied.get(key(batch)) ?? null;
       let outputs: OutgoingRecord[] = [];
       let bytes = 0;
       let last: bigint | null = null;
+      let sinceHeartbeat = 0;
       // A large batch is cut into steps. Per step: outputs first (they may repeat after a crash:
       // deterministic ids), then the changed state and the applied-offset marker together, in a
       // send small enough to be ONE request, i.e. one atomic append to the changelog partition.
@@ -111,6 +112,8 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
         applied.set(key(batch), offset);
         outputs = [];
         bytes = 0;
+        // A long batch must not look like a dead member to the group coordinator.
+        await control.heartbeat();
       };
       for (const message of batch.messages) {
         const offset = BigInt(message.offset);
@@ -121,6 +124,7 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
           bytes += recordBytes(r);
         }
         if (bytes > MAX_REQUEST_BYTES / 4) await flush(offset);
+        else if (++sinceHeartbeat % 500 === 0) await control.heartbeat();
       }
       if (last === null) return null;
       caughtUp.set(key(batch), BigInt(batch.highWatermark) <= last + 1n);

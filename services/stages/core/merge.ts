@@ -1,4 +1,5 @@
-import { stageRank, type Stage, type StageTransition } from '../../../schemas/journey.js';
+import { stageRank, type FunnelEvent, type Stage, type StageTransition } from '../../../schemas/journey.js';
+import { conversionEvent } from './funnel.js';
 import { mergeSignals } from './churn/signals.js';
 import type { JourneyState, PurchaseHistory } from './journey-state.js';
 import type { StagesCoreConfig } from './stages-config.js';
@@ -12,10 +13,16 @@ import { stableId } from './stable-id.js';
  *   one person seen twice, so their purchases are distinct orders);
  * - churn signals added up; completed time in stage: the per-stage maximum (the two ids' stays
  *   overlap in time, so adding would double count).
- * A change of the survivor's current stage is reported as a transition with cause 'merged'. No
- * funnel events: both ids' entries were already counted.
+ * A change of the survivor's current stage is reported as a transition with cause 'merged'. Entries
+ * are not re-counted (both ids' entries were counted). One conversion is: see `lateConversion`.
  */
-export function mergeJourneyStates(survivor: JourneyState | null, other: JourneyState, survivorId: string, config: StagesCoreConfig): { state: JourneyState; transitions: StageTransition[] } {
+export function mergeJourneyStates(
+  survivor: JourneyState | null,
+  other: JourneyState,
+  survivorId: string,
+  config: StagesCoreConfig,
+): { state: JourneyState; transitions: StageTransition[]; funnel: FunnelEvent[] } {
+  const funnel = lateConversion(survivor, other, survivorId, config);
   const base = survivor ?? { ...other, churn: { scoredAt: null, emittedScore: null, emittedAction: null, emittedAt: null } };
   const s = survivor ?? other;
   const recent = (other.lastActivityAt ?? -Infinity) > (s.lastActivityAt ?? -Infinity) ? other : s;
@@ -44,7 +51,7 @@ export function mergeJourneyStates(survivor: JourneyState | null, other: Journey
     signals: survivor === null ? other.signals : mergeSignals(survivor.signals, other.signals, config.churn.signalHalfLifeMs),
   };
   const before = survivor?.stage ?? null;
-  if (merged.stage === null || merged.stage === before) return { state: merged, transitions: [] };
+  if (merged.stage === null || merged.stage === before) return { state: merged, transitions: [], funnel };
   const dims = merged.entryDims ?? merged.lastDims;
   const transition: StageTransition = {
     transitionId: stableId('merged', survivorId, other.customerId, merged.stage),
@@ -63,7 +70,24 @@ export function mergeJourneyStates(survivor: JourneyState | null, other: Journey
     referrerCustomerId: merged.referrerCustomerId,
     journeyNumber: merged.journeyNumber,
   };
-  return { state: merged, transitions: [transition] };
+  return { state: merged, transitions: [transition], funnel };
+}
+
+/**
+ * The conversion the survivor would have counted had the absorbed id's state arrived first: the
+ * survivor was first seen at stage k (no previous stage) and the absorbed id had entered stage k−1
+ * before that, within the conversion window. Which arrives first (the transfer, or the survivor's
+ * next event) depends on timing between partitions; counting the conversion in both orders keeps
+ * the funnel's per-customer counts independent of it.
+ */
+function lateConversion(survivor: JourneyState | null, other: JourneyState, survivorId: string, config: StagesCoreConfig): FunnelEvent[] {
+  if (!survivor || survivor.stage === null || survivor.previousStage !== null || survivor.enteredAt === null) return [];
+  if (other.stage === null || other.enteredAt === null || other.journeyNumber !== survivor.journeyNumber) return [];
+  if (stageRank(other.stage) !== stageRank(survivor.stage) - 1) return [];
+  if (other.enteredAt > survivor.enteredAt || survivor.enteredAt - other.enteredAt > config.conversionWindowMs) return [];
+  const dims = other.entryDims ?? other.lastDims ?? survivor.entryDims;
+  if (!dims) return [];
+  return [conversionEvent(survivorId, other.stage, survivor.stage, survivor.enteredAt, other.enteredAt, dims, survivor.entryMessageId ?? '')];
 }
 
 function combinePurchases(a: PurchaseHistory, b: PurchaseHistory): PurchaseHistory {

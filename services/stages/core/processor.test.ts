@@ -110,6 +110,21 @@ describe('identity merges', () => {
     expect(out.funnel).toEqual([]);
   });
 
+  it('counts the conversion the survivor missed because the absorbed state arrived after its next event', () => {
+    // In one order the survivor's own event converts awareness → consideration; in the other it is
+    // first seen at consideration and the absorbed awareness arrives later: count the conversion once either way.
+    const early = partition();
+    feed(early, [touch('anon', EVENTS.adClicked, T0)]);
+    early.importCustomer('user', early.exportCustomer('anon')!);
+    const direct = early.process(touch('user', EVENTS.productViewed, T0 + HOUR), T0 + HOUR);
+    const late = partition();
+    feed(late, [touch('anon', EVENTS.adClicked, T0), touch('user', EVENTS.productViewed, T0 + HOUR)]);
+    const out = late.importCustomer('user', late.exportCustomer('anon')!);
+    const conversions = (events: typeof out.funnel) => events.filter((e) => e.kind === 'conversion').map((e) => [e.customerId, e.fromStage, e.stage]);
+    expect(conversions(direct.funnel)).toEqual([['user', 'awareness', 'consideration']]);
+    expect(conversions(out.funnel)).toEqual([['user', 'awareness', 'consideration']]);
+  });
+
   it('adopts the journey when the survivor has none yet', () => {
     const p = partition();
     feed(p, [touch('anon', EVENTS.productViewed, T0)]);

@@ -119,9 +119,9 @@ export class StagesPartition {
 
   /** Merges an exported journey into `survivorId` (see merge.ts for the rules). */
   importCustomer(survivorId: string, exported: JourneyState): ProcessOutput {
-    const { state, transitions } = mergeJourneyStates(this.states.get(survivorId) ?? null, exported, survivorId, this.options.config);
+    const { state, transitions, funnel } = mergeJourneyStates(this.states.get(survivorId) ?? null, exported, survivorId, this.options.config);
     this.store(survivorId, state);
-    return { transitions, funnel: [], churn: null };
+    return { transitions, funnel, churn: null };
   }
 
   get(customerId: string): JourneyState | undefined {
