@@ -55,7 +55,10 @@ export async function waitHealthy(urls: string[], timeoutMs: number): Promise<nu
   for (;;) {
     const oks = await Promise.all(urls.map((u) => fetch(u).then((r) => r.ok).catch(() => false)));
     if (oks.every(Boolean)) return Date.now() - started;
-    if (Date.now() - started > timeoutMs) throw new Error(`not healthy after ${timeoutMs} ms: ${urls.join(', ')}`);
+    if (Date.now() - started > timeoutMs) {
+      const bodies = await Promise.all(urls.map((u) => fetch(u).then((r) => r.text()).catch((e: Error) => e.message)));
+      throw new Error(`not healthy after ${timeoutMs} ms: ${bodies.join('\n')}`);
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
 }

@@ -132,75 +132,110 @@ export function createPartitionedConsumer(
     log.debug({ tp }, 'partition ready');
   };
 
+  /** Creates, connects and runs a kafkajs consumer (again, after a crash kafkajs will not restart). */
+  const launch = async (): Promise<void> => {
+    consumer = kafka.consumer({
+      groupId: options.groupId,
+      // Long enough for a slow step between heartbeats under load; handlers heartbeat in long batches.
+      sessionTimeout: options.sessionTimeoutMs ?? 20_000,
+      heartbeatInterval: 1_000,
+      maxWaitTimeInMs: options.maxWaitTimeMs ?? 100,
+      allowAutoTopicCreation: false,
+      retry: {
+        retries: Number.MAX_SAFE_INTEGER,
+        initialRetryTime: 200,
+        maxRetryTime: 5_000,
+        // For errors kafkajs calls retriable, always restart; the others are handled by relaunch().
+        restartOnFailure: async () => true,
+      },
+    });
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      const assignment = event.payload.memberAssignment as Record<string, number[]>;
+      const now = new Set<string>();
+      for (const [topic, partitions] of Object.entries(assignment)) for (const p of partitions) now.add(`${topic}:${p}`);
+      for (const k of [...ready]) {
+        if (now.has(k)) continue;
+        const [topic, partition] = [k.slice(0, k.lastIndexOf(':')), Number(k.slice(k.lastIndexOf(':') + 1))];
+        ready.delete(k);
+        lags.delete(k);
+        void serialized({ topic, partition }, () => handler.onRevoked?.({ topic, partition }) ?? Promise.resolve());
+      }
+      log.info({ assignment }, 'partitions assigned');
+    });
+    consumer.on(consumer.events.CRASH, (event) => {
+      // kafkajs restarts the consumer itself after retriable failures (a broker restart, an
+      // eviction from the group): only a crash it will not recover from makes us unhealthy.
+      lastCrash = String(event.payload.error?.message ?? 'crash');
+      if (!event.payload.restart) crashed = lastCrash;
+      log.error({ err: event.payload.error, restart: event.payload.restart }, 'consumer crashed');
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning ?? true });
+    running = true;
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 4,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        if (!isRunning() || isStale()) return;
+        const tp = { topic: batch.topic, partition: batch.partition };
+        await serialized(tp, async () => {
+          await ensureAssigned(tp);
+          // Lag as of now, before the handler runs: a handler that never returns must still show
+          // lag > 0 (with no progress), or health() would call a hung consumer healthy.
+          const first = batch.messages[0];
+          if (first) lags.set(key(tp), Math.max(0, Number(batch.highWatermark) - Number(first.offset)));
+          inHandlerSince.set(key(tp), now());
+          let toCommit: CommitPoint | null;
+          try {
+            toCommit = await handler.handleBatch(
+              { topic: batch.topic, partition: batch.partition, messages: batch.messages, highWatermark: batch.highWatermark },
+              controlFor(tp, heartbeat),
+            );
+          } finally {
+            inHandlerSince.delete(key(tp));
+          }
+          // Every fetched message is resolved (it is the handler's now); only `toCommit` is durable.
+          const last = batch.messages[batch.messages.length - 1];
+          if (last) resolveOffset(last.offset);
+          await commit(tp, toCommit);
+          lags.set(key(tp), Math.max(0, Number(batch.highWatermark) - Number(last ? last.offset : batch.highWatermark) - 1));
+          lastProgress = now();
+          crashed = undefined;
+        });
+        await heartbeat();
+      },
+    });
+  };
+
+  /**
+   * kafkajs restarts a crashed consumer only for errors it calls retriable; "no group coordinator"
+   * during a broker restart is not one. A pipeline service must come back by itself: drop the
+   * partitions' state (it is restored on reassignment) and launch a fresh consumer after a pause.
+   */
+  const relaunch = async (): Promise<void> => {
+    for (const k of [...ready]) {
+      const tp = { topic: k.slice(0, k.lastIndexOf(':')), partition: Number(k.slice(k.lastIndexOf(':') + 1)) };
+      await serialized(tp, async () => handler.onRevoked?.(tp));
+    }
+    ready.clear();
+    lags.clear();
+    await new Promise((r) => setTimeout(r, 2_000));
+    if (!running) return;
+    try {
+      await launch();
+      crashed = undefined;
+      log.warn('consumer relaunched after a fatal crash');
+    } catch (error) {
+      log.error({ err: error }, 'relaunch failed; retrying');
+      void relaunch();
+    }
+  };
+
   return {
     name: `${options.name}-consumer`,
     async start() {
-      consumer = kafka.consumer({
-        groupId: options.groupId,
-        // Long enough for a slow step between heartbeats under load; handlers heartbeat in long batches.
-        sessionTimeout: options.sessionTimeoutMs ?? 20_000,
-        heartbeatInterval: 1_000,
-        maxWaitTimeInMs: options.maxWaitTimeMs ?? 100,
-        allowAutoTopicCreation: false,
-        retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5_000 },
-      });
-      consumer.on(consumer.events.GROUP_JOIN, (event) => {
-        const assignment = event.payload.memberAssignment as Record<string, number[]>;
-        const now = new Set<string>();
-        for (const [topic, partitions] of Object.entries(assignment)) for (const p of partitions) now.add(`${topic}:${p}`);
-        for (const k of [...ready]) {
-          if (now.has(k)) continue;
-          const [topic, partition] = [k.slice(0, k.lastIndexOf(':')), Number(k.slice(k.lastIndexOf(':') + 1))];
-          ready.delete(k);
-          lags.delete(k);
-          void serialized({ topic, partition }, () => handler.onRevoked?.({ topic, partition }) ?? Promise.resolve());
-        }
-        log.info({ assignment }, 'partitions assigned');
-      });
-      consumer.on(consumer.events.CRASH, (event) => {
-        // kafkajs restarts the consumer itself after retriable failures (a broker restart, an
-        // eviction from the group): only a crash it will not recover from makes us unhealthy.
-        lastCrash = String(event.payload.error?.message ?? 'crash');
-        if (!event.payload.restart) crashed = lastCrash;
-        log.error({ err: event.payload.error, restart: event.payload.restart }, 'consumer crashed');
-      });
-      await consumer.connect();
-      await consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning ?? true });
-      running = true;
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: 4,
-        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-          if (!isRunning() || isStale()) return;
-          const tp = { topic: batch.topic, partition: batch.partition };
-          await serialized(tp, async () => {
-            await ensureAssigned(tp);
-            // Lag as of now, before the handler runs: a handler that never returns must still show
-            // lag > 0 (with no progress), or health() would call a hung consumer healthy.
-            const first = batch.messages[0];
-            if (first) lags.set(key(tp), Math.max(0, Number(batch.highWatermark) - Number(first.offset)));
-            inHandlerSince.set(key(tp), now());
-            let toCommit: CommitPoint | null;
-            try {
-              toCommit = await handler.handleBatch(
-                { topic: batch.topic, partition: batch.partition, messages: batch.messages, highWatermark: batch.highWatermark },
-                controlFor(tp, heartbeat),
-              );
-            } finally {
-              inHandlerSince.delete(key(tp));
-            }
-            // Every fetched message is resolved (it is the handler's now); only `toCommit` is durable.
-            const last = batch.messages[batch.messages.length - 1];
-            if (last) resolveOffset(last.offset);
-            await commit(tp, toCommit);
-            lags.set(key(tp), Math.max(0, Number(batch.highWatermark) - Number(last ? last.offset : batch.highWatermark) - 1));
-            lastProgress = now();
-            crashed = undefined;
-          });
-          await heartbeat();
-        },
-      });
+      await launch();
       if (handler.onIdle) {
         idleTimer = setInterval(() => {
           if (!running) return;

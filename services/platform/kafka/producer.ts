@@ -22,6 +22,9 @@ export function recordBytes(r: OutgoingRecord): number {
  */
 export const MAX_REQUEST_BYTES = 768 * 1024;
 
+/** Errors after which an idempotent producer never recovers by itself. */
+const FATAL_IDEMPOTENCE = /out of order sequence|unknown producer|producer.*epoch|fenced/i;
+
 export function chunkBySize(records: OutgoingRecord[], maxBytes = MAX_REQUEST_BYTES): OutgoingRecord[][] {
   const chunks: OutgoingRecord[][] = [];
   let current: OutgoingRecord[] = [];
@@ -61,21 +64,18 @@ export function createKafkaProducer(kafka: Kafka, options: { name: string; compr
   return {
     name: `${options.name}-producer`,
     async start() {
-      producer = kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 5,
-        allowAutoTopicCreation: false,
-        // Java-compatible murmur2 (kafkajs' v2 default), chosen explicitly: keys land where Kafka Streams would put them.
-        createPartitioner: Partitioners.DefaultPartitioner,
-      });
-      producer.on(producer.events.CONNECT, () => (connected = true));
-      producer.on(producer.events.DISCONNECT, () => (connected = false));
+      producer = newProducer();
       await producer.connect();
     },
     async send(records) {
       if (!producer) throw new KafkaUnavailableError('producer not started');
       if (records.length === 0) return;
-      for (const chunk of chunkBySize(records)) await sendOne(producer, chunk);
+      try {
+        for (const chunk of chunkBySize(records)) await sendOne(producer, chunk);
+      } catch (error) {
+        if (error instanceof KafkaUnavailableError && FATAL_IDEMPOTENCE.test(error.message)) await replaceProducer();
+        throw error;
+      }
     },
     async stop() {
       await producer?.disconnect();
@@ -88,6 +88,31 @@ export function createKafkaProducer(kafka: Kafka, options: { name: string; compr
       return { ok: true, details: { connected, lastError } };
     },
   };
+
+  /**
+   * After a hard broker restart the broker may have lost this producer's sequence state; kafkajs'
+   * idempotent producer then fails every send. A new producer (new producer id) starts clean; the
+   * caller retries the send, and records it had already written repeat (deterministic ids).
+   */
+  async function replaceProducer(): Promise<void> {
+    const old = producer;
+    producer = newProducer();
+    await old?.disconnect().catch(() => undefined);
+    await producer.connect();
+  }
+
+  function newProducer(): Producer {
+      const created = kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 5,
+        allowAutoTopicCreation: false,
+        // Java-compatible murmur2 (kafkajs' v2 default), chosen explicitly: keys land where Kafka Streams would put them.
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
+      created.on(created.events.CONNECT, () => (connected = true));
+      created.on(created.events.DISCONNECT, () => (connected = false));
+      return created;
+  }
 
   async function sendOne(producer: Producer, records: OutgoingRecord[]): Promise<void> {
       const byTopic = new Map<string, OutgoingRecord[]>();
