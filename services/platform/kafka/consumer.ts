@@ -214,12 +214,14 @@ export function createPartitionedConsumer(
    * partitions' state (it is restored on reassignment) and launch a fresh consumer after a pause.
    */
   const relaunch = async (): Promise<void> => {
+    // Not through `serialized`: work queued on the dead consumer may never finish.
     for (const k of [...ready]) {
       const tp = { topic: k.slice(0, k.lastIndexOf(':')), partition: Number(k.slice(k.lastIndexOf(':') + 1)) };
-      await serialized(tp, async () => handler.onRevoked?.(tp));
+      await Promise.resolve(handler.onRevoked?.(tp)).catch((err: unknown) => log.warn({ err, tp }, 'revoke after crash failed'));
     }
     ready.clear();
     lags.clear();
+    chains.clear();
     await new Promise((r) => setTimeout(r, 2_000));
     if (!running) return;
     try {
