@@ -2,6 +2,7 @@ import { and } from '../filters.js';
 import type { Window } from '../params.js';
 import type { QueryRunner } from '../runner.js';
 import { iso, windowParams } from './window.js';
+import type { AlertRow } from '../../platform/clickhouse/rows.js';
 
 export interface Alert {
   alertId: string;
@@ -28,21 +29,12 @@ export interface AlertsResult {
   alerts: Alert[];
 }
 
-interface Row {
-  alert_id: string;
-  monitor: string;
+/** The alerts table's row (rows.ts owns the columns), with its times read back as epoch ms. */
+type Row = Omit<AlertRow, 'at' | 'since' | 'status'> & {
   status: 'firing' | 'resolved';
   since_ms: string | number;
   at_ms: string | number;
-  site: string;
-  step: string;
-  baseline_rate: number;
-  observed_rate: number;
-  drop_pct: number;
-  statistic: number;
-  breakdown_hint: string | null;
-  dashboard_url: string;
-}
+};
 
 export const MAX_ALERTS = 500;
 
