@@ -11,6 +11,12 @@ import { linksFrom, type LinkOptions } from './core/identity.js';
 import { RecentMessages } from './core/recent-messages.js';
 import type { createIdentityTable } from './identity-table.js';
 
+/** Where one touchpoint went: its customer, and the merges its links caused (in order). */
+interface RouteDecision {
+  customerId: string;
+  merges: JourneyRecord[];
+}
+
 export interface IdentityRouterDeps {
   topics: Topics;
   table: ReturnType<typeof createIdentityTable>;
@@ -32,7 +38,7 @@ export interface IdentityRouterDeps {
  */
 export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler {
   const routed = new Counter({ name: 'sessionizer_touchpoints_routed_total', help: 'Touchpoints re-keyed by customer', registers: [deps.registry] });
-  const merges = new Counter({ name: 'sessionizer_identity_merges_total', help: 'Customers merged by identity links', registers: [deps.registry] });
+  const mergesTotal = new Counter({ name: 'sessionizer_identity_merges_total', help: 'Customers merged by identity links', registers: [deps.registry] });
   const dead = new Counter({ name: 'sessionizer_dead_letters_total', help: 'Undecodable touchpoints', registers: [deps.registry] });
   const retries = new Counter({ name: 'sessionizer_router_duplicates_total', help: 'Touchpoints dropped by the router as recent duplicates (SDK retries)', registers: [deps.registry] });
   const recent = new Map<number, RecentMessages>();
@@ -40,12 +46,30 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
   const record = (r: JourneyRecord): OutgoingRecord => ({ topic: deps.topics.identifiedTouchpoints, key: r.customerId, value: deps.recordCodec.encode(r) });
 
   /**
-   * Links and merge notices of sends that failed. The in-memory graph already holds those links,
-   * so the retried batch would find nothing new to link: they are re-sent with it instead.
+   * Routing decisions of sends that failed, by partition:offset. The in-memory graph already holds
+   * their links, so a retried batch would route its earlier touchpoints to the survivor and find
+   * nothing to merge: it replays these decisions instead, so the output is the same sequence as
+   * if the first send had succeeded.
    */
-  let unsentControl: OutgoingRecord[] = [];
+  const unsentRoutes = new Map<string, RouteDecision>();
+  /** Link entries of sends that failed (the graph holds them; a retry would not find them new). */
+  let unsentLinks: OutgoingRecord[] = [];
 
-  const route = (message: KafkaMessage, out: OutgoingRecord[], control: OutgoingRecord[], linkEntries: Map<string, string>, seen: RecentMessages) => {
+  const decide = (tp: Touchpoint, linkEntries: Map<string, string>): RouteDecision => {
+    const merges: JourneyRecord[] = [];
+    for (const link of linksFrom(tp, deps.linkOptions)) {
+      const result = deps.table.apply(link);
+      for (const [id, parent] of deps.table.entriesFor([link.a, link.b])) linkEntries.set(id, parent);
+      if (result.merged) {
+        merges.push({ kind: 'merge', customerId: result.absorbed, touchpoint: null, mergeInto: result.survivor, mergedFrom: null, state: null });
+        for (const [id, parent] of deps.table.entriesFor([result.absorbed])) linkEntries.set(id, parent);
+      }
+    }
+    mergesTotal.inc(merges.length);
+    return { customerId: deps.table.graph.customerIdFor(tp), merges };
+  };
+
+  const route = (message: KafkaMessage, partition: number, out: OutgoingRecord[], decisions: Map<string, RouteDecision>, linkEntries: Map<string, string>, seen: RecentMessages) => {
     let tp: Touchpoint;
     try {
       if (!message.value) throw new Error('empty message value');
@@ -59,17 +83,14 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
       retries.inc(); // a drop, not a loss: the first copy went on
       return;
     }
-    for (const link of linksFrom(tp, deps.linkOptions)) {
-      const result = deps.table.apply(link);
-      for (const [id, parent] of deps.table.entriesFor([link.a, link.b])) linkEntries.set(id, parent);
-      if (result.merged) {
-        merges.inc();
-        for (const [id, parent] of deps.table.entriesFor([result.absorbed])) linkEntries.set(id, parent);
-        control.push(record({ kind: 'merge', customerId: result.absorbed, touchpoint: null, mergeInto: result.survivor, mergedFrom: null, state: null }));
-      }
-    }
-    const customerId = deps.table.graph.customerIdFor(tp);
+    const at = `${partition}:${message.offset}`;
+    const decision = unsentRoutes.get(at) ?? decide(tp, linkEntries);
+    decisions.set(at, decision);
+    // Merge notices in sequence: the absorbed customer's touchpoints routed before this one precede
+    // the notice on its partition whatever the batch boundaries were, so its exported state is too.
+    for (const merge of decision.merges) out.push(record(merge));
     routed.inc();
+    const { customerId } = decision;
     out.push(
       record({
         kind: 'touchpoint',
@@ -89,23 +110,24 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
     },
     async handleBatch(batch: PartitionBatch) {
       const out: OutgoingRecord[] = [];
-      const merges: OutgoingRecord[] = [];
+      const decisions = new Map<string, RouteDecision>();
       const linkEntries = new Map<string, string>();
       let seen = recent.get(batch.partition);
       if (!seen) recent.set(batch.partition, (seen = new RecentMessages(deps.recentMessagesPerPartition)));
-      for (const message of batch.messages) route(message, out, merges, linkEntries, seen);
-      // Links and merge notices first in the same send: the table topic has the links no later than
-      // the re-keyed events, and a merge notice precedes the survivor's events routed after it.
+      for (const message of batch.messages) route(message, batch.partition, out, decisions, linkEntries, seen);
+      // Links first in the same send: the table topic has them no later than the re-keyed events.
+      // A link is idempotent, so the graph's current entry for each touched id is always re-sent.
       const links: OutgoingRecord[] = [...linkEntries].map(([id, parent]) => ({ topic: deps.topics.identityLinks, key: id, value: Buffer.from(parent) }));
-      const control = [...unsentControl, ...links, ...merges];
       try {
-        await deps.producer.send([...control, ...out]);
+        await deps.producer.send([...unsentLinks, ...links, ...out]);
       } catch (error) {
         seen.rollback(); // the batch will be handled again: its ids must not count as seen
-        unsentControl = control;
+        unsentLinks = [...unsentLinks, ...links];
+        for (const [at, decision] of decisions) unsentRoutes.set(at, decision);
         throw error;
       }
-      unsentControl = [];
+      unsentLinks = [];
+      for (const at of decisions.keys()) unsentRoutes.delete(at);
       seen.commit();
       const last = batch.messages[batch.messages.length - 1];
       return last ? { offset: (BigInt(last.offset) + 1n).toString() } : null;

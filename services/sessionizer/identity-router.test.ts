@@ -1,0 +1,86 @@
+import type { KafkaMessage } from 'kafkajs';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import type { JourneyRecord } from '../../schemas/journey.js';
+import type { Touchpoint } from '../../schemas/touchpoint.js';
+import { topicCodecs, topicsWithPrefix } from '../../schemas/topics.js';
+import type { OutgoingRecord } from '../platform/kafka/producer.js';
+import { IdentityGraph } from './core/identity.js';
+import { touchpoint } from './core/test-touchpoint.js';
+import { createIdentityRouter } from './identity-router.js';
+import type { createIdentityTable } from './identity-table.js';
+
+const topics = topicsWithPrefix('t.');
+const tpCodec = topicCodecs.touchpoints();
+const recordCodec = topicCodecs.identifiedTouchpoints();
+
+/** The identity table without its Kafka reader: the same graph, applied in memory. */
+function tableInMemory(): ReturnType<typeof createIdentityTable> {
+  const graph = new IdentityGraph();
+  return {
+    name: 'identity-table',
+    graph,
+    apply: (link) => graph.apply(link),
+    entriesFor: (ids) => ids.flatMap((id) => (graph.entryOf(id) === undefined ? [] : [[id, graph.entryOf(id)!] as [string, string]])),
+    caughtUp: async () => {},
+    start: async () => {},
+    stop: async () => {},
+    health: () => ({ ok: true, details: {} }),
+  };
+}
+
+function setup(failSends: number) {
+  const sent: OutgoingRecord[][] = [];
+  let failures = failSends;
+  const router = createIdentityRouter({
+    topics,
+    table: tableInMemory(),
+    producer: {
+      send: async (records) => {
+        if (failures-- > 0) throw new Error('broker down');
+        sent.push(records);
+      },
+    },
+    touchpointCodec: tpCodec,
+    recordCodec,
+    linkOptions: {},
+    recentMessagesPerPartition: 1_000,
+    registry: new Registry(),
+    now: () => 0,
+  });
+  return { router, sent };
+}
+
+const message = (offset: number, tp: Touchpoint): KafkaMessage =>
+  ({ offset: String(offset), key: null, value: tpCodec.encode(tp), timestamp: '0', attributes: 0, headers: {} }) as KafkaMessage;
+
+/** What the router sent to identified-touchpoints, as `kind:customer` in send order. */
+const routed = (records: OutgoingRecord[]) =>
+  records
+    .filter((r) => r.topic === topics.identifiedTouchpoints)
+    .map((r) => recordCodec.decode(r.value as Buffer) as JourneyRecord)
+    .map((r) => (r.kind === 'merge' ? `merge:${r.customerId}>${r.mergeInto}` : `${r.kind}:${r.customerId}`));
+
+const batch = [
+  message(0, touchpoint({ messageId: 'm0', anonymousId: 'a1' })),
+  message(1, touchpoint({ messageId: 'm1', anonymousId: 'a1', userId: 'u1', type: 'identify' })),
+  message(2, touchpoint({ messageId: 'm2', anonymousId: 'a1', userId: 'u1' })),
+];
+
+describe('identity router', () => {
+  it('sends a merge notice after the absorbed customer’s earlier touchpoints of the same batch', async () => {
+    const { router, sent } = setup(0);
+    await router.handleBatch({ topic: topics.touchpoints, partition: 0, messages: batch, highWatermark: '3' }, { heartbeat: async () => {}, commit: async () => {} });
+    expect(routed(sent.flat())).toEqual(['touchpoint:a:a1', 'merge:a:a1>u:u1', 'touchpoint:u:u1', 'touchpoint:u:u1']);
+  });
+
+  it('re-sends the merge notice of a failed send at the same place when the batch is retried', async () => {
+    const { router, sent } = setup(1);
+    const control = { heartbeat: async () => {}, commit: async () => {} };
+    await expect(router.handleBatch({ topic: topics.touchpoints, partition: 0, messages: batch, highWatermark: '3' }, control)).rejects.toThrow('broker down');
+    await router.handleBatch({ topic: topics.touchpoints, partition: 0, messages: batch, highWatermark: '3' }, control);
+    // m0 is routed to a:a1 again: the retry rebuilds the same sequence, not the post-merge view.
+    expect(routed(sent.flat())).toEqual(['touchpoint:a:a1', 'merge:a:a1>u:u1', 'touchpoint:u:u1', 'touchpoint:u:u1']);
+    expect(sent.flat().filter((r) => r.topic === topics.identityLinks).length).toBeGreaterThan(0);
+  });
+});
