@@ -1,5 +1,5 @@
 import { stageRank, type FunnelEvent, type Stage, type StageTransition } from '../../../schemas/journey.js';
-import { conversionEvent } from './funnel.js';
+import { conversionEvent, entryEvent } from './funnel.js';
 import { mergeSignals } from './churn/signals.js';
 import type { JourneyState, PurchaseHistory } from './journey-state.js';
 import type { StagesCoreConfig } from './stages-config.js';
@@ -25,7 +25,10 @@ export function mergeJourneyStates(
   const funnel = lateConversion(survivor, other, survivorId, config);
   const base = survivor ?? { ...other, churn: { scoredAt: null, emittedScore: null, emittedAction: null, emittedAt: null } };
   const s = survivor ?? other;
-  const recent = (other.lastActivityAt ?? -Infinity) > (s.lastActivityAt ?? -Infinity) ? other : s;
+  // An id that never reached a stage (only an identify call, say) has no journey to offer, however
+  // recent: taking its null stage would erase the other id's stage, and with it a conversion.
+  const recent =
+    s.stage === null ? other : other.stage === null ? s : (other.lastActivityAt ?? -Infinity) > (s.lastActivityAt ?? -Infinity) ? other : s;
   const maxStage = (a: Stage | null, b: Stage | null) => (a === null ? b : b === null ? a : stageRank(b) > stageRank(a) ? b : a);
   const maxOf = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
 
@@ -78,7 +81,9 @@ export function mergeJourneyStates(
  * survivor was first seen at stage k (no previous stage) and the absorbed id had entered stage k−1
  * before that, within the conversion window. Which arrives first (the transfer, or the survivor's
  * next event) depends on timing between partitions; counting the conversion in both orders keeps
- * the funnel's per-customer counts independent of it.
+ * the funnel's per-customer counts independent of it. The survivor's entry is emitted again with the
+ * stage it came from, under the same event id: it replaces the first one (ReplacingMergeTree), so the
+ * rows are those of the other order too.
  */
 function lateConversion(survivor: JourneyState | null, other: JourneyState, survivorId: string, config: StagesCoreConfig): FunnelEvent[] {
   if (!survivor || survivor.stage === null || survivor.previousStage !== null || survivor.enteredAt === null) return [];
@@ -87,7 +92,11 @@ function lateConversion(survivor: JourneyState | null, other: JourneyState, surv
   if (other.enteredAt > survivor.enteredAt || survivor.enteredAt - other.enteredAt > config.conversionWindowMs) return [];
   const dims = other.entryDims ?? other.lastDims ?? survivor.entryDims;
   if (!dims) return [];
-  return [conversionEvent(survivorId, other.stage, survivor.stage, survivor.enteredAt, other.enteredAt, dims, survivor.entryMessageId ?? '')];
+  const causeId = survivor.entryMessageId ?? '';
+  return [
+    conversionEvent(survivorId, other.stage, survivor.stage, survivor.enteredAt, other.enteredAt, dims, causeId),
+    entryEvent(survivorId, survivor.stage, other.stage, survivor.enteredAt, survivor.entryDims ?? dims, causeId),
+  ];
 }
 
 function combinePurchases(a: PurchaseHistory, b: PurchaseHistory): PurchaseHistory {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { EVENTS } from '../../../schemas/event-names.js';
 import type { CustomerTouchpoint } from '../../../schemas/journey.js';
 import { DAY, HOUR, loadShippedChurnModel, loadShippedStageRules, pageView, T0, touch } from '../testing.js';
-import { StagesPartition } from './processor.js';
+import { StagesPartition, type ProcessOutput } from './processor.js';
 import { SnapshotError } from './state-codec.js';
 import { defaultStagesCoreConfig } from './stages-config.js';
 
@@ -210,5 +210,40 @@ describe('changelog', () => {
       }),
       { numRuns: 50 },
     );
+  });
+});
+
+describe('identity merges: arrival order of the absorbed journey', () => {
+  // The absorbed id's state reaches the survivor's partition at a moment that depends on timing
+  // between partitions. Whatever the moment, the funnel rows left after ReplacingMergeTree's
+  // dedup (last version per event id) must be the same.
+  const finalRows = (events: ProcessOutput['funnel']) => {
+    const byId = new Map(events.map((e) => [e.eventId, e]));
+    return [...byId.values()].map((e) => `${e.kind}|${e.stage}|${e.customerId}|${e.fromStage}|${e.at}`).sort();
+  };
+  const anon = [touch('anon', EVENTS.adClicked, T0), pageView('anon', '/', T0 + 1_000)];
+  const survivor = [
+    touch('user', 'identify', T0 + 2_000, { type: 'identify' }),
+    touch('user', EVENTS.productViewed, T0 + HOUR),
+    touch('user', EVENTS.productViewed, T0 + 2 * HOUR),
+  ];
+
+  it('leaves the same funnel rows whichever survivor event the transfer follows', () => {
+    const outcomes = new Set<string>();
+    for (let k = 0; k <= survivor.length; k++) {
+      const p = partition();
+      const events: ProcessOutput['funnel'] = [];
+      for (const ctp of anon) events.push(...p.process(ctp, ctp.touchpoint.timestamp).funnel);
+      const exported = p.exportCustomer('anon')!;
+      survivor.forEach((ctp, i) => {
+        if (i === k) events.push(...p.importCustomer('user', exported).funnel);
+        events.push(...p.process(ctp, ctp.touchpoint.timestamp).funnel);
+      });
+      if (k === survivor.length) events.push(...p.importCustomer('user', exported).funnel);
+      outcomes.add(finalRows(events).join('\n'));
+      expect(p.get('user')?.stage).toBe('consideration');
+    }
+    expect([...outcomes]).toHaveLength(1);
+    expect([...outcomes][0]).toContain('conversion|consideration|user|awareness');
   });
 });
