@@ -16,8 +16,10 @@ export async function ensureTopics(kafka: Kafka, specs: TopicSpec[]): Promise<vo
     const existing = new Set(await admin.listTopics());
     const missing = specs.filter((s) => !existing.has(s.topic));
     if (missing.length === 0) return;
+    // Not kafkajs' waitForLeaders: its wait retries only LEADER_NOT_AVAILABLE, and a broker that
+    // just started answers UNKNOWN_TOPIC_OR_PARTITION for a moment. waitUntilServed retries both.
     await admin.createTopics({
-      waitForLeaders: true,
+      waitForLeaders: false,
       topics: missing.map((s) => ({
         topic: s.topic,
         numPartitions: s.partitions,
