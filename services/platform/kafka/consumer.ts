@@ -65,6 +65,7 @@ export interface ConsumerOptions {
 }
 
 const key = (tp: TopicPartition) => `${tp.topic}:${tp.partition}`;
+const parseKey = (k: string): TopicPartition => ({ topic: k.slice(0, k.lastIndexOf(':')), partition: Number(k.slice(k.lastIndexOf(':') + 1)) });
 
 /**
  * A consumer-group member with manual commits and per-partition lifecycle hooks. kafkajs has no
@@ -99,15 +100,17 @@ export function createPartitionedConsumer(
     return next;
   };
 
-  const commit = async (tp: TopicPartition, point: CommitPoint | null) => {
-    if (point === null || !consumer) return;
-    await consumer.commitOffsets([
-      { topic: tp.topic, partition: tp.partition, offset: point.offset, metadata: point.metadata ?? null },
-    ]);
+  /**
+   * Commits through the consumer that handed out the work: a batch still running on a consumer that
+   * crashed must not commit through its successor (its partitions may be restored elsewhere by now).
+   */
+  const commit = async (via: Consumer | undefined, tp: TopicPartition, point: CommitPoint | null) => {
+    if (point === null || !via) return;
+    await via.commitOffsets([{ topic: tp.topic, partition: tp.partition, offset: point.offset, metadata: point.metadata ?? null }]);
   };
-  const controlFor = (tp: TopicPartition, heartbeat: () => Promise<void>): PartitionControl => ({
+  const controlFor = (via: Consumer | undefined, tp: TopicPartition, heartbeat: () => Promise<void>): PartitionControl => ({
     heartbeat,
-    commit: (point) => commit(tp, point),
+    commit: (point) => commit(via, tp, point),
   });
   const noHeartbeat = async () => {};
 
@@ -132,9 +135,24 @@ export function createPartitionedConsumer(
     log.debug({ tp }, 'partition ready');
   };
 
+  /**
+   * After a crash, the handler's per-partition state may be ahead of the committed offsets (and a
+   * restarted kafkajs consumer re-reads from them): forget every partition, so each is restored
+   * from its durable state before its next batch. Work still queued on the crashed consumer is
+   * abandoned, not awaited: it may never finish, and it can no longer commit (see `commit`).
+   */
+  const forgetPartitions = () => {
+    const tps = [...ready].map(parseKey);
+    ready.clear();
+    lags.clear();
+    chains.clear();
+    inHandlerSince.clear();
+    for (const tp of tps) Promise.resolve(handler.onRevoked?.(tp)).catch((err: unknown) => log.warn({ err, tp }, 'revoke after crash failed'));
+  };
+
   /** Creates, connects and runs a kafkajs consumer (again, after a crash kafkajs will not restart). */
   const launch = async (): Promise<void> => {
-    consumer = kafka.consumer({
+    const self = kafka.consumer({
       groupId: options.groupId,
       // Long enough for a slow step between heartbeats under load; handlers heartbeat in long batches.
       sessionTimeout: options.sessionTimeoutMs ?? 20_000,
@@ -149,30 +167,37 @@ export function createPartitionedConsumer(
         restartOnFailure: async () => true,
       },
     });
-    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+    consumer = self;
+    self.on(self.events.GROUP_JOIN, (event) => {
       const assignment = event.payload.memberAssignment as Record<string, number[]>;
       const now = new Set<string>();
       for (const [topic, partitions] of Object.entries(assignment)) for (const p of partitions) now.add(`${topic}:${p}`);
       for (const k of [...ready]) {
         if (now.has(k)) continue;
-        const [topic, partition] = [k.slice(0, k.lastIndexOf(':')), Number(k.slice(k.lastIndexOf(':') + 1))];
+        const tp = parseKey(k);
         ready.delete(k);
         lags.delete(k);
-        void serialized({ topic, partition }, () => handler.onRevoked?.({ topic, partition }) ?? Promise.resolve());
+        void serialized(tp, () => handler.onRevoked?.(tp) ?? Promise.resolve());
       }
       log.info({ assignment }, 'partitions assigned');
     });
-    consumer.on(consumer.events.CRASH, (event) => {
-      // kafkajs restarts the consumer itself after retriable failures (a broker restart, an
-      // eviction from the group): only a crash it will not recover from makes us unhealthy.
+    self.on(self.events.CRASH, (event) => {
+      // kafkajs restarts the consumer itself after errors it calls retriable (an eviction from the
+      // group); after the others ("no group coordinator" during a broker restart) it stays down,
+      // so we launch a fresh one. Either way the partitions' state starts again from what is durable.
       lastCrash = String(event.payload.error?.message ?? 'crash');
-      if (!event.payload.restart) crashed = lastCrash;
       log.error({ err: event.payload.error, restart: event.payload.restart }, 'consumer crashed');
+      if (consumer !== self) return;
+      forgetPartitions();
+      if (!event.payload.restart) {
+        crashed = lastCrash;
+        void relaunch();
+      }
     });
-    await consumer.connect();
-    await consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning ?? true });
+    await self.connect();
+    await self.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning ?? true });
     running = true;
-    await consumer.run({
+    await self.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 4,
@@ -190,7 +215,7 @@ export function createPartitionedConsumer(
           try {
             toCommit = await handler.handleBatch(
               { topic: batch.topic, partition: batch.partition, messages: batch.messages, highWatermark: batch.highWatermark },
-              controlFor(tp, heartbeat),
+              controlFor(self, tp, heartbeat),
             );
           } finally {
             inHandlerSince.delete(key(tp));
@@ -198,7 +223,7 @@ export function createPartitionedConsumer(
           // Every fetched message is resolved (it is the handler's now); only `toCommit` is durable.
           const last = batch.messages[batch.messages.length - 1];
           if (last) resolveOffset(last.offset);
-          await commit(tp, toCommit);
+          await commit(self, tp, toCommit);
           lags.set(key(tp), Math.max(0, Number(batch.highWatermark) - Number(last ? last.offset : batch.highWatermark) - 1));
           lastProgress = now();
           crashed = undefined;
@@ -211,17 +236,9 @@ export function createPartitionedConsumer(
   /**
    * kafkajs restarts a crashed consumer only for errors it calls retriable; "no group coordinator"
    * during a broker restart is not one. A pipeline service must come back by itself: drop the
-   * partitions' state (it is restored on reassignment) and launch a fresh consumer after a pause.
+   * A failed launch (the broker still down) is retried after the same pause.
    */
   const relaunch = async (): Promise<void> => {
-    // Not through `serialized`: work queued on the dead consumer may never finish.
-    for (const k of [...ready]) {
-      const tp = { topic: k.slice(0, k.lastIndexOf(':')), partition: Number(k.slice(k.lastIndexOf(':') + 1)) };
-      await Promise.resolve(handler.onRevoked?.(tp)).catch((err: unknown) => log.warn({ err, tp }, 'revoke after crash failed'));
-    }
-    ready.clear();
-    lags.clear();
-    chains.clear();
     await new Promise((r) => setTimeout(r, 2_000));
     if (!running) return;
     try {
@@ -241,11 +258,12 @@ export function createPartitionedConsumer(
       if (handler.onIdle) {
         idleTimer = setInterval(() => {
           if (!running) return;
+          const via = consumer;
           for (const k of ready) {
-            const tp = { topic: k.slice(0, k.lastIndexOf(':')), partition: Number(k.slice(k.lastIndexOf(':') + 1)) };
+            const tp = parseKey(k);
             void serialized(tp, async () => {
               if (!ready.has(k)) return;
-              await commit(tp, await handler.onIdle!(tp, controlFor(tp, noHeartbeat)));
+              await commit(via, tp, await handler.onIdle!(tp, controlFor(via, tp, noHeartbeat)));
             }).catch((err: unknown) => log.warn({ err, tp }, 'idle tick failed'));
           }
         }, options.idleIntervalMs ?? 250);
@@ -259,12 +277,13 @@ export function createPartitionedConsumer(
       if (idleTimer) clearInterval(idleTimer);
       if (consumer) {
         consumer.pause(options.topics.map((topic) => ({ topic })));
+        const via = consumer;
         for (const k of [...ready]) {
-          const tp = { topic: k.slice(0, k.lastIndexOf(':')), partition: Number(k.slice(k.lastIndexOf(':') + 1)) };
+          const tp = parseKey(k);
           await serialized(tp, async () => {
             try {
               const flush = handler.flush ?? handler.onIdle;
-              await commit(tp, (await flush?.call(handler, tp, controlFor(tp, noHeartbeat))) ?? null);
+              await commit(via, tp, (await flush?.call(handler, tp, controlFor(via, tp, noHeartbeat))) ?? null);
             } catch (err) {
               log.error({ err, tp }, 'final flush failed; uncommitted messages will be re-read');
             }
@@ -289,8 +308,7 @@ export function createPartitionedConsumer(
         details: { running, lag: totalLag, msSinceProgress: idleFor, msInBatch: inBatchFor, stuck, crashed, lastCrash, partitions: ready.size },
       };
     },
-    assigned: () =>
-      [...ready].map((k) => ({ topic: k.slice(0, k.lastIndexOf(':')), partition: Number(k.slice(k.lastIndexOf(':') + 1)) })),
+    assigned: () => [...ready].map(parseKey),
     lag: () => [...lags.values()].reduce((a, b) => a + b, 0),
   };
 }
