@@ -25,6 +25,51 @@ export function createIdentityTable(deps: { kafka: Kafka; topic: string; logger:
   let target = 0n;
   const log = deps.logger.child({ component: 'identity-table' });
 
+  let stopped = true;
+
+  /**
+   * A unique group per consumer and no commits: every instance reads the whole table. kafkajs does
+   * not restart a consumer after a non-retriable crash ("no group coordinator" while the broker
+   * restarts), so a fresh one is launched; it reads the table again from the start, and applying a
+   * link twice changes nothing.
+   */
+  const launch = async (): Promise<void> => {
+    const self = deps.kafka.consumer({ groupId: `identity-table-${randomUUID()}`, maxWaitTimeInMs: 50, allowAutoTopicCreation: false });
+    consumer = self;
+    self.on(self.events.CRASH, (event) => {
+      log.error({ err: event.payload.error, restart: event.payload.restart }, 'identity table reader crashed');
+      if (event.payload.restart || stopped || consumer !== self) return;
+      void relaunch();
+    });
+    await self.connect();
+    await self.subscribe({ topics: [deps.topic], fromBeginning: true });
+    await self.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) {
+          if (m.key && m.value) applyEntry(m.key.toString('utf8'), m.value.toString('utf8'));
+          if (BigInt(m.offset) > applied) applied = BigInt(m.offset);
+        }
+        if (applied + 1n >= target) caughtUpResolve();
+      },
+    });
+  };
+
+  /** Retries until a launch succeeds (the broker may still be down) or the table is stopped. */
+  const relaunch = async (): Promise<void> => {
+    while (!stopped) {
+      await new Promise((r) => setTimeout(r, 2_000));
+      if (stopped) return;
+      try {
+        await launch();
+        log.warn('identity table reader relaunched');
+        return;
+      } catch (err) {
+        log.error({ err }, 'identity table reader relaunch failed; retrying');
+      }
+    }
+  };
+
   const applyEntry = (id: string, value: string) => {
     if (value.startsWith('#')) graph.apply({ a: id, b: id });
     else graph.apply({ a: id, b: value });
@@ -50,25 +95,14 @@ export function createIdentityTable(deps: { kafka: Kafka; topic: string; logger:
       await admin.disconnect();
       target = BigInt(p0?.high ?? '0');
       if (target === 0n) caughtUpResolve();
-      // A unique group per instance and no commits: every instance reads the whole table.
-      consumer = deps.kafka.consumer({ groupId: `identity-table-${randomUUID()}`, maxWaitTimeInMs: 50, allowAutoTopicCreation: false });
-      await consumer.connect();
-      await consumer.subscribe({ topics: [deps.topic], fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        eachBatch: async ({ batch }) => {
-          for (const m of batch.messages) {
-            if (m.key && m.value) applyEntry(m.key.toString('utf8'), m.value.toString('utf8'));
-            applied = BigInt(m.offset);
-          }
-          if (applied + 1n >= target) caughtUpResolve();
-        },
-      });
+      stopped = false;
+      await launch();
       const started = Date.now();
       await caughtUp;
       log.info({ ids: graph.size, ms: Date.now() - started }, 'identity graph loaded');
     },
     async stop() {
+      stopped = true;
       await consumer?.disconnect();
     },
     health(): Health {

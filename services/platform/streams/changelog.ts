@@ -44,7 +44,13 @@ export async function restorePartition(
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
   let resolveDone: () => void = () => {};
-  const done = new Promise<void>((resolve) => (resolveDone = resolve));
+  let rejectDone: (error: Error) => void = () => {};
+  const done = new Promise<void>((resolve, reject) => ((resolveDone = resolve), (rejectDone = reject)));
+  // A reader that kafkajs will not restart (a broker restart mid-restore) would leave the restore
+  // waiting forever: fail it instead, so the caller's retry starts a new one.
+  consumer.on(consumer.events.CRASH, (event) => {
+    if (!event.payload.restart) rejectDone(new Error(`changelog restore of ${topic}[${partition}] failed: ${String(event.payload.error?.message ?? 'crash')}`));
+  });
   consumer.on(consumer.events.GROUP_JOIN, () => {
     const others = (offsets.map((o) => o.partition) as number[]).filter((p) => p !== partition);
     if (others.length > 0) consumer.pause([{ topic, partitions: others }]);
@@ -67,9 +73,12 @@ export async function restorePartition(
       }
     },
   });
-  await done;
-  await consumer.stop();
-  await consumer.disconnect();
+  try {
+    await done;
+  } finally {
+    await consumer.stop().catch(() => undefined);
+    await consumer.disconnect().catch(() => undefined);
+  }
   const admin2 = kafka.admin();
   await admin2.connect();
   await admin2.deleteGroups([groupId]).catch(() => undefined);
