@@ -4,6 +4,7 @@ import { parseEnv } from '../platform/config/env.js';
 import { createKafka } from '../platform/kafka/client.js';
 import { pipelineTopicsSetup } from '../platform/kafka/pipeline-topics.js';
 import { createLogger } from '../platform/logging/logger.js';
+import { startInBackground } from '../platform/runtime/background-start.js';
 import { composeComponents } from '../platform/runtime/component.js';
 import { runMain } from '../platform/runtime/run-main.js';
 import { CollectorEnv, loadSources } from './config.js';
@@ -30,7 +31,8 @@ await runMain(async () => {
     logger,
   });
   return {
-    component: composeComponents('collector-main', [setup, collector]),
+    // Topics are created in the background too: the collector starts before Kafka does.
+    component: composeComponents('collector-main', [startInBackground(setup, { logger, retryMs: 2_000 }), collector]),
     logger,
     banner: () => `collector: POST ${collector.address()}/v1/batch (Segment HTTP API); health ${collector.address()}/healthz`,
   };

@@ -6,6 +6,7 @@ import { topicCodecs, type Topics } from '../../schemas/topics.js';
 import { registerOpsRoutes } from '../platform/http/ops-routes.js';
 import { createKafkaProducer } from '../platform/kafka/producer.js';
 import type { Logger } from '../platform/logging/logger.js';
+import { startInBackground } from '../platform/runtime/background-start.js';
 import { composeComponents, type Component, type Health } from '../platform/runtime/component.js';
 import type { SourceConfig } from './core/source-config.js';
 import { buildCollectorApp } from './http/app.js';
@@ -26,8 +27,15 @@ export interface CollectorServiceDeps {
   now?: () => number;
 }
 
-/** Producer first, HTTP last: the listener closes first on stop, then the producer flushes. */
-export function createCollectorService(deps: CollectorServiceDeps): Component & { address(): string; app(): FastifyInstance } {
+/** Between attempts to reach Kafka when the collector starts before it. */
+const KAFKA_START_RETRY_MS = 2_000;
+
+/**
+ * Producer first, HTTP last: the listener closes first on stop, then the producer flushes. The
+ * producer connects in the background, so the collector starts (and answers 503 + Retry-After)
+ * while Kafka is still away, instead of exiting.
+ */
+export function createCollectorService(deps: CollectorServiceDeps): Component & { address(): string; app(): FastifyInstance; kafkaReady(): Promise<void> } {
   const logger = deps.logger.child({ service: 'collector' });
   const producer = createKafkaProducer(deps.kafka, { name: 'collector' });
   const sink = createKafkaTouchpointSink({
@@ -50,7 +58,8 @@ export function createCollectorService(deps: CollectorServiceDeps): Component & 
     },
     health: () => ({ ok: address !== '' }),
   };
-  const parts = composeComponents('collector', [producer, http]);
+  const kafkaSide = startInBackground(producer, { logger, retryMs: KAFKA_START_RETRY_MS });
+  const parts = composeComponents('collector', [kafkaSide, http]);
   registerOpsRoutes(app, {
     registry: deps.registry,
     health: () => {
@@ -59,5 +68,5 @@ export function createCollectorService(deps: CollectorServiceDeps): Component & 
       return { ok: own.ok && (extra?.ok ?? true), details: { collector: own, ...(extra ? { pipeline: extra } : {}), inFlightEvents: sink.inFlight() } };
     },
   });
-  return { ...parts, address: () => address, app: () => app };
+  return { ...parts, address: () => address, app: () => app, kafkaReady: () => kafkaSide.started() };
 }

@@ -111,7 +111,9 @@ await runMain(async () => {
     extraHealth: () => pipeline.health(),
   });
   const demo = createDemoTraffic({ enabled: config.DEMO, rate: config.DEMO_RATE, seed: config.DEMO_SEED, collectorUrl: () => collector.address(), logger });
-  const all = composeComponents('journey', [pipeline, queryApi, collector]);
+  // Demo traffic starts once the collector's producer is connected, not at its first 503.
+  const collectorKafka = { name: 'collector-kafka', start: () => collector.kafkaReady(), stop: async () => {}, health: () => ({ ok: true }) };
+  const all = composeComponents('journey', [pipeline, queryApi, collector, collectorKafka]);
   const progress = createProgressReporter({
     registry,
     lag: () => totalLag(all.health()),

@@ -12,6 +12,7 @@ import { createLogger } from '../../services/platform/logging/logger.js';
 import { journeyRoutes } from '../../services/writer/routes.js';
 import { createWriterService } from '../../services/writer/service.js';
 import { groupLag } from '../faults/quiescence.js';
+import { waitHealthy } from '../faults/services.js';
 import { startServiceProcess, waitForOutput, type ServiceProcess } from '../support/processes.js';
 import { cpuSeconds, peakRssMb, percentile } from './proc-stats.js';
 
@@ -48,6 +49,8 @@ export async function runE2eBench(o: E2eOptions): Promise<Record<string, unknown
     procs[name] = startServiceProcess(entry, env);
     await waitForOutput(procs[name]!, name === 'collector' ? 'collector:' : 'health at', 120_000);
   }
+  // The collector answers before its producer is connected (503 until then): wait for healthy.
+  await waitHealthy(['http://127.0.0.1:18080/healthz'], 60_000);
   const ch = createClickHouse({ database: 'journey', dataDir });
   await migrate(ch.client, { database: 'journey', touchpointTtlDays: 3650 });
   const writer = createWriterService({

@@ -73,6 +73,7 @@ describe('the collector under hostile input (real HTTP, real Kafka)', () => {
       logger: testLogger('hostile-collector'),
     });
     await collector.start();
+    await collector.kafkaReady();
     base = collector.address();
 
     const touchpointCodec = topicCodecs.touchpoints();

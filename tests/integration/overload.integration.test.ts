@@ -110,6 +110,7 @@ describe('the collector above its capacity (real HTTP, real Kafka)', () => {
       logger: testLogger('overload'),
     });
     await collector.start();
+    await collector.kafkaReady();
     base = collector.address();
     await eventually(async () => (await send(base, BULK.writeKey, 10, 'warm')).answer.status, (status) => status === 200, 60_000, 1_000);
   });
@@ -227,6 +228,7 @@ describe('the collector when Kafka goes away and comes back (a second, disposabl
       logger: testLogger('outage-collector'),
     });
     await collector.start();
+    await collector.kafkaReady();
     base = collector.address();
   });
 
