@@ -11,6 +11,7 @@ export const CollectorEnv = z.object({
   COLLECTOR_HTTP_PORT: envInt(8080, 0, 65_535),
   COLLECTOR_SEND_TIMEOUT_MS: envInt(10_000, 100, 120_000),
   COLLECTOR_MAX_IN_FLIGHT_EVENTS: envInt(200_000, 100, 10_000_000),
+  COLLECTOR_MAX_IN_FLIGHT_BYTES: envInt(64 * 1024 * 1024, 1024 * 1024, 4 * 1024 * 1024 * 1024),
   HTTP_HOST: z.string().default('127.0.0.1'),
 });
 export type CollectorConfig = z.infer<typeof CollectorEnv>;

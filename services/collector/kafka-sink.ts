@@ -14,6 +14,11 @@ export interface KafkaSinkOptions {
   sendTimeoutMs: number;
   /** Load shedding: more events than this waiting for the broker answers 503 at once. */
   maxInFlightEvents: number;
+  /**
+   * Load shedding by size: the encoded bytes waiting for the broker. Events run from 100 bytes to
+   * Segment's 32 KB, so a count alone would not bound memory.
+   */
+  maxInFlightBytes: number;
 }
 
 /**
@@ -21,30 +26,42 @@ export interface KafkaSinkOptions {
  * person's events stay in order on one partition; refused events to the dead-letter topic. Resolves
  * only when the broker has all of them (acks=all).
  */
-export function createKafkaTouchpointSink(options: KafkaSinkOptions): TouchpointSink & { inFlight(): number } {
+export function createKafkaTouchpointSink(options: KafkaSinkOptions): TouchpointSink & { inFlight(): number; inFlightBytes(): number } {
   let inFlight = 0;
+  let inFlightBytes = 0;
   return {
     inFlight: () => inFlight,
+    inFlightBytes: () => inFlightBytes,
     async send(batch) {
       const count = batch.touchpoints.length + batch.deadLetters.length;
       if (inFlight + count > options.maxInFlightEvents) {
         throw new SinkUnavailableError('collector is shedding load: too many events waiting for Kafka', { retryAfterSeconds: 1 });
       }
+      const records = [
+        ...batch.touchpoints.map((tp) => ({ topic: options.topics.touchpoints, key: identityKey(tp), value: options.touchpointCodec.encode(tp) })),
+        ...batch.deadLetters.map((d) => ({ topic: options.topics.deadLetter, key: d.key, value: options.deadLetterCodec.encode(d) })),
+      ];
+      const bytes = records.reduce((n, r) => n + r.value.length + (r.key?.length ?? 0), 0);
+      if (inFlightBytes + bytes > options.maxInFlightBytes) {
+        throw new SinkUnavailableError('collector is shedding load: too many bytes waiting for Kafka', { retryAfterSeconds: 1 });
+      }
       inFlight += count;
+      inFlightBytes += bytes;
+      const release = () => {
+        inFlight -= count;
+        inFlightBytes -= bytes;
+      };
       let send: Promise<void>;
       try {
-        send = options.producer.send([
-          ...batch.touchpoints.map((tp) => ({ topic: options.topics.touchpoints, key: identityKey(tp), value: options.touchpointCodec.encode(tp) })),
-          ...batch.deadLetters.map((d) => ({ topic: options.topics.deadLetter, key: d.key, value: options.deadLetterCodec.encode(d) })),
-        ]);
+        send = options.producer.send(records);
       } catch (error) {
-        inFlight -= count;
+        release();
         throw error;
       }
       // Events stay in flight until Kafka has them or gave up on them, even after a timeout answered
       // 503: the producer keeps retrying an abandoned send, holding its records. Released earlier,
       // a broker outage would pile up abandoned sends without bound while the count read zero.
-      void send.finally(() => (inFlight -= count)).catch(() => undefined);
+      void send.finally(release).catch(() => undefined);
 
       let timer: NodeJS.Timeout | undefined;
       try {

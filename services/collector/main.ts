@@ -27,6 +27,7 @@ await runMain(async () => {
     port: config.COLLECTOR_HTTP_PORT,
     sendTimeoutMs: config.COLLECTOR_SEND_TIMEOUT_MS,
     maxInFlightEvents: config.COLLECTOR_MAX_IN_FLIGHT_EVENTS,
+    maxInFlightBytes: config.COLLECTOR_MAX_IN_FLIGHT_BYTES,
     registry,
     logger,
   });

@@ -20,6 +20,7 @@ export interface CollectorServiceDeps {
   port: number;
   sendTimeoutMs: number;
   maxInFlightEvents: number;
+  maxInFlightBytes: number;
   registry: Registry;
   logger: Logger;
   /** Health of everything else in the process, for /healthz when services share one process. */
@@ -45,6 +46,7 @@ export function createCollectorService(deps: CollectorServiceDeps): Component & 
     deadLetterCodec: topicCodecs.deadLetter(),
     sendTimeoutMs: deps.sendTimeoutMs,
     maxInFlightEvents: deps.maxInFlightEvents,
+    maxInFlightBytes: deps.maxInFlightBytes,
   });
   const app = buildCollectorApp({ sink, sources: deps.sources, logger, metrics: deps.registry, now: deps.now ?? Date.now, newMessageId: randomUUID });
   let address = '';
@@ -65,7 +67,7 @@ export function createCollectorService(deps: CollectorServiceDeps): Component & 
     health: () => {
       const own = parts.health();
       const extra = deps.extraHealth?.();
-      return { ok: own.ok && (extra?.ok ?? true), details: { collector: own, ...(extra ? { pipeline: extra } : {}), inFlightEvents: sink.inFlight() } };
+      return { ok: own.ok && (extra?.ok ?? true), details: { collector: own, ...(extra ? { pipeline: extra } : {}), inFlightEvents: sink.inFlight(), inFlightBytes: sink.inFlightBytes() } };
     },
   });
   return { ...parts, address: () => address, app: () => app, kafkaReady: () => kafkaSide.started() };

@@ -106,6 +106,7 @@ await runMain(async () => {
     port: config.COLLECTOR_HTTP_PORT,
     sendTimeoutMs: 10_000,
     maxInFlightEvents: 200_000,
+    maxInFlightBytes: 64 * 1024 * 1024,
     registry,
     logger,
     extraHealth: () => pipeline.health(),

@@ -31,7 +31,7 @@ await runMain(async () => {
     const producer = createKafkaProducer(kafka, { name: 'simulator' });
     parts.push(producer);
     const topics = topicsWithPrefix(config.KAFKA_TOPIC_PREFIX);
-    const sink = createKafkaTouchpointSink({ producer, topics, touchpointCodec: topicCodecs.touchpoints(), deadLetterCodec: topicCodecs.deadLetter(), sendTimeoutMs: 30_000, maxInFlightEvents: 1e9 });
+    const sink = createKafkaTouchpointSink({ producer, topics, touchpointCodec: topicCodecs.touchpoints(), deadLetterCodec: topicCodecs.deadLetter(), sendTimeoutMs: 30_000, maxInFlightEvents: 1e9, maxInFlightBytes: Number.MAX_SAFE_INTEGER });
     sender = createKafkaSender({ sink, sources: loadSources(config.COLLECTOR_SOURCES_FILE), now: Date.now, batchSize: config.SIMULATOR_BATCH_SIZE });
   }
   const pacer = createPacer({ simulator, sender, mode: config.SIMULATOR_MODE, tickMs: 200, chunk: config.SIMULATOR_BATCH_SIZE * config.SIMULATOR_CONCURRENCY, logger });

@@ -69,6 +69,7 @@ describe('the collector under hostile input (real HTTP, real Kafka)', () => {
       port: 0,
       sendTimeoutMs: 10_000,
       maxInFlightEvents: 200_000,
+      maxInFlightBytes: 64 * 1024 * 1024,
       registry: freshRegistry(),
       logger: testLogger('hostile-collector'),
     });

@@ -106,6 +106,7 @@ describe('the collector above its capacity (real HTTP, real Kafka)', () => {
       port: 0,
       sendTimeoutMs: 10_000,
       maxInFlightEvents: MAX_IN_FLIGHT,
+      maxInFlightBytes: 64 * 1024 * 1024,
       registry: freshRegistry(),
       logger: testLogger('overload'),
     });
@@ -224,6 +225,7 @@ describe('the collector when Kafka goes away and comes back (a second, disposabl
       port: 0,
       sendTimeoutMs: 300,
       maxInFlightEvents: MAX_IN_FLIGHT,
+      maxInFlightBytes: 64 * 1024 * 1024,
       registry: freshRegistry(),
       logger: testLogger('outage-collector'),
     });
