@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import { pipelineTopicSpecs } from '../../services/platform/kafka/pipeline-topic
 import { createKafkaProducer } from '../../services/platform/kafka/producer.js';
 import { createPrng } from '../support/prng.js';
 import { runScript } from '../support/processes.js';
+import type { DedicatedBroker } from './broker.js';
 import { knownTouchpoints } from './input.js';
 import { waitForQuiescence } from './quiescence.js';
 import { pipelineProcesses, waitHealthy, type ServiceName } from './services.js';
@@ -27,7 +27,8 @@ export interface FaultPlan {
 
 export interface ScenarioOptions {
   kafka: Kafka;
-  brokers: string;
+  /** The broker the scenario runs on (and restarts). */
+  broker: DedicatedBroker;
   events: number;
   seed: number;
   startTime: number;
@@ -74,7 +75,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const dataDir = mkdtempSync(join(tmpdir(), 'journey-faults-'));
   await ensureTopics(o.kafka, pipelineTopicSpecs(topics, o.partitions));
   const env = {
-    KAFKA_BROKERS: o.brokers,
+    KAFKA_BROKERS: o.broker.brokers,
     KAFKA_TOPIC_PREFIX: prefix,
     KAFKA_PARTITIONS: String(o.partitions),
     DATA_DIR: dataDir,
@@ -130,8 +131,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
         await procs.kill9(fault.target as ServiceName);
         await procs.start(fault.target as ServiceName);
       } else if (fault.kind === 'broker') {
-        execFileSync('bash', ['infra/kafka/broker.sh', 'kill'], { stdio: 'ignore' });
-        execFileSync('bash', ['infra/kafka/broker.sh', 'up'], { stdio: 'ignore' });
+        o.broker.hardRestart();
       } else {
         await procs.kill9('writer');
         await new Promise((r) => setTimeout(r, o.faults!.clickhouseOutageMs));

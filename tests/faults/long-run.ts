@@ -2,19 +2,20 @@
 // through sessionizer, stages and writer twice — once clean, once with FAULT_KILLS (20) kill -9s of
 // the processing services, FAULT_BROKER_RESTARTS (5) hard broker restarts and FAULT_CH_OUTAGES (3)
 // ClickHouse outages — and compares the two. Writes bench-results/faults.json; README quotes it.
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createKafka } from '../../services/platform/kafka/client.js';
 import { createLogger } from '../../services/platform/logging/logger.js';
+import { startDedicatedBroker } from './broker.js';
 import { runScenario, type ScenarioResult } from './harness.js';
 
 const num = (key: string, fallback: number) => Number(process.env[key] ?? fallback);
 const log = (line: string) => process.stdout.write(`[faults] ${new Date().toISOString()} ${line}\n`);
-const brokers = /KAFKA_BROKERS=(\S+)/.exec(execFileSync('bash', ['infra/kafka/broker.sh', 'up'], { encoding: 'utf8' }))?.[1] ?? '127.0.0.1:19092';
-const kafka = createKafka({ brokers: brokers.split(','), clientId: 'faults-long', logger: createLogger('faults', 'error') });
+// Its own broker (FAULT_KAFKA_PORT, fresh data), so its restarts hit nothing else.
+const broker = startDedicatedBroker(num('FAULT_KAFKA_PORT', 19_492));
+const kafka = createKafka({ brokers: [broker.brokers], clientId: 'faults-long', logger: createLogger('faults', 'error') });
 const common = {
   kafka,
-  brokers,
+  broker,
   events: num('FAULT_EVENTS', 1_000_000),
   seed: num('FAULT_SEED', 11),
   startTime: Date.now() - 6 * 3_600_000,
@@ -22,12 +23,19 @@ const common = {
   log,
   drainTimeoutMs: 3_600_000,
 };
-log(`clean run of ${common.events} events`);
-const clean = await runScenario({ ...common, faults: null });
-log(`faulty run`);
-const faulty = await runScenario({
-  ...common,
-  faults: { kills: num('FAULT_KILLS', 20), brokerRestarts: num('FAULT_BROKER_RESTARTS', 5), clickhouseOutages: num('FAULT_CH_OUTAGES', 3), clickhouseOutageMs: 10_000 },
+const both = async () => {
+  log(`clean run of ${common.events} events`);
+  const clean = await runScenario({ ...common, faults: null });
+  log(`faulty run`);
+  const faulty = await runScenario({
+    ...common,
+    faults: { kills: num('FAULT_KILLS', 20), brokerRestarts: num('FAULT_BROKER_RESTARTS', 5), clickhouseOutages: num('FAULT_CH_OUTAGES', 3), clickhouseOutageMs: 10_000 },
+  });
+  return { clean, faulty };
+};
+const { clean, faulty } = await both().catch((error: unknown) => {
+  broker.destroy();
+  throw error;
 });
 const diff = (a: string[], b: string[]) => {
   const set = new Set(b);
@@ -53,4 +61,5 @@ const report = {
 mkdirSync('bench-results', { recursive: true });
 writeFileSync('bench-results/faults.json', `${JSON.stringify(report, null, 2)}\n`);
 log(JSON.stringify(report.comparison));
+broker.destroy();
 process.exit(0);

@@ -1,15 +1,21 @@
-import { describe, expect, it } from 'vitest';
-import { testBrokers } from '../support/kafka.js';
-import { testKafka } from '../support/pipeline.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createKafka } from '../../services/platform/kafka/client.js';
+import { createLogger } from '../../services/platform/logging/logger.js';
+import { startDedicatedBroker, type DedicatedBroker } from '../faults/broker.js';
 import { runScenario } from '../faults/harness.js';
+
+// A broker of its own: the hard restart must not hit the broker other test files share.
+let broker: DedicatedBroker | undefined;
+afterAll(() => broker?.destroy());
 
 // The short version of `npm run test:faults`: the same harness, fewer events and faults.
 describe('faults: kill -9, a broker restart and a ClickHouse outage during a stream', () => {
   it('loses no event, keeps no duplicate after dedup, and ends with the sessions and funnel of a clean run', async () => {
-    const kafka = testKafka('faults');
+    broker = startDedicatedBroker(19_592);
+    const kafka = createKafka({ brokers: [broker.brokers], clientId: 'faults-test', logger: createLogger('faults', 'error') });
     const common = {
       kafka,
-      brokers: testBrokers().join(','),
+      broker,
       events: 12_000,
       seed: 7,
       startTime: Date.now() - 3 * 3_600_000,
