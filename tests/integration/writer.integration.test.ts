@@ -38,7 +38,7 @@ describe('ClickHouse writer', () => {
   });
   afterAll(async () => db.drop());
 
-  async function setup(opts: { flushIntervalMs: number; client?: ClickHouseClient }) {
+  async function setup(opts: { flushIntervalMs: number; client?: ClickHouseClient; maxBufferRows?: number; maxRowsPerInsert?: number }) {
     const topics = uniqueTopics();
     await createTestTopics(kafka, topics, 2);
     const producer = createKafkaProducer(kafka, { name: 'test' });
@@ -50,8 +50,8 @@ describe('ClickHouse writer', () => {
       topics,
       routes: [probeRoute(topics.sessions, `${db.database}.probe`), { ...probeRoute(topics.deadLetter, `${db.database}.probe`), decode: (b) => topicCodecs.deadLetter().decode(b), toRow: () => ({ id: 'dl', n: 0 }) }],
       groupId,
-      maxBufferRows: 10_000,
-      maxRowsPerInsert: 1_000,
+      maxBufferRows: opts.maxBufferRows ?? 10_000,
+      maxRowsPerInsert: opts.maxRowsPerInsert ?? 1_000,
       flushIntervalMs: opts.flushIntervalMs,
       registry: freshRegistry(),
       logger: testLogger('writer'),
@@ -133,4 +133,42 @@ describe('ClickHouse writer', () => {
     expect(await count(db.ch.client, `SELECT count() c FROM ${db.database}.probe WHERE id LIKE 'r%'`)).toBe(300);
     await producer.stop();
   });
+
+  it('holds a bounded buffer while ClickHouse is slow: Kafka keeps the backlog (back-pressure), and every row arrives', async () => {
+    // Real ClickHouse, made slow: every insert waits 400 ms before it is sent.
+    const slow = new Proxy(db.ch.client, {
+      get(target, prop, receiver) {
+        if (prop !== 'insert') return Reflect.get(target, prop, receiver);
+        return async (params: Parameters<ClickHouseClient['insert']>[0]) => {
+          await new Promise((r) => setTimeout(r, 400));
+          return target.insert(params);
+        };
+      },
+    });
+    const maxBufferRows = 2_000;
+    const { topics, producer, writer } = await setup({ flushIntervalMs: 50, client: slow, maxBufferRows, maxRowsPerInsert: 2_000 });
+    // ~0.5 KB rows, so a fetch (kafkajs reads up to 1 MiB per partition) holds ~2,000 of them.
+    const total = 40_000;
+    const row = (i: number) => ({ id: `s${String(i).padStart(6, '0')}-${'x'.repeat(500)}`, n: i });
+    const rowBytes = JSON.stringify(row(0)).length;
+    for (let from = 0; from < total; from += 5_000) {
+      await send(producer, topics.sessions, Array.from({ length: 5_000 }, (_, i) => row(from + i)));
+    }
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, writer.bufferedRows())), 10);
+    // While inserts crawl, most of the backlog stays in Kafka: the writer reads a partition again
+    // only after its buffer is back under maxBufferRows.
+    const midway = await eventually(() => count(db.ch.client, `SELECT count() c FROM ${db.database}.probe WHERE id LIKE 's%'`), (c) => c >= total / 4, 120_000);
+    expect(midway).toBeLessThan(total);
+    await eventually(() => count(db.ch.client, `SELECT count() c FROM ${db.database}.probe WHERE id LIKE 's%'`), (c) => c >= total, 240_000);
+    clearInterval(sampler);
+    console.info(`[writer] slow ClickHouse: peak buffered rows ${peak} of ${total} (maxBufferRows ${maxBufferRows}, 2 partitions)`);
+    // Per partition: under maxBufferRows, plus one fetched batch (at most 1 MiB of rows). Never the backlog.
+    const bound = 2 * (maxBufferRows + Math.ceil((1024 * 1024) / rowBytes));
+    expect(peak).toBeLessThanOrEqual(bound);
+    expect(bound).toBeLessThan(total / 4);
+    await writer.stop();
+    expect(await count(db.ch.client, `SELECT count() c FROM ${db.database}.probe WHERE id LIKE 's%'`)).toBe(total);
+    await producer.stop();
+  }, 300_000);
 });
