@@ -276,8 +276,13 @@ export function createPartitionedConsumer(
       running = false;
       if (idleTimer) clearInterval(idleTimer);
       if (consumer) {
-        consumer.pause(options.topics.map((topic) => ({ topic })));
         const via = consumer;
+        try {
+          via.pause(options.topics.map((topic) => ({ topic })));
+        } catch (err) {
+          // A consumer that crashed (and awaits its relaunch) has nothing to pause.
+          log.warn({ err }, 'pause on stop failed');
+        }
         for (const k of [...ready]) {
           const tp = parseKey(k);
           await serialized(tp, async () => {
@@ -291,8 +296,8 @@ export function createPartitionedConsumer(
           });
         }
         ready.clear();
-        await consumer.stop();
-        await consumer.disconnect();
+        await via.stop().catch((err: unknown) => log.warn({ err }, 'consumer stop failed'));
+        await via.disconnect();
       }
       consumer = undefined;
     },
