@@ -12,7 +12,7 @@ import { createPrng } from '../support/prng.js';
 import { runScript } from '../support/processes.js';
 import type { DedicatedBroker } from './broker.js';
 import { knownTouchpoints } from './input.js';
-import { waitForQuiescence } from './quiescence.js';
+import { waitForProgress, waitForQuiescence } from './quiescence.js';
 import { pipelineProcesses, waitHealthy, type ServiceName } from './services.js';
 
 export interface FaultPlan {
@@ -45,6 +45,11 @@ export interface FaultRecord {
   /** From the fault until the target ran again (the broker answered, the process printed its banner). */
   restartMs: number;
   /** From the fault until every service reported healthy again. */
+  healthyMs: number;
+  /**
+   * From the fault until every consumer group committed progress again (or had nothing left to
+   * do): the pipeline is processing again, not merely up.
+   */
   recoveryMs: number;
 }
 
@@ -90,6 +95,12 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     LOG_LEVEL: 'warn',
   };
   const procs = pipelineProcesses(env);
+  const groups = [
+    { groupId: `${prefix}sessionizer-router`, topics: [topics.touchpoints] },
+    { groupId: `${prefix}sessionizer-sessions`, topics: [topics.identifiedTouchpoints] },
+    { groupId: `${prefix}stages`, topics: [topics.customerTouchpoints] },
+    { groupId: `${prefix}writer`, topics: [topics.customerTouchpoints, topics.sessions, topics.stageTransitions, topics.funnelEvents, topics.churnScores] },
+  ];
   for (const name of procs.names) await procs.start(name);
 
   const random = createPrng(o.seed);
@@ -138,23 +149,16 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
         await procs.start('writer');
       }
       const restartMs = Date.now() - t0;
-      const recoveryMs = restartMs + (await waitHealthy(procs.healthUrls(), 180_000));
-      faults.push({ kind: fault.kind, target: fault.target, atEvent: sent, restartMs, recoveryMs });
-      o.log(`fault ${fault.kind} ${fault.target} at event ${sent}: running again after ${restartMs} ms, all healthy after ${recoveryMs} ms`);
+      const healthyMs = restartMs + (await waitHealthy(procs.healthUrls(), 180_000));
+      await waitForProgress(o.kafka, groups, 300_000);
+      const recoveryMs = Date.now() - t0;
+      faults.push({ kind: fault.kind, target: fault.target, atEvent: sent, restartMs, healthyMs, recoveryMs });
+      o.log(`fault ${fault.kind} ${fault.target} at event ${sent}: running again after ${restartMs} ms, healthy after ${healthyMs} ms, processing after ${recoveryMs} ms`);
     }
   }
   await producer.stop();
   o.log(`input produced: ${sent} events (${ids.size} distinct ids); draining`);
-  await waitForQuiescence(
-    o.kafka,
-    [
-      { groupId: `${prefix}sessionizer-router`, topics: [topics.touchpoints] },
-      { groupId: `${prefix}sessionizer-sessions`, topics: [topics.identifiedTouchpoints] },
-      { groupId: `${prefix}stages`, topics: [topics.customerTouchpoints] },
-      { groupId: `${prefix}writer`, topics: [topics.customerTouchpoints, topics.sessions, topics.stageTransitions, topics.funnelEvents, topics.churnScores] },
-    ],
-    o.drainTimeoutMs,
-  ).catch((error: Error) => {
+  await waitForQuiescence(o.kafka, groups, o.drainTimeoutMs).catch((error: Error) => {
     const tails = procs.names.map((n) => `--- ${n} ---\n${procs.get(n)?.output().slice(-3000) ?? '(not running)'}`);
     throw new Error(`${error.message}\n${tails.join('\n')}`);
   });

@@ -55,7 +55,7 @@ const report = {
     sessionsOnlyInFaulty: diff(faulty.sessionRows, clean.sessionRows),
     funnelRowsOnlyInClean: diff(clean.funnelRows, faulty.funnelRows),
     funnelRowsOnlyInFaulty: diff(faulty.funnelRows, clean.funnelRows),
-    recoveryMs: faulty.faults.map((f) => ({ kind: f.kind, target: f.target, restartMs: f.restartMs, ms: f.recoveryMs })),
+    recoveryMs: faulty.faults.map((f) => ({ kind: f.kind, target: f.target, restartMs: f.restartMs, healthyMs: f.healthyMs, processingMs: f.recoveryMs })),
   },
 };
 mkdirSync('bench-results', { recursive: true });
