@@ -61,6 +61,13 @@ export const JourneyStateSchema = z.object({
   lastDims: DimensionsSchema.nullable(),
   signals: ChurnSignals,
   churn: ChurnMemo,
+  /**
+   * This customer id has had a funnel entry of its own. A survivor of an identity merge inherits
+   * the absorbed id's stage but not this flag: its first classified touchpoint still counts as its
+   * entry, exactly as if the absorbed state had arrived after it (see applyTouchpoint).
+   * Snapshots written before the field existed had entries whenever they had a stage.
+   */
+  entered: z.boolean().optional(),
 });
 export type JourneyState = z.infer<typeof JourneyStateSchema>;
 
@@ -85,8 +92,12 @@ export function newJourneyState(customerId: string, accountId: string | null = n
     lastDims: null,
     signals: emptyChurnSignals(),
     churn: { scoredAt: null, emittedScore: null, emittedAction: null, emittedAt: null },
+    entered: false,
   };
 }
+
+/** Whether this customer id has had a funnel entry of its own (see `entered`). */
+export const hasOwnEntry = (state: JourneyState): boolean => state.entered ?? state.stage !== null;
 
 /** Total time spent in `stage`, including the current stay when it is the current stage. */
 export function timeInStageMs(state: JourneyState, stage: Stage, now: number): number {

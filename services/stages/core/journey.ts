@@ -1,8 +1,8 @@
 import { STAGES, stageRank, type CustomerTouchpoint, type FunnelEvent, type Stage, type StageTransition } from '../../../schemas/journey.js';
 import { recordSignals } from './churn/signals.js';
 import { classify, type Classification } from './classify.js';
-import { funnelEventsForChange, dropoffEvent, nextStage } from './funnel.js';
-import { hasPurchased, recordPurchase, type JourneyState } from './journey-state.js';
+import { dropoffEvent, entryEvent, funnelEventsForChange, nextStage } from './funnel.js';
+import { hasOwnEntry, hasPurchased, recordPurchase, type JourneyState } from './journey-state.js';
 import type { StagesCoreConfig } from './stages-config.js';
 import type { StageRules } from './stage-rules.js';
 import { stableId } from './stable-id.js';
@@ -73,10 +73,16 @@ export function applyTouchpoint(state: JourneyState, ctp: CustomerTouchpoint, ru
   else if (stageRank(hit.stage) > stageRank(s.stage)) step = enter(false, undefined);
   else if (referrer !== null && s.referrerCustomerId === null) s = { ...s, referrerCustomerId: referrer };
 
-  if (step === null) return { state: s, transitions, funnel };
+  if (step === null) {
+    // A survivor of an identity merge that inherited its stage: its first classified touchpoint is
+    // still its own entry, the row it would have had if the absorbed state had arrived later.
+    if (hasOwnEntry(s)) return { state: s, transitions, funnel };
+    funnel.push(entryEvent(s.customerId, hit.stage, null, at, dims, tp.messageId));
+    return { state: { ...s, entered: true }, transitions, funnel };
+  }
   transitions.push(...step.transitions);
   funnel.push(...step.funnel);
-  return { state: step.state, transitions, funnel };
+  return { state: { ...step.state, entered: true }, transitions, funnel };
 }
 
 function referrerOf(hit: Classification, properties: Readonly<Record<string, unknown>>, customerId: string): string | null {

@@ -1,7 +1,7 @@
 import { stageRank, type FunnelEvent, type Stage, type StageTransition } from '../../../schemas/journey.js';
 import { conversionEvent, entryEvent } from './funnel.js';
 import { mergeSignals } from './churn/signals.js';
-import type { JourneyState, PurchaseHistory } from './journey-state.js';
+import { hasOwnEntry, type JourneyState, type PurchaseHistory } from './journey-state.js';
 import type { StagesCoreConfig } from './stages-config.js';
 import { stableId } from './stable-id.js';
 
@@ -52,6 +52,8 @@ export function mergeJourneyStates(
     lastActivityAt: maxOf(s.lastActivityAt, other.lastActivityAt),
     lastEngagedAt: maxOf(s.lastEngagedAt, other.lastEngagedAt),
     signals: survivor === null ? other.signals : mergeSignals(survivor.signals, other.signals, config.churn.signalHalfLifeMs),
+    // The flag is about the survivor id's own funnel rows: the absorbed id's entries are not its.
+    entered: survivor === null ? false : hasOwnEntry(survivor),
   };
   const before = survivor?.stage ?? null;
   if (merged.stage === null || merged.stage === before) return { state: merged, transitions: [], funnel };

@@ -228,12 +228,13 @@ describe('identity merges: arrival order of the absorbed journey', () => {
     touch('user', EVENTS.productViewed, T0 + 2 * HOUR),
   ];
 
-  it('leaves the same funnel rows whichever survivor event the transfer follows', () => {
+  /** The final rows for every position of the transfer among the survivor's touchpoints. */
+  const outcomesOf = (absorbed: typeof anon) => {
     const outcomes = new Set<string>();
     for (let k = 0; k <= survivor.length; k++) {
       const p = partition();
       const events: ProcessOutput['funnel'] = [];
-      for (const ctp of anon) events.push(...p.process(ctp, ctp.touchpoint.timestamp).funnel);
+      for (const ctp of absorbed) events.push(...p.process(ctp, ctp.touchpoint.timestamp).funnel);
       const exported = p.exportCustomer('anon')!;
       survivor.forEach((ctp, i) => {
         if (i === k) events.push(...p.importCustomer('user', exported).funnel);
@@ -243,7 +244,19 @@ describe('identity merges: arrival order of the absorbed journey', () => {
       outcomes.add(finalRows(events).join('\n'));
       expect(p.get('user')?.stage).toBe('consideration');
     }
-    expect([...outcomes]).toHaveLength(1);
-    expect([...outcomes][0]).toContain('conversion|consideration|user|awareness');
+    return [...outcomes];
+  };
+
+  it('leaves the same funnel rows whichever survivor event the transfer follows', () => {
+    const outcomes = outcomesOf(anon);
+    expect(outcomes).toHaveLength(1);
+    expect(outcomes[0]).toContain('conversion|consideration|user|awareness');
+  });
+
+  it('also when the absorbed id had already reached the survivor’s first stage', () => {
+    const outcomes = outcomesOf([touch('anon', EVENTS.adClicked, T0), touch('anon', EVENTS.productViewed, T0 + 1_000)]);
+    expect(outcomes).toHaveLength(1);
+    // The survivor's first classified touchpoint is its own entry, in every order.
+    expect(outcomes[0]).toContain(`entry|consideration|user|null|${T0 + HOUR}`);
   });
 });
