@@ -8,16 +8,28 @@ import type { OutgoingRecord } from '../platform/kafka/producer.js';
 import { IdentityGraph } from './core/identity.js';
 import { touchpoint } from './core/test-touchpoint.js';
 import { createIdentityRouter } from './identity-router.js';
-import type { createIdentityTable } from './identity-table.js';
+import { routerMarkerKey, type createIdentityTable } from './identity-table.js';
 
 const topics = topicsWithPrefix('t.');
 const tpCodec = topicCodecs.touchpoints();
 const recordCodec = topicCodecs.identifiedTouchpoints();
 
-/** The identity table without its Kafka reader: the same graph, applied in memory. */
-function tableInMemory(): ReturnType<typeof createIdentityTable> {
+/**
+ * The identity table without its Kafka reader: the same graph, applied in memory. `fromTopic`
+ * rebuilds what a restarted instance would read: the identity-links records that were sent.
+ */
+function tableInMemory(fromTopic: OutgoingRecord[] = []): ReturnType<typeof createIdentityTable> {
   const graph = new IdentityGraph();
+  const markers = new Map<number, bigint>();
+  for (const r of fromTopic.filter((x) => x.topic === topics.identityLinks)) {
+    const key = String(r.key);
+    if (key === routerMarkerKey(0)) markers.set(0, BigInt(String(r.value)));
+    else graph.apply({ a: key, b: String(r.value) });
+  }
   return {
+    catchUpToEnd: async () => {},
+    appliedOffset: (partition) => markers.get(partition) ?? null,
+    markApplied: (partition, offset) => void markers.set(partition, offset),
     name: 'identity-table',
     graph,
     apply: (link) => graph.apply(link),
@@ -29,15 +41,17 @@ function tableInMemory(): ReturnType<typeof createIdentityTable> {
   };
 }
 
-function setup(failSends: number) {
+function setup(failSends: number, options: { table?: ReturnType<typeof createIdentityTable>; failOnCall?: number } = {}) {
   const sent: OutgoingRecord[][] = [];
   let failures = failSends;
+  let calls = 0;
   const router = createIdentityRouter({
     topics,
-    table: tableInMemory(),
+    table: options.table ?? tableInMemory(),
     producer: {
       send: async (records) => {
-        if (failures-- > 0) throw new Error('broker down');
+        calls++;
+        if (failures-- > 0 || calls === options.failOnCall) throw new Error('broker down');
         sent.push(records);
       },
     },
@@ -82,5 +96,26 @@ describe('identity router', () => {
     // m0 is routed to a:a1 again: the retry rebuilds the same sequence, not the post-merge view.
     expect(routed(sent.flat())).toEqual(['touchpoint:a:a1', 'merge:a:a1>u:u1', 'touchpoint:u:u1', 'touchpoint:u:u1']);
     expect(sent.flat().filter((r) => r.topic === topics.identityLinks).length).toBeGreaterThan(0);
+  });
+
+  const control = { heartbeat: async () => {}, commit: async () => {} };
+  const whole = { topic: topics.touchpoints, partition: 0, messages: batch, highWatermark: '3' };
+
+  it('after a crash between its outputs and its links, a restarted router routes the batch exactly as the first time', async () => {
+    // The first instance sends its outputs, then dies before the links reach the table topic.
+    const first = setup(0, { failOnCall: 2 });
+    await expect(first.router.handleBatch(whole, control)).rejects.toThrow();
+    const restarted = setup(0, { table: tableInMemory(first.sent.flat()) });
+    await restarted.router.handleBatch(whole, control);
+    expect(routed(restarted.sent.flat())).toEqual(routed(first.sent.flat()));
+    expect(routed(restarted.sent.flat())).toEqual(['touchpoint:a:a1', 'merge:a:a1>u:u1', 'touchpoint:u:u1', 'touchpoint:u:u1']);
+  });
+
+  it('skips a batch whose links and marker were sent before the crash, instead of routing it with its own links', async () => {
+    const first = setup(0);
+    expect(await first.router.handleBatch(whole, control)).toEqual({ offset: '3' });
+    const restarted = setup(0, { table: tableInMemory(first.sent.flat()) });
+    expect(await restarted.router.handleBatch(whole, control)).toEqual({ offset: '3' });
+    expect(routed(restarted.sent.flat())).toEqual([]);
   });
 });

@@ -9,7 +9,7 @@ import type { OutgoingRecord, RecordProducer } from '../platform/kafka/producer.
 import { deadLetterRecord } from '../platform/pipeline/dead-letter.js';
 import { linksFrom, type LinkOptions } from './core/identity.js';
 import { RecentMessages } from './core/recent-messages.js';
-import type { createIdentityTable } from './identity-table.js';
+import { routerMarkerKey, type createIdentityTable } from './identity-table.js';
 
 /** Where one touchpoint went: its customer, and the merges its links caused (in order). */
 interface RouteDecision {
@@ -107,6 +107,8 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
     async onAssigned(tp) {
       recent.delete(tp.partition);
       await deps.table.caughtUp();
+      // The previous owner's marker for this partition may have been written a moment ago.
+      await deps.table.catchUpToEnd();
     },
     async handleBatch(batch: PartitionBatch) {
       const out: OutgoingRecord[] = [];
@@ -114,23 +116,36 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
       const linkEntries = new Map<string, string>();
       let seen = recent.get(batch.partition);
       if (!seen) recent.set(batch.partition, (seen = new RecentMessages(deps.recentMessagesPerPartition)));
-      for (const message of batch.messages) route(message, batch.partition, out, decisions, linkEntries, seen);
-      // Links first in the same send: the table topic has them no later than the re-keyed events.
-      // A link is idempotent, so the graph's current entry for each touched id is always re-sent.
+      // Touchpoints up to the marker were routed completely before a crash or a move: routing them
+      // again with a graph that already holds their links could send them to another customer.
+      const applied = deps.table.appliedOffset(batch.partition);
+      let last: bigint | null = null;
+      for (const message of batch.messages) {
+        last = BigInt(message.offset);
+        if (applied !== null && last <= applied) continue;
+        route(message, batch.partition, out, decisions, linkEntries, seen);
+      }
+      if (last === null) return null;
+      // Outputs first, then the links with the applied-offset marker in one send to the table's
+      // single partition (one atomic append). A crash between the two leaves the graph without this
+      // batch's links, so the replay routes every touchpoint exactly as the first time; a crash
+      // after both finds the marker and skips the batch.
       const links: OutgoingRecord[] = [...linkEntries].map(([id, parent]) => ({ topic: deps.topics.identityLinks, key: id, value: Buffer.from(parent) }));
+      const marker: OutgoingRecord = { topic: deps.topics.identityLinks, key: routerMarkerKey(batch.partition), value: Buffer.from(last.toString()) };
       try {
-        await deps.producer.send([...unsentLinks, ...links, ...out]);
+        await deps.producer.send(out);
+        await deps.producer.send([...unsentLinks, ...links, marker]);
       } catch (error) {
         seen.rollback(); // the batch will be handled again: its ids must not count as seen
         unsentLinks = [...unsentLinks, ...links];
         for (const [at, decision] of decisions) unsentRoutes.set(at, decision);
         throw error;
       }
+      deps.table.markApplied(batch.partition, last);
       unsentLinks = [];
       for (const at of decisions.keys()) unsentRoutes.delete(at);
       seen.commit();
-      const last = batch.messages[batch.messages.length - 1];
-      return last ? { offset: (BigInt(last.offset) + 1n).toString() } : null;
+      return { offset: (last + 1n).toString() };
     },
   };
 }

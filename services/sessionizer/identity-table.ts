@@ -10,12 +10,27 @@ import { IdentityGraph, type IdentityLink, type LinkResult } from './core/identi
  * itself at once. Because a component's canonical id depends only on its members (see
  * core/identity.ts), instances that apply the same links in different orders still agree.
  */
+/**
+ * The router's applied-offset markers live in the identity-links topic beside the links, under keys
+ * no identity id can take (ids are `u:`, `a:`, `e:`): written after a batch's links, they tell a
+ * restarted router which touchpoints were routed completely, so it never routes them again with a
+ * graph that already holds their links.
+ */
+export const routerMarkerKey = (partition: number): string => `@router-applied:${partition}`;
+const routerMarkerPartition = (key: string): number | null => (key.startsWith('@router-applied:') ? Number(key.slice('@router-applied:'.length)) : null);
+
 export function createIdentityTable(deps: { kafka: Kafka; topic: string; logger: Logger }): Component & {
   graph: IdentityGraph;
   apply(link: IdentityLink): LinkResult;
   /** Changelog entries (id → parent) for the ids a link touched. */
   entriesFor(ids: string[]): Array<[string, string]>;
   caughtUp(): Promise<void>;
+  /** Resolves once the table has read everything written to its topic before this call. */
+  catchUpToEnd(): Promise<void>;
+  /** The last touchpoints offset of `partition` whose routing is complete (links and outputs sent), or null. */
+  appliedOffset(partition: number): bigint | null;
+  /** Records a completed batch locally at once (the topic has it too; reading it back takes a moment). */
+  markApplied(partition: number, offset: bigint): void;
 } {
   const graph = new IdentityGraph();
   let consumer: Consumer | undefined;
@@ -70,8 +85,16 @@ export function createIdentityTable(deps: { kafka: Kafka; topic: string; logger:
     }
   };
 
+  /** Per touchpoints partition: the last offset whose routing is complete (router markers in this topic). */
+  const markers = new Map<number, bigint>();
+  const markApplied = (partition: number, offset: bigint) => {
+    if ((markers.get(partition) ?? -1n) < offset) markers.set(partition, offset);
+  };
+
   const applyEntry = (id: string, value: string) => {
-    if (value.startsWith('#')) graph.apply({ a: id, b: id });
+    const partition = routerMarkerPartition(id);
+    if (partition !== null) markApplied(partition, BigInt(value));
+    else if (value.startsWith('#')) graph.apply({ a: id, b: id });
     else graph.apply({ a: id, b: value });
   };
 
@@ -88,6 +111,15 @@ export function createIdentityTable(deps: { kafka: Kafka; topic: string; logger:
       return out;
     },
     caughtUp: () => caughtUp,
+    async catchUpToEnd() {
+      const admin = deps.kafka.admin();
+      await admin.connect();
+      const [p0] = await admin.fetchTopicOffsets(deps.topic).finally(() => admin.disconnect());
+      const end = BigInt(p0?.high ?? '0');
+      while (applied + 1n < end) await new Promise((r) => setTimeout(r, 20));
+    },
+    appliedOffset: (partition) => markers.get(partition) ?? null,
+    markApplied,
     async start() {
       const admin = deps.kafka.admin();
       await admin.connect();
