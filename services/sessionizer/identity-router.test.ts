@@ -41,7 +41,7 @@ function tableInMemory(fromTopic: OutgoingRecord[] = []): ReturnType<typeof crea
   };
 }
 
-function setup(failSends: number, options: { table?: ReturnType<typeof createIdentityTable>; failOnCall?: number } = {}) {
+function setup(failSends: number, options: { table?: ReturnType<typeof createIdentityTable>; failOnCall?: number; input?: KafkaMessage[] } = {}) {
   const sent: OutgoingRecord[][] = [];
   let failures = failSends;
   let calls = 0;
@@ -59,6 +59,9 @@ function setup(failSends: number, options: { table?: ReturnType<typeof createIde
     recordCodec,
     linkOptions: {},
     recentMessagesPerPartition: 1_000,
+    readBefore: async (_partition, end, count, onMessage) => {
+      for (const m of options.input ?? []) if (BigInt(m.offset) < end && BigInt(m.offset) >= end - BigInt(count)) onMessage(m);
+    },
     registry: new Registry(),
     now: () => 0,
   });
@@ -116,6 +119,18 @@ describe('identity router', () => {
     expect(await first.router.handleBatch(whole, control)).toEqual({ offset: '3' });
     const restarted = setup(0, { table: tableInMemory(first.sent.flat()) });
     expect(await restarted.router.handleBatch(whole, control)).toEqual({ offset: '3' });
+    expect(routed(restarted.sent.flat())).toEqual([]);
+  });
+
+  it('rebuilds its retry window from the input on assignment: a retry whose first copy preceded a restart is still dropped', async () => {
+    // m0 was routed (and committed, offset 3) before the restart; its SDK retry arrives after it,
+    // when the graph already links a1 to u1. Routed again, it would land on u:u1 as well as a:a1.
+    const retry = message(3, touchpoint({ messageId: 'm0', anonymousId: 'a1' }));
+    const first = setup(0);
+    await first.router.handleBatch(whole, control);
+    const restarted = setup(0, { table: tableInMemory(first.sent.flat()), input: batch });
+    await restarted.router.onAssigned!({ topic: topics.touchpoints, partition: 0 }, { offset: '3', metadata: null });
+    await restarted.router.handleBatch({ ...whole, messages: [retry], highWatermark: '4' }, control);
     expect(routed(restarted.sent.flat())).toEqual([]);
   });
 });

@@ -26,6 +26,8 @@ export interface IdentityRouterDeps {
   linkOptions: LinkOptions;
   /** How many recent messageIds each partition remembers to drop retries before routing. */
   recentMessagesPerPartition: number;
+  /** Reads the (at most `count`) touchpoints of `partition` before offset `end`, oldest first. */
+  readBefore(partition: number, end: bigint, count: number, onMessage: (message: KafkaMessage) => void): Promise<void>;
   registry: Registry;
   now: () => number;
 }
@@ -104,11 +106,25 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
   };
 
   return {
-    async onAssigned(tp) {
-      recent.delete(tp.partition);
+    async onAssigned(tp, committed) {
       await deps.table.caughtUp();
       // The previous owner's marker for this partition may have been written a moment ago.
       await deps.table.catchUpToEnd();
+      // The retry window is rebuilt from the input itself: the messageIds just before where this
+      // partition resumes. Otherwise an SDK retry whose first copy came before a restart would be
+      // routed again, possibly to the survivor of a merge its first copy preceded.
+      const applied = deps.table.appliedOffset(tp.partition);
+      const resumeAt = [committed.offset === '-1' ? 0n : BigInt(committed.offset), applied === null ? 0n : applied + 1n].reduce((a, b) => (a > b ? a : b));
+      const seen = new RecentMessages(deps.recentMessagesPerPartition);
+      await deps.readBefore(tp.partition, resumeAt, deps.recentMessagesPerPartition, (message) => {
+        try {
+          if (message.value) seen.seenBefore(deps.touchpointCodec.decode(message.value).messageId);
+        } catch {
+          // Undecodable input was dead-lettered when it was first routed.
+        }
+      });
+      seen.commit();
+      recent.set(tp.partition, seen);
     },
     async handleBatch(batch: PartitionBatch) {
       const out: OutgoingRecord[] = [];

@@ -5,6 +5,7 @@ import type { Touchpoint } from '../../schemas/touchpoint.js';
 import { topicCodecs, type Topics } from '../../schemas/topics.js';
 import { createPartitionedConsumer } from '../platform/kafka/consumer.js';
 import { createKafkaProducer } from '../platform/kafka/producer.js';
+import { readPartitionRange } from '../platform/kafka/read-range.js';
 import type { Logger } from '../platform/logging/logger.js';
 import { composeComponents, type Component } from '../platform/runtime/component.js';
 import { createStatefulHandler } from '../platform/streams/stateful-handler.js';
@@ -46,6 +47,14 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
     recordCodec,
     linkOptions: deps.linkOptions,
     recentMessagesPerPartition: deps.recentMessagesPerPartition ?? 200_000,
+    readBefore: async (partition, end, count, onMessage) => {
+      const admin = deps.kafka.admin();
+      await admin.connect();
+      const offsets = await admin.fetchTopicOffsets(deps.topics.touchpoints).finally(() => admin.disconnect());
+      const low = BigInt(offsets.find((o) => o.partition === partition)?.low ?? '0');
+      const from = end - BigInt(count) > low ? end - BigInt(count) : low;
+      await readPartitionRange(deps.kafka, { topic: deps.topics.touchpoints, partition, from, to: end }, onMessage);
+    },
     registry: deps.registry,
     now,
   });

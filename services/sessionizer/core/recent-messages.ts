@@ -4,8 +4,8 @@ import { cyrb53 } from './hash.js';
  * The messageIds a router partition saw recently, by hash, bounded by count: SDK retries arrive
  * within seconds to minutes, so a duplicate is dropped before identity stitching can route its two
  * copies to two different customers (where per-customer dedup could not see both). Older
- * duplicates are still caught per customer by the sessionizer (24 h window). Not persisted: after a
- * restart the per-customer window is the defence.
+ * duplicates are still caught per customer by the sessionizer (24 h window). Not persisted: the
+ * router rebuilds it on assignment from the input partition itself (the ids before where it resumes).
  *
  * Two steps, because a batch whose send fails is handled again: ids are checked during the batch
  * (`seenBefore`, which also catches a repeat within the batch) but only remembered for later
