@@ -4,6 +4,7 @@ import type { JourneyRecord, SessionRecord } from '../../schemas/journey.js';
 import type { Topics } from '../../schemas/topics.js';
 import type { OutgoingRecord } from '../platform/kafka/producer.js';
 import { deadLetterRecord } from '../platform/pipeline/dead-letter.js';
+import { ImportedTransfers } from '../platform/streams/imported-transfers.js';
 import type { PartitionProcessor, StateUpdate } from '../platform/streams/stateful-handler.js';
 import type { SessionizerConfig } from './core/sessions.js';
 import { SessionizerPartition } from './core/partition.js';
@@ -32,6 +33,7 @@ export function createSessionsProcessor(deps: SessionsProcessorDeps) {
   const partition = new SessionizerPartition(deps.config);
   const forwards = new Map<string, string>();
   const dirtyForwards = new Set<string>();
+  const imported = new ImportedTransfers();
   const now = deps.now;
 
   const loopback = (r: JourneyRecord): OutgoingRecord => ({ topic: deps.topics.identifiedTouchpoints, key: r.customerId, value: deps.recordCodec.encode(r) });
@@ -74,13 +76,16 @@ export function createSessionsProcessor(deps: SessionsProcessorDeps) {
         return [loopback({ kind: 'transfer', customerId: into, touchpoint: null, mergeInto: null, mergedFrom: record.customerId, state: Buffer.from(state) }), notice];
       }
       case 'transfer':
-        return record.state ? sessionRecords(partition.importCustomer(record.customerId, record.state)) : [];
+        if (!record.state) return [];
+        if (record.mergedFrom && !imported.firstTime(record.mergedFrom, record.customerId)) return [];
+        return sessionRecords(partition.importCustomer(record.customerId, record.state));
     }
   };
 
   const processor: PartitionProcessor & { partition: SessionizerPartition } = {
     partition,
     restore(key, value) {
+      if (imported.restore(key, value)) return;
       if (key.startsWith(FORWARD_PREFIX)) forwards.set(key.slice(FORWARD_PREFIX.length), value.toString('utf8'));
       else partition.restore(key, value);
     },
@@ -110,6 +115,7 @@ export function createSessionsProcessor(deps: SessionsProcessorDeps) {
       });
       for (const absorbed of dirtyForwards) updates.push({ key: `${FORWARD_PREFIX}${absorbed}`, value: Buffer.from(forwards.get(absorbed)!) });
       dirtyForwards.clear();
+      updates.push(...imported.drainUpdates());
       return updates;
     },
   };

@@ -4,6 +4,7 @@ import type { ChurnScore, FunnelEvent, JourneyRecord, StageTransition } from '..
 import type { Topics } from '../../schemas/topics.js';
 import type { OutgoingRecord } from '../platform/kafka/producer.js';
 import { deadLetterRecord } from '../platform/pipeline/dead-letter.js';
+import { ImportedTransfers } from '../platform/streams/imported-transfers.js';
 import type { PartitionProcessor, StateUpdate } from '../platform/streams/stateful-handler.js';
 import { StagesPartition, type StagesPartitionOptions } from './core/processor.js';
 import { decodeJourneyState, encodeJourneyState } from './core/state-codec.js';
@@ -32,6 +33,7 @@ export interface StagesProcessorDeps {
  */
 export function createStagesProcessor(deps: StagesProcessorDeps): PartitionProcessor & { partition: StagesPartition } {
   const partition = new StagesPartition(deps.options);
+  const imported = new ImportedTransfers();
   const { topics, codecs } = deps;
 
   const emit = (out: { transitions: StageTransition[]; funnel: FunnelEvent[]; churn: ChurnScore[] }): OutgoingRecord[] => {
@@ -73,6 +75,7 @@ export function createStagesProcessor(deps: StagesProcessorDeps): PartitionProce
       }
       case 'transfer': {
         if (!record.state) return [];
+        if (record.mergedFrom && !imported.firstTime(record.mergedFrom, record.customerId)) return [];
         const out = partition.importCustomer(record.customerId, decodeJourneyState(record.state));
         return emit({ transitions: out.transitions, funnel: out.funnel, churn: out.churn ? [out.churn] : [] });
       }
@@ -82,7 +85,7 @@ export function createStagesProcessor(deps: StagesProcessorDeps): PartitionProce
   return {
     partition,
     restore(key, value) {
-      partition.restore(key, value);
+      if (!imported.restore(key, value)) partition.restore(key, value);
     },
     process(message: KafkaMessage) {
       let record: JourneyRecord;
@@ -99,7 +102,8 @@ export function createStagesProcessor(deps: StagesProcessorDeps): PartitionProce
       return emit(partition.tick(now, deps.tickLimit));
     },
     takeStateUpdates(): StateUpdate[] {
-      return partition.drainDirty().map((r) => ({ key: r.customerId, value: r.snapshot === null ? null : Buffer.from(r.snapshot) }));
+      const customers = partition.drainDirty().map((r) => ({ key: r.customerId, value: r.snapshot === null ? null : Buffer.from(r.snapshot) }));
+      return [...customers, ...imported.drainUpdates()];
     },
   };
 }
