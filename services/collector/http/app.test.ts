@@ -82,12 +82,21 @@ describe('POST /v1/batch', () => {
 
   it('answers only after the sink has resolved', async () => {
     let release!: () => void;
-    const { post } = setup({ sink: { send: () => new Promise<void>((resolve) => (release = resolve)) } });
+    let reached!: () => void;
+    // Wait for the sink to be called, not for a fixed time: on a loaded machine the request may
+    // take longer than any fixed pause to get there.
+    const sinkReached = new Promise<void>((r) => (reached = r));
+    const send = () => {
+      reached();
+      return new Promise<void>((resolve) => (release = resolve));
+    };
+    const { post } = setup({ sink: { send } });
     let answered = false;
     const pending = post('/v1/batch', { batch: [track()] }, { authorization: basic('wk_web') }).then((r) => {
       answered = true;
       return r;
     });
+    await sinkReached;
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(answered).toBe(false);
     release();
