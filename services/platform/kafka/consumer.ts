@@ -138,14 +138,15 @@ export function createPartitionedConsumer(
   /**
    * After a crash, the handler's per-partition state may be ahead of the committed offsets (and a
    * restarted kafkajs consumer re-reads from them): forget every partition, so each is restored
-   * from its durable state before its next batch. Work still queued on the crashed consumer is
-   * abandoned, not awaited: it may never finish, and it can no longer commit (see `commit`).
+   * from its durable state before its next batch. A batch still running on the crashed consumer
+   * keeps its place in the partition's chain: the restore waits for it, so it never reads the
+   * durable state while that batch is still writing to it (the batch can no longer commit, see
+   * `commit`; its sends fail or finish once the broker answers).
    */
   const forgetPartitions = () => {
     const tps = [...ready].map(parseKey);
     ready.clear();
     lags.clear();
-    chains.clear();
     inHandlerSince.clear();
     for (const tp of tps) Promise.resolve(handler.onRevoked?.(tp)).catch((err: unknown) => log.warn({ err, tp }, 'revoke after crash failed'));
   };
