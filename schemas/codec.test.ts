@@ -58,9 +58,30 @@ describe('touchpoint schema evolution', () => {
       mergeInto: null,
       mergedFrom: null,
       state: null,
+      source: 3,
+      sourceWatermark: 1_700_000_000_123,
     };
     expect(codec.decode(codec.encode(record))).toEqual(record);
-    const transfer: JourneyRecord = { ...record, kind: 'transfer', touchpoint: null, mergedFrom: 'a:2', state: Buffer.from([1, 2, 3]) };
+    const transfer: JourneyRecord = { ...record, kind: 'transfer', touchpoint: null, mergedFrom: 'a:2', state: Buffer.from([1, 2, 3]), source: null, sourceWatermark: null };
     expect(codec.decode(codec.encode(transfer))).toEqual(transfer);
+  });
+
+  it('journey-record v2 (source watermarks) reads v1 envelopes, and v1 readers read v2 ones', () => {
+    // Each version in a registry of its own: both use the same full name.
+    const envelope = (file: string) => {
+      const registry = {};
+      const parse = (name: string) => avro.Type.forSchema(JSON.parse(readFileSync(join(AVRO_SCHEMA_DIR, name), 'utf8')), { registry });
+      parse('touchpoint.v1.avsc');
+      parse('customer-touchpoint.v1.avsc');
+      return parse(file);
+    };
+    const recordV1 = envelope('journey-record.v1.avsc');
+    const recordV2 = envelope('journey-record.v2.avsc');
+    const v1Record = { kind: 'merge', customerId: 'a:1', touchpoint: null, mergeInto: 'u:1', mergedFrom: null, state: null };
+    const reader = codecFromTypes<JourneyRecord>('journey-record', new Map([[1, recordV1], [2, recordV2]]), 2);
+    const writerV1 = codecFromTypes<unknown>('journey-record', new Map([[1, recordV1]]), 1);
+    expect(reader.decode(writerV1.encode(v1Record))).toEqual({ ...v1Record, source: null, sourceWatermark: null });
+    const readerV1 = codecFromTypes<unknown>('journey-record', new Map([[1, recordV1], [2, recordV2]]), 1);
+    expect(readerV1.decode(reader.encode({ ...v1Record, kind: 'merge', source: 1, sourceWatermark: 5 } as JourneyRecord))).toEqual(v1Record);
   });
 });

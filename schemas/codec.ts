@@ -100,11 +100,11 @@ export function codecFor<T>(name: string): Codec<T> {
   const versions = versionsOnDisk(name);
   if (versions.length === 0) throw new Error(`no Avro schema named ${name} in ${AVRO_DIR}`);
   const types = new Map<number, avro.Type>();
-  for (const v of versions) {
-    const type = parseSchemaFile(`${name}.v${v}.avsc`);
-    types.set(v, type);
-    if (type.name) registry[type.name] = type;
-  }
+  // Every version of a schema has the same full name: each is parsed on its own, and only the
+  // newest is registered for other schemas to reference.
+  for (const v of versions) types.set(v, parseSchemaFile(`${name}.v${v}.avsc`));
+  const newest = types.get(versions[versions.length - 1]!)!;
+  if (newest.name) registry[newest.name] = newest;
   const codec = codecFromTypes<T>(name, types, versions[versions.length - 1]!);
   codecs.set(name, codec as Codec<unknown>);
   return codec;

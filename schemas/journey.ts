@@ -122,7 +122,7 @@ export const FunnelEvent = z.object({
 });
 export type FunnelEvent = z.infer<typeof FunnelEvent>;
 
-export const JourneyRecordKind = z.enum(['touchpoint', 'merge', 'transfer']);
+export const JourneyRecordKind = z.enum(['touchpoint', 'merge', 'transfer', 'watermark']);
 /**
  * Envelope of the customer-keyed topics: an attributed touchpoint, a merge notice (this customer id
  * was absorbed into `mergeInto`), or a state transfer (the absorbed customer's state, `mergedFrom`).
@@ -134,5 +134,9 @@ export const JourneyRecord = z.object({
   mergeInto: z.string().nullable(),
   mergedFrom: z.string().nullable(),
   state: z.instanceof(Buffer).nullable(),
+  /** The touchpoints partition this record was routed from (touchpoint, watermark). */
+  source: z.number().int().nullish(),
+  /** That partition's max event time before this touchpoint, or up to here for a watermark. */
+  sourceWatermark: z.number().nullish(),
 });
 export type JourneyRecord = z.infer<typeof JourneyRecord>;

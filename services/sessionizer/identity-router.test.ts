@@ -20,16 +20,18 @@ const recordCodec = topicCodecs.identifiedTouchpoints();
  */
 function tableInMemory(fromTopic: OutgoingRecord[] = []): ReturnType<typeof createIdentityTable> {
   const graph = new IdentityGraph();
-  const markers = new Map<number, bigint>();
+  const markers = new Map<number, { offset: bigint; watermark: number | null }>();
   for (const r of fromTopic.filter((x) => x.topic === topics.identityLinks)) {
     const key = String(r.key);
-    if (key === routerMarkerKey(0)) markers.set(0, BigInt(String(r.value)));
+    const [offset, watermark] = String(r.value).split('@');
+    if (key === routerMarkerKey(0)) markers.set(0, { offset: BigInt(offset!), watermark: watermark === undefined ? null : Number(watermark) });
     else graph.apply({ a: key, b: String(r.value) });
   }
   return {
     catchUpToEnd: async () => {},
-    appliedOffset: (partition) => markers.get(partition) ?? null,
-    markApplied: (partition, offset) => void markers.set(partition, offset),
+    appliedOffset: (partition) => markers.get(partition)?.offset ?? null,
+    appliedWatermark: (partition) => markers.get(partition)?.watermark ?? null,
+    markApplied: (partition, offset, watermark) => void markers.set(partition, { offset, watermark }),
     name: 'identity-table',
     graph,
     apply: (link) => graph.apply(link),
@@ -62,6 +64,7 @@ function setup(failSends: number, options: { table?: ReturnType<typeof createIde
     readBefore: async (_partition, end, count, onMessage) => {
       for (const m of options.input ?? []) if (BigInt(m.offset) < end && BigInt(m.offset) >= end - BigInt(count)) onMessage(m);
     },
+    outputPartitions: async () => 2,
     registry: new Registry(),
     now: () => 0,
   });
@@ -76,6 +79,7 @@ const routed = (records: OutgoingRecord[]) =>
   records
     .filter((r) => r.topic === topics.identifiedTouchpoints)
     .map((r) => recordCodec.decode(r.value as Buffer) as JourneyRecord)
+    .filter((r) => r.kind !== 'watermark')
     .map((r) => (r.kind === 'merge' ? `merge:${r.customerId}>${r.mergeInto}` : `${r.kind}:${r.customerId}`));
 
 const batch = [
@@ -132,5 +136,41 @@ describe('identity router', () => {
     await restarted.router.onAssigned!({ topic: topics.touchpoints, partition: 0 }, { offset: '3', metadata: null });
     await restarted.router.handleBatch({ ...whole, messages: [retry], highWatermark: '4' }, control);
     expect(routed(restarted.sent.flat())).toEqual([]);
+  });
+
+  describe('event-time watermarks', () => {
+    const at = (offset: number, timestamp: number, messageId = `w${offset}`) => message(offset, touchpoint({ messageId, anonymousId: `x${offset}`, timestamp }));
+    // Out of order: 7_000 arrives after 9_000.
+    const timed = [at(0, 5_000), at(1, 9_000), at(2, 7_000), at(3, 12_000)];
+    const decoded = (records: OutgoingRecord[]) =>
+      records.filter((r) => r.topic === topics.identifiedTouchpoints).map((r) => ({ partition: r.partition, record: recordCodec.decode(r.value as Buffer) as JourneyRecord }));
+
+    it('each touchpoint carries its input partition and that partition’s max event time before it; each output partition gets the watermark', async () => {
+      const { router, sent } = setup(0);
+      await router.handleBatch({ topic: topics.touchpoints, partition: 0, messages: timed, highWatermark: '4' }, control);
+      const out = decoded(sent.flat());
+      const touchpoints = out.filter((o) => o.record.kind === 'touchpoint').map((o) => [o.record.source, o.record.sourceWatermark]);
+      // The first has nothing before it: its own time.
+      expect(touchpoints).toEqual([[0, 5_000], [0, 5_000], [0, 9_000], [0, 9_000]]);
+      const marks = out.filter((o) => o.record.kind === 'watermark').map((o) => [o.partition, o.record.source, o.record.sourceWatermark]);
+      expect(marks).toEqual([[0, 0, 12_000], [1, 0, 12_000]]);
+    });
+
+    it('a retried batch and a restarted router carry the same watermarks as the first attempt', async () => {
+      const once = setup(0);
+      await once.router.handleBatch({ topic: topics.touchpoints, partition: 0, messages: timed.slice(0, 2), highWatermark: '4' }, control);
+      await once.router.handleBatch({ topic: topics.touchpoints, partition: 0, messages: timed.slice(2), highWatermark: '4' }, control);
+      const expected = decoded(once.sent.flat()).filter((o) => o.record.kind === 'touchpoint').map((o) => o.record.sourceWatermark);
+
+      const second = { topic: topics.touchpoints, partition: 0, messages: timed.slice(2), highWatermark: '4' };
+      const crashed = setup(1);
+      await crashed.router.handleBatch({ topic: topics.touchpoints, partition: 0, messages: timed.slice(0, 2), highWatermark: '4' }, control).catch(() => {});
+      await crashed.router.handleBatch({ topic: topics.touchpoints, partition: 0, messages: timed.slice(0, 2), highWatermark: '4' }, control);
+      // A new instance resumes from the marker the first instance wrote after its first batch.
+      const restarted = setup(0, { table: tableInMemory(crashed.sent.flat()) });
+      await restarted.router.handleBatch(second, control);
+      const replayed = [...decoded(crashed.sent.flat()), ...decoded(restarted.sent.flat())].filter((o) => o.record.kind === 'touchpoint').map((o) => o.record.sourceWatermark);
+      expect(replayed).toEqual(expected);
+    });
   });
 });

@@ -9,7 +9,7 @@ import type { OutgoingRecord, RecordProducer } from '../platform/kafka/producer.
 import { deadLetterRecord } from '../platform/pipeline/dead-letter.js';
 import { linksFrom, type LinkOptions } from './core/identity.js';
 import { RecentMessages } from './core/recent-messages.js';
-import { routerMarkerKey, type createIdentityTable } from './identity-table.js';
+import { routerMarkerKey, routerMarkerValue, type createIdentityTable } from './identity-table.js';
 
 /** Where one touchpoint went: its customer, and the merges its links caused (in order). */
 interface RouteDecision {
@@ -28,6 +28,8 @@ export interface IdentityRouterDeps {
   recentMessagesPerPartition: number;
   /** Reads the (at most `count`) touchpoints of `partition` before offset `end`, oldest first. */
   readBefore(partition: number, end: bigint, count: number, onMessage: (message: KafkaMessage) => void): Promise<void>;
+  /** Partitions of identified-touchpoints: each gets this router's watermarks. */
+  outputPartitions(): Promise<number>;
   registry: Registry;
   now: () => number;
 }
@@ -44,6 +46,14 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
   const dead = new Counter({ name: 'sessionizer_dead_letters_total', help: 'Undecodable touchpoints', registers: [deps.registry] });
   const retries = new Counter({ name: 'sessionizer_router_duplicates_total', help: 'Touchpoints dropped by the router as recent duplicates (SDK retries)', registers: [deps.registry] });
   const recent = new Map<number, RecentMessages>();
+  /**
+   * Per input partition: the max event time routed so far (its event-time watermark). Each routed
+   * touchpoint carries the value from just before it, and every batch ends with a `watermark`
+   * record to each output partition, so the sessions stage can decide lateness by the input order
+   * alone and hold its own watermark at the least of the sources. Kept in the applied marker.
+   */
+  const watermarks = new Map<number, number>();
+  const watermarkOf = (partition: number) => watermarks.get(partition) ?? deps.table.appliedWatermark(partition) ?? -Infinity;
 
   const record = (r: JourneyRecord): OutgoingRecord => ({ topic: deps.topics.identifiedTouchpoints, key: r.customerId, value: deps.recordCodec.encode(r) });
 
@@ -93,6 +103,7 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
     for (const merge of decision.merges) out.push(record(merge));
     routed.inc();
     const { customerId } = decision;
+    const watermark = watermarkOf(partition);
     out.push(
       record({
         kind: 'touchpoint',
@@ -101,8 +112,21 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
         mergeInto: null,
         mergedFrom: null,
         state: null,
+        source: partition,
+        // The partition's first touchpoint has nothing before it: it is on time by definition.
+        sourceWatermark: Number.isFinite(watermark) ? watermark : tp.timestamp,
       }),
     );
+    if (tp.timestamp > watermark) watermarks.set(partition, tp.timestamp);
+  };
+
+  /** One record per output partition: how far `partition` has come in event time. */
+  const watermarkRecords = async (partition: number): Promise<OutgoingRecord[]> => {
+    const watermark = watermarkOf(partition);
+    if (!Number.isFinite(watermark)) return [];
+    const value = deps.recordCodec.encode({ kind: 'watermark', customerId: '', touchpoint: null, mergeInto: null, mergedFrom: null, state: null, source: partition, sourceWatermark: watermark });
+    const count = await deps.outputPartitions();
+    return Array.from({ length: count }, (_, q) => ({ topic: deps.topics.identifiedTouchpoints, key: '', value, partition: q }));
   };
 
   return {
@@ -110,6 +134,7 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
       await deps.table.caughtUp();
       // The previous owner's marker for this partition may have been written a moment ago.
       await deps.table.catchUpToEnd();
+      watermarks.delete(tp.partition); // resume from the marker's watermark, not a former assignment's
       // The retry window is rebuilt from the input itself: the messageIds just before where this
       // partition resumes. Otherwise an SDK retry whose first copy came before a restart would be
       // routed again, possibly to the survivor of a merge its first copy preceded.
@@ -135,6 +160,7 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
       // Touchpoints up to the marker were routed completely before a crash or a move: routing them
       // again with a graph that already holds their links could send them to another customer.
       const applied = deps.table.appliedOffset(batch.partition);
+      const watermarkBefore = watermarkOf(batch.partition);
       let last: bigint | null = null;
       for (const message of batch.messages) {
         last = BigInt(message.offset);
@@ -147,17 +173,24 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
       // batch's links, so the replay routes every touchpoint exactly as the first time; a crash
       // after both finds the marker and skips the batch.
       const links: OutgoingRecord[] = [...linkEntries].map(([id, parent]) => ({ topic: deps.topics.identityLinks, key: id, value: Buffer.from(parent) }));
-      const marker: OutgoingRecord = { topic: deps.topics.identityLinks, key: routerMarkerKey(batch.partition), value: Buffer.from(last.toString()) };
+      const watermark = watermarkOf(batch.partition);
+      const marker: OutgoingRecord = {
+        topic: deps.topics.identityLinks,
+        key: routerMarkerKey(batch.partition),
+        value: Buffer.from(routerMarkerValue(last, Number.isFinite(watermark) ? watermark : null)),
+      };
       try {
+        out.push(...(await watermarkRecords(batch.partition)));
         await deps.producer.send(out);
         await deps.producer.send([...unsentLinks, ...links, marker]);
       } catch (error) {
         seen.rollback(); // the batch will be handled again: its ids must not count as seen
+        watermarks.set(batch.partition, watermarkBefore); // and its touchpoints must carry the same watermarks
         unsentLinks = [...unsentLinks, ...links];
         for (const [at, decision] of decisions) unsentRoutes.set(at, decision);
         throw error;
       }
-      deps.table.markApplied(batch.partition, last);
+      deps.table.markApplied(batch.partition, last, Number.isFinite(watermark) ? watermark : null);
       unsentLinks = [];
       for (const at of decisions.keys()) unsentRoutes.delete(at);
       seen.commit();

@@ -17,6 +17,8 @@ import { IdentityGraph, type IdentityLink, type LinkResult } from './core/identi
  * graph that already holds their links.
  */
 export const routerMarkerKey = (partition: number): string => `@router-applied:${partition}`;
+/** A marker's value: the offset, and the partition's event-time watermark up to it (`<offset>@<ms>`). */
+export const routerMarkerValue = (offset: bigint, watermark: number | null): string => (watermark === null ? offset.toString() : `${offset}@${watermark}`);
 const routerMarkerPartition = (key: string): number | null => (key.startsWith('@router-applied:') ? Number(key.slice('@router-applied:'.length)) : null);
 
 export function createIdentityTable(deps: { kafka: Kafka; topic: string; logger: Logger }): Component & {
@@ -29,8 +31,10 @@ export function createIdentityTable(deps: { kafka: Kafka; topic: string; logger:
   catchUpToEnd(): Promise<void>;
   /** The last touchpoints offset of `partition` whose routing is complete (links and outputs sent), or null. */
   appliedOffset(partition: number): bigint | null;
+  /** The event-time watermark of `partition` up to its applied offset (max touchpoint time), or null. */
+  appliedWatermark(partition: number): number | null;
   /** Records a completed batch locally at once (the topic has it too; reading it back takes a moment). */
-  markApplied(partition: number, offset: bigint): void;
+  markApplied(partition: number, offset: bigint, watermark: number | null): void;
 } {
   const graph = new IdentityGraph();
   let consumer: Consumer | undefined;
@@ -86,14 +90,17 @@ export function createIdentityTable(deps: { kafka: Kafka; topic: string; logger:
   };
 
   /** Per touchpoints partition: the last offset whose routing is complete (router markers in this topic). */
-  const markers = new Map<number, bigint>();
-  const markApplied = (partition: number, offset: bigint) => {
-    if ((markers.get(partition) ?? -1n) < offset) markers.set(partition, offset);
+  const markers = new Map<number, { offset: bigint; watermark: number | null }>();
+  const markApplied = (partition: number, offset: bigint, watermark: number | null) => {
+    if ((markers.get(partition)?.offset ?? -1n) < offset) markers.set(partition, { offset, watermark });
   };
 
   const applyEntry = (id: string, value: string) => {
     const partition = routerMarkerPartition(id);
-    if (partition !== null) markApplied(partition, BigInt(value));
+    if (partition !== null) {
+      const [offset, watermark] = value.split('@');
+      markApplied(partition, BigInt(offset!), watermark === undefined ? null : Number(watermark));
+    }
     else if (value.startsWith('#')) graph.apply({ a: id, b: id });
     else graph.apply({ a: id, b: value });
   };
@@ -118,7 +125,8 @@ export function createIdentityTable(deps: { kafka: Kafka; topic: string; logger:
       const end = BigInt(p0?.high ?? '0');
       while (applied + 1n < end) await new Promise((r) => setTimeout(r, 20));
     },
-    appliedOffset: (partition) => markers.get(partition) ?? null,
+    appliedOffset: (partition) => markers.get(partition)?.offset ?? null,
+    appliedWatermark: (partition) => markers.get(partition)?.watermark ?? null,
     markApplied,
     async start() {
       const admin = deps.kafka.admin();

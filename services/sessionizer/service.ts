@@ -4,6 +4,7 @@ import type { Stage } from '../../schemas/journey.js';
 import type { Touchpoint } from '../../schemas/touchpoint.js';
 import { topicCodecs, type Topics } from '../../schemas/topics.js';
 import { createPartitionedConsumer } from '../platform/kafka/consumer.js';
+import { partitionCount } from '../platform/kafka/admin.js';
 import { createKafkaProducer } from '../platform/kafka/producer.js';
 import { readPartitionRange } from '../platform/kafka/read-range.js';
 import type { Logger } from '../platform/logging/logger.js';
@@ -39,6 +40,17 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
   const producer = createKafkaProducer(deps.kafka, { name: 'sessionizer' });
   const table = createIdentityTable({ kafka: deps.kafka, topic: deps.topics.identityLinks, logger });
   const recordCodec = topicCodecs.identifiedTouchpoints();
+  // Asked once, when first needed (the topics exist by then); a failure is asked again next time.
+  const counted = new Map<string, Promise<number>>();
+  const partitionsOf = (topic: string) => {
+    let count = counted.get(topic);
+    if (!count) {
+      count = partitionCount(deps.kafka, topic);
+      counted.set(topic, count);
+      count.catch(() => counted.delete(topic));
+    }
+    return count;
+  };
   const router = createIdentityRouter({
     topics: deps.topics,
     table,
@@ -55,6 +67,7 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
       const from = end - BigInt(count) > low ? end - BigInt(count) : low;
       await readPartitionRange(deps.kafka, { topic: deps.topics.touchpoints, partition, from, to: end }, onMessage);
     },
+    outputPartitions: () => partitionsOf(deps.topics.identifiedTouchpoints),
     registry: deps.registry,
     now,
   });
@@ -68,8 +81,9 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
     kafka: deps.kafka,
     producer,
     changelogTopic: deps.topics.sessionizerChangelog,
-    createProcessor: () =>
+    createProcessor: async () =>
       createSessionsProcessor({
+        sourcePartitions: await partitionsOf(deps.topics.touchpoints),
         topics: deps.topics,
         recordCodec,
         sessionCodec: topicCodecs.sessions(),

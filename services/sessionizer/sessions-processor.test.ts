@@ -9,8 +9,9 @@ import { createSessionsProcessor } from './sessions-processor.js';
 const topics = topicsWithPrefix('t.');
 const recordCodec = topicCodecs.identifiedTouchpoints();
 const sessionCodec = topicCodecs.sessions();
-const processor = () =>
+const processor = (sourcePartitions = 1) =>
   createSessionsProcessor({
+    sourcePartitions,
     topics,
     recordCodec,
     sessionCodec,
@@ -49,5 +50,61 @@ describe('sessions processor: identity merges', () => {
     expect(survivor.process(message(transfer))).toEqual([]);
     const next = sessionsOf(survivor.process(message(touchRecord('user', 'm4', 4_000))));
     expect(next.at(-1)?.eventCount).toBe(4);
+  });
+});
+
+describe('sessions processor: event time from several router partitions', () => {
+  const MIN = 60_000;
+  /** What a router partition sends: touchpoints with its watermark before each, a watermark record after each batch of 10. */
+  const sourceStream = (source: number, customerId: string, times: number[]): JourneyRecord[][] => {
+    let watermark = -Infinity;
+    const batches: JourneyRecord[][] = [];
+    times.forEach((t, i) => {
+      if (i % 10 === 0) batches.push([]);
+      const record = { ...touchRecord(customerId, `${customerId}-${i}`, t), source, sourceWatermark: Number.isFinite(watermark) ? watermark : t };
+      batches.at(-1)!.push(record);
+      watermark = Math.max(watermark, t);
+      if (i % 10 === 9 || i === times.length - 1) batches.at(-1)!.push({ kind: 'watermark', customerId: '', touchpoint: null, mergeInto: null, mergedFrom: null, state: null, source, sourceWatermark: watermark });
+    });
+    return batches;
+  };
+  const minutes = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => (from + i) * MIN);
+  // Source 1's customer has two sessions (minutes 0-20 and 60-100); an event of minute 40 arrives
+  // after minute 65 (behind its own source by more than the 10-minute grace and in no session:
+  // late), one of minute 63.5 after minute 66 (within the grace: placed).
+  const steady = sourceStream(0, 'c0', minutes(0, 100));
+  const delayed = sourceStream(1, 'c1', [...minutes(0, 20), ...minutes(60, 65), 40 * MIN, 66 * MIN, 63.5 * MIN, ...minutes(67, 100)]);
+
+  /** Runs one interleaving; returns each touchpoint's late flag and each session's last record. */
+  const run = (order: JourneyRecord[][]) => {
+    const p = processor(2);
+    const late = new Map<string, boolean>();
+    const sessions = new Map<string, string>();
+    for (const batch of order) {
+      const out = batch.flatMap((r) => p.process(message(r)));
+      out.push(...p.tick(0, { caughtUp: false }));
+      for (const r of out) {
+        if (r.topic === topics.customerTouchpoints) {
+          const ctp = recordCodec.decode(r.value as Buffer).touchpoint!;
+          late.set(ctp.touchpoint.messageId, ctp.late);
+        } else if (r.topic === topics.sessions) {
+          const s = sessionCodec.decode(r.value as Buffer);
+          sessions.set(s.sessionId, `${s.customerId} ${s.status} ${s.eventCount} ${s.startedAt}-${s.endedAt}`);
+        }
+      }
+    }
+    return { late, sessions };
+  };
+
+  it('decides lateness and sessions by each source’s own order, whatever the interleaving of sources', () => {
+    const oneAfterTheOther = run([...steady, ...delayed]);
+    const alternating = run(steady.flatMap((b, i) => [b, delayed[i] ?? []]));
+    expect(alternating).toEqual(oneAfterTheOther);
+    // Source 1 ran 100 minutes behind source 0 in the first order: still, only its really late event is late.
+    expect([...oneAfterTheOther.late].filter(([, late]) => late).map(([id]) => id)).toEqual(['c1-27']);
+    expect([...oneAfterTheOther.sessions.values()].filter((s) => s.startsWith('c1'))).toEqual([
+      `c1 closed 21 0-${20 * MIN}`,
+      `c1 updated 42 ${60 * MIN}-${100 * MIN}`,
+    ]);
   });
 });

@@ -11,6 +11,8 @@ import { SessionizerPartition } from './core/partition.js';
 
 /** Changelog keys: a customer id, or `fwd:<absorbed>` → survivor for an identity merge already handled. */
 const FORWARD_PREFIX = 'fwd:';
+/** Changelog keys `wm:<source>` → that touchpoints partition's event-time watermark as seen here. */
+const WATERMARK_PREFIX = 'wm:';
 
 export interface SessionsProcessorDeps {
   topics: Topics;
@@ -19,6 +21,12 @@ export interface SessionsProcessorDeps {
   config: SessionizerConfig;
   /** Event time lags wall-clock time by at most this much: idle partitions still close sessions. */
   maxEventLagMs: number;
+  /**
+   * Partitions of the touchpoints topic (the router's input): this partition's watermark is the
+   * least of theirs, so an on-time event from a source that lags the others still finds its
+   * sessions open and unfolded. A source not heard from yet holds it back.
+   */
+  sourcePartitions: number;
   counters: { duplicates(): void; late(): void; sessionsClosed(n: number): void; deadLetter(): void };
   now: () => number;
 }
@@ -34,7 +42,20 @@ export function createSessionsProcessor(deps: SessionsProcessorDeps) {
   const forwards = new Map<string, string>();
   const dirtyForwards = new Set<string>();
   const imported = new ImportedTransfers();
+  const sourceWatermarks = new Map<number, number>();
+  const dirtySources = new Set<number>();
   const now = deps.now;
+
+  /** Notes a source's progress; the partition watermark follows the least source. */
+  const noteSource = (source: number, watermark: number) => {
+    if (source < 0 || source >= deps.sourcePartitions || watermark <= (sourceWatermarks.get(source) ?? -Infinity)) return;
+    sourceWatermarks.set(source, watermark);
+    dirtySources.add(source);
+    if (sourceWatermarks.size < deps.sourcePartitions) return;
+    let least = Infinity;
+    for (const w of sourceWatermarks.values()) if (w < least) least = w;
+    partition.advanceWatermark(least);
+  };
 
   const loopback = (r: JourneyRecord): OutgoingRecord => ({ topic: deps.topics.identifiedTouchpoints, key: r.customerId, value: deps.recordCodec.encode(r) });
   const downstream = (r: JourneyRecord): OutgoingRecord => ({ topic: deps.topics.customerTouchpoints, key: r.customerId, value: deps.recordCodec.encode(r) });
@@ -51,10 +72,14 @@ export function createSessionsProcessor(deps: SessionsProcessorDeps) {
       return record.kind === 'merge' ? [] : [loopback(rekeyed)];
     }
     switch (record.kind) {
+      case 'watermark':
+        if (record.source != null && record.sourceWatermark != null) noteSource(record.source, record.sourceWatermark);
+        return [];
       case 'touchpoint': {
         const ctp = record.touchpoint;
         if (!ctp) return [];
-        const result = partition.process(ctp.touchpoint, record.customerId, ctp.accountId);
+        const sourceWatermark = record.source != null && record.sourceWatermark != null ? record.sourceWatermark : undefined;
+        const result = partition.process(ctp.touchpoint, record.customerId, ctp.accountId, sourceWatermark);
         if (result.duplicate) {
           deps.counters.duplicates();
           return [];
@@ -86,7 +111,8 @@ export function createSessionsProcessor(deps: SessionsProcessorDeps) {
     partition,
     restore(key, value) {
       if (imported.restore(key, value)) return;
-      if (key.startsWith(FORWARD_PREFIX)) forwards.set(key.slice(FORWARD_PREFIX.length), value.toString('utf8'));
+      if (key.startsWith(WATERMARK_PREFIX)) noteSource(Number(key.slice(WATERMARK_PREFIX.length)), Number(value.toString('utf8')));
+      else if (key.startsWith(FORWARD_PREFIX)) forwards.set(key.slice(FORWARD_PREFIX.length), value.toString('utf8'));
       else partition.restore(key, value);
     },
     process(message: KafkaMessage) {
@@ -115,6 +141,8 @@ export function createSessionsProcessor(deps: SessionsProcessorDeps) {
       });
       for (const absorbed of dirtyForwards) updates.push({ key: `${FORWARD_PREFIX}${absorbed}`, value: Buffer.from(forwards.get(absorbed)!) });
       dirtyForwards.clear();
+      for (const source of dirtySources) updates.push({ key: `${WATERMARK_PREFIX}${source}`, value: Buffer.from(String(sourceWatermarks.get(source)!)) });
+      dirtySources.clear();
       updates.push(...imported.drainUpdates());
       return updates;
     },

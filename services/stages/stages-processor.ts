@@ -79,6 +79,8 @@ export function createStagesProcessor(deps: StagesProcessorDeps): PartitionProce
         const out = partition.importCustomer(record.customerId, decodeJourneyState(record.state));
         return emit({ transitions: out.transitions, funnel: out.funnel, churn: out.churn ? [out.churn] : [] });
       }
+      case 'watermark':
+        return []; // the sessionizer's own progress records; never on this topic
     }
   };
 

@@ -31,7 +31,7 @@ export interface StatefulHandlerDeps {
   kafka: Kafka;
   producer: RecordProducer;
   changelogTopic: string;
-  createProcessor(tp: TopicPartition): PartitionProcessor;
+  createProcessor(tp: TopicPartition): PartitionProcessor | Promise<PartitionProcessor>;
   now: () => number;
   logger: Logger;
   onRestored?(tp: TopicPartition, stats: { keys: number; ms: number }): void;
@@ -63,7 +63,7 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
   };
 
   const restore = async (tp: TopicPartition): Promise<PartitionProcessor> => {
-    const processor = deps.createProcessor(tp);
+    const processor = await deps.createProcessor(tp);
     deps.logger.info({ tp, changelog: deps.changelogTopic }, 'restoring partition state');
     const restored = await restorePartition(deps.kafka, deps.changelogTopic, tp.partition, deps.logger, deps.now);
     for (const [k, v] of restored.entries) processor.restore(k, v);

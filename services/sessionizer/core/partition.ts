@@ -93,8 +93,14 @@ export class SessionizerPartition {
   /**
    * Attributes one touchpoint of `customerId` to a session. `accountId`, when given, sets the
    * customer's account; a group call sets it from its groupId.
+   *
+   * `sourceWatermark`: the event-time watermark of the input partition the touchpoint came from,
+   * just before it. Given, it alone decides whether the event is behind (so lateness depends on
+   * the input order, not on how several upstream partitions happened to interleave here), and the
+   * partition watermark is left to `advanceWatermark` (the minimum over the sources). Omitted, the
+   * partition watermark is the max event time seen and decides.
    */
-  process(tp: Touchpoint, customerId: string, accountId?: string | null): ProcessResult {
+  process(tp: Touchpoint, customerId: string, accountId?: string | null, sourceWatermark?: number): ProcessResult {
     const cfg = this.config;
     const hash = cyrb53(tp.messageId);
     const t = tp.timestamp;
@@ -104,15 +110,20 @@ export class SessionizerPartition {
       const account = Array.isArray(known) ? (this.accounts.get(customerId) ?? null) : known.accountId;
       return { duplicate: true, late: false, sessionId: '', accountId: account, sessions: [] };
     }
-    const behind = t < this.wm - cfg.graceMs;
-    if (t > this.wm) this.wm = t;
+    const reference = sourceWatermark ?? this.wm;
+    const behind = t < reference - cfg.graceMs;
+    if (sourceWatermark === undefined && t > this.wm) this.wm = t;
     const state = this.activate(customerId, known);
     const account = this.noteAccount(customerId, state, tp, accountId);
     state.recentIds = remember(state.recentIds, hash, t);
     this.dirty.add(customerId);
     const sessions = state.sessions;
     foldBefore(sessions, this.wm - cfg.graceMs);
-    if (behind && !strictlyInside(sessions, t)) {
+    // A behind event may still join a session open at `reference` (whether a session this old is
+    // still open here depends on the other sources' progress, so sessions due to close by
+    // `reference` do not count).
+    const stillOpen = sourceWatermark === undefined ? undefined : (s: OpenSession) => closesAt(s, cfg) >= reference;
+    if (behind && !strictlyInside(sessions, t, stillOpen)) {
       this.lateCount++;
       this.reschedule(customerId, state);
       return { duplicate: false, late: true, sessionId: sessionIdOf(hash), accountId: account, sessions: [] };

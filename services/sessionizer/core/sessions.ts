@@ -111,8 +111,8 @@ export function followsFolded(sessions: OpenSession[], e: EventSummary): boolean
 }
 
 /** `t` lies strictly between the first and last event of an open session (so it cannot move its cuts). */
-export function strictlyInside(sessions: OpenSession[], t: number): boolean {
-  return sessions.some((s) => s.all.start < t && t < s.all.end);
+export function strictlyInside(sessions: OpenSession[], t: number, counts: (s: OpenSession) => boolean = () => true): boolean {
+  return sessions.some((s) => s.all.start < t && t < s.all.end && counts(s));
 }
 
 /**
