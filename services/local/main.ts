@@ -74,6 +74,7 @@ await runMain(async () => {
     groupId: stagesConfig.STAGES_GROUP_ID,
     options: loadStagesOptions(stagesConfig),
     tickLimit: stagesConfig.STAGES_TICK_LIMIT,
+    mergeWait: { maxWaitMs: stagesConfig.STAGES_MERGE_WAIT_SECONDS * 1_000, maxHeld: 10_000 },
     registry,
     logger,
   });

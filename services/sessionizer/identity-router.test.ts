@@ -92,7 +92,7 @@ describe('identity router', () => {
   it('sends a merge notice after the absorbed customer’s earlier touchpoints of the same batch', async () => {
     const { router, sent } = setup(0);
     await router.handleBatch({ topic: topics.touchpoints, partition: 0, messages: batch, highWatermark: '3' }, { heartbeat: async () => {}, commit: async () => {} });
-    expect(routed(sent.flat())).toEqual(['touchpoint:a:a1', 'merge:a:a1>u:u1', 'touchpoint:u:u1', 'touchpoint:u:u1']);
+    expect(routed(sent.flat())).toEqual(['touchpoint:a:a1', 'merge:a:a1>u:u1', 'absorbing:u:u1', 'touchpoint:u:u1', 'touchpoint:u:u1']);
   });
 
   it('re-sends the merge notice of a failed send at the same place when the batch is retried', async () => {
@@ -101,7 +101,7 @@ describe('identity router', () => {
     await expect(router.handleBatch({ topic: topics.touchpoints, partition: 0, messages: batch, highWatermark: '3' }, control)).rejects.toThrow('broker down');
     await router.handleBatch({ topic: topics.touchpoints, partition: 0, messages: batch, highWatermark: '3' }, control);
     // m0 is routed to a:a1 again: the retry rebuilds the same sequence, not the post-merge view.
-    expect(routed(sent.flat())).toEqual(['touchpoint:a:a1', 'merge:a:a1>u:u1', 'touchpoint:u:u1', 'touchpoint:u:u1']);
+    expect(routed(sent.flat())).toEqual(['touchpoint:a:a1', 'merge:a:a1>u:u1', 'absorbing:u:u1', 'touchpoint:u:u1', 'touchpoint:u:u1']);
     expect(sent.flat().filter((r) => r.topic === topics.identityLinks).length).toBeGreaterThan(0);
   });
 
@@ -115,7 +115,7 @@ describe('identity router', () => {
     const restarted = setup(0, { table: tableInMemory(first.sent.flat()) });
     await restarted.router.handleBatch(whole, control);
     expect(routed(restarted.sent.flat())).toEqual(routed(first.sent.flat()));
-    expect(routed(restarted.sent.flat())).toEqual(['touchpoint:a:a1', 'merge:a:a1>u:u1', 'touchpoint:u:u1', 'touchpoint:u:u1']);
+    expect(routed(restarted.sent.flat())).toEqual(['touchpoint:a:a1', 'merge:a:a1>u:u1', 'absorbing:u:u1', 'touchpoint:u:u1', 'touchpoint:u:u1']);
   });
 
   it('skips a batch whose links and marker were sent before the crash, instead of routing it with its own links', async () => {

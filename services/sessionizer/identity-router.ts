@@ -73,11 +73,14 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
       const result = deps.table.apply(link);
       for (const [id, parent] of deps.table.entriesFor([link.a, link.b])) linkEntries.set(id, parent);
       if (result.merged) {
-        merges.push({ kind: 'merge', customerId: result.absorbed, touchpoint: null, mergeInto: result.survivor, mergedFrom: null, state: null });
+        mergesTotal.inc();
+        merges.push(
+          { kind: 'merge', customerId: result.absorbed, touchpoint: null, mergeInto: result.survivor, mergedFrom: null, state: null },
+          { kind: 'absorbing', customerId: result.survivor, touchpoint: null, mergeInto: null, mergedFrom: result.absorbed, state: null },
+        );
         for (const [id, parent] of deps.table.entriesFor([result.absorbed])) linkEntries.set(id, parent);
       }
     }
-    mergesTotal.inc(merges.length);
     return { customerId: deps.table.graph.customerIdFor(tp), merges };
   };
 

@@ -53,6 +53,17 @@ describe('sessions processor: identity merges', () => {
   });
 });
 
+describe('sessions processor: absorbing notices', () => {
+  it('passes a survivor’s absorbing notice on to the stages service in sequence, and drops one for a merged-away id', () => {
+    const p = processor();
+    const absorbing: JourneyRecord = { kind: 'absorbing', customerId: 'user', touchpoint: null, mergeInto: null, mergedFrom: 'anon', state: null };
+    const out = [...p.process(message(absorbing)), ...p.process(message(touchRecord('user', 'm1', 1_000)))];
+    expect(out.filter((r) => r.topic === topics.customerTouchpoints).map((r) => recordCodec.decode(r.value as Buffer).kind)).toEqual(['absorbing', 'touchpoint']);
+    p.process(message({ kind: 'merge', customerId: 'user', touchpoint: null, mergeInto: 'other', mergedFrom: null, state: null }));
+    expect(p.process(message(absorbing))).toEqual([]);
+  });
+});
+
 describe('sessions processor: event time from several router partitions', () => {
   const MIN = 60_000;
   /** What a router partition sends: touchpoints with its watermark before each, a watermark record after each batch of 10. */

@@ -69,12 +69,16 @@ export function createSessionsProcessor(deps: SessionsProcessorDeps) {
       const rekeyed: JourneyRecord = record.touchpoint
         ? { ...record, customerId: survivor, touchpoint: { ...record.touchpoint, customerId: survivor } }
         : { ...record, customerId: survivor };
-      return record.kind === 'merge' ? [] : [loopback(rekeyed)];
+      // Merge notices of a merged-away id concern no state here any more.
+      return record.kind === 'merge' || record.kind === 'absorbing' ? [] : [loopback(rekeyed)];
     }
     switch (record.kind) {
       case 'watermark':
         if (record.source != null && record.sourceWatermark != null) noteSource(record.source, record.sourceWatermark);
         return [];
+      case 'absorbing':
+        // For the stages service, in sequence with this customer's touchpoints (see merge-barrier.ts).
+        return [downstream(record)];
       case 'touchpoint': {
         const ctp = record.touchpoint;
         if (!ctp) return [];

@@ -14,6 +14,8 @@ export const StagesEnv = z.object({
   CONVERSION_WINDOW_DAYS: envInt(7, 1, 365),
   CHURN_THRESHOLD_PERCENT: envInt(70, 1, 100),
   STAGES_TICK_LIMIT: envInt(5_000, 1, 1_000_000),
+  /** A merge survivor holds its later records until the absorbed journey arrives, at most this long. */
+  STAGES_MERGE_WAIT_SECONDS: envInt(300, 1, 24 * 3600),
   STAGES_HTTP_PORT: envInt(8084, 0, 65_535),
   HTTP_HOST: z.string().default('127.0.0.1'),
 });

@@ -20,7 +20,16 @@ await runMain(async () => {
   const topics = topicsWithPrefix(config.KAFKA_TOPIC_PREFIX);
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'journey-stages', logger });
   const setup = pipelineTopicsSetup(kafka, topics, config.KAFKA_PARTITIONS);
-  const stages = createStagesService({ kafka, topics, groupId: config.STAGES_GROUP_ID, options, tickLimit: config.STAGES_TICK_LIMIT, registry, logger });
+  const stages = createStagesService({
+    kafka,
+    topics,
+    groupId: config.STAGES_GROUP_ID,
+    options,
+    tickLimit: config.STAGES_TICK_LIMIT,
+    mergeWait: { maxWaitMs: config.STAGES_MERGE_WAIT_SECONDS * 1_000, maxHeld: 10_000 },
+    registry,
+    logger,
+  });
   const component = composeComponents('stages', [setup, stages]);
   const ops = createOpsServer({ name: 'stages', host: config.HTTP_HOST, port: config.STAGES_HTTP_PORT, registry, health: () => component.health(), logger });
   return {

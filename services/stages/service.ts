@@ -15,6 +15,8 @@ export interface StagesServiceDeps {
   groupId: string;
   options: StagesPartitionOptions;
   tickLimit: number;
+  /** How long and for how many records a merge survivor waits for the absorbed state (default 5 min, 10,000). */
+  mergeWait?: { maxWaitMs: number; maxHeld: number };
   registry: Registry;
   logger: Logger;
   now?: () => number;
@@ -47,6 +49,7 @@ export function createStagesService(deps: StagesServiceDeps): Component {
         codecs,
         options: deps.options,
         tickLimit: deps.tickLimit,
+        mergeWait: deps.mergeWait ?? { maxWaitMs: 300_000, maxHeld: 10_000 },
         counters: {
           touchpoints: () => touchpoints.inc(),
           transitions: (n) => transitions.inc(n),

@@ -14,14 +14,16 @@ const codecs = {
   funnel: topicCodecs.funnelEvents(),
   churn: topicCodecs.churnScores(),
 };
+let clock = T0;
 const processor = () =>
   createStagesProcessor({
     topics,
     codecs,
     options: { rules: loadShippedStageRules('ecommerce.yaml'), config: defaultStagesCoreConfig(), churn: loadShippedChurnModel() },
     tickLimit: 1_000,
+    mergeWait: { maxWaitMs: 60_000, maxHeld: 100 },
     counters: { touchpoints: () => {}, transitions: () => {}, churnAlerts: () => {}, deadLetter: () => {} },
-    now: () => T0,
+    now: () => clock,
   });
 let offset = 0;
 const message = (record: JourneyRecord): KafkaMessage =>
@@ -49,5 +51,59 @@ describe('stages processor: identity merges', () => {
     for (const u of survivor.takeStateUpdates()) restored.restore(u.key, u.value!);
     expect(restored.process(message(transfer))).toEqual([]);
     expect(restored.partition.get('user')).toEqual(once);
+  });
+});
+
+describe('stages processor: a survivor waits for the absorbed journey', () => {
+  const MIN = 60_000;
+  const absorbing: JourneyRecord = { kind: 'absorbing', customerId: 'user', touchpoint: null, mergeInto: null, mergedFrom: 'anon', state: null };
+  /** The absorbed owner: an ad click (awareness) by `anon`, then the merge notice; returns its transfer. */
+  const transferFrom = (touched = true): JourneyRecord => {
+    const owner = processor();
+    if (touched) owner.process(message(touchRecord('anon', EVENTS.adClicked, T0)));
+    const out = owner.process(message({ kind: 'merge', customerId: 'anon', touchpoint: null, mergeInto: 'user', mergedFrom: null, state: null }));
+    return codecs.record.decode(out.find((r) => r.topic === topics.customerTouchpoints)!.value as Buffer);
+  };
+  const later = [touchRecord('user', EVENTS.productViewed, T0 + 5 * MIN), touchRecord('user', EVENTS.orderCompleted, T0 + 9 * MIN)];
+  const funnelOf = (records: Array<{ topic: string; value: unknown }>) =>
+    records
+      .filter((r) => r.topic === topics.funnelEvents)
+      .map((r) => codecs.funnel.decode(r.value as Buffer))
+      .map((f) => `${f.kind} ${f.fromStage ?? '-'}>${f.stage} ${f.customerId} ${f.eventId}`)
+      .sort();
+  const run = (order: JourneyRecord[]) => {
+    const p = processor();
+    return funnelOf(order.flatMap((r) => p.process(message(r))));
+  };
+
+  it('the funnel is the same whether the absorbed state arrives before or after the survivor’s next touchpoints', () => {
+    const transfer = transferFrom();
+    const stateFirst = run([absorbing, transfer, ...later]);
+    const stateLast = run([absorbing, ...later, transfer]);
+    expect(stateLast).toEqual(stateFirst);
+    // The product view converts from the absorbed id's awareness.
+    expect(stateFirst.filter((f) => f.startsWith('conversion awareness>consideration'))).toHaveLength(1);
+  });
+
+  it('an absorbed id with no journey still sends a (stateless) transfer, which ends the wait', () => {
+    const empty = transferFrom(false);
+    expect(empty).toMatchObject({ kind: 'transfer', mergedFrom: 'anon', state: null });
+    const p = processor();
+    expect(p.process(message(absorbing))).toEqual([]);
+    expect(p.process(message(later[0]!))).toEqual([]);
+    expect(funnelOf(p.process(message(empty)))).toEqual([expect.stringMatching(/^entry ->consideration user /)]);
+  });
+
+  it('held records survive a restore, and a wait that outlives its limit is released', () => {
+    const p = processor();
+    p.process(message(absorbing));
+    p.process(message(later[0]!));
+    const restored = processor();
+    for (const u of p.takeStateUpdates()) if (u.value) restored.restore(u.key, u.value);
+    clock = T0 + 59_000;
+    expect(funnelOf(restored.tick(clock, { caughtUp: true }))).toEqual([]);
+    clock = T0 + 61_000;
+    expect(funnelOf(restored.tick(clock, { caughtUp: true }))).toEqual([expect.stringMatching(/^entry ->consideration user /)]);
+    clock = T0;
   });
 });

@@ -7,6 +7,7 @@ import { deadLetterRecord } from '../platform/pipeline/dead-letter.js';
 import { ImportedTransfers } from '../platform/streams/imported-transfers.js';
 import type { PartitionProcessor, StateUpdate } from '../platform/streams/stateful-handler.js';
 import { StagesPartition, type StagesPartitionOptions } from './core/processor.js';
+import { MergeBarrier } from './merge-barrier.js';
 import { decodeJourneyState, encodeJourneyState } from './core/state-codec.js';
 
 export interface StagesCodecs {
@@ -22,6 +23,8 @@ export interface StagesProcessorDeps {
   options: StagesPartitionOptions;
   /** Bounds the time-driven work of one tick so a backlog of silent customers cannot stall input. */
   tickLimit: number;
+  /** How long (processing time) and for how many records a survivor waits for an absorbed state. */
+  mergeWait: { maxWaitMs: number; maxHeld: number };
   counters: { touchpoints(): void; transitions(n: number): void; churnAlerts(n: number): void; deadLetter(): void };
   now: () => number;
 }
@@ -34,6 +37,7 @@ export interface StagesProcessorDeps {
 export function createStagesProcessor(deps: StagesProcessorDeps): PartitionProcessor & { partition: StagesPartition } {
   const partition = new StagesPartition(deps.options);
   const imported = new ImportedTransfers();
+  const barrier = new MergeBarrier(deps.mergeWait);
   const { topics, codecs } = deps;
 
   const emit = (out: { transitions: StageTransition[]; funnel: FunnelEvent[]; churn: ChurnScore[] }): OutgoingRecord[] => {
@@ -51,8 +55,18 @@ export function createStagesProcessor(deps: StagesProcessorDeps): PartitionProce
     return records;
   };
 
-  const handle = (record: JourneyRecord): OutgoingRecord[] => {
+  /** Records a survivor held while it waited: processed now, in their order. */
+  const releaseHeld = (held: Buffer[]): OutgoingRecord[] => held.flatMap((encoded) => handle(codecs.record.decode(encoded), encoded));
+
+  const handle = (record: JourneyRecord, encoded: Buffer): OutgoingRecord[] => {
+    // While a survivor waits, everything for it keeps its place in line, except the state it waits for.
+    const awaited = record.kind === 'transfer' && record.mergedFrom !== null && barrier.awaits(record.customerId, record.mergedFrom);
+    if (!awaited && barrier.hold(record.customerId, encoded)) return [];
     switch (record.kind) {
+      case 'absorbing':
+        // A replayed notice of a merge whose state is already here has nothing to wait for.
+        if (record.mergedFrom && record.mergedFrom !== record.customerId && !imported.has(record.mergedFrom)) barrier.expect(record.customerId, record.mergedFrom, deps.now());
+        return [];
       case 'touchpoint': {
         if (!record.touchpoint) return [];
         deps.counters.touchpoints();
@@ -61,23 +75,24 @@ export function createStagesProcessor(deps: StagesProcessorDeps): PartitionProce
       }
       case 'merge': {
         if (!record.mergeInto || record.mergeInto === record.customerId) return [];
+        // Sent even when there is nothing to merge: the survivor is waiting for it.
         const state = partition.exportCustomer(record.customerId);
-        if (state === null) return [];
         const transfer: JourneyRecord = {
           kind: 'transfer',
           customerId: record.mergeInto,
           touchpoint: null,
           mergeInto: null,
           mergedFrom: record.customerId,
-          state: Buffer.from(encodeJourneyState(state)),
+          state: state === null ? null : Buffer.from(encodeJourneyState(state)),
         };
         return [{ topic: topics.customerTouchpoints, key: transfer.customerId, value: codecs.record.encode(transfer) }];
       }
       case 'transfer': {
-        if (!record.state) return [];
-        if (record.mergedFrom && !imported.firstTime(record.mergedFrom, record.customerId)) return [];
-        const out = partition.importCustomer(record.customerId, decodeJourneyState(record.state));
-        return emit({ transitions: out.transitions, funnel: out.funnel, churn: out.churn ? [out.churn] : [] });
+        const from = record.mergedFrom;
+        const first = from === null || imported.firstTime(from, record.customerId);
+        const merged = first && record.state ? partition.importCustomer(record.customerId, decodeJourneyState(record.state)) : null;
+        const out = merged ? emit({ transitions: merged.transitions, funnel: merged.funnel, churn: merged.churn ? [merged.churn] : [] }) : [];
+        return from === null ? out : [...out, ...releaseHeld(barrier.arrived(record.customerId, from))];
       }
       case 'watermark':
         return []; // the sessionizer's own progress records; never on this topic
@@ -87,7 +102,7 @@ export function createStagesProcessor(deps: StagesProcessorDeps): PartitionProce
   return {
     partition,
     restore(key, value) {
-      if (!imported.restore(key, value)) partition.restore(key, value);
+      if (!imported.restore(key, value) && !barrier.restore(key, value)) partition.restore(key, value);
     },
     process(message: KafkaMessage) {
       let record: JourneyRecord;
@@ -98,14 +113,15 @@ export function createStagesProcessor(deps: StagesProcessorDeps): PartitionProce
         deps.counters.deadLetter();
         return [deadLetterRecord(topics.deadLetter, { topic: topics.customerTouchpoints, stage: 'stages', message }, (error as Error).message, deps.now())];
       }
-      return handle(record);
+      return handle(record, message.value);
     },
     tick(now: number) {
-      return emit(partition.tick(now, deps.tickLimit));
+      const released = barrier.overdue(now).flatMap(([, held]) => releaseHeld(held));
+      return [...released, ...emit(partition.tick(now, deps.tickLimit))];
     },
     takeStateUpdates(): StateUpdate[] {
       const customers = partition.drainDirty().map((r) => ({ key: r.customerId, value: r.snapshot === null ? null : Buffer.from(r.snapshot) }));
-      return [...customers, ...imported.drainUpdates()];
+      return [...customers, ...imported.drainUpdates(), ...barrier.drainUpdates()];
     },
   };
 }

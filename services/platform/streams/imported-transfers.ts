@@ -21,6 +21,11 @@ export class ImportedTransfers {
     return true;
   }
 
+  /** Whether this absorbed id's state was merged here already. */
+  has(absorbed: string): boolean {
+    return this.imported.has(absorbed);
+  }
+
   /** Takes a changelog entry if it is one of ours. */
   restore(key: string, value: Buffer): boolean {
     if (!key.startsWith(PREFIX)) return false;
