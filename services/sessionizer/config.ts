@@ -11,6 +11,8 @@ export const SessionizerEnv = z.object({
   /** Event time may trail wall-clock time by this much before idle partitions close sessions anyway. */
   SESSION_MAX_EVENT_LAG_MINUTES: envInt(5, 0, 24 * 60),
   IDENTITY_EMAIL_LINKS: envBoolean(true),
+  /** A merge survivor holds its later records until the absorbed sessions arrive, at most this long. */
+  SESSIONIZER_MERGE_WAIT_SECONDS: envInt(300, 1, 24 * 3600),
   STAGE_RULES_FILE: z.string().default('services/stages/rules/ecommerce.yaml'),
   SESSIONIZER_HTTP_PORT: envInt(8083, 0, 65_535),
   HTTP_HOST: z.string().default('127.0.0.1'),

@@ -23,6 +23,8 @@ export interface SessionizerServiceDeps {
   sessions: Partial<SessionConfig>;
   maxEventLagMs: number;
   linkOptions: LinkOptions;
+  /** How long and for how many records a merge survivor waits for the absorbed state (default 5 min, 10,000). */
+  mergeWait?: { maxWaitMs: number; maxHeld: number };
   recentMessagesPerPartition?: number;
   stageOf: (tp: Touchpoint) => Stage | null;
   registry: Registry;
@@ -84,6 +86,7 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
     createProcessor: async () =>
       createSessionsProcessor({
         sourcePartitions: await partitionsOf(deps.topics.touchpoints),
+        mergeWait: deps.mergeWait ?? { maxWaitMs: 300_000, maxHeld: 10_000 },
         topics: deps.topics,
         recordCodec,
         sessionCodec: topicCodecs.sessions(),

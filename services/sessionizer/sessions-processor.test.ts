@@ -12,6 +12,7 @@ const sessionCodec = topicCodecs.sessions();
 const processor = (sourcePartitions = 1) =>
   createSessionsProcessor({
     sourcePartitions,
+    mergeWait: { maxWaitMs: 60_000, maxHeld: 100 },
     topics,
     recordCodec,
     sessionCodec,
@@ -53,12 +54,46 @@ describe('sessions processor: identity merges', () => {
   });
 });
 
-describe('sessions processor: absorbing notices', () => {
-  it('passes a survivor’s absorbing notice on to the stages service in sequence, and drops one for a merged-away id', () => {
+describe('sessions processor: a survivor waits for the absorbed sessions', () => {
+  const MIN = 60_000;
+  const absorbing: JourneyRecord = { kind: 'absorbing', customerId: 'user', touchpoint: null, mergeInto: null, mergedFrom: 'anon', state: null };
+  /** The absorbed owner: a session of `anon` (minutes 0-2), then the merge notice; returns its transfer. */
+  const transferFrom = (touched = true): JourneyRecord => {
+    const owner = processor();
+    if (touched) for (const m of [0, 1.5, 2]) owner.process(message(touchRecord('anon', `a${m}`, m * MIN)));
+    const out = owner.process(message({ kind: 'merge', customerId: 'anon', touchpoint: null, mergeInto: 'user', mergedFrom: null, state: null }));
+    return recordCodec.decode(out.find((r) => r.topic === topics.identifiedTouchpoints)!.value as Buffer);
+  };
+  // Delivered 12 minutes late (behind its source by more than the grace), inside anon's session.
+  const lateInside: JourneyRecord = { ...touchRecord('user', 'late', 1 * MIN), source: 0, sourceWatermark: 13 * MIN };
+  const run = (order: JourneyRecord[]) => {
     const p = processor();
-    const absorbing: JourneyRecord = { kind: 'absorbing', customerId: 'user', touchpoint: null, mergeInto: null, mergedFrom: 'anon', state: null };
-    const out = [...p.process(message(absorbing)), ...p.process(message(touchRecord('user', 'm1', 1_000)))];
-    expect(out.filter((r) => r.topic === topics.customerTouchpoints).map((r) => recordCodec.decode(r.value as Buffer).kind)).toEqual(['absorbing', 'touchpoint']);
+    const out = order.flatMap((r) => p.process(message(r)));
+    const late = out
+      .filter((r) => r.topic === topics.customerTouchpoints)
+      .map((r) => recordCodec.decode(r.value as Buffer))
+      .filter((r) => r.kind === 'touchpoint')
+      .map((r) => r.touchpoint!.late);
+    const last = new Map(sessionsOf(out).map((s) => [s.sessionId, `${s.eventCount} ${s.startedAt}-${s.endedAt}`]));
+    return { late, sessions: [...last.values()] };
+  };
+
+  it('a late event inside the absorbed id’s session joins it whether the sessions arrive before or after it', () => {
+    const transfer = transferFrom();
+    const stateFirst = run([absorbing, transfer, lateInside]);
+    expect(run([absorbing, lateInside, transfer])).toEqual(stateFirst);
+    expect(stateFirst).toEqual({ late: [false], sessions: [`4 0-${2 * MIN}`] });
+  });
+
+  it('an absorbed id with no sessions still sends a (stateless) transfer, which ends the wait; the notice goes on to the stages service first', () => {
+    const empty = transferFrom(false);
+    expect(empty).toMatchObject({ kind: 'transfer', mergedFrom: 'anon', state: null });
+    const p = processor();
+    const kinds = (out: Array<{ topic: string; value: unknown }>) =>
+      out.filter((r) => r.topic === topics.customerTouchpoints).map((r) => recordCodec.decode(r.value as Buffer).kind);
+    expect(kinds(p.process(message(absorbing)))).toEqual(['absorbing']);
+    expect(p.process(message(touchRecord('user', 'm1', 1_000)))).toEqual([]);
+    expect(kinds(p.process(message(empty)))).toEqual(['touchpoint']);
     p.process(message({ kind: 'merge', customerId: 'user', touchpoint: null, mergeInto: 'other', mergedFrom: null, state: null }));
     expect(p.process(message(absorbing))).toEqual([]);
   });

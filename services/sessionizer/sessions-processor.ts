@@ -5,6 +5,7 @@ import type { Topics } from '../../schemas/topics.js';
 import type { OutgoingRecord } from '../platform/kafka/producer.js';
 import { deadLetterRecord } from '../platform/pipeline/dead-letter.js';
 import { ImportedTransfers } from '../platform/streams/imported-transfers.js';
+import { MergeBarrier } from '../platform/streams/merge-barrier.js';
 import type { PartitionProcessor, StateUpdate } from '../platform/streams/stateful-handler.js';
 import type { SessionizerConfig } from './core/sessions.js';
 import { SessionizerPartition } from './core/partition.js';
@@ -27,6 +28,8 @@ export interface SessionsProcessorDeps {
    * sessions open and unfolded. A source not heard from yet holds it back.
    */
   sourcePartitions: number;
+  /** How long (processing time) and for how many records a merge survivor waits for the absorbed state. */
+  mergeWait: { maxWaitMs: number; maxHeld: number };
   counters: { duplicates(): void; late(): void; sessionsClosed(n: number): void; deadLetter(): void };
   now: () => number;
 }
@@ -42,6 +45,7 @@ export function createSessionsProcessor(deps: SessionsProcessorDeps) {
   const forwards = new Map<string, string>();
   const dirtyForwards = new Set<string>();
   const imported = new ImportedTransfers();
+  const barrier = new MergeBarrier(deps.mergeWait);
   const sourceWatermarks = new Map<number, number>();
   const dirtySources = new Set<number>();
   const now = deps.now;
@@ -62,7 +66,13 @@ export function createSessionsProcessor(deps: SessionsProcessorDeps) {
   const sessionRecords = (sessions: SessionRecord[]): OutgoingRecord[] =>
     sessions.map((s) => ({ topic: deps.topics.sessions, key: s.customerId, value: deps.sessionCodec.encode(s) }));
 
-  const handle = (record: JourneyRecord): OutgoingRecord[] => {
+  /** Records a survivor held while it waited: processed now, in their order. */
+  const releaseHeld = (held: Buffer[]): OutgoingRecord[] => held.flatMap((encoded) => handle(deps.recordCodec.decode(encoded), encoded));
+
+  const handle = (record: JourneyRecord, encoded: Buffer): OutgoingRecord[] => {
+    // While a survivor waits, everything for it keeps its place in line, except the state it waits for.
+    const awaited = record.kind === 'transfer' && record.mergedFrom !== null && barrier.awaits(record.customerId, record.mergedFrom);
+    if (!awaited && barrier.hold(record.customerId, encoded)) return [];
     const survivor = forwards.get(record.customerId);
     if (survivor !== undefined && record.kind !== 'transfer') {
       // This customer was merged away: its late-routed records belong to the survivor.
@@ -77,7 +87,9 @@ export function createSessionsProcessor(deps: SessionsProcessorDeps) {
         if (record.source != null && record.sourceWatermark != null) noteSource(record.source, record.sourceWatermark);
         return [];
       case 'absorbing':
-        // For the stages service, in sequence with this customer's touchpoints (see merge-barrier.ts).
+        // A replayed notice of a merge whose state is already here has nothing to wait for.
+        if (record.mergedFrom && record.mergedFrom !== record.customerId && !imported.has(record.mergedFrom)) barrier.expect(record.customerId, record.mergedFrom, now());
+        // The stages service waits too, for its own state: the notice goes on in sequence.
         return [downstream(record)];
       case 'touchpoint': {
         const ctp = record.touchpoint;
@@ -101,20 +113,23 @@ export function createSessionsProcessor(deps: SessionsProcessorDeps) {
         dirtyForwards.add(record.customerId);
         const state = partition.exportCustomer(record.customerId);
         const notice = downstream(record); // the stages service runs the same protocol for its own state
-        if (state === null) return [notice];
-        return [loopback({ kind: 'transfer', customerId: into, touchpoint: null, mergeInto: null, mergedFrom: record.customerId, state: Buffer.from(state) }), notice];
+        // Sent even when there is nothing to merge: the survivor is waiting for it.
+        const transfer = loopback({ kind: 'transfer', customerId: into, touchpoint: null, mergeInto: null, mergedFrom: record.customerId, state: state === null ? null : Buffer.from(state) });
+        return [transfer, notice];
       }
-      case 'transfer':
-        if (!record.state) return [];
-        if (record.mergedFrom && !imported.firstTime(record.mergedFrom, record.customerId)) return [];
-        return sessionRecords(partition.importCustomer(record.customerId, record.state));
+      case 'transfer': {
+        const from = record.mergedFrom;
+        const first = from === null || imported.firstTime(from, record.customerId);
+        const merged = first && record.state ? sessionRecords(partition.importCustomer(record.customerId, record.state)) : [];
+        return from === null ? merged : [...merged, ...releaseHeld(barrier.arrived(record.customerId, from))];
+      }
     }
   };
 
   const processor: PartitionProcessor & { partition: SessionizerPartition } = {
     partition,
     restore(key, value) {
-      if (imported.restore(key, value)) return;
+      if (imported.restore(key, value) || barrier.restore(key, value)) return;
       if (key.startsWith(WATERMARK_PREFIX)) noteSource(Number(key.slice(WATERMARK_PREFIX.length)), Number(value.toString('utf8')));
       else if (key.startsWith(FORWARD_PREFIX)) forwards.set(key.slice(FORWARD_PREFIX.length), value.toString('utf8'));
       else partition.restore(key, value);
@@ -128,15 +143,16 @@ export function createSessionsProcessor(deps: SessionsProcessorDeps) {
         deps.counters.deadLetter();
         return [deadLetterRecord(deps.topics.deadLetter, { topic: deps.topics.identifiedTouchpoints, stage: 'sessionizer', message }, (error as Error).message, now())];
       }
-      return handle(record);
+      return handle(record, message.value);
     },
     tick(at: number, context) {
       // Wall-clock punctuation only for an idle, caught-up partition: a backlog being replayed
       // must not have its events declared late because the clock moved on meanwhile.
       if (context.caughtUp) partition.advanceWatermark(at - deps.maxEventLagMs);
+      const released = barrier.overdue(at).flatMap(([, held]) => releaseHeld(held));
       const closed = partition.expire();
       deps.counters.sessionsClosed(closed.length);
-      return sessionRecords(closed);
+      return [...released, ...sessionRecords(closed)];
     },
     takeStateUpdates(): StateUpdate[] {
       const updates: StateUpdate[] = partition.dirtyKeys().map((key) => {
@@ -147,7 +163,7 @@ export function createSessionsProcessor(deps: SessionsProcessorDeps) {
       dirtyForwards.clear();
       for (const source of dirtySources) updates.push({ key: `${WATERMARK_PREFIX}${source}`, value: Buffer.from(String(sourceWatermarks.get(source)!)) });
       dirtySources.clear();
-      updates.push(...imported.drainUpdates());
+      updates.push(...imported.drainUpdates(), ...barrier.drainUpdates());
       return updates;
     },
   };

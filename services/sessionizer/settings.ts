@@ -4,7 +4,7 @@ import type { SessionizerServiceDeps } from './service.js';
 const MINUTE = 60_000;
 
 /** The session rules from the environment (README: Sessions). */
-export function sessionSettings(config: SessionizerConfig): Pick<SessionizerServiceDeps, 'sessions' | 'maxEventLagMs' | 'linkOptions'> {
+export function sessionSettings(config: SessionizerConfig): Pick<SessionizerServiceDeps, 'sessions' | 'maxEventLagMs' | 'linkOptions' | 'mergeWait'> {
   return {
     sessions: {
       inactivityGapMs: config.SESSION_GAP_MINUTES * MINUTE,
@@ -14,5 +14,6 @@ export function sessionSettings(config: SessionizerConfig): Pick<SessionizerServ
     },
     maxEventLagMs: config.SESSION_MAX_EVENT_LAG_MINUTES * MINUTE,
     linkOptions: { emailLinks: config.IDENTITY_EMAIL_LINKS },
+    mergeWait: { maxWaitMs: config.SESSIONIZER_MERGE_WAIT_SECONDS * 1_000, maxHeld: 10_000 },
   };
 }

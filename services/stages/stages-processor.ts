@@ -7,7 +7,7 @@ import { deadLetterRecord } from '../platform/pipeline/dead-letter.js';
 import { ImportedTransfers } from '../platform/streams/imported-transfers.js';
 import type { PartitionProcessor, StateUpdate } from '../platform/streams/stateful-handler.js';
 import { StagesPartition, type StagesPartitionOptions } from './core/processor.js';
-import { MergeBarrier } from './merge-barrier.js';
+import { MergeBarrier } from '../platform/streams/merge-barrier.js';
 import { decodeJourneyState, encodeJourneyState } from './core/state-codec.js';
 
 export interface StagesCodecs {

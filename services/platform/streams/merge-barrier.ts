@@ -1,4 +1,4 @@
-import type { StateUpdate } from '../platform/streams/stateful-handler.js';
+import type { StateUpdate } from './stateful-handler.js';
 
 const PREFIX = 'wait:';
 
@@ -12,12 +12,13 @@ interface Wait {
 }
 
 /**
- * Makes a survivor's journey independent of how fast the absorbed customer's state travels.
+ * Makes a survivor's state independent of how fast the absorbed customer's state travels.
  * The router announces a merge to both sides (`merge` to the absorbed id's owner, `absorbing` to the
  * survivor's), in sequence with the touchpoints it routes. The survivor's owner then holds the
  * survivor's later records until the absorbed state (`transfer`, possibly empty) has been merged,
- * so those records always meet the merged journey: a purchase is a repeat purchase, a
- * consideration event converts from the absorbed id's awareness, whichever partition was faster.
+ * so those records always meet the merged state: a late event inside the absorbed id's session
+ * joins it, a purchase is a repeat purchase, a consideration event converts from the absorbed id's
+ * awareness, whichever partition was faster. Both the sessionizer and the stages service use it.
  * Held records live in the changelog (`wait:<survivor>`), so a restart resumes the wait.
  *
  * A transfer that never comes (its absorbed owner found nothing to merge twice, say) would hold the
