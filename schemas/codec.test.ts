@@ -60,9 +60,10 @@ describe('touchpoint schema evolution', () => {
       state: null,
       source: 3,
       sourceWatermark: 1_700_000_000_123,
+      inputOffset: 42,
     };
     expect(codec.decode(codec.encode(record))).toEqual(record);
-    const transfer: JourneyRecord = { ...record, kind: 'transfer', touchpoint: null, mergedFrom: 'a:2', state: Buffer.from([1, 2, 3]), source: null, sourceWatermark: null };
+    const transfer: JourneyRecord = { ...record, kind: 'transfer', touchpoint: null, mergedFrom: 'a:2', state: Buffer.from([1, 2, 3]), source: null, sourceWatermark: null, inputOffset: null };
     expect(codec.decode(codec.encode(transfer))).toEqual(transfer);
   });
 
@@ -80,7 +81,7 @@ describe('touchpoint schema evolution', () => {
     const v1Record = { kind: 'merge', customerId: 'a:1', touchpoint: null, mergeInto: 'u:1', mergedFrom: null, state: null };
     const reader = codecFromTypes<JourneyRecord>('journey-record', new Map([[1, recordV1], [2, recordV2]]), 2);
     const writerV1 = codecFromTypes<unknown>('journey-record', new Map([[1, recordV1]]), 1);
-    expect(reader.decode(writerV1.encode(v1Record))).toEqual({ ...v1Record, source: null, sourceWatermark: null });
+    expect(reader.decode(writerV1.encode(v1Record))).toEqual({ ...v1Record, source: null, sourceWatermark: null, inputOffset: null });
     const readerV1 = codecFromTypes<unknown>('journey-record', new Map([[1, recordV1], [2, recordV2]]), 1);
     expect(readerV1.decode(reader.encode({ ...v1Record, kind: 'merge', source: 1, sourceWatermark: 5 } as JourneyRecord))).toEqual(v1Record);
   });

@@ -140,5 +140,7 @@ export const JourneyRecord = z.object({
   source: z.number().int().nullish(),
   /** That partition's max event time before this touchpoint, or up to here for a watermark. */
   sourceWatermark: z.number().nullish(),
+  /** customer-touchpoints: the identified-touchpoints offset this was produced from (replays repeat it). */
+  inputOffset: z.number().nullish(),
 });
 export type JourneyRecord = z.infer<typeof JourneyRecord>;

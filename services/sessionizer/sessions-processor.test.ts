@@ -92,8 +92,10 @@ describe('sessions processor: a survivor waits for the absorbed sessions', () =>
     const kinds = (out: Array<{ topic: string; value: unknown }>) =>
       out.filter((r) => r.topic === topics.customerTouchpoints).map((r) => recordCodec.decode(r.value as Buffer).kind);
     expect(kinds(p.process(message(absorbing)))).toEqual(['absorbing']);
-    expect(p.process(message(touchRecord('user', 'm1', 1_000)))).toEqual([]);
-    expect(kinds(p.process(message(empty)))).toEqual(['touchpoint']);
+    const held = message(touchRecord('user', 'm1', 1_000));
+    expect(p.process(held)).toEqual([]);
+    const released = p.process(message(empty)).filter((r) => r.topic === topics.customerTouchpoints);
+    expect(released.map((r) => recordCodec.decode(r.value as Buffer)).map((r) => [r.kind, r.inputOffset])).toEqual([['touchpoint', Number(held.offset)]]);
     p.process(message({ kind: 'merge', customerId: 'user', touchpoint: null, mergeInto: 'other', mergedFrom: null, state: null }));
     expect(p.process(message(absorbing))).toEqual([]);
   });

@@ -66,13 +66,21 @@ export function createSessionsProcessor(deps: SessionsProcessorDeps) {
   const sessionRecords = (sessions: SessionRecord[]): OutgoingRecord[] =>
     sessions.map((s) => ({ topic: deps.topics.sessions, key: s.customerId, value: deps.sessionCodec.encode(s) }));
 
-  /** Records a survivor held while it waited: processed now, in their order. */
-  const releaseHeld = (held: Buffer[]): OutgoingRecord[] => held.flatMap((encoded) => handle(deps.recordCodec.decode(encoded), encoded));
+  /** Records a survivor held while it waited (stamped with their offsets): processed now, in their order. */
+  const releaseHeld = (held: Buffer[]): OutgoingRecord[] =>
+    held.flatMap((encoded) => {
+      const record = deps.recordCodec.decode(encoded);
+      return handle(record, record.inputOffset ?? 0);
+    });
 
-  const handle = (record: JourneyRecord, encoded: Buffer): OutgoingRecord[] => {
+  /** `offset`: where the record was consumed, passed on downstream so replays can be recognised. */
+  const handle = (record: JourneyRecord, offset: number): OutgoingRecord[] => {
     // While a survivor waits, everything for it keeps its place in line, except the state it waits for.
     const awaited = record.kind === 'transfer' && record.mergedFrom !== null && barrier.awaits(record.customerId, record.mergedFrom);
-    if (!awaited && barrier.hold(record.customerId, encoded)) return [];
+    if (!awaited && barrier.isWaiting(record.customerId)) {
+      barrier.hold(record.customerId, deps.recordCodec.encode({ ...record, inputOffset: offset }));
+      return [];
+    }
     const survivor = forwards.get(record.customerId);
     if (survivor !== undefined && record.kind !== 'transfer') {
       // This customer was merged away: its late-routed records belong to the survivor.
@@ -102,7 +110,11 @@ export function createSessionsProcessor(deps: SessionsProcessorDeps) {
         }
         if (result.late) deps.counters.late();
         return [
-          downstream({ ...record, touchpoint: { ...ctp, customerId: record.customerId, accountId: result.accountId, sessionId: result.sessionId, late: result.late } }),
+          downstream({
+            ...record,
+            inputOffset: offset,
+            touchpoint: { ...ctp, customerId: record.customerId, accountId: result.accountId, sessionId: result.sessionId, late: result.late },
+          }),
           ...sessionRecords(result.sessions),
         ];
       }
@@ -143,7 +155,7 @@ export function createSessionsProcessor(deps: SessionsProcessorDeps) {
         deps.counters.deadLetter();
         return [deadLetterRecord(deps.topics.deadLetter, { topic: deps.topics.identifiedTouchpoints, stage: 'sessionizer', message }, (error as Error).message, now())];
       }
-      return handle(record, message.value);
+      return handle(record, Number(message.offset));
     },
     tick(at: number, context) {
       // Wall-clock punctuation only for an idle, caught-up partition: a backlog being replayed

@@ -31,6 +31,7 @@ export function createStagesService(deps: StagesServiceDeps): Component {
   const touchpoints = new Counter({ name: 'stages_touchpoints_total', help: 'Touchpoints applied to journeys', registers: [deps.registry] });
   const transitions = new Counter({ name: 'stages_transitions_total', help: 'Stage transitions emitted', registers: [deps.registry] });
   const churnAlerts = new Counter({ name: 'stages_churn_threshold_crossings_total', help: 'Churn scores that crossed the threshold', registers: [deps.registry] });
+  const repeats = new Counter({ name: 'stages_repeated_touchpoints_total', help: 'Touchpoints the sessionizer sent again after a crash (skipped)', registers: [deps.registry] });
   const dead = new Counter({ name: 'stages_dead_letters_total', help: 'Undecodable records', registers: [deps.registry] });
   const restoreMs = new Gauge({ name: 'stages_last_restore_ms', help: 'Duration of the last state restore', registers: [deps.registry] });
   const codecs = {
@@ -52,6 +53,7 @@ export function createStagesService(deps: StagesServiceDeps): Component {
         mergeWait: deps.mergeWait ?? { maxWaitMs: 300_000, maxHeld: 10_000 },
         counters: {
           touchpoints: () => touchpoints.inc(),
+          repeats: () => repeats.inc(),
           transitions: (n) => transitions.inc(n),
           churnAlerts: (n) => churnAlerts.inc(n),
           deadLetter: () => dead.inc(),

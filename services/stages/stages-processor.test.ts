@@ -22,7 +22,7 @@ const processor = () =>
     options: { rules: loadShippedStageRules('ecommerce.yaml'), config: defaultStagesCoreConfig(), churn: loadShippedChurnModel() },
     tickLimit: 1_000,
     mergeWait: { maxWaitMs: 60_000, maxHeld: 100 },
-    counters: { touchpoints: () => {}, transitions: () => {}, churnAlerts: () => {}, deadLetter: () => {} },
+    counters: { touchpoints: () => {}, repeats: () => {}, transitions: () => {}, churnAlerts: () => {}, deadLetter: () => {} },
     now: () => clock,
   });
 let offset = 0;
@@ -105,5 +105,32 @@ describe('stages processor: a survivor waits for the absorbed journey', () => {
     clock = T0 + 61_000;
     expect(funnelOf(restored.tick(clock, { caughtUp: true }))).toEqual([expect.stringMatching(/^entry ->consideration user /)]);
     clock = T0;
+  });
+});
+
+describe('stages processor: repeated sessionizer output', () => {
+  const MIN = 60_000;
+  const at = (customerId: string, event: string, t: number, inputOffset: number): JourneyRecord => ({ ...touchRecord(customerId, event, t), inputOffset });
+  const stagesOf = (records: Array<{ topic: string; value: unknown }>) =>
+    records.filter((r) => r.topic === topics.funnelEvents).map((r) => codecs.funnel.decode(r.value as Buffer)).map((f) => `${f.kind} ${f.stage}`);
+
+  it('a touchpoint the sessionizer sends again after a crash is not applied twice: one order is one purchase', () => {
+    const p = processor();
+    const order = at('user', EVENTS.orderCompleted, T0 + MIN, 7);
+    const first = stagesOf(p.process(message(order)));
+    expect(first).toEqual(['entry purchase']);
+    expect(p.process(message(order))).toEqual([]);
+    expect(p.partition.get('user')?.purchases.repeatCount).toBe(0);
+    // The next touchpoint (a higher offset) is applied.
+    expect(stagesOf(p.process(message(at('user', EVENTS.orderCompleted, T0 + 2 * MIN, 8))))).toEqual(['conversion retention', 'entry retention']);
+  });
+
+  it('a merge survivor keeps its own offsets: the absorbed id’s (another partition’s) do not hide its touchpoints', () => {
+    const owner = processor();
+    owner.process(message(at('anon', EVENTS.adClicked, T0, 900)));
+    const [transferOut] = owner.process(message({ kind: 'merge', customerId: 'anon', touchpoint: null, mergeInto: 'user', mergedFrom: null, state: null }));
+    const survivor = processor();
+    survivor.process(message(codecs.record.decode(transferOut!.value as Buffer)));
+    expect(stagesOf(survivor.process(message(at('user', EVENTS.productViewed, T0 + MIN, 5))))).toContain('entry consideration');
   });
 });

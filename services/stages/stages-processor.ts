@@ -25,7 +25,7 @@ export interface StagesProcessorDeps {
   tickLimit: number;
   /** How long (processing time) and for how many records a survivor waits for an absorbed state. */
   mergeWait: { maxWaitMs: number; maxHeld: number };
-  counters: { touchpoints(): void; transitions(n: number): void; churnAlerts(n: number): void; deadLetter(): void };
+  counters: { touchpoints(): void; repeats(): void; transitions(n: number): void; churnAlerts(n: number): void; deadLetter(): void };
   now: () => number;
 }
 
@@ -69,8 +69,13 @@ export function createStagesProcessor(deps: StagesProcessorDeps): PartitionProce
         return [];
       case 'touchpoint': {
         if (!record.touchpoint) return [];
+        const inputOffset = record.inputOffset ?? null;
+        if (inputOffset !== null && partition.isRepeat(record.customerId, inputOffset)) {
+          deps.counters.repeats();
+          return [];
+        }
         deps.counters.touchpoints();
-        const out = partition.process(record.touchpoint, deps.now());
+        const out = partition.process(record.touchpoint, deps.now(), inputOffset);
         return emit({ transitions: out.transitions, funnel: out.funnel, churn: out.churn ? [out.churn] : [] });
       }
       case 'merge': {

@@ -47,6 +47,10 @@ export class MergeBarrier {
     return this.waits.get(survivor)?.pending.has(absorbed) ?? false;
   }
 
+  isWaiting(customerId: string): boolean {
+    return this.waits.has(customerId);
+  }
+
   /** Holds the record if `customerId` is waiting; false when it may be processed now. */
   hold(customerId: string, encoded: Buffer): boolean {
     const wait = this.waits.get(customerId);

@@ -54,6 +54,8 @@ export function mergeJourneyStates(
     signals: survivor === null ? other.signals : mergeSignals(survivor.signals, other.signals, config.churn.signalHalfLifeMs),
     // The flag is about the survivor id's own funnel rows: the absorbed id's entries are not its.
     entered: survivor === null ? false : hasOwnEntry(survivor),
+    // Offsets of the absorbed id's partition say nothing about the survivor's.
+    appliedInputOffset: survivor?.appliedInputOffset ?? null,
   };
   const before = survivor?.stage ?? null;
   if (merged.stage === null || merged.stage === before) return { state: merged, transitions: [], funnel };
