@@ -4,7 +4,7 @@ import type { JourneyRecord, SessionRecord } from '../../schemas/journey.js';
 import type { Topics } from '../../schemas/topics.js';
 import type { OutgoingRecord } from '../platform/kafka/producer.js';
 import { deadLetterRecord } from '../platform/pipeline/dead-letter.js';
-import { ImportedTransfers } from '../platform/streams/imported-transfers.js';
+import { MergeLedger } from '../platform/streams/merge-ledger.js';
 import { MergeBarrier } from '../platform/streams/merge-barrier.js';
 import type { PartitionProcessor, StateUpdate } from '../platform/streams/stateful-handler.js';
 import type { SessionizerConfig } from './core/sessions.js';
@@ -44,7 +44,7 @@ export function createSessionsProcessor(deps: SessionsProcessorDeps) {
   const partition = new SessionizerPartition(deps.config);
   const forwards = new Map<string, string>();
   const dirtyForwards = new Set<string>();
-  const imported = new ImportedTransfers();
+  const imported = new MergeLedger('imp:');
   const barrier = new MergeBarrier(deps.mergeWait);
   const sourceWatermarks = new Map<number, number>();
   const dirtySources = new Set<number>();

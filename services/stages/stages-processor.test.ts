@@ -133,4 +133,14 @@ describe('stages processor: repeated sessionizer output', () => {
     survivor.process(message(codecs.record.decode(transferOut!.value as Buffer)));
     expect(stagesOf(survivor.process(message(at('user', EVENTS.productViewed, T0 + MIN, 5))))).toContain('entry consideration');
   });
+
+  it('a repeat that arrives under an id already merged away does not start a new journey for it', () => {
+    const p = processor();
+    const view = at('anon', EVENTS.productViewed, T0, 3);
+    p.process(message(view));
+    p.process(message({ kind: 'merge', customerId: 'anon', touchpoint: null, mergeInto: 'user', mergedFrom: null, state: null }));
+    // The sessionizer died before its changelog held the merge: it sends the view (and the notice) again.
+    expect(p.process(message(view))).toEqual([]);
+    expect(p.partition.get('anon')).toBeUndefined();
+  });
 });

@@ -4,7 +4,7 @@ import type { ChurnScore, FunnelEvent, JourneyRecord, StageTransition } from '..
 import type { Topics } from '../../schemas/topics.js';
 import type { OutgoingRecord } from '../platform/kafka/producer.js';
 import { deadLetterRecord } from '../platform/pipeline/dead-letter.js';
-import { ImportedTransfers } from '../platform/streams/imported-transfers.js';
+import { MergeLedger } from '../platform/streams/merge-ledger.js';
 import type { PartitionProcessor, StateUpdate } from '../platform/streams/stateful-handler.js';
 import { StagesPartition, type StagesPartitionOptions } from './core/processor.js';
 import { MergeBarrier } from '../platform/streams/merge-barrier.js';
@@ -36,7 +36,8 @@ export interface StagesProcessorDeps {
  */
 export function createStagesProcessor(deps: StagesProcessorDeps): PartitionProcessor & { partition: StagesPartition } {
   const partition = new StagesPartition(deps.options);
-  const imported = new ImportedTransfers();
+  const imported = new MergeLedger('imp:');
+  const exported = new MergeLedger('exp:');
   const barrier = new MergeBarrier(deps.mergeWait);
   const { topics, codecs } = deps;
 
@@ -70,7 +71,7 @@ export function createStagesProcessor(deps: StagesProcessorDeps): PartitionProce
       case 'touchpoint': {
         if (!record.touchpoint) return [];
         const inputOffset = record.inputOffset ?? null;
-        if (inputOffset !== null && partition.isRepeat(record.customerId, inputOffset)) {
+        if (exported.has(record.customerId) || (inputOffset !== null && partition.isRepeat(record.customerId, inputOffset))) {
           deps.counters.repeats();
           return [];
         }
@@ -81,6 +82,7 @@ export function createStagesProcessor(deps: StagesProcessorDeps): PartitionProce
       case 'merge': {
         if (!record.mergeInto || record.mergeInto === record.customerId) return [];
         // Sent even when there is nothing to merge: the survivor is waiting for it.
+        exported.firstTime(record.customerId, record.mergeInto);
         const state = partition.exportCustomer(record.customerId);
         const transfer: JourneyRecord = {
           kind: 'transfer',
@@ -107,7 +109,7 @@ export function createStagesProcessor(deps: StagesProcessorDeps): PartitionProce
   return {
     partition,
     restore(key, value) {
-      if (!imported.restore(key, value) && !barrier.restore(key, value)) partition.restore(key, value);
+      if (!imported.restore(key, value) && !exported.restore(key, value) && !barrier.restore(key, value)) partition.restore(key, value);
     },
     process(message: KafkaMessage) {
       let record: JourneyRecord;
@@ -126,7 +128,7 @@ export function createStagesProcessor(deps: StagesProcessorDeps): PartitionProce
     },
     takeStateUpdates(): StateUpdate[] {
       const customers = partition.drainDirty().map((r) => ({ key: r.customerId, value: r.snapshot === null ? null : Buffer.from(r.snapshot) }));
-      return [...customers, ...imported.drainUpdates(), ...barrier.drainUpdates()];
+      return [...customers, ...imported.drainUpdates(), ...exported.drainUpdates(), ...barrier.drainUpdates()];
     },
   };
 }
