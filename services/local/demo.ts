@@ -11,7 +11,10 @@ export function createDemoTraffic(options: { enabled: boolean; rate: number; see
   // Journeys compressed in time (3 s between page views, 1 min between visits) so the dashboard
   // shows purchases, retention and advocacy within minutes of `npm start`, not days.
   const config = parseSimulatorConfig({ seed: options.seed, arrival: { callsPerSecond: options.rate }, timing: { pageGapMs: 3_000, sessionGapMs: 60_000 } });
-  const simulator = createSimulator(config, { startTime: Date.now() });
+  // The same seed brings the same people back on every `npm start`, but their calls are new: a
+  // messageId the pipeline saw in an earlier run would be dropped as an SDK retry.
+  const startTime = Date.now();
+  const simulator = createSimulator(config, { startTime, messageIdPrefix: `m-${options.seed}-${startTime.toString(36)}-` });
   const sender = createHttpSender({ collectorUrl: options.collectorUrl, batchSize: 100, concurrency: 4, maxRetries: 50 });
   return createPacer({ simulator, sender, mode: 'realtime', tickMs: 250, chunk: 500, logger: options.logger });
 }

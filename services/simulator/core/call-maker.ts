@@ -28,8 +28,9 @@ export class CallMaker {
   constructor(
     private readonly seed: number,
     private readonly stats: StatsCollector,
+    messagePrefix = `m-${seed}-`,
   ) {
-    this.messagePrefix = `m-${seed}-`;
+    this.messagePrefix = messagePrefix;
   }
 
   /**

@@ -37,6 +37,8 @@ export interface EngineOptions {
   journeysPerSecond: number;
   /** Stop admitting new journeys after this many; the stream ends when the admitted ones finish. */
   maxJourneys: number;
+  /** messageIds are this prefix plus a counter (default `m-<seed>-`). */
+  messageIdPrefix?: string;
 }
 
 const ARRIVALS_STREAM = 0xa771;
@@ -100,7 +102,7 @@ export class Engine implements World {
     this.accountsRng = Rng.stream(config.seed, ACCOUNTS_STREAM);
     this.sameVisitRate = config.timing.sameVisitRate;
     this.stats = new StatsCollector(runtime.personas.map((p) => p.name));
-    this.calls = new CallMaker(config.seed, this.stats);
+    this.calls = new CallMaker(config.seed, this.stats, options.messageIdPrefix);
     this.incidents = new Incidents(config.incidents, options.startTime);
     this.delivery = new Delivery(config.delivery, Rng.stream(config.seed, DELIVERY_STREAM), this.incidents, this.stats);
     // Gaps are floor + exponential, so their mean is exactly the configured mean.

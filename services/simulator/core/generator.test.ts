@@ -9,6 +9,14 @@ import { HOUR, MINUTE, START, runJourneys, testConfig } from './test-fixtures.js
 const json = (calls: readonly SimulatedCall[]) => JSON.stringify(calls);
 
 describe('createSimulator', () => {
+  it('a messageId prefix gives a replayed seed new messageIds and nothing else new', () => {
+    const config = testConfig({ seed: 5 });
+    const plain = createSimulator(config, { startTime: START }).next(200);
+    const prefixed = createSimulator(config, { startTime: START, messageIdPrefix: 'm-5-run2-' }).next(200);
+    expect(prefixed.map((c) => c.call.messageId.replace('m-5-run2-', 'm-5-'))).toEqual(plain.map((c) => c.call.messageId));
+    expect(prefixed.map((c) => ({ ...c.call, messageId: '' }))).toEqual(plain.map((c) => ({ ...c.call, messageId: '' })));
+  });
+
   it('is deterministic: the same seed and config give identical calls and stats', () => {
     const config = parseSimulatorConfig({ incidents: [{ kind: 'conversion-drop', at: 10 * MINUTE, step: 'consideration→purchase', dropPct: 30 }] });
     const a = createSimulator(config, { startTime: START });

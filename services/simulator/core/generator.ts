@@ -9,6 +9,11 @@ export interface SimulatorOptions {
   startTime: number;
   /** Admit at most this many new journeys; the stream then ends once they (and their referrals) finish. */
   maxJourneys?: number;
+  /**
+   * messageIds are this prefix plus a counter (default `m-<seed>-`). A run that replays a seed into
+   * a pipeline that has seen it before needs its own prefix: the same ids would be dropped as retries.
+   */
+  messageIdPrefix?: string;
 }
 
 export interface Simulator {
@@ -66,6 +71,7 @@ export function createSimulator(config: SimulatorConfig, options: SimulatorOptio
     startTime: options.startTime,
     journeysPerSecond,
     maxJourneys: options.maxJourneys ?? Number.POSITIVE_INFINITY,
+    messageIdPrefix: options.messageIdPrefix,
   });
   let lastSendAt = options.startTime;
   let ended = false;
