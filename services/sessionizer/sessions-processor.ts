@@ -10,9 +10,10 @@ import type { PartitionProcessor, StateUpdate } from '../platform/streams/statef
 import type { SessionizerConfig } from './core/sessions.js';
 import { SessionizerPartition } from './core/partition.js';
 
-/** Changelog keys: a customer id, or `fwd:<absorbed>` → survivor for an identity merge already handled. */
-const FORWARD_PREFIX = 'fwd:';
-/** Changelog keys `wm:<source>` → that touchpoints partition's event-time watermark as seen here. */
+/**
+ * Changelog keys: a customer id; `fwd:<absorbed>` → survivor (forwards); `imp:` / `wait:` (merge
+ * barrier); `wm:<source>` → that touchpoints partition's event-time watermark as seen here.
+ */
 const WATERMARK_PREFIX = 'wm:';
 
 export interface SessionsProcessorDeps {
@@ -42,9 +43,8 @@ export interface SessionsProcessorDeps {
  */
 export function createSessionsProcessor(deps: SessionsProcessorDeps) {
   const partition = new SessionizerPartition(deps.config);
-  const forwards = new Map<string, string>();
-  const dirtyForwards = new Set<string>();
-  const imported = new MergeLedger('imp:');
+  /** Customers merged away here (their owner forwards what still comes for them to the survivor). */
+  const forwards = new MergeLedger('fwd:');
   const barrier = new MergeBarrier(deps.mergeWait);
   const sourceWatermarks = new Map<number, number>();
   const dirtySources = new Set<number>();
@@ -75,13 +75,11 @@ export function createSessionsProcessor(deps: SessionsProcessorDeps) {
 
   /** `offset`: where the record was consumed, passed on downstream so replays can be recognised. */
   const handle = (record: JourneyRecord, offset: number): OutgoingRecord[] => {
-    // While a survivor waits, everything for it keeps its place in line, except the state it waits for.
-    const awaited = record.kind === 'transfer' && record.mergedFrom !== null && barrier.awaits(record.customerId, record.mergedFrom);
-    if (!awaited && barrier.isWaiting(record.customerId)) {
+    if (barrier.mustHold(record)) {
       barrier.hold(record.customerId, deps.recordCodec.encode({ ...record, inputOffset: offset }));
       return [];
     }
-    const survivor = forwards.get(record.customerId);
+    const survivor = forwards.survivorOf(record.customerId);
     if (survivor !== undefined && record.kind !== 'transfer') {
       // This customer was merged away: its late-routed records belong to the survivor.
       const rekeyed: JourneyRecord = record.touchpoint
@@ -95,8 +93,7 @@ export function createSessionsProcessor(deps: SessionsProcessorDeps) {
         if (record.source != null && record.sourceWatermark != null) noteSource(record.source, record.sourceWatermark);
         return [];
       case 'absorbing':
-        // A replayed notice of a merge whose state is already here has nothing to wait for.
-        if (record.mergedFrom && record.mergedFrom !== record.customerId && !imported.has(record.mergedFrom)) barrier.expect(record.customerId, record.mergedFrom, now());
+        barrier.absorbing(record.customerId, record.mergedFrom, now());
         // The stages service waits too, for its own state: the notice goes on in sequence.
         return [downstream(record)];
       case 'touchpoint': {
@@ -121,8 +118,7 @@ export function createSessionsProcessor(deps: SessionsProcessorDeps) {
       case 'merge': {
         const into = record.mergeInto;
         if (!into || into === record.customerId) return [];
-        forwards.set(record.customerId, into);
-        dirtyForwards.add(record.customerId);
+        forwards.firstTime(record.customerId, into);
         const state = partition.exportCustomer(record.customerId);
         const notice = downstream(record); // the stages service runs the same protocol for its own state
         // Sent even when there is nothing to merge: the survivor is waiting for it.
@@ -130,10 +126,9 @@ export function createSessionsProcessor(deps: SessionsProcessorDeps) {
         return [transfer, notice];
       }
       case 'transfer': {
-        const from = record.mergedFrom;
-        const first = from === null || imported.firstTime(from, record.customerId);
-        const merged = first && record.state ? sessionRecords(partition.importCustomer(record.customerId, record.state)) : [];
-        return from === null ? merged : [...merged, ...releaseHeld(barrier.arrived(record.customerId, from))];
+        const { merge, release } = barrier.transferred(record.customerId, record.mergedFrom);
+        const merged = merge && record.state ? sessionRecords(partition.importCustomer(record.customerId, record.state)) : [];
+        return [...merged, ...releaseHeld(release)];
       }
     }
   };
@@ -141,9 +136,8 @@ export function createSessionsProcessor(deps: SessionsProcessorDeps) {
   const processor: PartitionProcessor & { partition: SessionizerPartition } = {
     partition,
     restore(key, value) {
-      if (imported.restore(key, value) || barrier.restore(key, value)) return;
+      if (forwards.restore(key, value) || barrier.restore(key, value)) return;
       if (key.startsWith(WATERMARK_PREFIX)) noteSource(Number(key.slice(WATERMARK_PREFIX.length)), Number(value.toString('utf8')));
-      else if (key.startsWith(FORWARD_PREFIX)) forwards.set(key.slice(FORWARD_PREFIX.length), value.toString('utf8'));
       else partition.restore(key, value);
     },
     process(message: KafkaMessage) {
@@ -171,11 +165,9 @@ export function createSessionsProcessor(deps: SessionsProcessorDeps) {
         const snap = partition.snapshot(key);
         return { key, value: snap === null ? null : Buffer.from(snap) };
       });
-      for (const absorbed of dirtyForwards) updates.push({ key: `${FORWARD_PREFIX}${absorbed}`, value: Buffer.from(forwards.get(absorbed)!) });
-      dirtyForwards.clear();
       for (const source of dirtySources) updates.push({ key: `${WATERMARK_PREFIX}${source}`, value: Buffer.from(String(sourceWatermarks.get(source)!)) });
       dirtySources.clear();
-      updates.push(...imported.drainUpdates(), ...barrier.drainUpdates());
+      updates.push(...forwards.drainUpdates(), ...barrier.drainUpdates());
       return updates;
     },
   };

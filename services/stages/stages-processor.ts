@@ -4,10 +4,10 @@ import type { ChurnScore, FunnelEvent, JourneyRecord, StageTransition } from '..
 import type { Topics } from '../../schemas/topics.js';
 import type { OutgoingRecord } from '../platform/kafka/producer.js';
 import { deadLetterRecord } from '../platform/pipeline/dead-letter.js';
+import { MergeBarrier } from '../platform/streams/merge-barrier.js';
 import { MergeLedger } from '../platform/streams/merge-ledger.js';
 import type { PartitionProcessor, StateUpdate } from '../platform/streams/stateful-handler.js';
 import { StagesPartition, type StagesPartitionOptions } from './core/processor.js';
-import { MergeBarrier } from '../platform/streams/merge-barrier.js';
 import { decodeJourneyState, encodeJourneyState } from './core/state-codec.js';
 
 export interface StagesCodecs {
@@ -36,7 +36,6 @@ export interface StagesProcessorDeps {
  */
 export function createStagesProcessor(deps: StagesProcessorDeps): PartitionProcessor & { partition: StagesPartition } {
   const partition = new StagesPartition(deps.options);
-  const imported = new MergeLedger('imp:');
   const exported = new MergeLedger('exp:');
   const barrier = new MergeBarrier(deps.mergeWait);
   const { topics, codecs } = deps;
@@ -60,13 +59,13 @@ export function createStagesProcessor(deps: StagesProcessorDeps): PartitionProce
   const releaseHeld = (held: Buffer[]): OutgoingRecord[] => held.flatMap((encoded) => handle(codecs.record.decode(encoded), encoded));
 
   const handle = (record: JourneyRecord, encoded: Buffer): OutgoingRecord[] => {
-    // While a survivor waits, everything for it keeps its place in line, except the state it waits for.
-    const awaited = record.kind === 'transfer' && record.mergedFrom !== null && barrier.awaits(record.customerId, record.mergedFrom);
-    if (!awaited && barrier.hold(record.customerId, encoded)) return [];
+    if (barrier.mustHold(record)) {
+      barrier.hold(record.customerId, encoded);
+      return [];
+    }
     switch (record.kind) {
       case 'absorbing':
-        // A replayed notice of a merge whose state is already here has nothing to wait for.
-        if (record.mergedFrom && record.mergedFrom !== record.customerId && !imported.has(record.mergedFrom)) barrier.expect(record.customerId, record.mergedFrom, deps.now());
+        barrier.absorbing(record.customerId, record.mergedFrom, deps.now());
         return [];
       case 'touchpoint': {
         if (!record.touchpoint) return [];
@@ -95,11 +94,10 @@ export function createStagesProcessor(deps: StagesProcessorDeps): PartitionProce
         return [{ topic: topics.customerTouchpoints, key: transfer.customerId, value: codecs.record.encode(transfer) }];
       }
       case 'transfer': {
-        const from = record.mergedFrom;
-        const first = from === null || imported.firstTime(from, record.customerId);
-        const merged = first && record.state ? partition.importCustomer(record.customerId, decodeJourneyState(record.state)) : null;
+        const { merge, release } = barrier.transferred(record.customerId, record.mergedFrom);
+        const merged = merge && record.state ? partition.importCustomer(record.customerId, decodeJourneyState(record.state)) : null;
         const out = merged ? emit({ transitions: merged.transitions, funnel: merged.funnel, churn: merged.churn ? [merged.churn] : [] }) : [];
-        return from === null ? out : [...out, ...releaseHeld(barrier.arrived(record.customerId, from))];
+        return [...out, ...releaseHeld(release)];
       }
       case 'watermark':
         return []; // the sessionizer's own progress records; never on this topic
@@ -109,7 +107,7 @@ export function createStagesProcessor(deps: StagesProcessorDeps): PartitionProce
   return {
     partition,
     restore(key, value) {
-      if (!imported.restore(key, value) && !exported.restore(key, value) && !barrier.restore(key, value)) partition.restore(key, value);
+      if (!exported.restore(key, value) && !barrier.restore(key, value)) partition.restore(key, value);
     },
     process(message: KafkaMessage) {
       let record: JourneyRecord;
@@ -128,7 +126,7 @@ export function createStagesProcessor(deps: StagesProcessorDeps): PartitionProce
     },
     takeStateUpdates(): StateUpdate[] {
       const customers = partition.drainDirty().map((r) => ({ key: r.customerId, value: r.snapshot === null ? null : Buffer.from(r.snapshot) }));
-      return [...customers, ...imported.drainUpdates(), ...exported.drainUpdates(), ...barrier.drainUpdates()];
+      return [...customers, ...exported.drainUpdates(), ...barrier.drainUpdates()];
     },
   };
 }

@@ -1,3 +1,5 @@
+import type { JourneyRecord } from '../../../schemas/journey.js';
+import { MergeLedger } from './merge-ledger.js';
 import type { StateUpdate } from './stateful-handler.js';
 
 const PREFIX = 'wait:';
@@ -23,45 +25,63 @@ interface Wait {
  *
  * A transfer that never comes (its absorbed owner found nothing to merge twice, say) would hold the
  * survivor forever: waits end after `maxWaitMs` of processing time or `maxHeld` records.
+ *
+ * It also keeps the ledger of absorbed ids already merged here (`imp:`): transfers repeat when the
+ * absorbed owner replays a step, and merging one twice would count its events twice.
  */
 export class MergeBarrier {
   private readonly waits = new Map<string, Wait>();
   private readonly dirty = new Set<string>();
+  private readonly imported = new MergeLedger('imp:');
 
   constructor(private readonly limits: { maxWaitMs: number; maxHeld: number }) {}
+
+  /**
+   * Whether `record` must wait behind its customer's held records: everything for a waiting
+   * survivor keeps its place in line, except the state it waits for.
+   */
+  mustHold(record: Pick<JourneyRecord, 'kind' | 'customerId' | 'mergedFrom'>): boolean {
+    const wait = this.waits.get(record.customerId);
+    if (!wait) return false;
+    return !(record.kind === 'transfer' && record.mergedFrom !== null && wait.pending.has(record.mergedFrom));
+  }
+
+  /** An `absorbing` notice: wait for the absorbed state, unless it is already here (a replayed notice). */
+  absorbing(survivor: string, absorbed: string | null, now: number): void {
+    if (absorbed && absorbed !== survivor && !this.imported.has(absorbed)) this.expect(survivor, absorbed, now);
+  }
+
+  /**
+   * A `transfer` reached `survivor`: `merge` says whether its state is new here (merge it first),
+   * `release` the records held for it, to process after the merge.
+   */
+  transferred(survivor: string, absorbed: string | null): { merge: boolean; release: Buffer[] } {
+    if (absorbed === null) return { merge: true, release: [] };
+    return { merge: this.imported.firstTime(absorbed, survivor), release: this.arrived(survivor, absorbed) };
+  }
 
   get waiting(): number {
     return this.waits.size;
   }
 
   /** `survivor` is about to absorb `absorbed`: hold its records until that state arrives. */
-  expect(survivor: string, absorbed: string, now: number): void {
+  private expect(survivor: string, absorbed: string, now: number): void {
     const wait = this.waits.get(survivor) ?? { pending: new Set<string>(), held: [], since: now };
     wait.pending.add(absorbed);
     this.waits.set(survivor, wait);
     this.dirty.add(survivor);
   }
 
-  /** `survivor` is waiting for the state of `absorbed`. */
-  awaits(survivor: string, absorbed: string): boolean {
-    return this.waits.get(survivor)?.pending.has(absorbed) ?? false;
-  }
-
-  isWaiting(customerId: string): boolean {
-    return this.waits.has(customerId);
-  }
-
-  /** Holds the record if `customerId` is waiting; false when it may be processed now. */
-  hold(customerId: string, encoded: Buffer): boolean {
+  /** Holds a record of a waiting customer (call when `mustHold`). */
+  hold(customerId: string, encoded: Buffer): void {
     const wait = this.waits.get(customerId);
-    if (!wait) return false;
+    if (!wait) throw new Error(`${customerId} is not waiting`);
     wait.held.push(encoded);
     this.dirty.add(customerId);
-    return true;
   }
 
   /** The state of `absorbed` reached `survivor`: returns the records to process now (the wait is over), or []. */
-  arrived(survivor: string, absorbed: string): Buffer[] {
+  private arrived(survivor: string, absorbed: string): Buffer[] {
     const wait = this.waits.get(survivor);
     if (!wait || !wait.pending.delete(absorbed)) return [];
     this.dirty.add(survivor);
@@ -84,6 +104,7 @@ export class MergeBarrier {
 
   /** Takes a changelog entry if it is one of ours. */
   restore(key: string, value: Buffer): boolean {
+    if (this.imported.restore(key, value)) return true;
     if (!key.startsWith(PREFIX)) return false;
     const parsed = JSON.parse(value.toString('utf8')) as { pending: string[]; held: string[]; since: number };
     this.waits.set(key.slice(PREFIX.length), {
@@ -101,6 +122,6 @@ export class MergeBarrier {
       return { key: `${PREFIX}${survivor}`, value: value === null ? null : Buffer.from(value) };
     });
     this.dirty.clear();
-    return updates;
+    return [...this.imported.drainUpdates(), ...updates];
   }
 }

@@ -8,7 +8,8 @@ import type { StateUpdate } from './stateful-handler.js';
  *   its sessions' events, purchases and signals twice. An absorbed id is exported once (its owner
  *   forwards everything after), so a repeat is recognised by the absorbed id alone;
  * - exports (`exp:`): after its merge notice, every later record of the absorbed id is forwarded
- *   upstream, so one that still arrives under its id is a repeat of an earlier output.
+ *   upstream, so one that still arrives under its id is a repeat of an earlier output;
+ * - forwards (`fwd:`): the sessionizer's record of whom a merged-away id's late records go to.
  */
 export class MergeLedger {
   private readonly imported = new Map<string, string>();
@@ -22,6 +23,11 @@ export class MergeLedger {
     this.imported.set(absorbed, survivor);
     this.dirty.add(absorbed);
     return true;
+  }
+
+  /** The survivor recorded for this absorbed id, if any. */
+  survivorOf(absorbed: string): string | undefined {
+    return this.imported.get(absorbed);
   }
 
   /** Whether this absorbed id was recorded. */

@@ -122,8 +122,7 @@ export class SessionizerPartition {
     // A behind event may still join a session open at `reference` (whether a session this old is
     // still open here depends on the other sources' progress, so sessions due to close by
     // `reference` do not count).
-    const stillOpen = sourceWatermark === undefined ? undefined : (s: OpenSession) => closesAt(s, cfg) >= reference;
-    if (behind && !strictlyInside(sessions, t, stillOpen)) {
+    if (behind && !strictlyInside(sessions, t, sourceWatermark === undefined ? undefined : (s: OpenSession) => closesAt(s, cfg) >= reference)) {
       this.lateCount++;
       this.reschedule(customerId, state);
       return { duplicate: false, late: true, sessionId: sessionIdOf(hash), accountId: account, sessions: [] };
