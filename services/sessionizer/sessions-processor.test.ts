@@ -101,6 +101,39 @@ describe('sessions processor: a survivor waits for the absorbed sessions', () =>
   });
 });
 
+describe('sessions processor: a waiting survivor keeps its sessions open', () => {
+  const MIN = 60_000;
+  const watermark = (at: number): JourneyRecord => ({ kind: 'watermark', customerId: '', touchpoint: null, mergeInto: null, mergedFrom: null, state: null, source: 0, sourceWatermark: at });
+  /** The absorbed owner's transfer: `anon` had a session at minutes 45-47 (24 minutes after the survivor's). */
+  const transfer = (() => {
+    const owner = processor();
+    for (const m of [45, 46, 47]) owner.process(message(touchRecord('anon', `a${m}`, m * MIN)));
+    const out = owner.process(message({ kind: 'merge', customerId: 'anon', touchpoint: null, mergeInto: 'user', mergedFrom: null, state: null }));
+    return recordCodec.decode(out.find((r) => r.topic === topics.identifiedTouchpoints)!.value as Buffer);
+  })();
+  const start: JourneyRecord[] = [
+    touchRecord('user', 'u20', 20 * MIN),
+    touchRecord('user', 'u21', 21 * MIN),
+    { kind: 'absorbing', customerId: 'user', touchpoint: null, mergeInto: null, mergedFrom: 'anon', state: null },
+  ];
+  /** Final record per session after `steps` (records, or 'tick'). */
+  const run = (steps: Array<JourneyRecord | 'tick'>) => {
+    const p = processor();
+    const last = new Map<string, string>();
+    for (const step of steps) {
+      const out = step === 'tick' ? p.tick(0, { caughtUp: false }) : p.process(message(step));
+      for (const s of sessionsOf(out)) last.set(s.sessionId, `${s.status} ${s.eventCount} ${s.startedAt / MIN}-${s.endedAt / MIN}`);
+    }
+    return [...last.values()].sort();
+  };
+
+  it('the watermark passing the survivor’s session while the absorbed sessions travel does not close it first', () => {
+    const transferFirst = run([...start, transfer, watermark(120 * MIN), 'tick']);
+    expect(transferFirst).toEqual(['closed 5 20-47', 'merged 3 45-47']);
+    expect(run([...start, watermark(120 * MIN), 'tick', transfer, 'tick'])).toEqual(transferFirst);
+  });
+});
+
 describe('sessions processor: event time from several router partitions', () => {
   const MIN = 60_000;
   /** What a router partition sends: touchpoints with its watermark before each, a watermark record after each batch of 10. */

@@ -156,7 +156,8 @@ export function createSessionsProcessor(deps: SessionsProcessorDeps) {
       // must not have its events declared late because the clock moved on meanwhile.
       if (context.caughtUp) partition.advanceWatermark(at - deps.maxEventLagMs);
       const released = barrier.overdue(at).flatMap(([, held]) => releaseHeld(held));
-      const closed = partition.expire();
+      // A waiting survivor's sessions stay open until the absorbed sessions have been merged in.
+      const closed = partition.expire((customerId) => barrier.isWaiting(customerId));
       deps.counters.sessionsClosed(closed.length);
       return [...released, ...sessionRecords(closed)];
     },

@@ -60,6 +60,11 @@ export class MergeBarrier {
     return { merge: this.imported.firstTime(absorbed, survivor), release: this.arrived(survivor, absorbed) };
   }
 
+  /** Whether `customerId` is a survivor waiting for an absorbed state. */
+  isWaiting(customerId: string): boolean {
+    return this.waits.has(customerId);
+  }
+
   get waiting(): number {
     return this.waits.size;
   }

@@ -146,9 +146,14 @@ export class SessionizerPartition {
    * Closes sessions whose end + gap + grace < watermark, packs customers left without an open
    * session, prunes messageIds past the dedup window and drops customers with none left.
    * Cost is proportional to the customers due, not to all customers.
+   *
+   * `deferred` customers keep their open sessions for now (they stay due): a survivor waiting for
+   * an absorbed customer's sessions must not close a session the absorbed one would have extended,
+   * or whether it closed first would depend on how long the transfer took.
    */
-  expire(): SessionRecord[] {
+  expire(deferred: (customerId: string) => boolean = () => false): SessionRecord[] {
     const closed: SessionRecord[] = [];
+    const postponed: Array<[number, string]> = [];
     while (this.schedule.peekDeadline() < this.wm) {
       const due = this.schedule.peekDeadline();
       const id = this.schedule.pop()!;
@@ -157,10 +162,15 @@ export class SessionizerPartition {
       if (Array.isArray(state)) {
         if (state[DUE] === due) this.pruneIdle(id, state);
       } else if (state.due === due) {
+        if (deferred(id)) {
+          postponed.push([due, id]);
+          continue;
+        }
         state.due = Infinity;
         this.expireActive(id, state, closed);
       }
     }
+    for (const [due, id] of postponed) this.schedule.push(due, id);
     return closed;
   }
 
