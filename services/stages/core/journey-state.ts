@@ -69,6 +69,12 @@ export const JourneyStateSchema = z.object({
    */
   entered: z.boolean().optional(),
   /**
+   * This id's own touchpoint started its first journey from no stage (it did not inherit a stage by
+   * a merge), and no late conversion has been counted for that entry: a merged id's earlier entry
+   * into the stage before may still count as its conversion, once (see merge.ts, lateConversion).
+   */
+  opened: z.boolean().optional(),
+  /**
    * The sessionizer offset (`inputOffset`) of the last touchpoint applied to this customer id. The
    * sessionizer's outputs repeat after it crashes (at-least-once); per customer its offsets only
    * grow, so one at or below this is a repeat: applying it again would count a purchase twice.

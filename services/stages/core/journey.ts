@@ -82,7 +82,7 @@ export function applyTouchpoint(state: JourneyState, ctp: CustomerTouchpoint, ru
   }
   transitions.push(...step.transitions);
   funnel.push(...step.funnel);
-  return { state: { ...step.state, entered: true }, transitions, funnel };
+  return { state: { ...step.state, entered: true, opened: s.stage === null ? true : s.opened }, transitions, funnel };
 }
 
 function referrerOf(hit: Classification, properties: Readonly<Record<string, unknown>>, customerId: string): string | null {

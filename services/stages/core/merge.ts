@@ -56,6 +56,8 @@ export function mergeJourneyStates(
     entered: survivor === null ? false : hasOwnEntry(survivor),
     // Offsets of the absorbed id's partition say nothing about the survivor's.
     appliedInputOffset: survivor?.appliedInputOffset ?? null,
+    // The survivor's opening entry stays current only if its stage does; a late conversion counts once.
+    opened: survivor !== null && recent === survivor && survivor.opened === true && funnel.length === 0,
   };
   const before = survivor?.stage ?? null;
   if (merged.stage === null || merged.stage === before) return { state: merged, transitions: [], funnel };
@@ -82,15 +84,19 @@ export function mergeJourneyStates(
 
 /**
  * The conversion the survivor would have counted had the absorbed id's state arrived first: the
- * survivor was first seen at stage k (no previous stage) and the absorbed id had entered stage k−1
- * before that, within the conversion window. Which arrives first (the transfer, or the survivor's
- * next event) depends on timing between partitions; counting the conversion in both orders keeps
- * the funnel's per-customer counts independent of it. The survivor's entry is emitted again with the
- * stage it came from, under the same event id: it replaces the first one (ReplacingMergeTree), so the
- * rows are those of the other order too.
+ * survivor's own touchpoint opened its journey at stage k (no previous stage, `opened`) and the
+ * absorbed id had entered stage k−1 before that, within the conversion window. Which arrives first
+ * (the transfer, or the survivor's next event) depends on timing between partitions; counting the
+ * conversion in both orders keeps the funnel's per-customer counts independent of it. The
+ * survivor's entry is emitted again with the stage it came from, under the same event id: it
+ * replaces the first one (ReplacingMergeTree), so the rows are those of the other order too.
+ *
+ * A stage the survivor inherited from an earlier merge is not its own entry: a conversion into it
+ * would depend on which of several absorbed ids arrived first (merges must commute). For the same
+ * reason it is counted once, whichever qualifying absorbed id comes first.
  */
 function lateConversion(survivor: JourneyState | null, other: JourneyState, survivorId: string, config: StagesCoreConfig): FunnelEvent[] {
-  if (!survivor || survivor.stage === null || survivor.previousStage !== null || survivor.enteredAt === null) return [];
+  if (!survivor || survivor.opened !== true || survivor.stage === null || survivor.previousStage !== null || survivor.enteredAt === null) return [];
   if (other.stage === null || other.enteredAt === null || other.journeyNumber !== survivor.journeyNumber) return [];
   if (stageRank(other.stage) !== stageRank(survivor.stage) - 1) return [];
   if (other.enteredAt > survivor.enteredAt || survivor.enteredAt - other.enteredAt > config.conversionWindowMs) return [];

@@ -260,3 +260,36 @@ describe('identity merges: arrival order of the absorbed journey', () => {
     expect(outcomes[0]).toContain(`entry|consideration|user|null|${T0 + HOUR}`);
   });
 });
+
+describe('identity merges: several absorbed ids', () => {
+  // One person on two devices before logging in: `recent` reached consideration, `early` was only
+  // aware, earlier. Their journeys reach the survivor in an order that is timing between partitions.
+  const rowsFor = (order: Array<'recent' | 'early' | 'own'>) => {
+    const p = partition();
+    const events: ProcessOutput['funnel'] = [];
+    feed(p, [touch('early', EVENTS.adClicked, T0), touch('recent', EVENTS.productViewed, T0 + HOUR)]);
+    const exported = { early: p.exportCustomer('early')!, recent: p.exportCustomer('recent')! };
+    for (const step of order) {
+      if (step === 'own') events.push(...p.process(touch('user', EVENTS.productViewed, T0 + 2 * HOUR), T0 + 2 * HOUR).funnel);
+      else events.push(...p.importCustomer('user', exported[step]).funnel);
+    }
+    const byId = new Map(events.map((e) => [e.eventId, e]));
+    return { rows: [...byId.values()].map((e) => `${e.kind}|${e.stage}|${e.fromStage}|${e.at}`).sort(), state: p.get('user') };
+  };
+
+  it('merge their journeys into the same state and funnel rows in either order', () => {
+    const a = rowsFor(['recent', 'early', 'own']);
+    const b = rowsFor(['early', 'recent', 'own']);
+    expect(b.rows).toEqual(a.rows);
+    expect(b.state).toEqual(a.state);
+    // The survivor inherited consideration: its first touchpoint is its own entry, no conversion.
+    expect(a.rows).toEqual([`entry|consideration|null|${T0 + 2 * HOUR}`]);
+  });
+
+  it('count a late conversion into the survivor’s own opening stage once, whichever comes first', () => {
+    const a = rowsFor(['own', 'recent', 'early']);
+    const b = rowsFor(['own', 'early', 'recent']);
+    expect(b.rows).toEqual(a.rows);
+    expect(a.rows.filter((r) => r.startsWith('conversion'))).toEqual([`conversion|consideration|awareness|${T0 + 2 * HOUR}`]);
+  });
+});
