@@ -155,7 +155,7 @@ export function createSessionsProcessor(deps: SessionsProcessorDeps) {
       // Wall-clock punctuation only for an idle, caught-up partition: a backlog being replayed
       // must not have its events declared late because the clock moved on meanwhile.
       if (context.caughtUp) partition.advanceWatermark(at - deps.maxEventLagMs);
-      const released = barrier.overdue(at).flatMap(([, held]) => releaseHeld(held));
+      const released = barrier.overdue(at, context.caughtUp).flatMap(([, held]) => releaseHeld(held));
       // A waiting survivor's sessions stay open until the absorbed sessions have been merged in.
       const closed = partition.expire((customerId) => barrier.isWaiting(customerId));
       deps.counters.sessionsClosed(closed.length);

@@ -106,6 +106,22 @@ describe('stages processor: a survivor waits for the absorbed journey', () => {
     expect(funnelOf(restored.tick(clock, { caughtUp: true }))).toEqual([expect.stringMatching(/^entry ->consideration user /)]);
     clock = T0;
   });
+
+  it('a wait’s clock stands still while the partition has a backlog (the transfer is queued behind it)', () => {
+    const p = processor();
+    p.process(message(absorbing));
+    p.process(message(later[0]!));
+    // Ten minutes behind: the 60-second limit does not apply yet.
+    expect(funnelOf(p.tick(T0 + 600_000, { caughtUp: false }))).toEqual([]);
+    expect(funnelOf(p.tick(T0 + 630_000, { caughtUp: true }))).toEqual([]);
+    expect(funnelOf(p.tick(T0 + 661_000, { caughtUp: true }))).toEqual([expect.stringMatching(/^entry ->consideration user /)]);
+    // However long the backlog, a wait ends after 12 × the limit.
+    const q = processor();
+    q.process(message(absorbing));
+    q.process(message(later[0]!));
+    expect(funnelOf(q.tick(T0 + 719_000, { caughtUp: false }))).toEqual([]);
+    expect(funnelOf(q.tick(T0 + 720_000, { caughtUp: false }))).toEqual([expect.stringMatching(/^entry ->consideration user /)]);
+  });
 });
 
 describe('stages processor: repeated sessionizer output', () => {

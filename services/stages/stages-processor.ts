@@ -120,8 +120,8 @@ export function createStagesProcessor(deps: StagesProcessorDeps): PartitionProce
       }
       return handle(record, message.value);
     },
-    tick(now: number) {
-      const released = barrier.overdue(now).flatMap(([, held]) => releaseHeld(held));
+    tick(now: number, context) {
+      const released = barrier.overdue(now, context.caughtUp).flatMap(([, held]) => releaseHeld(held));
       return [...released, ...emit(partition.tick(now, deps.tickLimit))];
     },
     takeStateUpdates(): StateUpdate[] {

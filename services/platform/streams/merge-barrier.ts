@@ -9,9 +9,14 @@ interface Wait {
   pending: Set<string>;
   /** The survivor's records that came after the merge, in arrival order (encoded, as received). */
   held: Buffer[];
-  /** Processing time the wait began: a wait that outlives `maxWaitMs` is released anyway. */
+  /** Processing time the wait began. */
+  began: number;
+  /** Since when this partition has been caught up during the wait (its clock for `maxWaitMs`). */
   since: number;
 }
+
+/** However far behind the partition is, a wait ends after this many times `maxWaitMs`. */
+const BACKLOG_WAIT_FACTOR = 12;
 
 /**
  * Makes a survivor's state independent of how fast the absorbed customer's state travels.
@@ -24,7 +29,11 @@ interface Wait {
  * Held records live in the changelog (`wait:<survivor>`), so a restart resumes the wait.
  *
  * A transfer that never comes (its absorbed owner found nothing to merge twice, say) would hold the
- * survivor forever: waits end after `maxWaitMs` of processing time or `maxHeld` records.
+ * survivor forever: waits end after `maxWaitMs` of processing time or `maxHeld` records. The time
+ * counts only while this partition is caught up: with a backlog, the transfer is queued behind it
+ * (it travels through the same topic), and releasing the held records before it arrives would make
+ * the result depend on how large the backlog was. A backlog stretches a wait to
+ * BACKLOG_WAIT_FACTOR × `maxWaitMs` at most.
  *
  * It also keeps the ledger of absorbed ids already merged here (`imp:`): transfers repeat when the
  * absorbed owner replays a step, and merging one twice would count its events twice.
@@ -71,7 +80,7 @@ export class MergeBarrier {
 
   /** `survivor` is about to absorb `absorbed`: hold its records until that state arrives. */
   private expect(survivor: string, absorbed: string, now: number): void {
-    const wait = this.waits.get(survivor) ?? { pending: new Set<string>(), held: [], since: now };
+    const wait = this.waits.get(survivor) ?? { pending: new Set<string>(), held: [], began: now, since: now };
     wait.pending.add(absorbed);
     this.waits.set(survivor, wait);
     this.dirty.add(survivor);
@@ -95,11 +104,17 @@ export class MergeBarrier {
     return wait.held;
   }
 
-  /** Waits past their limits, ended: survivor → its held records, to process now. */
-  overdue(now: number): Array<[string, Buffer[]]> {
+  /**
+   * Waits past their limits, ended: survivor → its held records, to process now. `caughtUp`: the
+   * partition has no backlog (otherwise the waits' clocks stand still, see the class comment).
+   */
+  overdue(now: number, caughtUp: boolean): Array<[string, Buffer[]]> {
     const out: Array<[string, Buffer[]]> = [];
+    const { maxWaitMs, maxHeld } = this.limits;
     for (const [survivor, wait] of this.waits) {
-      if (now - wait.since < this.limits.maxWaitMs && wait.held.length < this.limits.maxHeld) continue;
+      if (!caughtUp) wait.since = now;
+      const expired = now - wait.since >= maxWaitMs || now - wait.began >= maxWaitMs * BACKLOG_WAIT_FACTOR;
+      if (!expired && wait.held.length < maxHeld) continue;
       this.waits.delete(survivor);
       this.dirty.add(survivor);
       out.push([survivor, wait.held]);
@@ -111,10 +126,11 @@ export class MergeBarrier {
   restore(key: string, value: Buffer): boolean {
     if (this.imported.restore(key, value)) return true;
     if (!key.startsWith(PREFIX)) return false;
-    const parsed = JSON.parse(value.toString('utf8')) as { pending: string[]; held: string[]; since: number };
+    const parsed = JSON.parse(value.toString('utf8')) as { pending: string[]; held: string[]; began?: number; since: number };
     this.waits.set(key.slice(PREFIX.length), {
       pending: new Set(parsed.pending),
       held: parsed.held.map((b) => Buffer.from(b, 'base64')),
+      began: parsed.began ?? parsed.since,
       since: parsed.since,
     });
     return true;
@@ -123,7 +139,9 @@ export class MergeBarrier {
   drainUpdates(): StateUpdate[] {
     const updates = [...this.dirty].map((survivor) => {
       const wait = this.waits.get(survivor);
-      const value = wait ? JSON.stringify({ pending: [...wait.pending], held: wait.held.map((b) => b.toString('base64')), since: wait.since }) : null;
+      const value = wait
+        ? JSON.stringify({ pending: [...wait.pending], held: wait.held.map((b) => b.toString('base64')), began: wait.began, since: wait.since })
+        : null;
       return { key: `${PREFIX}${survivor}`, value: value === null ? null : Buffer.from(value) };
     });
     this.dirty.clear();
