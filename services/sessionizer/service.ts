@@ -77,6 +77,11 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
   const late = new Counter({ name: 'sessionizer_late_events_total', help: 'Touchpoints later than the grace period (kept, flagged late)', registers: [deps.registry] });
   const closed = new Counter({ name: 'sessionizer_sessions_closed_total', help: 'Sessions closed', registers: [deps.registry] });
   const dead = new Counter({ name: 'sessionizer_records_dead_lettered_total', help: 'Undecodable identified touchpoints', registers: [deps.registry] });
+  const waitsExpired = new Counter({
+    name: 'sessionizer_merge_waits_expired_total',
+    help: 'Merge survivors released without the absorbed sessions (the transfer did not come within the wait limit)',
+    registers: [deps.registry],
+  });
   const restoreMs = new Gauge({ name: 'sessionizer_last_restore_ms', help: 'Duration of the last state restore', registers: [deps.registry] });
   const config = sessionizerConfig(deps.stageOf, deps.sessions);
   const stateful = createStatefulHandler({
@@ -92,7 +97,13 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
         sessionCodec: topicCodecs.sessions(),
         config,
         maxEventLagMs: deps.maxEventLagMs,
-        counters: { duplicates: () => duplicates.inc(), late: () => late.inc(), sessionsClosed: (n) => closed.inc(n), deadLetter: () => dead.inc() },
+        counters: {
+          duplicates: () => duplicates.inc(),
+          late: () => late.inc(),
+          sessionsClosed: (n) => closed.inc(n),
+          deadLetter: () => dead.inc(),
+          mergeWaitsExpired: (n) => waitsExpired.inc(n),
+        },
         now,
       }),
     now,

@@ -18,7 +18,7 @@ const processor = (sourcePartitions = 1) =>
     sessionCodec,
     config: sessionizerConfig(stageByEventName),
     maxEventLagMs: 5 * 60_000,
-    counters: { duplicates: () => {}, late: () => {}, sessionsClosed: () => {}, deadLetter: () => {} },
+    counters: { duplicates: () => {}, late: () => {}, sessionsClosed: () => {}, deadLetter: () => {}, mergeWaitsExpired: () => {} },
     now: () => 0,
   });
 let offset = 0;

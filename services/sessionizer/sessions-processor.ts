@@ -31,7 +31,7 @@ export interface SessionsProcessorDeps {
   sourcePartitions: number;
   /** How long (processing time) and for how many records a merge survivor waits for the absorbed state. */
   mergeWait: { maxWaitMs: number; maxHeld: number };
-  counters: { duplicates(): void; late(): void; sessionsClosed(n: number): void; deadLetter(): void };
+  counters: { duplicates(): void; late(): void; sessionsClosed(n: number): void; deadLetter(): void; mergeWaitsExpired(n: number): void };
   now: () => number;
 }
 
@@ -155,7 +155,9 @@ export function createSessionsProcessor(deps: SessionsProcessorDeps) {
       // Wall-clock punctuation only for an idle, caught-up partition: a backlog being replayed
       // must not have its events declared late because the clock moved on meanwhile.
       if (context.caughtUp) partition.advanceWatermark(at - deps.maxEventLagMs);
-      const released = barrier.overdue(at, context.caughtUp).flatMap(([, held]) => releaseHeld(held));
+      const expired = barrier.overdue(at, context.caughtUp);
+      deps.counters.mergeWaitsExpired(expired.length);
+      const released = expired.flatMap(([, held]) => releaseHeld(held));
       // A waiting survivor's sessions stay open until the absorbed sessions have been merged in.
       const closed = partition.expire((customerId) => barrier.isWaiting(customerId));
       deps.counters.sessionsClosed(closed.length);

@@ -33,6 +33,11 @@ export function createStagesService(deps: StagesServiceDeps): Component {
   const churnAlerts = new Counter({ name: 'stages_churn_threshold_crossings_total', help: 'Churn scores that crossed the threshold', registers: [deps.registry] });
   const repeats = new Counter({ name: 'stages_repeated_touchpoints_total', help: 'Touchpoints the sessionizer sent again after a crash (skipped)', registers: [deps.registry] });
   const dead = new Counter({ name: 'stages_dead_letters_total', help: 'Undecodable records', registers: [deps.registry] });
+  const waitsExpired = new Counter({
+    name: 'stages_merge_waits_expired_total',
+    help: 'Merge survivors released without the absorbed journey (the transfer did not come within the wait limit)',
+    registers: [deps.registry],
+  });
   const restoreMs = new Gauge({ name: 'stages_last_restore_ms', help: 'Duration of the last state restore', registers: [deps.registry] });
   const codecs = {
     record: topicCodecs.customerTouchpoints(),
@@ -57,6 +62,7 @@ export function createStagesService(deps: StagesServiceDeps): Component {
           transitions: (n) => transitions.inc(n),
           churnAlerts: (n) => churnAlerts.inc(n),
           deadLetter: () => dead.inc(),
+          mergeWaitsExpired: (n) => waitsExpired.inc(n),
         },
         now,
       }),

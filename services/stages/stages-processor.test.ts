@@ -22,7 +22,7 @@ const processor = () =>
     options: { rules: loadShippedStageRules('ecommerce.yaml'), config: defaultStagesCoreConfig(), churn: loadShippedChurnModel() },
     tickLimit: 1_000,
     mergeWait: { maxWaitMs: 60_000, maxHeld: 100 },
-    counters: { touchpoints: () => {}, repeats: () => {}, transitions: () => {}, churnAlerts: () => {}, deadLetter: () => {} },
+    counters: { touchpoints: () => {}, repeats: () => {}, transitions: () => {}, churnAlerts: () => {}, deadLetter: () => {}, mergeWaitsExpired: () => {} },
     now: () => clock,
   });
 let offset = 0;

@@ -25,7 +25,14 @@ export interface StagesProcessorDeps {
   tickLimit: number;
   /** How long (processing time) and for how many records a survivor waits for an absorbed state. */
   mergeWait: { maxWaitMs: number; maxHeld: number };
-  counters: { touchpoints(): void; repeats(): void; transitions(n: number): void; churnAlerts(n: number): void; deadLetter(): void };
+  counters: {
+    touchpoints(): void;
+    repeats(): void;
+    transitions(n: number): void;
+    churnAlerts(n: number): void;
+    deadLetter(): void;
+    mergeWaitsExpired(n: number): void;
+  };
   now: () => number;
 }
 
@@ -121,7 +128,9 @@ export function createStagesProcessor(deps: StagesProcessorDeps): PartitionProce
       return handle(record, message.value);
     },
     tick(now: number, context) {
-      const released = barrier.overdue(now, context.caughtUp).flatMap(([, held]) => releaseHeld(held));
+      const expired = barrier.overdue(now, context.caughtUp);
+      deps.counters.mergeWaitsExpired(expired.length);
+      const released = expired.flatMap(([, held]) => releaseHeld(held));
       return [...released, ...emit(partition.tick(now, deps.tickLimit))];
     },
     takeStateUpdates(): StateUpdate[] {
