@@ -11,7 +11,7 @@ interface Wait {
   held: Buffer[];
   /** Processing time the wait began. */
   began: number;
-  /** Since when this partition has been caught up during the wait (its clock for `maxWaitMs`). */
+  /** Since when this partition has been caught up during the wait (its clock for `maxWaitMs`); NaN after a restore. */
   since: number;
 }
 
@@ -112,7 +112,7 @@ export class MergeBarrier {
     const out: Array<[string, Buffer[]]> = [];
     const { maxWaitMs, maxHeld } = this.limits;
     for (const [survivor, wait] of this.waits) {
-      if (!caughtUp) wait.since = now;
+      if (!caughtUp || Number.isNaN(wait.since)) wait.since = now;
       const expired = now - wait.since >= maxWaitMs || now - wait.began >= maxWaitMs * BACKLOG_WAIT_FACTOR;
       if (!expired && wait.held.length < maxHeld) continue;
       this.waits.delete(survivor);
@@ -131,7 +131,8 @@ export class MergeBarrier {
       pending: new Set(parsed.pending),
       held: parsed.held.map((b) => Buffer.from(b, 'base64')),
       began: parsed.began ?? parsed.since,
-      since: parsed.since,
+      // The restart delayed the transfer too: the clock starts again at the first tick.
+      since: Number.NaN,
     });
     return true;
   }
