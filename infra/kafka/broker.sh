@@ -121,8 +121,12 @@ start() {
 wait_ready() {
   local deadline=$((SECONDS + KAFKA_WAIT_SECONDS))
   if ! [ -f "$pidfile" ] && port_open "$KAFKA_PORT"; then return 0; fi # another DATA_DIR's broker
+  local pid
+  pid="$(cat "$pidfile" 2>/dev/null || echo 0)"
   while [ $SECONDS -lt $deadline ]; do
-    if ! running_pid >/dev/null; then
+    # Liveness by pid alone: just after the fork, the child's cmdline is still this shell's (not yet
+    # java's), so running_pid's cmdline check would report a starting broker as exited.
+    if ! kill -0 "$pid" 2>/dev/null; then
       say "broker exited; last lines of $home/broker.out and $logfile:"
       tail -n 20 "$home/broker.out" "$logfile" >&2 || true
       exit 1
