@@ -12,6 +12,7 @@ import { pipelineTopicSpecs } from '../platform/kafka/pipeline-topics.js';
 import { createLogger } from '../platform/logging/logger.js';
 import { composeComponents, type Component } from '../platform/runtime/component.js';
 import { runMain } from '../platform/runtime/run-main.js';
+import { mergeWaitLimits } from '../platform/streams/merge-barrier.js';
 import { loadSources } from '../collector/config.js';
 import { createCollectorService } from '../collector/service.js';
 import { createQueryApiService } from '../query-api/service.js';
@@ -74,7 +75,7 @@ await runMain(async () => {
     groupId: stagesConfig.STAGES_GROUP_ID,
     options: loadStagesOptions(stagesConfig),
     tickLimit: stagesConfig.STAGES_TICK_LIMIT,
-    mergeWait: { maxWaitMs: stagesConfig.STAGES_MERGE_WAIT_SECONDS * 1_000, maxHeld: 10_000 },
+    mergeWait: mergeWaitLimits(stagesConfig.STAGES_MERGE_WAIT_SECONDS),
     registry,
     logger,
   });

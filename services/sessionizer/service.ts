@@ -9,6 +9,7 @@ import { createKafkaProducer } from '../platform/kafka/producer.js';
 import { readPartitionRange } from '../platform/kafka/read-range.js';
 import type { Logger } from '../platform/logging/logger.js';
 import { composeComponents, type Component } from '../platform/runtime/component.js';
+import { mergeWaitLimits, type MergeWaitLimits } from '../platform/streams/merge-barrier.js';
 import { createStatefulHandler } from '../platform/streams/stateful-handler.js';
 import type { LinkOptions } from './core/identity.js';
 import { sessionizerConfig, type SessionConfig } from './core/sessions.js';
@@ -24,7 +25,7 @@ export interface SessionizerServiceDeps {
   maxEventLagMs: number;
   linkOptions: LinkOptions;
   /** How long and for how many records a merge survivor waits for the absorbed state (default 5 min, 10,000). */
-  mergeWait?: { maxWaitMs: number; maxHeld: number };
+  mergeWait?: MergeWaitLimits;
   recentMessagesPerPartition?: number;
   stageOf: (tp: Touchpoint) => Stage | null;
   registry: Registry;
@@ -91,7 +92,7 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
     createProcessor: async () =>
       createSessionsProcessor({
         sourcePartitions: await partitionsOf(deps.topics.touchpoints),
-        mergeWait: deps.mergeWait ?? { maxWaitMs: 300_000, maxHeld: 10_000 },
+        mergeWait: deps.mergeWait ?? mergeWaitLimits(),
         topics: deps.topics,
         recordCodec,
         sessionCodec: topicCodecs.sessions(),

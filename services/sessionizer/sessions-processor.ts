@@ -5,7 +5,7 @@ import type { Topics } from '../../schemas/topics.js';
 import type { OutgoingRecord } from '../platform/kafka/producer.js';
 import { deadLetterRecord } from '../platform/pipeline/dead-letter.js';
 import { MergeLedger } from '../platform/streams/merge-ledger.js';
-import { MergeBarrier } from '../platform/streams/merge-barrier.js';
+import { MergeBarrier, type MergeWaitLimits } from '../platform/streams/merge-barrier.js';
 import type { PartitionProcessor, StateUpdate } from '../platform/streams/stateful-handler.js';
 import type { SessionizerConfig } from './core/sessions.js';
 import { SessionizerPartition } from './core/partition.js';
@@ -30,7 +30,7 @@ export interface SessionsProcessorDeps {
    */
   sourcePartitions: number;
   /** How long (processing time) and for how many records a merge survivor waits for the absorbed state. */
-  mergeWait: { maxWaitMs: number; maxHeld: number };
+  mergeWait: MergeWaitLimits;
   counters: { duplicates(): void; late(): void; sessionsClosed(n: number): void; deadLetter(): void; mergeWaitsExpired(n: number): void };
   now: () => number;
 }
@@ -157,7 +157,7 @@ export function createSessionsProcessor(deps: SessionsProcessorDeps) {
       if (context.caughtUp) partition.advanceWatermark(at - deps.maxEventLagMs);
       const expired = barrier.overdue(at, context.caughtUp);
       deps.counters.mergeWaitsExpired(expired.length);
-      const released = expired.flatMap(([, held]) => releaseHeld(held));
+      const released = expired.flatMap(releaseHeld);
       // A waiting survivor's sessions stay open until the absorbed sessions have been merged in.
       const closed = partition.expire((customerId) => barrier.isWaiting(customerId));
       deps.counters.sessionsClosed(closed.length);

@@ -1,4 +1,5 @@
 import type { SessionizerConfig } from './config.js';
+import { mergeWaitLimits } from '../platform/streams/merge-barrier.js';
 import type { SessionizerServiceDeps } from './service.js';
 
 const MINUTE = 60_000;
@@ -14,6 +15,6 @@ export function sessionSettings(config: SessionizerConfig): Pick<SessionizerServ
     },
     maxEventLagMs: config.SESSION_MAX_EVENT_LAG_MINUTES * MINUTE,
     linkOptions: { emailLinks: config.IDENTITY_EMAIL_LINKS },
-    mergeWait: { maxWaitMs: config.SESSIONIZER_MERGE_WAIT_SECONDS * 1_000, maxHeld: 10_000 },
+    mergeWait: mergeWaitLimits(config.SESSIONIZER_MERGE_WAIT_SECONDS),
   };
 }

@@ -7,6 +7,7 @@ import { pipelineTopicsSetup } from '../platform/kafka/pipeline-topics.js';
 import { createLogger } from '../platform/logging/logger.js';
 import { composeComponents } from '../platform/runtime/component.js';
 import { runMain } from '../platform/runtime/run-main.js';
+import { mergeWaitLimits } from '../platform/streams/merge-barrier.js';
 import { StagesEnv } from './config.js';
 import { loadStagesOptions } from './models.js';
 import { createStagesService } from './service.js';
@@ -26,7 +27,7 @@ await runMain(async () => {
     groupId: config.STAGES_GROUP_ID,
     options,
     tickLimit: config.STAGES_TICK_LIMIT,
-    mergeWait: { maxWaitMs: config.STAGES_MERGE_WAIT_SECONDS * 1_000, maxHeld: 10_000 },
+    mergeWait: mergeWaitLimits(config.STAGES_MERGE_WAIT_SECONDS),
     registry,
     logger,
   });

@@ -5,6 +5,7 @@ import { createPartitionedConsumer } from '../platform/kafka/consumer.js';
 import { createKafkaProducer } from '../platform/kafka/producer.js';
 import type { Logger } from '../platform/logging/logger.js';
 import { composeComponents, type Component } from '../platform/runtime/component.js';
+import { mergeWaitLimits, type MergeWaitLimits } from '../platform/streams/merge-barrier.js';
 import { createStatefulHandler } from '../platform/streams/stateful-handler.js';
 import type { StagesPartitionOptions } from './core/processor.js';
 import { createStagesProcessor } from './stages-processor.js';
@@ -16,7 +17,7 @@ export interface StagesServiceDeps {
   options: StagesPartitionOptions;
   tickLimit: number;
   /** How long and for how many records a merge survivor waits for the absorbed state (default 5 min, 10,000). */
-  mergeWait?: { maxWaitMs: number; maxHeld: number };
+  mergeWait?: MergeWaitLimits;
   registry: Registry;
   logger: Logger;
   now?: () => number;
@@ -55,7 +56,7 @@ export function createStagesService(deps: StagesServiceDeps): Component {
         codecs,
         options: deps.options,
         tickLimit: deps.tickLimit,
-        mergeWait: deps.mergeWait ?? { maxWaitMs: 300_000, maxHeld: 10_000 },
+        mergeWait: deps.mergeWait ?? mergeWaitLimits(),
         counters: {
           touchpoints: () => touchpoints.inc(),
           repeats: () => repeats.inc(),

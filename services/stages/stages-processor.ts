@@ -4,7 +4,7 @@ import type { ChurnScore, FunnelEvent, JourneyRecord, StageTransition } from '..
 import type { Topics } from '../../schemas/topics.js';
 import type { OutgoingRecord } from '../platform/kafka/producer.js';
 import { deadLetterRecord } from '../platform/pipeline/dead-letter.js';
-import { MergeBarrier } from '../platform/streams/merge-barrier.js';
+import { MergeBarrier, type MergeWaitLimits } from '../platform/streams/merge-barrier.js';
 import { MergeLedger } from '../platform/streams/merge-ledger.js';
 import type { PartitionProcessor, StateUpdate } from '../platform/streams/stateful-handler.js';
 import { StagesPartition, type StagesPartitionOptions } from './core/processor.js';
@@ -24,7 +24,7 @@ export interface StagesProcessorDeps {
   /** Bounds the time-driven work of one tick so a backlog of silent customers cannot stall input. */
   tickLimit: number;
   /** How long (processing time) and for how many records a survivor waits for an absorbed state. */
-  mergeWait: { maxWaitMs: number; maxHeld: number };
+  mergeWait: MergeWaitLimits;
   counters: {
     touchpoints(): void;
     repeats(): void;
@@ -130,7 +130,7 @@ export function createStagesProcessor(deps: StagesProcessorDeps): PartitionProce
     tick(now: number, context) {
       const expired = barrier.overdue(now, context.caughtUp);
       deps.counters.mergeWaitsExpired(expired.length);
-      const released = expired.flatMap(([, held]) => releaseHeld(held));
+      const released = expired.flatMap(releaseHeld);
       return [...released, ...emit(partition.tick(now, deps.tickLimit))];
     },
     takeStateUpdates(): StateUpdate[] {

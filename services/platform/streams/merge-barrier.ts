@@ -11,12 +11,25 @@ interface Wait {
   held: Buffer[];
   /** Processing time the wait began. */
   began: number;
-  /** Since when this partition has been caught up during the wait (its clock for `maxWaitMs`); NaN after a restore. */
+  /**
+   * Since when this partition has been caught up during the wait (its clock for `maxWaitMs`). Not
+   * persisted: NaN after a restore, as the restart delayed the transfer too (the clock starts again).
+   */
   since: number;
 }
 
 /** However far behind the partition is, a wait ends after this many times `maxWaitMs`. */
 const BACKLOG_WAIT_FACTOR = 12;
+
+export interface MergeWaitLimits {
+  maxWaitMs: number;
+  maxHeld: number;
+}
+
+/** The limits for a wait of `seconds` (the services' *_MERGE_WAIT_SECONDS; 300 by default). */
+export function mergeWaitLimits(seconds = 300): MergeWaitLimits {
+  return { maxWaitMs: seconds * 1_000, maxHeld: 10_000 };
+}
 
 /**
  * Makes a survivor's state independent of how fast the absorbed customer's state travels.
@@ -43,7 +56,7 @@ export class MergeBarrier {
   private readonly dirty = new Set<string>();
   private readonly imported = new MergeLedger('imp:');
 
-  constructor(private readonly limits: { maxWaitMs: number; maxHeld: number }) {}
+  constructor(private readonly limits: MergeWaitLimits) {}
 
   /**
    * Whether `record` must wait behind its customer's held records: everything for a waiting
@@ -105,11 +118,12 @@ export class MergeBarrier {
   }
 
   /**
-   * Waits past their limits, ended: survivor → its held records, to process now. `caughtUp`: the
-   * partition has no backlog (otherwise the waits' clocks stand still, see the class comment).
+   * Ends the waits past their limits: one entry per ended wait, its held records to process now.
+   * `caughtUp`: the partition has no backlog (otherwise the waits' clocks stand still, see the
+   * class comment).
    */
-  overdue(now: number, caughtUp: boolean): Array<[string, Buffer[]]> {
-    const out: Array<[string, Buffer[]]> = [];
+  overdue(now: number, caughtUp: boolean): Buffer[][] {
+    const out: Buffer[][] = [];
     const { maxWaitMs, maxHeld } = this.limits;
     for (const [survivor, wait] of this.waits) {
       if (!caughtUp || Number.isNaN(wait.since)) wait.since = now;
@@ -117,7 +131,7 @@ export class MergeBarrier {
       if (!expired && wait.held.length < maxHeld) continue;
       this.waits.delete(survivor);
       this.dirty.add(survivor);
-      out.push([survivor, wait.held]);
+      out.push(wait.held);
     }
     return out;
   }
@@ -126,12 +140,12 @@ export class MergeBarrier {
   restore(key: string, value: Buffer): boolean {
     if (this.imported.restore(key, value)) return true;
     if (!key.startsWith(PREFIX)) return false;
-    const parsed = JSON.parse(value.toString('utf8')) as { pending: string[]; held: string[]; began?: number; since: number };
+    // Records written before `began` existed carry the start as `since`.
+    const parsed = JSON.parse(value.toString('utf8')) as { pending: string[]; held: string[]; began?: number; since?: number };
     this.waits.set(key.slice(PREFIX.length), {
       pending: new Set(parsed.pending),
       held: parsed.held.map((b) => Buffer.from(b, 'base64')),
-      began: parsed.began ?? parsed.since,
-      // The restart delayed the transfer too: the clock starts again at the first tick.
+      began: parsed.began ?? parsed.since ?? 0,
       since: Number.NaN,
     });
     return true;
@@ -140,9 +154,7 @@ export class MergeBarrier {
   drainUpdates(): StateUpdate[] {
     const updates = [...this.dirty].map((survivor) => {
       const wait = this.waits.get(survivor);
-      const value = wait
-        ? JSON.stringify({ pending: [...wait.pending], held: wait.held.map((b) => b.toString('base64')), began: wait.began, since: wait.since })
-        : null;
+      const value = wait ? JSON.stringify({ pending: [...wait.pending], held: wait.held.map((b) => b.toString('base64')), began: wait.began }) : null;
       return { key: `${PREFIX}${survivor}`, value: value === null ? null : Buffer.from(value) };
     });
     this.dirty.clear();

@@ -2,7 +2,7 @@ import type { StateUpdate } from './stateful-handler.js';
 
 /**
  * A persisted set of absorbed customer ids (absorbed → survivor), under `<prefix><absorbed>` in a
- * changelog. Two uses:
+ * changelog. Three uses:
  * - imports (`imp:`): a `transfer` is an output of the absorbed customer's owner, and outputs repeat
  *   when a step is replayed after a crash (at-least-once): merging the same state twice would count
  *   its sessions' events, purchases and signals twice. An absorbed id is exported once (its owner
@@ -12,38 +12,38 @@ import type { StateUpdate } from './stateful-handler.js';
  * - forwards (`fwd:`): the sessionizer's record of whom a merged-away id's late records go to.
  */
 export class MergeLedger {
-  private readonly imported = new Map<string, string>();
+  private readonly survivors = new Map<string, string>();
   private readonly dirty = new Set<string>();
 
   constructor(private readonly prefix: string) {}
 
   /** Records the absorbed id; false when it was recorded before (a replay). */
   firstTime(absorbed: string, survivor: string): boolean {
-    if (this.imported.has(absorbed)) return false;
-    this.imported.set(absorbed, survivor);
+    if (this.survivors.has(absorbed)) return false;
+    this.survivors.set(absorbed, survivor);
     this.dirty.add(absorbed);
     return true;
   }
 
   /** The survivor recorded for this absorbed id, if any. */
   survivorOf(absorbed: string): string | undefined {
-    return this.imported.get(absorbed);
+    return this.survivors.get(absorbed);
   }
 
   /** Whether this absorbed id was recorded. */
   has(absorbed: string): boolean {
-    return this.imported.has(absorbed);
+    return this.survivors.has(absorbed);
   }
 
   /** Takes a changelog entry if it is one of ours. */
   restore(key: string, value: Buffer): boolean {
     if (!key.startsWith(this.prefix)) return false;
-    this.imported.set(key.slice(this.prefix.length), value.toString('utf8'));
+    this.survivors.set(key.slice(this.prefix.length), value.toString('utf8'));
     return true;
   }
 
   drainUpdates(): StateUpdate[] {
-    const updates = [...this.dirty].map((absorbed) => ({ key: `${this.prefix}${absorbed}`, value: Buffer.from(this.imported.get(absorbed)!) }));
+    const updates = [...this.dirty].map((absorbed) => ({ key: `${this.prefix}${absorbed}`, value: Buffer.from(this.survivors.get(absorbed)!) }));
     this.dirty.clear();
     return updates;
   }
