@@ -4,6 +4,7 @@ import type { Stage } from '../../schemas/journey.js';
 import type { Touchpoint } from '../../schemas/touchpoint.js';
 import { topicCodecs, type Topics } from '../../schemas/topics.js';
 import { createPartitionedConsumer } from '../platform/kafka/consumer.js';
+import type { GroupTiming } from '../platform/kafka/group-timing.js';
 import { partitionCount } from '../platform/kafka/admin.js';
 import { createKafkaProducer } from '../platform/kafka/producer.js';
 import { readPartitionRange } from '../platform/kafka/read-range.js';
@@ -29,6 +30,8 @@ export interface SessionizerServiceDeps {
   recentMessagesPerPartition?: number;
   stageOf: (tp: Touchpoint) => Stage | null;
   registry: Registry;
+  /** Consumer-group session, heartbeat and rebalance timing (KAFKA_SESSION_TIMEOUT_MS, ...). */
+  groupTiming?: GroupTiming;
   logger: Logger;
   now?: () => number;
 }
@@ -111,11 +114,11 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
     logger,
     onRestored: (_tp, stats) => restoreMs.set(stats.ms),
   });
-  const routerConsumer = createPartitionedConsumer(deps.kafka, router, { name: 'sessionizer-router', groupId: `${deps.groupId}-router`, topics: [deps.topics.touchpoints] }, logger);
+  const routerConsumer = createPartitionedConsumer(deps.kafka, router, { name: 'sessionizer-router', groupId: `${deps.groupId}-router`, topics: [deps.topics.touchpoints], timing: deps.groupTiming }, logger);
   const sessionsConsumer = createPartitionedConsumer(
     deps.kafka,
     stateful,
-    { name: 'sessionizer-sessions', groupId: `${deps.groupId}-sessions`, topics: [deps.topics.identifiedTouchpoints], idleIntervalMs: 1_000 },
+    { name: 'sessionizer-sessions', groupId: `${deps.groupId}-sessions`, topics: [deps.topics.identifiedTouchpoints], idleIntervalMs: 1_000, timing: deps.groupTiming },
     logger,
   );
   return composeComponents('sessionizer', [producer, table, sessionsConsumer, routerConsumer]);

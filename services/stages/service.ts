@@ -2,6 +2,7 @@ import type { Kafka } from 'kafkajs';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { topicCodecs, type Topics } from '../../schemas/topics.js';
 import { createPartitionedConsumer } from '../platform/kafka/consumer.js';
+import type { GroupTiming } from '../platform/kafka/group-timing.js';
 import { createKafkaProducer } from '../platform/kafka/producer.js';
 import type { Logger } from '../platform/logging/logger.js';
 import { composeComponents, type Component } from '../platform/runtime/component.js';
@@ -19,6 +20,8 @@ export interface StagesServiceDeps {
   /** How long and for how many records a merge survivor waits for the absorbed state (default 5 min, 10,000). */
   mergeWait?: MergeWaitLimits;
   registry: Registry;
+  /** Consumer-group session, heartbeat and rebalance timing (KAFKA_SESSION_TIMEOUT_MS, ...). */
+  groupTiming?: GroupTiming;
   logger: Logger;
   now?: () => number;
   idleIntervalMs?: number;
@@ -74,7 +77,7 @@ export function createStagesService(deps: StagesServiceDeps): Component {
   const consumer = createPartitionedConsumer(
     deps.kafka,
     handler,
-    { name: 'stages', groupId: deps.groupId, topics: [deps.topics.customerTouchpoints], idleIntervalMs: deps.idleIntervalMs ?? 1_000 },
+    { name: 'stages', groupId: deps.groupId, topics: [deps.topics.customerTouchpoints], idleIntervalMs: deps.idleIntervalMs ?? 1_000, timing: deps.groupTiming },
     logger,
   );
   return composeComponents('stages', [producer, consumer]);

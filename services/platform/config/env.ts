@@ -65,6 +65,11 @@ export const commonEnv = {
   CLICKHOUSE_USER: z.string().optional(),
   CLICKHOUSE_PASSWORD: z.string().optional(),
   CLICKHOUSE_CLUSTER: z.string().regex(/^[A-Za-z0-9_.-]+$/).optional(),
+  /** Consumer groups: a member silent this long is dropped and its partitions reassigned (README, Recovery). */
+  KAFKA_SESSION_TIMEOUT_MS: envInt(6_000, 1_000, 1_800_000),
+  KAFKA_HEARTBEAT_INTERVAL_MS: envInt(500, 50, 600_000),
+  /** How long a rebalance waits for members to rejoin (a member mid-batch finishes it first). */
+  KAFKA_REBALANCE_TIMEOUT_MS: envInt(30_000, 1_000, 1_800_000),
   DATA_DIR: z.string().min(1).default('.data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 };

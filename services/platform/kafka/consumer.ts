@@ -1,6 +1,7 @@
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from '../logging/logger.js';
 import type { Component, Health } from '../runtime/component.js';
+import { defaultGroupTiming, type GroupTiming } from './group-timing.js';
 
 export interface PartitionBatch {
   topic: string;
@@ -56,7 +57,8 @@ export interface ConsumerOptions {
   groupId: string;
   topics: string[];
   fromBeginning?: boolean;
-  sessionTimeoutMs?: number;
+  /** Session timeout, heartbeat and rebalance timeout; each defaults to `defaultGroupTiming`. */
+  timing?: Partial<GroupTiming>;
   maxWaitTimeMs?: number;
   idleIntervalMs?: number;
   /** Reported unhealthy when lag > 0 and no batch completed for this long (a stuck consumer). */
@@ -91,6 +93,7 @@ export function createPartitionedConsumer(
   let lastCrash: string | undefined;
   let idleTimer: NodeJS.Timeout | undefined;
   let running = false;
+  const timing: GroupTiming = { ...defaultGroupTiming, ...options.timing };
 
   /** Serializes work per partition: batches and idle ticks never overlap. */
   const serialized = <T>(tp: TopicPartition, work: () => Promise<T>): Promise<T> => {
@@ -113,6 +116,17 @@ export function createPartitionedConsumer(
     commit: (point) => commit(via, tp, point),
   });
   const noHeartbeat = async () => {};
+
+  /**
+   * Heartbeats on a timer until the returned function is called: kafkajs heartbeats only between
+   * fetches or when a handler asks, so a restore or a long batch would otherwise outlast the short
+   * session timeout. kafkajs sends at most one heartbeat per interval; an error (a rebalance has
+   * begun) is the batch's to meet, not the timer's.
+   */
+  const keepalive = (heartbeat: () => Promise<void>): (() => void) => {
+    const timer = setInterval(() => void heartbeat().catch(() => undefined), timing.heartbeatIntervalMs);
+    return () => clearInterval(timer);
+  };
 
   const committedOffset = async (tp: TopicPartition): Promise<CommittedOffset> => {
     const admin = kafka.admin();
@@ -155,9 +169,11 @@ export function createPartitionedConsumer(
   const launch = async (): Promise<void> => {
     const self = kafka.consumer({
       groupId: options.groupId,
-      // Long enough for a slow step between heartbeats under load; handlers heartbeat in long batches.
-      sessionTimeout: options.sessionTimeoutMs ?? 20_000,
-      heartbeatInterval: 1_000,
+      // Short, so a crashed member is noticed in seconds; a live one heartbeats on a timer while a
+      // batch or a restore runs (`keepalive`), so a long batch does not cost it its place.
+      sessionTimeout: timing.sessionTimeoutMs,
+      heartbeatInterval: timing.heartbeatIntervalMs,
+      rebalanceTimeout: timing.rebalanceTimeoutMs,
       maxWaitTimeInMs: options.maxWaitTimeMs ?? 100,
       allowAutoTopicCreation: false,
       retry: {
@@ -205,6 +221,7 @@ export function createPartitionedConsumer(
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         if (!isRunning() || isStale()) return;
         const tp = { topic: batch.topic, partition: batch.partition };
+        const stopKeepalive = keepalive(heartbeat);
         await serialized(tp, async () => {
           await ensureAssigned(tp);
           // Lag as of now, before the handler runs: a handler that never returns must still show
@@ -228,7 +245,7 @@ export function createPartitionedConsumer(
           lags.set(key(tp), Math.max(0, Number(batch.highWatermark) - Number(last ? last.offset : batch.highWatermark) - 1));
           lastProgress = now();
           crashed = undefined;
-        });
+        }).finally(stopKeepalive);
         await heartbeat();
       },
     });
