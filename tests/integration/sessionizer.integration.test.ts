@@ -1,27 +1,50 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kafka } from 'kafkajs';
+import type { Topics } from '../../schemas/topics.js';
 import { freshDatabase, type TestDatabase } from '../support/clickhouse.js';
+import { stopAfterEach } from '../support/cleanup.js';
+import { waitForDrained, type GroupOnTopics } from '../support/drain.js';
+import { eventually } from '../support/eventually.js';
 import { uniqueGroupId, uniqueTopics } from '../support/kafka.js';
-import { createTestTopics, eventually, testKafka } from '../support/pipeline.js';
-import { finalSessions, produceTouchpoints, testSessionizer, testWriter, tp } from '../support/journey-fixtures.js';
+import { createTestTopics, testKafka } from '../support/pipeline.js';
+import { finalSessions, produceTouchpoints, sessionizerGroups, testSessionizer, testWriter, tp, type SessionRowView } from '../support/journey-fixtures.js';
 
 const MIN = 60_000;
 
 describe('sessionizer on the real broker', () => {
   let db: TestDatabase;
   let kafka: Kafka;
+  const cleanup = stopAfterEach();
   beforeAll(async () => {
     db = await freshDatabase('sess');
     kafka = testKafka('sessionizer-it');
   });
   afterAll(async () => db.drop());
 
+  /** A writer and the groups to drain (sessionizer, then writer) before reading exact counts. */
+  const pipeline = async (topics: Topics, groupId: string) => {
+    const writer = cleanup.started(testWriter(kafka, topics, db.ch));
+    await writer.start();
+    const groups: GroupOnTopics[] = [...sessionizerGroups(groupId, topics), writer.group];
+    /**
+     * Waits until the sessions show `ready` (the last event sent is in them), then until every group
+     * has committed all it was sent, and reads the sessions again: counts read then are final, so an
+     * event counted twice shows (a wait for the expected count alone could catch a passing state).
+     */
+    const settledSessions = async (ready: (s: SessionRowView[]) => boolean) => {
+      await eventually(() => finalSessions(db.ch.client, db.database), ready);
+      await waitForDrained(kafka, groups);
+      return finalSessions(db.ch.client, db.database);
+    };
+    return { writer, settledSessions };
+  };
+
   it('merges anonymous and identified activity into one customer and one session', async () => {
     const topics = uniqueTopics();
     await createTestTopics(kafka, topics, 4);
-    const writer = testWriter(kafka, topics, db.ch);
-    const sessionizer = testSessionizer(kafka, topics, uniqueGroupId('sess'));
-    await writer.start();
+    const groupId = uniqueGroupId('sess');
+    const { settledSessions } = await pipeline(topics, groupId);
+    const sessionizer = cleanup.started(testSessionizer(kafka, topics, groupId));
     await sessionizer.start();
     const t0 = Date.now() - 10 * MIN;
     await produceTouchpoints(kafka, topics, [
@@ -29,58 +52,57 @@ describe('sessionizer on the real broker', () => {
       tp({ messageId: 'm2', anonymousId: 'anon-merge', userId: null, event: 'Product Viewed', timestamp: t0 + MIN }),
     ]);
     // The anonymous visitor is a customer of its own until it identifies.
-    await eventually(() => finalSessions(db.ch.client, db.database), (s) => s.some((r) => r.customer_id === 'a:anon-merge' && r.event_count === 2));
+    // The database is shared by this file's tests: look at this test's customers only.
+    const mine = (s: SessionRowView[]) => s.filter((r) => r.customer_id === 'a:anon-merge' || r.customer_id === 'u:user-merge');
+    const anonymous = mine(await settledSessions((s) => mine(s).some((r) => r.customer_id === 'a:anon-merge' && r.ended_ms === t0 + MIN && r.event_count >= 2)));
+    expect(anonymous).toEqual([expect.objectContaining({ customer_id: 'a:anon-merge', event_count: 2 })]);
     await produceTouchpoints(kafka, topics, [
       tp({ messageId: 'm3', anonymousId: 'anon-merge', userId: 'user-merge', type: 'identify', event: 'identify', timestamp: t0 + 2 * MIN }),
       tp({ messageId: 'm4', anonymousId: 'anon-merge', userId: 'user-merge', event: 'Product Added', timestamp: t0 + 3 * MIN }),
     ]);
-    const sessions = await eventually(
-      () => finalSessions(db.ch.client, db.database),
-      (s) => s.length === 1 && s[0]!.event_count === 4,
-    );
-    expect(sessions).toEqual([expect.objectContaining({ customer_id: 'u:user-merge', event_count: 4 })]);
+    // Ready when the absorbed session is gone and the survivor's has m4 (the last event sent).
+    const merged = (s: SessionRowView[]) => mine(s).length === 1 && mine(s)[0]!.customer_id === 'u:user-merge' && mine(s)[0]!.ended_ms === t0 + 3 * MIN && mine(s)[0]!.event_count >= 4;
+    const sessions = mine(await settledSessions(merged));
+    expect(sessions).toEqual([expect.objectContaining({ customer_id: 'u:user-merge', event_count: 4, ended_ms: t0 + 3 * MIN })]);
     await sessionizer.stop();
-    await writer.stop();
   });
 
   it('restores state after a restart: the session continues, a redelivered event is not counted twice', async () => {
     const topics = uniqueTopics();
     await createTestTopics(kafka, topics, 2);
     const groupId = uniqueGroupId('sess');
-    const writer = testWriter(kafka, topics, db.ch);
-    await writer.start();
+    const { settledSessions } = await pipeline(topics, groupId);
     const t0 = Date.now() - 10 * MIN;
-    let sessionizer = testSessionizer(kafka, topics, groupId);
-    await sessionizer.start();
+    const first = cleanup.started(testSessionizer(kafka, topics, groupId));
+    await first.start();
     await produceTouchpoints(kafka, topics, [
       tp({ messageId: 'r1', userId: 'user-restart', anonymousId: null, timestamp: t0 }),
       tp({ messageId: 'r2', userId: 'user-restart', anonymousId: null, timestamp: t0 + MIN }),
     ]);
-    await eventually(() => finalSessions(db.ch.client, db.database), (s) => s.some((r) => r.customer_id === 'u:user-restart' && r.event_count === 2));
-    await sessionizer.stop();
-    sessionizer = testSessionizer(kafka, topics, groupId);
-    await sessionizer.start();
+    const mine = (s: SessionRowView[]) => s.filter((r) => r.customer_id === 'u:user-restart');
+    const before = mine(await settledSessions((s) => mine(s).some((r) => r.ended_ms === t0 + MIN && r.event_count >= 2)));
+    expect(before).toEqual([expect.objectContaining({ customer_id: 'u:user-restart', event_count: 2 })]);
+    await first.stop();
+    const second = cleanup.started(testSessionizer(kafka, topics, groupId));
+    await second.start();
     await produceTouchpoints(kafka, topics, [
       tp({ messageId: 'r2', userId: 'user-restart', anonymousId: null, timestamp: t0 + MIN }), // redelivered
       tp({ messageId: 'r3', userId: 'user-restart', anonymousId: null, timestamp: t0 + 2 * MIN }),
     ]);
-    const sessions = await eventually(
-      () => finalSessions(db.ch.client, db.database),
-      (s) => s.some((r) => r.customer_id === 'u:user-restart' && r.event_count >= 3),
-    );
-    expect(sessions.filter((r) => r.customer_id === 'u:user-restart')).toEqual([expect.objectContaining({ event_count: 3 })]);
-    await sessionizer.stop();
-    await writer.stop();
+    // r3 comes after the redelivered r2 in the same partition: once r3 is in the session, r2 was
+    // processed too, and counting it again would make 4.
+    const sessions = mine(await settledSessions((s) => mine(s).some((r) => r.ended_ms === t0 + 2 * MIN && r.event_count >= 3)));
+    expect(sessions).toEqual([expect.objectContaining({ customer_id: 'u:user-restart', event_count: 3, ended_ms: t0 + 2 * MIN })]);
+    await second.stop();
   });
 
   it('two instances share the partitions; when one leaves, the other restores its state and carries on', async () => {
     const topics = uniqueTopics();
     await createTestTopics(kafka, topics, 4);
     const groupId = uniqueGroupId('sess');
-    const writer = testWriter(kafka, topics, db.ch);
-    await writer.start();
-    const a = testSessionizer(kafka, topics, groupId);
-    const b = testSessionizer(kafka, topics, groupId);
+    const { settledSessions } = await pipeline(topics, groupId);
+    const a = cleanup.started(testSessionizer(kafka, topics, groupId));
+    const b = cleanup.started(testSessionizer(kafka, topics, groupId));
     await a.start();
     await b.start();
     const t0 = Date.now() - 10 * MIN;
@@ -90,16 +112,18 @@ describe('sessionizer on the real broker', () => {
       topics,
       customers.flatMap((c) => [tp({ messageId: `${c}-1`, userId: c, anonymousId: null, timestamp: t0 }), tp({ messageId: `${c}-2`, userId: c, anonymousId: null, timestamp: t0 + MIN })]),
     );
-    const mine = (s: Awaited<ReturnType<typeof finalSessions>>) => s.filter((r) => r.customer_id.startsWith('u:user-rb-'));
-    await eventually(() => finalSessions(db.ch.client, db.database), (s) => mine(s).length === 20 && mine(s).every((r) => r.event_count === 2));
+    const mine = (s: SessionRowView[]) => s.filter((r) => r.customer_id.startsWith('u:user-rb-'));
+    const reached = (endedMs: number, events: number) => (s: SessionRowView[]) =>
+      mine(s).length >= customers.length && mine(s).every((r) => r.ended_ms === endedMs && r.event_count >= events);
+    const expected = (events: number) => customers.map((c) => `u:${c}`).sort().map((id) => [id, events]);
+    const before = mine(await settledSessions(reached(t0 + MIN, 2)));
+    expect(before.map((r) => [r.customer_id, r.event_count])).toEqual(expected(2));
     await b.stop(); // a takes over b's partitions (rebalance) and must restore b's sessions
     await produceTouchpoints(kafka, topics, customers.map((c) => tp({ messageId: `${c}-3`, userId: c, anonymousId: null, timestamp: t0 + 2 * MIN })));
-    const sessions = await eventually(
-      () => finalSessions(db.ch.client, db.database),
-      (s) => mine(s).length === 20 && mine(s).every((r) => r.event_count === 3),
-    );
-    expect(mine(sessions)).toHaveLength(20);
+    const after = mine(await settledSessions(reached(t0 + 2 * MIN, 3)));
+    // Each customer's one session continued (same session id), each event counted once.
+    expect(after.map((r) => [r.customer_id, r.event_count])).toEqual(expected(3));
+    expect(after.map((r) => r.session_id)).toEqual(before.map((r) => r.session_id));
     await a.stop();
-    await writer.stop();
   });
 });

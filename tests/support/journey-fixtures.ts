@@ -9,6 +9,7 @@ import { createSessionizerService } from '../../services/sessionizer/service.js'
 import { journeyRoutes } from '../../services/writer/routes.js';
 import { createWriterService } from '../../services/writer/service.js';
 import type { ClickHouse } from '../../services/platform/clickhouse/client.js';
+import type { GroupOnTopics } from './drain.js';
 import { uniqueGroupId } from './kafka.js';
 import { createStagesService } from '../../services/stages/service.js';
 import { loadStagesOptions } from '../../services/stages/models.js';
@@ -45,19 +46,31 @@ export function testSessionizer(kafka: Kafka, topics: Topics, groupId: string) {
   });
 }
 
+/** The sessionizer's consumer groups (router first), for waitForDrained. */
+export function sessionizerGroups(groupId: string, topics: Topics): GroupOnTopics[] {
+  return [
+    { groupId: `${groupId}-router`, topics: [topics.touchpoints] },
+    { groupId: `${groupId}-sessions`, topics: [topics.identifiedTouchpoints] },
+  ];
+}
+
+/** A writer for every journey table; `group` is its consumer group, for waitForDrained. */
 export function testWriter(kafka: Kafka, topics: Topics, ch: ClickHouse) {
-  return createWriterService({
+  const routes = journeyRoutes(topics, ch.database);
+  const group: GroupOnTopics = { groupId: uniqueGroupId('writer'), topics: routes.map((r) => r.topic) };
+  const writer = createWriterService({
     kafka,
     clickhouse: ch,
     topics,
-    routes: journeyRoutes(topics, ch.database),
-    groupId: uniqueGroupId('writer'),
+    routes,
+    groupId: group.groupId,
     maxBufferRows: 5_000,
     maxRowsPerInsert: 50_000,
     flushIntervalMs: 100,
     registry: freshRegistry(),
     logger: testLogger('writer'),
   });
+  return Object.assign(writer, { group });
 }
 
 export interface SessionRowView {
@@ -65,16 +78,19 @@ export interface SessionRowView {
   customer_id: string;
   event_count: number;
   status: string;
+  /** Time of the session's last event (epoch ms). */
+  ended_ms: number;
 }
 
 /** Sessions after deduplication (FINAL: the latest version of each session id). */
 export async function finalSessions(client: ClickHouseClient, database: string): Promise<SessionRowView[]> {
   const rs = await client.query({
-    query: `SELECT session_id, customer_id, toUInt32(event_count) AS event_count, toString(status) AS status
+    query: `SELECT session_id, customer_id, toUInt32(event_count) AS event_count, toString(status) AS status,
+                   toFloat64(toUnixTimestamp64Milli(ended_at)) AS ended_ms
             FROM ${database}.sessions FINAL WHERE status != 'merged' ORDER BY customer_id, session_id`,
     format: 'JSONEachRow',
   });
-  return (await rs.json<SessionRowView>()).map((r) => ({ ...r, event_count: Number(r.event_count) }));
+  return (await rs.json<SessionRowView>()).map((r) => ({ ...r, event_count: Number(r.event_count), ended_ms: Number(r.ended_ms) }));
 }
 
 export function testStages(kafka: Kafka, topics: Topics, groupId: string, env: Record<string, string> = {}) {

@@ -22,14 +22,5 @@ export async function createTestTopics(kafka: Kafka, topics: Topics, partitions 
 
 export const freshRegistry = () => new Registry();
 
-/** Polls until `check` returns a value that `done` accepts, or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 60_000, everyMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T = await check();
-  while (!done(last)) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(last).slice(0, 600)}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-    last = await check();
-  }
-  return last;
-}
+/** Re-exported for existing imports; the implementation is in ./eventually.ts. */
+export { eventually } from './eventually.js';

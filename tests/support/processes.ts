@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { eventually } from './eventually.js';
 
 /** Every child this process started; killed when it exits, so a failed test leaves no orphans behind. */
 const children = new Set<ChildProcess>();
@@ -48,12 +49,24 @@ export async function runScript(entry: string, env: Record<string, string>, args
 
 /** Waits until the process prints `text`; fails at once if it exits first. */
 export async function waitForOutput(svc: ServiceProcess, text: string, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let exited = false;
-  void svc.exited.then(() => (exited = true));
-  while (!svc.output().includes(text)) {
-    if (exited) throw new Error(`process exited before printing "${text}":\n${svc.output()}`);
-    if (Date.now() > deadline) throw new Error(`no "${text}" within ${timeoutMs} ms:\n${svc.output()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const seen = await eventually(
+    () => ({ printed: svc.output().includes(text), exited: hasExited(svc) }),
+    (s) => s.printed || s.exited,
+    timeoutMs,
+    100,
+    `"${text}" in the output of ${svc.child.spawnargs.at(-1)}`,
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}\n${svc.output()}`);
+  });
+  if (!seen.printed) throw new Error(`process exited before printing "${text}":\n${svc.output()}`);
+}
+
+export function hasExited(svc: ServiceProcess): boolean {
+  return svc.child.exitCode !== null || svc.child.signalCode !== null;
+}
+
+/** Ends a process that may still run (a test that failed half-way): SIGKILL, then waits for its exit. */
+export async function killIfRunning(svc: ServiceProcess): Promise<void> {
+  if (!hasExited(svc)) svc.child.kill('SIGKILL');
+  await svc.exited;
 }
