@@ -1,5 +1,5 @@
 import type { Kafka } from 'kafkajs';
-import { groupLag } from '../faults/quiescence.js';
+import { groupLag, groupPosition } from '../faults/quiescence.js';
 import { eventually } from './eventually.js';
 
 /** A consumer group and the topics it reads. */
@@ -37,4 +37,12 @@ export async function messagesIn(kafka: Kafka, topic: string): Promise<number> {
   } finally {
     await admin.disconnect();
   }
+}
+
+/** What `group` has committed on its topics, summed over partitions (-1 while the broker does not answer). */
+export async function committedBy(kafka: Kafka, group: GroupOnTopics): Promise<number> {
+  return groupPosition(kafka, group.groupId, group.topics).then(
+    (p) => p.committed,
+    () => -1,
+  );
 }

@@ -28,7 +28,8 @@ export function startServiceProcess(entry: string, env: Record<string, string>):
   let out = '';
   child.stdout?.on('data', (d) => (out += d));
   child.stderr?.on('data', (d) => (out += d));
-  const exited = once(child, 'exit').then(([code, signal]) => {
+  // 'close' comes after 'exit' and after stdout/stderr ended: output() is complete once this resolves.
+  const exited = once(child, 'close').then(([code, signal]) => {
     children.delete(child);
     return (code ?? signal) as number | string;
   });
@@ -58,7 +59,10 @@ export async function waitForOutput(svc: ServiceProcess, text: string, timeoutMs
   ).catch((error: Error) => {
     throw new Error(`${error.message}\n${svc.output()}`);
   });
-  if (!seen.printed) throw new Error(`process exited before printing "${text}":\n${svc.output()}`);
+  if (!seen.printed) {
+    const code = await svc.exited;
+    if (!svc.output().includes(text)) throw new Error(`process exited (${code}) before printing "${text}":\n${svc.output()}`);
+  }
 }
 
 export function hasExited(svc: ServiceProcess): boolean {
