@@ -8,7 +8,7 @@ import { clickHouseFromEnv } from '../platform/clickhouse/client.js';
 import { migrate } from '../platform/clickhouse/migrate.js';
 import { ensureTopics } from '../platform/kafka/admin.js';
 import { createKafka } from '../platform/kafka/client.js';
-import { groupTiming } from '../platform/kafka/group-timing.js';
+import { consumerTuning } from '../platform/kafka/consumer-tuning.js';
 import { pipelineTopicSpecs } from '../platform/kafka/pipeline-topics.js';
 import { createLogger } from '../platform/logging/logger.js';
 import { composeComponents, type Component } from '../platform/runtime/component.js';
@@ -48,7 +48,7 @@ await runMain(async () => {
   const brokers = env.KAFKA_BROKERS ? config.KAFKA_BROKERS : ensureLocalBroker(dataDir);
   const topics = topicsWithPrefix(config.KAFKA_TOPIC_PREFIX);
   const kafka = createKafka({ brokers, clientId: 'journey-local', logger });
-  const timing = groupTiming(config);
+  const tuning = consumerTuning(config);
   const clickhouse = clickHouseFromEnv({ ...config, DATA_DIR: dataDir });
   const setup: Component = {
     name: 'setup',
@@ -68,7 +68,7 @@ await runMain(async () => {
     maxBufferRows: writerConfig.WRITER_MAX_BUFFER_ROWS,
     maxRowsPerInsert: writerConfig.WRITER_MAX_ROWS_PER_INSERT,
     flushIntervalMs: writerConfig.WRITER_FLUSH_INTERVAL_MS,
-    groupTiming: timing,
+    consumerTuning: tuning,
     registry,
     logger,
   });
@@ -79,7 +79,7 @@ await runMain(async () => {
     options: loadStagesOptions(stagesConfig),
     tickLimit: stagesConfig.STAGES_TICK_LIMIT,
     mergeWait: mergeWaitLimits(stagesConfig.STAGES_MERGE_WAIT_SECONDS),
-    groupTiming: timing,
+    consumerTuning: tuning,
     registry,
     logger,
   });
@@ -89,7 +89,7 @@ await runMain(async () => {
     groupId: sessionizerConfig.SESSIONIZER_GROUP_ID,
     ...sessionSettings(sessionizerConfig),
     stageOf: stageClassifierFromFile(sessionizerConfig.STAGE_RULES_FILE),
-    groupTiming: timing,
+    consumerTuning: tuning,
     registry,
     logger,
   });

@@ -3,7 +3,7 @@ import { topicsWithPrefix } from '../../schemas/topics.js';
 import { parseEnv } from '../platform/config/env.js';
 import { createOpsServer } from '../platform/http/ops-server.js';
 import { createKafka } from '../platform/kafka/client.js';
-import { groupTiming } from '../platform/kafka/group-timing.js';
+import { consumerTuning } from '../platform/kafka/consumer-tuning.js';
 import { pipelineTopicsSetup } from '../platform/kafka/pipeline-topics.js';
 import { createLogger } from '../platform/logging/logger.js';
 import { composeComponents } from '../platform/runtime/component.js';
@@ -27,7 +27,7 @@ await runMain(async () => {
     groupId: config.SESSIONIZER_GROUP_ID,
     ...sessionSettings(config),
     stageOf: stageClassifierFromFile(config.STAGE_RULES_FILE),
-    groupTiming: groupTiming(config),
+    consumerTuning: consumerTuning(config),
     registry,
     logger,
   });

@@ -4,7 +4,7 @@ import type { Stage } from '../../schemas/journey.js';
 import type { Touchpoint } from '../../schemas/touchpoint.js';
 import { topicCodecs, type Topics } from '../../schemas/topics.js';
 import { createPartitionedConsumer } from '../platform/kafka/consumer.js';
-import type { GroupTiming } from '../platform/kafka/group-timing.js';
+import type { ConsumerTuning } from '../platform/kafka/consumer-tuning.js';
 import { partitionCount } from '../platform/kafka/admin.js';
 import { createKafkaProducer } from '../platform/kafka/producer.js';
 import { readPartitionRange } from '../platform/kafka/read-range.js';
@@ -31,7 +31,7 @@ export interface SessionizerServiceDeps {
   stageOf: (tp: Touchpoint) => Stage | null;
   registry: Registry;
   /** Consumer-group session, heartbeat and rebalance timing (KAFKA_SESSION_TIMEOUT_MS, ...). */
-  groupTiming?: GroupTiming;
+  consumerTuning?: ConsumerTuning;
   logger: Logger;
   now?: () => number;
 }
@@ -114,11 +114,11 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
     logger,
     onRestored: (_tp, stats) => restoreMs.set(stats.ms),
   });
-  const routerConsumer = createPartitionedConsumer(deps.kafka, router, { name: 'sessionizer-router', groupId: `${deps.groupId}-router`, topics: [deps.topics.touchpoints], timing: deps.groupTiming }, logger);
+  const routerConsumer = createPartitionedConsumer(deps.kafka, router, { name: 'sessionizer-router', groupId: `${deps.groupId}-router`, topics: [deps.topics.touchpoints], tuning: deps.consumerTuning }, logger);
   const sessionsConsumer = createPartitionedConsumer(
     deps.kafka,
     stateful,
-    { name: 'sessionizer-sessions', groupId: `${deps.groupId}-sessions`, topics: [deps.topics.identifiedTouchpoints], idleIntervalMs: 1_000, timing: deps.groupTiming },
+    { name: 'sessionizer-sessions', groupId: `${deps.groupId}-sessions`, topics: [deps.topics.identifiedTouchpoints], idleIntervalMs: 1_000, tuning: deps.consumerTuning },
     logger,
   );
   return composeComponents('sessionizer', [producer, table, sessionsConsumer, routerConsumer]);

@@ -3,7 +3,7 @@ import { topicsWithPrefix } from '../../schemas/topics.js';
 import { parseEnv } from '../platform/config/env.js';
 import { createOpsServer } from '../platform/http/ops-server.js';
 import { createKafka } from '../platform/kafka/client.js';
-import { groupTiming } from '../platform/kafka/group-timing.js';
+import { consumerTuning } from '../platform/kafka/consumer-tuning.js';
 import { pipelineTopicsSetup } from '../platform/kafka/pipeline-topics.js';
 import { createLogger } from '../platform/logging/logger.js';
 import { composeComponents } from '../platform/runtime/component.js';
@@ -29,7 +29,7 @@ await runMain(async () => {
     options,
     tickLimit: config.STAGES_TICK_LIMIT,
     mergeWait: mergeWaitLimits(config.STAGES_MERGE_WAIT_SECONDS),
-    groupTiming: groupTiming(config),
+    consumerTuning: consumerTuning(config),
     registry,
     logger,
   });

@@ -2,7 +2,7 @@ import type { Kafka } from 'kafkajs';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { topicCodecs, type Topics } from '../../schemas/topics.js';
 import { createPartitionedConsumer } from '../platform/kafka/consumer.js';
-import type { GroupTiming } from '../platform/kafka/group-timing.js';
+import type { ConsumerTuning } from '../platform/kafka/consumer-tuning.js';
 import { createKafkaProducer } from '../platform/kafka/producer.js';
 import type { Logger } from '../platform/logging/logger.js';
 import { composeComponents, type Component } from '../platform/runtime/component.js';
@@ -21,7 +21,7 @@ export interface StagesServiceDeps {
   mergeWait?: MergeWaitLimits;
   registry: Registry;
   /** Consumer-group session, heartbeat and rebalance timing (KAFKA_SESSION_TIMEOUT_MS, ...). */
-  groupTiming?: GroupTiming;
+  consumerTuning?: ConsumerTuning;
   logger: Logger;
   now?: () => number;
   idleIntervalMs?: number;
@@ -77,7 +77,7 @@ export function createStagesService(deps: StagesServiceDeps): Component {
   const consumer = createPartitionedConsumer(
     deps.kafka,
     handler,
-    { name: 'stages', groupId: deps.groupId, topics: [deps.topics.customerTouchpoints], idleIntervalMs: deps.idleIntervalMs ?? 1_000, timing: deps.groupTiming },
+    { name: 'stages', groupId: deps.groupId, topics: [deps.topics.customerTouchpoints], idleIntervalMs: deps.idleIntervalMs ?? 1_000, tuning: deps.consumerTuning },
     logger,
   );
   return composeComponents('stages', [producer, consumer]);

@@ -5,7 +5,7 @@ import { clickHouseFromEnv } from '../platform/clickhouse/client.js';
 import { migrate } from '../platform/clickhouse/migrate.js';
 import { createOpsServer } from '../platform/http/ops-server.js';
 import { createKafka } from '../platform/kafka/client.js';
-import { groupTiming } from '../platform/kafka/group-timing.js';
+import { consumerTuning } from '../platform/kafka/consumer-tuning.js';
 import { pipelineTopicSpecs } from '../platform/kafka/pipeline-topics.js';
 import { ensureTopics } from '../platform/kafka/admin.js';
 import { createLogger } from '../platform/logging/logger.js';
@@ -32,7 +32,7 @@ await runMain(async () => {
     maxBufferRows: config.WRITER_MAX_BUFFER_ROWS,
     maxRowsPerInsert: config.WRITER_MAX_ROWS_PER_INSERT,
     flushIntervalMs: config.WRITER_FLUSH_INTERVAL_MS,
-    groupTiming: groupTiming(config),
+    consumerTuning: consumerTuning(config),
     registry,
     logger,
   });

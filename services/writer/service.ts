@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import { topicCodecs, type Topics } from '../../schemas/topics.js';
 import type { ClickHouse } from '../platform/clickhouse/client.js';
 import { createPartitionedConsumer } from '../platform/kafka/consumer.js';
-import type { GroupTiming } from '../platform/kafka/group-timing.js';
+import type { ConsumerTuning } from '../platform/kafka/consumer-tuning.js';
 import { createKafkaProducer } from '../platform/kafka/producer.js';
 import type { Logger } from '../platform/logging/logger.js';
 import { composeComponents, type Component } from '../platform/runtime/component.js';
@@ -21,7 +21,7 @@ export interface WriterServiceDeps {
   flushIntervalMs: number;
   registry: Registry;
   /** Consumer-group session, heartbeat and rebalance timing (KAFKA_SESSION_TIMEOUT_MS, ...). */
-  groupTiming?: GroupTiming;
+  consumerTuning?: ConsumerTuning;
   logger: Logger;
   now?: () => number;
   random?: () => number;
@@ -59,7 +59,7 @@ export function createWriterService(deps: WriterServiceDeps): Component & { buff
   const consumer = createPartitionedConsumer(
     deps.kafka,
     handler,
-    { name: 'writer', groupId: deps.groupId, topics: deps.routes.map((r) => r.topic), idleIntervalMs: Math.max(20, Math.floor(deps.flushIntervalMs / 2)), timing: deps.groupTiming },
+    { name: 'writer', groupId: deps.groupId, topics: deps.routes.map((r) => r.topic), idleIntervalMs: Math.max(20, Math.floor(deps.flushIntervalMs / 2)), tuning: deps.consumerTuning },
     logger,
   );
   const parts = composeComponents('writer', [producer, consumer]);

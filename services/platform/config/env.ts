@@ -70,6 +70,9 @@ export const commonEnv = {
   KAFKA_HEARTBEAT_INTERVAL_MS: envInt(500, 50, 600_000),
   /** How long a rebalance waits for members to rejoin (a member mid-batch finishes it first). */
   KAFKA_REBALANCE_TIMEOUT_MS: envInt(30_000, 1_000, 1_800_000),
+  /** A fetch is answered once this many bytes are there for the consumer, or after the wait below. */
+  KAFKA_FETCH_MIN_BYTES: envInt(65_536, 1, 64 * 1024 * 1024),
+  KAFKA_FETCH_MAX_WAIT_MS: envInt(50, 0, 60_000),
   DATA_DIR: z.string().min(1).default('.data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 };

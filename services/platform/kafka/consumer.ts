@@ -1,7 +1,7 @@
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from '../logging/logger.js';
 import type { Component, Health } from '../runtime/component.js';
-import { defaultGroupTiming, type GroupTiming } from './group-timing.js';
+import { defaultConsumerTuning, type ConsumerTuning } from './consumer-tuning.js';
 
 export interface PartitionBatch {
   topic: string;
@@ -57,9 +57,8 @@ export interface ConsumerOptions {
   groupId: string;
   topics: string[];
   fromBeginning?: boolean;
-  /** Session timeout, heartbeat and rebalance timeout; each defaults to `defaultGroupTiming`. */
-  timing?: Partial<GroupTiming>;
-  maxWaitTimeMs?: number;
+  /** Group timing and fetch sizes; each defaults to `defaultConsumerTuning`. */
+  tuning?: Partial<ConsumerTuning>;
   idleIntervalMs?: number;
   /** Reported unhealthy when lag > 0 and no batch completed for this long (a stuck consumer). */
   stuckAfterMs?: number;
@@ -93,7 +92,7 @@ export function createPartitionedConsumer(
   let lastCrash: string | undefined;
   let idleTimer: NodeJS.Timeout | undefined;
   let running = false;
-  const timing: GroupTiming = { ...defaultGroupTiming, ...options.timing };
+  const tuning: ConsumerTuning = { ...defaultConsumerTuning, ...options.tuning };
 
   /** Serializes work per partition: batches and idle ticks never overlap. */
   const serialized = <T>(tp: TopicPartition, work: () => Promise<T>): Promise<T> => {
@@ -124,7 +123,7 @@ export function createPartitionedConsumer(
    * begun) is the batch's to meet, not the timer's.
    */
   const keepalive = (heartbeat: () => Promise<void>): (() => void) => {
-    const timer = setInterval(() => void heartbeat().catch(() => undefined), timing.heartbeatIntervalMs);
+    const timer = setInterval(() => void heartbeat().catch(() => undefined), tuning.heartbeatIntervalMs);
     return () => clearInterval(timer);
   };
 
@@ -171,10 +170,11 @@ export function createPartitionedConsumer(
       groupId: options.groupId,
       // Short, so a crashed member is noticed in seconds; a live one heartbeats on a timer while a
       // batch or a restore runs (`keepalive`), so a long batch does not cost it its place.
-      sessionTimeout: timing.sessionTimeoutMs,
-      heartbeatInterval: timing.heartbeatIntervalMs,
-      rebalanceTimeout: timing.rebalanceTimeoutMs,
-      maxWaitTimeInMs: options.maxWaitTimeMs ?? 100,
+      sessionTimeout: tuning.sessionTimeoutMs,
+      heartbeatInterval: tuning.heartbeatIntervalMs,
+      rebalanceTimeout: tuning.rebalanceTimeoutMs,
+      minBytes: tuning.fetchMinBytes,
+      maxWaitTimeInMs: tuning.fetchMaxWaitMs,
       allowAutoTopicCreation: false,
       retry: {
         retries: Number.MAX_SAFE_INTEGER,
