@@ -44,7 +44,7 @@ describe('consumer liveness: health() tells a stuck consumer from a working one'
     const consumer = createPartitionedConsumer(
       kafka,
       handler,
-      { name: 'liveness', groupId: uniqueGroupId('liveness'), topics: [topic], stuckAfterMs: STUCK_AFTER_MS, timing: { sessionTimeoutMs: 60_000 } },
+      { name: 'liveness', groupId: uniqueGroupId('liveness'), topics: [topic], stuckAfterMs: STUCK_AFTER_MS, tuning: { sessionTimeoutMs: 60_000 } },
       testLogger('liveness'),
     );
     await consumer.start();
