@@ -7,8 +7,11 @@ import { createPartitionedConsumer } from '../../services/platform/kafka/consume
 import { createWriterService } from '../../services/writer/service.js';
 import type { TopicRoute } from '../../services/writer/writer-handler.js';
 import { freshDatabase, type TestDatabase } from '../support/clickhouse.js';
+import { stopAfterEach } from '../support/cleanup.js';
+import { messagesIn, waitForDrained } from '../support/drain.js';
+import { eventually } from '../support/eventually.js';
 import { uniqueGroupId, uniqueTopics } from '../support/kafka.js';
-import { createTestTopics, eventually, freshRegistry, testKafka, testLogger } from '../support/pipeline.js';
+import { createTestTopics, freshRegistry, testKafka, testLogger } from '../support/pipeline.js';
 
 // A probe table and route keep these tests about the writer's guarantees, not the journey schema.
 const probeRoute = (topic: string, table: string): TopicRoute => ({
@@ -27,6 +30,7 @@ async function count(client: ClickHouseClient, sql: string): Promise<number> {
 describe('ClickHouse writer', () => {
   let db: TestDatabase;
   let kafka: Kafka;
+  const cleanup = stopAfterEach();
 
   beforeAll(async () => {
     db = await freshDatabase('writer', { migrate: false });
@@ -41,10 +45,10 @@ describe('ClickHouse writer', () => {
   async function setup(opts: { flushIntervalMs: number; client?: ClickHouseClient; maxBufferRows?: number; maxRowsPerInsert?: number }) {
     const topics = uniqueTopics();
     await createTestTopics(kafka, topics, 2);
-    const producer = createKafkaProducer(kafka, { name: 'test' });
+    const producer = cleanup.started(createKafkaProducer(kafka, { name: 'test' }));
     await producer.start();
     const groupId = uniqueGroupId('writer');
-    const writer = createWriterService({
+    const writer = cleanup.started(createWriterService({
       kafka,
       clickhouse: { ...db.ch, client: opts.client ?? db.ch.client },
       topics,
@@ -55,9 +59,9 @@ describe('ClickHouse writer', () => {
       flushIntervalMs: opts.flushIntervalMs,
       registry: freshRegistry(),
       logger: testLogger('writer'),
-    });
+    }));
     await writer.start();
-    return { topics, producer, writer, groupId };
+    return { topics, producer, writer, groupId, group: { groupId, topics: [topics.sessions, topics.deadLetter] } };
   }
 
   const send = (producer: { send: Function }, topic: string, rows: Array<Record<string, unknown>>) =>
@@ -68,29 +72,34 @@ describe('ClickHouse writer', () => {
     const rows = Array.from({ length: 500 }, (_, i) => ({ id: `a${i}`, n: i }));
     await send(producer, topics.sessions, rows);
     // Nothing is flushed by time (interval is 10 min) until the buffer fills or the writer stops.
-    await eventually(async () => writer.bufferedRows(), (n) => n === 500);
+    expect(await eventually(async () => writer.bufferedRows(), (n) => n >= 500)).toBe(500);
     expect(await count(db.ch.client, `SELECT count() c FROM ${db.database}.probe WHERE id LIKE 'a%'`)).toBe(0);
     await writer.stop();
     expect(await count(db.ch.client, `SELECT count() c FROM ${db.database}.probe WHERE id LIKE 'a%'`)).toBe(500);
     const admin = kafka.admin();
     await admin.connect();
+    cleanup.defer(() => admin.disconnect());
     const [offsets] = await admin.fetchOffsets({ groupId, topics: [topics.sessions] });
     const committed = offsets!.partitions.reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
-    await admin.disconnect();
     expect(committed).toBe(500);
-    await producer.stop();
   });
 
   it('sends a row ClickHouse can never accept to the dead-letter topic with its reason, and inserts the rest', async () => {
-    const { topics, producer, writer } = await setup({ flushIntervalMs: 50 });
+    const { topics, producer, group } = await setup({ flushIntervalMs: 50 });
     await send(producer, topics.sessions, [
       { id: 'p1', n: 1 },
       { id: 'p2', n: 'not a number' },
       { id: 'p3', n: 3 },
     ]);
-    await eventually(() => count(db.ch.client, `SELECT count() c FROM ${db.database}.probe WHERE id LIKE 'p%'`), (c) => c === 2);
+    const inserted = () => count(db.ch.client, `SELECT count() c FROM ${db.database}.probe WHERE id LIKE 'p%'`);
+    await eventually(inserted, (c) => c >= 2);
+    // The writer commits a block only after its rows are inserted and its dead letters sent: once it
+    // has committed everything, the table and the dead-letter topic hold all they ever will.
+    await waitForDrained(kafka, [group]);
+    expect(await inserted()).toBe(2);
+    expect(await messagesIn(kafka, topics.deadLetter)).toBe(1);
     const dead: string[] = [];
-    const consumer = createPartitionedConsumer(
+    const consumer = cleanup.started(createPartitionedConsumer(
       kafka,
       {
         handleBatch: async (batch) => {
@@ -100,13 +109,10 @@ describe('ClickHouse writer', () => {
       },
       { name: 'dlq-reader', groupId: uniqueGroupId('dlq'), topics: [topics.deadLetter] },
       testLogger('dlq'),
-    );
+    ));
     await consumer.start();
-    await eventually(async () => dead.length, (n) => n === 1);
-    expect(dead[0]).toMatch(/clickhouse rejected row/);
-    await consumer.stop();
-    await writer.stop();
-    await producer.stop();
+    await eventually(async () => dead.length, (n) => n >= 1);
+    expect(dead).toEqual([expect.stringMatching(/clickhouse rejected row/)]);
   });
 
   it('retries a block whose acknowledgement was lost without inserting it twice', async () => {
@@ -128,10 +134,10 @@ describe('ClickHouse writer', () => {
     const { topics, producer, writer } = await setup({ flushIntervalMs: 50, client: flaky });
     await send(producer, topics.sessions, Array.from({ length: 300 }, (_, i) => ({ id: `r${i}`, n: i })));
     await eventually(() => count(db.ch.client, `SELECT count() c FROM ${db.database}.probe WHERE id LIKE 'r%'`), (c) => c >= 300);
+    // Stopped, the writer has flushed and committed all it will ever write: the count is final.
     await writer.stop();
     expect(lost).toBe(2);
     expect(await count(db.ch.client, `SELECT count() c FROM ${db.database}.probe WHERE id LIKE 'r%'`)).toBe(300);
-    await producer.stop();
   });
 
   it('holds a bounded buffer while ClickHouse is slow: Kafka keeps the backlog (back-pressure), and every row arrives', async () => {
@@ -156,6 +162,7 @@ describe('ClickHouse writer', () => {
     }
     let peak = 0;
     const sampler = setInterval(() => (peak = Math.max(peak, writer.bufferedRows())), 10);
+    cleanup.defer(() => clearInterval(sampler));
     // While inserts crawl, most of the backlog stays in Kafka: the writer reads a partition again
     // only after its buffer is back under maxBufferRows.
     const midway = await eventually(() => count(db.ch.client, `SELECT count() c FROM ${db.database}.probe WHERE id LIKE 's%'`), (c) => c >= total / 4, 120_000);
@@ -167,8 +174,8 @@ describe('ClickHouse writer', () => {
     const bound = 2 * (maxBufferRows + Math.ceil((1024 * 1024) / rowBytes));
     expect(peak).toBeLessThanOrEqual(bound);
     expect(bound).toBeLessThan(total / 4);
+    // Stopped, the writer has flushed and committed all it will ever write: the count is final.
     await writer.stop();
     expect(await count(db.ch.client, `SELECT count() c FROM ${db.database}.probe WHERE id LIKE 's%'`)).toBe(total);
-    await producer.stop();
   }, 300_000);
 });
