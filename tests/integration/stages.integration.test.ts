@@ -1,15 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kafka } from 'kafkajs';
 import { freshDatabase, type TestDatabase } from '../support/clickhouse.js';
+import { stopAfterEach } from '../support/cleanup.js';
+import { waitForDrained } from '../support/drain.js';
+import { eventually } from '../support/eventually.js';
 import { uniqueGroupId, uniqueTopics } from '../support/kafka.js';
-import { createTestTopics, eventually, testKafka } from '../support/pipeline.js';
-import { produceTouchpoints, testSessionizer, testStages, testWriter, tp } from '../support/journey-fixtures.js';
+import { createTestTopics, testKafka } from '../support/pipeline.js';
+import { produceTouchpoints, sessionizerGroups, testSessionizer, testStages, testWriter, tp } from '../support/journey-fixtures.js';
 
 const MIN = 60_000;
 
 describe('stages: Kafka → stage transitions, funnel counts and churn scores in ClickHouse', () => {
   let db: TestDatabase;
   let kafka: Kafka;
+  const cleanup = stopAfterEach();
   beforeAll(async () => {
     db = await freshDatabase('stages');
     kafka = testKafka('stages-it');
@@ -21,10 +25,13 @@ describe('stages: Kafka → stage transitions, funnel counts and churn scores in
   it('moves a customer through the whole cycle and scores a customer who is leaving', async () => {
     const topics = uniqueTopics();
     await createTestTopics(kafka, topics, 2);
-    const writer = testWriter(kafka, topics, db.ch);
-    const sessionizer = testSessionizer(kafka, topics, uniqueGroupId('sess'));
-    const stages = testStages(kafka, topics, uniqueGroupId('stages'));
+    const sessionizerGroupId = uniqueGroupId('sess');
+    const stagesGroupId = uniqueGroupId('stages');
+    const writer = cleanup.started(testWriter(kafka, topics, db.ch));
+    const sessionizer = cleanup.started(testSessionizer(kafka, topics, sessionizerGroupId));
+    const stages = cleanup.started(testStages(kafka, topics, stagesGroupId));
     for (const c of [writer, stages, sessionizer]) await c.start();
+    const groups = [...sessionizerGroups(sessionizerGroupId, topics), { groupId: stagesGroupId, topics: [topics.customerTouchpoints] }, writer.group];
     const t0 = Date.now() - 20 * MIN;
     const loyal = { userId: 'loyal', anonymousId: null, site: 'shop.example', channel: 'ads' as const, utmCampaign: 'spring' };
     const leaving = { userId: 'leaving', anonymousId: null, site: 'shop.example' };
@@ -41,10 +48,20 @@ describe('stages: Kafka → stage transitions, funnel counts and churn scores in
       tp({ ...leaving, messageId: 'x5', event: 'Cancellation Page Viewed', type: 'track', timestamp: t0 + 4 * MIN }),
     ]);
 
-    const transitions = await eventually(
-      () => rows<{ from_stage: string | null; to_stage: string }>(`SELECT from_stage, toString(to_stage) AS to_stage FROM ${db.database}.stage_transitions FINAL WHERE customer_id = 'u:loyal' ORDER BY at, to_stage`),
-      (r) => r.length >= 5,
-    );
+    const loyalTransitions = () =>
+      rows<{ from_stage: string | null; to_stage: string }>(`SELECT from_stage, toString(to_stage) AS to_stage FROM ${db.database}.stage_transitions FINAL WHERE customer_id = 'u:loyal' ORDER BY at, to_stage`);
+    const funnelCounts = () =>
+      rows<{ stage: string; kind: string; customers: number }>(
+        `SELECT toString(stage) AS stage, toString(kind) AS kind, uniqMerge(customers) AS customers
+         FROM ${db.database}.funnel_minute WHERE site = 'shop.example' GROUP BY stage, kind ORDER BY stage, kind`,
+      );
+    // Wait until the last step of each journey shows, then until every service has committed all
+    // it was sent: what is read after that is final, so an extra transition or count would show.
+    await eventually(loyalTransitions, (r) => r.some((t) => t.to_stage === 'advocacy'));
+    await eventually(funnelCounts, (r) => r.some((x) => x.stage === 'advocacy' && x.kind === 'entry'));
+    await waitForDrained(kafka, groups);
+
+    const transitions = await loyalTransitions();
     expect(transitions.map((t) => `${t.from_stage ?? 'new'}→${t.to_stage}`)).toEqual([
       'new→awareness',
       'awareness→consideration',
@@ -54,14 +71,7 @@ describe('stages: Kafka → stage transitions, funnel counts and churn scores in
     ]);
 
     // Funnel aggregates per minute: entries into each stage, conversions between consecutive stages.
-    const funnel = await eventually(
-      () =>
-        rows<{ stage: string; kind: string; customers: number }>(
-          `SELECT toString(stage) AS stage, toString(kind) AS kind, uniqMerge(customers) AS customers
-           FROM ${db.database}.funnel_minute WHERE site = 'shop.example' GROUP BY stage, kind ORDER BY stage, kind`,
-        ),
-      (r) => r.some((x) => x.stage === 'advocacy' && x.kind === 'entry'),
-    );
+    const funnel = await funnelCounts();
     const count = (stage: string, kind: string) => Number(funnel.find((f) => f.stage === stage && f.kind === kind)?.customers ?? 0);
     expect(count('awareness', 'entry')).toBe(1);
     expect(count('consideration', 'entry')).toBe(2);
@@ -76,7 +86,8 @@ describe('stages: Kafka → stage transitions, funnel counts and churn scores in
     expect(churn[0]!.reasons.length).toBeGreaterThan(0);
     expect(churn[0]!.reasons.join(' ')).toMatch(/payment|cancel/i);
     expect(churn[0]!.next_action).not.toBe('none');
-    const loyalChurn = await rows<{ score: number }>(`SELECT score FROM ${db.database}.churn_scores FINAL WHERE customer_id = 'u:loyal'`);
+    const loyalChurn = await eventually(() => rows<{ score: number }>(`SELECT score FROM ${db.database}.churn_scores FINAL WHERE customer_id = 'u:loyal'`), (r) => r.length >= 1);
+    expect(loyalChurn).toHaveLength(1);
     expect(loyalChurn[0]!.score).toBeLessThan(churn[0]!.score);
 
     for (const c of [sessionizer, stages, writer]) await c.stop();
