@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { topicCodecs, topicsWithPrefix } from '../../schemas/topics.js';
+import { createLingeringProducer } from '../platform/kafka/lingering-producer.js';
+import type { OutgoingRecord } from '../platform/kafka/producer.js';
 import { touchpoint } from '../sessionizer/core/test-touchpoint.js';
 import { createKafkaTouchpointSink } from './kafka-sink.js';
 import { SinkUnavailableError } from './sink.js';
@@ -13,7 +15,7 @@ function heldProducer() {
   };
 }
 
-const sinkWith = (limits: { maxInFlightEvents: number; maxInFlightBytes: number }, producer: { send(): Promise<void> }) =>
+const sinkWith = (limits: { maxInFlightEvents: number; maxInFlightBytes: number }, producer: { send(records: OutgoingRecord[]): Promise<void> }) =>
   createKafkaTouchpointSink({
     producer,
     topics: topicsWithPrefix('t.'),
@@ -52,5 +54,57 @@ describe('Kafka touchpoint sink: load shedding', () => {
     void sink.send({ touchpoints: [touchpoint({ messageId: 'a' }), touchpoint({ messageId: 'b' })], deadLetters: [] });
     await expect(sink.send({ touchpoints: [touchpoint({ messageId: 'c' })], deadLetters: [] })).rejects.toThrow(/too many events/);
     held.releaseAll();
+  });
+});
+
+describe('Kafka touchpoint sink over the lingering producer', () => {
+  /** Wrapped sends held until the test answers them; the linger passes when the test says so. */
+  function batchedSink(limits = { maxInFlightEvents: 1_000, maxInFlightBytes: 1e9 }) {
+    const calls: Array<{ records: OutgoingRecord[]; ack: () => void; fail: (e: Error) => void }> = [];
+    let fireLinger = () => {};
+    const producer = createLingeringProducer(
+      { send: (records) => new Promise<void>((ack, fail) => calls.push({ records, ack, fail })) },
+      { lingerMs: 5, startTimer: (fire) => ((fireLinger = fire), () => {}) },
+    );
+    return { sink: sinkWith(limits, producer), calls, linger: () => fireLinger() };
+  }
+  const request = (...ids: string[]) => ({ touchpoints: ids.map((messageId) => touchpoint({ messageId })), deadLetters: [] });
+
+  it('sends concurrent requests as one produce; each counts as in flight until it is acknowledged', async () => {
+    const { sink, calls, linger } = batchedSink();
+    const first = sink.send(request('a', 'b'));
+    const second = sink.send(request('c'));
+    linger();
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.records).toHaveLength(3);
+    expect(sink.inFlight()).toBe(3);
+    calls[0]!.ack();
+    await expect(Promise.all([first, second])).resolves.toEqual([undefined, undefined]);
+    expect(sink.inFlight()).toBe(0);
+    expect(sink.inFlightBytes()).toBe(0);
+  });
+
+  it('answers every request of a failed produce as unavailable (503), and releases their events', async () => {
+    const { sink, calls, linger } = batchedSink();
+    const first = sink.send(request('a'));
+    const second = sink.send(request('b'));
+    linger();
+    calls[0]!.fail(new Error('broker unreachable'));
+    for (const sent of [first, second]) await expect(sent).rejects.toBeInstanceOf(SinkUnavailableError);
+    expect(sink.inFlight()).toBe(0);
+  });
+
+  it('sheds by events waiting for a batch as well as by events in the produce in flight', async () => {
+    const { sink, calls, linger } = batchedSink({ maxInFlightEvents: 3, maxInFlightBytes: 1e9 });
+    const inFlight = sink.send(request('a', 'b'));
+    linger();
+    const waiting = sink.send(request('c')); // waits for the next batch: counted all the same
+    await expect(sink.send(request('d'))).rejects.toThrow(/too many events/);
+    calls[0]!.ack();
+    await inFlight;
+    linger();
+    calls[1]!.ack();
+    await waiting;
+    expect(sink.inFlight()).toBe(0);
   });
 });

@@ -28,6 +28,7 @@ await runMain(async () => {
     sendTimeoutMs: config.COLLECTOR_SEND_TIMEOUT_MS,
     maxInFlightEvents: config.COLLECTOR_MAX_IN_FLIGHT_EVENTS,
     maxInFlightBytes: config.COLLECTOR_MAX_IN_FLIGHT_BYTES,
+    lingerMs: config.COLLECTOR_LINGER_MS,
     registry,
     logger,
   });

@@ -4,10 +4,12 @@ import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { topicCodecs, type Topics } from '../../schemas/topics.js';
 import { registerOpsRoutes } from '../platform/http/ops-routes.js';
+import { createLingeringProducer } from '../platform/kafka/lingering-producer.js';
 import { createKafkaProducer } from '../platform/kafka/producer.js';
 import type { Logger } from '../platform/logging/logger.js';
 import { startInBackground } from '../platform/runtime/background-start.js';
 import { composeComponents, type Component, type Health } from '../platform/runtime/component.js';
+import { DEFAULT_LINGER_MS } from './config.js';
 import type { SourceConfig } from './core/source-config.js';
 import { buildCollectorApp } from './http/app.js';
 import { createKafkaTouchpointSink } from './kafka-sink.js';
@@ -21,6 +23,11 @@ export interface CollectorServiceDeps {
   sendTimeoutMs: number;
   maxInFlightEvents: number;
   maxInFlightBytes: number;
+  /**
+   * How long a request's events wait for other requests' events to share one produce request
+   * (COLLECTOR_LINGER_MS). Default DEFAULT_LINGER_MS.
+   */
+  lingerMs?: number;
   registry: Registry;
   logger: Logger;
   /** Health of everything else in the process, for /healthz when services share one process. */
@@ -39,8 +46,10 @@ const KAFKA_START_RETRY_MS = 2_000;
 export function createCollectorService(deps: CollectorServiceDeps): Component & { address(): string; app(): FastifyInstance; kafkaReady(): Promise<void> } {
   const logger = deps.logger.child({ service: 'collector' });
   const producer = createKafkaProducer(deps.kafka, { name: 'collector' });
+  // Concurrent requests share produce requests; each is still answered once its own events are acknowledged.
+  const batched = createLingeringProducer(producer, { lingerMs: deps.lingerMs ?? DEFAULT_LINGER_MS });
   const sink = createKafkaTouchpointSink({
-    producer,
+    producer: batched,
     topics: deps.topics,
     touchpointCodec: topicCodecs.touchpoints(),
     deadLetterCodec: topicCodecs.deadLetter(),
@@ -67,7 +76,7 @@ export function createCollectorService(deps: CollectorServiceDeps): Component & 
     health: () => {
       const own = parts.health();
       const extra = deps.extraHealth?.();
-      return { ok: own.ok && (extra?.ok ?? true), details: { collector: own, ...(extra ? { pipeline: extra } : {}), inFlightEvents: sink.inFlight(), inFlightBytes: sink.inFlightBytes() } };
+      return { ok: own.ok && (extra?.ok ?? true), details: { collector: own, ...(extra ? { pipeline: extra } : {}), inFlightEvents: sink.inFlight(), inFlightBytes: sink.inFlightBytes(), produceBatching: batched.batching() } };
     },
   });
   return { ...parts, address: () => address, app: () => app, kafkaReady: () => kafkaSide.started() };
