@@ -17,8 +17,11 @@ import type { Component } from '../../services/platform/runtime/component.js';
 import { journeyRoutes } from '../../services/writer/routes.js';
 import { createWriterService } from '../../services/writer/service.js';
 import { freshDatabase, type TestDatabase } from '../support/clickhouse.js';
+import { stopAfterEach } from '../support/cleanup.js';
+import { waitForDrained, type GroupOnTopics } from '../support/drain.js';
+import { eventually } from '../support/eventually.js';
 import { uniqueGroupId, uniqueTopics } from '../support/kafka.js';
-import { createTestTopics, eventually, freshRegistry, testKafka, testLogger } from '../support/pipeline.js';
+import { createTestTopics, freshRegistry, testKafka, testLogger } from '../support/pipeline.js';
 
 /*
  * Simulated traffic in 1-minute windows from T0 on one site, three stage steps, 300 customers per
@@ -125,6 +128,8 @@ describe('alerter on the real broker and ClickHouse', () => {
   let kafka: Kafka;
   let topics: Topics;
   let writer: Component;
+  let writerGroup: GroupOnTopics;
+  const cleanup = stopAfterEach();
   let webhook: Awaited<ReturnType<typeof startWebhookReceiver>>;
   let monitors: Monitor[];
   let clock = T0;
@@ -134,12 +139,14 @@ describe('alerter on the real broker and ClickHouse', () => {
     kafka = testKafka('alerter-it');
     topics = uniqueTopics();
     await createTestTopics(kafka, topics, 2);
+    const routes = journeyRoutes(topics, db.database);
+    writerGroup = { groupId: uniqueGroupId('alerter-writer'), topics: routes.map((r) => r.topic) };
     writer = createWriterService({
       kafka,
       clickhouse: db.ch,
       topics,
-      routes: journeyRoutes(topics, db.database),
-      groupId: uniqueGroupId('alerter-writer'),
+      routes,
+      groupId: writerGroup.groupId,
       maxBufferRows: 50_000,
       maxRowsPerInsert: 50_000,
       flushIntervalMs: 100,
@@ -160,7 +167,7 @@ describe('alerter on the real broker and ClickHouse', () => {
   });
 
   const startAlerter = async (): Promise<AlerterService> => {
-    const alerter = createAlerterService({
+    const alerter = cleanup.started(createAlerterService({
       kafka,
       topics,
       source: createClickHouseWindowSource(db.ch),
@@ -173,9 +180,19 @@ describe('alerter on the real broker and ClickHouse', () => {
       logger: testLogger('alerter'),
       now: () => clock,
       every: () => () => {}, // the test drives rounds with evaluateNow()
-    });
+    }));
     await alerter.start();
     return alerter;
+  };
+
+  /**
+   * The alerts table once the writer has committed everything published so far (so nothing more
+   * can arrive): after `ready` shows in it, the rows are read again and are final.
+   */
+  const settledAlertRows = async (final: boolean, ready: (rows: AlertRowRead[]) => boolean): Promise<AlertRowRead[]> => {
+    await eventually(() => alertRows(final), ready);
+    await waitForDrained(kafka, [writerGroup]);
+    return alertRows(final);
   };
 
   /** Moves the clock just past window `w`'s close (end + lateness) and runs one round. */
@@ -196,7 +213,7 @@ describe('alerter on the real broker and ClickHouse', () => {
 
   it('fires exactly once for the broken step, resolves after recovery, and survives a restart mid-incident', async () => {
     // All traffic first, and wait until ClickHouse has it, so every window is complete when it closes.
-    const producer = createKafkaProducer(kafka, { name: 'alerter-it' });
+    const producer = cleanup.started(createKafkaProducer(kafka, { name: 'alerter-it' }));
     await producer.start();
     const codec = topicCodecs.funnelEvents();
     const events = Array.from({ length: WINDOWS }, (_, w) => windowEvents(w)).flat();
@@ -226,10 +243,11 @@ describe('alerter on the real broker and ClickHouse', () => {
     expect(firing.dropPct).toBeGreaterThan(50);
     expect(firing.dashboardUrl).toContain('http://dashboard.test/funnel?site=shop');
 
-    const delivered = await eventually(async () => webhook.received, (r) => r.length >= 1, 30_000);
-    expect(delivered.map((b) => [b.type, b.alert.alertId])).toEqual([['journey.alert.firing', firing.alertId]]);
+    await eventually(async () => webhook.received.length, (n) => n >= 1, 30_000);
+    await alerter.webhookIdle(); // nothing queued or in flight: what was received is all there is
+    expect(webhook.received.map((b) => [b.type, b.alert.alertId])).toEqual([['journey.alert.firing', firing.alertId]]);
     expect(webhook.requests()).toBe(2); // the receiver's 503, then the retry
-    const firingRows = await eventually(() => alertRows(false), (rows) => rows.length >= 1);
+    const firingRows = await settledAlertRows(false, (rows) => rows.length >= 1);
     expect(firingRows.map((r) => [r.alert_id, r.monitor, r.status, r.step])).toEqual([[firing.alertId, BROKEN, 'firing', 'consideration → purchase']]);
 
     // Still broken: no re-firing.
@@ -246,14 +264,14 @@ describe('alerter on the real broker and ClickHouse', () => {
     // Resolved after keepFiringForWindows (2) normal windows: windows 11 and 12.
     expect(published.map(({ w, a }) => [w, a.monitor, a.status, a.alertId])).toEqual([[BREAK.to + 2, BROKEN, 'resolved', firing.alertId]]);
 
-    await eventually(async () => webhook.received, (r) => r.length >= 2, 30_000);
-    await alerter.webhookIdle();
+    await eventually(async () => webhook.received.length, (n) => n >= 2, 30_000);
+    await alerter.webhookIdle(); // nothing queued or in flight: what was received is all there is
     expect(webhook.received.map((b) => [b.type, b.alert.monitor, b.alert.alertId])).toEqual([
       ['journey.alert.firing', BROKEN, firing.alertId],
       ['journey.alert.resolved', BROKEN, firing.alertId],
     ]);
 
-    const latest = await eventually(() => alertRows(true), (rows) => rows.some((r) => r.status === 'resolved'));
+    const latest = await settledAlertRows(true, (rows) => rows.some((r) => r.status === 'resolved'));
     expect(latest.map((r) => [r.alert_id, r.monitor, r.status, Number(r.since_ms)])).toEqual([[firing.alertId, BROKEN, 'resolved', T0 + BREAK.from * WINDOW_MS]]);
     // Nothing was ever raised for the healthy steps (nor for any breakdown value).
     const everything = await alertRows(false);
@@ -281,7 +299,7 @@ describe('alerter on the real broker and ClickHouse', () => {
     // A receiver that never answers: deliveries pile up in the background while detection goes on.
     const hanging = () => new Promise<{ status: number }>(() => {});
     clock = T0;
-    const alerter = createAlerterService({
+    const alerter = cleanup.started(createAlerterService({
       kafka,
       topics: ownTopics,
       source,
@@ -294,7 +312,7 @@ describe('alerter on the real broker and ClickHouse', () => {
       logger: testLogger('alerter-faults'),
       now: () => clock,
       every: () => () => {},
-    });
+    }));
     await alerter.start();
     await closeWindow(alerter, BREAK.from - 1);
 
