@@ -7,8 +7,9 @@ import { topicsWithPrefix } from '../../schemas/topics.js';
 import { createKafka } from '../../services/platform/kafka/client.js';
 import { createLogger } from '../../services/platform/logging/logger.js';
 import { waitHealthy } from '../faults/services.js';
+import { stopAfterEach } from '../support/cleanup.js';
+import { eventually } from '../support/eventually.js';
 import { basicAuth } from '../support/hostile-corpus.js';
-import { eventually } from '../support/pipeline.js';
 import { startServiceProcess, waitForOutput } from '../support/processes.js';
 
 // A broker of its own on another port: this test starts it only after the collector is up.
@@ -23,13 +24,16 @@ afterAll(() => {
 });
 
 describe('collector started before Kafka', () => {
+  const cleanup = stopAfterEach();
   it('starts anyway, answers 503 with Retry-After, and accepts events once the broker is there', async () => {
     const prefix = `late${Date.now().toString(36)}.`;
-    const svc = startServiceProcess('services/collector/main.ts', {
-      KAFKA_BROKERS: `127.0.0.1:${PORT}`,
-      KAFKA_TOPIC_PREFIX: prefix,
-      COLLECTOR_HTTP_PORT: '0',
-    });
+    const svc = cleanup.process(
+      startServiceProcess('services/collector/main.ts', {
+        KAFKA_BROKERS: `127.0.0.1:${PORT}`,
+        KAFKA_TOPIC_PREFIX: prefix,
+        COLLECTOR_HTTP_PORT: '0',
+      }),
+    );
     await waitForOutput(svc, 'collector: POST', 60_000);
     const base = /POST (http:\/\/\S+)\/v1\/batch/.exec(svc.output())![1]!;
     const post = (id: string) =>
@@ -49,20 +53,22 @@ describe('collector started before Kafka', () => {
     const accepted = await eventually(async () => (await post('late-ok')).status, (status) => status === 200, 60_000);
     expect(accepted).toBe(200);
 
-    // The accepted event is in the touchpoints topic.
+    // Stopped, the collector can add nothing more to the topic: the count read next is final.
+    svc.child.kill('SIGTERM');
+    expect(await svc.exited).toBe(0);
+    expect(svc.output()).not.toMatch(/unhandled|FATAL/i);
+
+    // The accepted event is in the touchpoints topic, once.
     const kafka = createKafka({ brokers: [`127.0.0.1:${PORT}`], clientId: 'late-check', logger: createLogger('late-check', 'error') });
     const admin = kafka.admin();
     await admin.connect();
+    cleanup.defer(() => admin.disconnect());
     // A just-started broker may still move leadership: ask again until it answers.
     const stored = await eventually(
       () => admin.fetchTopicOffsets(topicsWithPrefix(prefix).touchpoints).then((o) => o.reduce((n, p) => n + Number(p.high), 0)).catch(() => -1),
       (n) => n >= 1,
       30_000,
     );
-    await admin.disconnect();
     expect(stored).toBe(1);
-    expect(svc.output()).not.toMatch(/unhandled|FATAL/i);
-    svc.child.kill('SIGTERM');
-    expect(await svc.exited).toBe(0);
   }, 300_000);
 });
