@@ -17,8 +17,10 @@ import {
   type HttpAnswer,
   type Refusal,
 } from '../support/hostile-corpus.js';
+import { messagesIn } from '../support/drain.js';
+import { eventually } from '../support/eventually.js';
 import { uniqueGroupId, uniqueTopics } from '../support/kafka.js';
-import { createTestTopics, eventually, freshRegistry, testKafka, testLogger } from '../support/pipeline.js';
+import { createTestTopics, freshRegistry, testKafka, testLogger } from '../support/pipeline.js';
 
 const WRITE_KEY = 'wk_hostile';
 const SOURCE_ID = 'hostile';
@@ -103,6 +105,20 @@ describe('the collector under hostile input (real HTTP, real Kafka)', () => {
     await collector?.stop();
   });
 
+  /**
+   * Waits until the reader has read every message the topic holds (at least `atLeast`). Every
+   * request was answered before this runs, and a 200 means Kafka has the events: the counts read
+   * after this are what the topic holds, so an event written twice would show.
+   */
+  const readEverything = (topic: string, read: () => number, atLeast: number) =>
+    eventually(
+      async () => ({ read: read(), inTopic: await messagesIn(kafka, topic).catch(() => -1) }),
+      (s) => s.read >= atLeast && s.read === s.inTopic,
+      60_000,
+      200,
+      `the reader has all of ${topic}`,
+    );
+
   describe.each(corpus.map((entry) => [entry.name, entry] as const))('%s', (_name, entry: HostileRequest) => {
     it(`is answered ${entry.expect.status}${'code' in entry.expect ? ` ${entry.expect.code}` : ''}, as JSON without internals`, async () => {
       const answer = await sendRetrying(base, entry);
@@ -147,8 +163,7 @@ describe('the collector under hostile input (real HTTP, real Kafka)', () => {
   it('every good event mixed into a hostile request reaches the touchpoints topic exactly once, with its fields', async () => {
     const accepted = corpus.flatMap((e) => (e.expect.status === 200 ? e.expect.accepted.map((a) => ({ ...a, retried: retried.has(e.name) })) : []));
     const probeOf = (tp: Touchpoint) => (JSON.parse(tp.properties) as { probe?: string }).probe;
-    await eventually(async () => touchpoints.length, (n) => n >= accepted.length, 60_000);
-    await new Promise((r) => setTimeout(r, 500)); // anything extra would have arrived with the rest
+    await readEverything(topics.touchpoints, () => touchpoints.length, accepted.length);
 
     const byProbe = new Map<string, Touchpoint[]>();
     for (const tp of touchpoints) {
@@ -179,8 +194,7 @@ describe('the collector under hostile input (real HTTP, real Kafka)', () => {
       (e.expect.status === 200 ? e.expect.refused : (e.expect.deadLettered ?? [])).map((r) => ({ ...r, retried: retried.has(e.name) })),
     );
     const unprobed = corpus.reduce((sum, e) => sum + (e.expect.status === 200 ? (e.expect.unprobedRefusals ?? 0) : 0), 0);
-    await eventually(async () => deadLetters.length, (n) => n >= refused.length + unprobed, 60_000);
-    await new Promise((r) => setTimeout(r, 500));
+    await readEverything(topics.deadLetter, () => deadLetters.length, refused.length + unprobed);
 
     // Payloads may be cut short (bounded dead letters), so probes are found by pattern, not by parsing.
     const probesOf = (d: DeadLetter): string[] => {
