@@ -1,6 +1,7 @@
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from '../logging/logger.js';
 import type { Component, Health } from '../runtime/component.js';
+import { createCommitSchedule } from './commit-schedule.js';
 import { defaultConsumerTuning, type ConsumerTuning } from './consumer-tuning.js';
 
 export interface PartitionBatch {
@@ -39,7 +40,10 @@ export interface PartitionControl {
  * - `onAssigned` completes (state restored) before the first `handleBatch` of that partition;
  * - batches of one partition are handled one at a time, in offset order;
  * - the offset returned by `handleBatch` is committed only after it resolves, so a handler returns
- *   an offset only once every effect of the messages before it is durable.
+ *   an offset only once every effect of the messages before it is durable. It may be committed
+ *   later than that (at most `commitIntervalMs` later, or never if the process dies first), so a
+ *   point that must be durable before a side effect (an intent) goes through `control.commit`,
+ *   which commits at once and supersedes any point kept back.
  */
 export interface PartitionHandler {
   onAssigned?(tp: TopicPartition, committed: CommittedOffset): Promise<void>;
@@ -60,6 +64,11 @@ export interface ConsumerOptions {
   /** Group timing and fetch sizes; each defaults to `defaultConsumerTuning`. */
   tuning?: Partial<ConsumerTuning>;
   idleIntervalMs?: number;
+  /**
+   * Handled offsets are committed at most this often per partition (the newest point; at once on
+   * a stop). 0 commits after every batch. Defaults to 1,000 ms.
+   */
+  commitIntervalMs?: number;
   /** Reported unhealthy when lag > 0 and no batch completed for this long (a stuck consumer). */
   stuckAfterMs?: number;
   now?: () => number;
@@ -93,6 +102,7 @@ export function createPartitionedConsumer(
   let idleTimer: NodeJS.Timeout | undefined;
   let running = false;
   const tuning: ConsumerTuning = { ...defaultConsumerTuning, ...options.tuning };
+  const schedule = createCommitSchedule(options.commitIntervalMs ?? 1_000, now);
 
   /** Serializes work per partition: batches and idle ticks never overlap. */
   const serialized = <T>(tp: TopicPartition, work: () => Promise<T>): Promise<T> => {
@@ -112,7 +122,10 @@ export function createPartitionedConsumer(
   };
   const controlFor = (via: Consumer | undefined, tp: TopicPartition, heartbeat: () => Promise<void>): PartitionControl => ({
     heartbeat,
-    commit: (point) => commit(via, tp, point),
+    commit: (point) => {
+      schedule.committedDirectly(key(tp));
+      return commit(via, tp, point);
+    },
   });
   const noHeartbeat = async () => {};
 
@@ -158,6 +171,7 @@ export function createPartitionedConsumer(
    */
   const forgetPartitions = () => {
     const tps = [...ready].map(parseKey);
+    for (const k of ready) schedule.forget(k);
     ready.clear();
     lags.clear();
     inHandlerSince.clear();
@@ -193,6 +207,7 @@ export function createPartitionedConsumer(
         if (now.has(k)) continue;
         const tp = parseKey(k);
         ready.delete(k);
+        schedule.forget(k);
         lags.delete(k);
         void serialized(tp, () => handler.onRevoked?.(tp) ?? Promise.resolve());
       }
@@ -241,7 +256,7 @@ export function createPartitionedConsumer(
           // Every fetched message is resolved (it is the handler's now); only `toCommit` is durable.
           const last = batch.messages[batch.messages.length - 1];
           if (last) resolveOffset(last.offset);
-          await commit(self, tp, toCommit);
+          await commit(self, tp, schedule.offer(key(tp), toCommit));
           lags.set(key(tp), Math.max(0, Number(batch.highWatermark) - Number(last ? last.offset : batch.highWatermark) - 1));
           lastProgress = now();
           crashed = undefined;
@@ -273,19 +288,19 @@ export function createPartitionedConsumer(
     name: `${options.name}-consumer`,
     async start() {
       await launch();
-      if (handler.onIdle) {
-        idleTimer = setInterval(() => {
-          if (!running) return;
-          const via = consumer;
-          for (const k of ready) {
-            const tp = parseKey(k);
-            void serialized(tp, async () => {
-              if (!ready.has(k)) return;
-              await commit(via, tp, await handler.onIdle!(tp, controlFor(via, tp, noHeartbeat)));
-            }).catch((err: unknown) => log.warn({ err, tp }, 'idle tick failed'));
-          }
-        }, options.idleIntervalMs ?? 250);
-      }
+      // Idle ticks: the handler's time-driven work, and offsets kept back by the commit schedule.
+      idleTimer = setInterval(() => {
+        if (!running) return;
+        const via = consumer;
+        for (const k of ready) {
+          const tp = parseKey(k);
+          void serialized(tp, async () => {
+            if (!ready.has(k)) return;
+            const idle = handler.onIdle ? await handler.onIdle(tp, controlFor(via, tp, noHeartbeat)) : null;
+            await commit(via, tp, idle !== null ? schedule.offer(k, idle) : schedule.due(k));
+          }).catch((err: unknown) => log.warn({ err, tp }, 'idle tick failed'));
+        }
+      }, options.idleIntervalMs ?? 250);
     },
     async stop() {
       // Shutdown order: stop consuming (pause, let in-flight batches finish) → the handler flushes
@@ -306,7 +321,10 @@ export function createPartitionedConsumer(
           await serialized(tp, async () => {
             try {
               const flush = handler.flush ?? handler.onIdle;
-              await commit(via, tp, (await flush?.call(handler, tp, controlFor(via, tp, noHeartbeat))) ?? null);
+              const flushed = (await flush?.call(handler, tp, controlFor(via, tp, noHeartbeat))) ?? null;
+              // What the flush made durable, else the newest handled point the schedule kept back.
+              const kept = schedule.take(key(tp));
+              await commit(via, tp, flushed ?? kept);
             } catch (err) {
               log.error({ err, tp }, 'final flush failed; uncommitted messages will be re-read');
             }
