@@ -11,8 +11,10 @@ import type { SourceConfig } from '../../services/collector/core/source-config.j
 import { createCollectorService } from '../../services/collector/service.js';
 import { createKafka } from '../../services/platform/kafka/client.js';
 import { basicAuth, fullGc, memorySampler, sendRaw, usedBytes, type HttpAnswer } from '../support/hostile-corpus.js';
+import { messagesIn } from '../support/drain.js';
+import { eventually } from '../support/eventually.js';
 import { uniqueGroupId, uniqueTopics } from '../support/kafka.js';
-import { createTestTopics, eventually, freshRegistry, testKafka, testLogger } from '../support/pipeline.js';
+import { createTestTopics, freshRegistry, testKafka, testLogger } from '../support/pipeline.js';
 
 const MB = 1024 * 1024;
 const MEMORY_BOUND = 200 * MB;
@@ -53,16 +55,30 @@ async function flood<T>(workers: number, perWorker: number, call: (worker: numbe
   return results;
 }
 
-/** Every messageId on a topic, read from the beginning until `expected` are there (or the wait ends). */
+/**
+ * Every messageId on a topic, read from the beginning until `expected` are there and the reader has
+ * every message the topic holds (or the wait ends: the caller's assertions then say what is missing).
+ */
 async function messageIdsOn(kafka: Kafka, topics: Topics, expected: (ids: Set<string>) => boolean): Promise<Set<string>> {
   const codec = topicCodecs.touchpoints();
   const ids = new Set<string>();
+  let read = 0;
   const consumer = kafka.consumer({ groupId: uniqueGroupId('overload-reader'), maxWaitTimeInMs: 100 });
   await consumer.connect();
   try {
     await consumer.subscribe({ topics: [topics.touchpoints], fromBeginning: true });
-    await consumer.run({ eachMessage: async ({ message }) => void ids.add(codec.decode(message.value!).messageId) });
-    await eventually(async () => ids.size, () => expected(ids), 60_000, 250).catch(() => undefined);
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        read++;
+        ids.add(codec.decode(message.value!).messageId);
+      },
+    });
+    await eventually(
+      async () => ({ read, inTopic: await messagesIn(kafka, topics.touchpoints).catch(() => -1) }),
+      (s) => s.read === s.inTopic && expected(ids),
+      60_000,
+      250,
+    ).catch(() => undefined);
     return ids;
   } finally {
     await consumer.disconnect();
@@ -153,8 +169,7 @@ describe('the collector above its capacity (real HTTP, real Kafka)', () => {
     expect(maxInFlight).toBeLessThanOrEqual(MAX_IN_FLIGHT);
     expect(peak - baseline).toBeLessThan(MEMORY_BOUND);
 
-    // Recovery: after the Retry-After, both keys are served again.
-    await new Promise((r) => setTimeout(r, 1_100));
+    // Recovery: after the Retry-After (1 s), both keys are served again.
     const after: Sent[] = [];
     for (const [key, size, tag] of [[LIMITED.writeKey, 5, 'after-limited'], [BULK.writeKey, 200, 'after-bulk']] as const) {
       after.push(await eventually(async () => send(base, key, size, tag), (s) => s.answer.status === 200, 30_000, 1_000));
@@ -248,11 +263,7 @@ describe('the collector when Kafka goes away and comes back (a second, disposabl
   it('answers 503 with Retry-After while the broker is down, holds memory, and recovers on its own when it is back', async () => {
     // The first produce also fetches metadata: on a loaded machine it can miss the 300 ms send
     // timeout, so the healthy baseline is "accepted within a few tries", not "on the first".
-    let first = await send(base, BULK.writeKey, 50, 'before');
-    for (let attempt = 1; first.answer.status !== 200 && attempt < 20; attempt++) {
-      await new Promise((r) => setTimeout(r, 250));
-      first = await send(base, BULK.writeKey, 50, 'before');
-    }
+    const first = await eventually(() => send(base, BULK.writeKey, 50, 'before'), (s) => s.answer.status === 200, 30_000, 250, 'a first batch accepted');
     const sent: Sent[] = [first];
     expect(sent[0]!.answer.status).toBe(200);
 
