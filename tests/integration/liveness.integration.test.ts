@@ -5,7 +5,8 @@ import { createPartitionedConsumer, type PartitionHandler } from '../../services
 import { ensureTopics } from '../../services/platform/kafka/admin.js';
 import type { Health } from '../../services/platform/runtime/component.js';
 import { uniqueGroupId, uniquePrefix } from '../support/kafka.js';
-import { eventually, testKafka, testLogger } from '../support/pipeline.js';
+import { eventually } from '../support/eventually.js';
+import { testKafka, testLogger } from '../support/pipeline.js';
 
 const STUCK_AFTER_MS = 1_500;
 
@@ -151,9 +152,16 @@ describe('consumer liveness: health() tells a stuck consumer from a working one'
       await eventually(async () => handled.length, (n) => n === 20 * (round + 1), 30_000);
     }
     expect(await eventually(async () => consumer.health(), (h) => h.details?.lag === 0, 10_000)).toMatchObject({ ok: true });
-    // Idle with nothing to read is not stuck, however long it lasts.
-    await new Promise((r) => setTimeout(r, STUCK_AFTER_MS + 500));
-    const idle = consumer.health();
+    // Idle with nothing to read is not stuck, however long it lasts: watch health() until the
+    // consumer has been without progress for longer than stuckAfterMs (its own clock says so).
+    const idle = await eventually(
+      async () => consumer.health(),
+      (h) => !h.ok || Number(h.details?.msSinceProgress) > STUCK_AFTER_MS + 500,
+      30_000,
+      100,
+      `msSinceProgress over ${STUCK_AFTER_MS + 500}`,
+    );
     expect(idle).toMatchObject({ ok: true, details: { stuck: false, lag: 0 } });
+    expect(Number(idle.details?.msSinceProgress)).toBeGreaterThan(STUCK_AFTER_MS);
   });
 });
