@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildQueryApi } from '../../services/query-api/app.js';
 import { insertSampleData, sampleData } from '../../services/query-api/sample-data.js';
+import { stopAfterEach } from '../support/cleanup.js';
 import { freshDatabase, type TestDatabase } from '../support/clickhouse.js';
 
 const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'artifacts');
@@ -43,6 +44,7 @@ async function json<T>(path: string): Promise<T> {
 }
 
 describe('dashboard', () => {
+  const cleanup = stopAfterEach();
   it('serves the page, its script and echarts', async () => {
     const page = await fetch(`${baseUrl}/`);
     expect(page.status).toBe(200);
@@ -57,6 +59,7 @@ describe('dashboard', () => {
 
   it('shows headline numbers that match the API, refreshes live, and fits a 1366×768 screen', async () => {
     const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+    cleanup.defer(() => page.close());
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => void (m.type() === 'error' && errors.push(m.text())));
@@ -100,6 +103,5 @@ describe('dashboard', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png') });
     expect(errors).toEqual([]);
-    await page.close();
   });
 });
