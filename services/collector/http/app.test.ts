@@ -80,27 +80,42 @@ describe('POST /v1/batch', () => {
     expect(await registry.getSingleMetricAsString('collector_events_accepted_total')).toContain('collector_events_accepted_total{source="web-eu"} 2');
   });
 
-  it('answers only after the sink has resolved', async () => {
-    let release!: () => void;
-    let reached!: () => void;
-    // Wait for the sink to be called, not for a fixed time: on a loaded machine the request may
-    // take longer than any fixed pause to get there.
-    const sinkReached = new Promise<void>((r) => (reached = r));
-    const send = () => {
-      reached();
-      return new Promise<void>((resolve) => (release = resolve));
-    };
+  it('answers only after the sink has settled, with what the sink answered', async () => {
+    // The sink holds each batch until the test settles it. An app that answered without waiting for
+    // the sink could only ever say 200; here the sink's outcome decides the answer, and the answer
+    // comes after it. No pause is needed: the test settles the sink once the sink has the batch.
+    const events: string[] = [];
+    const batches: Array<(outcome: 'stored' | 'unavailable') => void> = [];
+    let handedOver = () => {};
+    const send = () =>
+      new Promise<void>((resolve, reject) => {
+        batches.push((outcome) => {
+          events.push(`sink ${outcome}`);
+          if (outcome === 'stored') resolve();
+          else reject(new SinkUnavailableError('broker down', { retryAfterSeconds: 3 }));
+        });
+        handedOver();
+      });
+    const nextHandover = () => new Promise<void>((r) => (handedOver = r));
     const { post } = setup({ sink: { send } });
-    let answered = false;
-    const pending = post('/v1/batch', { batch: [track()] }, { authorization: basic('wk_web') }).then((r) => {
-      answered = true;
-      return r;
-    });
-    await sinkReached;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(answered).toBe(false);
-    release();
-    expect((await pending).statusCode).toBe(200);
+    const request = () =>
+      post('/v1/batch', { batch: [track()] }, { authorization: basic('wk_web') }).then((r) => {
+        events.push(`answered ${r.statusCode}`);
+        return r;
+      });
+
+    let handover = nextHandover();
+    const refused = request();
+    await handover;
+    batches[0]!('unavailable');
+    expect((await refused).statusCode).toBe(503);
+
+    handover = nextHandover();
+    const accepted = request();
+    await handover;
+    batches[1]!('stored');
+    expect((await accepted).statusCode).toBe(200);
+    expect(events).toEqual(['sink unavailable', 'answered 503', 'sink stored', 'answered 200']);
   });
 
   it('keeps valid events when invalid ones are mixed in, dead-lettering those with their reasons', async () => {
@@ -173,14 +188,15 @@ describe('POST /v1/batch', () => {
     expect(touchpointsOf(sent)).toHaveLength(2);
   });
 
-  it('refuses a gzip bomb (50 MB of zeros) quickly with 400', async () => {
-    const { post } = setup();
+  it('refuses a gzip bomb (50 MB of zeros) with 400 and sends nothing', async () => {
+    // That inflation stops after the limit instead of inflating everything is shown in body.test.ts
+    // (how much of the upload is read); how long it takes depends on the machine and is not asserted.
+    const { post, sent } = setup();
     const bomb = gzipSync(Buffer.alloc(50 * 1024 * 1024));
-    const started = performance.now();
     const response = await post('/v1/batch', bomb, { authorization: basic('wk_web'), 'content-encoding': 'gzip' });
     expect(response.statusCode).toBe(400);
     expect(response.json().error.code).toBe('request_too_large');
-    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(sent).toHaveLength(0);
   });
 
   it('answers 400 bad_json for malformed JSON and bad_encoding for corrupt gzip', async () => {

@@ -39,11 +39,10 @@ describe('readRequestBody', () => {
         }
       }
     }
-    const started = performance.now();
     await expect(readRequestBody(Readable.from(upload()), { 'content-encoding': 'gzip' }, LIMIT)).rejects.toMatchObject({ code: 'request_too_large' });
-    // Inflation stopped early: only a small prefix of the upload was ever read.
+    // Inflation stopped early: only a small prefix of the upload was ever read (how long that took
+    // depends on the machine and is not asserted; how much was read does not).
     expect(pulled).toBeLessThan(compressedBytes / 10);
-    expect(performance.now() - started).toBeLessThan(1_000);
   });
 
   it('answers bad_encoding for corrupt gzip and for encodings it does not speak', async () => {
