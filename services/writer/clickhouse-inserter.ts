@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from '../platform/logging/logger.js';
 import { chunkBlock } from './core/block-plan.js';
+import { compactRows } from './core/compact-rows.js';
 import { backoffMs, isDataError } from './core/insert-errors.js';
 
 export interface PoisonRow {
@@ -36,20 +37,33 @@ export class InsertAbandonedError extends Error {
 }
 
 export function createClickHouseInserter(client: ClickHouseClient, options: InserterOptions, logger: Logger): BlockInserter {
-  const insertOnce = (table: string, rows: Array<Record<string, unknown>>, token: string) =>
-    client.insert({
+  const columnsOf = new Map<string, Set<string>>();
+  const tableColumns = async (table: string): Promise<Set<string>> => {
+    const cached = columnsOf.get(table);
+    if (cached) return cached;
+    const rs = await client.query({ query: `DESCRIBE TABLE ${table}`, format: 'JSONEachRow' });
+    const names = new Set((await rs.json<{ name: string }>()).map((c) => c.name));
+    columnsOf.set(table, names);
+    return names;
+  };
+
+  const insertOnce = async (table: string, rows: Array<Record<string, unknown>>, token: string) => {
+    const { columns, values } = compactRows(rows, await tableColumns(table));
+    if (columns.length === 0) throw Object.assign(new Error(`no column of ${table} in the rows`), { code: '117' });
+    await client.insert({
       table,
-      values: rows,
-      format: 'JSONEachRow',
+      values,
+      columns: columns.map((c) => `\`${c.replace(/`/g, '\\`')}\``) as [string, ...string[]],
+      format: 'JSONCompactEachRow',
       clickhouse_settings: {
         insert_deduplicate: 1,
         insert_deduplication_token: token,
         // A retried block must not be counted again by materialized views either.
         deduplicate_blocks_in_dependent_materialized_views: 1,
         async_insert: 0,
-        input_format_skip_unknown_fields: 1,
       },
     });
+  };
 
   const withRetry = async (table: string, rows: Array<Record<string, unknown>>, token: string): Promise<void> => {
     for (let attempt = 0; ; attempt++) {

@@ -4,9 +4,13 @@ import { commonEnv, envInt } from '../platform/config/env.js';
 export const WriterEnv = z.object({
   ...commonEnv,
   WRITER_GROUP_ID: z.string().min(1).default('journey-writer'),
-  WRITER_MAX_BUFFER_ROWS: envInt(20_000, 1, 1_000_000),
+  /** Records one table holds at most (buffered + being inserted); a block is cut at half of it (10,000). */
+  WRITER_MAX_BUFFER_ROWS: envInt(20_000, 2, 1_000_000),
   WRITER_MAX_ROWS_PER_INSERT: envInt(100_000, 1, 10_000_000),
-  WRITER_FLUSH_INTERVAL_MS: envInt(200, 10, 60_000),
+  /** ...or when its oldest record has waited this long. */
+  WRITER_FLUSH_INTERVAL_MS: envInt(500, 10, 60_000),
+  /** How long a writer holding only some partitions of an interrupted block waits for the others. */
+  WRITER_REPLAY_WAIT_MS: envInt(10_000, 0, 600_000),
   TOUCHPOINT_TTL_DAYS: envInt(395, 1, 36_500),
   WRITER_HTTP_PORT: envInt(8082, 0, 65_535),
   HTTP_HOST: z.string().default('127.0.0.1'),

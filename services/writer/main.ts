@@ -32,6 +32,7 @@ await runMain(async () => {
     maxBufferRows: config.WRITER_MAX_BUFFER_ROWS,
     maxRowsPerInsert: config.WRITER_MAX_ROWS_PER_INSERT,
     flushIntervalMs: config.WRITER_FLUSH_INTERVAL_MS,
+    replayWaitMs: config.WRITER_REPLAY_WAIT_MS,
     consumerTuning: consumerTuning(config),
     registry,
     logger,

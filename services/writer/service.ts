@@ -2,7 +2,7 @@ import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { topicCodecs, type Topics } from '../../schemas/topics.js';
 import type { ClickHouse } from '../platform/clickhouse/client.js';
-import { createPartitionedConsumer } from '../platform/kafka/consumer.js';
+import { createPartitionedConsumer, type CommittedOffset } from '../platform/kafka/consumer.js';
 import type { ConsumerTuning } from '../platform/kafka/consumer-tuning.js';
 import { createKafkaProducer } from '../platform/kafka/producer.js';
 import type { Logger } from '../platform/logging/logger.js';
@@ -16,9 +16,14 @@ export interface WriterServiceDeps {
   topics: Topics;
   routes: TopicRoute[];
   groupId: string;
+  /** Records a table holds at most (back-pressure above it); a block is cut at half of it... */
   maxBufferRows: number;
+  /** An insert larger than this is split into chunks with derived tokens. */
   maxRowsPerInsert: number;
+  /** ...or when its oldest record has waited this long (ms). */
   flushIntervalMs: number;
+  /** How long a writer holding only some members of an interrupted block waits for the rest (default 10 s). */
+  replayWaitMs?: number;
   registry: Registry;
   /** Consumer-group session, heartbeat and rebalance timing (KAFKA_SESSION_TIMEOUT_MS, ...). */
   consumerTuning?: ConsumerTuning;
@@ -44,6 +49,17 @@ export function createWriterService(deps: WriterServiceDeps): Component & { buff
     },
     logger,
   );
+  /** The group's commits on a topic: what became of an interrupted block's members held elsewhere. */
+  const committedOffsets = async (topic: string): Promise<Map<number, CommittedOffset>> => {
+    const admin = deps.kafka.admin();
+    await admin.connect();
+    try {
+      const [offsets] = await admin.fetchOffsets({ groupId: deps.groupId, topics: [topic] });
+      return new Map((offsets?.partitions ?? []).map((p) => [p.partition, { offset: p.offset, metadata: p.metadata ?? null }]));
+    } finally {
+      await admin.disconnect();
+    }
+  };
   const handler = createWriterHandler({
     routes: deps.routes,
     inserter,
@@ -52,14 +68,18 @@ export function createWriterService(deps: WriterServiceDeps): Component & { buff
     deadLetterCodec: topicCodecs.deadLetter(),
     maxBufferRows: deps.maxBufferRows,
     flushIntervalMs: deps.flushIntervalMs,
+    replayWaitMs: deps.replayWaitMs,
+    committedOffsets,
     now,
+    random: deps.random,
     registry: deps.registry,
     logger,
   });
   const consumer = createPartitionedConsumer(
     deps.kafka,
     handler,
-    { name: 'writer', groupId: deps.groupId, topics: deps.routes.map((r) => r.topic), idleIntervalMs: Math.max(20, Math.floor(deps.flushIntervalMs / 2)), tuning: deps.consumerTuning },
+    // The handler keeps its own timers (a block's age, retries); idle ticks only serve the consumer.
+    { name: 'writer', groupId: deps.groupId, topics: deps.routes.map((r) => r.topic), idleIntervalMs: 1_000, tuning: deps.consumerTuning },
     logger,
   );
   const parts = composeComponents('writer', [producer, consumer]);
@@ -67,7 +87,11 @@ export function createWriterService(deps: WriterServiceDeps): Component & { buff
     ...parts,
     async stop() {
       stopping = true;
-      await parts.stop();
+      try {
+        await parts.stop();
+      } finally {
+        handler.close();
+      }
     },
     bufferedRows: () => handler.bufferedRows(),
   };
