@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '../platform/logging/logger.js';
 import { backoffDelay, createWebhookQueue, isRetriableStatus, type DropReason, type PostWebhook, type WebhookQueueOptions } from './webhook-queue.js';
 
-/** A clock the test moves by hand: sleeps resolve only when the test advances past their deadline. */
+/**
+ * A clock the test moves by hand: sleeps resolve only when the test advances past their deadline
+ * (or their signal aborts, which also takes them off the clock). The queue's every wait goes
+ * through it: retry backoff, attempt timeouts and the stop grace.
+ */
 function fakeClock() {
   let t = 0;
   const sleepers: Array<{ at: number; resolve: () => void }> = [];
@@ -14,8 +18,16 @@ function fakeClock() {
     sleep(ms: number, signal: AbortSignal): Promise<void> {
       return new Promise((resolve) => {
         if (signal.aborted) return resolve();
-        sleepers.push({ at: t + ms, resolve });
-        signal.addEventListener('abort', () => resolve(), { once: true });
+        const sleeper = { at: t + ms, resolve };
+        sleepers.push(sleeper);
+        signal.addEventListener(
+          'abort',
+          () => {
+            if (sleepers.includes(sleeper)) sleepers.splice(sleepers.indexOf(sleeper), 1);
+            resolve();
+          },
+          { once: true },
+        );
       });
     },
     async advance(ms: number) {
@@ -166,11 +178,20 @@ describe('webhook retry queue', () => {
     send('a');
     send('b');
     await clock.settle();
-    const started = Date.now();
-    await queue.stop(50);
-    expect(Date.now() - started).toBeLessThan(2_000);
+    let stopped = false;
+    const stopping = queue.stop(50).then(() => (stopped = true));
+    await clock.settle();
+    // Within the grace, 'a' may still be answered: nothing is dropped yet.
+    await clock.advance(49);
+    expect(stopped).toBe(false);
+    expect(dropped).toEqual([]);
+    // The grace is over: the hanging request is abandoned, however long it would have hung.
+    await clock.advance(1);
+    await stopping;
+    expect(stopped).toBe(true);
     expect(dropped).toEqual([['b', 'shutdown'], ['a', 'shutdown']]);
     expect(queue.size()).toBe(0);
+    expect(clock.sleeping()).toEqual([]);
   });
 
   it('times out an attempt that takes longer than timeoutMs and retries it', async () => {
@@ -178,10 +199,16 @@ describe('webhook retry queue', () => {
     const slowOnce: PostWebhook = () => (++calls === 1 ? new Promise(() => {}) : Promise.resolve({ status: 204 }));
     const { send, delivered, failures, clock, queue } = setup(slowOnce, { timeoutMs: 20 });
     send('a');
-    await new Promise((r) => setTimeout(r, 60));
+    await clock.settle();
+    expect(clock.sleeping()).toEqual([20]); // the attempt's timeout
+    await clock.advance(19);
+    expect(failures).toEqual([]);
+    await clock.advance(1);
     expect(failures).toEqual(['timed out after 20 ms']);
+    expect(clock.sleeping()).toEqual([1_000]); // the backoff before the retry
     await clock.advance(1_000);
     await queue.idle();
     expect(delivered).toEqual([['a', 2]]);
+    expect(clock.sleeping()).toEqual([]); // a finished attempt leaves no timeout behind
   });
 });

@@ -34,7 +34,10 @@ export interface WebhookQueueOptions {
   readonly baseDelayMs: number;
   readonly maxDelayMs: number;
   readonly timeoutMs: number;
-  /** Resolves after `ms`, or as soon as `signal` aborts (injected so tests drive time). */
+  /**
+   * Resolves after `ms`, or as soon as `signal` aborts. Every wait of the queue goes through it
+   * (retry backoff, the attempt timeout, the stop grace), so tests drive time by hand.
+   */
   readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   readonly logger: Logger;
   readonly hooks?: WebhookQueueHooks;
@@ -77,8 +80,18 @@ export function createWebhookQueue(options: WebhookQueueOptions): WebhookQueue {
     logger.warn({ delivery: delivery.id, reason }, 'webhook delivery dropped');
   };
 
+  /** Aborts the returned signal after `ms` (on the injected clock) unless `cancel` aborts first. */
+  const timeoutSignal = (ms: number, cancel: AbortSignal): AbortSignal => {
+    const timeout = new AbortController();
+    void sleep(ms, cancel).then(() => {
+      if (!cancel.aborted) timeout.abort();
+    });
+    return timeout.signal;
+  };
+
   const attempt = async (delivery: WebhookDelivery): Promise<Outcome> => {
-    const signal = AbortSignal.any([hardStop.signal, AbortSignal.timeout(timeoutMs)]);
+    const finished = new AbortController();
+    const signal = AbortSignal.any([hardStop.signal, timeoutSignal(timeoutMs, finished.signal)]);
     // The race makes the timeout and the stop hold even if `post` ignores its signal.
     let onAbort = () => {};
     const aborted = new Promise<never>((_, reject) => {
@@ -94,6 +107,7 @@ export function createWebhookQueue(options: WebhookQueueOptions): WebhookQueue {
       return { ok: false, retriable: true, reason: error instanceof Error ? error.message : String(error) };
     } finally {
       signal.removeEventListener('abort', onAbort);
+      finished.abort(); // ends the timeout's sleep
     }
   };
 
@@ -157,10 +171,9 @@ export function createWebhookQueue(options: WebhookQueueOptions): WebhookQueue {
       stopping = true;
       wake.abort();
       if (draining) {
-        let timer: NodeJS.Timeout | undefined;
-        const graceOver = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
-        await Promise.race([draining, graceOver]);
-        clearTimeout(timer);
+        const drained = new AbortController();
+        await Promise.race([draining, sleep(graceMs, drained.signal)]);
+        drained.abort(); // ends the grace's sleep
       }
       hardStop.abort();
       const left = pending.splice(0);
