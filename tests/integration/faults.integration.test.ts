@@ -3,10 +3,16 @@ import { createKafka } from '../../services/platform/kafka/client.js';
 import { createLogger } from '../../services/platform/logging/logger.js';
 import { startDedicatedBroker, type DedicatedBroker } from '../faults/broker.js';
 import { runScenario } from '../faults/harness.js';
+import { killAllServiceProcesses } from '../support/processes.js';
 
 // A broker of its own: the hard restart must not hit the broker other test files share.
 let broker: DedicatedBroker | undefined;
-afterAll(() => broker?.destroy());
+afterAll(async () => {
+  // The harness stops its services when a scenario completes; after a failure half-way they may
+  // still run, and must not for the rest of the suite.
+  await killAllServiceProcesses();
+  broker?.destroy();
+});
 
 // The short version of `npm run test:faults`: the same harness, fewer events and faults.
 describe('faults: kill -9, a broker restart and a ClickHouse outage during a stream', () => {

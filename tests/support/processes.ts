@@ -69,6 +69,20 @@ export function hasExited(svc: ServiceProcess): boolean {
   return svc.child.exitCode !== null || svc.child.signalCode !== null;
 }
 
+/**
+ * SIGKILLs every service process this test process started that is still running, and waits until
+ * they are gone: for tests whose processes are started by a harness the test cannot reach.
+ */
+export async function killAllServiceProcesses(): Promise<void> {
+  await Promise.all(
+    [...children].map((child) => {
+      const closed = once(child, 'close');
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      return closed;
+    }),
+  );
+}
+
 /** Ends a process that may still run (a test that failed half-way): SIGKILL, then waits for its exit. */
 export async function killIfRunning(svc: ServiceProcess): Promise<void> {
   if (!hasExited(svc)) svc.child.kill('SIGKILL');
