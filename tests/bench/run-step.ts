@@ -1,5 +1,6 @@
 // Runs one benchmark step in its own process (each embedded ClickHouse needs a process of its own,
 // and memory figures stay per step) and prints its figures as the last line: RESULT <json>.
+import { startDedicatedBroker } from '../faults/broker.js';
 import { runAlertingBench } from './alerting.bench.js';
 import { runCollectorCoreBench } from './collector-core.bench.js';
 import { runE2eBench } from './e2e.bench.js';
@@ -17,15 +18,37 @@ const steps: Record<string, () => Promise<unknown>> = {
   stages: () => runStagesBench(),
   alerting: () => runAlertingBench(),
   queries: () => runQueriesBench({ touchpoints: env('BENCH_QUERY_TOUCHPOINTS', 10_000_000) }),
-  e2e: () =>
-    runE2eBench({
-      brokers,
+  e2e: () => e2e(),
+};
+/**
+ * The e2e step runs on a broker of its own (BENCH_KAFKA_PORT, default 19292; a fresh data directory)
+ * so the broker's CPU is this run's alone; BENCH_KAFKA_PORT=shared uses the broker `npm run bench`
+ * brought up. BENCH_RATES=5000,10000 runs a fixed-rate phase per rate (BENCH_RATE: one rate).
+ */
+async function e2e(): Promise<unknown> {
+  const shared = process.env.BENCH_KAFKA_PORT === 'shared';
+  const dedicated = shared ? undefined : startDedicatedBroker(env('BENCH_KAFKA_PORT', 19_292));
+  // Ctrl-C or a kill must not leave the broker running (it ignores the terminal's SIGINT).
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      dedicated?.destroy();
+      process.exit(130);
+    });
+  try {
+    return await runE2eBench({
+      brokers: dedicated?.brokers ?? brokers,
+      dedicatedBroker: dedicated !== undefined,
       maxSeconds: env('BENCH_MAX_SECONDS', 60),
       rateSeconds: env('BENCH_RATE_SECONDS', 60),
-      rate: env('BENCH_RATE', 10_000),
+      rates: (process.env.BENCH_RATES ?? String(env('BENCH_RATE', 10_000))).split(',').map(Number).filter((r) => r > 0),
+      sampleEvery: env('BENCH_SAMPLE_EVERY', 50),
+      freshnessDeadlineSeconds: env('BENCH_FRESHNESS_DEADLINE_SECONDS', 120),
       log: (line) => process.stderr.write(`[bench] ${line}\n`),
-    }),
-};
+    });
+  } finally {
+    dedicated?.destroy();
+  }
+}
 const step = steps[name ?? ''];
 if (!step) {
   process.stderr.write(`unknown step ${name}; steps: ${Object.keys(steps).join(', ')}\n`);
