@@ -84,8 +84,8 @@ function eventName(call: SegmentCall, properties: JsonObject): string {
  */
 function keptFields(call: SegmentCall, traits: JsonObject, properties: JsonObject): unknown {
   const unknown: JsonObject = {};
-  for (const [key, value] of Object.entries(call)) {
-    if (!KNOWN_CALL_FIELDS.has(key)) unknown[key] = value;
+  for (const key of Object.keys(call)) {
+    if (!KNOWN_CALL_FIELDS.has(key)) unknown[key] = (call as JsonObject)[key];
   }
   return withoutEmails({ ...unknown, ...traits, ...properties });
 }
