@@ -3,7 +3,8 @@ import type { CallType, Touchpoint } from '../../../schemas/touchpoint.js';
 import { correctClockSkew } from './clock-skew.js';
 import { withoutEmails } from './email.js';
 import { isJsonObject, mergeUnder, nestsDeeperThan, type JsonObject } from './json-object.js';
-import { eventSizeProblem, MAX_DEAD_LETTER_KEY_BYTES, MAX_DEAD_LETTER_PAYLOAD_BYTES, MAX_NESTING_DEPTH, truncateUtf8 } from './limits.js';
+import type { EventMeasures } from './json-size.js';
+import { eventBytes, MAX_DEAD_LETTER_KEY_BYTES, MAX_DEAD_LETTER_PAYLOAD_BYTES, MAX_NESTING_DEPTH, sizeProblem, truncateUtf8 } from './limits.js';
 import { parseSegmentCall } from './segment.js';
 import type { SourceInfo } from './source-config.js';
 import { toTouchpoint } from './to-touchpoint.js';
@@ -31,6 +32,11 @@ export interface CollectInput {
   batchSentAt?: unknown;
   /** Single-event endpoints: the route, not the body, says which call it is. */
   callType?: CallType;
+  /**
+   * Serialized size and nesting of each of `events`, measured on the bytes received (json-size.ts).
+   * Without them each event is measured by serializing it, which gives the same figures.
+   */
+  measures?: EventMeasures | null;
 }
 
 export interface CollectResult {
@@ -52,7 +58,7 @@ export function collectEvents(input: CollectInput): CollectResult {
   const batchProblem = batchContextProblem(input.batchContext);
 
   input.events.forEach((raw, index) => {
-    const outcome: EventOutcome = batchProblem ? dlq('invalid_event', batchProblem) : acceptEvent(raw, input);
+    const outcome: EventOutcome = batchProblem ? dlq('invalid_event', batchProblem) : acceptEvent(raw, input, index);
     if (outcome.kind === 'ok') {
       result.touchpoints.push(outcome.touchpoint);
       return;
@@ -63,12 +69,15 @@ export function collectEvents(input: CollectInput): CollectResult {
   return result;
 }
 
-export function acceptEvent(raw: unknown, input: CollectInput): EventOutcome {
+/** One event of `input.events` (at `index`, which picks its measures). */
+export function acceptEvent(raw: unknown, input: CollectInput, index: number): EventOutcome {
   if (!isJsonObject(raw)) return dlq('invalid_event', 'event must be a JSON object');
-  if (nestsDeeperThan(raw, MAX_NESTING_DEPTH)) return dlq('invalid_event', `event nests deeper than ${MAX_NESTING_DEPTH} levels`);
+  const measures = input.measures;
+  const tooDeep = measures ? measures.levels[index]! > MAX_NESTING_DEPTH : nestsDeeperThan(raw, MAX_NESTING_DEPTH);
+  if (tooDeep) return dlq('invalid_event', `event nests deeper than ${MAX_NESTING_DEPTH} levels`);
   // Measured on the event as sent, before the batch context is merged in.
-  const sizeProblem = eventSizeProblem(raw);
-  if (sizeProblem !== null) return dlq('too_large', sizeProblem);
+  const tooLarge = sizeProblem(measures ? measures.bytes[index]! : eventBytes(raw));
+  if (tooLarge !== null) return dlq('too_large', tooLarge);
 
   const parsed = parseSegmentCall(withBatchDefaults(raw, input));
   if (!parsed.ok) return dlq('invalid_event', parsed.reason);

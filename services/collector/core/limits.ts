@@ -33,7 +33,11 @@ export function eventBytes(event: unknown): number {
 
 /** A reason when the event is over the per-event limit, else null. */
 export function eventSizeProblem(event: unknown): string | null {
-  const bytes = eventBytes(event);
+  return sizeProblem(eventBytes(event));
+}
+
+/** The same for an event whose serialized size is known already (json-size.ts measures it from the bytes received). */
+export function sizeProblem(bytes: number): string | null {
   return bytes > MAX_EVENT_BYTES ? `event is ${bytes} bytes; the limit is ${MAX_EVENT_BYTES} bytes` : null;
 }
 

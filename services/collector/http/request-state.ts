@@ -14,13 +14,15 @@ export interface RequestState {
   rejected: number;
   /** Events handed to the sink whose fate is unknown until it resolves (counted as `unavailable` if it fails). */
   inFlight: number;
+  /** The body as read (decompressed), kept only until its events are measured (takeBody). */
+  body: Buffer | null;
 }
 
 const states = new WeakMap<FastifyRequest, RequestState>();
 
 /** Starts a request's state; called first thing on arrival. */
 export function beginRequest(request: FastifyRequest, receivedAt: number): RequestState {
-  const state: RequestState = { receivedAt, source: null, accepted: 0, rejected: 0, inFlight: 0 };
+  const state: RequestState = { receivedAt, source: null, accepted: 0, rejected: 0, inFlight: 0, body: null };
   states.set(request, state);
   return state;
 }
@@ -32,4 +34,12 @@ export function stateOf(request: FastifyRequest): RequestState {
 
 export function sourceOf(request: FastifyRequest): SourceConfig | null {
   return states.get(request)?.source ?? null;
+}
+
+/** The body bytes, handed out once: the request does not hold them any longer than that. */
+export function takeBody(request: FastifyRequest): Buffer | null {
+  const state = stateOf(request);
+  const body = state.body;
+  state.body = null;
+  return body;
 }

@@ -2,13 +2,14 @@ import type { FastifyRequest } from 'fastify';
 import type { CallType } from '../../../schemas/touchpoint.js';
 import { collectEvents, type CollectResult, type EventRejection } from '../core/collect.js';
 import { isJsonObject } from '../core/json-object.js';
+import { measureBatchEvents, measureSingleEvent, type EventMeasures } from '../core/json-size.js';
 import { batchCountProblem } from '../core/limits.js';
-import { BatchEnvelope } from '../core/segment.js';
+import { batchEnvelopeOf } from '../core/segment.js';
 import type { SourceConfig } from '../core/source-config.js';
 import { SinkUnavailableError, type TouchpointSink } from '../sink.js';
 import { CollectorHttpError, REJECT_REASON_OF } from './errors.js';
 import { countRejected, type CollectorMetrics } from './metrics.js';
-import { stateOf } from './request-state.js';
+import { stateOf, takeBody } from './request-state.js';
 
 /** Segment's endpoints, with the one-letter paths analytics.js (analytics-next) posts to. */
 export const SINGLE_CALL_PATHS: Record<CallType, string[]> = {
@@ -38,18 +39,19 @@ export interface RouteDeps {
 export function collectorHandlers(deps: RouteDeps) {
   async function batch(request: FastifyRequest): Promise<BatchResponse> {
     const source = authenticated(request);
-    const envelope = BatchEnvelope.safeParse(request.body);
-    if (!envelope.success) throw new CollectorHttpError(400, 'invalid_body', 'body must be a JSON object with a "batch" array of events');
-    const countProblem = batchCountProblem(envelope.data.batch.length);
+    const envelope = batchEnvelopeOf(request.body);
+    if (envelope === null) throw new CollectorHttpError(400, 'invalid_body', 'body must be a JSON object with a "batch" array of events');
+    const countProblem = batchCountProblem(envelope.batch.length);
     if (countProblem !== null) throw new CollectorHttpError(400, 'too_many_events', countProblem);
 
     const result = collectEvents({
-      events: envelope.data.batch,
+      events: envelope.batch,
       source,
       receivedAt: stateOf(request).receivedAt,
       newMessageId: deps.newMessageId,
-      batchContext: envelope.data.context,
-      batchSentAt: envelope.data.sentAt,
+      batchContext: envelope.context,
+      batchSentAt: envelope.sentAt,
+      measures: measured(request, measureBatchEvents, envelope.batch.length),
     });
     await deliver(request, source, result);
     return summary(result);
@@ -67,6 +69,7 @@ export function collectorHandlers(deps: RouteDeps) {
         source,
         receivedAt: stateOf(request).receivedAt,
         newMessageId: deps.newMessageId,
+        measures: measured(request, measureSingleEvent, 1),
       });
       await deliver(request, source, result);
       const rejection = result.rejections[0];
@@ -105,6 +108,13 @@ export function collectorHandlers(deps: RouteDeps) {
   }
 
   return { batch, single };
+}
+
+/** Sizes and nesting of the request's events from its body bytes; null when they cannot be had that way. */
+function measured(request: FastifyRequest, measure: (body: Buffer) => EventMeasures | null, events: number): EventMeasures | null {
+  const body = takeBody(request);
+  const measures = body === null ? null : measure(body);
+  return measures !== null && measures.bytes.length === events ? measures : null;
 }
 
 function authenticated(request: FastifyRequest): SourceConfig {
