@@ -83,10 +83,12 @@ function eventName(call: SegmentCall, properties: JsonObject): string {
  * `properties.rating` the same way whatever the call type. Email fields are removed.
  */
 function keptFields(call: SegmentCall, traits: JsonObject, properties: JsonObject): unknown {
-  const unknown: JsonObject = {};
+  let unknown: JsonObject | null = null;
   for (const key of Object.keys(call)) {
-    if (!KNOWN_CALL_FIELDS.has(key)) unknown[key] = (call as JsonObject)[key];
+    if (!KNOWN_CALL_FIELDS.has(key)) (unknown ??= {})[key] = (call as JsonObject)[key];
   }
+  // Most calls (a track with properties only) have nothing to merge: no new object for them.
+  if (unknown === null && Object.keys(traits).length === 0) return withoutEmails(properties);
   return withoutEmails({ ...unknown, ...traits, ...properties });
 }
 
