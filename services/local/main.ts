@@ -68,6 +68,7 @@ await runMain(async () => {
     maxBufferRows: writerConfig.WRITER_MAX_BUFFER_ROWS,
     maxRowsPerInsert: writerConfig.WRITER_MAX_ROWS_PER_INSERT,
     flushIntervalMs: writerConfig.WRITER_FLUSH_INTERVAL_MS,
+    replayWaitMs: writerConfig.WRITER_REPLAY_WAIT_MS,
     consumerTuning: tuning,
     registry,
     logger,

@@ -11,7 +11,8 @@ export const WriterEnv = z.object({
   WRITER_FLUSH_INTERVAL_MS: envInt(500, 10, 60_000),
   /** How long a writer holding only some partitions of an interrupted block waits for the others. */
   WRITER_REPLAY_WAIT_MS: envInt(10_000, 0, 600_000),
-  TOUCHPOINT_TTL_DAYS: envInt(395, 1, 36_500),
+  /** At most ~68 years: received_at + TTL must stay inside DateTime (2106), or ClickHouse drops every row at insert. */
+  TOUCHPOINT_TTL_DAYS: envInt(395, 1, 25_000),
   WRITER_HTTP_PORT: envInt(8082, 0, 65_535),
   HTTP_HOST: z.string().default('127.0.0.1'),
 });
