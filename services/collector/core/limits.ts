@@ -1,6 +1,7 @@
 /**
  * Segment HTTP Tracking API limits, so SDKs that already batch within them never see a refusal here.
- * Sizes are bytes of the JSON as received (the request limit applies after gzip decompression).
+ * The request limit counts the body's bytes after gzip decompression; the event limit counts the
+ * event's JSON as JSON.stringify writes it (UTF-8), which json-size.ts reads off the bytes received.
  */
 export const MAX_EVENT_BYTES = 32 * 1024;
 export const MAX_REQUEST_BYTES = 500 * 1024;
