@@ -12,6 +12,7 @@ import { Readable } from 'node:stream';
 import { createClickHouse } from '../../platform/clickhouse/client.js';
 import { migrate } from '../../platform/clickhouse/migrate.js';
 import { touchpointRow, type TouchpointRow } from '../../platform/clickhouse/rows.js';
+import { benchTouchpoint } from './bench-touchpoint.js';
 
 const [rowsArg = '10000', insertsArg = '10'] = process.argv.slice(2);
 const perInsert = Number(rowsArg);
@@ -24,34 +25,7 @@ function row(i: number): TouchpointRow {
     accountId: null,
     sessionId: `s${Math.floor(i / 8)}`,
     late: false,
-    touchpoint: {
-      messageId: `m-${i}`,
-      type: 'track',
-      event: ['Product Viewed', 'Product Added', 'Checkout Started', 'Order Completed'][i % 4]!,
-      anonymousId: `a-${i % 7_000}`,
-      userId: null,
-      previousId: null,
-      groupId: null,
-      emailHash: null,
-      source: 'web-shop',
-      site: 'shop.example',
-      channel: 'web',
-      timestamp: base + i * 10,
-      originalTimestamp: base + i * 10,
-      sentAt: base + i * 10 + 5,
-      receivedAt: base + i * 10 + 20,
-      url: `https://shop.example/p/${i % 300}`,
-      path: `/p/${i % 300}`,
-      referrer: null,
-      utmSource: 'newsletter',
-      utmMedium: 'email',
-      utmCampaign: `spring-${i % 12}`,
-      deviceType: 'desktop',
-      deviceId: null,
-      segment: 'returning',
-      revenue: i % 4 === 3 ? 49.9 : null,
-      properties: JSON.stringify({ productId: `p${i % 300}`, price: 49.9, currency: 'EUR', category: 'shoes', note: 'tab\there "quoted"' }),
-    },
+    touchpoint: benchTouchpoint(i, base, { productId: `p${i % 300}`, price: 49.9, currency: 'EUR', category: 'shoes', note: 'tab\there "quoted"' }),
   });
 }
 

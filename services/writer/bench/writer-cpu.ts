@@ -31,6 +31,7 @@ import { createLogger } from '../../platform/logging/logger.js';
 import { WriterEnv } from '../config.js';
 import { journeyRoutes } from '../routes.js';
 import { createWriterService } from '../service.js';
+import { benchTouchpoint } from './bench-touchpoint.js';
 
 const [mode = 'backlog', a = '100000', b = '30', prefixArg] = process.argv.slice(2);
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
@@ -49,34 +50,7 @@ function touchpointRecord(i: number): JourneyRecord {
       accountId: null,
       sessionId: `s${Math.floor(i / 8)}`,
       late: false,
-      touchpoint: {
-        messageId: `m-${i}`,
-        type: 'track',
-        event: ['Product Viewed', 'Product Added', 'Checkout Started', 'Order Completed'][i % 4]!,
-        anonymousId: `a-${i % 7_000}`,
-        userId: null,
-        previousId: null,
-        groupId: null,
-        emailHash: null,
-        source: 'web-shop',
-        site: 'shop.example',
-        channel: 'web',
-        timestamp: base + i * 10,
-        originalTimestamp: base + i * 10,
-        sentAt: base + i * 10 + 5,
-        receivedAt: base + i * 10 + 20,
-        url: `https://shop.example/p/${i % 300}`,
-        path: `/p/${i % 300}`,
-        referrer: null,
-        utmSource: 'newsletter',
-        utmMedium: 'email',
-        utmCampaign: `spring-${i % 12}`,
-        deviceType: 'desktop',
-        deviceId: null,
-        segment: 'returning',
-        revenue: i % 4 === 3 ? 49.9 : null,
-        properties: JSON.stringify({ productId: `p${i % 300}`, price: 49.9, currency: 'EUR', category: 'shoes' }),
-      },
+      touchpoint: benchTouchpoint(i, base, { productId: `p${i % 300}`, price: 49.9, currency: 'EUR', category: 'shoes' }),
     },
     mergeInto: null,
     mergedFrom: null,
