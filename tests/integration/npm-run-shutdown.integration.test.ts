@@ -4,11 +4,9 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeTouchpoint } from '../../schemas/test-touchpoint.js';
-import { topicCodecs } from '../../schemas/topics.js';
-import { createKafkaProducer } from '../../services/platform/kafka/producer.js';
 import { testBrokers, uniqueGroupId, uniquePrefix } from '../support/kafka.js';
 import { eventually, testKafka } from '../support/pipeline.js';
+import { produceCustomerTouchpoints } from '../support/journey-fixtures.js';
 import { runScript } from '../support/processes.js';
 
 // A process manager or a container runtime stops `npm run <service>` / `npm start` by sending
@@ -80,24 +78,7 @@ describe('SIGTERM to the pid of npm', () => {
     let service: number | undefined;
     try {
       service = await serviceUnder(npm, 'health at');
-      const producer = createKafkaProducer(kafka, { name: 'npm-writer' });
-      await producer.start();
-      const codec = topicCodecs.customerTouchpoints();
-      try {
-        await producer.send(
-          Array.from({ length: 120 }, (_, i) => {
-            const customerId = `u:u${i % 5}`;
-            const tp = makeTouchpoint({ messageId: `npm-${i}`, userId: `u${i % 5}` });
-            return {
-              topic,
-              key: customerId,
-              value: codec.encode({ kind: 'touchpoint', customerId, touchpoint: { customerId, accountId: null, sessionId: 's', late: false, touchpoint: tp }, mergeInto: null, mergedFrom: null, state: null }),
-            };
-          }),
-        );
-      } finally {
-        await producer.stop();
-      }
+      await produceCustomerTouchpoints(kafka, topic, { count: 120, customers: 5, idPrefix: 'npm' });
       await admin.connect();
       // The writer has fetched all 120 (its consumer group's lag is 0) but, with a 1-minute flush
       // interval, committed none of them: only the shutdown flush can write and commit them.

@@ -2,13 +2,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createKafkaProducer } from '../../services/platform/kafka/producer.js';
-import { makeTouchpoint } from '../../schemas/test-touchpoint.js';
-import { topicCodecs } from '../../schemas/topics.js';
 import { stopAfterEach } from '../support/cleanup.js';
 import { eventually } from '../support/eventually.js';
 import { testBrokers, uniqueGroupId } from '../support/kafka.js';
 import { testKafka } from '../support/pipeline.js';
+import { produceCustomerTouchpoints } from '../support/journey-fixtures.js';
 import { runScript, startServiceProcess, waitForOutput } from '../support/processes.js';
 
 /** A gauge's value from a Prometheus text page (NaN when absent). */
@@ -41,20 +39,7 @@ describe('service lifecycle', () => {
     await waitForOutput(svc, 'health at');
     const ops = /health at (\S+)\/healthz/.exec(svc.output())![1]!;
     const kafka = testKafka('shutdown');
-    const producer = cleanup.started(createKafkaProducer(kafka, { name: 'sd' }));
-    await producer.start();
-    const codec = topicCodecs.customerTouchpoints();
-    await producer.send(
-      Array.from({ length: 200 }, (_, i) => {
-        const tp = makeTouchpoint({ messageId: `sd-${i}`, userId: `u${i % 7}` });
-        return {
-          topic: `${prefix}customer-touchpoints`,
-          key: `u:u${i % 7}`,
-          value: codec.encode({ kind: 'touchpoint', customerId: `u:u${i % 7}`, touchpoint: { customerId: `u:u${i % 7}`, accountId: null, sessionId: 's', late: false, touchpoint: tp }, mergeInto: null, mergedFrom: null, state: null }),
-        };
-      }),
-    );
-    await producer.stop();
+    await produceCustomerTouchpoints(kafka, `${prefix}customer-touchpoints`, { count: 200, customers: 7, idPrefix: 'sd' });
     const admin = kafka.admin();
     await admin.connect();
     cleanup.defer(() => admin.disconnect());

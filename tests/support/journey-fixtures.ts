@@ -28,6 +28,31 @@ export async function produceTouchpoints(kafka: Kafka, topics: Topics, tps: Touc
   await producer.stop();
 }
 
+/**
+ * Produces `count` sessionized touchpoints to customer-touchpoints as the sessionizer would, for
+ * `customers` users (message ids `<idPrefix>-<i>`): the writer's input without running upstream.
+ */
+export async function produceCustomerTouchpoints(kafka: Kafka, topic: string, o: { count: number; customers: number; idPrefix: string }): Promise<void> {
+  const producer = createKafkaProducer(kafka, { name: 'fixture-customer-touchpoints' });
+  await producer.start();
+  try {
+    const codec = topicCodecs.customerTouchpoints();
+    await producer.send(
+      Array.from({ length: o.count }, (_, i) => {
+        const customerId = `u:u${i % o.customers}`;
+        const touchpoint = makeTouchpoint({ messageId: `${o.idPrefix}-${i}`, userId: `u${i % o.customers}` });
+        return {
+          topic,
+          key: customerId,
+          value: codec.encode({ kind: 'touchpoint', customerId, touchpoint: { customerId, accountId: null, sessionId: 's', late: false, touchpoint }, mergeInto: null, mergedFrom: null, state: null }),
+        };
+      }),
+    );
+  } finally {
+    await producer.stop();
+  }
+}
+
 export function tp(overrides: Partial<Touchpoint>): Touchpoint {
   return makeTouchpoint(overrides);
 }

@@ -3,18 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { nestsDeeperThan } from './json-object.js';
 import { measureBatchEvents, measureSingleEvent } from './json-size.js';
 import { eventBytes, MAX_NESTING_DEPTH } from './limits.js';
-
-/** A small deterministic PRNG, so one fast-check seed fixes every formatting choice. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { createPrng as prng } from '../../../tests/support/prng.js';
 
 const SHORT_ESCAPES: Record<number, string> = { 0x08: '\\b', 0x09: '\\t', 0x0a: '\\n', 0x0c: '\\f', 0x0d: '\\r', 0x22: '\\"', 0x5c: '\\\\' };
 
