@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topicsWithPrefix } from '../../schemas/topics.js';
 import { createKafka } from '../../services/platform/kafka/client.js';
 import { createLogger } from '../../services/platform/logging/logger.js';
@@ -10,16 +10,22 @@ import { waitHealthy } from '../faults/services.js';
 import { stopAfterEach } from '../support/cleanup.js';
 import { eventually } from '../support/eventually.js';
 import { basicAuth } from '../support/hostile-corpus.js';
+import { freePortPair } from '../support/ports.js';
 import { startServiceProcess, waitForOutput } from '../support/processes.js';
 
-// A broker of its own on another port: this test starts it only after the collector is up.
-const PORT = 19392;
+// A broker of its own on a free port (not a fixed one another run may also use): this test starts
+// it only after the collector is up.
+let port = 0;
 const dataDir = mkdtempSync(join(tmpdir(), 'journey-late-broker-'));
-const brokerEnv = { ...process.env, KAFKA_PORT: String(PORT), DATA_DIR: dataDir };
-const broker = (command: string) => execFileSync('bash', ['infra/kafka/broker.sh', command], { env: brokerEnv, stdio: 'ignore' });
+const broker = (command: string) =>
+  execFileSync('bash', ['infra/kafka/broker.sh', command], { env: { ...process.env, KAFKA_PORT: String(port), DATA_DIR: dataDir }, stdio: 'ignore' });
+
+beforeAll(async () => {
+  port = await freePortPair();
+});
 
 afterAll(() => {
-  broker('kill');
+  if (port !== 0) broker('kill');
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -29,7 +35,7 @@ describe('collector started before Kafka', () => {
     const prefix = `late${Date.now().toString(36)}.`;
     const svc = cleanup.process(
       startServiceProcess('services/collector/main.ts', {
-        KAFKA_BROKERS: `127.0.0.1:${PORT}`,
+        KAFKA_BROKERS: `127.0.0.1:${port}`,
         KAFKA_TOPIC_PREFIX: prefix,
         COLLECTOR_HTTP_PORT: '0',
       }),
@@ -59,7 +65,7 @@ describe('collector started before Kafka', () => {
     expect(svc.output()).not.toMatch(/unhandled|FATAL/i);
 
     // The accepted event is in the touchpoints topic, once.
-    const kafka = createKafka({ brokers: [`127.0.0.1:${PORT}`], clientId: 'late-check', logger: createLogger('late-check', 'error') });
+    const kafka = createKafka({ brokers: [`127.0.0.1:${port}`], clientId: 'late-check', logger: createLogger('late-check', 'error') });
     const admin = kafka.admin();
     await admin.connect();
     cleanup.defer(() => admin.disconnect());

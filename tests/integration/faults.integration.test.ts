@@ -3,6 +3,7 @@ import { createKafka } from '../../services/platform/kafka/client.js';
 import { createLogger } from '../../services/platform/logging/logger.js';
 import { startDedicatedBroker, type DedicatedBroker } from '../faults/broker.js';
 import { runScenario } from '../faults/harness.js';
+import { onFreePortPair } from '../support/ports.js';
 import { killAllServiceProcesses } from '../support/processes.js';
 
 // A broker of its own: the hard restart must not hit the broker other test files share.
@@ -17,7 +18,9 @@ afterAll(async () => {
 // The short version of `npm run test:faults`: the same harness, fewer events and faults.
 describe('faults: kill -9, a broker restart and a ClickHouse outage during a stream', () => {
   it('loses no event, keeps no duplicate after dedup, and ends with the sessions and funnel of a clean run', async () => {
-    broker = startDedicatedBroker(19_592);
+    // A free port pair, not a fixed one: another run on this machine may have a broker on a fixed
+    // port, which infra/kafka/broker.sh would "use" and that run would then stop under this one.
+    broker = await onFreePortPair((port) => startDedicatedBroker(port));
     const kafka = createKafka({ brokers: [broker.brokers], clientId: 'faults-test', logger: createLogger('faults', 'error') });
     const common = {
       kafka,
