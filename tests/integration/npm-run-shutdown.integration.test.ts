@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { testBrokers, uniqueGroupId, uniquePrefix } from '../support/kafka.js';
 import { eventually, testKafka } from '../support/pipeline.js';
-import { produceCustomerTouchpoints } from '../support/journey-fixtures.js';
+import { produceCustomerTouchpoints, writerFlushingOnStopEnv } from '../support/journey-fixtures.js';
 import { runScript } from '../support/processes.js';
 
 // A process manager or a container runtime stops `npm run <service>` / `npm start` by sending
@@ -65,14 +65,7 @@ describe('SIGTERM to the pid of npm', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'journey-npm-writer-'));
     const groupId = uniqueGroupId('npm-writer');
     const topic = `${prefix}customer-touchpoints`;
-    const npm = npmRun(['run', 'writer'], {
-      KAFKA_BROKERS: testBrokers().join(','),
-      KAFKA_TOPIC_PREFIX: prefix,
-      DATA_DIR: dataDir,
-      WRITER_GROUP_ID: groupId,
-      WRITER_FLUSH_INTERVAL_MS: '60000', // only the shutdown flush writes within this test
-      WRITER_HTTP_PORT: '0',
-    });
+    const npm = npmRun(['run', 'writer'], writerFlushingOnStopEnv({ brokers: testBrokers(), prefix, dataDir, groupId }));
     const kafka = testKafka('npm-writer');
     const admin = kafka.admin();
     let service: number | undefined;

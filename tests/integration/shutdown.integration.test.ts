@@ -6,7 +6,7 @@ import { stopAfterEach } from '../support/cleanup.js';
 import { eventually } from '../support/eventually.js';
 import { testBrokers, uniqueGroupId } from '../support/kafka.js';
 import { testKafka } from '../support/pipeline.js';
-import { produceCustomerTouchpoints } from '../support/journey-fixtures.js';
+import { produceCustomerTouchpoints, writerFlushingOnStopEnv } from '../support/journey-fixtures.js';
 import { runScript, startServiceProcess, waitForOutput } from '../support/processes.js';
 
 /** A gauge's value from a Prometheus text page (NaN when absent). */
@@ -27,14 +27,7 @@ describe('service lifecycle', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'journey-shutdown-'));
     const groupId = uniqueGroupId('writer-sd');
     const svc = cleanup.process(
-      startServiceProcess('services/writer/main.ts', {
-        KAFKA_BROKERS: testBrokers().join(','),
-        KAFKA_TOPIC_PREFIX: prefix,
-        DATA_DIR: dataDir,
-        WRITER_GROUP_ID: groupId,
-        WRITER_FLUSH_INTERVAL_MS: '60000', // only the shutdown flush writes within this test
-        WRITER_HTTP_PORT: '0',
-      }),
+      startServiceProcess('services/writer/main.ts', writerFlushingOnStopEnv({ brokers: testBrokers(), prefix, dataDir, groupId })),
     );
     await waitForOutput(svc, 'health at');
     const ops = /health at (\S+)\/healthz/.exec(svc.output())![1]!;

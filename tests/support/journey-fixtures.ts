@@ -131,3 +131,18 @@ export function testStages(kafka: Kafka, topics: Topics, groupId: string, env: R
     idleIntervalMs: 200,
   });
 }
+
+/**
+ * Environment of a writer process whose only flush within a test is the one on shutdown (a
+ * 1-minute flush interval), for the tests that check what a stop flushes and commits.
+ */
+export function writerFlushingOnStopEnv(o: { brokers: string[]; prefix: string; dataDir: string; groupId: string }): Record<string, string> {
+  return {
+    KAFKA_BROKERS: o.brokers.join(','),
+    KAFKA_TOPIC_PREFIX: o.prefix,
+    DATA_DIR: o.dataDir,
+    WRITER_GROUP_ID: o.groupId,
+    WRITER_FLUSH_INTERVAL_MS: '60000',
+    WRITER_HTTP_PORT: '0',
+  };
+}
