@@ -86,3 +86,27 @@ describe('touchpoint schema evolution', () => {
     expect(readerV1.decode(reader.encode({ ...v1Record, kind: 'merge', source: 1, sourceWatermark: 5 } as JourneyRecord))).toEqual(v1Record);
   });
 });
+
+describe('leadingString', () => {
+  const codec = topicCodecs.touchpoints();
+
+  it("reads a touchpoint's messageId without decoding the rest, for every id length and character", () => {
+    for (const messageId of ['m', 'x'.repeat(63), 'y'.repeat(64), 'z'.repeat(70_000), 'ünïcödé-✓', '']) {
+      const bytes = codec.encode(makeTouchpoint({ messageId }));
+      expect(codec.leadingString(bytes)).toBe(codec.decode(bytes).messageId);
+    }
+  });
+
+  it('rejects bytes that are not a record of this schema', () => {
+    expect(() => codec.leadingString(Buffer.from('{"messageId":"m"}'))).toThrow(SchemaDecodeError);
+    const cut = codec.encode(makeTouchpoint({ messageId: 'a-long-message-id' })).subarray(0, 8);
+    expect(() => codec.leadingString(cut)).toThrow(SchemaDecodeError);
+  });
+
+  it('is refused for a schema whose versions do not all begin with the same string field', () => {
+    const v1 = avro.Type.forSchema({ type: 'record', name: 'R', fields: [{ name: 'id', type: 'string' }] });
+    const v2 = avro.Type.forSchema({ type: 'record', name: 'R', fields: [{ name: 'n', type: 'int', default: 0 }, { name: 'id', type: 'string' }] });
+    const codec2 = codecFromTypes<{ id: string }>('r', new Map([[1, v1], [2, v2]]), 2);
+    expect(() => codec2.leadingString(codec2.encode({ n: 1, id: 'a' } as never))).toThrow(/same string field/);
+  });
+});

@@ -22,6 +22,11 @@ export interface Codec<T> {
   encode(value: T): Buffer;
   /** Decodes data written with any known version of the schema into the current (reader) shape. */
   decode(bytes: Buffer): T;
+  /**
+   * The record's first field without decoding the rest, for schemas whose every known version
+   * begins with the same string field (a touchpoint's messageId): a cheap read of a key field.
+   */
+  leadingString(bytes: Buffer): string;
 }
 
 /** Every `.avsc` shares one registry so records can reference each other by full name. */
@@ -51,6 +56,7 @@ export function codecFromTypes<T>(name: string, types: Map<number, avro.Type>, r
   if (!reader) throw new Error(`schema ${name} has no version ${readerVersion}`);
   const resolvers = new Map<number, avro.Resolver | null>();
   for (const [v, writer] of types) resolvers.set(v, v === readerVersion ? null : reader.createResolver(writer));
+  const leadingField = leadingStringField([...types.values()]);
   return {
     name,
     version: readerVersion,
@@ -78,7 +84,34 @@ export function codecFromTypes<T>(name: string, types: Map<number, avro.Type>, r
         throw new SchemaDecodeError(`${name}: undecodable Avro v${version} body`, { cause });
       }
     },
+    leadingString(bytes: Buffer): string {
+      if (leadingField === null) throw new Error(`${name}: not every version begins with the same string field`);
+      if (bytes.length < HEADER_BYTES || bytes[0] !== MAGIC || !resolvers.has(bytes.readUInt16BE(1))) {
+        throw new SchemaDecodeError(`${name}: not an Avro message of this pipeline (bad header)`);
+      }
+      // An Avro string: its byte length as a zig-zag varint, then UTF-8.
+      let at = HEADER_BYTES;
+      let zigzag = 0;
+      for (let shift = 0; ; shift += 7) {
+        const byte = bytes[at++];
+        if (byte === undefined || shift > 28) throw new SchemaDecodeError(`${name}: undecodable ${leadingField}`);
+        zigzag += (byte & 0x7f) * 2 ** shift;
+        if (byte < 0x80) break;
+      }
+      const length = zigzag % 2 === 0 ? zigzag / 2 : -1;
+      if (length < 0 || at + length > bytes.length) throw new SchemaDecodeError(`${name}: undecodable ${leadingField}`);
+      return bytes.toString('utf8', at, at + length);
+    },
   };
+}
+
+/** The name of the first field when it is a string field of that name in every type, else null. */
+function leadingStringField(types: avro.Type[]): string | null {
+  const names = types.map((t) => {
+    const first = (t as avro.types.RecordType).fields?.[0];
+    return first && first.type.typeName === 'string' ? first.name : null;
+  });
+  return names.every((n) => n !== null && n === names[0]) ? names[0]! : null;
 }
 
 const codecs = new Map<string, Codec<unknown>>();

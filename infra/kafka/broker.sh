@@ -79,6 +79,9 @@ format() {
   write_props
   if [ -f "$home/logs/meta.properties" ]; then return 0; fi
   say "formatting KRaft storage in $home/logs"
+  # The services' local state copies (DATA_DIR/state) mirror this broker's changelogs by offset:
+  # a new broker's topics start again at 0, so copies of the old ones must not outlive them.
+  rm -rf "$DATA_DIR/state"
   java -cp "$libs/*" -Dkafka.logfile="$home/format.log" -Dlog4j2.configurationFile="$here/log4j2.yaml" \
     kafka.tools.StorageTool format -t "$CLUSTER_ID" -c "$props" --ignore-formatted >&2
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { topicCodecs, topicsWithPrefix } from '../../schemas/topics.js';
 import { createLingeringProducer } from '../platform/kafka/lingering-producer.js';
-import type { OutgoingRecord } from '../platform/kafka/producer.js';
+import type { OutgoingRecord, RecordProducer } from '../platform/kafka/producer.js';
 import { touchpoint } from '../sessionizer/core/test-touchpoint.js';
 import { createKafkaTouchpointSink } from './kafka-sink.js';
 import { SinkUnavailableError } from './sink.js';
@@ -15,7 +15,7 @@ function heldProducer() {
   };
 }
 
-const sinkWith = (limits: { maxInFlightEvents: number; maxInFlightBytes: number }, producer: { send(records: OutgoingRecord[]): Promise<void> }) =>
+const sinkWith = (limits: { maxInFlightEvents: number; maxInFlightBytes: number }, producer: RecordProducer) =>
   createKafkaTouchpointSink({
     producer,
     topics: topicsWithPrefix('t.'),

@@ -51,7 +51,7 @@ export function createKafkaTouchpointSink(options: KafkaSinkOptions): Touchpoint
         inFlight -= count;
         inFlightBytes -= bytes;
       };
-      let send: Promise<void>;
+      let send: Promise<unknown>;
       try {
         send = options.producer.send(records);
       } catch (error) {

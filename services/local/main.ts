@@ -33,6 +33,7 @@ import { totalLag } from './health.js';
 import { createProgressReporter } from './progress.js';
 import { createDemoTraffic } from './demo.js';
 import { createLocalAlerter } from './alerter.js';
+import { localStateDir } from '../platform/streams/local-state-log.js';
 
 await runMain(async () => {
   const env: NodeJS.ProcessEnv = { ...process.env, ...(process.argv.includes('--no-demo') ? { DEMO: 'false' } : {}) };
@@ -81,6 +82,7 @@ await runMain(async () => {
     tickLimit: stagesConfig.STAGES_TICK_LIMIT,
     mergeWait: mergeWaitLimits(stagesConfig.STAGES_MERGE_WAIT_SECONDS),
     consumerTuning: tuning,
+    stateDir: localStateDir(dataDir),
     registry,
     logger,
   });
@@ -91,6 +93,7 @@ await runMain(async () => {
     ...sessionSettings(sessionizerConfig),
     stageOf: stageClassifierFromFile(sessionizerConfig.STAGE_RULES_FILE),
     consumerTuning: tuning,
+    stateDir: localStateDir(dataDir),
     registry,
     logger,
   });

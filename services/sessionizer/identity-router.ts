@@ -146,7 +146,7 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
       const seen = new RecentMessages(deps.recentMessagesPerPartition);
       await deps.readBefore(tp.partition, resumeAt, deps.recentMessagesPerPartition, (message) => {
         try {
-          if (message.value) seen.seenBefore(deps.touchpointCodec.decode(message.value).messageId);
+          if (message.value) seen.seenBefore(deps.touchpointCodec.leadingString(message.value));
         } catch {
           // Undecodable input was dead-lettered when it was first routed.
         }

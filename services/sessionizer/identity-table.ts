@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from '../platform/logging/logger.js';
 import type { Component, Health } from '../platform/runtime/component.js';
+import { openLocalStateLog, type LocalStateLog } from '../platform/streams/local-state-log.js';
 import { IdentityGraph, type IdentityLink, type LinkResult } from './core/identity.js';
 
 /**
@@ -21,7 +23,11 @@ export const routerMarkerKey = (partition: number): string => `@router-applied:$
 export const routerMarkerValue = (offset: bigint, watermark: number | null): string => (watermark === null ? offset.toString() : `${offset}@${watermark}`);
 const routerMarkerPartition = (key: string): number | null => (key.startsWith('@router-applied:') ? Number(key.slice('@router-applied:'.length)) : null);
 
-export function createIdentityTable(deps: { kafka: Kafka; topic: string; logger: Logger }): Component & {
+/**
+ * `stateDir`: where the table keeps a local copy of the topic (platform/streams/local-state-log.ts),
+ * so a restart reads the copy and then only the topic's tail.
+ */
+export function createIdentityTable(deps: { kafka: Kafka; topic: string; logger: Logger; stateDir?: string }): Component & {
   graph: IdentityGraph;
   apply(link: IdentityLink): LinkResult;
   /** Changelog entries (id → parent) for the ids a link touched. */
@@ -45,12 +51,13 @@ export function createIdentityTable(deps: { kafka: Kafka; topic: string; logger:
   const log = deps.logger.child({ component: 'identity-table' });
 
   let stopped = true;
+  let copy: LocalStateLog | null = null;
 
   /**
    * A unique group per consumer and no commits: every instance reads the whole table. kafkajs does
    * not restart a consumer after a non-retriable crash ("no group coordinator" while the broker
-   * restarts), so a fresh one is launched; it reads the table again from the start, and applying a
-   * link twice changes nothing.
+   * restarts), so a fresh one is launched; it goes on after the last offset the graph holds, and
+   * applying a link twice changes nothing.
    */
   const launch = async (): Promise<void> => {
     const self = deps.kafka.consumer({ groupId: `identity-table-${randomUUID()}`, maxWaitTimeInMs: 50, allowAutoTopicCreation: false });
@@ -69,9 +76,29 @@ export function createIdentityTable(deps: { kafka: Kafka; topic: string; logger:
           if (m.key && m.value) applyEntry(m.key.toString('utf8'), m.value.toString('utf8'));
           if (BigInt(m.offset) > applied) applied = BigInt(m.offset);
         }
+        const last = batch.messages.at(-1);
+        if (last) copy?.append(batch.messages.map((m) => ({ key: m.key?.toString('utf8') ?? '', value: m.value })), BigInt(last.offset) + 1n);
         if (applied + 1n >= target) caughtUpResolve();
       },
     });
+    // Everything before applied + 1 is in the graph already (local copy or an earlier reader).
+    // A batch fetched from the beginning before the seek applies is harmless: links apply idempotently.
+    if (applied >= 0n) self.seek({ topic: deps.topic, partition: 0, offset: (applied + 1n).toString() });
+  };
+
+  /** Loads the local copy when it belongs to this topic (not past its end, not before its start). */
+  const loadLocalCopy = (low: bigint, high: bigint): void => {
+    if (deps.stateDir === undefined) return;
+    copy = openLocalStateLog(join(deps.stateDir, `${deps.topic}-0.log`), log);
+    const loaded = copy?.load();
+    if (!loaded) return;
+    if (loaded.nextOffset < low || loaded.nextOffset > high) {
+      log.warn({ copy: loaded.nextOffset.toString(), low: low.toString(), high: high.toString() }, 'local identity copy does not fit the topic; reading the topic whole');
+      copy?.rewrite([], low);
+      return;
+    }
+    for (const [id, value] of loaded.entries) applyEntry(id, value.toString('utf8'));
+    applied = loaded.nextOffset - 1n;
   };
 
   /** Retries until a launch succeeds (the broker may still be down) or the table is stopped. */
@@ -134,16 +161,20 @@ export function createIdentityTable(deps: { kafka: Kafka; topic: string; logger:
       const [p0] = await admin.fetchTopicOffsets(deps.topic);
       await admin.disconnect();
       target = BigInt(p0?.high ?? '0');
-      if (target === 0n) caughtUpResolve();
+      const started = Date.now();
+      loadLocalCopy(BigInt(p0?.low ?? '0'), target);
+      const fromCopy = applied + 1n;
+      if (applied + 1n >= target) caughtUpResolve();
       stopped = false;
       await launch();
-      const started = Date.now();
       await caughtUp;
-      log.info({ ids: graph.size, ms: Date.now() - started }, 'identity graph loaded');
+      log.info({ ids: graph.size, fromLocalCopy: fromCopy.toString(), fromTopic: (target - fromCopy).toString(), ms: Date.now() - started }, 'identity graph loaded');
     },
     async stop() {
       stopped = true;
       await consumer?.disconnect();
+      copy?.close();
+      copy = null;
     },
     health(): Health {
       return { ok: applied + 1n >= target, details: { ids: graph.size } };

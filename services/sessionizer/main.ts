@@ -8,6 +8,7 @@ import { pipelineTopicsSetup } from '../platform/kafka/pipeline-topics.js';
 import { createLogger } from '../platform/logging/logger.js';
 import { composeComponents } from '../platform/runtime/component.js';
 import { runMain } from '../platform/runtime/run-main.js';
+import { localStateDir } from '../platform/streams/local-state-log.js';
 import { SessionizerEnv } from './config.js';
 import { createSessionizerService } from './service.js';
 import { sessionSettings } from './settings.js';
@@ -28,6 +29,7 @@ await runMain(async () => {
     ...sessionSettings(config),
     stageOf: stageClassifierFromFile(config.STAGE_RULES_FILE),
     consumerTuning: consumerTuning(config),
+    stateDir: localStateDir(config.DATA_DIR),
     registry,
     logger,
   });

@@ -32,6 +32,8 @@ export interface SessionizerServiceDeps {
   registry: Registry;
   /** Consumer-group session, heartbeat and rebalance timing (KAFKA_SESSION_TIMEOUT_MS, ...). */
   consumerTuning?: ConsumerTuning;
+  /** Local copies of the changelog partitions (DATA_DIR/state), so a restart reads only the changelog's tail. */
+  stateDir?: string;
   logger: Logger;
   now?: () => number;
 }
@@ -44,7 +46,7 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
   const now = deps.now ?? Date.now;
   const logger = deps.logger.child({ service: 'sessionizer' });
   const producer = createKafkaProducer(deps.kafka, { name: 'sessionizer' });
-  const table = createIdentityTable({ kafka: deps.kafka, topic: deps.topics.identityLinks, logger });
+  const table = createIdentityTable({ kafka: deps.kafka, topic: deps.topics.identityLinks, logger, stateDir: deps.stateDir });
   const recordCodec = topicCodecs.identifiedTouchpoints();
   // Asked once, when first needed (the topics exist by then); a failure is asked again next time.
   const counted = new Map<string, Promise<number>>();
@@ -87,6 +89,13 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
     registers: [deps.registry],
   });
   const restoreMs = new Gauge({ name: 'sessionizer_last_restore_ms', help: 'Duration of the last state restore', registers: [deps.registry] });
+  const restores = new Counter({
+    name: 'sessionizer_restores_total',
+    help: 'Partition state restores, by base: a local copy plus the changelog tail, or the whole changelog',
+    labelNames: ['base'],
+    registers: [deps.registry],
+  });
+  const restoredRecords = new Counter({ name: 'sessionizer_restored_changelog_records_total', help: 'Changelog records read from Kafka by restores', registers: [deps.registry] });
   const config = sessionizerConfig(deps.stageOf, deps.sessions);
   const stateful = createStatefulHandler({
     kafka: deps.kafka,
@@ -112,7 +121,12 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
       }),
     now,
     logger,
-    onRestored: (_tp, stats) => restoreMs.set(stats.ms),
+    localStateDir: deps.stateDir,
+    onRestored: (_tp, stats) => {
+      restoreMs.set(stats.ms);
+      restores.inc({ base: stats.fromLocalCopy ? 'local-copy' : 'changelog' });
+      restoredRecords.inc(stats.records);
+    },
   });
   const routerConsumer = createPartitionedConsumer(deps.kafka, router, { name: 'sessionizer-router', groupId: `${deps.groupId}-router`, topics: [deps.topics.touchpoints], tuning: deps.consumerTuning }, logger);
   const sessionsConsumer = createPartitionedConsumer(

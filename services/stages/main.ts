@@ -8,6 +8,7 @@ import { pipelineTopicsSetup } from '../platform/kafka/pipeline-topics.js';
 import { createLogger } from '../platform/logging/logger.js';
 import { composeComponents } from '../platform/runtime/component.js';
 import { runMain } from '../platform/runtime/run-main.js';
+import { localStateDir } from '../platform/streams/local-state-log.js';
 import { mergeWaitLimits } from '../platform/streams/merge-barrier.js';
 import { StagesEnv } from './config.js';
 import { loadStagesOptions } from './models.js';
@@ -30,6 +31,7 @@ await runMain(async () => {
     tickLimit: config.STAGES_TICK_LIMIT,
     mergeWait: mergeWaitLimits(config.STAGES_MERGE_WAIT_SECONDS),
     consumerTuning: consumerTuning(config),
+    stateDir: localStateDir(config.DATA_DIR),
     registry,
     logger,
   });

@@ -22,6 +22,8 @@ export interface StagesServiceDeps {
   registry: Registry;
   /** Consumer-group session, heartbeat and rebalance timing (KAFKA_SESSION_TIMEOUT_MS, ...). */
   consumerTuning?: ConsumerTuning;
+  /** Local copies of the changelog partitions (DATA_DIR/state), so a restart reads only the changelog's tail. */
+  stateDir?: string;
   logger: Logger;
   now?: () => number;
   idleIntervalMs?: number;
@@ -43,6 +45,13 @@ export function createStagesService(deps: StagesServiceDeps): Component {
     registers: [deps.registry],
   });
   const restoreMs = new Gauge({ name: 'stages_last_restore_ms', help: 'Duration of the last state restore', registers: [deps.registry] });
+  const restores = new Counter({
+    name: 'stages_restores_total',
+    help: 'Partition state restores, by base: a local copy plus the changelog tail, or the whole changelog',
+    labelNames: ['base'],
+    registers: [deps.registry],
+  });
+  const restoredRecords = new Counter({ name: 'stages_restored_changelog_records_total', help: 'Changelog records read from Kafka by restores', registers: [deps.registry] });
   const codecs = {
     record: topicCodecs.customerTouchpoints(),
     transition: topicCodecs.stageTransitions(),
@@ -72,7 +81,12 @@ export function createStagesService(deps: StagesServiceDeps): Component {
       }),
     now,
     logger,
-    onRestored: (_tp, stats) => restoreMs.set(stats.ms),
+    localStateDir: deps.stateDir,
+    onRestored: (_tp, stats) => {
+      restoreMs.set(stats.ms);
+      restores.inc({ base: stats.fromLocalCopy ? 'local-copy' : 'changelog' });
+      restoredRecords.inc(stats.records);
+    },
   });
   const consumer = createPartitionedConsumer(
     deps.kafka,

@@ -1,12 +1,16 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kafka } from 'kafkajs';
+import type { Registry } from 'prom-client';
 import type { Topics } from '../../schemas/topics.js';
 import { freshDatabase, type TestDatabase } from '../support/clickhouse.js';
 import { stopAfterEach } from '../support/cleanup.js';
 import { waitForDrained, type GroupOnTopics } from '../support/drain.js';
 import { eventually } from '../support/eventually.js';
 import { uniqueGroupId, uniqueTopics } from '../support/kafka.js';
-import { createTestTopics, testKafka } from '../support/pipeline.js';
+import { createTestTopics, freshRegistry, testKafka } from '../support/pipeline.js';
 import { finalSessions, produceTouchpoints, sessionizerGroups, testSessionizer, testWriter, tp, type SessionRowView } from '../support/journey-fixtures.js';
 
 const MIN = 60_000;
@@ -94,6 +98,62 @@ describe('sessionizer on the real broker', () => {
     const sessions = mine(await settledSessions((s) => mine(s).some((r) => r.ended_ms === t0 + 2 * MIN && r.event_count >= 3)));
     expect(sessions).toEqual([expect.objectContaining({ customer_id: 'u:user-restart', event_count: 3, ended_ms: t0 + 2 * MIN })]);
     await second.stop();
+  });
+
+  it('restores from its local copy and the changelog tail, which another instance wrote meanwhile', async () => {
+    const topics = uniqueTopics();
+    await createTestTopics(kafka, topics, 1);
+    const groupId = uniqueGroupId('sess');
+    const { settledSessions } = await pipeline(topics, groupId);
+    const stateDir = mkdtempSync(join(tmpdir(), 'sessionizer-state-'));
+    const metric = async (registry: Registry, name: string, labels: Record<string, string> = {}) =>
+      (await registry.getSingleMetric(name)!.get()).values.filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l)).reduce((n, v) => n + v.value, 0);
+    const t0 = Date.now() - 10 * MIN;
+    const mine = (s: SessionRowView[]) => s.filter((r) => r.customer_id.startsWith('u:user-copy-'));
+    const event = (c: number, i: number) => tp({ messageId: `copy-${c}-${i}`, userId: `user-copy-${c}`, anonymousId: null, timestamp: t0 + i * MIN });
+    const customers = [0, 1, 2, 3, 4];
+    const reached = (events: number) => (s: SessionRowView[]) => mine(s).length === customers.length && mine(s).every((r) => r.event_count >= events);
+    try {
+      // 1. An instance with a local copy processes two events per customer and stops.
+      const first = cleanup.started(testSessionizer(kafka, topics, groupId, { stateDir }));
+      await first.start();
+      await produceTouchpoints(kafka, topics, customers.map((c) => event(c, 0)));
+      await produceTouchpoints(kafka, topics, customers.map((c) => event(c, 1)));
+      await settledSessions(reached(2));
+      await first.stop();
+      // 2. An instance without a copy takes the next event: the changelog grows past the copy.
+      const other = cleanup.started(testSessionizer(kafka, topics, groupId));
+      await other.start();
+      await produceTouchpoints(kafka, topics, customers.map((c) => event(c, 2)));
+      await settledSessions(reached(3));
+      await other.stop();
+      // 3. The instance with the copy again: it restores from the copy plus the tail only.
+      const registry = freshRegistry();
+      const third = cleanup.started(testSessionizer(kafka, topics, groupId, { stateDir, registry }));
+      await third.start();
+      await produceTouchpoints(kafka, topics, [event(0, 1) /* redelivered */, ...customers.map((c) => event(c, 3))]);
+      const sessions = mine(await settledSessions(reached(4)));
+      expect(sessions.map((r) => [r.customer_id, r.event_count])).toEqual(customers.map((c) => [`u:user-copy-${c}`, 4]));
+      expect(await metric(registry, 'sessionizer_restores_total', { base: 'local-copy' })).toBe(1);
+      expect(await metric(registry, 'sessionizer_restores_total', { base: 'changelog' })).toBe(0);
+      // The tail is what the other instance wrote: its state for the five customers and its markers,
+      // far less than the whole changelog.
+      const tail = await metric(registry, 'sessionizer_restored_changelog_records_total');
+      expect(tail).toBeGreaterThan(0);
+      await third.stop();
+      // 4. After a clean stop the copy is complete: a restart reads nothing from the changelog.
+      const again = freshRegistry();
+      const fourth = cleanup.started(testSessionizer(kafka, topics, groupId, { stateDir, registry: again }));
+      await fourth.start();
+      await produceTouchpoints(kafka, topics, customers.map((c) => event(c, 4)));
+      const last = mine(await settledSessions(reached(5)));
+      expect(last.map((r) => [r.customer_id, r.event_count])).toEqual(customers.map((c) => [`u:user-copy-${c}`, 5]));
+      expect(await metric(again, 'sessionizer_restores_total', { base: 'local-copy' })).toBe(1);
+      expect(await metric(again, 'sessionizer_restored_changelog_records_total')).toBe(0);
+      await fourth.stop();
+    } finally {
+      rmSync(stateDir, { recursive: true, force: true });
+    }
   });
 
   it('two instances share the partitions; when one leaves, the other restores its state and carries on', async () => {

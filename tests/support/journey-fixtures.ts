@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Kafka } from 'kafkajs';
+import type { Registry } from 'prom-client';
 import { makeTouchpoint } from '../../schemas/test-touchpoint.js';
 import { identityKey, type Touchpoint } from '../../schemas/touchpoint.js';
 import { topicCodecs, type Topics } from '../../schemas/topics.js';
@@ -57,7 +58,7 @@ export function tp(overrides: Partial<Touchpoint>): Touchpoint {
   return makeTouchpoint(overrides);
 }
 
-export function testSessionizer(kafka: Kafka, topics: Topics, groupId: string) {
+export function testSessionizer(kafka: Kafka, topics: Topics, groupId: string, options: { stateDir?: string; registry?: Registry } = {}) {
   return createSessionizerService({
     kafka,
     topics,
@@ -66,7 +67,8 @@ export function testSessionizer(kafka: Kafka, topics: Topics, groupId: string) {
     maxEventLagMs: 5 * 60_000,
     linkOptions: { emailLinks: true },
     stageOf,
-    registry: freshRegistry(),
+    stateDir: options.stateDir,
+    registry: options.registry ?? freshRegistry(),
     logger: testLogger('sessionizer'),
   });
 }

@@ -43,14 +43,23 @@ export function chunkBySize(records: OutgoingRecord[], maxBytes = MAX_REQUEST_BY
   return chunks;
 }
 
+/**
+ * Where a send's records landed: per `topic:partition` (appendEndKey) that the send addressed by
+ * an explicit partition number, the offset after its last record. Partitions chosen by the
+ * partitioner are not listed.
+ */
+export type AppendEnds = ReadonlyMap<string, bigint>;
+export const appendEndKey = (topic: string, partition: number): string => `${topic}:${partition}`;
+
 /** The narrow producing port the services use; the Kafka implementation is below. */
 export interface RecordProducer {
   /**
    * Resolves once the broker has every record (acks=all); rejects with a retriable error otherwise.
    * Records are sent in order; a send over MAX_REQUEST_BYTES goes as several requests, so only a
-   * send under that size is one atomic append per partition.
+   * send under that size is one atomic append per partition. Resolves with where the records
+   * landed when the implementation knows (the Kafka producer does; test doubles may not).
    */
-  send(records: OutgoingRecord[]): Promise<void>;
+  send(records: OutgoingRecord[]): Promise<AppendEnds | void>;
 }
 
 /**
@@ -69,9 +78,11 @@ export function createKafkaProducer(kafka: Kafka, options: { name: string; compr
     },
     async send(records) {
       if (!producer) throw new KafkaUnavailableError('producer not started');
-      if (records.length === 0) return;
+      const ends = new Map<string, bigint>();
+      if (records.length === 0) return ends;
       try {
-        for (const chunk of chunkBySize(records)) await sendOne(producer, chunk);
+        for (const chunk of chunkBySize(records)) await sendOne(producer, chunk, ends);
+        return ends;
       } catch (error) {
         if (error instanceof KafkaUnavailableError && FATAL_IDEMPOTENCE.test(error.message)) await replaceProducer();
         throw error;
@@ -114,15 +125,22 @@ export function createKafkaProducer(kafka: Kafka, options: { name: string; compr
       return created;
   }
 
-  async function sendOne(producer: Producer, records: OutgoingRecord[]): Promise<void> {
+  async function sendOne(producer: Producer, records: OutgoingRecord[], ends: Map<string, bigint>): Promise<void> {
       const byTopic = new Map<string, OutgoingRecord[]>();
+      const addressed = new Map<string, number>();
+      const placed = new Set<string>();
       for (const r of records) {
         const list = byTopic.get(r.topic);
         if (list) list.push(r);
         else byTopic.set(r.topic, [r]);
+        if (r.partition === undefined) placed.add(r.topic);
+        else {
+          const key = appendEndKey(r.topic, r.partition);
+          addressed.set(key, (addressed.get(key) ?? 0) + 1);
+        }
       }
       try {
-        await producer.sendBatch({
+        const metadata = await producer.sendBatch({
           acks: -1,
           timeout: 30_000,
           compression: options.compression ? CompressionTypes.GZIP : CompressionTypes.None,
@@ -137,6 +155,13 @@ export function createKafkaProducer(kafka: Kafka, options: { name: string; compr
           })),
         });
         lastError = undefined;
+        for (const m of metadata) {
+          const key = appendEndKey(m.topicName, m.partition);
+          const count = addressed.get(key);
+          // A topic that also got partitioner-placed records is not listed: its counts are unknown.
+          if (count === undefined || placed.has(m.topicName)) continue;
+          if (m.baseOffset !== undefined && BigInt(m.baseOffset) >= 0n) ends.set(key, BigInt(m.baseOffset) + BigInt(count));
+        }
       } catch (cause) {
         lastError = cause instanceof Error ? cause.message : String(cause);
         throw new KafkaUnavailableError(`produce failed: ${lastError}`, { cause });

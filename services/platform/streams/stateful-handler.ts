@@ -1,8 +1,10 @@
+import { join } from 'node:path';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { CommitPoint, PartitionBatch, PartitionHandler, TopicPartition } from '../kafka/consumer.js';
-import { MAX_REQUEST_BYTES, recordBytes, type OutgoingRecord, type RecordProducer } from '../kafka/producer.js';
+import { appendEndKey, MAX_REQUEST_BYTES, recordBytes, type AppendEnds, type OutgoingRecord, type RecordProducer } from '../kafka/producer.js';
 import type { Logger } from '../logging/logger.js';
-import { APPLIED_OFFSET_KEY, restorePartition } from './changelog.js';
+import { APPLIED_OFFSET_KEY, changelogEntries, restorePartition } from './changelog.js';
+import { openLocalStateLog, type LocalStateLog } from './local-state-log.js';
 
 /** One key's state as it goes to the changelog; null is a tombstone (the key holds nothing now). */
 export interface StateUpdate {
@@ -34,7 +36,12 @@ export interface StatefulHandlerDeps {
   createProcessor(tp: TopicPartition): PartitionProcessor | Promise<PartitionProcessor>;
   now: () => number;
   logger: Logger;
-  onRestored?(tp: TopicPartition, stats: { keys: number; ms: number }): void;
+  /**
+   * Where local copies of the changelog partitions live (DATA_DIR/state): a restart restores from
+   * its copy and the changelog's tail. Absent, every restore reads the whole changelog partition.
+   */
+  localStateDir?: string;
+  onRestored?(tp: TopicPartition, stats: { keys: number; ms: number; records: number; fromLocalCopy: boolean }): void;
 }
 
 /**
@@ -50,7 +57,34 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
   const processors = new Map<string, PartitionProcessor>();
   const applied = new Map<string, bigint | null>();
   const caughtUp = new Map<string, boolean>();
+  const localCopies = new Map<string, LocalStateLog>();
   const key = (tp: TopicPartition) => `${tp.topic}:${tp.partition}`;
+
+  const openLocalCopy = (tp: TopicPartition): LocalStateLog | null => {
+    localCopies.get(key(tp))?.close();
+    localCopies.delete(key(tp));
+    if (deps.localStateDir === undefined) return null;
+    const copy = openLocalStateLog(join(deps.localStateDir, `${deps.changelogTopic}-${tp.partition}.log`), deps.logger);
+    if (copy) localCopies.set(key(tp), copy);
+    return copy;
+  };
+  const closeLocalCopy = (tp: TopicPartition) => {
+    localCopies.get(key(tp))?.close();
+    localCopies.delete(key(tp));
+  };
+  /** After the changelog acknowledged `records`: the local copy gets them too, or is dropped when their offsets are unknown. */
+  const copyLocally = (tp: TopicPartition, records: OutgoingRecord[], ends: AppendEnds | void) => {
+    const copy = localCopies.get(key(tp));
+    const state = records.filter((r) => r.topic === deps.changelogTopic);
+    if (!copy || state.length === 0) return;
+    const end = ends?.get(appendEndKey(deps.changelogTopic, tp.partition));
+    if (end === undefined) {
+      copy.discard();
+      localCopies.delete(key(tp));
+      return;
+    }
+    copy.append(state.map((r) => ({ key: r.key ?? '', value: r.value })), end);
+  };
 
   const changelogRecords = (tp: TopicPartition, processor: PartitionProcessor, appliedOffset: bigint | null): OutgoingRecord[] => {
     const records: OutgoingRecord[] = processor
@@ -65,12 +99,15 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
   const restore = async (tp: TopicPartition): Promise<PartitionProcessor> => {
     const processor = await deps.createProcessor(tp);
     deps.logger.info({ tp, changelog: deps.changelogTopic }, 'restoring partition state');
-    const restored = await restorePartition(deps.kafka, deps.changelogTopic, tp.partition, deps.logger, deps.now);
+    const copy = openLocalCopy(tp);
+    const restored = await restorePartition(deps.kafka, deps.changelogTopic, tp.partition, deps.logger, deps.now, copy?.load() ?? null);
+    // Read from Kafka: the copy is rewritten compacted, so the next restore starts from here.
+    if (copy && (restored.records > 0 || !restored.fromLocalCopy)) copy.rewrite(changelogEntries(restored), restored.end);
     for (const [k, v] of restored.entries) processor.restore(k, v);
     processor.takeStateUpdates(); // restoring is not a change
     processors.set(key(tp), processor);
     applied.set(key(tp), restored.appliedOffset);
-    deps.onRestored?.(tp, { keys: restored.entries.size, ms: restored.ms });
+    deps.onRestored?.(tp, { keys: restored.entries.size, ms: restored.ms, records: restored.records, fromLocalCopy: restored.fromLocalCopy });
     return processor;
   };
 
@@ -80,7 +117,7 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
    */
   const sendOrForget = async (tp: TopicPartition, records: OutgoingRecord[]) => {
     try {
-      await deps.producer.send(records);
+      copyLocally(tp, records, await deps.producer.send(records));
     } catch (error) {
       processors.delete(key(tp));
       applied.delete(key(tp));
@@ -95,6 +132,7 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
     async onRevoked(tp) {
       processors.delete(key(tp));
       applied.delete(key(tp));
+      closeLocalCopy(tp);
     },
     async handleBatch(batch: PartitionBatch, control): Promise<CommitPoint | null> {
       const processor = processors.get(key(batch)) ?? (await restore(batch));

@@ -1,0 +1,105 @@
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../logging/logger.js';
+import { decodeFrames, encodeFrame, openLocalStateLog } from './local-state-log.js';
+
+const logger = createLogger('test', 'silent');
+const dirs: string[] = [];
+const tempPath = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'local-state-'));
+  dirs.push(dir);
+  return join(dir, 'changelog-0.log');
+};
+const b = (s: string) => Buffer.from(s);
+const asStrings = (m: Map<string, Buffer>) => Object.fromEntries([...m].map(([k, v]) => [k, v.toString()]));
+
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('local state log', () => {
+  it('folds appended frames to the latest value per key, tombstones removing keys, and reports the offset after the last frame', () => {
+    const path = tempPath();
+    const log = openLocalStateLog(path, logger)!;
+    log.append([{ key: 'a', value: b('1') }, { key: 'b', value: b('2') }], 12n);
+    log.append([{ key: 'a', value: b('3') }, { key: 'b', value: null }, { key: 'c', value: b('') }], 15n);
+    log.close();
+    const loaded = openLocalStateLog(path, logger)!.load()!;
+    expect(asStrings(loaded.entries)).toEqual({ a: '3', c: '' });
+    expect(loaded.nextOffset).toBe(15n);
+  });
+
+  it('has nothing to load before the first append', () => {
+    expect(openLocalStateLog(tempPath(), logger)!.load()).toBeNull();
+  });
+
+  it('cuts off a frame torn by a crash and appends after the last intact one', () => {
+    const path = tempPath();
+    const log = openLocalStateLog(path, logger)!;
+    log.append([{ key: 'a', value: b('1') }], 5n);
+    log.close();
+    const torn = encodeFrame([{ key: 'a', value: b('torn') }], 9n);
+    appendFileSync(path, torn.subarray(0, torn.length - 3));
+
+    const reopened = openLocalStateLog(path, logger)!;
+    const loaded = reopened.load()!;
+    expect(asStrings(loaded.entries)).toEqual({ a: '1' });
+    expect(loaded.nextOffset).toBe(5n);
+    reopened.append([{ key: 'b', value: b('2') }], 7n);
+    reopened.close();
+    const again = decodeFrames(readFileSync(path));
+    expect(asStrings(again.entries)).toEqual({ a: '1', b: '2' });
+    expect(again.nextOffset).toBe(7n);
+    expect(again.validBytes).toBe(statSync(path).size);
+  });
+
+  it('rejects a frame whose checksum does not match', () => {
+    const frame = encodeFrame([{ key: 'a', value: b('1') }], 3n);
+    frame.writeUInt8(frame.readUInt8(frame.length - 1) ^ 0xff, frame.length - 1);
+    expect(decodeFrames(frame)).toEqual({ entries: new Map(), nextOffset: null, validBytes: 0 });
+  });
+
+  it('rewrites itself as one frame of the given state', () => {
+    const path = tempPath();
+    const log = openLocalStateLog(path, logger)!;
+    for (let i = 0; i < 50; i++) log.append([{ key: `k${i % 5}`, value: b(String(i)) }], BigInt(i + 1));
+    const before = statSync(path).size;
+    log.rewrite(new Map([['k0', b('45')], ['k4', b('49')]]), 50n);
+    expect(statSync(path).size).toBeLessThan(before);
+    log.append([{ key: 'k1', value: b('x') }], 51n);
+    expect(asStrings(log.load()!.entries)).toEqual({ k0: '45', k4: '49', k1: 'x' });
+  });
+
+  it('is held by one owner at a time: a second open in this process gets null until the first closes', () => {
+    const path = tempPath();
+    const first = openLocalStateLog(path, logger)!;
+    expect(openLocalStateLog(path, logger)).toBeNull();
+    first.close();
+    expect(openLocalStateLog(path, logger)).not.toBeNull();
+  });
+
+  it('is not taken from another live process, and is taken over from a dead one', () => {
+    const path = tempPath();
+    writeFileSync(`${path}.lock`, String(process.ppid)); // alive: our parent
+    expect(openLocalStateLog(path, logger)).toBeNull();
+    writeFileSync(`${path}.lock`, '2147483646'); // no such process
+    const log = openLocalStateLog(path, logger);
+    expect(log).not.toBeNull();
+    expect(readFileSync(`${path}.lock`, 'utf8')).toBe(String(process.pid));
+    log!.close();
+    expect(existsSync(`${path}.lock`)).toBe(false);
+  });
+
+  it('after discard has nothing to load and ignores appends', () => {
+    const path = tempPath();
+    const log = openLocalStateLog(path, logger)!;
+    log.append([{ key: 'a', value: b('1') }], 1n);
+    log.discard();
+    log.append([{ key: 'b', value: b('2') }], 2n);
+    expect(existsSync(path)).toBe(false);
+    log.close();
+    expect(openLocalStateLog(path, logger)!.load()).toBeNull();
+  });
+});
