@@ -30,8 +30,8 @@ export const TOPIC_NAMES = {
   churnAlerts: 'churn-alerts',
   alerts: 'alerts',
   deadLetter: 'dead-letter',
-  sessionizerChangelog: 'sessionizer-state-changelog',
-  stagesChangelog: 'stages-state-changelog',
+  /** The journey step's state (sessions + journey per customer, merge bookkeeping), compacted. */
+  journeyChangelog: 'journey-state-changelog',
   alerterChangelog: 'alerter-state-changelog',
 } as const;
 export type TopicKey = keyof typeof TOPIC_NAMES;

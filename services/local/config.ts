@@ -14,7 +14,7 @@ export const LocalEnv = z.object({
   DEMO_RATE: envInt(300, 1, 1_000_000),
   DEMO_SEED: envInt(42, 0, 2 ** 31),
   PROGRESS_EVERY_MS: envInt(5_000, 0, 3_600_000),
-  STAGE_RULES_FILE: z.string().default('services/stages/rules/ecommerce.yaml'),
+  STAGE_RULES_FILE: z.string().default('services/sessionizer/rules/ecommerce.yaml'),
   /** At most ~68 years: received_at + TTL must stay inside DateTime (2106), or ClickHouse drops every row at insert. */
   TOUCHPOINT_TTL_DAYS: envInt(395, 1, 25_000),
 });

@@ -13,17 +13,12 @@ import { pipelineTopicSpecs } from '../platform/kafka/pipeline-topics.js';
 import { createLogger } from '../platform/logging/logger.js';
 import { composeComponents, type Component } from '../platform/runtime/component.js';
 import { runMain } from '../platform/runtime/run-main.js';
-import { mergeWaitLimits } from '../platform/streams/merge-barrier.js';
 import { loadSources } from '../collector/config.js';
 import { createCollectorService } from '../collector/service.js';
 import { createQueryApiService } from '../query-api/service.js';
 import { sessionSettings } from '../sessionizer/settings.js';
 import { SessionizerEnv } from '../sessionizer/config.js';
 import { createSessionizerService } from '../sessionizer/service.js';
-import { stageClassifierFromFile } from '../sessionizer/stage-classifier.js';
-import { StagesEnv } from '../stages/config.js';
-import { loadStagesOptions } from '../stages/models.js';
-import { createStagesService } from '../stages/service.js';
 import { journeyRoutes } from '../writer/routes.js';
 import { createWriterService } from '../writer/service.js';
 import { WriterEnv } from '../writer/config.js';
@@ -41,7 +36,6 @@ await runMain(async () => {
   // Each service's own settings (session gap, flush interval, ...) apply here too.
   const writerConfig = parseEnv(WriterEnv, env);
   const sessionizerConfig = parseEnv(SessionizerEnv, env);
-  const stagesConfig = parseEnv(StagesEnv, env);
   const logger = createLogger('journey', config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -74,24 +68,11 @@ await runMain(async () => {
     registry,
     logger,
   });
-  const stages = createStagesService({
-    kafka,
-    topics,
-    groupId: stagesConfig.STAGES_GROUP_ID,
-    options: loadStagesOptions(stagesConfig),
-    tickLimit: stagesConfig.STAGES_TICK_LIMIT,
-    mergeWait: mergeWaitLimits(stagesConfig.STAGES_MERGE_WAIT_SECONDS),
-    consumerTuning: tuning,
-    stateDir: localStateDir(dataDir),
-    registry,
-    logger,
-  });
   const sessionizer = createSessionizerService({
     kafka,
     topics,
     groupId: sessionizerConfig.SESSIONIZER_GROUP_ID,
     ...sessionSettings(sessionizerConfig),
-    stageOf: stageClassifierFromFile(sessionizerConfig.STAGE_RULES_FILE),
     consumerTuning: tuning,
     stateDir: localStateDir(dataDir),
     registry,
@@ -99,7 +80,7 @@ await runMain(async () => {
   });
   const alerter = createLocalAlerter({ env, kafka, clickhouse, topics, registry, logger, dashboardBase: `http://${config.HTTP_HOST}:${config.QUERY_API_HTTP_PORT}` });
   // Declared before the HTTP services so their /healthz can report the whole pipeline.
-  const pipeline = composeComponents('pipeline', [setup, writer, stages, sessionizer, alerter]);
+  const pipeline = composeComponents('pipeline', [setup, writer, sessionizer, alerter]);
   const queryApi = createQueryApiService({
     clickhouse,
     host: config.HTTP_HOST,

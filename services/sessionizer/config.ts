@@ -11,9 +11,19 @@ export const SessionizerEnv = z.object({
   /** Event time may trail wall-clock time by this much before idle partitions close sessions anyway. */
   SESSION_MAX_EVENT_LAG_MINUTES: envInt(5, 0, 24 * 60),
   IDENTITY_EMAIL_LINKS: envBoolean(true),
-  /** A merge survivor holds its later records until the absorbed sessions arrive, at most this long. */
+  /** A merge survivor holds its later records until the absorbed customer's state arrives, at most this long. */
   SESSIONIZER_MERGE_WAIT_SECONDS: envInt(300, 1, 24 * 3600),
-  STAGE_RULES_FILE: z.string().default('services/stages/rules/ecommerce.yaml'),
+  /** Which touchpoints signal which stage (README: Stage rules). B2B: services/sessionizer/rules/b2b-saas.yaml. */
+  STAGE_RULES_FILE: z.string().default('services/sessionizer/rules/ecommerce.yaml'),
+  CHURN_PLAYBOOK_FILE: z.string().default('services/sessionizer/rules/churn-playbook.yaml'),
+  /** Written by `npm run fit-churn`; the default holds the CDNOW estimates. */
+  BGNBD_PARAMS_FILE: z.string().default('services/sessionizer/rules/bgnbd-params.json'),
+  /** Optional YAML/JSON overlay of every tunable in stages/stages-config.ts. */
+  STAGES_CONFIG_FILE: z.string().optional(),
+  CONVERSION_WINDOW_DAYS: envInt(7, 1, 365),
+  CHURN_THRESHOLD_PERCENT: envInt(70, 1, 100),
+  /** Bounds the time-driven stage work (drop-offs, lapses, rescoring) of one tick per partition. */
+  STAGES_TICK_LIMIT: envInt(5_000, 1, 1_000_000),
   SESSIONIZER_HTTP_PORT: envInt(8083, 0, 65_535),
   HTTP_HOST: z.string().default('127.0.0.1'),
 });

@@ -7,6 +7,7 @@ import { topicCodecs, topicsWithPrefix } from '../../schemas/topics.js';
 import type { OutgoingRecord } from '../platform/kafka/producer.js';
 import { IdentityGraph } from './core/identity.js';
 import { touchpoint } from './core/test-touchpoint.js';
+import { createLogger } from '../platform/logging/logger.js';
 import { createIdentityRouter } from './identity-router.js';
 import { routerMarkerKey, type createIdentityTable } from './identity-table.js';
 
@@ -66,6 +67,7 @@ function setup(failSends: number, options: { table?: ReturnType<typeof createIde
     },
     outputPartitions: async () => 2,
     registry: new Registry(),
+    logger: createLogger('test', 'silent'),
     now: () => 0,
   });
   return { router, sent };

@@ -6,6 +6,7 @@ import type { Touchpoint } from '../../schemas/touchpoint.js';
 import type { Topics } from '../../schemas/topics.js';
 import type { PartitionBatch, PartitionHandler } from '../platform/kafka/consumer.js';
 import type { OutgoingRecord, RecordProducer } from '../platform/kafka/producer.js';
+import type { Logger } from '../platform/logging/logger.js';
 import { deadLetterRecord } from '../platform/pipeline/dead-letter.js';
 import { linksFrom, type LinkOptions } from './core/identity.js';
 import { RecentMessages } from './core/recent-messages.js';
@@ -31,6 +32,7 @@ export interface IdentityRouterDeps {
   /** Partitions of identified-touchpoints: each gets this router's watermarks. */
   outputPartitions(): Promise<number>;
   registry: Registry;
+  logger: Logger;
   now: () => number;
 }
 
@@ -144,6 +146,7 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
       const applied = deps.table.appliedOffset(tp.partition);
       const resumeAt = [committed.offset === '-1' ? 0n : BigInt(committed.offset), applied === null ? 0n : applied + 1n].reduce((a, b) => (a > b ? a : b));
       const seen = new RecentMessages(deps.recentMessagesPerPartition);
+      const started = deps.now();
       await deps.readBefore(tp.partition, resumeAt, deps.recentMessagesPerPartition, (message) => {
         try {
           if (message.value) seen.seenBefore(deps.touchpointCodec.leadingString(message.value));
@@ -153,6 +156,7 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
       });
       seen.commit();
       recent.set(tp.partition, seen);
+      deps.logger.info({ partition: tp.partition, resumeAt: resumeAt.toString(), ids: seen.size, ms: deps.now() - started }, 'router retry window rebuilt');
     },
     async handleBatch(batch: PartitionBatch) {
       const out: OutgoingRecord[] = [];

@@ -12,7 +12,6 @@ import { localStateDir } from '../platform/streams/local-state-log.js';
 import { SessionizerEnv } from './config.js';
 import { createSessionizerService } from './service.js';
 import { sessionSettings } from './settings.js';
-import { stageClassifierFromFile } from './stage-classifier.js';
 
 await runMain(async () => {
   const config = parseEnv(SessionizerEnv, process.env);
@@ -27,7 +26,6 @@ await runMain(async () => {
     topics,
     groupId: config.SESSIONIZER_GROUP_ID,
     ...sessionSettings(config),
-    stageOf: stageClassifierFromFile(config.STAGE_RULES_FILE),
     consumerTuning: consumerTuning(config),
     stateDir: localStateDir(config.DATA_DIR),
     registry,

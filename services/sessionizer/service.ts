@@ -16,7 +16,8 @@ import type { LinkOptions } from './core/identity.js';
 import { sessionizerConfig, type SessionConfig } from './core/sessions.js';
 import { createIdentityRouter } from './identity-router.js';
 import { createIdentityTable } from './identity-table.js';
-import { createSessionsProcessor } from './sessions-processor.js';
+import { createJourneyProcessor } from './journey-processor.js';
+import type { StagesPartitionOptions } from './stages/processor.js';
 
 export interface SessionizerServiceDeps {
   kafka: Kafka;
@@ -27,6 +28,10 @@ export interface SessionizerServiceDeps {
   linkOptions: LinkOptions;
   /** How long and for how many records a merge survivor waits for the absorbed state (default 5 min, 10,000). */
   mergeWait?: MergeWaitLimits;
+  /** Stage rules, churn model and tunables (stages-options.ts). */
+  stages: StagesPartitionOptions;
+  /** Bounds the time-driven stage work of one tick per partition (STAGES_TICK_LIMIT). */
+  tickLimit?: number;
   recentMessagesPerPartition?: number;
   stageOf: (tp: Touchpoint) => Stage | null;
   registry: Registry;
@@ -39,8 +44,9 @@ export interface SessionizerServiceDeps {
 }
 
 /**
- * identity table (global) → router (touchpoints → identified-touchpoints) → sessions
- * (identified-touchpoints → customer-touchpoints + sessions). Two consumer groups, one producer.
+ * identity table (global) → router (touchpoints → identified-touchpoints, re-keyed by customer) →
+ * journey step (identified-touchpoints → customer-touchpoints, sessions, stage transitions, funnel
+ * events, churn scores and alerts). Two consumer groups (the key changes between them), one producer.
  */
 export function createSessionizerService(deps: SessionizerServiceDeps): Component {
   const now = deps.now ?? Date.now;
@@ -77,6 +83,7 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
     },
     outputPartitions: () => partitionsOf(deps.topics.identifiedTouchpoints),
     registry: deps.registry,
+    logger,
     now,
   });
   const duplicates = new Counter({ name: 'sessionizer_duplicates_total', help: 'Touchpoints dropped as already seen (messageId within the dedup window)', registers: [deps.registry] });
@@ -88,6 +95,9 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
     help: 'Merge survivors released without the absorbed sessions (the transfer did not come within the wait limit)',
     registers: [deps.registry],
   });
+  const touchpoints = new Counter({ name: 'stages_touchpoints_total', help: 'Touchpoints applied to journeys', registers: [deps.registry] });
+  const transitions = new Counter({ name: 'stages_transitions_total', help: 'Stage transitions emitted', registers: [deps.registry] });
+  const churnAlerts = new Counter({ name: 'stages_churn_threshold_crossings_total', help: 'Churn scores that crossed the threshold', registers: [deps.registry] });
   const restoreMs = new Gauge({ name: 'sessionizer_last_restore_ms', help: 'Duration of the last state restore', registers: [deps.registry] });
   const restores = new Counter({
     name: 'sessionizer_restores_total',
@@ -97,23 +107,34 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
   });
   const restoredRecords = new Counter({ name: 'sessionizer_restored_changelog_records_total', help: 'Changelog records read from Kafka by restores', registers: [deps.registry] });
   const config = sessionizerConfig(deps.stageOf, deps.sessions);
+  const codecs = {
+    record: recordCodec,
+    session: topicCodecs.sessions(),
+    transition: topicCodecs.stageTransitions(),
+    funnel: topicCodecs.funnelEvents(),
+    churn: topicCodecs.churnScores(),
+  };
   const stateful = createStatefulHandler({
     kafka: deps.kafka,
     producer,
-    changelogTopic: deps.topics.sessionizerChangelog,
+    changelogTopic: deps.topics.journeyChangelog,
     createProcessor: async () =>
-      createSessionsProcessor({
+      createJourneyProcessor({
         sourcePartitions: await partitionsOf(deps.topics.touchpoints),
         mergeWait: deps.mergeWait ?? mergeWaitLimits(),
         topics: deps.topics,
-        recordCodec,
-        sessionCodec: topicCodecs.sessions(),
-        config,
+        codecs,
+        sessions: config,
+        stages: deps.stages,
+        tickLimit: deps.tickLimit ?? 5_000,
         maxEventLagMs: deps.maxEventLagMs,
         counters: {
           duplicates: () => duplicates.inc(),
           late: () => late.inc(),
           sessionsClosed: (n) => closed.inc(n),
+          touchpoints: () => touchpoints.inc(),
+          transitions: (n) => transitions.inc(n),
+          churnAlerts: (n) => churnAlerts.inc(n),
           deadLetter: () => dead.inc(),
           mergeWaitsExpired: (n) => waitsExpired.inc(n),
         },

@@ -1,12 +1,22 @@
 import type { SessionizerConfig } from './config.js';
 import { mergeWaitLimits } from '../platform/streams/merge-barrier.js';
 import type { SessionizerServiceDeps } from './service.js';
+import { stageClassifierFromFile } from './stage-classifier.js';
+import { loadStagesOptions } from './stages-options.js';
 
 const MINUTE = 60_000;
 
-/** The session rules from the environment (README: Sessions). */
-export function sessionSettings(config: SessionizerConfig): Pick<SessionizerServiceDeps, 'sessions' | 'maxEventLagMs' | 'linkOptions' | 'mergeWait'> {
+/**
+ * The session rules (README: Sessions), stage rules and churn model (README: Stage rules) from the
+ * environment; the rule files are read here, once, and any problem stops the start.
+ */
+export function sessionSettings(
+  config: SessionizerConfig,
+): Pick<SessionizerServiceDeps, 'sessions' | 'maxEventLagMs' | 'linkOptions' | 'mergeWait' | 'stages' | 'tickLimit' | 'stageOf'> {
   return {
+    stageOf: stageClassifierFromFile(config.STAGE_RULES_FILE),
+    stages: loadStagesOptions(config),
+    tickLimit: config.STAGES_TICK_LIMIT,
     sessions: {
       inactivityGapMs: config.SESSION_GAP_MINUTES * MINUTE,
       maxSessionMs: config.SESSION_MAX_HOURS * 60 * MINUTE,

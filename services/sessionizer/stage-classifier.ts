@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Stage } from '../../schemas/journey.js';
 import type { Touchpoint } from '../../schemas/touchpoint.js';
-import { classify } from '../stages/core/classify.js';
-import { loadStageRules } from '../stages/core/stage-rules.js';
+import { classify } from './stages/classify.js';
+import { loadStageRules } from './stages/stage-rules.js';
 
 /**
  * A session's furthest stage uses the stage service's rules, read from the same file. Sessions do

@@ -42,7 +42,6 @@ const COLLECTOR_PORT = 18080;
 const SERVICES = [
   ['collector', 'services/collector/main.ts', 'collector:'],
   ['sessionizer', 'services/sessionizer/main.ts', 'health at'],
-  ['stages', 'services/stages/main.ts', 'health at'],
 ] as const;
 const WRITER = 'writer+clickhouse (bench process)';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -52,7 +51,7 @@ const TOPIC_CONFIG_SOURCE = 1 as ConfigSource;
 const round = (x: number, digits = 0) => (Number.isFinite(x) ? Math.round(x * 10 ** digits) / 10 ** digits : null);
 
 /**
- * The whole pipeline on this machine: collector, sessionizer and stages as processes, the writer
+ * The whole pipeline on this machine: collector and sessionizer (identity + journey step) as processes, the writer
  * (which owns the embedded ClickHouse) in this process next to a poller that sees rows arrive; the
  * simulator sends over HTTP from its own process. Phase 1 sends as fast as the collector takes it;
  * then each rate of `rates` in turn at that fixed rate. There, the sampled events (CRC32 of the
@@ -84,7 +83,7 @@ export async function runE2eBench(o: E2eOptions): Promise<Record<string, unknown
     hopKeys.map((k) => topics[k]),
   ).catch((error: Error) => `CreateTime (setting LogAppendTime failed: ${error.message})`);
 
-  const env = { KAFKA_BROKERS: o.brokers, KAFKA_TOPIC_PREFIX: prefix, KAFKA_PARTITIONS: '4', LOG_LEVEL: 'warn', SESSIONIZER_GROUP_ID: `${prefix}sess`, STAGES_GROUP_ID: `${prefix}stages`, COLLECTOR_HTTP_PORT: String(COLLECTOR_PORT), SESSIONIZER_HTTP_PORT: '0', STAGES_HTTP_PORT: '0' };
+  const env = { KAFKA_BROKERS: o.brokers, KAFKA_TOPIC_PREFIX: prefix, KAFKA_PARTITIONS: '4', LOG_LEVEL: 'warn', SESSIONIZER_GROUP_ID: `${prefix}sess`, COLLECTOR_HTTP_PORT: String(COLLECTOR_PORT), SESSIONIZER_HTTP_PORT: '0' };
   const procs: Record<string, ServiceProcess> = {};
   for (const [name, entry, banner] of SERVICES) {
     procs[name] = startServiceProcess(entry, env);
@@ -308,7 +307,7 @@ export async function runE2eBench(o: E2eOptions): Promise<Record<string, unknown
     hopLatencyMs.note =
       `Per sampled event (CRC32(messageId) % ${o.sampleEvery} = 0), the time from its previous step to each: touchpoints from acceptance (receivedAt, set by the collector), each later topic from the event's record on the topic before, queryable (the first ClickHouse poll that found it) from its last topic; ` +
       'a topic’s time is the broker’s append time of the event’s first record there. sinceAcceptance: from acceptance to each. ' +
-      'Not timed per event: the writer’s buffering apart from its insert (both are in queryable), the sessionizer and stages changelogs and the session/stage/funnel topics (their records are not one per touchpoint).';
+      'Not timed per event: the writer’s buffering apart from its insert (both are in queryable), the journey changelog and the session/stage/funnel topics (their records are not one per touchpoint).';
     fixedRateByRate[String(rate)] = {
       targetPerSecond: rate,
       seconds: Math.round(secs),

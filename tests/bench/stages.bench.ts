@@ -7,11 +7,11 @@
 import { readFileSync } from 'node:fs';
 import { EVENTS } from '../../schemas/event-names.js';
 import type { CustomerTouchpoint } from '../../schemas/journey.js';
-import { fitBgNbd } from '../../services/stages/core/churn/bgnbd.js';
-import { parseCdnowSummary } from '../../services/stages/core/churn/cdnow.js';
-import { StagesPartition } from '../../services/stages/core/processor.js';
-import { defaultStagesCoreConfig } from '../../services/stages/core/stages-config.js';
-import { DAY, loadShippedChurnModel, loadShippedStageRules, pageView, T0, touch } from '../../services/stages/testing.js';
+import { fitBgNbd } from '../../services/sessionizer/stages/churn/bgnbd.js';
+import { parseCdnowSummary } from '../../services/sessionizer/stages/churn/cdnow.js';
+import { StagesPartition } from '../../services/sessionizer/stages/processor.js';
+import { defaultStagesCoreConfig } from '../../services/sessionizer/stages/stages-config.js';
+import { DAY, loadShippedChurnModel, loadShippedStageRules, pageView, T0, touch } from '../../services/sessionizer/stages/testing.js';
 import { createPrng as prng } from '../support/prng.js';
 
 const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 50_000);

@@ -85,20 +85,17 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     KAFKA_PARTITIONS: String(o.partitions),
     DATA_DIR: dataDir,
     SESSIONIZER_GROUP_ID: `${prefix}sessionizer`,
-    STAGES_GROUP_ID: `${prefix}stages`,
     WRITER_GROUP_ID: `${prefix}writer`,
     // Event time only: wall-clock punctuation would make two runs of the same input differ.
     SESSION_MAX_EVENT_LAG_MINUTES: '1440',
     SESSIONIZER_HTTP_PORT: '0',
-    STAGES_HTTP_PORT: '0',
     WRITER_HTTP_PORT: '0',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: process.env.FAULT_LOG_LEVEL ?? 'warn',
   };
   const procs = pipelineProcesses(env);
   const groups = [
     { groupId: `${prefix}sessionizer-router`, topics: [topics.touchpoints] },
     { groupId: `${prefix}sessionizer-sessions`, topics: [topics.identifiedTouchpoints] },
-    { groupId: `${prefix}stages`, topics: [topics.customerTouchpoints] },
     { groupId: `${prefix}writer`, topics: [topics.customerTouchpoints, topics.sessions, topics.stageTransitions, topics.funnelEvents, topics.churnScores] },
   ];
   for (const name of procs.names) await procs.start(name);
@@ -106,8 +103,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const random = createPrng(o.seed);
   const plan: Array<{ at: number; kind: 'kill' | 'broker' | 'clickhouse'; target: string }> = [];
   if (o.faults) {
-    const victims: ServiceName[] = ['sessionizer', 'stages', 'writer'];
-    for (let i = 0; i < o.faults.kills; i++) plan.push({ at: Math.floor(random() * o.events), kind: 'kill', target: victims[i % 3]! });
+    const victims: ServiceName[] = ['sessionizer', 'writer'];
+    for (let i = 0; i < o.faults.kills; i++) plan.push({ at: Math.floor(random() * o.events), kind: 'kill', target: victims[i % victims.length]! });
     for (let i = 0; i < o.faults.brokerRestarts; i++) plan.push({ at: Math.floor(random() * o.events), kind: 'broker', target: 'kafka' });
     for (let i = 0; i < o.faults.clickhouseOutages; i++) plan.push({ at: Math.floor(random() * o.events), kind: 'clickhouse', target: 'clickhouse' });
     plan.sort((a, b) => a.at - b.at);

@@ -1,6 +1,6 @@
 import { startServiceProcess, waitForOutput, type ServiceProcess } from '../support/processes.js';
 
-export type ServiceName = 'sessionizer' | 'stages' | 'writer';
+export type ServiceName = 'sessionizer' | 'writer';
 
 export interface PipelineProcesses {
   names: ServiceName[];
@@ -17,11 +17,10 @@ export function pipelineProcesses(env: Record<string, string>): PipelineProcesse
   const running = new Map<ServiceName, ServiceProcess>();
   const entry: Record<ServiceName, string> = {
     sessionizer: 'services/sessionizer/main.ts',
-    stages: 'services/stages/main.ts',
     writer: 'services/writer/main.ts',
   };
   return {
-    names: ['sessionizer', 'stages', 'writer'],
+    names: ['sessionizer', 'writer'],
     get: (name) => running.get(name)!,
     async start(name) {
       const svc = startServiceProcess(entry[name], env);
@@ -36,7 +35,7 @@ export function pipelineProcesses(env: Record<string, string>): PipelineProcesse
       running.delete(name);
     },
     async stopAll() {
-      for (const name of ['sessionizer', 'stages', 'writer'] as ServiceName[]) {
+      for (const name of ['sessionizer', 'writer'] as ServiceName[]) {
         const svc = running.get(name);
         if (!svc) continue;
         svc.child.kill('SIGTERM');

@@ -6,7 +6,7 @@ import { waitForDrained } from '../support/drain.js';
 import { eventually } from '../support/eventually.js';
 import { uniqueGroupId, uniqueTopics } from '../support/kafka.js';
 import { createTestTopics, testKafka } from '../support/pipeline.js';
-import { produceTouchpoints, sessionizerGroups, testSessionizer, testStages, testWriter, tp } from '../support/journey-fixtures.js';
+import { produceTouchpoints, sessionizerGroups, testSessionizer, testWriter, tp } from '../support/journey-fixtures.js';
 
 const MIN = 60_000;
 
@@ -26,12 +26,10 @@ describe('stages: Kafka → stage transitions, funnel counts and churn scores in
     const topics = uniqueTopics();
     await createTestTopics(kafka, topics, 2);
     const sessionizerGroupId = uniqueGroupId('sess');
-    const stagesGroupId = uniqueGroupId('stages');
     const writer = cleanup.started(testWriter(kafka, topics, db.ch));
     const sessionizer = cleanup.started(testSessionizer(kafka, topics, sessionizerGroupId));
-    const stages = cleanup.started(testStages(kafka, topics, stagesGroupId));
-    for (const c of [writer, stages, sessionizer]) await c.start();
-    const groups = [...sessionizerGroups(sessionizerGroupId, topics), { groupId: stagesGroupId, topics: [topics.customerTouchpoints] }, writer.group];
+    for (const c of [writer, sessionizer]) await c.start();
+    const groups = [...sessionizerGroups(sessionizerGroupId, topics), writer.group];
     const t0 = Date.now() - 20 * MIN;
     const loyal = { userId: 'loyal', anonymousId: null, site: 'shop.example', channel: 'ads' as const, utmCampaign: 'spring' };
     const leaving = { userId: 'leaving', anonymousId: null, site: 'shop.example' };
@@ -90,6 +88,6 @@ describe('stages: Kafka → stage transitions, funnel counts and churn scores in
     expect(loyalChurn).toHaveLength(1);
     expect(loyalChurn[0]!.score).toBeLessThan(churn[0]!.score);
 
-    for (const c of [sessionizer, stages, writer]) await c.stop();
+    for (const c of [sessionizer, writer]) await c.stop();
   });
 });

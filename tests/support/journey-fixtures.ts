@@ -12,13 +12,12 @@ import { createWriterService } from '../../services/writer/service.js';
 import type { ClickHouse } from '../../services/platform/clickhouse/client.js';
 import type { GroupOnTopics } from './drain.js';
 import { uniqueGroupId } from './kafka.js';
-import { createStagesService } from '../../services/stages/service.js';
-import { loadStagesOptions } from '../../services/stages/models.js';
-import { StagesEnv } from '../../services/stages/config.js';
+import { loadStagesOptions } from '../../services/sessionizer/stages-options.js';
+import { SessionizerEnv } from '../../services/sessionizer/config.js';
 import { parseEnv } from '../../services/platform/config/env.js';
 import { freshRegistry, testLogger } from './pipeline.js';
 
-export const stageOf = stageClassifierFromFile('services/stages/rules/ecommerce.yaml');
+export const stageOf = stageClassifierFromFile('services/sessionizer/rules/ecommerce.yaml');
 
 /** Produces touchpoints to the touchpoints topic exactly as the collector does (Avro, identity key). */
 export async function produceTouchpoints(kafka: Kafka, topics: Topics, tps: Touchpoint[]): Promise<void> {
@@ -67,6 +66,8 @@ export function testSessionizer(kafka: Kafka, topics: Topics, groupId: string, o
     maxEventLagMs: 5 * 60_000,
     linkOptions: { emailLinks: true },
     stageOf,
+    stages: loadStagesOptions(parseEnv(SessionizerEnv, {})),
+    tickLimit: 1_000,
     stateDir: options.stateDir,
     registry: options.registry ?? freshRegistry(),
     logger: testLogger('sessionizer'),
@@ -118,20 +119,6 @@ export async function finalSessions(client: ClickHouseClient, database: string):
     format: 'JSONEachRow',
   });
   return (await rs.json<SessionRowView>()).map((r) => ({ ...r, event_count: Number(r.event_count), ended_ms: Number(r.ended_ms) }));
-}
-
-export function testStages(kafka: Kafka, topics: Topics, groupId: string, env: Record<string, string> = {}) {
-  const config = parseEnv(StagesEnv, env);
-  return createStagesService({
-    kafka,
-    topics,
-    groupId,
-    options: loadStagesOptions(config),
-    tickLimit: 1_000,
-    registry: freshRegistry(),
-    logger: testLogger('stages'),
-    idleIntervalMs: 200,
-  });
 }
 
 /**

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../platform/config/env.js';
-import { loadBgNbdParams } from './core/churn/bgnbd-params.js';
-import { loadChurnPlaybook } from './core/churn/playbook.js';
-import type { StagesPartitionOptions } from './core/processor.js';
-import { DAY_MS, StagesCoreConfig } from './core/stages-config.js';
-import { loadStageRules } from './core/stage-rules.js';
-import type { StagesConfig } from './config.js';
+import { loadBgNbdParams } from './stages/churn/bgnbd-params.js';
+import { loadChurnPlaybook } from './stages/churn/playbook.js';
+import type { StagesPartitionOptions } from './stages/processor.js';
+import { DAY_MS, StagesCoreConfig } from './stages/stages-config.js';
+import { loadStageRules } from './stages/stage-rules.js';
+import type { SessionizerConfig } from './config.js';
 
 function read(file: string, variable: string): string {
   try {
@@ -27,7 +27,7 @@ function load<T>(variable: string, file: string, loader: (text: string, file: st
 }
 
 /** Rules, churn model and tunables, read once at start; any problem stops the start. */
-export function loadStagesOptions(config: StagesConfig): StagesPartitionOptions {
+export function loadStagesOptions(config: Pick<SessionizerConfig, 'STAGES_CONFIG_FILE' | 'CONVERSION_WINDOW_DAYS' | 'CHURN_THRESHOLD_PERCENT' | 'STAGE_RULES_FILE' | 'BGNBD_PARAMS_FILE' | 'CHURN_PLAYBOOK_FILE'>): StagesPartitionOptions {
   const overlay = config.STAGES_CONFIG_FILE ? (parseYaml(read(config.STAGES_CONFIG_FILE, 'STAGES_CONFIG_FILE')) ?? {}) : {};
   const parsed = StagesCoreConfig.safeParse({
     conversionWindowMs: config.CONVERSION_WINDOW_DAYS * DAY_MS,

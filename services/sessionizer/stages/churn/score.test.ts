@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EVENTS, PAGE_PATHS } from '../../../../schemas/event-names.js';
 import type { CustomerTouchpoint } from '../../../../schemas/journey.js';
-import { DAY, HOUR, loadShippedChurnModel, loadShippedStageRules, pageView, T0, touch } from '../../testing.js';
+import { DAY, HOUR, loadShippedChurnModel, loadShippedStageRules, pageView, T0, touch } from '../testing.js';
 import { applyTouchpoint } from '../journey.js';
 import { newJourneyState, type JourneyState } from '../journey-state.js';
 import { defaultStagesCoreConfig } from '../stages-config.js';

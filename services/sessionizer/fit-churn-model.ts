@@ -7,13 +7,13 @@ import { commonEnv, envInt, parseEnv } from '../platform/config/env.js';
 import { clickHouseFromEnv } from '../platform/clickhouse/client.js';
 import { runMain } from '../platform/runtime/run-main.js';
 import { createLogger } from '../platform/logging/logger.js';
-import { bgnbdParamsFile } from './core/churn/bgnbd-params.js';
-import { fitBgNbd } from './core/churn/bgnbd.js';
-import { observationsFromRows, type PurchaseSummaryRow } from './core/churn/fit-input.js';
+import { bgnbdParamsFile } from './stages/churn/bgnbd-params.js';
+import { fitBgNbd } from './stages/churn/bgnbd.js';
+import { observationsFromRows, type PurchaseSummaryRow } from './stages/churn/fit-input.js';
 
 const FitEnv = z.object({
   ...commonEnv,
-  BGNBD_PARAMS_FILE: z.string().default('services/stages/rules/bgnbd-params.json'),
+  BGNBD_PARAMS_FILE: z.string().default('services/sessionizer/rules/bgnbd-params.json'),
   FIT_TIME_UNIT_DAYS: envInt(7, 1, 365),
   /** The purchase event names (the default rules' purchase events). */
   FIT_PURCHASE_EVENTS: z.string().default('Order Completed,Contract Signed,Subscription Renewed'),

@@ -4,13 +4,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { CustomerTouchpoint } from '../../schemas/journey.js';
-import type { Touchpoint } from '../../schemas/touchpoint.js';
-import { loadBgNbdParams, type BgNbdModel } from './core/churn/bgnbd-params.js';
-import { loadChurnPlaybook, type ChurnPlaybook } from './core/churn/playbook.js';
-import type { ChurnModel } from './core/churn/score.js';
-import { loadStageRules, type StageRules } from './core/stage-rules.js';
-import { EMPTY_TOUCHPOINT_FIELDS } from '../../schemas/test-touchpoint.js';
+import type { CustomerTouchpoint } from '../../../schemas/journey.js';
+import type { Touchpoint } from '../../../schemas/touchpoint.js';
+import { loadBgNbdParams, type BgNbdModel } from './churn/bgnbd-params.js';
+import { loadChurnPlaybook, type ChurnPlaybook } from './churn/playbook.js';
+import type { ChurnModel } from './churn/score.js';
+import { loadStageRules, type StageRules } from './stage-rules.js';
+import { EMPTY_TOUCHPOINT_FIELDS } from '../../../schemas/test-touchpoint.js';
 
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
@@ -18,7 +18,7 @@ export const DAY = 24 * HOUR;
 /** A Monday, 00:00 UTC: tests count days from here. */
 export const T0 = Date.UTC(2025, 0, 6);
 
-export const rulesPath = (file: string): string => fileURLToPath(new URL(`./rules/${file}`, import.meta.url));
+export const rulesPath = (file: string): string => fileURLToPath(new URL(`../rules/${file}`, import.meta.url));
 export const readRulesFile = (file: string): string => readFileSync(rulesPath(file), 'utf8');
 
 export const loadShippedStageRules = (file: 'ecommerce.yaml' | 'b2b-saas.yaml'): StageRules => loadStageRules(readRulesFile(file), `rules/${file}`);

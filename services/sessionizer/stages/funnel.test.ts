@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EVENTS } from '../../../schemas/event-names.js';
 import { STAGES, type CustomerTouchpoint, type FunnelEvent } from '../../../schemas/journey.js';
-import { DAY, HOUR, loadShippedStageRules, pageView, T0, touch } from '../testing.js';
+import { DAY, HOUR, loadShippedStageRules, pageView, T0, touch } from './testing.js';
 import { applyTouchpoint, tick } from './journey.js';
 import { newJourneyState, type JourneyState } from './journey-state.js';
 import { defaultStagesCoreConfig } from './stages-config.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EVENTS } from '../../../schemas/event-names.js';
 import type { CustomerTouchpoint, FunnelEvent, StageTransition } from '../../../schemas/journey.js';
-import { DAY, loadShippedStageRules, pageView, T0, touch } from '../testing.js';
+import { DAY, loadShippedStageRules, pageView, T0, touch } from './testing.js';
 import { applyTouchpoint, tick } from './journey.js';
 import { newJourneyState, timeInStageMs, type JourneyState } from './journey-state.js';
 import { defaultStagesCoreConfig } from './stages-config.js';

@@ -159,6 +159,13 @@ export class StagesPartition {
     return [...this.dirty];
   }
 
+  /** The changed customers, clearing the set: the caller snapshots each (`snapshot`). */
+  takeDirtyKeys(): string[] {
+    const keys = [...this.dirty];
+    this.dirty.clear();
+    return keys;
+  }
+
   /** Snapshots of all dirty customers, clearing the dirty set in the same step (nothing changes in between). */
   drainDirty(): ChangelogRecord[] {
     const out = [...this.dirty].map((customerId) => ({ customerId, snapshot: this.snapshot(customerId) }));

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Stage } from '../../../schemas/journey.js';
 import { EVENTS, PAGE_PATHS } from '../../../schemas/event-names.js';
 import type { Touchpoint } from '../../../schemas/touchpoint.js';
-import { loadShippedStageRules, touchpoint, type TouchOptions } from '../testing.js';
+import { loadShippedStageRules, touchpoint, type TouchOptions } from './testing.js';
 import { classify } from './classify.js';
 
 interface Case {

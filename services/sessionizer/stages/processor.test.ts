@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EVENTS } from '../../../schemas/event-names.js';
 import type { CustomerTouchpoint } from '../../../schemas/journey.js';
-import { DAY, HOUR, loadShippedChurnModel, loadShippedStageRules, pageView, T0, touch } from '../testing.js';
+import { DAY, HOUR, loadShippedChurnModel, loadShippedStageRules, pageView, T0, touch } from './testing.js';
 import { StagesPartition, type ProcessOutput } from './processor.js';
 import { SnapshotError } from './state-codec.js';
 import { defaultStagesCoreConfig } from './stages-config.js';

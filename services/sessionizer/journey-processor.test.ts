@@ -1,0 +1,337 @@
+import type { KafkaMessage } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { EVENTS } from '../../schemas/event-names.js';
+import type { JourneyRecord, SessionRecord } from '../../schemas/journey.js';
+import { topicCodecs, topicsWithPrefix } from '../../schemas/topics.js';
+import { sessionizerConfig } from './core/sessions.js';
+import { stageByEventName, touchpoint } from './core/test-touchpoint.js';
+import { decodeCustomerState } from './customer-state.js';
+import { createJourneyProcessor } from './journey-processor.js';
+import { defaultStagesCoreConfig } from './stages/stages-config.js';
+import { loadShippedChurnModel, loadShippedStageRules, T0, touch } from './stages/testing.js';
+
+const topics = topicsWithPrefix('t.');
+const recordCodec = topicCodecs.identifiedTouchpoints();
+const sessionCodec = topicCodecs.sessions();
+const funnelCodec = topicCodecs.funnelEvents();
+/** The default processing clock: after every event time used here (stages take a future-stamped event as happening now). */
+const LATER = T0 + 365 * 86_400_000;
+const processor = (sourcePartitions = 1, now: () => number = () => LATER) =>
+  createJourneyProcessor({
+    sourcePartitions,
+    mergeWait: { maxWaitMs: 60_000, maxHeld: 100 },
+    topics,
+    codecs: { record: recordCodec, session: sessionCodec, transition: topicCodecs.stageTransitions(), funnel: funnelCodec, churn: topicCodecs.churnScores() },
+    sessions: sessionizerConfig(stageByEventName),
+    stages: { rules: loadShippedStageRules('ecommerce.yaml'), config: defaultStagesCoreConfig(), churn: loadShippedChurnModel() },
+    tickLimit: 1_000,
+    maxEventLagMs: 5 * 60_000,
+    counters: { duplicates: () => {}, late: () => {}, sessionsClosed: () => {}, touchpoints: () => {}, transitions: () => {}, churnAlerts: () => {}, deadLetter: () => {}, mergeWaitsExpired: () => {} },
+    now,
+  });
+let offset = 0;
+const message = (record: JourneyRecord): KafkaMessage =>
+  ({ offset: String(offset++), key: null, value: recordCodec.encode(record), timestamp: '0', attributes: 0, headers: {} }) as KafkaMessage;
+const touchRecord = (customerId: string, messageId: string, at: number): JourneyRecord => ({
+  kind: 'touchpoint',
+  customerId,
+  touchpoint: { customerId, accountId: null, sessionId: '', late: false, touchpoint: touchpoint({ messageId, timestamp: at }) },
+  mergeInto: null,
+  mergedFrom: null,
+  state: null,
+});
+const sessionsOf = (records: Array<{ topic: string; value: unknown }>): SessionRecord[] =>
+  records.filter((r) => r.topic === topics.sessions).map((r) => sessionCodec.decode(r.value as Buffer));
+
+describe('journey processor, sessions: identity merges', () => {
+  it('imports a transfer once: a replayed transfer does not count the absorbed sessions’ events twice', () => {
+    const owner = processor();
+    owner.process(message(touchRecord('anon', 'm1', 1_000)));
+    owner.process(message(touchRecord('anon', 'm2', 2_000)));
+    const out = owner.process(message({ kind: 'merge', customerId: 'anon', touchpoint: null, mergeInto: 'user', mergedFrom: null, state: null }));
+    const transfer = recordCodec.decode(out.find((r) => r.topic === topics.identifiedTouchpoints)!.value as Buffer);
+    expect(transfer).toMatchObject({ kind: 'transfer', customerId: 'user', mergedFrom: 'anon' });
+
+    const survivor = processor();
+    survivor.process(message(touchRecord('user', 'm3', 3_000)));
+    const merged = sessionsOf(survivor.process(message(transfer)));
+    expect(Math.max(...merged.map((s) => s.eventCount))).toBe(3);
+    expect(survivor.process(message(transfer))).toEqual([]);
+    const next = sessionsOf(survivor.process(message(touchRecord('user', 'm4', 4_000))));
+    expect(next.at(-1)?.eventCount).toBe(4);
+  });
+});
+
+describe('journey processor, sessions: a survivor waits for the absorbed sessions', () => {
+  const MIN = 60_000;
+  const absorbing: JourneyRecord = { kind: 'absorbing', customerId: 'user', touchpoint: null, mergeInto: null, mergedFrom: 'anon', state: null };
+  /** The absorbed owner: a session of `anon` (minutes 0-2), then the merge notice; returns its transfer. */
+  const transferFrom = (touched = true): JourneyRecord => {
+    const owner = processor();
+    if (touched) for (const m of [0, 1.5, 2]) owner.process(message(touchRecord('anon', `a${m}`, m * MIN)));
+    const out = owner.process(message({ kind: 'merge', customerId: 'anon', touchpoint: null, mergeInto: 'user', mergedFrom: null, state: null }));
+    return recordCodec.decode(out.find((r) => r.topic === topics.identifiedTouchpoints)!.value as Buffer);
+  };
+  // Delivered 12 minutes late (behind its source by more than the grace), inside anon's session.
+  const lateInside: JourneyRecord = { ...touchRecord('user', 'late', 1 * MIN), source: 0, sourceWatermark: 13 * MIN };
+  const run = (order: JourneyRecord[]) => {
+    const p = processor();
+    const out = order.flatMap((r) => p.process(message(r)));
+    const late = out
+      .filter((r) => r.topic === topics.customerTouchpoints)
+      .map((r) => recordCodec.decode(r.value as Buffer))
+      .filter((r) => r.kind === 'touchpoint')
+      .map((r) => r.touchpoint!.late);
+    const last = new Map(sessionsOf(out).map((s) => [s.sessionId, `${s.eventCount} ${s.startedAt}-${s.endedAt}`]));
+    return { late, sessions: [...last.values()] };
+  };
+
+  it('a late event inside the absorbed id’s session joins it whether the sessions arrive before or after it', () => {
+    const transfer = transferFrom();
+    const stateFirst = run([absorbing, transfer, lateInside]);
+    expect(run([absorbing, lateInside, transfer])).toEqual(stateFirst);
+    expect(stateFirst).toEqual({ late: [false], sessions: [`4 0-${2 * MIN}`] });
+  });
+
+  it('an absorbed id with no state still sends a (stateless) transfer, which ends the wait', () => {
+    const empty = transferFrom(false);
+    expect(empty).toMatchObject({ kind: 'transfer', mergedFrom: 'anon', state: null });
+    const p = processor();
+    expect(p.process(message(absorbing))).toEqual([]);
+    const held = message(touchRecord('user', 'm1', 1_000));
+    expect(p.process(held)).toEqual([]);
+    const released = p.process(message(empty)).filter((r) => r.topic === topics.customerTouchpoints);
+    expect(released.map((r) => recordCodec.decode(r.value as Buffer)).map((r) => [r.kind, r.inputOffset])).toEqual([['touchpoint', Number(held.offset)]]);
+    p.process(message({ kind: 'merge', customerId: 'user', touchpoint: null, mergeInto: 'other', mergedFrom: null, state: null }));
+    expect(p.process(message(absorbing))).toEqual([]);
+  });
+});
+
+describe('journey processor, sessions: a waiting survivor keeps its sessions open', () => {
+  const MIN = 60_000;
+  const watermark = (at: number): JourneyRecord => ({ kind: 'watermark', customerId: '', touchpoint: null, mergeInto: null, mergedFrom: null, state: null, source: 0, sourceWatermark: at });
+  /** The absorbed owner's transfer: `anon` had a session at minutes 45-47 (24 minutes after the survivor's). */
+  const transfer = (() => {
+    const owner = processor();
+    for (const m of [45, 46, 47]) owner.process(message(touchRecord('anon', `a${m}`, m * MIN)));
+    const out = owner.process(message({ kind: 'merge', customerId: 'anon', touchpoint: null, mergeInto: 'user', mergedFrom: null, state: null }));
+    return recordCodec.decode(out.find((r) => r.topic === topics.identifiedTouchpoints)!.value as Buffer);
+  })();
+  const start: JourneyRecord[] = [
+    touchRecord('user', 'u20', 20 * MIN),
+    touchRecord('user', 'u21', 21 * MIN),
+    { kind: 'absorbing', customerId: 'user', touchpoint: null, mergeInto: null, mergedFrom: 'anon', state: null },
+  ];
+  /** Final record per session after `steps` (records, or 'tick'). */
+  const run = (steps: Array<JourneyRecord | 'tick'>) => {
+    const p = processor();
+    const last = new Map<string, string>();
+    for (const step of steps) {
+      const out = step === 'tick' ? p.tick(0, { caughtUp: false }) : p.process(message(step));
+      for (const s of sessionsOf(out)) last.set(s.sessionId, `${s.status} ${s.eventCount} ${s.startedAt / MIN}-${s.endedAt / MIN}`);
+    }
+    return [...last.values()].sort();
+  };
+
+  it('the watermark passing the survivor’s session while the absorbed sessions travel does not close it first', () => {
+    const transferFirst = run([...start, transfer, watermark(120 * MIN), 'tick']);
+    expect(transferFirst).toEqual(['closed 5 20-47', 'merged 3 45-47']);
+    expect(run([...start, watermark(120 * MIN), 'tick', transfer, 'tick'])).toEqual(transferFirst);
+  });
+});
+
+describe('journey processor, sessions: event time from several router partitions', () => {
+  const MIN = 60_000;
+  /** What a router partition sends: touchpoints with its watermark before each, a watermark record after each batch of 10. */
+  const sourceStream = (source: number, customerId: string, times: number[]): JourneyRecord[][] => {
+    let watermark = -Infinity;
+    const batches: JourneyRecord[][] = [];
+    times.forEach((t, i) => {
+      if (i % 10 === 0) batches.push([]);
+      const record = { ...touchRecord(customerId, `${customerId}-${i}`, t), source, sourceWatermark: Number.isFinite(watermark) ? watermark : t };
+      batches.at(-1)!.push(record);
+      watermark = Math.max(watermark, t);
+      if (i % 10 === 9 || i === times.length - 1) batches.at(-1)!.push({ kind: 'watermark', customerId: '', touchpoint: null, mergeInto: null, mergedFrom: null, state: null, source, sourceWatermark: watermark });
+    });
+    return batches;
+  };
+  const minutes = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => (from + i) * MIN);
+  // Source 1's customer has two sessions (minutes 0-20 and 60-100); an event of minute 40 arrives
+  // after minute 65 (behind its own source by more than the 10-minute grace and in no session:
+  // late), one of minute 63.5 after minute 66 (within the grace: placed).
+  const steady = sourceStream(0, 'c0', minutes(0, 100));
+  const delayed = sourceStream(1, 'c1', [...minutes(0, 20), ...minutes(60, 65), 40 * MIN, 66 * MIN, 63.5 * MIN, ...minutes(67, 100)]);
+
+  /** Runs one interleaving; returns each touchpoint's late flag and each session's last record. */
+  const run = (order: JourneyRecord[][]) => {
+    const p = processor(2);
+    const late = new Map<string, boolean>();
+    const sessions = new Map<string, string>();
+    for (const batch of order) {
+      const out = batch.flatMap((r) => p.process(message(r)));
+      out.push(...p.tick(0, { caughtUp: false }));
+      for (const r of out) {
+        if (r.topic === topics.customerTouchpoints) {
+          const ctp = recordCodec.decode(r.value as Buffer).touchpoint!;
+          late.set(ctp.touchpoint.messageId, ctp.late);
+        } else if (r.topic === topics.sessions) {
+          const s = sessionCodec.decode(r.value as Buffer);
+          sessions.set(s.sessionId, `${s.customerId} ${s.status} ${s.eventCount} ${s.startedAt}-${s.endedAt}`);
+        }
+      }
+    }
+    return { late, sessions };
+  };
+
+  it('decides lateness and sessions by each source’s own order, whatever the interleaving of sources', () => {
+    const oneAfterTheOther = run([...steady, ...delayed]);
+    const alternating = run(steady.flatMap((b, i) => [b, delayed[i] ?? []]));
+    expect(alternating).toEqual(oneAfterTheOther);
+    // Source 1 ran 100 minutes behind source 0 in the first order: still, only its really late event is late.
+    expect([...oneAfterTheOther.late].filter(([, late]) => late).map(([id]) => id)).toEqual(['c1-27']);
+    expect([...oneAfterTheOther.sessions.values()].filter((s) => s.startsWith('c1'))).toEqual([
+      `c1 closed 21 0-${20 * MIN}`,
+      `c1 updated 42 ${60 * MIN}-${100 * MIN}`,
+    ]);
+  });
+});
+
+describe('journey processor, stages', () => {
+  const MIN = 60_000;
+  const stageRecord = (customerId: string, event: string, at: number): JourneyRecord => ({ kind: 'touchpoint', customerId, touchpoint: touch(customerId, event, at), mergeInto: null, mergedFrom: null, state: null });
+  const merge = (from: string, into: string): JourneyRecord => ({ kind: 'merge', customerId: from, touchpoint: null, mergeInto: into, mergedFrom: null, state: null });
+  const absorbing: JourneyRecord = { kind: 'absorbing', customerId: 'user', touchpoint: null, mergeInto: null, mergedFrom: 'anon', state: null };
+  const transferOf = (out: Array<{ topic: string; value: unknown }>) => recordCodec.decode(out.find((r) => r.topic === topics.identifiedTouchpoints)!.value as Buffer);
+  /** The absorbed owner: an ad click (awareness) by `anon`, then the merge notice; returns its transfer. */
+  const transferFrom = (touched = true): JourneyRecord => {
+    const owner = processor();
+    if (touched) owner.process(message(stageRecord('anon', EVENTS.adClicked, T0)));
+    return transferOf(owner.process(message(merge('anon', 'user'))));
+  };
+  const later = [stageRecord('user', EVENTS.productViewed, T0 + 5 * MIN), stageRecord('user', EVENTS.orderCompleted, T0 + 9 * MIN)];
+  const funnelOf = (records: Array<{ topic: string; value: unknown }>) =>
+    records
+      .filter((r) => r.topic === topics.funnelEvents)
+      .map((r) => funnelCodec.decode(r.value as Buffer))
+      .map((f) => `${f.kind} ${f.fromStage ?? '-'}>${f.stage} ${f.customerId} ${f.eventId}`)
+      .sort();
+  const run = (order: JourneyRecord[]) => {
+    const p = processor();
+    return funnelOf(order.flatMap((r) => p.process(message(r))));
+  };
+  /** Merge waits count processing time from the notice: these start at T0. */
+  const atT0 = () => processor(1, () => T0);
+
+  it('one transfer carries both the sessions and the journey of the absorbed id, merged once however often it comes', () => {
+    const owner = processor();
+    owner.process(message(stageRecord('anon', EVENTS.orderCompleted, T0)));
+    const transfer = transferOf(owner.process(message(merge('anon', 'user'))));
+    const parts = decodeCustomerState(transfer.state!);
+    expect(parts.sessions).not.toBeNull();
+    expect(parts.journey).not.toBeNull();
+
+    const survivor = processor();
+    survivor.process(message(stageRecord('user', EVENTS.orderCompleted, T0 + 10 * 86_400_000)));
+    const merged = survivor.process(message(transfer));
+    expect(sessionsOf(merged)).toHaveLength(1); // the absorbed session, now the survivor's
+    const once = structuredClone(survivor.stages.get('user'));
+    expect(once?.purchases.repeatCount).toBe(1);
+    expect(survivor.process(message(transfer))).toEqual([]);
+    expect(survivor.stages.get('user')).toEqual(once);
+
+    // The ledger survives a restore from the changelog.
+    const restored = processor();
+    for (const u of survivor.takeStateUpdates()) if (u.value) restored.restore(u.key, u.value);
+    expect(restored.process(message(transfer))).toEqual([]);
+    expect(restored.stages.get('user')).toEqual(once);
+  });
+
+  it('the funnel is the same whether the absorbed state arrives before or after the survivor’s next touchpoints', () => {
+    const transfer = transferFrom();
+    const stateFirst = run([absorbing, transfer, ...later]);
+    expect(run([absorbing, ...later, transfer])).toEqual(stateFirst);
+    // The product view converts from the absorbed id's awareness.
+    expect(stateFirst.filter((f) => f.startsWith('conversion awareness>consideration'))).toHaveLength(1);
+  });
+
+  it('an absorbed id with no journey still sends a (stateless) transfer, which ends the wait', () => {
+    const empty = transferFrom(false);
+    expect(empty).toMatchObject({ kind: 'transfer', mergedFrom: 'anon', state: null });
+    const p = processor();
+    expect(p.process(message(absorbing))).toEqual([]);
+    expect(p.process(message(later[0]!))).toEqual([]);
+    expect(funnelOf(p.process(message(empty)))).toEqual([expect.stringMatching(/^entry ->consideration user /)]);
+  });
+
+  it('held records survive a restore, and a wait that outlives its limit is released', () => {
+    const p = atT0();
+    p.process(message(absorbing));
+    p.process(message(later[0]!));
+    expect(funnelOf(p.tick(T0 + 59_000, { caughtUp: true }))).toEqual([]);
+    expect(funnelOf(p.tick(T0 + 61_000, { caughtUp: true }))).toEqual([expect.stringMatching(/^entry ->consideration user /)]);
+
+    const q = atT0();
+    q.process(message(absorbing));
+    q.process(message(later[0]!));
+    const restored = atT0();
+    for (const u of q.takeStateUpdates()) if (u.value) restored.restore(u.key, u.value);
+    // Restarted ten minutes later: the restart delayed the transfer too, so the clock starts again.
+    expect(funnelOf(restored.tick(T0 + 600_000, { caughtUp: true }))).toEqual([]);
+    expect(funnelOf(restored.tick(T0 + 659_000, { caughtUp: true }))).toEqual([]);
+    expect(funnelOf(restored.tick(T0 + 661_000, { caughtUp: true }))).toEqual([expect.stringMatching(/^entry ->consideration user /)]);
+  });
+
+  it('a wait’s clock stands still while the partition has a backlog (the transfer is queued behind it)', () => {
+    const p = atT0();
+    p.process(message(absorbing));
+    p.process(message(later[0]!));
+    expect(funnelOf(p.tick(T0 + 600_000, { caughtUp: false }))).toEqual([]);
+    expect(funnelOf(p.tick(T0 + 630_000, { caughtUp: true }))).toEqual([]);
+    expect(funnelOf(p.tick(T0 + 661_000, { caughtUp: true }))).toEqual([expect.stringMatching(/^entry ->consideration user /)]);
+    // However long the backlog, a wait ends after 12 × the limit.
+    const q = atT0();
+    q.process(message(absorbing));
+    q.process(message(later[0]!));
+    expect(funnelOf(q.tick(T0 + 719_000, { caughtUp: false }))).toEqual([]);
+    expect(funnelOf(q.tick(T0 + 720_000, { caughtUp: false }))).toEqual([expect.stringMatching(/^entry ->consideration user /)]);
+  });
+
+  it('a record that still comes under an id merged away goes to the survivor, and starts no journey here', () => {
+    const p = processor();
+    p.process(message(stageRecord('anon', EVENTS.productViewed, T0)));
+    p.process(message(merge('anon', 'user')));
+    const out = p.process(message(stageRecord('anon', EVENTS.orderCompleted, T0 + MIN)));
+    expect(out.map((r) => [r.topic, r.key])).toEqual([[topics.identifiedTouchpoints, 'user']]);
+    expect(p.stages.get('anon')).toBeUndefined();
+  });
+});
+
+describe('journey processor: state', () => {
+  it('writes one changelog value per changed customer, holding its sessions and its journey, and restores both', () => {
+    const p = processor();
+    const order: JourneyRecord = { kind: 'touchpoint', customerId: 'u:1', touchpoint: touch('u:1', EVENTS.orderCompleted, T0), mergeInto: null, mergedFrom: null, state: null };
+    p.process(message(order));
+    const updates = p.takeStateUpdates().filter((u) => !u.key.includes(':') || u.key === 'u:1');
+    expect(updates.map((u) => u.key)).toEqual(['u:1']);
+    expect(p.takeStateUpdates()).toEqual([]);
+
+    const restored = processor();
+    restored.restore('u:1', updates[0]!.value!);
+    expect(restored.stages.get('u:1')).toEqual(p.stages.get('u:1'));
+    expect(restored.sessions.stats().openSessions).toBe(1);
+    // The restored customer goes on exactly as the original: the next event joins its session.
+    const second = message({ ...order, touchpoint: touch('u:1', EVENTS.productReviewed, T0 + 60_000, { messageId: 'second' }) });
+    const next = restored.process(second);
+    expect(sessionsOf(next).map((s) => s.eventCount)).toEqual([2]);
+    expect(next).toEqual(p.process(second));
+    expect(restored.stages.get('u:1')).toEqual(p.stages.get('u:1'));
+  });
+
+  it('a customer with neither part left is a tombstone', () => {
+    const p = processor();
+    p.process(message({ kind: 'touchpoint', customerId: 'anon', touchpoint: touch('anon', EVENTS.adClicked, T0), mergeInto: null, mergedFrom: null, state: null }));
+    p.takeStateUpdates();
+    p.process(message({ kind: 'merge', customerId: 'anon', touchpoint: null, mergeInto: 'user', mergedFrom: null, state: null }));
+    expect(p.takeStateUpdates().find((u) => u.key === 'anon')).toEqual({ key: 'anon', value: null });
+  });
+});

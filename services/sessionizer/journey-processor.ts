@@ -1,0 +1,240 @@
+import type { KafkaMessage } from 'kafkajs';
+import type { Codec } from '../../schemas/codec.js';
+import type { ChurnScore, FunnelEvent, JourneyRecord, SessionRecord, StageTransition } from '../../schemas/journey.js';
+import type { Topics } from '../../schemas/topics.js';
+import type { OutgoingRecord } from '../platform/kafka/producer.js';
+import { deadLetterRecord } from '../platform/pipeline/dead-letter.js';
+import { MergeLedger } from '../platform/streams/merge-ledger.js';
+import { MergeBarrier, type MergeWaitLimits } from '../platform/streams/merge-barrier.js';
+import type { PartitionProcessor, StateUpdate } from '../platform/streams/stateful-handler.js';
+import type { SessionizerConfig } from './core/sessions.js';
+import { SessionizerPartition } from './core/partition.js';
+import { decodeCustomerState, encodeCustomerState } from './customer-state.js';
+import { StagesPartition, type StagesPartitionOptions } from './stages/processor.js';
+import { decodeJourneyState, encodeJourneyState } from './stages/state-codec.js';
+
+/**
+ * Changelog keys: a customer id (sessions and journey in one value, customer-state.ts);
+ * `fwd:<absorbed>` → survivor (forwards); `imp:` / `wait:` (merge barrier); `wm:<source>` → that
+ * touchpoints partition's event-time watermark as seen here.
+ */
+const WATERMARK_PREFIX = 'wm:';
+
+export interface JourneyCodecs {
+  record: Codec<JourneyRecord>;
+  session: Codec<SessionRecord>;
+  transition: Codec<StageTransition>;
+  funnel: Codec<FunnelEvent>;
+  churn: Codec<ChurnScore>;
+}
+
+export interface JourneyCounters {
+  duplicates(): void;
+  late(): void;
+  sessionsClosed(n: number): void;
+  touchpoints(): void;
+  transitions(n: number): void;
+  churnAlerts(n: number): void;
+  deadLetter(): void;
+  mergeWaitsExpired(n: number): void;
+}
+
+export interface JourneyProcessorDeps {
+  topics: Topics;
+  codecs: JourneyCodecs;
+  sessions: SessionizerConfig;
+  stages: StagesPartitionOptions;
+  /** Bounds the time-driven stage work of one tick so a backlog of silent customers cannot stall input. */
+  tickLimit: number;
+  /** Event time lags wall-clock time by at most this much: idle partitions still close sessions. */
+  maxEventLagMs: number;
+  /**
+   * Partitions of the touchpoints topic (the router's input): this partition's watermark is the
+   * least of theirs, so an on-time event from a source that lags the others still finds its
+   * sessions open and unfolded. A source not heard from yet holds it back.
+   */
+  sourcePartitions: number;
+  /** How long (processing time) and for how many records a merge survivor waits for the absorbed state. */
+  mergeWait: MergeWaitLimits;
+  counters: JourneyCounters;
+  now: () => number;
+}
+
+/**
+ * The journey step, per partition of `identified-touchpoints` (keyed by customer id): sessions and
+ * de-duplication (SessionizerPartition), then stage, funnel and churn (StagesPartition) on the same
+ * touchpoint in the same call, with one decode per record and one state value per customer. Its
+ * outputs: customer-touchpoints (for ClickHouse), sessions, stage transitions, funnel events, churn
+ * scores and alerts.
+ *
+ * Identity merges: a `merge` notice makes this owner export the absorbed customer (both parts) and
+ * send it (`transfer`) to the survivor's key; the survivor's owner, told by `absorbing`, holds the
+ * survivor's later records until it arrives (MergeBarrier). Later records still keyed by the
+ * absorbed id (routed before every instance saw the link) are forwarded to the survivor.
+ */
+export function createJourneyProcessor(deps: JourneyProcessorDeps): PartitionProcessor & { sessions: SessionizerPartition; stages: StagesPartition } {
+  const sessions = new SessionizerPartition(deps.sessions);
+  const stages = new StagesPartition(deps.stages);
+  /** Customers merged away here (their owner forwards what still comes for them to the survivor). */
+  const forwards = new MergeLedger('fwd:');
+  const barrier = new MergeBarrier(deps.mergeWait);
+  const sourceWatermarks = new Map<number, number>();
+  const dirtySources = new Set<number>();
+  const { topics, codecs, counters, now } = deps;
+
+  /** Notes a source's progress; the partition watermark follows the least source. */
+  const noteSource = (source: number, watermark: number) => {
+    if (source < 0 || source >= deps.sourcePartitions || watermark <= (sourceWatermarks.get(source) ?? -Infinity)) return;
+    sourceWatermarks.set(source, watermark);
+    dirtySources.add(source);
+    if (sourceWatermarks.size < deps.sourcePartitions) return;
+    let least = Infinity;
+    for (const w of sourceWatermarks.values()) if (w < least) least = w;
+    sessions.advanceWatermark(least);
+  };
+
+  const loopback = (r: JourneyRecord): OutgoingRecord => ({ topic: topics.identifiedTouchpoints, key: r.customerId, value: codecs.record.encode(r) });
+  const sessionRecords = (list: SessionRecord[]): OutgoingRecord[] => list.map((s) => ({ topic: topics.sessions, key: s.customerId, value: codecs.session.encode(s) }));
+  const stageRecords = (out: { transitions: StageTransition[]; funnel: FunnelEvent[]; churn: ChurnScore[] }): OutgoingRecord[] => {
+    counters.transitions(out.transitions.length);
+    const records: OutgoingRecord[] = [
+      ...out.transitions.map((t) => ({ topic: topics.stageTransitions, key: t.customerId, value: codecs.transition.encode(t) })),
+      ...out.funnel.map((f) => ({ topic: topics.funnelEvents, key: f.customerId, value: codecs.funnel.encode(f) })),
+    ];
+    let crossed = 0;
+    for (const c of out.churn) {
+      const value = codecs.churn.encode(c);
+      records.push({ topic: topics.churnScores, key: c.customerId, value });
+      if (c.crossedThreshold) {
+        records.push({ topic: topics.churnAlerts, key: c.customerId, value });
+        crossed++;
+      }
+    }
+    counters.churnAlerts(crossed);
+    return records;
+  };
+
+  /** Records a survivor held while it waited (stamped with their offsets): processed now, in their order. */
+  const releaseHeld = (held: Buffer[]): OutgoingRecord[] =>
+    held.flatMap((encoded) => {
+      const record = codecs.record.decode(encoded);
+      return handle(record, record.inputOffset ?? 0);
+    });
+
+  /** `offset`: where the record was consumed (kept with a held record, passed on downstream). */
+  const handle = (record: JourneyRecord, offset: number): OutgoingRecord[] => {
+    if (barrier.mustHold(record)) {
+      barrier.hold(record.customerId, codecs.record.encode({ ...record, inputOffset: offset }));
+      return [];
+    }
+    const survivor = forwards.survivorOf(record.customerId);
+    if (survivor !== undefined && record.kind !== 'transfer') {
+      // This customer was merged away: its late-routed records belong to the survivor.
+      const rekeyed: JourneyRecord = record.touchpoint
+        ? { ...record, customerId: survivor, touchpoint: { ...record.touchpoint, customerId: survivor } }
+        : { ...record, customerId: survivor };
+      // Merge notices of a merged-away id concern no state here any more.
+      return record.kind === 'merge' || record.kind === 'absorbing' ? [] : [loopback(rekeyed)];
+    }
+    switch (record.kind) {
+      case 'watermark':
+        if (record.source != null && record.sourceWatermark != null) noteSource(record.source, record.sourceWatermark);
+        return [];
+      case 'absorbing':
+        barrier.absorbing(record.customerId, record.mergedFrom, now());
+        return [];
+      case 'touchpoint': {
+        const ctp = record.touchpoint;
+        if (!ctp) return [];
+        const sourceWatermark = record.source != null && record.sourceWatermark != null ? record.sourceWatermark : undefined;
+        const result = sessions.process(ctp.touchpoint, record.customerId, ctp.accountId, sourceWatermark);
+        if (result.duplicate) {
+          counters.duplicates();
+          return [];
+        }
+        if (result.late) counters.late();
+        const attributed = { ...ctp, customerId: record.customerId, accountId: result.accountId, sessionId: result.sessionId, late: result.late };
+        counters.touchpoints();
+        const staged = stages.process(attributed, now());
+        return [
+          { topic: topics.customerTouchpoints, key: record.customerId, value: codecs.record.encode({ ...record, inputOffset: offset, touchpoint: attributed }) },
+          ...sessionRecords(result.sessions),
+          ...stageRecords({ transitions: staged.transitions, funnel: staged.funnel, churn: staged.churn ? [staged.churn] : [] }),
+        ];
+      }
+      case 'merge': {
+        const into = record.mergeInto;
+        if (!into || into === record.customerId) return [];
+        forwards.firstTime(record.customerId, into);
+        const sessionsPart = sessions.exportCustomer(record.customerId);
+        const journey = stages.exportCustomer(record.customerId);
+        const state = encodeCustomerState({ sessions: sessionsPart, journey: journey === null ? null : encodeJourneyState(journey) });
+        // Sent even when there is nothing to merge: the survivor is waiting for it.
+        return [loopback({ kind: 'transfer', customerId: into, touchpoint: null, mergeInto: null, mergedFrom: record.customerId, state })];
+      }
+      case 'transfer': {
+        const { merge, release } = barrier.transferred(record.customerId, record.mergedFrom);
+        const out: OutgoingRecord[] = [];
+        if (merge && record.state) {
+          const parts = decodeCustomerState(record.state);
+          if (parts.sessions) out.push(...sessionRecords(sessions.importCustomer(record.customerId, parts.sessions)));
+          if (parts.journey) {
+            const merged = stages.importCustomer(record.customerId, decodeJourneyState(parts.journey));
+            out.push(...stageRecords({ transitions: merged.transitions, funnel: merged.funnel, churn: merged.churn ? [merged.churn] : [] }));
+          }
+        }
+        return [...out, ...releaseHeld(release)];
+      }
+    }
+  };
+
+  return {
+    sessions,
+    stages,
+    restore(key, value) {
+      if (forwards.restore(key, value) || barrier.restore(key, value)) return;
+      if (key.startsWith(WATERMARK_PREFIX)) {
+        noteSource(Number(key.slice(WATERMARK_PREFIX.length)), Number(value.toString('utf8')));
+        return;
+      }
+      const parts = decodeCustomerState(value);
+      sessions.restore(key, parts.sessions);
+      stages.restore(key, parts.journey);
+    },
+    process(message: KafkaMessage) {
+      let record: JourneyRecord;
+      try {
+        if (!message.value) throw new Error('empty message value');
+        record = codecs.record.decode(message.value);
+      } catch (error) {
+        counters.deadLetter();
+        return [deadLetterRecord(topics.deadLetter, { topic: topics.identifiedTouchpoints, stage: 'journey', message }, (error as Error).message, now())];
+      }
+      return handle(record, Number(message.offset));
+    },
+    tick(at: number, context) {
+      // Wall-clock punctuation only for an idle, caught-up partition: a backlog being replayed
+      // must not have its events declared late because the clock moved on meanwhile.
+      if (context.caughtUp) sessions.advanceWatermark(at - deps.maxEventLagMs);
+      const expired = barrier.overdue(at, context.caughtUp);
+      counters.mergeWaitsExpired(expired.length);
+      const released = expired.flatMap(releaseHeld);
+      // A waiting survivor's sessions stay open until the absorbed sessions have been merged in.
+      const closed = sessions.expire((customerId) => barrier.isWaiting(customerId));
+      counters.sessionsClosed(closed.length);
+      return [...released, ...sessionRecords(closed), ...stageRecords(stages.tick(at, deps.tickLimit))];
+    },
+    takeStateUpdates(): StateUpdate[] {
+      // One value per changed customer, whichever part changed.
+      const changed = new Set([...sessions.dirtyKeys(), ...stages.takeDirtyKeys()]);
+      const updates: StateUpdate[] = [];
+      for (const customerId of changed) {
+        updates.push({ key: customerId, value: encodeCustomerState({ sessions: sessions.snapshot(customerId), journey: stages.snapshot(customerId) }) });
+      }
+      for (const source of dirtySources) updates.push({ key: `${WATERMARK_PREFIX}${source}`, value: Buffer.from(String(sourceWatermarks.get(source)!)) });
+      dirtySources.clear();
+      updates.push(...forwards.drainUpdates(), ...barrier.drainUpdates());
+      return updates;
+    },
+  };
+}
