@@ -86,6 +86,9 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     DATA_DIR: dataDir,
     SESSIONIZER_GROUP_ID: `${prefix}sessionizer`,
     WRITER_GROUP_ID: `${prefix}writer`,
+    // Static membership, as a deployment with stable instance names has it (README, Recovery): a
+    // process restarted after a kill -9 takes its place in its groups back at once.
+    KAFKA_GROUP_INSTANCE_ID: `${prefix}instance-1`,
     // Event time only: wall-clock punctuation would make two runs of the same input differ.
     SESSION_MAX_EVENT_LAG_MINUTES: '1440',
     SESSIONIZER_HTTP_PORT: '0',

@@ -73,6 +73,11 @@ export const commonEnv = {
   /** A fetch is answered once this many bytes are there for the consumer, or after the wait below. */
   KAFKA_FETCH_MIN_BYTES: envInt(65_536, 1, 64 * 1024 * 1024),
   KAFKA_FETCH_MAX_WAIT_MS: envInt(50, 0, 60_000),
+  /**
+   * Static group membership (README, Recovery): this instance's stable name in its consumer groups,
+   * unique per running instance (a pod or host name). Unset: dynamic membership.
+   */
+  KAFKA_GROUP_INSTANCE_ID: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, 'letters, digits, . _ - only').optional(),
   DATA_DIR: z.string().min(1).default('.data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 };

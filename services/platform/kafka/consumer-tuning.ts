@@ -21,6 +21,8 @@ export interface ConsumerTuning {
   rebalanceTimeoutMs: number;
   fetchMinBytes: number;
   fetchMaxWaitMs: number;
+  /** Static membership (static-membership.ts): a restarted instance takes its place back at once. */
+  groupInstanceId?: string;
 }
 
 export const defaultConsumerTuning: ConsumerTuning = {
@@ -38,6 +40,7 @@ export function consumerTuning(config: {
   KAFKA_REBALANCE_TIMEOUT_MS: number;
   KAFKA_FETCH_MIN_BYTES: number;
   KAFKA_FETCH_MAX_WAIT_MS: number;
+  KAFKA_GROUP_INSTANCE_ID?: string;
 }): ConsumerTuning {
   if (config.KAFKA_HEARTBEAT_INTERVAL_MS * 3 > config.KAFKA_SESSION_TIMEOUT_MS) {
     throw new ConfigError([
@@ -50,5 +53,6 @@ export function consumerTuning(config: {
     rebalanceTimeoutMs: config.KAFKA_REBALANCE_TIMEOUT_MS,
     fetchMinBytes: config.KAFKA_FETCH_MIN_BYTES,
     fetchMaxWaitMs: config.KAFKA_FETCH_MAX_WAIT_MS,
+    groupInstanceId: config.KAFKA_GROUP_INSTANCE_ID,
   };
 }

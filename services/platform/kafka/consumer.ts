@@ -3,6 +3,7 @@ import type { Logger } from '../logging/logger.js';
 import type { Component, Health } from '../runtime/component.js';
 import { createCommitSchedule } from './commit-schedule.js';
 import { defaultConsumerTuning, type ConsumerTuning } from './consumer-tuning.js';
+import { useStaticMembership } from './static-membership.js';
 
 export interface PartitionBatch {
   topic: string;
@@ -180,6 +181,7 @@ export function createPartitionedConsumer(
 
   /** Creates, connects and runs a kafkajs consumer (again, after a crash kafkajs will not restart). */
   const launch = async (): Promise<void> => {
+    if (tuning.groupInstanceId !== undefined) useStaticMembership(options.groupId, tuning.groupInstanceId);
     const self = kafka.consumer({
       groupId: options.groupId,
       // Short, so a crashed member is noticed in seconds; a live one heartbeats on a timer while a
