@@ -1,6 +1,9 @@
 import type { KafkaMessage } from 'kafkajs';
 import { Registry } from 'prom-client';
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { JourneyRecord } from '../../schemas/journey.js';
 import type { Touchpoint } from '../../schemas/touchpoint.js';
 import { topicCodecs, topicsWithPrefix } from '../../schemas/topics.js';
@@ -9,6 +12,8 @@ import { IdentityGraph } from './core/identity.js';
 import { touchpoint } from './core/test-touchpoint.js';
 import { createLogger } from '../platform/logging/logger.js';
 import { createIdentityRouter } from './identity-router.js';
+import { RetryWindowCopy } from './retry-window-copy.js';
+import { openLocalStateLog } from '../platform/streams/local-state-log.js';
 import { routerMarkerKey, type createIdentityTable } from './identity-table.js';
 
 const topics = topicsWithPrefix('t.');
@@ -19,6 +24,8 @@ const recordCodec = topicCodecs.identifiedTouchpoints();
  * The identity table without its Kafka reader: the same graph, applied in memory. `fromTopic`
  * rebuilds what a restarted instance would read: the identity-links records that were sent.
  */
+const silent = createLogger('test', 'silent');
+
 function tableInMemory(fromTopic: OutgoingRecord[] = []): ReturnType<typeof createIdentityTable> {
   const graph = new IdentityGraph();
   const markers = new Map<number, { offset: bigint; watermark: number | null }>();
@@ -44,8 +51,9 @@ function tableInMemory(fromTopic: OutgoingRecord[] = []): ReturnType<typeof crea
   };
 }
 
-function setup(failSends: number, options: { table?: ReturnType<typeof createIdentityTable>; failOnCall?: number; input?: KafkaMessage[] } = {}) {
+function setup(failSends: number, options: { table?: ReturnType<typeof createIdentityTable>; failOnCall?: number; input?: KafkaMessage[]; windowCopyDir?: string } = {}) {
   const sent: OutgoingRecord[][] = [];
+  const inputRead: string[] = [];
   let failures = failSends;
   let calls = 0;
   const router = createIdentityRouter({
@@ -62,15 +70,21 @@ function setup(failSends: number, options: { table?: ReturnType<typeof createIde
     recordCodec,
     linkOptions: {},
     recentMessagesPerPartition: 1_000,
-    readBefore: async (_partition, end, count, onMessage) => {
-      for (const m of options.input ?? []) if (BigInt(m.offset) < end && BigInt(m.offset) >= end - BigInt(count)) onMessage(m);
+    readRange: async (_partition, from, to, onMessage) => {
+      for (const m of options.input ?? []) {
+        if (BigInt(m.offset) < to && BigInt(m.offset) >= from) {
+          inputRead.push(m.offset);
+          onMessage(m);
+        }
+      }
     },
+    openWindowCopy: options.windowCopyDir === undefined ? undefined : (partition) => new RetryWindowCopy(openLocalStateLog(join(options.windowCopyDir!, `window-${partition}.log`), silent)!, 1_000),
     outputPartitions: async () => 2,
     registry: new Registry(),
-    logger: createLogger('test', 'silent'),
+    logger: silent,
     now: () => 0,
   });
-  return { router, sent };
+  return { router, sent, inputRead };
 }
 
 const message = (offset: number, tp: Touchpoint): KafkaMessage =>
@@ -93,13 +107,13 @@ const batch = [
 describe('identity router', () => {
   it('sends a merge notice after the absorbed customer’s earlier touchpoints of the same batch', async () => {
     const { router, sent } = setup(0);
-    await router.handleBatch({ topic: topics.touchpoints, partition: 0, messages: batch, highWatermark: '3' }, { heartbeat: async () => {}, commit: async () => {} });
+    await router.handleBatch({ topic: topics.touchpoints, partition: 0, messages: batch, highWatermark: '3' }, { heartbeat: async () => {}, commit: async () => {}, progress: async () => {} });
     expect(routed(sent.flat())).toEqual(['touchpoint:a:a1', 'merge:a:a1>u:u1', 'absorbing:u:u1', 'touchpoint:u:u1', 'touchpoint:u:u1']);
   });
 
   it('re-sends the merge notice of a failed send at the same place when the batch is retried', async () => {
     const { router, sent } = setup(1);
-    const control = { heartbeat: async () => {}, commit: async () => {} };
+    const control = { heartbeat: async () => {}, commit: async () => {}, progress: async () => {} };
     await expect(router.handleBatch({ topic: topics.touchpoints, partition: 0, messages: batch, highWatermark: '3' }, control)).rejects.toThrow('broker down');
     await router.handleBatch({ topic: topics.touchpoints, partition: 0, messages: batch, highWatermark: '3' }, control);
     // m0 is routed to a:a1 again: the retry rebuilds the same sequence, not the post-merge view.
@@ -107,7 +121,7 @@ describe('identity router', () => {
     expect(sent.flat().filter((r) => r.topic === topics.identityLinks).length).toBeGreaterThan(0);
   });
 
-  const control = { heartbeat: async () => {}, commit: async () => {} };
+  const control = { heartbeat: async () => {}, commit: async () => {}, progress: async () => {} };
   const whole = { topic: topics.touchpoints, partition: 0, messages: batch, highWatermark: '3' };
 
   it('after a crash between its outputs and its links, a restarted router routes the batch exactly as the first time', async () => {
@@ -138,6 +152,62 @@ describe('identity router', () => {
     await restarted.router.onAssigned!({ topic: topics.touchpoints, partition: 0 }, { offset: '3', metadata: null });
     await restarted.router.handleBatch({ ...whole, messages: [retry], highWatermark: '4' }, control);
     expect(routed(restarted.sent.flat())).toEqual([]);
+  });
+
+  describe('retry window from the local copy', () => {
+    const dirs: string[] = [];
+    afterEach(() => {
+      for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+    });
+    const tempDir = () => {
+      const dir = mkdtempSync(join(tmpdir(), 'router-window-'));
+      dirs.push(dir);
+      return dir;
+    };
+    const tp0 = { topic: topics.touchpoints, partition: 0 };
+    const retry = message(3, touchpoint({ messageId: 'm0', anonymousId: 'a1' }));
+
+    it('a restart takes the window from the copy, reads nothing of the input, and still drops a retry of a routed touchpoint', async () => {
+      const windowCopyDir = tempDir();
+      const first = setup(0, { windowCopyDir });
+      await first.router.onAssigned!(tp0, { offset: '-1', metadata: null });
+      await first.router.handleBatch(whole, control);
+      await first.router.onRevoked!(tp0);
+      const restarted = setup(0, { table: tableInMemory(first.sent.flat()), input: batch, windowCopyDir });
+      await restarted.router.onAssigned!(tp0, { offset: '3', metadata: null });
+      expect(restarted.inputRead).toEqual([]);
+      await restarted.router.handleBatch({ ...whole, messages: [retry], highWatermark: '4' }, control);
+      expect(routed(restarted.sent.flat())).toEqual([]);
+    });
+
+    it('reads from the input only what the copy lacks (another instance routed it)', async () => {
+      const windowCopyDir = tempDir();
+      const first = setup(0, { windowCopyDir });
+      await first.router.onAssigned!(tp0, { offset: '-1', metadata: null });
+      await first.router.handleBatch({ ...whole, messages: batch.slice(0, 1), highWatermark: '3' }, control);
+      await first.router.onRevoked!(tp0);
+      // Offsets 1 and 2 were routed elsewhere: the copy ends at 1.
+      const elsewhere = setup(0, { table: tableInMemory(first.sent.flat()) });
+      await elsewhere.router.handleBatch({ ...whole, messages: batch.slice(1), highWatermark: '3' }, control);
+      const restarted = setup(0, { table: tableInMemory([...first.sent.flat(), ...elsewhere.sent.flat()]), input: batch, windowCopyDir });
+      await restarted.router.onAssigned!(tp0, { offset: '3', metadata: null });
+      expect(restarted.inputRead).toEqual(['1', '2']);
+      await restarted.router.handleBatch({ ...whole, messages: [retry, message(4, touchpoint({ messageId: 'm2', anonymousId: 'a1', userId: 'u1' }))], highWatermark: '5' }, control);
+      expect(routed(restarted.sent.flat())).toEqual([]);
+    });
+
+    it('ignores a copy that goes past where routing resumes: those touchpoints are routed again, not dropped as seen', async () => {
+      const windowCopyDir = tempDir();
+      const first = setup(0, { windowCopyDir });
+      await first.router.onAssigned!(tp0, { offset: '-1', metadata: null });
+      await first.router.handleBatch(whole, control);
+      await first.router.onRevoked!(tp0);
+      // The new owner resumes at 0 (say its marker and commits were lost with the topic's history).
+      const restarted = setup(0, { input: [], windowCopyDir });
+      await restarted.router.onAssigned!(tp0, { offset: '-1', metadata: null });
+      await restarted.router.handleBatch(whole, control);
+      expect(routed(restarted.sent.flat())).toEqual(['touchpoint:a:a1', 'merge:a:a1>u:u1', 'absorbing:u:u1', 'touchpoint:u:u1', 'touchpoint:u:u1']);
+    });
   });
 
   describe('event-time watermarks', () => {

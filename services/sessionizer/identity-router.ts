@@ -10,6 +10,7 @@ import type { Logger } from '../platform/logging/logger.js';
 import { deadLetterRecord } from '../platform/pipeline/dead-letter.js';
 import { linksFrom, type LinkOptions } from './core/identity.js';
 import { RecentMessages } from './core/recent-messages.js';
+import type { RetryWindowCopy } from './retry-window-copy.js';
 import { routerMarkerKey, routerMarkerValue, type createIdentityTable } from './identity-table.js';
 
 /** Where one touchpoint went: its customer, and the merges its links caused (in order). */
@@ -27,8 +28,10 @@ export interface IdentityRouterDeps {
   linkOptions: LinkOptions;
   /** How many recent messageIds each partition remembers to drop retries before routing. */
   recentMessagesPerPartition: number;
-  /** Reads the (at most `count`) touchpoints of `partition` before offset `end`, oldest first. */
-  readBefore(partition: number, end: bigint, count: number, onMessage: (message: KafkaMessage) => void): Promise<void>;
+  /** Reads the touchpoints of `partition` in [from, to) (from clamped to the partition's start), oldest first. */
+  readRange(partition: number, from: bigint, to: bigint, onMessage: (message: KafkaMessage) => void): Promise<void>;
+  /** The local copy of a partition's retry window, or null (no state directory, or held by another process). */
+  openWindowCopy?(partition: number): RetryWindowCopy | null;
   /** Partitions of identified-touchpoints: each gets this router's watermarks. */
   outputPartitions(): Promise<number>;
   registry: Registry;
@@ -48,6 +51,7 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
   const dead = new Counter({ name: 'sessionizer_dead_letters_total', help: 'Undecodable touchpoints', registers: [deps.registry] });
   const retries = new Counter({ name: 'sessionizer_router_duplicates_total', help: 'Touchpoints dropped by the router as recent duplicates (SDK retries)', registers: [deps.registry] });
   const recent = new Map<number, RecentMessages>();
+  const windowCopies = new Map<number, RetryWindowCopy>();
   /**
    * Per input partition: the max event time routed so far (its event-time watermark). Each routed
    * touchpoint carries the value from just before it, and every batch ends with a `watermark`
@@ -135,28 +139,49 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
   };
 
   return {
+    async onRevoked(tp) {
+      windowCopies.get(tp.partition)?.close();
+      windowCopies.delete(tp.partition);
+    },
     async onAssigned(tp, committed) {
       await deps.table.caughtUp();
       // The previous owner's marker for this partition may have been written a moment ago.
       await deps.table.catchUpToEnd();
       watermarks.delete(tp.partition); // resume from the marker's watermark, not a former assignment's
-      // The retry window is rebuilt from the input itself: the messageIds just before where this
-      // partition resumes. Otherwise an SDK retry whose first copy came before a restart would be
-      // routed again, possibly to the survivor of a merge its first copy preceded.
+      // The retry window is rebuilt: the messageIds just before where this partition resumes, from
+      // the local copy and, for what it lacks, from the input itself. Otherwise an SDK retry whose
+      // first copy came before a restart would be routed again, possibly to the survivor of a merge
+      // its first copy preceded.
       const applied = deps.table.appliedOffset(tp.partition);
       const resumeAt = [committed.offset === '-1' ? 0n : BigInt(committed.offset), applied === null ? 0n : applied + 1n].reduce((a, b) => (a > b ? a : b));
       const seen = new RecentMessages(deps.recentMessagesPerPartition);
       const started = deps.now();
-      await deps.readBefore(tp.partition, resumeAt, deps.recentMessagesPerPartition, (message) => {
-        try {
-          if (message.value) seen.seenBefore(deps.touchpointCodec.leadingString(message.value));
-        } catch {
-          // Undecodable input was dead-lettered when it was first routed.
-        }
-      });
+      windowCopies.get(tp.partition)?.close();
+      windowCopies.delete(tp.partition);
+      const copy = deps.openWindowCopy?.(tp.partition) ?? null;
+      const fromCopy = copy?.load(resumeAt) ?? null;
+      if (fromCopy) seen.remember(fromCopy.hashes);
+      // What the copy lacks: the ids between its end and where routing resumes (all of the window without a copy).
+      const windowStart = resumeAt - BigInt(deps.recentMessagesPerPartition);
+      const readFrom = fromCopy && fromCopy.end > windowStart ? fromCopy.end : windowStart;
+      let read = 0;
+      if (readFrom < resumeAt) {
+        await deps.readRange(tp.partition, readFrom, resumeAt, (message) => {
+          read++;
+          try {
+            if (message.value) seen.seenBefore(deps.touchpointCodec.leadingString(message.value));
+          } catch {
+            // Undecodable input was dead-lettered when it was first routed.
+          }
+        });
+      }
       seen.commit();
       recent.set(tp.partition, seen);
-      deps.logger.info({ partition: tp.partition, resumeAt: resumeAt.toString(), ids: seen.size, ms: deps.now() - started }, 'router retry window rebuilt');
+      if (copy) {
+        if (read > 0 || !fromCopy) copy.reset(seen.hashes(), resumeAt);
+        windowCopies.set(tp.partition, copy);
+      }
+      deps.logger.info({ partition: tp.partition, resumeAt: resumeAt.toString(), ids: seen.size, fromCopy: fromCopy?.hashes.length ?? 0, readFromInput: read, ms: deps.now() - started }, 'router retry window rebuilt');
     },
     async handleBatch(batch: PartitionBatch) {
       const out: OutgoingRecord[] = [];
@@ -169,9 +194,11 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
       const applied = deps.table.appliedOffset(batch.partition);
       const watermarkBefore = watermarkOf(batch.partition);
       let last: bigint | null = null;
+      let firstRouted: bigint | null = null;
       for (const message of batch.messages) {
         last = BigInt(message.offset);
         if (applied !== null && last <= applied) continue;
+        firstRouted ??= last;
         route(message, batch.partition, out, decisions, linkEntries, seen);
       }
       if (last === null) return null;
@@ -200,7 +227,8 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
       deps.table.markApplied(batch.partition, last, Number.isFinite(watermark) ? watermark : null);
       unsentLinks = [];
       for (const at of decisions.keys()) unsentRoutes.delete(at);
-      seen.commit();
+      const committed = seen.commit();
+      if (firstRouted !== null && committed.length > 0) windowCopies.get(batch.partition)?.append(firstRouted, committed, last + 1n);
       return { offset: (last + 1n).toString() };
     },
   };

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Stage } from '../../schemas/journey.js';
@@ -11,12 +12,14 @@ import { readPartitionRange } from '../platform/kafka/read-range.js';
 import type { Logger } from '../platform/logging/logger.js';
 import { composeComponents, type Component } from '../platform/runtime/component.js';
 import { mergeWaitLimits, type MergeWaitLimits } from '../platform/streams/merge-barrier.js';
+import { openLocalStateLog } from '../platform/streams/local-state-log.js';
 import { createStatefulHandler } from '../platform/streams/stateful-handler.js';
 import type { LinkOptions } from './core/identity.js';
 import { sessionizerConfig, type SessionConfig } from './core/sessions.js';
 import { createIdentityRouter } from './identity-router.js';
 import { createIdentityTable } from './identity-table.js';
 import { createJourneyProcessor } from './journey-processor.js';
+import { RetryWindowCopy } from './retry-window-copy.js';
 import type { StagesPartitionOptions } from './stages/processor.js';
 
 export interface SessionizerServiceDeps {
@@ -65,6 +68,7 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
     }
     return count;
   };
+  const recentMessagesPerPartition = deps.recentMessagesPerPartition ?? 200_000;
   const router = createIdentityRouter({
     topics: deps.topics,
     table,
@@ -72,15 +76,21 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
     touchpointCodec: topicCodecs.touchpoints(),
     recordCodec,
     linkOptions: deps.linkOptions,
-    recentMessagesPerPartition: deps.recentMessagesPerPartition ?? 200_000,
-    readBefore: async (partition, end, count, onMessage) => {
+    recentMessagesPerPartition,
+    readRange: async (partition, from, to, onMessage) => {
       const admin = deps.kafka.admin();
       await admin.connect();
       const offsets = await admin.fetchTopicOffsets(deps.topics.touchpoints).finally(() => admin.disconnect());
       const low = BigInt(offsets.find((o) => o.partition === partition)?.low ?? '0');
-      const from = end - BigInt(count) > low ? end - BigInt(count) : low;
-      await readPartitionRange(deps.kafka, { topic: deps.topics.touchpoints, partition, from, to: end }, onMessage);
+      await readPartitionRange(deps.kafka, { topic: deps.topics.touchpoints, partition, from: from > low ? from : low, to }, onMessage);
     },
+    openWindowCopy:
+      deps.stateDir === undefined
+        ? undefined
+        : (partition) => {
+            const log = openLocalStateLog(join(deps.stateDir!, `${deps.topics.touchpoints}-${partition}.retry-window.log`), logger);
+            return log ? new RetryWindowCopy(log, recentMessagesPerPartition) : null;
+          },
     outputPartitions: () => partitionsOf(deps.topics.identifiedTouchpoints),
     registry: deps.registry,
     logger,

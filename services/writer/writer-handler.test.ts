@@ -59,6 +59,10 @@ function writer(w: World, options: { maxBufferRows?: number; replayWaitMs?: numb
       if (dying) throw new Error('killed');
       w.group.set(partition, { offset: point.offset, metadata: point.metadata ?? null });
     },
+    // The writer commits its blocks itself; it offers no progress points.
+    progress: async () => {
+      throw new Error('the writer does not report progress points');
+    },
   });
   const assign = (partition: number) => handler.onAssigned!({ topic, partition }, w.group.get(partition) ?? { offset: '-1', metadata: null });
   const batch = (partition: number, from: number, to: number) => {

@@ -34,6 +34,11 @@ export interface PartitionControl {
   heartbeat(): Promise<void>;
   /** Commits now, inside the batch (e.g. an intent record before a side effect). */
   commit(point: CommitPoint): Promise<void>;
+  /**
+   * Everything before `point` is durable, inside a long batch: committed on the commit schedule
+   * (at most once a second), so progress shows, and a crash replays less, before the batch ends.
+   */
+  progress(point: CommitPoint): Promise<void>;
 }
 
 /**
@@ -127,6 +132,7 @@ export function createPartitionedConsumer(
       schedule.committedDirectly(key(tp));
       return commit(via, tp, point);
     },
+    progress: (point) => commit(via, tp, schedule.offer(key(tp), point)),
   });
   const noHeartbeat = async () => {};
 

@@ -150,8 +150,10 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
         applied.set(key(batch), offset);
         outputs = [];
         bytes = 0;
-        // A long batch must not look like a dead member to the group coordinator.
+        // A long batch must not look like a dead member to the group coordinator, and its durable
+        // steps are progress (committed on the schedule) before it ends.
         await control.heartbeat();
+        await control.progress({ offset: (offset + 1n).toString() });
       };
       for (const message of batch.messages) {
         const offset = BigInt(message.offset);
