@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 // Two projects: `unit` (pure logic, no I/O, beside the code as *.test.ts) and `integration`
 // (real Kafka broker + real ClickHouse engine, tests/**/*.integration.test.ts). The integration
-// project's global setup decides where Kafka and ClickHouse come from (tests/support/environment.ts).
+// project's global setup decides where Kafka and ClickHouse come from (tests/support/global-setup.ts).
 export default defineConfig({
   test: {
     projects: [

@@ -61,11 +61,11 @@ function namespaceRank(id: string): number {
 const ROOT_MARK = '#';
 
 /**
- * Union-find over namespaced ids. The root of a component is its least member under
- * (namespace rank, first-seen sequence, id): unions keep the lesser root, so the root depends only on
- * the sequence of links, never on which instance applied them or when path compression ran.
- * `seq` of an id = graph size when the link that first mentioned it was applied (both ids new in one
- * link share a seq and fall back to the lexicographic tie-break); it is recoverable from a snapshot.
+ * Union-find over namespaced ids. The root of a component is its least member under (namespace
+ * rank, id) (`precedes`): unions keep the lesser root, so the root depends only on which ids are
+ * linked, never on the order links were applied, which instance applied them, or when path
+ * compression ran. Roots also carry a `seq` (graph size when the link that first mentioned them was
+ * applied); it plays no part in choosing roots and is kept only for the snapshot form below.
  *
  * Memory: one Map entry per non-root (id → parent) and one per root (id → seq).
  */

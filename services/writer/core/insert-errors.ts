@@ -25,7 +25,7 @@ export function isDataError(error: unknown): boolean {
   return code !== undefined && DATA_ERROR_CODES.has(String(code));
 }
 
-/** Capped exponential backoff with full jitter (`random` injected so tests are deterministic). */
+/** Capped exponential backoff with equal jitter: half the ceiling plus a random half (`random` injected so tests are deterministic). */
 export function backoffMs(attempt: number, random: () => number, baseMs = 100, capMs = 5_000): number {
   const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(attempt, 16));
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
