@@ -4,6 +4,7 @@ import { startDedicatedBroker } from '../faults/broker.js';
 import { runAlertingBench } from './alerting.bench.js';
 import { runCollectorCoreBench } from './collector-core.bench.js';
 import { runE2eBench } from './e2e.bench.js';
+import { runJourneyBench } from './journey.bench.js';
 import { runQueriesBench } from './queries.bench.js';
 import { runSessionizerBench } from './sessionizer.bench.js';
 import { runSimulatorBench } from './simulator.bench.js';
@@ -18,8 +19,28 @@ const steps: Record<string, () => Promise<unknown>> = {
   stages: () => runStagesBench(),
   alerting: () => runAlertingBench(),
   queries: () => runQueriesBench({ touchpoints: env('BENCH_QUERY_TOUCHPOINTS', 10_000_000) }),
+  journey: () => journey(),
   e2e: () => e2e(),
 };
+/** The journey processor on the fault run's input as a backlog (BENCH_JOURNEY_EVENTS, 1,000,000), on a broker of its own. */
+async function journey(): Promise<unknown> {
+  const dedicated = startDedicatedBroker(env('BENCH_JOURNEY_KAFKA_PORT', 19_392));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      dedicated.destroy();
+      process.exit(130);
+    });
+  try {
+    return await runJourneyBench({
+      brokers: dedicated.brokers,
+      events: env('BENCH_JOURNEY_EVENTS', 1_000_000),
+      seed: env('FAULT_SEED', 11),
+      log: (line) => process.stderr.write(`[bench] ${line}\n`),
+    });
+  } finally {
+    dedicated.destroy();
+  }
+}
 /**
  * The e2e step runs on a broker of its own (BENCH_KAFKA_PORT, default 19292; a fresh data directory)
  * so the broker's CPU is this run's alone; BENCH_KAFKA_PORT=shared uses the broker `npm run bench`

@@ -1,0 +1,116 @@
+// The journey processor alone (the sessionizer service: identity router + journey step) on the
+// fault run's input, read from `touchpoints` as a backlog: events/s and CPU-seconds per million
+// events, to set beside a Kafka Streams session-window job on the same topic and machine
+// (docs/performance.md). Also counts the Kafka records the processing wrote per input touchpoint.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { identityKey } from '../../schemas/touchpoint.js';
+import { topicCodecs, topicsWithPrefix } from '../../schemas/topics.js';
+import { loadSources } from '../../services/collector/config.js';
+import { ensureTopics } from '../../services/platform/kafka/admin.js';
+import { pipelineTopicSpecs } from '../../services/platform/kafka/pipeline-topics.js';
+import { createKafkaProducer } from '../../services/platform/kafka/producer.js';
+import { knownTouchpoints } from '../faults/input.js';
+import { groupLag } from '../faults/quiescence.js';
+import { startServiceProcess, waitForOutput } from '../support/processes.js';
+import { brokerPid, cpuSecondsOrNaN, peakRssMb } from './proc-stats.js';
+
+export interface JourneyBenchOptions {
+  brokers: string;
+  events: number;
+  seed: number;
+  log: (line: string) => void;
+}
+
+const round = (x: number, digits = 0) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+export async function runJourneyBench(o: JourneyBenchOptions): Promise<unknown> {
+  const kafka = new Kafka({ brokers: o.brokers.split(','), logLevel: logLevel.NOTHING });
+  const prefix = `jb${Date.now().toString(36)}.`;
+  const topics = topicsWithPrefix(prefix);
+  await ensureTopics(kafka, pipelineTopicSpecs(topics, 4));
+  o.log(`journey: producing ${o.events} touchpoints (the fault run's input, seed ${o.seed}) as a backlog`);
+  const producer = createKafkaProducer(kafka, { name: 'journey-bench' });
+  await producer.start();
+  const codec = topicCodecs.touchpoints();
+  const sources = loadSources('services/collector/sources.local.yaml');
+  let produced = 0;
+  for (const chunk of knownTouchpoints({ seed: o.seed, count: o.events, startTime: Date.now() - 6 * 3_600_000, sources, chunk: 5_000 })) {
+    await producer.send(chunk.map((tp) => ({ topic: topics.touchpoints, key: identityKey(tp), value: codec.encode(tp) })));
+    produced += chunk.length;
+  }
+  await producer.stop();
+  const before = await endOffsets(kafka, Object.values(topics));
+
+  const dataDir = mkdtempSync(join(tmpdir(), 'journey-bench-'));
+  const groupId = `${prefix}sessionizer`;
+  const groups = [
+    { groupId: `${groupId}-router`, topics: [topics.touchpoints] },
+    { groupId: `${groupId}-sessions`, topics: [topics.identifiedTouchpoints] },
+  ];
+  const broker = brokerPid(Number(o.brokers.split(':').at(-1)));
+  const brokerCpuBefore = cpuSecondsOrNaN(broker);
+  const loadAtStart = loadavg()[0]!;
+  const started = Date.now();
+  const svc = startServiceProcess('services/sessionizer/main.ts', {
+    KAFKA_BROKERS: o.brokers,
+    KAFKA_TOPIC_PREFIX: prefix,
+    KAFKA_PARTITIONS: '4',
+    DATA_DIR: dataDir,
+    SESSIONIZER_GROUP_ID: groupId,
+    SESSIONIZER_HTTP_PORT: '0',
+    // Event time only, as in the fault run: the backlog's hours of event time are not "late".
+    SESSION_MAX_EVENT_LAG_MINUTES: '1440',
+    LOG_LEVEL: 'warn',
+  });
+  try {
+    await waitForOutput(svc, 'health at', 120_000);
+    // Drained: both groups have committed everything, twice in a row (the journey step's input
+    // keeps growing while the router works).
+    for (let quiet = 0; quiet < 2; ) {
+      await new Promise((r) => setTimeout(r, 500));
+      const lags = await Promise.all(groups.map((g) => groupLag(kafka, g.groupId, g.topics).catch(() => Infinity)));
+      quiet = lags.every((l) => l === 0) ? quiet + 1 : 0;
+    }
+    const seconds = (Date.now() - started) / 1000;
+    const cpu = cpuSecondsOrNaN(svc.child.pid);
+    const brokerCpu = cpuSecondsOrNaN(broker) - brokerCpuBefore;
+    const after = await endOffsets(kafka, Object.values(topics));
+    const written: Record<string, number> = {};
+    for (const [key, topic] of Object.entries(topics)) {
+      const n = (after.get(topic) ?? 0) - (before.get(topic) ?? 0);
+      if (n > 0) written[key] = round(n / produced, 3);
+    }
+    const result = {
+      events: produced,
+      seconds: round(seconds, 1),
+      eventsPerSecond: Math.round(produced / seconds),
+      cpuSecondsPerMillion: { sessionizer: round((cpu / produced) * 1e6, 1), broker: round((brokerCpu / produced) * 1e6, 1) },
+      recordsWrittenPerTouchpoint: written,
+      recordsWrittenPerTouchpointTotal: round(Object.values(written).reduce((a, b) => a + b, 0), 2),
+      peakRssMb: svc.child.pid ? peakRssMb(svc.child.pid) : null,
+      loadAverage: { start: round(loadAtStart, 2), end: round(loadavg()[0]!, 2) },
+    };
+    o.log(`journey: ${JSON.stringify(result)}`);
+    return result;
+  } finally {
+    svc.child.kill('SIGTERM');
+    await svc.exited;
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Sum over partitions of each topic's end offset. */
+async function endOffsets(kafka: Kafka, topics: string[]): Promise<Map<string, number>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const out = new Map<string, number>();
+    for (const topic of topics) out.set(topic, (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0));
+    return out;
+  } finally {
+    await admin.disconnect();
+  }
+}
