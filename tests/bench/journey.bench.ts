@@ -21,6 +21,8 @@ export interface JourneyBenchOptions {
   brokers: string;
   events: number;
   seed: number;
+  /** Writes a V8 CPU profile of the sessionizer here (node --cpu-prof) when set. */
+  cpuProfileDir?: string;
   log: (line: string) => void;
 }
 
@@ -64,7 +66,7 @@ export async function runJourneyBench(o: JourneyBenchOptions): Promise<unknown> 
     // Event time only, as in the fault run: the backlog's hours of event time are not "late".
     SESSION_MAX_EVENT_LAG_MINUTES: '1440',
     LOG_LEVEL: 'warn',
-  });
+  }, o.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}`] : []);
   try {
     await waitForOutput(svc, 'health at', 120_000);
     // Drained: both groups have committed everything, twice in a row (the journey step's input

@@ -35,6 +35,7 @@ async function journey(): Promise<unknown> {
       brokers: dedicated.brokers,
       events: env('BENCH_JOURNEY_EVENTS', 1_000_000),
       seed: env('FAULT_SEED', 11),
+      cpuProfileDir: process.env.BENCH_CPU_PROFILE_DIR,
       log: (line) => process.stderr.write(`[bench] ${line}\n`),
     });
   } finally {
