@@ -5,7 +5,7 @@ import { classify } from './stages/classify.js';
 import { loadStageRules } from './stages/stage-rules.js';
 
 /**
- * A session's furthest stage uses the stage service's rules, read from the same file. Sessions do
+ * A session's furthest stage uses the stage machine's rules, read from the same file. Sessions do
  * not know a customer's purchase history, so "repeat purchase" rules don't apply here: a repeat
  * order counts as a purchase within its session.
  */
