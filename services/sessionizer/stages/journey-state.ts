@@ -74,12 +74,6 @@ export const JourneyStateSchema = z.object({
    * into the stage before may still count as its conversion, once (see merge.ts, lateConversion).
    */
   opened: z.boolean().optional(),
-  /**
-   * The sessionizer offset (`inputOffset`) of the last touchpoint applied to this customer id. The
-   * sessionizer's outputs repeat after it crashes (at-least-once); per customer its offsets only
-   * grow, so one at or below this is a repeat: applying it again would count a purchase twice.
-   */
-  appliedInputOffset: z.number().nullable().optional(),
 });
 export type JourneyState = z.infer<typeof JourneyStateSchema>;
 

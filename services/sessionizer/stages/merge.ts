@@ -54,8 +54,6 @@ export function mergeJourneyStates(
     signals: survivor === null ? other.signals : mergeSignals(survivor.signals, other.signals, config.churn.signalHalfLifeMs),
     // The flag is about the survivor id's own funnel rows: the absorbed id's entries are not its.
     entered: survivor === null ? false : hasOwnEntry(survivor),
-    // Offsets of the absorbed id's partition say nothing about the survivor's.
-    appliedInputOffset: survivor?.appliedInputOffset ?? null,
     // The survivor's opening entry stays current only if its stage does; a late conversion counts once.
     opened: survivor !== null && recent === survivor && survivor.opened === true && funnel.length === 0,
   };

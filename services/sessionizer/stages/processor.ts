@@ -57,16 +57,8 @@ export class StagesPartition {
 
   constructor(private readonly options: StagesPartitionOptions) {}
 
-  /** A touchpoint from sessionizer offset `inputOffset` was applied to this customer already (a repeat). */
-  isRepeat(customerId: string, inputOffset: number): boolean {
-    return (this.states.get(customerId)?.appliedInputOffset ?? -1) >= inputOffset;
-  }
-
-  /**
-   * Applies one touchpoint (in order per customer). `now` is the processing clock; `inputOffset`
-   * (the sessionizer offset it came from, see isRepeat) is remembered with the state.
-   */
-  process(ctp: CustomerTouchpoint, now: number, inputOffset: number | null = null): ProcessOutput {
+  /** Applies one touchpoint (in order per customer). `now` is the processing clock. */
+  process(ctp: CustomerTouchpoint, now: number): ProcessOutput {
     const { rules, config, churn } = this.options;
     const id = ctp.customerId;
     const before = this.states.get(id) ?? newJourneyState(id, ctp.accountId);
@@ -75,7 +67,7 @@ export class StagesPartition {
     const input = ctp.touchpoint.timestamp > now ? { ...ctp, touchpoint: { ...ctp.touchpoint, timestamp: now } } : ctp;
     const step = applyTouchpoint(before, input, rules, config);
     const scoring = scoreChurn(step.state, step.state.lastActivityAt ?? now, churn, config);
-    this.store(id, inputOffset === null ? scoring.state : { ...scoring.state, appliedInputOffset: inputOffset });
+    this.store(id, scoring.state);
     this.touchpoints++;
     return { transitions: step.transitions, funnel: step.funnel, churn: scoring.churn };
   }
