@@ -4,9 +4,9 @@ import { freshDatabase, type TestDatabase } from '../support/clickhouse.js';
 import { stopAfterEach } from '../support/cleanup.js';
 import { committedBy, waitForDrained } from '../support/drain.js';
 import { eventually } from '../support/eventually.js';
-import { testBrokers, uniqueGroupId, uniquePrefix, uniqueTopics } from '../support/kafka.js';
+import { uniqueGroupId, uniquePrefix, uniqueTopics } from '../support/kafka.js';
 import { createTestTopics, testKafka } from '../support/pipeline.js';
-import { finalSessions, produceTouchpoints, sessionizerGroups, testWriter, tp, type SessionRowView } from '../support/journey-fixtures.js';
+import { finalSessions, produceTouchpoints, sessionizerGroups, sessionizerProcessEnv, testWriter, tp, type SessionRowView } from '../support/journey-fixtures.js';
 import { startServiceProcess, waitForOutput, type ServiceProcess } from '../support/processes.js';
 
 const MIN = 60_000;
@@ -32,13 +32,7 @@ describe('sessionizer under kill -9', () => {
     const outputs: Array<() => string> = [];
     const start = async (): Promise<ServiceProcess> => {
       const svc = cleanup.process(
-        startServiceProcess('services/sessionizer/main.ts', {
-          KAFKA_BROKERS: testBrokers().join(','),
-          KAFKA_TOPIC_PREFIX: prefix,
-          SESSIONIZER_GROUP_ID: groupId,
-          SESSIONIZER_HTTP_PORT: '0',
-          LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-        }),
+        startServiceProcess('services/sessionizer/main.ts', sessionizerProcessEnv({ prefix, groupId })),
       );
       outputs.push(() => svc.output());
       await waitForOutput(svc, 'health at');

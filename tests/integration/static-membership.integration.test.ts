@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { stopAfterEach } from '../support/cleanup.js';
 import { committedBy } from '../support/drain.js';
 import { eventually } from '../support/eventually.js';
-import { testBrokers, uniqueGroupId, uniquePrefix, uniqueTopics } from '../support/kafka.js';
+import { uniqueGroupId, uniquePrefix, uniqueTopics } from '../support/kafka.js';
 import { createTestTopics, testKafka } from '../support/pipeline.js';
-import { produceTouchpoints, sessionizerGroups, tp } from '../support/journey-fixtures.js';
+import { produceTouchpoints, sessionizerGroups, sessionizerProcessEnv, tp } from '../support/journey-fixtures.js';
 import { startServiceProcess, waitForOutput } from '../support/processes.js';
 
 describe('static group membership (KAFKA_GROUP_INSTANCE_ID)', () => {
@@ -19,19 +19,21 @@ describe('static group membership (KAFKA_GROUP_INSTANCE_ID)', () => {
     const [router] = sessionizerGroups(groupId, topics);
     const start = async () => {
       const svc = cleanup.process(
-        startServiceProcess('services/sessionizer/main.ts', {
-          KAFKA_BROKERS: testBrokers().join(','),
-          KAFKA_TOPIC_PREFIX: prefix,
-          SESSIONIZER_GROUP_ID: groupId,
-          SESSIONIZER_HTTP_PORT: '0',
-          // A dead member's session lasts 10 minutes and a rebalance waits 10 minutes for members to
-          // rejoin: a dynamic member restarted after a kill -9 waits that long; a static one takes over.
-          KAFKA_SESSION_TIMEOUT_MS: '600000',
-          KAFKA_REBALANCE_TIMEOUT_MS: '600000',
-          KAFKA_HEARTBEAT_INTERVAL_MS: '1000',
-          KAFKA_GROUP_INSTANCE_ID: 'static-it-1',
-          LOG_LEVEL: 'warn',
-        }),
+        startServiceProcess(
+          'services/sessionizer/main.ts',
+          sessionizerProcessEnv(
+            { prefix, groupId },
+            {
+              // A dead member's session lasts 10 minutes and a rebalance waits 10 minutes for members
+              // to rejoin: a dynamic member restarted after a kill -9 waits that long; a static one
+              // takes over.
+              KAFKA_SESSION_TIMEOUT_MS: '600000',
+              KAFKA_REBALANCE_TIMEOUT_MS: '600000',
+              KAFKA_HEARTBEAT_INTERVAL_MS: '1000',
+              KAFKA_GROUP_INSTANCE_ID: 'static-it-1',
+            },
+          ),
+        ),
       );
       await waitForOutput(svc, 'health at');
       return svc;

@@ -11,7 +11,7 @@ import { journeyRoutes } from '../../services/writer/routes.js';
 import { createWriterService } from '../../services/writer/service.js';
 import type { ClickHouse } from '../../services/platform/clickhouse/client.js';
 import type { GroupOnTopics } from './drain.js';
-import { uniqueGroupId } from './kafka.js';
+import { testBrokers, uniqueGroupId } from './kafka.js';
 import { loadStagesOptions } from '../../services/sessionizer/stages-options.js';
 import { SessionizerEnv } from '../../services/sessionizer/config.js';
 import { parseEnv } from '../../services/platform/config/env.js';
@@ -119,6 +119,18 @@ export async function finalSessions(client: ClickHouseClient, database: string):
     format: 'JSONEachRow',
   });
   return (await rs.json<SessionRowView>()).map((r) => ({ ...r, event_count: Number(r.event_count), ended_ms: Number(r.ended_ms) }));
+}
+
+/** Environment of a sessionizer process on the test broker (`extra` adds or overrides variables). */
+export function sessionizerProcessEnv(o: { prefix: string; groupId: string }, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    KAFKA_BROKERS: testBrokers().join(','),
+    KAFKA_TOPIC_PREFIX: o.prefix,
+    SESSIONIZER_GROUP_ID: o.groupId,
+    SESSIONIZER_HTTP_PORT: '0',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+    ...extra,
+  };
 }
 
 /**
