@@ -22,6 +22,11 @@ export const SessionizerEnv = z.object({
   STAGES_CONFIG_FILE: z.string().optional(),
   CONVERSION_WINDOW_DAYS: envInt(7, 1, 365),
   CHURN_THRESHOLD_PERCENT: envInt(70, 1, 100),
+  /**
+   * The journey step writes its changed state to the changelog at most this often per partition
+   * (a customer changed many times in between is written once); a crash replays what came after.
+   */
+  SESSIONIZER_STATE_FLUSH_MS: envInt(1_000, 0, 60_000),
   /** Bounds the time-driven stage work (drop-offs, lapses, rescoring) of one tick per partition. */
   STAGES_TICK_LIMIT: envInt(5_000, 1, 1_000_000),
   SESSIONIZER_HTTP_PORT: envInt(8083, 0, 65_535),

@@ -13,6 +13,9 @@ import { RecentMessages } from './core/recent-messages.js';
 import type { RetryWindowCopy } from './retry-window-copy.js';
 import { routerMarkerKey, routerMarkerValue, type createIdentityTable } from './identity-table.js';
 
+/** How often (processing time) an input partition's watermark goes to every output partition. */
+const WATERMARK_EVERY_MS = 500;
+
 /** Where one touchpoint went: its customer, and the merges its links caused (in order). */
 interface RouteDecision {
   customerId: string;
@@ -22,7 +25,10 @@ interface RouteDecision {
 export interface IdentityRouterDeps {
   topics: Topics;
   table: ReturnType<typeof createIdentityTable>;
+  /** Writes the identity links with each batch's applied-offset marker (one atomic append). */
   producer: RecordProducer;
+  /** Writes the routed records (default `producer`); may gather them with other steps' outputs. */
+  outputs?: RecordProducer;
   touchpointCodec: Codec<Touchpoint>;
   recordCodec: Codec<JourneyRecord>;
   linkOptions: LinkOptions;
@@ -32,7 +38,7 @@ export interface IdentityRouterDeps {
   readRange(partition: number, from: bigint, to: bigint, onMessage: (message: KafkaMessage) => void): Promise<void>;
   /** The local copy of a partition's retry window, or null (no state directory, or held by another process). */
   openWindowCopy?(partition: number): RetryWindowCopy | null;
-  /** Partitions of identified-touchpoints: each gets this router's watermarks. */
+  /** Partitions of identified-touchpoints: each gets this router's watermarks (at most every WATERMARK_EVERY_MS). */
   outputPartitions(): Promise<number>;
   registry: Registry;
   logger: Logger;
@@ -46,6 +52,9 @@ export interface IdentityRouterDeps {
  * owner, which hands its state to the survivor's owner (see sessions-processor.ts).
  */
 export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler {
+  const outputs = deps.outputs ?? deps.producer;
+  /** When each input partition last sent its watermark to every output partition, and which. */
+  const watermarkSent = new Map<number, { at: number; watermark: number }>();
   const routed = new Counter({ name: 'sessionizer_touchpoints_routed_total', help: 'Touchpoints re-keyed by customer', registers: [deps.registry] });
   const mergesTotal = new Counter({ name: 'sessionizer_identity_merges_total', help: 'Customers merged by identity links', registers: [deps.registry] });
   const dead = new Counter({ name: 'sessionizer_dead_letters_total', help: 'Undecodable touchpoints', registers: [deps.registry] });
@@ -129,17 +138,31 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
     if (tp.timestamp > watermark) watermarks.set(partition, tp.timestamp);
   };
 
-  /** One record per output partition: how far `partition` has come in event time. */
+  /**
+   * One record per output partition: how far `partition` has come in event time. Sent at most every
+   * WATERMARK_EVERY_MS per input partition: the routed touchpoints carry it too, and these records
+   * are for output partitions this input sends nothing to (their sessions still close).
+   */
   const watermarkRecords = async (partition: number): Promise<OutgoingRecord[]> => {
     const watermark = watermarkOf(partition);
-    if (!Number.isFinite(watermark)) return [];
+    const sent = watermarkSent.get(partition);
+    if (!Number.isFinite(watermark) || (sent && (sent.watermark === watermark || deps.now() - sent.at < WATERMARK_EVERY_MS))) return [];
+    watermarkSent.set(partition, { at: deps.now(), watermark });
     const value = deps.recordCodec.encode({ kind: 'watermark', customerId: '', touchpoint: null, mergeInto: null, mergedFrom: null, state: null, source: partition, sourceWatermark: watermark });
     const count = await deps.outputPartitions();
     return Array.from({ length: count }, (_, q) => ({ topic: deps.topics.identifiedTouchpoints, key: '', value, partition: q }));
   };
 
   return {
+    /** A watermark held back by the interval goes once the partition is quiet. */
+    async onIdle(tp) {
+      if (!recent.has(tp.partition)) return null;
+      const records = await watermarkRecords(tp.partition);
+      if (records.length > 0) await outputs.send(records);
+      return null;
+    },
     async onRevoked(tp) {
+      watermarkSent.delete(tp.partition);
       windowCopies.get(tp.partition)?.close();
       windowCopies.delete(tp.partition);
     },
@@ -215,10 +238,11 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
       };
       try {
         out.push(...(await watermarkRecords(batch.partition)));
-        await deps.producer.send(out);
+        await outputs.send(out);
         await deps.producer.send([...unsentLinks, ...links, marker]);
       } catch (error) {
         seen.rollback(); // the batch will be handled again: its ids must not count as seen
+        watermarkSent.delete(batch.partition);
         watermarks.set(batch.partition, watermarkBefore); // and its touchpoints must carry the same watermarks
         unsentLinks = [...unsentLinks, ...links];
         for (const [at, decision] of decisions) unsentRoutes.set(at, decision);

@@ -224,6 +224,7 @@ export function createJourneyProcessor(deps: JourneyProcessorDeps): PartitionPro
       counters.sessionsClosed(closed.length);
       return [...released, ...sessionRecords(closed), ...stageRecords(stages.tick(at, deps.tickLimit))];
     },
+    changedKeys: () => sessions.dirtyCount() + stages.dirtyCount() + dirtySources.size,
     takeStateUpdates(): StateUpdate[] {
       // One value per changed customer, whichever part changed.
       const changed = new Set([...sessions.dirtyKeys(), ...stages.takeDirtyKeys()]);

@@ -7,6 +7,7 @@ import { topicCodecs, type Topics } from '../../schemas/topics.js';
 import { createPartitionedConsumer } from '../platform/kafka/consumer.js';
 import type { ConsumerTuning } from '../platform/kafka/consumer-tuning.js';
 import { partitionCount } from '../platform/kafka/admin.js';
+import { createLingeringProducer } from '../platform/kafka/lingering-producer.js';
 import { createKafkaProducer } from '../platform/kafka/producer.js';
 import { readPartitionRange } from '../platform/kafka/read-range.js';
 import type { Logger } from '../platform/logging/logger.js';
@@ -35,6 +36,8 @@ export interface SessionizerServiceDeps {
   stages: StagesPartitionOptions;
   /** Bounds the time-driven stage work of one tick per partition (STAGES_TICK_LIMIT). */
   tickLimit?: number;
+  /** The journey step's state goes to the changelog at most this often per partition (SESSIONIZER_STATE_FLUSH_MS). */
+  stateFlushIntervalMs?: number;
   recentMessagesPerPartition?: number;
   stageOf: (tp: Touchpoint) => Stage | null;
   registry: Registry;
@@ -55,6 +58,9 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
   const now = deps.now ?? Date.now;
   const logger = deps.logger.child({ service: 'sessionizer' });
   const producer = createKafkaProducer(deps.kafka, { name: 'sessionizer' });
+  // Outputs of every partition of both steps share produce requests (sends made while one is in
+  // flight go together in the next); state and markers go through `producer` itself.
+  const outputs = createLingeringProducer(producer, { lingerMs: 0 });
   const table = createIdentityTable({ kafka: deps.kafka, topic: deps.topics.identityLinks, logger, stateDir: deps.stateDir });
   const recordCodec = topicCodecs.identifiedTouchpoints();
   // Asked once, when first needed (the topics exist by then); a failure is asked again next time.
@@ -73,6 +79,7 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
     topics: deps.topics,
     table,
     producer,
+    outputs,
     touchpointCodec: topicCodecs.touchpoints(),
     recordCodec,
     linkOptions: deps.linkOptions,
@@ -127,6 +134,8 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
   const stateful = createStatefulHandler({
     kafka: deps.kafka,
     producer,
+    outputs,
+    stateFlushIntervalMs: deps.stateFlushIntervalMs,
     changelogTopic: deps.topics.journeyChangelog,
     createProcessor: async () =>
       createJourneyProcessor({
@@ -163,7 +172,7 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
   const sessionsConsumer = createPartitionedConsumer(
     deps.kafka,
     stateful,
-    { name: 'sessionizer-sessions', groupId: `${deps.groupId}-sessions`, topics: [deps.topics.identifiedTouchpoints], idleIntervalMs: 1_000, tuning: deps.consumerTuning },
+    { name: 'sessionizer-sessions', groupId: `${deps.groupId}-sessions`, topics: [deps.topics.identifiedTouchpoints], idleIntervalMs: 1_000, rewindOnFailure: true, tuning: deps.consumerTuning },
     logger,
   );
   return composeComponents('sessionizer', [producer, table, sessionsConsumer, routerConsumer]);

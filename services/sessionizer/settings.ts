@@ -12,11 +12,12 @@ const MINUTE = 60_000;
  */
 export function sessionSettings(
   config: SessionizerConfig,
-): Pick<SessionizerServiceDeps, 'sessions' | 'maxEventLagMs' | 'linkOptions' | 'mergeWait' | 'stages' | 'tickLimit' | 'stageOf'> {
+): Pick<SessionizerServiceDeps, 'sessions' | 'maxEventLagMs' | 'linkOptions' | 'mergeWait' | 'stages' | 'tickLimit' | 'stageOf' | 'stateFlushIntervalMs'> {
   return {
     stageOf: stageClassifierFromFile(config.STAGE_RULES_FILE),
     stages: loadStagesOptions(config),
     tickLimit: config.STAGES_TICK_LIMIT,
+    stateFlushIntervalMs: config.SESSIONIZER_STATE_FLUSH_MS,
     sessions: {
       inactivityGapMs: config.SESSION_GAP_MINUTES * MINUTE,
       maxSessionMs: config.SESSION_MAX_HOURS * 60 * MINUTE,

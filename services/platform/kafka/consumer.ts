@@ -77,6 +77,13 @@ export interface ConsumerOptions {
   commitIntervalMs?: number;
   /** Reported unhealthy when lag > 0 and no batch completed for this long (a stuck consumer). */
   stuckAfterMs?: number;
+  /**
+   * After a failed batch or idle tick, read the partition again from the newest point the handler
+   * called durable, instead of kafkajs' retry from after the last fetched batch. For handlers that
+   * make several batches durable at once (stateful steps flushing state on an interval): their
+   * in-memory work since that point is gone with the failure, and the input must be read again.
+   */
+  rewindOnFailure?: boolean;
   now?: () => number;
 }
 
@@ -102,6 +109,8 @@ export function createPartitionedConsumer(
   /** When the batch now in the handler started, per partition. */
   const inHandlerSince = new Map<string, number>();
   const chains = new Map<string, Promise<unknown>>();
+  /** Per partition, the newest point known durable (handed back by the handler, or committed at assignment). */
+  const durable = new Map<string, string>();
   let lastProgress = now();
   let crashed: string | undefined;
   let lastCrash: string | undefined;
@@ -126,13 +135,34 @@ export function createPartitionedConsumer(
     if (point === null || !via) return;
     await via.commitOffsets([{ topic: tp.topic, partition: tp.partition, offset: point.offset, metadata: point.metadata ?? null }]);
   };
+  const noteDurable = (tp: TopicPartition, point: CommitPoint | null) => {
+    if (point !== null) durable.set(key(tp), point.offset);
+  };
+  /**
+   * Where kafkajs fetches this partition next: the newest durable point (see `rewindOnFailure`).
+   * With no durable point yet, offset 0 (kafkajs resets an out-of-range offset to the earliest).
+   */
+  const rewind = (via: Consumer | undefined, tp: TopicPartition) => {
+    if (!options.rewindOnFailure || !via) return;
+    const offset = durable.get(key(tp)) ?? '0';
+    try {
+      via.seek({ topic: tp.topic, partition: tp.partition, offset });
+      log.warn({ tp, offset }, 'partition failed; reading again from its durable point');
+    } catch (err) {
+      log.warn({ err, tp }, 'rewind failed');
+    }
+  };
   const controlFor = (via: Consumer | undefined, tp: TopicPartition, heartbeat: () => Promise<void>): PartitionControl => ({
     heartbeat,
     commit: (point) => {
+      noteDurable(tp, point);
       schedule.committedDirectly(key(tp));
       return commit(via, tp, point);
     },
-    progress: (point) => commit(via, tp, schedule.offer(key(tp), point)),
+    progress: (point) => {
+      noteDurable(tp, point);
+      return commit(via, tp, schedule.offer(key(tp), point));
+    },
   });
   const noHeartbeat = async () => {};
 
@@ -162,6 +192,8 @@ export function createPartitionedConsumer(
   const ensureAssigned = async (tp: TopicPartition) => {
     if (ready.has(key(tp))) return;
     const committed = await committedOffset(tp);
+    if (committed.offset !== '-1') durable.set(key(tp), committed.offset);
+    else durable.delete(key(tp));
     log.debug({ tp, committed }, 'partition assigned, preparing');
     await handler.onAssigned?.(tp, committed);
     ready.add(key(tp));
@@ -178,7 +210,10 @@ export function createPartitionedConsumer(
    */
   const forgetPartitions = () => {
     const tps = [...ready].map(parseKey);
-    for (const k of ready) schedule.forget(k);
+    for (const k of ready) {
+      schedule.forget(k);
+      durable.delete(k);
+    }
     ready.clear();
     lags.clear();
     inHandlerSince.clear();
@@ -216,6 +251,7 @@ export function createPartitionedConsumer(
         const tp = parseKey(k);
         ready.delete(k);
         schedule.forget(k);
+        durable.delete(k);
         lags.delete(k);
         void serialized(tp, () => handler.onRevoked?.(tp) ?? Promise.resolve());
       }
@@ -252,15 +288,21 @@ export function createPartitionedConsumer(
           const first = batch.messages[0];
           if (first) lags.set(key(tp), Math.max(0, Number(batch.highWatermark) - Number(first.offset)));
           inHandlerSince.set(key(tp), now());
+          // A batch fetched before a rewind of its partition is no longer the next one.
+          if (isStale()) return;
           let toCommit: CommitPoint | null;
           try {
             toCommit = await handler.handleBatch(
               { topic: batch.topic, partition: batch.partition, messages: batch.messages, highWatermark: batch.highWatermark },
               controlFor(self, tp, heartbeat),
             );
+          } catch (error) {
+            rewind(self, tp);
+            throw error;
           } finally {
             inHandlerSince.delete(key(tp));
           }
+          noteDurable(tp, toCommit);
           // Every fetched message is resolved (it is the handler's now); only `toCommit` is durable.
           const last = batch.messages[batch.messages.length - 1];
           if (last) resolveOffset(last.offset);
@@ -304,7 +346,14 @@ export function createPartitionedConsumer(
           const tp = parseKey(k);
           void serialized(tp, async () => {
             if (!ready.has(k)) return;
-            const idle = handler.onIdle ? await handler.onIdle(tp, controlFor(via, tp, noHeartbeat)) : null;
+            let idle: CommitPoint | null;
+            try {
+              idle = handler.onIdle ? await handler.onIdle(tp, controlFor(via, tp, noHeartbeat)) : null;
+            } catch (error) {
+              rewind(via, tp);
+              throw error;
+            }
+            noteDurable(tp, idle);
             await commit(via, tp, idle !== null ? schedule.offer(k, idle) : schedule.due(k));
           }).catch((err: unknown) => log.warn({ err, tp }, 'idle tick failed'));
         }

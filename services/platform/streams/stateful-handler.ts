@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Kafka, KafkaMessage } from 'kafkajs';
-import type { CommitPoint, PartitionBatch, PartitionHandler, TopicPartition } from '../kafka/consumer.js';
+import type { CommitPoint, PartitionBatch, PartitionControl, PartitionHandler, TopicPartition } from '../kafka/consumer.js';
 import { appendEndKey, MAX_REQUEST_BYTES, recordBytes, type AppendEnds, type OutgoingRecord, type RecordProducer } from '../kafka/producer.js';
 import type { Logger } from '../logging/logger.js';
 import { APPLIED_OFFSET_KEY, changelogEntries, restorePartition } from './changelog.js';
@@ -25,15 +25,31 @@ export interface PartitionProcessor {
    * sessions); while catching up, only event time may move anything.
    */
   tick(now: number, context: { caughtUp: boolean }): OutgoingRecord[];
+  /** How many keys' state changed since the last `takeStateUpdates` (an upper bound is fine). */
+  changedKeys(): number;
   /** State changed since the last call (and forgets it). */
   takeStateUpdates(): StateUpdate[];
 }
 
 export interface StatefulHandlerDeps {
   kafka: Kafka;
+  /** Writes the changelog (state and applied-offset marker): awaited, one atomic append per flush. */
   producer: RecordProducer;
+  /**
+   * Writes the outputs; the step does not wait for them between state flushes (default `producer`).
+   * A lingering producer here lets the outputs of every partition share produce requests.
+   */
+  outputs?: RecordProducer;
   changelogTopic: string;
   createProcessor(tp: TopicPartition): PartitionProcessor | Promise<PartitionProcessor>;
+  /**
+   * A partition's state goes to the changelog at most this often (and when `maxChangedKeys` keys
+   * changed): a customer who changed many times in between is written once. What a crash loses
+   * is the processing since the last flush, which is replayed from the input (default 1,000 ms).
+   */
+  stateFlushIntervalMs?: number;
+  /** A flush goes early once this many keys changed, so it stays one produce request (default 256). */
+  maxChangedKeys?: number;
   now: () => number;
   logger: Logger;
   /**
@@ -44,25 +60,46 @@ export interface StatefulHandlerDeps {
   onRestored?(tp: TopicPartition, stats: { keys: number; ms: number; records: number; fromLocalCopy: boolean }): void;
 }
 
+/** Output bytes sent but not yet acknowledged, per partition, beyond which the step waits for them. */
+const MAX_UNACKED_OUTPUT_BYTES = 8 * 1024 * 1024;
+
+/** One assigned partition: its processor, and how far its input is handled, durable and sent. */
+interface PartitionRun {
+  processor: PartitionProcessor;
+  /** The newest input offset whose state is in the changelog (the applied-offset marker). */
+  applied: bigint | null;
+  /** The newest input offset the processor has taken (≥ applied). */
+  handled: bigint | null;
+  lastFlushAt: number;
+  /** Output sends since the last state flush: all must be acknowledged before the marker moves. */
+  unacked: Promise<void>[];
+  unackedBytes: number;
+  /** The first failed send: the partition starts again from the changelog. */
+  failed: unknown;
+  caughtUp: boolean;
+}
+
 /**
- * At-least-once processing with state that never double-applies an input:
- * per batch, the processor's outputs, its changed state and an applied-offset marker are produced
- * in ONE send (the state and marker go to the changelog partition numbered like the input
- * partition, so they land in one atomic record batch); the input offset is committed afterwards.
- * After a crash, the restored state says which input offset it already includes, and those
- * messages are skipped instead of being applied twice. Outputs of a replayed batch can repeat;
- * they carry deterministic ids and every sink is idempotent.
+ * At-least-once processing with state that never double-applies an input.
+ *
+ * Outputs are sent as they are produced, without waiting for the broker between batches. State
+ * goes to the changelog on an interval (a flush): first every output sent so far is awaited, then
+ * the changed keys' state and the applied-offset marker go in ONE send to the changelog partition
+ * numbered like the input partition (one atomic record batch), and only then is the input offset
+ * committed. After a crash, the restored state says which input offset it already includes; those
+ * messages are skipped, and the ones after it are processed again. Their outputs repeat: they
+ * carry deterministic ids and every sink is idempotent.
  */
 export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandler & { processors(): Map<string, PartitionProcessor> } {
-  const processors = new Map<string, PartitionProcessor>();
-  const applied = new Map<string, bigint | null>();
-  const caughtUp = new Map<string, boolean>();
+  const runs = new Map<string, PartitionRun>();
   const localCopies = new Map<string, LocalStateLog>();
+  const outputs = deps.outputs ?? deps.producer;
+  const flushIntervalMs = deps.stateFlushIntervalMs ?? 1_000;
+  const maxChangedKeys = deps.maxChangedKeys ?? 256;
   const key = (tp: TopicPartition) => `${tp.topic}:${tp.partition}`;
 
   const openLocalCopy = (tp: TopicPartition): LocalStateLog | null => {
-    localCopies.get(key(tp))?.close();
-    localCopies.delete(key(tp));
+    closeLocalCopy(tp);
     if (deps.localStateDir === undefined) return null;
     const copy = openLocalStateLog(join(deps.localStateDir, `${deps.changelogTopic}-${tp.partition}.log`), deps.logger);
     if (copy) localCopies.set(key(tp), copy);
@@ -75,28 +112,17 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
   /** After the changelog acknowledged `records`: the local copy gets them too, or is dropped when their offsets are unknown. */
   const copyLocally = (tp: TopicPartition, records: OutgoingRecord[], ends: AppendEnds | void) => {
     const copy = localCopies.get(key(tp));
-    const state = records.filter((r) => r.topic === deps.changelogTopic);
-    if (!copy || state.length === 0) return;
+    if (!copy || records.length === 0) return;
     const end = ends?.get(appendEndKey(deps.changelogTopic, tp.partition));
     if (end === undefined) {
       copy.discard();
       localCopies.delete(key(tp));
       return;
     }
-    copy.append(state.map((r) => ({ key: r.key ?? '', value: r.value })), end);
+    copy.append(records.map((r) => ({ key: r.key ?? '', value: r.value })), end);
   };
 
-  const changelogRecords = (tp: TopicPartition, processor: PartitionProcessor, appliedOffset: bigint | null): OutgoingRecord[] => {
-    const records: OutgoingRecord[] = processor
-      .takeStateUpdates()
-      .map((u) => ({ topic: deps.changelogTopic, key: u.key, value: u.value, partition: tp.partition }));
-    if (appliedOffset !== null) {
-      records.push({ topic: deps.changelogTopic, key: APPLIED_OFFSET_KEY, value: Buffer.from(appliedOffset.toString()), partition: tp.partition });
-    }
-    return records;
-  };
-
-  const restore = async (tp: TopicPartition): Promise<PartitionProcessor> => {
+  const restore = async (tp: TopicPartition): Promise<PartitionRun> => {
     const processor = await deps.createProcessor(tp);
     deps.logger.info({ tp, changelog: deps.changelogTopic }, 'restoring partition state');
     const copy = openLocalCopy(tp);
@@ -105,81 +131,152 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
     if (copy && (restored.records > 0 || !restored.fromLocalCopy)) copy.rewrite(changelogEntries(restored), restored.end);
     for (const [k, v] of restored.entries) processor.restore(k, v);
     processor.takeStateUpdates(); // restoring is not a change
-    processors.set(key(tp), processor);
-    applied.set(key(tp), restored.appliedOffset);
+    const run: PartitionRun = {
+      processor,
+      applied: restored.appliedOffset,
+      handled: restored.appliedOffset,
+      lastFlushAt: deps.now(),
+      unacked: [],
+      unackedBytes: 0,
+      failed: undefined,
+      caughtUp: true,
+    };
+    runs.set(key(tp), run);
     deps.onRestored?.(tp, { keys: restored.entries.size, ms: restored.ms, records: restored.records, fromLocalCopy: restored.fromLocalCopy });
-    return processor;
+    return run;
+  };
+
+  /** Drops the partition's in-memory state (ahead of what is durable): its next batch restores it. */
+  const forget = (tp: TopicPartition, run: PartitionRun) => {
+    if (runs.get(key(tp)) === run) runs.delete(key(tp));
+  };
+
+  const sendOutputs = (run: PartitionRun, records: OutgoingRecord[]) => {
+    if (records.length === 0) return;
+    let bytes = 0;
+    for (const r of records) bytes += recordBytes(r);
+    run.unackedBytes += bytes;
+    run.unacked.push(
+      outputs.send(records).then(
+        () => {
+          run.unackedBytes -= bytes;
+        },
+        (error: unknown) => {
+          run.failed ??= error;
+        },
+      ),
+    );
+  };
+
+  /** Waits for every output sent so far; a failed one makes the partition start again from the changelog. */
+  const awaitOutputs = async (tp: TopicPartition, run: PartitionRun) => {
+    const sent = run.unacked;
+    run.unacked = [];
+    await Promise.all(sent);
+    if (run.failed !== undefined) {
+      forget(tp, run);
+      throw run.failed;
+    }
   };
 
   /**
-   * A failed send leaves in-memory state ahead of what is durable: forget it, so the retry starts
-   * from the changelog again instead of applying the same messages twice.
+   * Makes everything handled durable: outputs acknowledged, then the changed state and the
+   * applied-offset marker in one send. Returns the point to commit, or null when no input was new.
    */
-  const sendOrForget = async (tp: TopicPartition, records: OutgoingRecord[]) => {
+  const flushState = async (tp: TopicPartition, run: PartitionRun, control: PartitionControl | null): Promise<CommitPoint | null> => {
+    await awaitOutputs(tp, run);
+    const handled = run.handled;
+    const marksInput = handled !== null && handled !== run.applied;
+    const records: OutgoingRecord[] = run.processor
+      .takeStateUpdates()
+      .map((u) => ({ topic: deps.changelogTopic, key: u.key, value: u.value, partition: tp.partition }));
+    if (marksInput) records.push({ topic: deps.changelogTopic, key: APPLIED_OFFSET_KEY, value: Buffer.from(handled.toString()), partition: tp.partition });
+    run.lastFlushAt = deps.now();
+    if (records.length === 0) return null;
     try {
       copyLocally(tp, records, await deps.producer.send(records));
     } catch (error) {
-      processors.delete(key(tp));
-      applied.delete(key(tp));
+      forget(tp, run);
       throw error;
     }
+    if (!marksInput) return null;
+    run.applied = handled;
+    const point = { offset: (handled + 1n).toString() };
+    // A long batch must not look like a dead member to the group coordinator, and its durable
+    // steps are progress (committed on the schedule) before it ends.
+    if (control) {
+      await control.heartbeat();
+      await control.progress(point);
+    }
+    return point;
   };
+
+  const flushDue = (run: PartitionRun) => deps.now() - run.lastFlushAt >= flushIntervalMs;
 
   return {
     async onAssigned(tp) {
       await restore(tp);
     },
     async onRevoked(tp) {
-      processors.delete(key(tp));
-      applied.delete(key(tp));
+      // Not flushed: the partition may belong to another member already, which restores what is
+      // durable and processes the rest again.
+      runs.delete(key(tp));
       closeLocalCopy(tp);
     },
     async handleBatch(batch: PartitionBatch, control): Promise<CommitPoint | null> {
-      const processor = processors.get(key(batch)) ?? (await restore(batch));
-      const alreadyApplied = applied.get(key(batch)) ?? null;
-      let outputs: OutgoingRecord[] = [];
-      let bytes = 0;
+      let run = runs.get(key(batch)) ?? (await restore(batch));
+      if (run.failed !== undefined) {
+        // An output send failed after its batch returned: start again from what is durable.
+        forget(batch, run);
+        throw run.failed;
+      }
+      const { processor } = run;
+      let pending: OutgoingRecord[] = [];
+      let pendingBytes = 0;
+      let flushed: CommitPoint | null = null;
       let last: bigint | null = null;
       let sinceHeartbeat = 0;
-      // A large batch is cut into steps. Per step: outputs first (they may repeat after a crash:
-      // deterministic ids), then the changed state and the applied-offset marker together, in a
-      // send small enough to be ONE request, i.e. one atomic append to the changelog partition.
-      const flush = async (offset: bigint) => {
-        await sendOrForget(batch, outputs);
-        await sendOrForget(batch, changelogRecords(batch, processor, offset));
-        applied.set(key(batch), offset);
-        outputs = [];
-        bytes = 0;
-        // A long batch must not look like a dead member to the group coordinator, and its durable
-        // steps are progress (committed on the schedule) before it ends.
-        await control.heartbeat();
-        await control.progress({ offset: (offset + 1n).toString() });
-      };
       for (const message of batch.messages) {
         const offset = BigInt(message.offset);
         last = offset;
-        if (alreadyApplied !== null && offset <= alreadyApplied) continue;
+        if (run.handled !== null && offset <= run.handled) continue;
         for (const r of processor.process(message)) {
-          outputs.push(r);
-          bytes += recordBytes(r);
+          pending.push(r);
+          pendingBytes += recordBytes(r);
         }
-        if (bytes > MAX_REQUEST_BYTES / 4) await flush(offset);
-        else if (++sinceHeartbeat % 500 === 0) await control.heartbeat();
+        run.handled = offset;
+        if (pendingBytes > MAX_REQUEST_BYTES / 4) {
+          sendOutputs(run, pending);
+          pending = [];
+          pendingBytes = 0;
+          if (run.unackedBytes > MAX_UNACKED_OUTPUT_BYTES) await awaitOutputs(batch, run);
+        }
+        if (processor.changedKeys() >= maxChangedKeys) {
+          sendOutputs(run, pending);
+          pending = [];
+          pendingBytes = 0;
+          flushed = (await flushState(batch, run, control)) ?? flushed;
+        } else if (++sinceHeartbeat % 500 === 0) await control.heartbeat();
       }
       if (last === null) return null;
-      caughtUp.set(key(batch), BigInt(batch.highWatermark) <= last + 1n);
-      outputs.push(...processor.tick(deps.now(), { caughtUp: false }));
-      await flush(last);
-      return { offset: (last + 1n).toString() };
+      run.caughtUp = BigInt(batch.highWatermark) <= last + 1n;
+      pending.push(...processor.tick(deps.now(), { caughtUp: false }));
+      sendOutputs(run, pending);
+      if (flushDue(run)) flushed = (await flushState(batch, run, control)) ?? flushed;
+      return flushed;
     },
-    async onIdle(tp) {
-      const processor = processors.get(key(tp));
-      if (!processor) return null;
-      const outputs = processor.tick(deps.now(), { caughtUp: caughtUp.get(key(tp)) ?? true });
-      const state = changelogRecords(tp, processor, null);
-      if (outputs.length + state.length > 0) await sendOrForget(tp, [...outputs, ...state]);
-      return null;
+    async onIdle(tp, control) {
+      const run = runs.get(key(tp));
+      if (!run || run.failed !== undefined) return null;
+      sendOutputs(run, run.processor.tick(deps.now(), { caughtUp: run.caughtUp }));
+      return flushDue(run) ? flushState(tp, run, control) : null;
     },
-    processors: () => processors,
+    async flush(tp, control) {
+      const run = runs.get(key(tp));
+      if (!run || run.failed !== undefined) return null;
+      sendOutputs(run, run.processor.tick(deps.now(), { caughtUp: run.caughtUp }));
+      return flushState(tp, run, control);
+    },
+    processors: () => new Map([...runs].map(([k, run]) => [k, run.processor])),
   };
 }

@@ -215,6 +215,11 @@ export class SessionizerPartition {
     return this.records(survivorId, state, changes);
   }
 
+  /** How many customers changed since `dirtyKeys` was last called. */
+  dirtyCount(): number {
+    return this.dirty.size;
+  }
+
   /** Customers changed since the last call (the call clears the set): snapshot each to the changelog. */
   dirtyKeys(): string[] {
     const keys = [...this.dirty];

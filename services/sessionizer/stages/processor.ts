@@ -146,6 +146,11 @@ export class StagesPartition {
     this.schedule(customerId, state);
   }
 
+  /** How many customers changed since their changelog record was last drained. */
+  dirtyCount(): number {
+    return this.dirty.size;
+  }
+
   /** Customers changed since their changelog record was last drained. */
   dirtyKeys(): string[] {
     return [...this.dirty];

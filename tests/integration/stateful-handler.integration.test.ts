@@ -1,0 +1,173 @@
+import { describe, expect, it } from 'vitest';
+import type { KafkaMessage } from 'kafkajs';
+import { ensureTopics } from '../../services/platform/kafka/admin.js';
+import { createPartitionedConsumer, type PartitionBatch, type PartitionControl } from '../../services/platform/kafka/consumer.js';
+import { createKafkaProducer, type OutgoingRecord, type RecordProducer } from '../../services/platform/kafka/producer.js';
+import { readPartitionRange } from '../../services/platform/kafka/read-range.js';
+import { APPLIED_OFFSET_KEY } from '../../services/platform/streams/changelog.js';
+import { createStatefulHandler, type PartitionProcessor, type StateUpdate } from '../../services/platform/streams/stateful-handler.js';
+import { stopAfterEach } from '../support/cleanup.js';
+import { eventually } from '../support/eventually.js';
+import { uniqueGroupId, uniquePrefix } from '../support/kafka.js';
+import { testKafka, testLogger } from '../support/pipeline.js';
+
+/** Counts messages per key; each message's output is the key's new count. */
+function countingProcessor(outTopic: string): PartitionProcessor & { counts: Map<string, number> } {
+  const counts = new Map<string, number>();
+  const dirty = new Set<string>();
+  return {
+    counts,
+    restore: (key, value) => void counts.set(key, Number(value.toString())),
+    process(message: KafkaMessage): OutgoingRecord[] {
+      const key = message.key!.toString();
+      const n = (counts.get(key) ?? 0) + 1;
+      counts.set(key, n);
+      dirty.add(key);
+      return [{ topic: outTopic, key, value: Buffer.from(`${key}=${n}`) }];
+    },
+    tick: () => [],
+    changedKeys: () => dirty.size,
+    takeStateUpdates(): StateUpdate[] {
+      const updates = [...dirty].map((key) => ({ key, value: Buffer.from(String(counts.get(key))) }));
+      dirty.clear();
+      return updates;
+    },
+  };
+}
+
+const batch = (topic: string, partition: number, from: number, count: number): PartitionBatch => ({
+  topic,
+  partition,
+  highWatermark: String(from + count),
+  messages: Array.from({ length: count }, (_, i) => ({
+    offset: String(from + i),
+    key: Buffer.from(`k${(from + i) % 3}`),
+    value: Buffer.from('x'),
+    timestamp: '0',
+    attributes: 0,
+    headers: {},
+  })),
+});
+
+const control: PartitionControl = { heartbeat: async () => {}, commit: async () => {}, progress: async () => {} };
+
+describe('stateful handler on the real broker', () => {
+  const kafka = testKafka('stateful-handler');
+  const cleanup = stopAfterEach();
+
+  const setup = async () => {
+    const prefix = uniquePrefix();
+    const topics = { input: `${prefix}in`, changelog: `${prefix}changelog`, out: `${prefix}out` };
+    await ensureTopics(kafka, [
+      { topic: topics.changelog, partitions: 2, compacted: true },
+      { topic: topics.out, partitions: 1 },
+      { topic: topics.input, partitions: 1 },
+    ]);
+    const producer = createKafkaProducer(kafka, { name: 'stateful-it' });
+    await producer.start();
+    cleanup.started(producer);
+    const read = async (topic: string, partition: number) => {
+      const records: Array<[string, string]> = [];
+      const admin = kafka.admin();
+      await admin.connect();
+      const offsets = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
+      const end = BigInt(offsets.find((o) => o.partition === partition)!.high);
+      await readPartitionRange(kafka, { topic, partition, from: 0n, to: end }, (m) => records.push([m.key!.toString(), m.value!.toString()]));
+      return records;
+    };
+    return { topics, producer, read };
+  };
+
+  it('writes each changed key once per flush interval, with the marker, after every output is acknowledged', async () => {
+    const { topics, producer, read } = await setup();
+    let now = 0;
+    const handler = createStatefulHandler({ kafka, producer, changelogTopic: topics.changelog, createProcessor: () => countingProcessor(topics.out), now: () => now, logger: testLogger('stateful-it'), stateFlushIntervalMs: 1_000 });
+    const tp = { topic: topics.input, partition: 1 };
+    await handler.onAssigned!(tp, { offset: '-1', metadata: null });
+    // Within the interval: outputs go, state waits.
+    expect(await handler.handleBatch(batch(tp.topic, 1, 0, 300), control)).toBeNull();
+    now = 1_000;
+    expect(await handler.handleBatch(batch(tp.topic, 1, 300, 300), control)).toEqual({ offset: '600' });
+    // Three keys changed 600 times between them: three state records and one marker.
+    expect(await read(topics.changelog, 1)).toEqual([
+      ['k0', '200'],
+      ['k1', '200'],
+      ['k2', '200'],
+      [APPLIED_OFFSET_KEY, '599'],
+    ]);
+    expect((await read(topics.out, 0)).length).toBe(600);
+  });
+
+  it('after an output send fails, the partition starts again from the changelog and applies nothing twice', async () => {
+    const { topics, producer, read } = await setup();
+    let now = 0;
+    let failOutputs = false;
+    const outputs: RecordProducer = { send: (records) => (failOutputs ? Promise.reject(new Error('broker said no')) : producer.send(records)) };
+    const created: Array<ReturnType<typeof countingProcessor>> = [];
+    const handler = createStatefulHandler({
+      kafka,
+      producer,
+      outputs,
+      changelogTopic: topics.changelog,
+      createProcessor: () => {
+        const p = countingProcessor(topics.out);
+        created.push(p);
+        return p;
+      },
+      now: () => now,
+      logger: testLogger('stateful-it'),
+      stateFlushIntervalMs: 1_000,
+    });
+    const tp = { topic: topics.input, partition: 0 };
+    await handler.onAssigned!(tp, { offset: '-1', metadata: null });
+    now = 1_000;
+    expect(await handler.handleBatch(batch(tp.topic, 0, 0, 300), control)).toEqual({ offset: '300' });
+    failOutputs = true;
+    // Handled in memory; its outputs fail in the background.
+    expect(await handler.handleBatch(batch(tp.topic, 0, 300, 300), control)).toBeNull();
+    failOutputs = false;
+    await expect(handler.handleBatch(batch(tp.topic, 0, 600, 300), control)).rejects.toThrow('broker said no');
+    // The consumer reads again from the durable point (300): the state comes back from the changelog.
+    now = 2_000;
+    expect(await handler.handleBatch(batch(tp.topic, 0, 300, 600), control)).toBeNull();
+    now = 3_000;
+    expect(await handler.onIdle!(tp, control)).toEqual({ offset: '900' });
+    expect(created).toHaveLength(2);
+    expect(Object.fromEntries(created[1]!.counts)).toEqual({ k0: 300, k1: 300, k2: 300 });
+    const changelog = await read(topics.changelog, 0);
+    expect(changelog.at(-1)).toEqual([APPLIED_OFFSET_KEY, '899']);
+    // Outputs: 300 before the failure, then 600 after it (the failed ones were never written).
+    expect((await read(topics.out, 0)).length).toBe(900);
+  });
+
+  it('the consumer reads a failed partition again from its newest durable point (rewindOnFailure)', async () => {
+    const { topics, producer } = await setup();
+    await producer.send(Array.from({ length: 100 }, (_, i) => ({ topic: topics.input, key: `k${i}`, value: Buffer.from('x'), partition: 0 })));
+    const firstOffsets: number[] = [];
+    let failed = false;
+    const consumer = createPartitionedConsumer(
+      kafka,
+      {
+        async handleBatch(b) {
+          const first = Number(b.messages[0]!.offset);
+          firstOffsets.push(first);
+          if (first === 0) return { offset: '10' }; // durable up to 10 only (a stateful step between flushes)
+          if (first >= 100 && !failed) {
+            failed = true;
+            throw new Error('flush failed');
+          }
+          return null;
+        },
+      },
+      { name: 'rewind-it', groupId: uniqueGroupId('rewind'), topics: [topics.input], rewindOnFailure: true, commitIntervalMs: 0 },
+      testLogger('rewind-it'),
+    );
+    cleanup.started(consumer);
+    await consumer.start();
+    await eventually(() => firstOffsets.length, (n) => n >= 1, 60_000, 100, 'first batch');
+    await producer.send(Array.from({ length: 100 }, (_, i) => ({ topic: topics.input, key: `k${i}`, value: Buffer.from('y'), partition: 0 })));
+    const seen = await eventually(() => [...firstOffsets], (o) => failed && o.length >= 3, 60_000, 100, 'a batch after the failure');
+    // Without the rewind kafkajs would fetch again from 100, after the last batch it handed out.
+    expect(seen[2]).toBe(10);
+  });
+});
