@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { newJourneyState, type JourneyState } from './journey-state.js';
+import { decodeJourneyState, encodeJourneyState, SnapshotError } from './state-codec.js';
+
+const full = (): JourneyState => ({
+  ...newJourneyState('cust-1', 'acct-9'),
+  stage: 'retention',
+  enteredAt: 1_700_000_000_123,
+  previousStage: 'purchase',
+  furthestStage: 'retention',
+  journeyNumber: 2,
+  referrerCustomerId: 'cust-0',
+  msInStage: [1, 2.5, 3, 0, 0],
+  entryMessageId: 'm-1',
+  entryDims: { site: 'shop', channel: 'email', campaign: null, deviceType: 'mobile', segment: 'vip' },
+  conversionDeadline: 1_700_600_000_000,
+  purchases: { firstAt: 1_690_000_000_000, lastAt: 1_699_000_000_000, repeatCount: 3 },
+  lastActivityAt: 1_700_000_000_123,
+  lastEngagedAt: 1_700_000_000_000,
+  lastMessageId: 'm-2',
+  lastDims: { site: 'shop', channel: 'direct', campaign: 'spring', deviceType: 'desktop', segment: null },
+  signals: {
+    complaints: { n: 1.25, at: 5 },
+    lowFeedback: { n: 0, at: 0 },
+    paymentFailures: { n: 2, at: 7 },
+    cancellationIntent: { n: 0, at: 0 },
+    cancelled: { n: 0, at: 0 },
+    cartOpenedAt: null,
+    lastNps: 6,
+    lastRating: null,
+    activity: [
+      [19_000, 3],
+      [19_001, 1],
+    ],
+  },
+  churn: { scoredAt: 10, emittedScore: 0.42, emittedAction: 'winback-email', emittedAt: 10 },
+  entered: true,
+  opened: false,
+});
+
+describe('journey state codec', () => {
+  it('round-trips a full state and a new one (optional flags absent stay absent)', () => {
+    expect(decodeJourneyState(encodeJourneyState(full()))).toEqual(full());
+    const fresh = newJourneyState('c');
+    delete fresh.entered;
+    const back = decodeJourneyState(encodeJourneyState(fresh));
+    expect(back).toEqual(fresh);
+    expect('entered' in back).toBe(false);
+  });
+
+  it('reads the JSON format written before (format 1)', () => {
+    const json = new TextEncoder().encode(JSON.stringify({ v: 1, state: full() }));
+    expect(decodeJourneyState(json)).toEqual(full());
+  });
+
+  it('is much smaller than the JSON format', () => {
+    const binary = encodeJourneyState(full()).length;
+    const json = JSON.stringify({ v: 1, state: full() }).length;
+    expect(binary * 2).toBeLessThan(json);
+  });
+
+  it('refuses a foreign, truncated or padded value', () => {
+    const good = encodeJourneyState(full());
+    expect(() => decodeJourneyState(new Uint8Array([0xff, 0xfe]))).toThrow(SnapshotError);
+    expect(() => decodeJourneyState(good.subarray(0, good.length - 5))).toThrow(SnapshotError);
+    expect(() => decodeJourneyState(new Uint8Array([...good, 0]))).toThrow(SnapshotError);
+    expect(() => decodeJourneyState(new Uint8Array())).toThrow(SnapshotError);
+  });
+});
