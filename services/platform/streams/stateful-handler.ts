@@ -48,7 +48,7 @@ export interface StatefulHandlerDeps {
    * is the processing since the last flush, which is replayed from the input (default 1,000 ms).
    */
   stateFlushIntervalMs?: number;
-  /** A flush goes early once this many keys changed, so it stays one produce request (default 256). */
+  /** A flush goes early once this many keys changed, so it stays one produce request (default 512: ~1.2 KB per customer in the journey step). */
   maxChangedKeys?: number;
   now: () => number;
   logger: Logger;
@@ -95,7 +95,7 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
   const localCopies = new Map<string, LocalStateLog>();
   const outputs = deps.outputs ?? deps.producer;
   const flushIntervalMs = deps.stateFlushIntervalMs ?? 1_000;
-  const maxChangedKeys = deps.maxChangedKeys ?? 256;
+  const maxChangedKeys = deps.maxChangedKeys ?? 512;
   const key = (tp: TopicPartition) => `${tp.topic}:${tp.partition}`;
 
   const openLocalCopy = (tp: TopicPartition): LocalStateLog | null => {
