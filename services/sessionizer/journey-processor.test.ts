@@ -335,3 +335,47 @@ describe('journey processor: state', () => {
     expect(p.takeStateUpdates().find((u) => u.key === 'anon')).toEqual({ key: 'anon', value: null });
   });
 });
+
+describe('journey processor: event time, not the wall clock', () => {
+  const MIN = 60_000;
+  const DAY = 24 * 60 * MIN;
+  const staged = (customerId: string, event: string, at: number): JourneyRecord => ({
+    kind: 'touchpoint',
+    customerId,
+    touchpoint: { ...touch(customerId, event, at), sessionId: '' },
+    mergeInto: null,
+    mergedFrom: null,
+    state: null,
+    source: 0,
+    sourceWatermark: at,
+  });
+  const kinds = (records: Array<{ topic: string; value: unknown }>) =>
+    records.filter((r) => r.topic === topics.funnelEvents).map((r) => funnelCodec.decode(r.value as Buffer).kind);
+
+  it('an import (events days behind the clock) keeps its sessions open and its conversion windows running on event time, however often an idle partition ticks', () => {
+    const p = processor();
+    const ticks = () => [1, 2, 3].flatMap((k) => p.tick(LATER + k * MIN, { caughtUp: true }));
+    p.process(message(staged('c', EVENTS.productViewed, T0)));
+    expect(sessionsOf(ticks()).filter((s) => s.status === 'closed')).toEqual([]);
+    expect(kinds(ticks())).not.toContain('dropoff');
+    // 20 minutes later in event time: the same session; six days later: the purchase converts.
+    const same = sessionsOf(p.process(message(staged('c', EVENTS.productViewed, T0 + 20 * MIN))));
+    expect(same.at(-1)?.eventCount).toBe(2);
+    ticks();
+    const bought = p.process(message(staged('c', EVENTS.orderCompleted, T0 + 6 * DAY)));
+    expect(kinds(bought)).toContain('conversion');
+    // The import's own time closes the first session (its later event is 6 days on).
+    expect(sessionsOf(ticks()).filter((s) => s.status === 'closed').map((s) => s.eventCount)).toEqual([2]);
+  });
+
+  it('a live source that goes idle follows the clock at the allowed lag: its sessions close and windows expire without new events', () => {
+    const start = T0;
+    const p = processor(1, () => start);
+    p.process(message(staged('c', EVENTS.productViewed, start)));
+    // Idle for 8 days of wall-clock time, ticking every minute, as a running service does.
+    const out: Array<{ topic: string; value: unknown }> = [];
+    for (let at = start + MIN; at <= start + 8 * DAY; at += MIN) out.push(...p.tick(at, { caughtUp: true }));
+    expect(sessionsOf(out).filter((s) => s.status === 'closed').map((s) => s.eventCount)).toEqual([1]);
+    expect(kinds(out)).toContain('dropoff');
+  });
+});

@@ -46,7 +46,10 @@ export interface JourneyProcessorDeps {
   stages: StagesPartitionOptions;
   /** Bounds the time-driven stage work of one tick so a backlog of silent customers cannot stall input. */
   tickLimit: number;
-  /** Event time lags wall-clock time by at most this much: idle partitions still close sessions. */
+  /**
+   * A live source's event time trails the wall clock by at most this much: when it goes idle, its
+   * watermark follows the clock at that distance, so its sessions still close (see advanceLiveSources).
+   */
   maxEventLagMs: number;
   /**
    * Partitions of the touchpoints topic (the router's input): this partition's watermark is the
@@ -91,6 +94,21 @@ export function createJourneyProcessor(deps: JourneyProcessorDeps): PartitionPro
     let least = Infinity;
     for (const w of sourceWatermarks.values()) if (w < least) least = w;
     sessions.advanceWatermark(least);
+  };
+
+  /**
+   * Moves idle live sources to `t` (wall clock − the allowed event lag). A source is live when its
+   * watermark is within the allowed lag of `t`, i.e. its events keep up with the clock: any event
+   * it sends later with a time before `t` trails the clock by more than the lag, which the live
+   * contract calls late anyway. A source that trails the clock by more (a replay, an import, a
+   * backlog after an outage) is moved only by its own events, so its sessions and conversion
+   * windows come out as they did live. A source not heard from yet counts as live and idle.
+   */
+  const advanceLiveSources = (t: number) => {
+    for (let source = 0; source < deps.sourcePartitions; source++) {
+      const watermark = sourceWatermarks.get(source);
+      if (watermark === undefined || watermark >= t - deps.maxEventLagMs) noteSource(source, t);
+    }
   };
 
   const loopback = (r: JourneyRecord): OutgoingRecord => ({ topic: topics.identifiedTouchpoints, key: r.customerId, value: codecs.record.encode(r) });
@@ -147,6 +165,8 @@ export function createJourneyProcessor(deps: JourneyProcessorDeps): PartitionPro
         const ctp = record.touchpoint;
         if (!ctp) return [];
         const sourceWatermark = record.source != null && record.sourceWatermark != null ? record.sourceWatermark : undefined;
+        // The source's progress as the router had it before this touchpoint (what its watermark records say).
+        if (sourceWatermark !== undefined) noteSource(record.source!, sourceWatermark);
         const result = sessions.process(ctp.touchpoint, record.customerId, ctp.accountId, sourceWatermark);
         if (result.duplicate) {
           counters.duplicates();
@@ -155,7 +175,8 @@ export function createJourneyProcessor(deps: JourneyProcessorDeps): PartitionPro
         if (result.late) counters.late();
         const attributed = { ...ctp, customerId: record.customerId, accountId: result.accountId, sessionId: result.sessionId, late: result.late };
         counters.touchpoints();
-        const staged = stages.process(attributed, now());
+        // A timestamp after the collector received the event (a skewed client clock) counts as then.
+        const staged = stages.process(attributed, ctp.touchpoint.receivedAt);
         return [
           { topic: topics.customerTouchpoints, key: record.customerId, value: codecs.record.encode({ ...record, inputOffset: offset, touchpoint: attributed }) },
           ...sessionRecords(result.sessions),
@@ -213,16 +234,20 @@ export function createJourneyProcessor(deps: JourneyProcessorDeps): PartitionPro
       return handle(record, Number(message.offset));
     },
     tick(at: number, context) {
-      // Wall-clock punctuation only for an idle, caught-up partition: a backlog being replayed
-      // must not have its events declared late because the clock moved on meanwhile.
-      if (context.caughtUp) sessions.advanceWatermark(at - deps.maxEventLagMs);
+      // Wall-clock punctuation only for an idle, caught-up partition, and only for live sources.
+      if (context.caughtUp) advanceLiveSources(at - deps.maxEventLagMs);
       const expired = barrier.overdue(at, context.caughtUp);
       counters.mergeWaitsExpired(expired.length);
       const released = expired.flatMap(releaseHeld);
       // A waiting survivor's sessions stay open until the absorbed sessions have been merged in.
       const closed = sessions.expire((customerId) => barrier.isWaiting(customerId));
       counters.sessionsClosed(closed.length);
-      return [...released, ...sessionRecords(closed), ...stageRecords(stages.tick(at, deps.tickLimit))];
+      // Drop-offs, lapses and the rescoring of silent customers follow event time (the partition's
+      // watermark), never the wall clock: a replay or an import of last month settles them as the
+      // events' own time passes their deadlines, exactly as the live stream did.
+      const eventTime = sessions.watermark;
+      const settled = Number.isFinite(eventTime) ? stageRecords(stages.tick(eventTime, deps.tickLimit)) : [];
+      return [...released, ...sessionRecords(closed), ...settled];
     },
     changedKeys: () => sessions.dirtyCount() + stages.dirtyCount() + dirtySources.size,
     takeStateUpdates(): StateUpdate[] {

@@ -21,9 +21,8 @@ export function parseIsoTimestamp(value: string): number | null {
 }
 
 function isCalendarDate(year: number, month: number, day: number): boolean {
-  if (month < 1 || month > 12 || day < 1) return false;
-  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  return day <= daysInMonth;
+  // Not Date.UTC: it reads years 0-99 as 1900-1999, and year 0 is a leap year where 1900 is not.
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysIn(year, month);
 }
 
 const DIGIT_POSITIONS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22];

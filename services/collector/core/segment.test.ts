@@ -63,6 +63,8 @@ describe('parseIsoTimestamp on the form toISOString writes (its fast path)', () 
     expect(parseIsoTimestamp('0050-06-01T00:00:00.000Z')).toBe(Date.parse('0050-06-01T00:00:00.000Z'));
     expect(parseIsoTimestamp('2024-02-29T23:59:59.999Z')).toBe(Date.UTC(2024, 1, 29, 23, 59, 59, 999));
     expect(parseIsoTimestamp('2023-02-29T00:00:00.000Z')).toBeNull();
+    // Year 0 is a leap year (Date.UTC would read it as 1900, which is not).
+    expect(parseIsoTimestamp('0000-02-29T00:00:00.000Z')).toBe(Date.parse('0000-02-29T00:00:00.000Z'));
   });
 });
 

@@ -57,13 +57,16 @@ export class StagesPartition {
 
   constructor(private readonly options: StagesPartitionOptions) {}
 
-  /** Applies one touchpoint (in order per customer). `now` is the processing clock. */
+  /**
+   * Applies one touchpoint (in order per customer). `now` bounds its time: the moment the event was
+   * received (from the input, so a replay decides the same).
+   */
   process(ctp: CustomerTouchpoint, now: number): ProcessOutput {
     const { rules, config, churn } = this.options;
     const id = ctp.customerId;
     const before = this.states.get(id) ?? newJourneyState(id, ctp.accountId);
     // A touchpoint stamped in the future (a skewed client clock) is taken as happening now, so it
-    // cannot push the journey clock past the wall clock.
+    // cannot push the journey clock past the moment it was received.
     const input = ctp.touchpoint.timestamp > now ? { ...ctp, touchpoint: { ...ctp.touchpoint, timestamp: now } } : ctp;
     const step = applyTouchpoint(before, input, rules, config);
     const scoring = scoreChurn(step.state, step.state.lastActivityAt ?? now, churn, config);
