@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
-import { AVRO_SCHEMA_DIR, codecFor, codecFromTypes, SchemaDecodeError } from './codec.js';
+import { AVRO_SCHEMA_DIR, codecFor, codecFromTypes, encodeAvro, SchemaDecodeError } from './codec.js';
 import { Touchpoint } from './touchpoint.js';
 import { makeTouchpoint } from './test-touchpoint.js';
 import { JourneyRecord } from './journey.js';
@@ -108,5 +108,17 @@ describe('leadingString', () => {
     const v2 = avro.Type.forSchema({ type: 'record', name: 'R', fields: [{ name: 'n', type: 'int', default: 0 }, { name: 'id', type: 'string' }] });
     const codec2 = codecFromTypes<{ id: string }>('r', new Map([[1, v1], [2, v2]]), 2);
     expect(() => codec2.leadingString(codec2.encode({ n: 1, id: 'a' } as never))).toThrow(/same string field/);
+  });
+});
+
+describe('encodeAvro', () => {
+  it('leaves the header bytes to the caller and grows its scratch space for a value larger than it', () => {
+    const type = avro.Type.forSchema({ type: 'record', name: 'Big', fields: [{ name: 's', type: 'string' }] });
+    for (const size of [3, 200_000, 10]) {
+      const value = { s: 'x'.repeat(size) };
+      const out = encodeAvro(type, value, 2);
+      expect(out.length).toBe(2 + type.toBuffer(value).length);
+      expect(type.fromBuffer(out.subarray(2))).toEqual(value);
+    }
   });
 });

@@ -29,6 +29,26 @@ export interface Codec<T> {
   leadingString(bytes: Buffer): string;
 }
 
+/** Scratch space for encoding (grown when a value needs more); single-threaded, so one suffices. */
+let scratch = Buffer.allocUnsafe(64 * 1024);
+
+/**
+ * `value` as Avro binary after `headerBytes` bytes the caller fills in, in a buffer of exactly that
+ * size. Cheaper than avsc's toBuffer + a copy behind a header: toBuffer zero-fills a fresh
+ * ArrayBuffer per value (Buffer.alloc), while this writes into scratch space and copies once into
+ * pooled, unfilled memory (Buffer.allocUnsafe).
+ */
+export function encodeAvro(type: avro.Type, value: unknown, headerBytes: number): Buffer {
+  let end = type.encode(value, scratch, headerBytes);
+  if (end < 0) {
+    scratch = Buffer.allocUnsafe(Math.max(2 * scratch.length, -end));
+    end = type.encode(value, scratch, headerBytes);
+  }
+  const out = Buffer.allocUnsafe(end);
+  scratch.copy(out, headerBytes, headerBytes, end);
+  return out;
+}
+
 /** Every `.avsc` shares one registry so records can reference each other by full name. */
 const registry: Record<string, avro.Type> = {};
 
@@ -61,11 +81,9 @@ export function codecFromTypes<T>(name: string, types: Map<number, avro.Type>, r
     name,
     version: readerVersion,
     encode(value: T): Buffer {
-      const body = reader.toBuffer(value);
-      const out = Buffer.allocUnsafe(HEADER_BYTES + body.length);
+      const out = encodeAvro(reader, value, HEADER_BYTES);
       out[0] = MAGIC;
       out.writeUInt16BE(readerVersion, 1);
-      body.copy(out, HEADER_BYTES);
       return out;
     },
     decode(bytes: Buffer): T {

@@ -1,4 +1,5 @@
 import avro from 'avsc';
+import { encodeAvro } from '../../../schemas/codec.js';
 import { STAGES } from '../../../schemas/journey.js';
 import { JourneyStateSchema, type JourneyState } from './journey-state.js';
 
@@ -105,10 +106,8 @@ export const JOURNEY_STATE_AVRO = {
 const avroType = avro.Type.forSchema(JOURNEY_STATE_AVRO as avro.Schema, { wrapUnions: false });
 
 export function encodeJourneyState(state: JourneyState): Uint8Array {
-  const body = avroType.toBuffer({ ...state, entered: state.entered ?? null, opened: state.opened ?? null });
-  const out = Buffer.allocUnsafe(body.length + 1);
+  const out = encodeAvro(avroType, { ...state, entered: state.entered ?? null, opened: state.opened ?? null }, 1);
   out[0] = FORMAT_AVRO;
-  body.copy(out, 1);
   return out;
 }
 
