@@ -26,7 +26,7 @@ const processor = (sourcePartitions = 1, now: () => number = () => LATER) =>
     stages: { rules: loadShippedStageRules('ecommerce.yaml'), config: defaultStagesCoreConfig(), churn: loadShippedChurnModel() },
     tickLimit: 1_000,
     maxEventLagMs: 5 * 60_000,
-    counters: { duplicates: () => {}, late: () => {}, sessionsClosed: () => {}, touchpoints: () => {}, transitions: () => {}, churnAlerts: () => {}, deadLetter: () => {}, mergeWaitsExpired: () => {} },
+    counters: { duplicates: () => {}, late: () => {}, sessionsClosed: () => {}, touchpoints: () => {}, transitions: () => {}, churnAlerts: () => {}, deadLetter: () => {}, mergeWaitsExpired: () => {}, idleTick: () => {} },
     now,
   });
 let offset = 0;

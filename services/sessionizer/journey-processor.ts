@@ -37,6 +37,8 @@ export interface JourneyCounters {
   churnAlerts(n: number): void;
   deadLetter(): void;
   mergeWaitsExpired(n: number): void;
+  /** A time-driven pass over a caught-up partition (the wall clock may move its live sources). */
+  idleTick(): void;
 }
 
 export interface JourneyProcessorDeps {
@@ -235,7 +237,10 @@ export function createJourneyProcessor(deps: JourneyProcessorDeps): PartitionPro
     },
     tick(at: number, context) {
       // Wall-clock punctuation only for an idle, caught-up partition, and only for live sources.
-      if (context.caughtUp) advanceLiveSources(at - deps.maxEventLagMs);
+      if (context.caughtUp) {
+        advanceLiveSources(at - deps.maxEventLagMs);
+        counters.idleTick();
+      }
       const expired = barrier.overdue(at, context.caughtUp);
       counters.mergeWaitsExpired(expired.length);
       const released = expired.flatMap(releaseHeld);

@@ -115,6 +115,11 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
   const touchpoints = new Counter({ name: 'stages_touchpoints_total', help: 'Touchpoints applied to journeys', registers: [deps.registry] });
   const transitions = new Counter({ name: 'stages_transitions_total', help: 'Stage transitions emitted', registers: [deps.registry] });
   const churnAlerts = new Counter({ name: 'stages_churn_threshold_crossings_total', help: 'Churn scores that crossed the threshold', registers: [deps.registry] });
+  const idleTicks = new Counter({
+    name: 'sessionizer_idle_ticks_total',
+    help: 'Time-driven passes over caught-up partitions (where the wall clock may move idle live sources)',
+    registers: [deps.registry],
+  });
   const restoreMs = new Gauge({ name: 'sessionizer_last_restore_ms', help: 'Duration of the last state restore', registers: [deps.registry] });
   const restores = new Counter({
     name: 'sessionizer_restores_total',
@@ -156,6 +161,7 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
           churnAlerts: (n) => churnAlerts.inc(n),
           deadLetter: () => dead.inc(),
           mergeWaitsExpired: (n) => waitsExpired.inc(n),
+          idleTick: () => idleTicks.inc(),
         },
         now,
       }),

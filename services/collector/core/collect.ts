@@ -115,7 +115,7 @@ function dlq(code: RejectionCode, reason: string): EventOutcome {
  * Payload and key are cut to a bounded size (the reason says so) so one hostile event can never
  * make a record Kafka refuses, which would fail its whole request with a retriable 503.
  */
-function toDeadLetter(raw: unknown, reason: string, input: CollectInput): DeadLetter {
+export function toDeadLetter(raw: unknown, reason: string, input: Pick<CollectInput, 'source' | 'receivedAt'>): DeadLetter {
   // Too-deep payloads cannot be serialized without overflowing the stack; the reason says why it is empty.
   const payload = nestsDeeperThan(raw, MAX_NESTING_DEPTH) ? '' : (JSON.stringify(withoutEmails(raw)) ?? '');
   const kept = truncateUtf8(payload, MAX_DEAD_LETTER_PAYLOAD_BYTES);

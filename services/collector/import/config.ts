@@ -1,0 +1,33 @@
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { commonEnv, ConfigError } from '../../platform/config/env.js';
+
+export const ImportEnv = z.object({
+  ...commonEnv,
+  /** The write keys, as at the collector: the key given to --source names the source, its site and email hashing. */
+  COLLECTOR_SOURCES_FILE: z.string().default('services/collector/sources.local.yaml'),
+});
+export type ImportConfig = z.infer<typeof ImportEnv>;
+
+export interface ImportArgs {
+  writeKey: string;
+  paths: string[];
+  /** Import a file again although its progress file says it was imported completely. */
+  force: boolean;
+}
+
+export const IMPORT_USAGE = 'usage: npm run import -- --source <writeKey> <file or folder>... [--force]';
+
+/** `--source <writeKey> <file or folder>... [--force]`; a problem stops the start with the usage. */
+export function parseImportArgs(argv: string[]): ImportArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { source: { type: 'string' }, force: { type: 'boolean', default: false } } });
+  } catch (error) {
+    throw new ConfigError([(error as Error).message, IMPORT_USAGE]);
+  }
+  const writeKey = parsed.values.source;
+  if (!writeKey) throw new ConfigError(['--source <writeKey> is required', IMPORT_USAGE]);
+  if (parsed.positionals.length === 0) throw new ConfigError(['no file or folder to import', IMPORT_USAGE]);
+  return { writeKey, paths: parsed.positionals, force: parsed.values.force ?? false };
+}

@@ -1,0 +1,106 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import type { SinkBatch, TouchpointSink } from '../sink.js';
+import { historyLines } from './history-file.js';
+import { derivedMessageId, importLines, type HistoryLine, type ImportProgress } from './importer.js';
+
+const source = { sourceId: 'web', site: 'shop', hashEmails: false };
+const NOW = Date.UTC(2026, 11, 6);
+
+async function* linesOf(texts: string[]): AsyncGenerator<HistoryLine> {
+  let bytes = 0;
+  for (const text of texts) {
+    bytes += Buffer.byteLength(text) + 1;
+    yield { text, bytesRead: bytes };
+  }
+}
+
+const recordingSink = () => {
+  const batches: SinkBatch[] = [];
+  const sink: TouchpointSink & { batches: SinkBatch[] } = { batches, send: async (b) => void batches.push(b) };
+  return sink;
+};
+
+const run = async (texts: string[], o: { resumeAt?: ImportProgress; chunkLines?: number } = {}) => {
+  const sink = recordingSink();
+  const chunks: ImportProgress[] = [];
+  const result = await importLines(linesOf(texts), { source, sink, now: () => NOW, onChunk: (p) => void chunks.push(structuredClone(p)), ...o });
+  return { result, chunks, touchpoints: sink.batches.flatMap((b) => b.touchpoints), deadLetters: sink.batches.flatMap((b) => b.deadLetters) };
+};
+
+const track = (fields: Record<string, unknown>) => JSON.stringify({ type: 'track', event: 'Product Viewed', userId: 'u1', ...fields });
+
+describe('history import', () => {
+  it('keeps each event’s own time: the timestamp, not re-anchored on today by sentAt; an archived receivedAt is kept', async () => {
+    const { touchpoints } = await run([
+      track({ messageId: 'a', timestamp: '2025-01-01T10:00:00.000Z', sentAt: '2025-01-01T10:00:05.000Z' }),
+      track({ messageId: 'b', timestamp: '2025-01-01T11:00:00.000Z', originalTimestamp: '2025-01-01T10:59:00.000Z', receivedAt: '2025-01-01T11:00:02.000Z' }),
+    ]);
+    expect(touchpoints.map((t) => [t.messageId, t.timestamp, t.receivedAt])).toEqual([
+      ['a', Date.UTC(2025, 0, 1, 10), Date.UTC(2025, 0, 1, 10)],
+      ['b', Date.UTC(2025, 0, 1, 11), Date.UTC(2025, 0, 1, 11, 0, 2)],
+    ]);
+  });
+
+  it('gives an event without a messageId an id derived from its line, the same on every import', async () => {
+    const line = track({ timestamp: '2025-01-01T10:00:00.000Z' });
+    const first = await run([line, track({ timestamp: '2025-01-01T10:00:01.000Z' })]);
+    const again = await run([line]);
+    expect(first.touchpoints[0]!.messageId).toBe(again.touchpoints[0]!.messageId);
+    expect(first.touchpoints[0]!.messageId).toBe(derivedMessageId('web', line));
+    expect(first.touchpoints[0]!.messageId).not.toBe(first.touchpoints[1]!.messageId);
+    expect(first.touchpoints[0]!.messageId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
+  it('dead-letters a bad line with its line number and reason, and loses nothing else', async () => {
+    const { result, touchpoints, deadLetters } = await run([
+      track({ messageId: 'ok1', timestamp: '2025-01-01T10:00:00.000Z' }),
+      '{"type": "track", broken',
+      track({ messageId: 'no-time' }),
+      JSON.stringify({ type: 'track', userId: 'u1', timestamp: '2025-01-01T10:00:00.000Z' }),
+      '',
+      track({ messageId: 'ok2', timestamp: '2025-01-01T10:05:00.000Z' }),
+    ]);
+    expect(touchpoints.map((t) => t.messageId)).toEqual(['ok1', 'ok2']);
+    expect(deadLetters.map((d) => d.reason)).toEqual([
+      expect.stringMatching(/^line 2 is not JSON/),
+      'line 3: an imported event needs its timestamp (ISO 8601)',
+      expect.stringMatching(/^line 4: .*event/),
+    ]);
+    expect(result).toMatchObject({ lines: 6, accepted: 2, rejected: 3 });
+  });
+
+  it('counts a messageId seen before in the file as a duplicate (the pipeline drops it)', async () => {
+    const { result } = await run([track({ messageId: 'x', timestamp: '2025-01-01T10:00:00.000Z' }), track({ messageId: 'x', timestamp: '2025-01-01T10:00:00.000Z' })]);
+    expect(result).toMatchObject({ accepted: 2, duplicates: 1 });
+  });
+
+  it('reports progress per acknowledged chunk and resumes after the lines a progress file holds', async () => {
+    const texts = Array.from({ length: 7 }, (_, i) => track({ messageId: `m${i}`, timestamp: `2025-01-01T10:0${i}:00.000Z` }));
+    const whole = await run(texts, { chunkLines: 3 });
+    expect(whole.chunks.map((c) => [c.lines, c.accepted])).toEqual([
+      [3, 3],
+      [6, 6],
+      [7, 7],
+    ]);
+    const resumed = await run(texts, { chunkLines: 3, resumeAt: whole.chunks[0] });
+    expect(resumed.touchpoints.map((t) => t.messageId)).toEqual(['m3', 'm4', 'm5', 'm6']);
+    expect(resumed.result).toEqual(whole.result);
+  });
+
+  it('reads plain and gzip files alike, with the bytes read for progress', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'history-'));
+    const text = ['{"a":1}', '{"b":2}', '{"c":3}'].join('\n') + '\n';
+    writeFileSync(join(dir, 'plain.jsonl'), text);
+    writeFileSync(join(dir, 'packed.jsonl'), gzipSync(text));
+    for (const name of ['plain.jsonl', 'packed.jsonl']) {
+      const lines: HistoryLine[] = [];
+      for await (const line of historyLines(join(dir, name))) lines.push(line);
+      expect(lines.map((l) => l.text)).toEqual(['{"a":1}', '{"b":2}', '{"c":3}']);
+      expect(lines.at(-1)!.bytesRead).toBeGreaterThan(0);
+    }
+  });
+});

@@ -1,0 +1,96 @@
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { topicCodecs, topicsWithPrefix } from '../../../schemas/topics.js';
+import { ConfigError, parseEnv } from '../../platform/config/env.js';
+import { createKafka } from '../../platform/kafka/client.js';
+import { pipelineTopicsSetup } from '../../platform/kafka/pipeline-topics.js';
+import { createKafkaProducer } from '../../platform/kafka/producer.js';
+import { createLogger } from '../../platform/logging/logger.js';
+import { loadSources } from '../config.js';
+import { indexSourcesByWriteKey } from '../core/source-config.js';
+import { createKafkaTouchpointSink } from '../kafka-sink.js';
+import { ImportEnv, parseImportArgs } from './config.js';
+import { historyLines } from './history-file.js';
+import { importLines, type ImportProgress } from './importer.js';
+import { importProgressFile } from './progress-file.js';
+import { progressLine } from './progress-line.js';
+
+/**
+ * `npm run import -- --source <writeKey> <file or folder>...`: history into the pipeline (README,
+ * "Load your history"). Wires config → Kafka → the collector's sink → importLines, per file.
+ */
+async function main(): Promise<number> {
+  const config = parseEnv(ImportEnv, process.env);
+  const args = parseImportArgs(process.argv.slice(2));
+  const source = indexSourcesByWriteKey(loadSources(config.COLLECTOR_SOURCES_FILE)).get(args.writeKey);
+  if (!source) throw new ConfigError([`--source: no source has this write key in ${config.COLLECTOR_SOURCES_FILE}`]);
+  const files = args.paths.flatMap((p) => (statSync(p).isDirectory() ? readdirSync(p).sort().map((f) => join(p, f)).filter((f) => statSync(f).isFile()) : [p]));
+  const logger = createLogger('import', config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
+  const topics = topicsWithPrefix(config.KAFKA_TOPIC_PREFIX);
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'journey-import', logger });
+  await pipelineTopicsSetup(kafka, topics, config.KAFKA_PARTITIONS).start();
+  const producer = createKafkaProducer(kafka, { name: 'import' });
+  await producer.start();
+  const sink = createKafkaTouchpointSink({
+    producer,
+    topics,
+    touchpointCodec: topicCodecs.touchpoints(),
+    deadLetterCodec: topicCodecs.deadLetter(),
+    sendTimeoutMs: 120_000,
+    maxInFlightEvents: 10_000_000,
+    maxInFlightBytes: 1024 * 1024 * 1024,
+  });
+  const out = process.stderr;
+  try {
+    for (const file of files) {
+      const saved = importProgressFile(config.DATA_DIR, file, source.sourceId);
+      const before = saved.load();
+      if (before?.done && !args.force) {
+        process.stdout.write(`${file}: imported before (${summary(before.progress)}); nothing to do (--force imports it again)\n`);
+        continue;
+      }
+      const resumeAt = before && !before.done && !args.force ? before.progress : undefined;
+      if (resumeAt) out.write(`${file}: resuming after line ${resumeAt.lines.toLocaleString('en')}\n`);
+      const started = Date.now();
+      const startedBytes = resumeAt?.bytesRead ?? 0;
+      const startedEvents = resumeAt ? resumeAt.accepted + resumeAt.rejected : 0;
+      let shownAt = 0;
+      const show = (p: ImportProgress, force = false) => {
+        const now = Date.now();
+        if (!force && now - shownAt < (out.isTTY ? 250 : 5_000)) return;
+        shownAt = now;
+        const line = progressLine(file, p, saved.size, startedBytes, startedEvents, now - started);
+        out.write(out.isTTY ? `\r${line}\x1b[K` : `${line}\n`);
+      };
+      const result = await importLines(historyLines(file), {
+        source,
+        sink,
+        resumeAt,
+        now: Date.now,
+        onChunk: (p) => {
+          saved.save(p, false);
+          show(p);
+        },
+      });
+      saved.save(result, true);
+      show(result, true);
+      if (out.isTTY) out.write('\n');
+      // The summary on stdout (progress went to stderr): what a script reading the result wants.
+      process.stdout.write(`${file}: ${summary(result)}\n`);
+      for (const [reason, n] of Object.entries(result.reasons).sort((a, b) => b[1] - a[1]).slice(0, 10)) process.stdout.write(`  rejected ${n.toLocaleString('en')}: ${reason}\n`);
+    }
+  } finally {
+    await producer.stop();
+  }
+  return 0;
+}
+
+const summary = (p: ImportProgress) =>
+  `${p.accepted.toLocaleString('en')} accepted, ${p.rejected.toLocaleString('en')} rejected (dead-lettered), ${p.duplicates.toLocaleString('en')} duplicates of an earlier line, ${p.lines.toLocaleString('en')} lines`;
+
+try {
+  process.exitCode = await main();
+} catch (error) {
+  process.stderr.write(`import failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = error instanceof ConfigError ? 2 : 1;
+}
