@@ -10,7 +10,9 @@ import { waitForDrained } from '../support/drain.js';
 import { eventually } from '../support/eventually.js';
 import { testBrokers, uniqueGroupId, uniquePrefix, uniqueTopics } from '../support/kafka.js';
 import { createTestTopics, testKafka } from '../support/pipeline.js';
-import { finalSessions, sessionizerGroups, testSessionizer, testWriter } from '../support/journey-fixtures.js';
+import { finalSessions, sessionizerGroups, stageOf, testSessionizer, testWriter } from '../support/journey-fixtures.js';
+import { sessionizerConfig } from '../../services/sessionizer/core/sessions.js';
+import { verifySessions } from '../../services/sessionizer/verify/verify-sessions.js';
 import { runScript } from '../support/processes.js';
 
 const MIN = 60_000;
@@ -75,9 +77,12 @@ describe('history import (npm run import) through the pipeline', () => {
     await eventually(() => finalSessions(db.ch.client, db.database), (s) => s.length === 4, 60_000, 200, 'every session');
     await waitForDrained(kafka, groups);
 
-    // Batch recomputation by the session rules (30-minute gap): h1 {0, 20, 45 min}, {day 3}; h2 {5 min}, {day 9}.
+    // By the session rules (30-minute gap): h1 {0, 20, 45 min}, {day 3}; h2 {5 min}, {day 9}.
     const sessions = await finalSessions(db.ch.client, db.database);
     expect(sessions.map((s) => `${s.customer_id} ${s.event_count}`).sort()).toEqual(['u:h1 1', 'u:h1 3', 'u:h2 1', 'u:h2 1']);
+    // And what `npm run verify` reports: the batch recomputation from the touchpoints table agrees.
+    const report = await verifySessions(db.ch.client, db.database, (id) => id, sessionizerConfig(stageOf));
+    expect(report).toMatchObject({ touchpoints: 6, expected: 4, found: 4, mismatches: 0 });
     const funnel = await db.ch.client
       .query({
         query: `SELECT toString(kind) AS kind, toString(stage) AS stage, customer_id AS customer, toUnixTimestamp64Milli(at) AS at FROM ${db.database}.funnel_events FINAL WHERE kind != 'entry' ORDER BY customer, at`,

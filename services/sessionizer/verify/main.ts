@@ -1,0 +1,46 @@
+import { topicsWithPrefix } from '../../../schemas/topics.js';
+import { clickHouseFromEnv } from '../../platform/clickhouse/client.js';
+import { ConfigError, parseEnv } from '../../platform/config/env.js';
+import { createKafka } from '../../platform/kafka/client.js';
+import { createLogger } from '../../platform/logging/logger.js';
+import { SessionizerEnv } from '../config.js';
+import { sessionizerConfig } from '../core/sessions.js';
+import { createIdentityTable } from '../identity-table.js';
+import { sessionSettings } from '../settings.js';
+import { verifySessions } from './verify-sessions.js';
+
+/**
+ * `npm run verify`: the sessions in ClickHouse against a batch recomputation from its touchpoints
+ * (README, "Load your history"). Reads the identity table from Kafka, so touchpoints of ids merged
+ * since are counted under their survivor. Exit code 1 when anything differs. With embedded
+ * ClickHouse, run it while the pipeline is stopped (the engine has one owner per data directory).
+ */
+async function main(): Promise<number> {
+  const config = parseEnv(SessionizerEnv, process.env);
+  const settings = sessionSettings(config);
+  const logger = createLogger('verify', config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'journey-verify', logger });
+  const table = createIdentityTable({ kafka, topic: topicsWithPrefix(config.KAFKA_TOPIC_PREFIX).identityLinks, logger });
+  const clickhouse = clickHouseFromEnv(config);
+  await table.start();
+  try {
+    await table.catchUpToEnd();
+    const report = await verifySessions(clickhouse.client, clickhouse.database, (id) => table.graph.resolve(id), sessionizerConfig(settings.stageOf, settings.sessions));
+    process.stdout.write(
+      `sessions: ${report.expected.toLocaleString('en')} by the batch recomputation from ${report.touchpoints.toLocaleString('en')} touchpoints (late ones left out), ` +
+        `${report.found.toLocaleString('en')} in ClickHouse, ${report.mismatches.toLocaleString('en')} mismatches\n`,
+    );
+    for (const m of report.examples) process.stdout.write(`  ${m.sessionId}: expected ${JSON.stringify(m.expected)}, found ${JSON.stringify(m.found)}\n`);
+    return report.mismatches === 0 ? 0 : 1;
+  } finally {
+    await table.stop();
+    await clickhouse.close();
+  }
+}
+
+try {
+  process.exitCode = await main();
+} catch (error) {
+  process.stderr.write(`verify failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = error instanceof ConfigError ? 2 : 1;
+}
