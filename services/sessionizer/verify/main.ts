@@ -2,6 +2,7 @@ import { topicsWithPrefix } from '../../../schemas/topics.js';
 import { clickHouseFromEnv } from '../../platform/clickhouse/client.js';
 import { ConfigError, parseEnv } from '../../platform/config/env.js';
 import { createKafka } from '../../platform/kafka/client.js';
+import { pipelineTopicsSetup } from '../../platform/kafka/pipeline-topics.js';
 import { createLogger } from '../../platform/logging/logger.js';
 import { SessionizerEnv } from '../config.js';
 import { sessionizerConfig } from '../core/sessions.js';
@@ -20,7 +21,10 @@ async function main(): Promise<number> {
   const settings = sessionSettings(config);
   const logger = createLogger('verify', config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'journey-verify', logger });
-  const table = createIdentityTable({ kafka, topic: topicsWithPrefix(config.KAFKA_TOPIC_PREFIX).identityLinks, logger });
+  const topics = topicsWithPrefix(config.KAFKA_TOPIC_PREFIX);
+  // A pipeline that never ran has no identity table yet: created empty, so the read below ends.
+  await pipelineTopicsSetup(kafka, topics, config.KAFKA_PARTITIONS).start();
+  const table = createIdentityTable({ kafka, topic: topics.identityLinks, logger });
   const clickhouse = clickHouseFromEnv(config);
   await table.start();
   try {
