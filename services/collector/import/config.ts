@@ -10,15 +10,16 @@ export const ImportEnv = z.object({
 export type ImportConfig = z.infer<typeof ImportEnv>;
 
 export interface ImportArgs {
-  writeKey: string;
+  /** The source of lines that carry no `writeKey` of their own. */
+  writeKey: string | null;
   paths: string[];
   /** Import a file again although its progress file says it was imported completely. */
   force: boolean;
 }
 
-export const IMPORT_USAGE = 'usage: npm run import -- --source <writeKey> <file or folder>... [--force]';
+export const IMPORT_USAGE = 'usage: npm run import -- [--source <writeKey>] <file or folder>... [--force]  (--source for lines without a writeKey of their own)';
 
-/** `--source <writeKey> <file or folder>... [--force]`; a problem stops the start with the usage. */
+/** `[--source <writeKey>] <file or folder>... [--force]`; a problem stops the start with the usage. */
 export function parseImportArgs(argv: string[]): ImportArgs {
   let parsed;
   try {
@@ -26,8 +27,8 @@ export function parseImportArgs(argv: string[]): ImportArgs {
   } catch (error) {
     throw new ConfigError([(error as Error).message, IMPORT_USAGE]);
   }
-  const writeKey = parsed.values.source;
-  if (!writeKey) throw new ConfigError(['--source <writeKey> is required', IMPORT_USAGE]);
+  const writeKey = parsed.values.source ?? null;
+  if (writeKey === '') throw new ConfigError(['--source needs a write key', IMPORT_USAGE]);
   if (parsed.positionals.length === 0) throw new ConfigError(['no file or folder to import', IMPORT_USAGE]);
   return { writeKey, paths: parsed.positionals, force: parsed.values.force ?? false };
 }

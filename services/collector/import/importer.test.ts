@@ -8,6 +8,7 @@ import { historyLines } from './history-file.js';
 import { derivedMessageId, importLines, type HistoryLine, type ImportProgress } from './importer.js';
 
 const source = { sourceId: 'web', site: 'shop', hashEmails: false };
+const sources = new Map([['wk_app', { sourceId: 'app', site: 'app.example', hashEmails: false }]]);
 const NOW = Date.UTC(2026, 11, 6);
 
 async function* linesOf(texts: string[]): AsyncGenerator<HistoryLine> {
@@ -24,10 +25,10 @@ const recordingSink = () => {
   return sink;
 };
 
-const run = async (texts: string[], o: { resumeAt?: ImportProgress; chunkLines?: number } = {}) => {
+const run = async (texts: string[], o: { resumeAt?: ImportProgress; chunkLines?: number; source?: typeof source | null } = {}) => {
   const sink = recordingSink();
   const chunks: ImportProgress[] = [];
-  const result = await importLines(linesOf(texts), { source, sink, now: () => NOW, onChunk: (p) => void chunks.push(structuredClone(p)), ...o });
+  const result = await importLines(linesOf(texts), { source, sources, sink, now: () => NOW, onChunk: (p) => void chunks.push(structuredClone(p)), ...o });
   return { result, chunks, touchpoints: sink.batches.flatMap((b) => b.touchpoints), deadLetters: sink.batches.flatMap((b) => b.deadLetters) };
 };
 
@@ -71,6 +72,20 @@ describe('history import', () => {
       expect.stringMatching(/^line 4: .*event/),
     ]);
     expect(result).toMatchObject({ lines: 6, accepted: 2, rejected: 3 });
+  });
+
+  it('takes a line’s writeKey as its source (and keeps the key out of everything), else --source; without either the line is refused', async () => {
+    const lines = [track({ messageId: 'k1', writeKey: 'wk_app', timestamp: '2025-01-01T10:00:00.000Z' }), track({ messageId: 'k2', timestamp: '2025-01-01T10:00:00.000Z' }), track({ messageId: 'k3', writeKey: 'nope', timestamp: '2025-01-01T10:00:00.000Z' })];
+    const withDefault = await run(lines);
+    expect(withDefault.touchpoints.map((t) => [t.messageId, t.source, t.site])).toEqual([
+      ['k1', 'app', 'app.example'],
+      ['k2', 'web', 'shop'],
+    ]);
+    expect(withDefault.deadLetters.map((d) => [d.reason, d.payload.includes('nope')])).toEqual([['line 3: unknown writeKey', false]]);
+    expect(JSON.stringify(withDefault.touchpoints)).not.toContain('wk_app');
+    const withoutDefault = await run(lines, { source: null });
+    expect(withoutDefault.touchpoints.map((t) => t.messageId)).toEqual(['k1']);
+    expect(withoutDefault.deadLetters.map((d) => d.reason)).toEqual(['line 2: no writeKey, and no --source for lines without one', 'line 3: unknown writeKey']);
   });
 
   it('counts a messageId seen before in the file as a duplicate (the pipeline drops it)', async () => {

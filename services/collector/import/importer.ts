@@ -26,7 +26,13 @@ export interface ImportProgress {
 }
 
 export interface ImportDeps {
-  source: SourceInfo;
+  /**
+   * The source of lines without a `writeKey` of their own (`--source`), or null: such lines are
+   * then refused. A line's `writeKey` (the Segment HTTP API allows it in the body) picks its source
+   * from `sources`.
+   */
+  source: SourceInfo | null;
+  sources: ReadonlyMap<string, SourceInfo>;
   sink: TouchpointSink;
   /** Resume here: lines before it were imported already (a progress file says so). */
   resumeAt?: ImportProgress;
@@ -85,7 +91,7 @@ export async function importLines(lines: AsyncIterable<HistoryLine>, deps: Impor
     pending++;
     const text = line.text.trim();
     if (text !== '') {
-      const outcome = importEvent(text, lineNumber, deps.source, deps.now());
+      const outcome = importEvent(text, lineNumber, deps, deps.now());
       if (outcome.kind === 'ok') {
         const id = outcome.touchpoint.messageId;
         if (seen.has(id)) progress.duplicates++;
@@ -108,15 +114,21 @@ export async function importLines(lines: AsyncIterable<HistoryLine>, deps: Impor
 
 type LineOutcome = { kind: 'ok'; touchpoint: Touchpoint } | { kind: 'dlq'; deadLetter: DeadLetter };
 
-/** One line: parsed, given its event time and id, and validated as the collector validates an HTTP event. */
-export function importEvent(text: string, lineNumber: number, source: SourceInfo, now: number): LineOutcome {
-  let raw: unknown;
+/** One line: parsed, given its source, event time and id, and validated as the collector validates an HTTP event. */
+export function importEvent(text: string, lineNumber: number, sources: Pick<ImportDeps, 'source' | 'sources'>, now: number): LineOutcome {
+  const fallback = sources.source ?? UNKNOWN_SOURCE;
+  let parsed: unknown;
   try {
-    raw = JSON.parse(text);
+    parsed = JSON.parse(text);
   } catch (error) {
-    return dlq(text, `line ${lineNumber} is not JSON: ${(error as Error).message}`, source, now);
+    return dlq(text, `line ${lineNumber} is not JSON: ${(error as Error).message}`, fallback, now);
   }
-  if (!isJsonObject(raw)) return dlq(raw, `line ${lineNumber}: an event must be a JSON object`, source, now);
+  if (!isJsonObject(parsed)) return dlq(parsed, `line ${lineNumber}: an event must be a JSON object`, fallback, now);
+  // The write key is a credential: it chooses the source and goes no further (not even into a dead letter).
+  const { writeKey, ...raw } = parsed;
+  const source = typeof writeKey === 'string' ? sources.sources.get(writeKey) : sources.source;
+  if (source === undefined) return dlq(raw, `line ${lineNumber}: unknown writeKey`, fallback, now);
+  if (source === null) return dlq(raw, `line ${lineNumber}: no writeKey, and no --source for lines without one`, fallback, now);
   const timestamp = typeof raw.timestamp === 'string' ? parseIsoTimestamp(raw.timestamp) : null;
   if (timestamp === null) return dlq(raw, `line ${lineNumber}: an imported event needs its timestamp (ISO 8601)`, source, now);
   const archived = typeof raw.receivedAt === 'string' ? parseIsoTimestamp(raw.receivedAt) : null;
@@ -129,6 +141,9 @@ export function importEvent(text: string, lineNumber: number, source: SourceInfo
   const deadLetter = result.deadLetters[0]!;
   return { kind: 'dlq', deadLetter: { ...deadLetter, reason: `line ${lineNumber}: ${deadLetter.reason}` } };
 }
+
+/** Names the origin of a dead letter whose source is unknown (a line without a usable write key). */
+const UNKNOWN_SOURCE: SourceInfo = { sourceId: 'import', site: '', hashEmails: true };
 
 function dlq(raw: unknown, reason: string, source: SourceInfo, at: number): LineOutcome {
   return { kind: 'dlq', deadLetter: toDeadLetter(raw, reason, { source, receivedAt: at }) };

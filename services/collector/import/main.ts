@@ -16,14 +16,15 @@ import { importProgressFile } from './progress-file.js';
 import { progressLine } from './progress-line.js';
 
 /**
- * `npm run import -- --source <writeKey> <file or folder>...`: history into the pipeline (README,
+ * `npm run import -- [--source <writeKey>] <file or folder>...`: history into the pipeline (README,
  * "Load your history"). Wires config → Kafka → the collector's sink → importLines, per file.
  */
 async function main(): Promise<number> {
   const config = parseEnv(ImportEnv, process.env);
   const args = parseImportArgs(process.argv.slice(2));
-  const source = indexSourcesByWriteKey(loadSources(config.COLLECTOR_SOURCES_FILE)).get(args.writeKey);
-  if (!source) throw new ConfigError([`--source: no source has this write key in ${config.COLLECTOR_SOURCES_FILE}`]);
+  const sources = indexSourcesByWriteKey(loadSources(config.COLLECTOR_SOURCES_FILE));
+  const source = args.writeKey === null ? null : sources.get(args.writeKey);
+  if (source === undefined) throw new ConfigError([`--source: no source has this write key in ${config.COLLECTOR_SOURCES_FILE}`]);
   const files = args.paths.flatMap((p) => (statSync(p).isDirectory() ? readdirSync(p).sort().map((f) => join(p, f)).filter((f) => statSync(f).isFile()) : [p]));
   const logger = createLogger('import', config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
   const topics = topicsWithPrefix(config.KAFKA_TOPIC_PREFIX);
@@ -43,7 +44,7 @@ async function main(): Promise<number> {
   const out = process.stderr;
   try {
     for (const file of files) {
-      const saved = importProgressFile(config.DATA_DIR, file, source.sourceId);
+      const saved = importProgressFile(config.DATA_DIR, file, source?.sourceId ?? '(per line)');
       const before = saved.load();
       if (before?.done && !args.force) {
         process.stdout.write(`${file}: imported before (${summary(before.progress)}); nothing to do (--force imports it again)\n`);
@@ -64,6 +65,7 @@ async function main(): Promise<number> {
       };
       const result = await importLines(historyLines(file), {
         source,
+        sources,
         sink,
         resumeAt,
         now: Date.now,
