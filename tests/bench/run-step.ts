@@ -4,6 +4,7 @@ import { startDedicatedBroker } from '../faults/broker.js';
 import { runAlertingBench } from './alerting.bench.js';
 import { runCollectorCoreBench } from './collector-core.bench.js';
 import { runE2eBench } from './e2e.bench.js';
+import { runImportBench } from './import.bench.js';
 import { runJourneyBench } from './journey.bench.js';
 import { runQueriesBench } from './queries.bench.js';
 import { runSessionizerBench } from './sessionizer.bench.js';
@@ -20,6 +21,7 @@ const steps: Record<string, () => Promise<unknown>> = {
   alerting: () => runAlertingBench(),
   queries: () => runQueriesBench({ touchpoints: env('BENCH_QUERY_TOUCHPOINTS', 10_000_000) }),
   journey: () => journey(),
+  import: () => importStep(),
   e2e: () => e2e(),
 };
 /** The journey processor on the fault run's input as a backlog (BENCH_JOURNEY_EVENTS, 1,000,000), on a broker of its own. */
@@ -36,6 +38,26 @@ async function journey(): Promise<unknown> {
       events: env('BENCH_JOURNEY_EVENTS', 1_000_000),
       seed: env('FAULT_SEED', 11),
       cpuProfileDir: process.env.BENCH_CPU_PROFILE_DIR,
+      log: (line) => process.stderr.write(`[bench] ${line}\n`),
+    });
+  } finally {
+    dedicated.destroy();
+  }
+}
+/** A simulated history (BENCH_IMPORT_DAYS x BENCH_IMPORT_CUSTOMERS) imported through the pipeline, on a broker of its own. */
+async function importStep(): Promise<unknown> {
+  const dedicated = startDedicatedBroker(env('BENCH_IMPORT_KAFKA_PORT', 19_492));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      dedicated.destroy();
+      process.exit(130);
+    });
+  try {
+    return await runImportBench({
+      brokers: dedicated.brokers,
+      days: env('BENCH_IMPORT_DAYS', 30),
+      customers: env('BENCH_IMPORT_CUSTOMERS', 10_000),
+      seed: env('SIMULATOR_SEED', 42),
       log: (line) => process.stderr.write(`[bench] ${line}\n`),
     });
   } finally {
