@@ -351,19 +351,24 @@ describe('journey processor: event time, not the wall clock', () => {
   });
   const kinds = (records: Array<{ topic: string; value: unknown }>) =>
     records.filter((r) => r.topic === topics.funnelEvents).map((r) => funnelCodec.decode(r.value as Buffer).kind);
+  /** The router's watermark record for source 0 (it follows the touchpoints it routed). */
+  const routed = (at: number): JourneyRecord => ({ kind: 'watermark', customerId: '', touchpoint: null, mergeInto: null, mergedFrom: null, state: null, source: 0, sourceWatermark: at });
 
   it('an import (events days behind the clock) keeps its sessions open and its conversion windows running on event time, however often an idle partition ticks', () => {
     const p = processor();
     const ticks = () => [1, 2, 3].flatMap((k) => p.tick(LATER + k * MIN, { caughtUp: true }));
     p.process(message(staged('c', EVENTS.productViewed, T0)));
+    p.process(message(routed(T0)));
     expect(sessionsOf(ticks()).filter((s) => s.status === 'closed')).toEqual([]);
     expect(kinds(ticks())).not.toContain('dropoff');
     // 20 minutes later in event time: the same session; six days later: the purchase converts.
     const same = sessionsOf(p.process(message(staged('c', EVENTS.productViewed, T0 + 20 * MIN))));
     expect(same.at(-1)?.eventCount).toBe(2);
+    p.process(message(routed(T0 + 20 * MIN)));
     ticks();
     const bought = p.process(message(staged('c', EVENTS.orderCompleted, T0 + 6 * DAY)));
     expect(kinds(bought)).toContain('conversion');
+    p.process(message(routed(T0 + 6 * DAY)));
     // The import's own time closes the first session (its later event is 6 days on).
     expect(sessionsOf(ticks()).filter((s) => s.status === 'closed').map((s) => s.eventCount)).toEqual([2]);
   });

@@ -167,8 +167,6 @@ export function createJourneyProcessor(deps: JourneyProcessorDeps): PartitionPro
         const ctp = record.touchpoint;
         if (!ctp) return [];
         const sourceWatermark = record.source != null && record.sourceWatermark != null ? record.sourceWatermark : undefined;
-        // The source's progress as the router had it before this touchpoint (what its watermark records say).
-        if (sourceWatermark !== undefined) noteSource(record.source!, sourceWatermark);
         const result = sessions.process(ctp.touchpoint, record.customerId, ctp.accountId, sourceWatermark);
         if (result.duplicate) {
           counters.duplicates();
@@ -247,10 +245,12 @@ export function createJourneyProcessor(deps: JourneyProcessorDeps): PartitionPro
       // A waiting survivor's sessions stay open until the absorbed sessions have been merged in.
       const closed = sessions.expire((customerId) => barrier.isWaiting(customerId));
       counters.sessionsClosed(closed.length);
-      // Drop-offs, lapses and the rescoring of silent customers follow event time (the partition's
-      // watermark), never the wall clock: a replay or an import of last month settles them as the
-      // events' own time passes their deadlines, exactly as the live stream did.
-      const eventTime = sessions.watermark;
+      // Drop-offs, lapses and the rescoring of silent customers follow event time, never the wall
+      // clock: a replay or an import of last month settles them as the events' own time passes
+      // their deadlines, exactly as the live stream did. The partition's watermark less the grace
+      // period (the sessions' fold horizon): a touchpoint that comes after with an earlier time is
+      // late by definition, so whether a window expired first cannot depend on arrival timing.
+      const eventTime = sessions.watermark - deps.sessions.graceMs;
       const settled = Number.isFinite(eventTime) ? stageRecords(stages.tick(eventTime, deps.tickLimit)) : [];
       return [...released, ...sessionRecords(closed), ...settled];
     },
