@@ -82,7 +82,7 @@ describe('history import (npm run import) through the pipeline', () => {
     expect(sessions.map((s) => `${s.customer_id} ${s.event_count}`).sort()).toEqual(['u:h1 1', 'u:h1 3', 'u:h2 1', 'u:h2 1']);
     // And what `npm run verify` reports: the batch recomputation from the touchpoints table agrees.
     const report = await verifySessions(db.ch.client, db.database, (id) => id, sessionizerConfig(stageOf));
-    expect(report).toMatchObject({ touchpoints: 6, expected: 4, found: 4, mismatches: 0 });
+    expect(report).toMatchObject({ touchpoints: 6, expected: 4, found: 4, mismatches: 0, eventCountDifference: 0 });
     const funnel = await db.ch.client
       .query({
         query: `SELECT toString(kind) AS kind, toString(stage) AS stage, customer_id AS customer, toUnixTimestamp64Milli(at) AS at FROM ${db.database}.funnel_events FINAL WHERE kind != 'entry' ORDER BY customer, at`,
