@@ -118,7 +118,7 @@ export async function runImportBench(o: ImportBenchOptions): Promise<unknown> {
       eventsPerSecond,
       touchpointRows: rows,
       cpuSecondsPerMillion: Object.fromEntries(Object.entries(cpu).map(([k, s]) => [k, round((s / accepted) * 1e6, 1)])),
-      verify: { touchpoints: verified.touchpoints, expectedSessions: verified.expected, sessionsInClickHouse: verified.found, mismatches: verified.mismatches, eventCountDifference: verified.eventCountDifference },
+      verify: { touchpoints: verified.touchpoints, expectedSessions: verified.expected, sessionsInClickHouse: verified.found, mismatches: verified.mismatches, mismatchesOfMergedCustomers: verified.mismatchesOfMergedCustomers, eventCountDifference: verified.eventCountDifference, examples: verified.examples.slice(0, 3) },
       fullHistory: { days: 90, customers: 50_000, calls: full.calls, estimatedMinutes: round(full.calls / eventsPerSecond / 60, 1) },
       importerSummary: summary.trim().split('\n')[0],
       loadAverage: { start: round(loadAtStart, 2), end: round(loadavg()[0]!, 2) },

@@ -32,7 +32,7 @@ async function main(): Promise<number> {
     const report = await verifySessions(clickhouse.client, clickhouse.database, (id) => table.graph.resolve(id), sessionizerConfig(settings.stageOf, settings.sessions));
     process.stdout.write(
       `sessions: ${report.expected.toLocaleString('en')} by the batch recomputation from ${report.touchpoints.toLocaleString('en')} touchpoints (late ones left out), ` +
-        `${report.found.toLocaleString('en')} in ClickHouse, ${report.mismatches.toLocaleString('en')} mismatches; ` +
+        `${report.found.toLocaleString('en')} in ClickHouse, ${report.mismatches.toLocaleString('en')} mismatches (${report.mismatchesOfMergedCustomers.toLocaleString('en')} of customers stitched by a merge); ` +
         `events in sessions minus touchpoints placed: ${report.eventCountDifference}\n`,
     );
     for (const m of report.examples) process.stdout.write(`  ${m.sessionId}: expected ${JSON.stringify(m.expected)}, found ${JSON.stringify(m.found)}\n`);

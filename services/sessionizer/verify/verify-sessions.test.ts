@@ -40,6 +40,7 @@ describe('verify: sessions against the batch recomputation', () => {
     const [first, second, third] = sessions as [SessionFacts, SessionFacts, SessionFacts];
     const report = compareSessions(tps, [{ ...first, eventCount: 1, endedAt: first.startedAt }, second, { ...third, sessionId: 'other' }], resolve, config);
     expect(report.mismatches).toBe(3);
+    expect(report.mismatchesOfMergedCustomers).toBe(1);
     expect(report.eventCountDifference).toBe(-1);
     expect(report.examples.map((m) => [m.sessionId, m.expected?.eventCount ?? null, m.found?.eventCount ?? null])).toEqual([
       [first.sessionId, 2, 1],

@@ -27,6 +27,8 @@ export interface SessionsReport {
   found: number;
   /** Sessions in ClickHouse that equal no session of the recomputation, plus sessions of the recomputation missing there. */
   mismatches: number;
+  /** Of the mismatches, those of customers stitched by an identity merge (README, Known limits). */
+  mismatchesOfMergedCustomers: number;
   /** Events in ClickHouse's sessions minus events the recomputation placed (0: every touchpoint in exactly one session). */
   eventCountDifference: number;
   /** The first few mismatches, to look at. */
@@ -88,6 +90,7 @@ export function compareSessions(touchpoints: readonly TouchpointFacts[], session
     expected: resolved.length,
     found: sessions.length,
     mismatches: mismatches.length,
+    mismatchesOfMergedCustomers: mismatches.filter((m) => mergedInto.has((m.expected ?? m.found)!.customerId)).length,
     eventCountDifference,
     examples: mismatches.slice(0, 10),
   };
