@@ -4,19 +4,15 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Admin, ConfigResourceTypes, ConfigSource } from 'kafkajs';
-import { Registry } from 'prom-client';
 import { TOPIC_NAMES, topicCodecs, topicsWithPrefix, type TopicKey } from '../../schemas/topics.js';
-import { createClickHouse } from '../../services/platform/clickhouse/client.js';
-import { migrate } from '../../services/platform/clickhouse/migrate.js';
 import { ensureTopics } from '../../services/platform/kafka/admin.js';
 import { createKafka } from '../../services/platform/kafka/client.js';
 import { pipelineTopicSpecs } from '../../services/platform/kafka/pipeline-topics.js';
 import { createLogger } from '../../services/platform/logging/logger.js';
-import { journeyRoutes } from '../../services/writer/routes.js';
-import { createWriterService } from '../../services/writer/service.js';
 import { waitHealthy } from '../faults/services.js';
 import { startServiceProcess, waitForOutput, type ServiceProcess } from '../support/processes.js';
 import { createFreshnessPoller } from './freshness.js';
+import { benchWriter } from './bench-writer.js';
 import { brokerPid, cpuSecondsOrNaN, distribution, peakRssMb } from './proc-stats.js';
 
 export interface E2eOptions {
@@ -91,20 +87,7 @@ export async function runE2eBench(o: E2eOptions): Promise<Record<string, unknown
   }
   // The collector answers before its producer is connected (503 until then): wait for healthy.
   await waitHealthy([`http://127.0.0.1:${COLLECTOR_PORT}/healthz`], 60_000);
-  const ch = createClickHouse({ database: 'journey', dataDir });
-  await migrate(ch.client, { database: 'journey', touchpointTtlDays: 3650 });
-  const writer = createWriterService({
-    kafka,
-    clickhouse: ch,
-    topics,
-    routes: journeyRoutes(topics, 'journey'),
-    groupId: `${prefix}writer`,
-    maxBufferRows: 20_000,
-    maxRowsPerInsert: 100_000,
-    flushIntervalMs: 200,
-    registry: new Registry(),
-    logger,
-  });
+  const { ch, writer } = await benchWriter({ kafka, topics, prefix, dataDir, flushIntervalMs: 200, logger });
   await writer.start();
 
   const touchpointRows = async () => Number((await (await ch.client.query({ query: 'SELECT count() AS c FROM journey.touchpoints', format: 'JSONEachRow' })).json<{ c: number }>())[0]!.c);

@@ -8,10 +8,7 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Registry } from 'prom-client';
 import { topicsWithPrefix } from '../../schemas/topics.js';
-import { createClickHouse } from '../../services/platform/clickhouse/client.js';
-import { migrate } from '../../services/platform/clickhouse/migrate.js';
 import { parseEnv } from '../../services/platform/config/env.js';
 import { ensureTopics } from '../../services/platform/kafka/admin.js';
 import { createKafka } from '../../services/platform/kafka/client.js';
@@ -23,7 +20,7 @@ import { verifySessions } from '../../services/sessionizer/verify/verify-session
 import { simulatorConfigFrom, SimulatorEnv } from '../../services/simulator/config.js';
 import { writeHistory } from '../../services/simulator/history/write-history.js';
 import { journeyRoutes } from '../../services/writer/routes.js';
-import { createWriterService } from '../../services/writer/service.js';
+import { benchWriter } from './bench-writer.js';
 import { groupLag } from '../faults/quiescence.js';
 import { startServiceProcess, waitForOutput } from '../support/processes.js';
 import { brokerPid, cpuSecondsOrNaN } from './proc-stats.js';
@@ -56,20 +53,7 @@ export async function runImportBench(o: ImportBenchOptions): Promise<unknown> {
   await ensureTopics(kafka, pipelineTopicSpecs(topics, 4));
   const env = { KAFKA_BROKERS: o.brokers, KAFKA_TOPIC_PREFIX: prefix, KAFKA_PARTITIONS: '4', DATA_DIR: join(dir, 'data'), SESSIONIZER_GROUP_ID: `${prefix}sess`, SESSIONIZER_HTTP_PORT: '0', LOG_LEVEL: 'warn' };
   const sessionizer = startServiceProcess('services/sessionizer/main.ts', env);
-  const ch = createClickHouse({ database: 'journey', dataDir: join(dir, 'ch') });
-  await migrate(ch.client, { database: 'journey', touchpointTtlDays: 3650 });
-  const writer = createWriterService({
-    kafka,
-    clickhouse: ch,
-    topics,
-    routes: journeyRoutes(topics, 'journey'),
-    groupId: `${prefix}writer`,
-    maxBufferRows: 20_000,
-    maxRowsPerInsert: 100_000,
-    flushIntervalMs: 500,
-    registry: new Registry(),
-    logger,
-  });
+  const { ch, writer } = await benchWriter({ kafka, topics, prefix, dataDir: join(dir, 'ch'), flushIntervalMs: 500, logger });
   try {
     await waitForOutput(sessionizer, 'health at', 120_000);
     await writer.start();

@@ -24,46 +24,31 @@ const steps: Record<string, () => Promise<unknown>> = {
   import: () => importStep(),
   e2e: () => e2e(),
 };
+/** Runs `step` against a broker of its own on `port` (a fresh data directory), stopped afterwards or on Ctrl-C. */
+async function onDedicatedBroker(port: number, step: (brokers: string) => Promise<unknown>): Promise<unknown> {
+  const dedicated = startDedicatedBroker(port);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      dedicated.destroy();
+      process.exit(130);
+    });
+  try {
+    return await step(dedicated.brokers);
+  } finally {
+    dedicated.destroy();
+  }
+}
+const benchLog = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 /** The journey processor on the fault run's input as a backlog (BENCH_JOURNEY_EVENTS, 1,000,000), on a broker of its own. */
-async function journey(): Promise<unknown> {
-  const dedicated = startDedicatedBroker(env('BENCH_JOURNEY_KAFKA_PORT', 19_392));
-  for (const signal of ['SIGINT', 'SIGTERM'] as const)
-    process.once(signal, () => {
-      dedicated.destroy();
-      process.exit(130);
-    });
-  try {
-    return await runJourneyBench({
-      brokers: dedicated.brokers,
-      events: env('BENCH_JOURNEY_EVENTS', 1_000_000),
-      seed: env('FAULT_SEED', 11),
-      cpuProfileDir: process.env.BENCH_CPU_PROFILE_DIR,
-      log: (line) => process.stderr.write(`[bench] ${line}\n`),
-    });
-  } finally {
-    dedicated.destroy();
-  }
-}
+const journey = () =>
+  onDedicatedBroker(env('BENCH_JOURNEY_KAFKA_PORT', 19_392), (brokers) =>
+    runJourneyBench({ brokers, events: env('BENCH_JOURNEY_EVENTS', 1_000_000), seed: env('FAULT_SEED', 11), cpuProfileDir: process.env.BENCH_CPU_PROFILE_DIR, log: benchLog }),
+  );
 /** A simulated history (BENCH_IMPORT_DAYS x BENCH_IMPORT_CUSTOMERS) imported through the pipeline, on a broker of its own. */
-async function importStep(): Promise<unknown> {
-  const dedicated = startDedicatedBroker(env('BENCH_IMPORT_KAFKA_PORT', 19_492));
-  for (const signal of ['SIGINT', 'SIGTERM'] as const)
-    process.once(signal, () => {
-      dedicated.destroy();
-      process.exit(130);
-    });
-  try {
-    return await runImportBench({
-      brokers: dedicated.brokers,
-      days: env('BENCH_IMPORT_DAYS', 30),
-      customers: env('BENCH_IMPORT_CUSTOMERS', 10_000),
-      seed: env('SIMULATOR_SEED', 42),
-      log: (line) => process.stderr.write(`[bench] ${line}\n`),
-    });
-  } finally {
-    dedicated.destroy();
-  }
-}
+const importStep = () =>
+  onDedicatedBroker(env('BENCH_IMPORT_KAFKA_PORT', 19_492), (brokers) =>
+    runImportBench({ brokers, days: env('BENCH_IMPORT_DAYS', 30), customers: env('BENCH_IMPORT_CUSTOMERS', 10_000), seed: env('SIMULATOR_SEED', 42), log: benchLog }),
+  );
 /**
  * The e2e step runs on a broker of its own (BENCH_KAFKA_PORT, default 19292; a fresh data directory)
  * so the broker's CPU is this run's alone; BENCH_KAFKA_PORT=shared uses the broker `npm run bench`
