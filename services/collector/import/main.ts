@@ -14,6 +14,7 @@ import { historyLines } from './history-file.js';
 import { importLines, type ImportProgress } from './importer.js';
 import { importProgressFile } from './progress-file.js';
 import { progressLine } from './progress-line.js';
+import { commandExitCode } from '../../platform/runtime/run-command.js';
 
 /**
  * `npm run import -- [--source <writeKey>] <file or folder>...`: history into the pipeline (README,
@@ -90,9 +91,4 @@ async function main(): Promise<number> {
 const summary = (p: ImportProgress) =>
   `${p.accepted.toLocaleString('en')} accepted, ${p.rejected.toLocaleString('en')} rejected (dead-lettered), ${p.duplicates.toLocaleString('en')} duplicates of an earlier line, ${p.lines.toLocaleString('en')} lines`;
 
-try {
-  process.exitCode = await main();
-} catch (error) {
-  process.stderr.write(`import failed: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = error instanceof ConfigError ? 2 : 1;
-}
+process.exitCode = await commandExitCode('import', main, process.stderr);

@@ -90,7 +90,7 @@ interface PartitionRun {
  * messages are skipped, and the ones after it are processed again. Their outputs repeat: they
  * carry deterministic ids and every sink is idempotent.
  */
-export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandler & { processors(): Map<string, PartitionProcessor> } {
+export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandler {
   const runs = new Map<string, PartitionRun>();
   const localCopies = new Map<string, LocalStateLog>();
   const outputs = deps.outputs ?? deps.producer;
@@ -277,6 +277,5 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
       sendOutputs(run, run.processor.tick(deps.now(), { caughtUp: run.caughtUp }));
       return flushState(tp, run, control);
     },
-    processors: () => new Map([...runs].map(([k, run]) => [k, run.processor])),
   };
 }

@@ -9,6 +9,7 @@ import { sessionizerConfig } from '../core/sessions.js';
 import { createIdentityTable } from '../identity-table.js';
 import { sessionSettings } from '../settings.js';
 import { verifySessions } from './verify-sessions.js';
+import { commandExitCode } from '../../platform/runtime/run-command.js';
 
 /**
  * `npm run verify`: the sessions in ClickHouse against a batch recomputation from its touchpoints
@@ -43,9 +44,4 @@ async function main(): Promise<number> {
   }
 }
 
-try {
-  process.exitCode = await main();
-} catch (error) {
-  process.stderr.write(`verify failed: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = error instanceof ConfigError ? 2 : 1;
-}
+process.exitCode = await commandExitCode('verify', main, process.stderr);

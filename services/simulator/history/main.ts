@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, parseEnv } from '../../platform/config/env.js';
 import { simulatorConfigFrom, SimulatorEnv } from '../config.js';
 import { writeHistory } from './write-history.js';
+import { commandExitCode } from '../../platform/runtime/run-command.js';
 
 const USAGE = 'usage: npm run simulate -- --days 90 --customers 50000 --out history.jsonl.gz [--seed 42]';
 
@@ -37,9 +38,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-try {
-  process.exitCode = await main();
-} catch (error) {
-  process.stderr.write(`simulate failed: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = error instanceof ConfigError ? 2 : 1;
-}
+process.exitCode = await commandExitCode('simulate', main, process.stderr);
