@@ -51,7 +51,8 @@ function tableInMemory(fromTopic: OutgoingRecord[] = []): ReturnType<typeof crea
   };
 }
 
-function setup(failSends: number, options: { table?: ReturnType<typeof createIdentityTable>; failOnCall?: number; input?: KafkaMessage[]; windowCopyDir?: string } = {}) {
+function setup(failSends: number, options: { table?: ReturnType<typeof createIdentityTable>; failOnCall?: number; input?: KafkaMessage[]; windowCopyDir?: string; emptyInput?: boolean } = {}) {
+  const emptyInput = options.emptyInput ?? false;
   const sent: OutgoingRecord[][] = [];
   const inputRead: string[] = [];
   let failures = failSends;
@@ -80,6 +81,7 @@ function setup(failSends: number, options: { table?: ReturnType<typeof createIde
     },
     openWindowCopy: options.windowCopyDir === undefined ? undefined : (partition) => new RetryWindowCopy(openLocalStateLog(join(options.windowCopyDir!, `window-${partition}.log`), silent)!, 1_000),
     outputPartitions: async () => 2,
+    inputIsEmpty: async () => emptyInput,
     registry: new Registry(),
     logger: silent,
     now: () => 0,
@@ -243,6 +245,35 @@ describe('identity router', () => {
       await restarted.router.handleBatch(second, control);
       const replayed = [...decoded(crashed.sent.flat()), ...decoded(restarted.sent.flat())].filter((o) => o.record.kind === 'touchpoint').map((o) => o.record.sourceWatermark);
       expect(replayed).toEqual(expected);
+    });
+  });
+
+  describe('an input partition with nothing in it', () => {
+    const tp0 = { topic: topics.touchpoints, partition: 0 };
+    const notices = (records: OutgoingRecord[]) =>
+      records.filter((r) => r.topic === topics.identifiedTouchpoints).map((r) => ({ partition: r.partition, record: recordCodec.decode(r.value as Buffer) as JourneyRecord }));
+
+    it('tells every output partition it is empty (a watermark record without a watermark), so the sessions stage does not wait for it', async () => {
+      const { router, sent } = setup(0, { emptyInput: true });
+      await router.onAssigned!(tp0, { offset: '-1', metadata: null });
+      await router.onIdle!(tp0, control);
+      expect(notices(sent.flat()).map((n) => [n.partition, n.record.kind, n.record.source, n.record.sourceWatermark])).toEqual([
+        [0, 'watermark', 0, null],
+        [1, 'watermark', 0, null],
+      ]);
+    });
+
+    it('says nothing when the partition holds touchpoints not routed yet, nor once it has routed one', async () => {
+      const filling = setup(0, { emptyInput: false });
+      await filling.router.onAssigned!(tp0, { offset: '-1', metadata: null });
+      await filling.router.onIdle!(tp0, control);
+      expect(notices(filling.sent.flat())).toEqual([]);
+
+      const used = setup(0, { emptyInput: true });
+      await used.router.onAssigned!(tp0, { offset: '-1', metadata: null });
+      await used.router.handleBatch(whole, control);
+      await used.router.onIdle!(tp0, control);
+      expect(notices(used.sent.flat()).filter((n) => n.record.kind === 'watermark' && n.record.sourceWatermark == null)).toEqual([]);
     });
   });
 });

@@ -40,6 +40,8 @@ export interface IdentityRouterDeps {
   openWindowCopy?(partition: number): RetryWindowCopy | null;
   /** Partitions of identified-touchpoints: each gets this router's watermarks (at most every WATERMARK_EVERY_MS). */
   outputPartitions(): Promise<number>;
+  /** Whether the touchpoints partition holds nothing to read now (its start offset is its end). */
+  inputIsEmpty(partition: number): Promise<boolean>;
   registry: Registry;
   logger: Logger;
   now: () => number;
@@ -55,6 +57,8 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
   const outputs = deps.outputs ?? deps.producer;
   /** When each input partition last sent its watermark to every output partition, and which. */
   const watermarkSent = new Map<number, { at: number; watermark: number }>();
+  /** When each input partition last said it was empty. */
+  const emptySent = new Map<number, number>();
   const routed = new Counter({ name: 'sessionizer_touchpoints_routed_total', help: 'Touchpoints re-keyed by customer', registers: [deps.registry] });
   const mergesTotal = new Counter({ name: 'sessionizer_identity_merges_total', help: 'Customers merged by identity links', registers: [deps.registry] });
   const dead = new Counter({ name: 'sessionizer_dead_letters_total', help: 'Undecodable touchpoints', registers: [deps.registry] });
@@ -153,16 +157,34 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
     return Array.from({ length: count }, (_, q) => ({ topic: deps.topics.identifiedTouchpoints, key: '', value, partition: q }));
   };
 
+  /**
+   * For an input partition that has never had a touchpoint: a `watermark` record without a
+   * watermark, saying it was empty when looked at (checked then, not remembered: an import may have
+   * filled it a moment ago). The sessions stage then leaves it out of its least-of-the-sources
+   * watermark instead of waiting for it; its first touchpoint makes it count again. At most every
+   * WATERMARK_EVERY_MS, and only while the partition has no watermark at all.
+   */
+  const emptyNotices = async (partition: number): Promise<OutgoingRecord[]> => {
+    const sentAt = emptySent.get(partition);
+    if (Number.isFinite(watermarkOf(partition)) || (sentAt !== undefined && deps.now() - sentAt < WATERMARK_EVERY_MS)) return [];
+    emptySent.set(partition, deps.now());
+    if (!(await deps.inputIsEmpty(partition))) return [];
+    const value = deps.recordCodec.encode({ kind: 'watermark', customerId: '', touchpoint: null, mergeInto: null, mergedFrom: null, state: null, source: partition, sourceWatermark: null });
+    const count = await deps.outputPartitions();
+    return Array.from({ length: count }, (_, q) => ({ topic: deps.topics.identifiedTouchpoints, key: '', value, partition: q }));
+  };
+
   return {
-    /** A watermark held back by the interval goes once the partition is quiet. */
+    /** A watermark held back by the interval goes once the partition is quiet; an empty partition says so. */
     async onIdle(tp) {
       if (!recent.has(tp.partition)) return null;
-      const records = await watermarkRecords(tp.partition);
+      const records = Number.isFinite(watermarkOf(tp.partition)) ? await watermarkRecords(tp.partition) : await emptyNotices(tp.partition);
       if (records.length > 0) await outputs.send(records);
       return null;
     },
     async onRevoked(tp) {
       watermarkSent.delete(tp.partition);
+      emptySent.delete(tp.partition);
       windowCopies.get(tp.partition)?.close();
       windowCopies.delete(tp.partition);
     },

@@ -383,4 +383,49 @@ describe('journey processor: event time, not the wall clock', () => {
     expect(sessionsOf(out).filter((s) => s.status === 'closed').map((s) => s.eventCount)).toEqual([1]);
     expect(kinds(out)).toContain('dropoff');
   });
+
+  describe('several sources', () => {
+    const from = (source: number, customerId: string, event: string, at: number, sourceWatermark = at): JourneyRecord => ({ ...staged(customerId, event, at), source, sourceWatermark });
+    const watermarkOf = (source: number, at: number | null): JourneyRecord => ({ ...routed(0), source, sourceWatermark: at });
+    const closedOf = (p: ReturnType<typeof processor>, customerId: string, out: Array<{ topic: string; value: unknown }>) =>
+      sessionsOf(out).filter((s) => s.customerId === customerId && s.status === 'closed').map((s) => s.eventCount);
+
+    it('while one source replays, a source not heard from yet is not moved by the clock: its own replay, behind the first, still finds its sessions open', () => {
+      const p = processor(2);
+      // Source 0's part of an import is ten hours ahead of source 1's when an idle tick comes.
+      p.process(message(from(0, 'c0', EVENTS.productViewed, T0 + 10 * 60 * MIN)));
+      p.process(message(watermarkOf(0, T0 + 10 * 60 * MIN)));
+      const out = p.tick(LATER, { caughtUp: true });
+      p.process(message(from(1, 'c1', EVENTS.productViewed, T0)));
+      p.process(message(watermarkOf(1, T0)));
+      out.push(...p.tick(LATER, { caughtUp: true }));
+      // 20 minutes later in source 1's time: the same session, not a second one.
+      out.push(...p.process(message(from(1, 'c1', EVENTS.productViewed, T0 + 20 * MIN))));
+      p.process(message(watermarkOf(1, T0 + 20 * MIN)));
+      out.push(...p.tick(LATER, { caughtUp: true }));
+      expect(closedOf(p, 'c1', out)).toEqual([]);
+      expect(sessionsOf(out).filter((s) => s.customerId === 'c1').at(-1)?.eventCount).toBe(2);
+      // Source 1 catches up with source 0: now c1's session closes, with both events.
+      p.process(message(watermarkOf(1, T0 + 10 * 60 * MIN)));
+      expect(closedOf(p, 'c1', p.tick(LATER, { caughtUp: true }))).toEqual([2]);
+    });
+
+    it('a source the router found empty is not waited for; its first touchpoint makes it count again', () => {
+      const p = processor(2);
+      p.process(message(watermarkOf(1, null))); // the router: partition 1 is empty
+      p.process(message(from(0, 'c', EVENTS.productViewed, T0)));
+      p.process(message(watermarkOf(0, T0)));
+      p.process(message(from(0, 'c', EVENTS.productViewed, T0 + 6 * DAY)));
+      p.process(message(watermarkOf(0, T0 + 8 * DAY)));
+      const settled = p.tick(LATER, { caughtUp: true });
+      expect(closedOf(p, 'c', settled)).toEqual([1, 1]);
+      expect(kinds(settled)).toContain('dropoff');
+      // Partition 1 gets touchpoints: until its watermark comes, event time waits for it.
+      p.process(message(from(1, 'd', EVENTS.productViewed, T0 + 8 * DAY)));
+      p.process(message(watermarkOf(0, T0 + 20 * DAY)));
+      expect(closedOf(p, 'd', p.tick(LATER, { caughtUp: true }))).toEqual([]);
+      p.process(message(watermarkOf(1, T0 + 20 * DAY)));
+      expect(closedOf(p, 'd', p.tick(LATER, { caughtUp: true }))).toEqual([1]);
+    });
+  });
 });

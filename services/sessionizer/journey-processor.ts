@@ -84,32 +84,68 @@ export function createJourneyProcessor(deps: JourneyProcessorDeps): PartitionPro
   const forwards = new MergeLedger('fwd:');
   const barrier = new MergeBarrier(deps.mergeWait);
   const sourceWatermarks = new Map<number, number>();
+  /** Sources the router found empty when it looked, with no touchpoint from them here since. */
+  const emptySources = new Set<number>();
+  /** Per source, the furthest event time its records (touchpoints too) have shown here: a replay shows as trailing. */
+  const sourceProgress = new Map<number, number>();
   const dirtySources = new Set<number>();
   const { topics, codecs, counters, now } = deps;
+  const validSource = (source: number) => Number.isInteger(source) && source >= 0 && source < deps.sourcePartitions;
 
-  /** Notes a source's progress; the partition watermark follows the least source. */
-  const noteSource = (source: number, watermark: number) => {
-    if (source < 0 || source >= deps.sourcePartitions || watermark <= (sourceWatermarks.get(source) ?? -Infinity)) return;
+  /**
+   * The partition watermark follows the least source. Every source must have a watermark, except
+   * those the router found empty: an unheard source holds it back (its events may be on the way).
+   */
+  const followLeastSource = () => {
+    let least = Infinity;
+    for (let source = 0; source < deps.sourcePartitions; source++) {
+      if (emptySources.has(source)) continue;
+      const watermark = sourceWatermarks.get(source);
+      if (watermark === undefined) return;
+      if (watermark < least) least = watermark;
+    }
+    if (Number.isFinite(least)) sessions.advanceWatermark(least);
+  };
+
+  const setSourceWatermark = (source: number, watermark: number) => {
+    if (watermark <= (sourceWatermarks.get(source) ?? -Infinity)) return;
     sourceWatermarks.set(source, watermark);
     dirtySources.add(source);
-    if (sourceWatermarks.size < deps.sourcePartitions) return;
-    let least = Infinity;
-    for (const w of sourceWatermarks.values()) if (w < least) least = w;
-    sessions.advanceWatermark(least);
+    followLeastSource();
+  };
+
+  /** What a record says of its source: it is not empty, and has come this far in event time. */
+  const noteProgress = (source: number, watermark: number) => {
+    emptySources.delete(source);
+    if (watermark > (sourceProgress.get(source) ?? -Infinity)) sourceProgress.set(source, watermark);
+  };
+
+  /** A source's event-time watermark, from the router (or restored). */
+  const noteSource = (source: number, watermark: number) => {
+    if (!validSource(source)) return;
+    noteProgress(source, watermark);
+    setSourceWatermark(source, watermark);
   };
 
   /**
    * Moves idle live sources to `t` (wall clock − the allowed event lag). A source is live when its
-   * watermark is within the allowed lag of `t`, i.e. its events keep up with the clock: any event
+   * progress is within the allowed lag of `t`, i.e. its events keep up with the clock: any event
    * it sends later with a time before `t` trails the clock by more than the lag, which the live
    * contract calls late anyway. A source that trails the clock by more (a replay, an import, a
    * backlog after an outage) is moved only by its own events, so its sessions and conversion
-   * windows come out as they did live. A source not heard from yet counts as live and idle.
+   * windows come out as they did live. A source not heard from at all counts as live and idle,
+   * unless a source that has been heard from trails: then a replay is under way and the unheard
+   * source's part of it may still be coming (the router says when a source is simply empty).
    */
   const advanceLiveSources = (t: number) => {
+    const live = t - deps.maxEventLagMs;
+    let replaying = false;
+    for (const progress of sourceProgress.values()) if (progress < live) replaying = true;
     for (let source = 0; source < deps.sourcePartitions; source++) {
-      const watermark = sourceWatermarks.get(source);
-      if (watermark === undefined || watermark >= t - deps.maxEventLagMs) noteSource(source, t);
+      if (emptySources.has(source)) continue;
+      // Heard from: by its watermark, else by its touchpoints' (its watermark record is on the way).
+      const heard = sourceWatermarks.get(source) ?? sourceProgress.get(source);
+      if (heard === undefined ? !replaying : heard >= live) setSourceWatermark(source, t);
     }
   };
 
@@ -158,7 +194,12 @@ export function createJourneyProcessor(deps: JourneyProcessorDeps): PartitionPro
     }
     switch (record.kind) {
       case 'watermark':
-        if (record.source != null && record.sourceWatermark != null) noteSource(record.source, record.sourceWatermark);
+        if (record.source == null) return [];
+        if (record.sourceWatermark != null) noteSource(record.source, record.sourceWatermark);
+        else if (validSource(record.source) && !sourceProgress.has(record.source)) {
+          emptySources.add(record.source); // the router found it empty: not waited for
+          followLeastSource();
+        }
         return [];
       case 'absorbing':
         barrier.absorbing(record.customerId, record.mergedFrom, now());
@@ -167,6 +208,7 @@ export function createJourneyProcessor(deps: JourneyProcessorDeps): PartitionPro
         const ctp = record.touchpoint;
         if (!ctp) return [];
         const sourceWatermark = record.source != null && record.sourceWatermark != null ? record.sourceWatermark : undefined;
+        if (sourceWatermark !== undefined && validSource(record.source!)) noteProgress(record.source!, sourceWatermark);
         const result = sessions.process(ctp.touchpoint, record.customerId, ctp.accountId, sourceWatermark);
         if (result.duplicate) {
           counters.duplicates();

@@ -74,6 +74,12 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
     }
     return count;
   };
+  const touchpointsOffsets = async (partition: number) => {
+    const admin = deps.kafka.admin();
+    await admin.connect();
+    const offsets = await admin.fetchTopicOffsets(deps.topics.touchpoints).finally(() => admin.disconnect());
+    return offsets.find((o) => o.partition === partition);
+  };
   const recentMessagesPerPartition = deps.recentMessagesPerPartition ?? 200_000;
   const router = createIdentityRouter({
     topics: deps.topics,
@@ -85,10 +91,7 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
     linkOptions: deps.linkOptions,
     recentMessagesPerPartition,
     readRange: async (partition, from, to, onMessage) => {
-      const admin = deps.kafka.admin();
-      await admin.connect();
-      const offsets = await admin.fetchTopicOffsets(deps.topics.touchpoints).finally(() => admin.disconnect());
-      const low = BigInt(offsets.find((o) => o.partition === partition)?.low ?? '0');
+      const low = BigInt((await touchpointsOffsets(partition))?.low ?? '0');
       await readPartitionRange(deps.kafka, { topic: deps.topics.touchpoints, partition, from: from > low ? from : low, to }, onMessage);
     },
     openWindowCopy:
@@ -99,6 +102,10 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
             return log ? new RetryWindowCopy(log, recentMessagesPerPartition) : null;
           },
     outputPartitions: () => partitionsOf(deps.topics.identifiedTouchpoints),
+    inputIsEmpty: async (partition) => {
+      const offsets = await touchpointsOffsets(partition);
+      return offsets !== undefined && offsets.low === offsets.high;
+    },
     registry: deps.registry,
     logger,
     now,
