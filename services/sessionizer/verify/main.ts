@@ -9,12 +9,34 @@ import { sessionizerConfig } from '../core/sessions.js';
 import { createIdentityTable } from '../identity-table.js';
 import { sessionSettings } from '../settings.js';
 import { verifySessions } from './verify-sessions.js';
+import { checkFunnel, readFunnelSources, type FunnelReport } from './verify-funnel.js';
+import { partitionCount } from '../../platform/kafka/admin.js';
+import { partitionOfKey } from '../../platform/kafka/partition-of-key.js';
+import { identityKey } from '../../../schemas/touchpoint.js';
 import { commandExitCode } from '../../platform/runtime/run-command.js';
 
+const n = (x: number) => x.toLocaleString('en');
+
+function printFunnel(report: FunnelReport): void {
+  const settled = Number.isFinite(report.settledUntil) ? new Date(report.settledUntil).toISOString() : 'never';
+  process.stdout.write(
+    `funnel: ${n(report.expectedRows)} rows by the batch recomputation from the stage rules, ${n(report.foundRows)} in ClickHouse ` +
+      `(${n(report.undecidedRows)} of them drop-offs or lapses due after ${settled}, when the last tick may not have come yet: not judged); ` +
+      `${n(report.mismatches)} customers differ (${n(report.mismatchesOfMergedCustomers)} stitched by a merge)\n`,
+  );
+  for (const c of report.counts) {
+    const flag = c.expected === c.found ? '' : '  <- differs';
+    process.stdout.write(`  ${c.site || '(no site)'} ${c.stage} ${c.kind}: expected ${n(c.expected)}, found ${n(c.found)}${flag}\n`);
+  }
+  for (const m of report.examples) {
+    process.stdout.write(`  ${m.customerId}: ${m.counts.map((c) => `${c.site} ${c.stage} ${c.kind} expected ${c.expected} found ${c.found}`).join('; ')}\n`);
+  }
+}
+
 /**
- * `npm run verify`: the sessions in ClickHouse against a batch recomputation from its touchpoints
- * (README, "Load your history"). Reads the identity table from Kafka, so touchpoints of ids merged
- * since are counted under their survivor. Exit code 1 when anything differs. With embedded
+ * `npm run verify`: the sessions and the funnel in ClickHouse against batch recomputations from its
+ * touchpoints (README, "Load your history"). Reads the identity table from Kafka, so touchpoints of
+ * ids merged since are counted under their survivor. Exit code 1 when anything differs. With embedded
  * ClickHouse, run it while the pipeline is stopped (the engine has one owner per data directory).
  */
 async function main(): Promise<number> {
@@ -30,14 +52,19 @@ async function main(): Promise<number> {
   await table.start();
   try {
     await table.catchUpToEnd();
-    const report = await verifySessions(clickhouse.client, clickhouse.database, (id) => table.graph.resolve(id), sessionizerConfig(settings.stageOf, settings.sessions));
+    const sessionRules = sessionizerConfig(settings.stageOf, settings.sessions);
+    const report = await verifySessions(clickhouse.client, clickhouse.database, (id) => table.graph.resolve(id), sessionRules);
     process.stdout.write(
       `sessions: ${report.expected.toLocaleString('en')} by the batch recomputation from ${report.touchpoints.toLocaleString('en')} touchpoints (late ones left out), ` +
         `${report.found.toLocaleString('en')} in ClickHouse, ${report.mismatches.toLocaleString('en')} mismatches (${report.mismatchesOfMergedCustomers.toLocaleString('en')} of customers stitched by a merge); ` +
         `events in sessions minus touchpoints placed: ${report.eventCountDifference}\n`,
     );
     for (const m of report.examples) process.stdout.write(`  ${m.sessionId}: expected ${JSON.stringify(m.expected)}, found ${JSON.stringify(m.found)}\n`);
-    return report.mismatches === 0 && report.eventCountDifference === 0 ? 0 : 1;
+    const sources = await partitionCount(kafka, topics.touchpoints);
+    const funnelSources = await readFunnelSources(clickhouse.client, clickhouse.database, (tp) => partitionOfKey(topics.touchpoints, identityKey(tp), sources));
+    const funnel = checkFunnel(funnelSources, (id) => table.graph.resolve(id), settings.stages.rules, settings.stages.config, sessionRules.graceMs);
+    printFunnel(funnel);
+    return report.mismatches === 0 && report.eventCountDifference === 0 && funnel.mismatches === 0 ? 0 : 1;
   } finally {
     await table.stop();
     await clickhouse.close();
