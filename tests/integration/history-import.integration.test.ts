@@ -14,6 +14,13 @@ import { finalSessions, sessionizerGroups, stageOf, testSessionizer, testWriter 
 import { sessionizerConfig } from '../../services/sessionizer/core/sessions.js';
 import { verifySessions } from '../../services/sessionizer/verify/verify-sessions.js';
 import { runScript } from '../support/processes.js';
+import { checkFunnel, readFunnelSources, type FunnelReport } from '../../services/sessionizer/verify/verify-funnel.js';
+import { loadStagesOptions } from '../../services/sessionizer/stages-options.js';
+import { SessionizerEnv } from '../../services/sessionizer/config.js';
+import { parseEnv } from '../../services/platform/config/env.js';
+import { partitionOfKey } from '../../services/platform/kafka/partition-of-key.js';
+import { funnelEventRow } from '../../services/platform/clickhouse/rows.js';
+import { identityKey } from '../../schemas/touchpoint.js';
 
 const MIN = 60_000;
 const DAY = 24 * 60 * MIN;
@@ -28,7 +35,7 @@ describe('history import (npm run import) through the pipeline', () => {
   });
   afterAll(async () => db.drop());
 
-  it('three weeks ago, imported in two files with the pipeline idle between them: sessions and conversion windows follow the events’ time', async () => {
+  it('four months ago, imported in two files with the pipeline idle between them: sessions, conversion windows and a lapse follow the events’ time', async () => {
     const prefix = uniquePrefix();
     const topics = uniqueTopics(prefix);
     await createTestTopics(kafka, topics, 2);
@@ -39,7 +46,7 @@ describe('history import (npm run import) through the pipeline', () => {
     for (const c of [writer, sessionizer]) await c.start();
     const groups = [...sessionizerGroups(groupId, topics), writer.group];
 
-    const day0 = Math.floor((Date.now() - 21 * DAY) / DAY) * DAY + 10 * 60 * MIN;
+    const day0 = Math.floor((Date.now() - 120 * DAY) / DAY) * DAY + 10 * 60 * MIN;
     const event = (userId: string, event: string, at: number) => JSON.stringify({ type: 'track', userId, event, timestamp: new Date(at).toISOString() });
     const dir = mkdtempSync(join(tmpdir(), 'history-it-'));
     const files = {
@@ -52,10 +59,18 @@ describe('history import (npm run import) through the pipeline', () => {
       [
         // 25 minutes after h1's last event: the same session.
         event('h1', 'Product Viewed', day0 + 45 * MIN),
+        // h3 buys, and buys again the next day (retention); nothing after: its retention window
+        // expires on day 8 and it lapses 90 days after its last purchase, with no event of its own.
+        event('h3', 'Order Completed', day0 + 120 * MIN),
+        event('h3', 'Order Completed', day0 + DAY + 120 * MIN),
         // Day 3: h1 buys within its 7-day conversion window.
         event('h1', 'Order Completed', day0 + 3 * DAY),
         // Day 9: h2 comes back; its window closed on day 7 (a drop-off at that time).
         event('h2', 'Product Viewed', day0 + 9 * DAY),
+        // Day 100: h4 and h5, one on each touchpoints partition (as the producer keys them), move
+        // both sources' event time past h3's lapse and the window it opens.
+        event('h4', 'Product Viewed', day0 + 100 * DAY),
+        event('h5', 'Product Viewed', day0 + 100 * DAY),
       ].join('\n'),
     );
     const dataDir = mkdtempSync(join(tmpdir(), 'history-data-'));
@@ -71,18 +86,46 @@ describe('history import (npm run import) through the pipeline', () => {
     const ticked = await idleTicks();
     await eventually(idleTicks, (n) => n >= ticked + 6, 60_000, 200, 'idle ticks');
 
-    expect(await runImport(files.second)).toMatch(/3 accepted, 0 rejected/);
+    expect(['h4', 'h5'].map((id) => partitionOfKey(topics.touchpoints, id, 2)).sort()).toEqual([0, 1]);
+    expect(await runImport(files.second)).toMatch(/7 accepted, 0 rejected/);
     // Importing a file again adds nothing.
     expect(await runImport(files.second)).toMatch(/imported before .* nothing to do/);
-    await eventually(() => finalSessions(db.ch.client, db.database), (s) => s.length === 4, 60_000, 200, 'every session');
+    await eventually(() => finalSessions(db.ch.client, db.database), (s) => s.length === 8, 60_000, 200, 'every session');
+    // The last time-driven row: h3's window after its lapse (day 98), settled by the watermark alone.
+    const funnelRows = () => db.ch.client.query({ query: `SELECT count() AS n FROM ${db.database}.funnel_events FINAL`, format: 'JSONEachRow' }).then((r) => r.json<{ n: string | number }>());
+    await eventually(funnelRows, (r) => Number(r[0]?.n) === 14, 60_000, 200, 'every funnel row');
     await waitForDrained(kafka, groups);
 
-    // By the session rules (30-minute gap): h1 {0, 20, 45 min}, {day 3}; h2 {5 min}, {day 9}.
+    // By the session rules (30-minute gap): h1 {0, 20, 45 min}, {day 3}; h2 {5 min}, {day 9}; h3 {2 h}, {day 1}; h4, h5 {day 100}.
     const sessions = await finalSessions(db.ch.client, db.database);
-    expect(sessions.map((s) => `${s.customer_id} ${s.event_count}`).sort()).toEqual(['u:h1 1', 'u:h1 3', 'u:h2 1', 'u:h2 1']);
+    expect(sessions.map((s) => `${s.customer_id} ${s.event_count}`).sort()).toEqual(['u:h1 1', 'u:h1 3', 'u:h2 1', 'u:h2 1', 'u:h3 1', 'u:h3 1', 'u:h4 1', 'u:h5 1']);
     // And what `npm run verify` reports: the batch recomputation from the touchpoints table agrees.
-    const report = await verifySessions(db.ch.client, db.database, (id) => id, sessionizerConfig(stageOf));
-    expect(report).toMatchObject({ touchpoints: 6, expected: 4, found: 4, mismatches: 0, eventCountDifference: 0 });
+    const sessionRules = sessionizerConfig(stageOf);
+    const report = await verifySessions(db.ch.client, db.database, (id) => id, sessionRules);
+    expect(report).toMatchObject({ touchpoints: 10, expected: 8, found: 8, mismatches: 0, eventCountDifference: 0 });
+    // The funnel likewise: the stage rules replayed in batch over the touchpoints table.
+    const stages = loadStagesOptions(parseEnv(SessionizerEnv, {}));
+    const verifyFunnel = async () =>
+      checkFunnel(
+        await readFunnelSources(db.ch.client, db.database, (tp) => partitionOfKey(topics.touchpoints, identityKey(tp), 2)),
+        (id) => id,
+        stages.rules,
+        stages.config,
+        sessionRules.graceMs,
+      );
+    const byStage = (r: FunnelReport) => r.counts.map((c) => `${c.stage} ${c.kind} ${c.expected}/${c.found}`);
+    const funnelReport = await verifyFunnel();
+    expect(funnelReport).toMatchObject({ settledUntil: day0 + 100 * DAY - 10 * MIN, expectedRows: 14, foundRows: 14, undecidedRows: 0, mismatches: 0 });
+    expect(byStage(funnelReport)).toEqual([
+      'consideration entry 5/5',
+      'consideration dropoff 2/2',
+      'purchase entry 2/2',
+      'purchase conversion 1/1',
+      'purchase dropoff 1/1',
+      'retention entry 1/1',
+      'retention conversion 1/1',
+      'retention dropoff 1/1',
+    ]);
     const funnel = await db.ch.client
       .query({
         query: `SELECT toString(kind) AS kind, toString(stage) AS stage, customer_id AS customer, toUnixTimestamp64Milli(at) AS at FROM ${db.database}.funnel_events FINAL WHERE kind != 'entry' ORDER BY customer, at`,
@@ -91,8 +134,24 @@ describe('history import (npm run import) through the pipeline', () => {
       .then((r) => r.json<{ kind: string; stage: string; customer: string; at: string | number }>());
     expect(funnel.map((f) => [f.kind, f.stage, f.customer, Number(f.at)])).toEqual([
       ['conversion', 'purchase', 'u:h1', day0 + 3 * DAY],
+      ['dropoff', 'purchase', 'u:h1', day0 + 10 * DAY],
       ['dropoff', 'consideration', 'u:h2', day0 + 5 * MIN + 7 * DAY],
+      ['conversion', 'retention', 'u:h3', day0 + DAY + 120 * MIN],
+      ['dropoff', 'retention', 'u:h3', day0 + 8 * DAY + 120 * MIN],
+      ['dropoff', 'consideration', 'u:h3', day0 + 98 * DAY + 120 * MIN],
     ]);
+    // h3's lapse: back to consideration 90 days after its last purchase.
+    const lapse = await db.ch.client
+      .query({ query: `SELECT toUnixTimestamp64Milli(at) AS at FROM ${db.database}.funnel_events FINAL WHERE customer_id = 'u:h3' AND kind = 'entry' AND stage = 'consideration'`, format: 'JSONEachRow' })
+      .then((r) => r.json<{ at: string | number }>());
+    expect(lapse.map((l) => Number(l.at))).toEqual([day0 + 91 * DAY + 120 * MIN]);
+
+    // A row the stage rules do not give (h2 entering purchase) is caught, with the customer.
+    const extra = { eventId: 'extra', kind: 'entry', fromStage: 'consideration', stage: 'purchase', at: day0 + 9 * DAY, customerId: 'u:h2', site: funnelReport.counts[0]!.site, channel: 'web', campaign: null, deviceType: 'server', segment: null, secondsToConvert: null } as const;
+    await db.ch.client.insert({ table: `${db.database}.funnel_events`, values: [funnelEventRow(extra)], format: 'JSONEachRow' });
+    const caught = await verifyFunnel();
+    expect(caught).toMatchObject({ foundRows: 15, mismatches: 1, examples: [{ customerId: 'u:h2', counts: [{ stage: 'purchase', kind: 'entry', expected: 0, found: 1 }] }] });
+    expect(byStage(caught)).toContain('purchase entry 2/3');
     for (const c of [sessionizer, writer]) await c.stop();
   });
 });
