@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
+import type { Component } from '../runtime/component.js';
 
 export interface ClickHouseConnectionConfig {
   /** A ClickHouse server's HTTP URL. Unset: the embedded engine (chdb) on `${dataDir}/clickhouse`. */
@@ -69,4 +70,12 @@ export function clickHouseFromEnv(env: ClickHouseEnv, login?: { username?: strin
     database: env.CLICKHOUSE_DATABASE,
     dataDir: env.DATA_DIR,
   });
+}
+
+/**
+ * The part that closes a ClickHouse client last: listed first by whoever made the client (a main.ts,
+ * or `npm start` for the one shared embedded engine), so every user of it stops before it closes.
+ */
+export function clickHouseOwner(clickhouse: ClickHouse): Component {
+  return { name: 'clickhouse', start: async () => {}, stop: () => clickhouse.close(), health: () => ({ ok: true }) };
 }
