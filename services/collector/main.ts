@@ -1,3 +1,4 @@
+// `npm run collector`: parse the config once → adapters (Kafka client, metrics, logger) → buildCollector.
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { topicsWithPrefix } from '../../schemas/topics.js';
 import { parseEnv } from '../platform/config/env.js';
@@ -7,31 +8,18 @@ import { createLogger } from '../platform/logging/logger.js';
 import { startInBackground } from '../platform/runtime/background-start.js';
 import { composeComponents } from '../platform/runtime/component.js';
 import { runMain } from '../platform/runtime/run-main.js';
-import { CollectorEnv, loadSources } from './config.js';
-import { createCollectorService } from './service.js';
+import { buildCollector } from './build.js';
+import { CollectorEnv } from './config.js';
 
 await runMain(async () => {
   const config = parseEnv(CollectorEnv, process.env);
-  const sources = loadSources(config.COLLECTOR_SOURCES_FILE);
   const logger = createLogger('collector', config.LOG_LEVEL);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const topics = topicsWithPrefix(config.KAFKA_TOPIC_PREFIX);
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'journey-collector', logger });
   const setup = pipelineTopicsSetup(kafka, topics, config.KAFKA_PARTITIONS);
-  const collector = createCollectorService({
-    kafka,
-    topics,
-    sources,
-    host: config.HTTP_HOST,
-    port: config.COLLECTOR_HTTP_PORT,
-    sendTimeoutMs: config.COLLECTOR_SEND_TIMEOUT_MS,
-    maxInFlightEvents: config.COLLECTOR_MAX_IN_FLIGHT_EVENTS,
-    maxInFlightBytes: config.COLLECTOR_MAX_IN_FLIGHT_BYTES,
-    lingerMs: config.COLLECTOR_LINGER_MS,
-    registry,
-    logger,
-  });
+  const collector = buildCollector(config, { kafka, topics, registry, logger });
   return {
     // Topics are created in the background too: the collector starts before Kafka does.
     component: composeComponents('collector-main', [startInBackground(setup, { logger, retryMs: 2_000 }), collector]),
