@@ -1,17 +1,15 @@
+// `npm run sessionizer`: parse the config once → adapters (Kafka client, metrics, logger) → buildSessionizer, plus /healthz.
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { topicsWithPrefix } from '../../schemas/topics.js';
 import { parseEnv } from '../platform/config/env.js';
 import { createOpsServer } from '../platform/http/ops-server.js';
 import { createKafka } from '../platform/kafka/client.js';
-import { consumerTuning } from '../platform/kafka/consumer-tuning.js';
 import { pipelineTopicsSetup } from '../platform/kafka/pipeline-topics.js';
 import { createLogger } from '../platform/logging/logger.js';
 import { composeComponents } from '../platform/runtime/component.js';
 import { runMain } from '../platform/runtime/run-main.js';
-import { localStateDir } from '../platform/streams/local-state-log.js';
+import { buildSessionizer } from './build.js';
 import { SessionizerEnv } from './config.js';
-import { createSessionizerService } from './service.js';
-import { sessionSettings } from './settings.js';
 
 await runMain(async () => {
   const config = parseEnv(SessionizerEnv, process.env);
@@ -21,17 +19,7 @@ await runMain(async () => {
   const topics = topicsWithPrefix(config.KAFKA_TOPIC_PREFIX);
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'journey-sessionizer', logger });
   const setup = pipelineTopicsSetup(kafka, topics, config.KAFKA_PARTITIONS);
-  const sessionizer = createSessionizerService({
-    kafka,
-    topics,
-    groupId: config.SESSIONIZER_GROUP_ID,
-    ...sessionSettings(config),
-    consumerTuning: consumerTuning(config),
-    stateDir: localStateDir(config.DATA_DIR),
-    registry,
-    logger,
-  });
-  const component = composeComponents('sessionizer', [setup, sessionizer]);
+  const component = composeComponents('sessionizer', [setup, buildSessionizer(config, { kafka, topics, registry, logger })]);
   const ops = createOpsServer({ name: 'sessionizer', host: config.HTTP_HOST, port: config.SESSIONIZER_HTTP_PORT, registry, health: () => component.health(), logger });
   return {
     component: composeComponents('sessionizer-main', [component, ops]),
