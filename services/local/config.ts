@@ -1,21 +1,31 @@
 import { z } from 'zod';
 import { commonEnv, envBoolean, envInt } from '../platform/config/env.js';
+import { AlerterEnv } from '../alerter/config.js';
+import { CollectorEnv } from '../collector/config.js';
+import { QueryApiEnv } from '../query-api/config.js';
+import { SessionizerEnv } from '../sessionizer/config.js';
+import { SimulatorEnv } from '../simulator/config.js';
+import { WriterEnv } from '../writer/config.js';
 
-/** `npm start`: every service in one process (the embedded ClickHouse allows one owner per data dir). */
+/**
+ * `npm start`: every service in one process (the embedded ClickHouse allows one owner per data dir).
+ * Its settings are every service's own schema, so a variable means in `npm start` what it means to
+ * that service alone, with the same default; only the settings below are its own, or differ.
+ */
 export const LocalEnv = z.object({
-  ...commonEnv,
+  ...CollectorEnv.shape,
+  ...SessionizerEnv.shape,
+  ...WriterEnv.shape,
+  ...QueryApiEnv.shape,
+  ...AlerterEnv.shape,
+  ...SimulatorEnv.shape,
   /** Unset: start (or reuse) the local broker with infra/kafka/broker.sh. */
-  KAFKA_BROKERS_EXTERNAL: z.string().optional(),
-  COLLECTOR_HTTP_PORT: envInt(8080, 0, 65_535),
-  QUERY_API_HTTP_PORT: envInt(8081, 0, 65_535),
-  HTTP_HOST: z.string().default('127.0.0.1'),
+  KAFKA_BROKERS: commonEnv.KAFKA_BROKERS.optional(),
+  /** Demo traffic: the simulator (SIMULATOR_RATE, SIMULATOR_SEED, ...) through this process's collector. */
   DEMO: envBoolean(true),
-  /** Simulated touchpoints per second sent through the collector. */
-  DEMO_RATE: envInt(300, 1, 1_000_000),
-  DEMO_SEED: envInt(42, 0, 2 ** 31),
+  /** The demo's journeys are compressed in time (see the file). */
+  SIMULATOR_CONFIG_FILE: z.string().default('services/local/demo-simulator.yaml'),
   PROGRESS_EVERY_MS: envInt(5_000, 0, 3_600_000),
-  STAGE_RULES_FILE: z.string().default('services/sessionizer/rules/ecommerce.yaml'),
-  /** At most ~68 years: received_at + TTL must stay inside DateTime (2106), or ClickHouse drops every row at insert. */
-  TOUCHPOINT_TTL_DAYS: envInt(395, 1, 25_000),
 });
 export type LocalConfig = z.infer<typeof LocalEnv>;
+
