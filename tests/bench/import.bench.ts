@@ -17,6 +17,11 @@ import { createLogger } from '../../services/platform/logging/logger.js';
 import { sessionizerConfig } from '../../services/sessionizer/core/sessions.js';
 import { createIdentityTable } from '../../services/sessionizer/identity-table.js';
 import { verifySessions } from '../../services/sessionizer/verify/verify-sessions.js';
+import { checkFunnel, readFunnelSources } from '../../services/sessionizer/verify/verify-funnel.js';
+import { SessionizerEnv } from '../../services/sessionizer/config.js';
+import { sessionSettings } from '../../services/sessionizer/settings.js';
+import { partitionOfKey } from '../../services/platform/kafka/partition-of-key.js';
+import { identityKey } from '../../schemas/touchpoint.js';
 import { simulatorConfigFrom, SimulatorEnv } from '../../services/simulator/config.js';
 import { writeHistory } from '../../services/simulator/history/write-history.js';
 import { journeyRoutes } from '../../services/writer/routes.js';
@@ -90,6 +95,10 @@ export async function runImportBench(o: ImportBenchOptions): Promise<unknown> {
     await table.start();
     await table.catchUpToEnd();
     const verified = await verifySessions(ch.client, 'journey', (id) => table.graph.resolve(id), sessionizerConfig(() => null));
+    // The funnel as `npm run verify` checks it, with the sessionizer's own (default) settings.
+    const settings = sessionSettings(parseEnv(SessionizerEnv, env));
+    const funnelSources = await readFunnelSources(ch.client, 'journey', (tp) => partitionOfKey(topics.touchpoints, identityKey(tp), 4));
+    const funnel = checkFunnel(funnelSources, (id) => table.graph.resolve(id), settings.stages.rules, settings.stages.config, sessionizerConfig(settings.stageOf, settings.sessions).graceMs);
     await table.stop();
     const eventsPerSecond = Math.round(accepted / seconds);
     const result = {
@@ -102,7 +111,8 @@ export async function runImportBench(o: ImportBenchOptions): Promise<unknown> {
       eventsPerSecond,
       touchpointRows: rows,
       cpuSecondsPerMillion: Object.fromEntries(Object.entries(cpu).map(([k, s]) => [k, round((s / accepted) * 1e6, 1)])),
-      verify: { touchpoints: verified.touchpoints, expectedSessions: verified.expected, sessionsInClickHouse: verified.found, mismatches: verified.mismatches, mismatchesOfMergedCustomers: verified.mismatchesOfMergedCustomers, eventCountDifference: verified.eventCountDifference, examples: verified.examples.slice(0, 3) },
+      verify: { touchpoints: verified.touchpoints, expectedSessions: verified.expected, sessionsInClickHouse: verified.found, mismatches: verified.mismatches, mismatchesOfMergedCustomers: verified.mismatchesOfMergedCustomers, eventCountDifference: verified.eventCountDifference, examples: verified.examples.slice(0, 3),
+        funnel: { expectedRows: funnel.expectedRows, foundRows: funnel.foundRows, undecidedRows: funnel.undecidedRows, customersDiffering: funnel.mismatches, ofThemStitchedByAMerge: funnel.mismatchesOfMergedCustomers } },
       fullHistory: { days: 90, customers: 50_000, calls: full.calls, estimatedMinutes: round(full.calls / eventsPerSecond / 60, 1) },
       importerSummary: summary.trim().split('\n')[0],
       loadAverage: { start: round(loadAtStart, 2), end: round(loadavg()[0]!, 2) },
