@@ -6,13 +6,14 @@ import type { Logger } from '../platform/logging/logger.js';
 import type { Component, Health } from '../platform/runtime/component.js';
 import { restorePartition } from '../platform/streams/changelog.js';
 import { decodeAlerterState, emptyAlerterState, encodeAlerterState, keepConfiguredMonitors, STATE_KEY, STATE_PARTITION, type AlerterState } from './alerter-state.js';
-import { evaluateSeries, toAlertEvent, type AlertDecision, type BreakdownCounts, type DetectorState, type WindowCounts } from './core/detector.js';
+import { evaluateSeries, toAlertEvent, type AlertDecision, type DetectorState } from './core/detector.js';
 import { renderSlackMessage, renderWebhookBody } from './core/messages.js';
 import { ALL_SITES, type Monitor } from './core/monitors.js';
 import { createAlerterMetrics } from './metrics.js';
+import { observeWindow, sitesOfMonitor } from './observe.js';
 import { planRound, type DueWindow } from './schedule.js';
 import { abortableSleep, createWebhookQueue, fetchPoster, type PostWebhook, type WebhookQueue } from './webhook-queue.js';
-import type { WindowSource, WindowTotals } from './window-source.js';
+import type { WindowSource } from './window-source.js';
 
 const HOUR_MS = 60 * 60_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -161,28 +162,6 @@ export function createAlerterService(deps: AlerterServiceDeps): AlerterService {
 
   const anyAllSites = deps.monitors.some((m) => m.sites.includes(ALL_SITES));
 
-  const sitesFor = (monitor: Monitor, discovered: readonly string[]): string[] => {
-    const explicit = monitor.sites.filter((s) => s !== ALL_SITES);
-    return monitor.sites.includes(ALL_SITES) ? [...new Set([...explicit, ...discovered])].sort() : explicit;
-  };
-
-  const observe = async (monitor: Monitor, site: string, w: DueWindow): Promise<{ window: WindowCounts; breakdowns: BreakdownCounts[] }> => {
-    const current = await deps.source.counts(monitor, site, w.start, w.end);
-    let lastWeek: WindowTotals | null = null;
-    if (monitor.settings.baseline.kind === 'sameWindowLastWeek') lastWeek = await deps.source.counts(monitor, site, w.start - WEEK_MS, w.end - WEEK_MS);
-    const window: WindowCounts = {
-      at: w.start,
-      trials: current.trials,
-      successes: current.successes,
-      ...(lastWeek ? { lastWeek: { trials: lastWeek.trials, successes: lastWeek.successes } } : {}),
-    };
-    const breakdowns = current.breakdowns.map((b): BreakdownCounts => {
-      const before = lastWeek?.breakdowns.find((x) => x.dimension === b.dimension && x.value === b.value);
-      return before ? { ...b, lastWeek: { trials: before.trials, successes: before.successes } } : b;
-    });
-    return { window, breakdowns };
-  };
-
   const webhookBody = (d: AlertDecision): string => {
     const event = toAlertEvent(d);
     return JSON.stringify(deps.webhook?.format === 'slack' ? renderSlackMessage(event, d.measure) : renderWebhookBody(event, d.measure));
@@ -229,8 +208,8 @@ export function createAlerterService(deps: AlerterServiceDeps): AlerterService {
         const last = plan.windows[plan.windows.length - 1]!.end;
         const discovered = anyAllSites ? await deps.source.sites(first - sitesLookbackMs, last) : [];
         for (const w of plan.windows) {
-          const sites = sitesFor(w.monitor, discovered);
-          const observed = await mapLimited(sites, SITE_QUERY_CONCURRENCY, (site) => observe(w.monitor, site, w));
+          const sites = sitesOfMonitor(w.monitor, discovered);
+          const observed = await mapLimited(sites, SITE_QUERY_CONCURRENCY, (site) => observeWindow(deps.source, w.monitor, site, w));
           // The state only moves once the window's alerts are on the topic: a failure re-runs the window.
           let detector = state.detector;
           const events: AlertDecision[] = [];
