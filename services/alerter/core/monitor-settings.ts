@@ -23,7 +23,8 @@ export const BaselineSettings = z.strictObject({
 export type BaselineSettings = z.infer<typeof BaselineSettings>;
 
 const settingsShape = {
-  windowMinutes: z.number().int().min(1).max(5),
+  /** 1–5 for live traffic; up to a day for a sparse site's history (`monitors.history.yaml`). */
+  windowMinutes: z.number().int().min(1).max(1440),
   /** Trials a window needs for a verdict (volume: expected events), and trials the baseline needs. */
   minSample: z.number().int().min(1),
   baseline: BaselineSettings,

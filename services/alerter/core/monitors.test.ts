@@ -84,7 +84,7 @@ describe('monitor config errors name the file and the line', () => {
   });
 
   it('points at every out-of-range value, in defaults and in monitors', () => {
-    const error = configError('version: 1\ndefaults:\n  significance: -1\nmonitors:\n  - id: a\n    kind: funnel\n    steps: [A, B]\n    windowMinutes: 30\n');
+    const error = configError('version: 1\ndefaults:\n  significance: -1\nmonitors:\n  - id: a\n    kind: funnel\n    steps: [A, B]\n    windowMinutes: 2000\n');
     expect(error.problems.map((p) => [p.line, p.path])).toEqual([
       [3, 'defaults.significance'],
       [8, 'monitors[0].windowMinutes'],
