@@ -1,0 +1,146 @@
+import { describe, expect, it } from 'vitest';
+import type { AlertDecision } from '../core/detector.js';
+import { parseMonitors, type Monitor } from '../core/monitors.js';
+import type { WindowSource, WindowTotals } from '../window-source.js';
+import { parseIncidentsFile, type ReplayIncident } from './incidents-file.js';
+import { renderReplayReport } from './report.js';
+import { replayAlerts } from './replay.js';
+import { replayPassed, scoreReplay } from './score.js';
+
+const HOUR = 60 * 60_000;
+const T0 = Date.UTC(2026, 0, 5, 0, 0);
+const DAYS = 3;
+
+const monitors = parseMonitors(
+  `version: 1
+defaults: { windowMinutes: 60, minSample: 50, warmupWindows: 6, evidenceWindows: 2, keepFiringForWindows: 2, cooldownWindows: 2 }
+monitors:
+  - { id: checkout, kind: funnel, steps: [Product Added, Checkout Started] }
+  - { id: tracking, kind: volume, sources: [web], minSample: 20, significance: 5, minRelativeDrop: 0.5, evidenceWindows: 1 }
+`,
+  'test.yaml',
+);
+
+const drop: ReplayIncident = { kind: 'conversion-drop', start: T0 + 40 * HOUR, end: T0 + 44 * HOUR, site: 'shop', step: 'Product Added→Checkout Started', dropPct: 80 };
+const outage: ReplayIncident = { kind: 'tracking-stopped', start: T0 + 60 * HOUR, end: T0 + 62 * HOUR, site: 'shop' };
+
+/** Deterministic wobble in [-6, 6], so the series has some noise and the detector some dispersion to learn. */
+const wobble = (at: number) => (((at / HOUR) * 7919) % 13) - 6;
+const inside = (i: ReplayIncident, at: number) => at >= i.start && at < i.end;
+
+/** A synthetic shop: 200 customers an hour add to cart and ~50% check out; 400 web events an hour. */
+function syntheticSource(incidents: readonly ReplayIncident[]): WindowSource & { queries: number } {
+  const source = {
+    queries: 0,
+    async counts(monitor: Monitor, site: string, from: number): Promise<WindowTotals> {
+      source.queries++;
+      if (site !== 'shop') return { trials: 0, successes: 0, breakdowns: [] };
+      if (monitor.kind === 'volume') {
+        const events = incidents.some((i) => i.kind === 'tracking-stopped' && inside(i, from)) ? 0 : 400 + 3 * wobble(from);
+        return { trials: events, successes: events, breakdowns: [] };
+      }
+      const rate = incidents.some((i) => i.kind === 'conversion-drop' && inside(i, from)) ? 0.1 : 0.5;
+      return { trials: 200, successes: Math.round(200 * rate) + wobble(from), breakdowns: [] };
+    },
+    async sites() {
+      return ['shop'];
+    },
+  };
+  return source;
+}
+
+const replay = (incidents: readonly ReplayIncident[]) => replayAlerts({ source: syntheticSource(incidents), monitors, from: T0 + 25 * 60_000, to: T0 + DAYS * 24 * HOUR });
+
+describe('alert replay', () => {
+  it('steps every closed window of the data once per monitor and site, oldest first', async () => {
+    const result = await replay([]);
+    // The window holding `from` (00:00) to the last one ending by `to`: 72 hours × 2 monitors × 1 site.
+    expect(result.windows).toBe(72 * 2);
+    expect(result.verdicts).toHaveLength(72 * 2);
+    expect(result.verdicts[0]).toMatchObject({ at: T0, site: 'shop' });
+    const starts = result.verdicts.map((v) => v.at);
+    expect(starts).toEqual([...starts].sort((a, b) => a - b));
+    expect(result.alerts).toEqual([]);
+  });
+
+  it('finds an injected drop and an outage on a synthetic series: recall 1, no false alarms', async () => {
+    const incidents = [drop, outage];
+    const result = await replay(incidents);
+    const score = scoreReplay(result.alerts, result.verdicts, monitors, incidents);
+    expect(score.incidents.map((s) => [s.outcome, s.alerts[0]?.monitor])).toEqual([
+      ['detected', 'checkout:product-added-to-checkout-started'],
+      ['detected', 'tracking:web'],
+    ]);
+    expect(score.incidents[0]!.alerts[0]!.at).toBe(drop.start);
+    expect(score).toMatchObject({ recall: 1, detected: 2, missed: 0, falseAlarms: [], firing: 2 });
+    expect(replayPassed(score)).toBe(true);
+    const report = renderReplayReport(score, { windows: result.windows, from: T0, to: T0 + DAYS * 24 * HOUR });
+    expect(report).toContain('2 detected, 0 missed');
+    expect(report).toContain('false alarms: 0');
+  });
+
+  it('counts a drop that the incidents file does not name as a false alarm, and an unnamed incident as missed', async () => {
+    // The data has the drop; the file only names an incident on another day, where nothing happened.
+    const result = await replay([drop]);
+    const elsewhere: ReplayIncident = { ...drop, start: T0 + 10 * HOUR, end: T0 + 14 * HOUR };
+    const score = scoreReplay(result.alerts, result.verdicts, monitors, [elsewhere]);
+    expect(score.incidents.map((s) => s.outcome)).toEqual(['missed']);
+    expect(score.falseAlarms.map((a) => a.at)).toEqual([drop.start]);
+    expect(score).toMatchObject({ recall: 0, missed: 1 });
+    expect(replayPassed(score)).toBe(false);
+  });
+});
+
+describe('scoring a replay', () => {
+  const [checkout, tracking] = monitors as [Monitor, Monitor];
+  const alert = (monitor: Monitor, at: number, site = 'shop'): AlertDecision => ({
+    alertId: `a-${monitor.id}-${at}`,
+    monitor: monitor.id,
+    status: 'firing',
+    at,
+    since: at,
+    site,
+    step: monitor.step,
+    baselineRate: 0.5,
+    observedRate: 0.1,
+    dropPct: 80,
+    statistic: 9,
+    breakdownHint: null,
+    dashboardUrl: '',
+    breakdown: null,
+    measure: 'rate',
+  });
+
+  it('counts every alert of a detector that fires everywhere outside the incidents as a false alarm', () => {
+    const everywhere = Array.from({ length: 72 }, (_, h) => alert(checkout, T0 + h * HOUR));
+    const score = scoreReplay(everywhere, [], monitors, [drop]);
+    expect(score.incidents[0]!.outcome).toBe('detected');
+    // Hours 40–43 overlap the drop and hour 44 is its one window of grace: the other 67 are false.
+    expect(score.falseAlarms).toHaveLength(72 - 5);
+    expect(score.firing).toBe(72);
+    expect(replayPassed(score)).toBe(false);
+  });
+
+  it('does not credit an incident to a monitor of another step, site or kind, and tells unjudged from unwatched', () => {
+    const unrelated = [alert(tracking, drop.start), alert(checkout, drop.start, 'blog')];
+    const verdicts = [
+      { monitorId: checkout.id, site: 'shop', at: drop.start, verdict: 'insufficient' as const },
+      { monitorId: checkout.id, site: 'shop', at: drop.start + HOUR, verdict: 'warmingUp' as const },
+    ];
+    const otherStep: ReplayIncident = { ...drop, step: 'Checkout Started→Order Completed' };
+    const score = scoreReplay(unrelated, verdicts, monitors, [drop, otherStep]);
+    expect(score.incidents.map((s) => s.outcome)).toEqual(['unjudged', 'unwatched']);
+    // The tracking alert on shop overlaps an incident on shop: not false. The one on blog is.
+    expect(score.falseAlarms.map((a) => a.site)).toEqual(['blog']);
+    expect(score.recall).toBeNull();
+    expect(replayPassed(scoreReplay([], verdicts, monitors, [drop]))).toBe(false);
+    expect(replayPassed(scoreReplay([], [], monitors, []))).toBe(true);
+  });
+
+  it('reads the incidents of a params file and rejects one without them', () => {
+    const file = JSON.stringify({ days: 90, config: {}, incidents: [{ ...drop, step: 'Product Added -> Checkout Started', applied: 12, startIso: 'x' }, outage] });
+    expect(parseIncidentsFile(file, 'p.json')).toEqual([drop, outage]);
+    expect(() => parseIncidentsFile(JSON.stringify({ days: 90 }), 'p.json')).toThrow(/p\.json: incidents/);
+    expect(() => parseIncidentsFile('{', 'p.json')).toThrow(/not JSON/);
+  });
+});

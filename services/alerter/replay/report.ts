@@ -1,0 +1,37 @@
+import type { AlertDecision } from '../core/detector.js';
+import type { ReplayIncident } from './incidents-file.js';
+import type { ReplayScore } from './score.js';
+
+const iso = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+/** At most this many lines per list: the numbers above them carry the rest. */
+const MAX_LINES = 20;
+
+export function describeIncident(i: ReplayIncident): string {
+  const what = i.kind === 'conversion-drop' ? `${i.step} −${i.dropPct}%` : `tracking stopped${i.source === undefined ? '' : ` (${i.source})`}`;
+  return `${iso(i.start)}–${iso(i.end)} ${i.site ?? 'every site'}: ${what}`;
+}
+
+const describeAlert = (a: AlertDecision) =>
+  `${iso(a.at)} ${a.monitor} on ${a.site}${a.breakdown ? ` [${a.breakdown.dimension}=${a.breakdown.value}]` : ''}: ` +
+  `${a.measure === 'count' ? 'count' : 'rate'} ${a.observedRate.toPrecision(3)} vs ${a.baselineRate.toPrecision(3)} (−${a.dropPct}%, z ${a.statistic}) since ${iso(a.since)}`;
+
+const capped = (lines: string[]) => (lines.length > MAX_LINES ? [...lines.slice(0, MAX_LINES), `  … ${lines.length - MAX_LINES} more`] : lines);
+
+/** The replay's summary for a terminal: the figures first, then the incidents and the false alarms. */
+export function renderReplayReport(score: ReplayScore, run: { windows: number; from: number; to: number }): string {
+  const count = (o: string) => score.incidents.filter((s) => s.outcome === o).length;
+  const recall = score.recall === null ? 'n/a' : `${(100 * score.recall).toFixed(1)}%`;
+  const lines = [
+    `alert replay over ${iso(run.from)} to ${iso(run.to)} (event time): ${run.windows.toLocaleString('en')} monitor windows, ${score.firing} alerts fired`,
+    `incidents: ${score.incidents.length} injected, ${score.detected} detected, ${score.missed} missed, ${count('unjudged')} unjudged (too little traffic), ${count('unwatched')} unwatched (no monitor for it); recall ${recall}`,
+    `false alarms: ${score.falseAlarms.length}`,
+    ...capped(
+      score.incidents.map((s) => {
+        const first = s.alerts[0];
+        return `  ${s.outcome.padEnd(9)} ${describeIncident(s.incident)}${first ? ` ← ${first.monitor} at ${iso(first.at)}` : ''}`;
+      }),
+    ),
+    ...(score.falseAlarms.length > 0 ? ['false alarms:', ...capped(score.falseAlarms.map((a) => `  ${describeAlert(a)}`))] : []),
+  ];
+  return `${lines.join('\n')}\n`;
+}
