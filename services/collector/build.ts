@@ -3,7 +3,8 @@ import type { Registry } from 'prom-client';
 import type { Topics } from '../../schemas/topics.js';
 import type { Logger } from '../platform/logging/logger.js';
 import type { Health } from '../platform/runtime/component.js';
-import { loadSources, type CollectorConfig } from './config.js';
+import { loadSources } from '../platform/segment/sources-file.js';
+import type { CollectorConfig } from './config.js';
 import { createCollectorService } from './service.js';
 
 export interface CollectorAdapters {

@@ -1,8 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { commonEnv, ConfigError, envInt } from '../platform/config/env.js';
-import { SourceConfig } from './core/source-config.js';
+import { commonEnv, envInt } from '../platform/config/env.js';
 
 /**
  * A few ms of linger: kafkajs' idempotent producer has about one produce in flight, so without it
@@ -23,18 +20,3 @@ export const CollectorEnv = z.object({
   HTTP_HOST: z.string().default('127.0.0.1'),
 });
 export type CollectorConfig = z.infer<typeof CollectorEnv>;
-
-/** Reads the sources file; an unreadable or invalid file stops the start with its name and the problem. */
-export function loadSources(file: string): SourceConfig[] {
-  let raw: unknown;
-  try {
-    raw = parseYaml(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new ConfigError([`COLLECTOR_SOURCES_FILE ${file}: ${(error as Error).message}`]);
-  }
-  const parsed = z.object({ sources: z.array(SourceConfig).min(1) }).safeParse(raw);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `COLLECTOR_SOURCES_FILE ${file}: ${i.path.join('.')}: ${i.message}`));
-  }
-  return parsed.data.sources;
-}

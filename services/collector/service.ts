@@ -10,9 +10,9 @@ import type { Logger } from '../platform/logging/logger.js';
 import { startInBackground } from '../platform/runtime/background-start.js';
 import { composeComponents, type Component, type Health } from '../platform/runtime/component.js';
 import { DEFAULT_LINGER_MS } from './config.js';
-import type { SourceConfig } from './core/source-config.js';
+import type { SourceConfig } from '../platform/segment/source-config.js';
 import { buildCollectorApp } from './http/app.js';
-import { createKafkaTouchpointSink } from './kafka-sink.js';
+import { createKafkaTouchpointSink } from '../platform/kafka/touchpoint-sink.js';
 
 export interface CollectorServiceDeps {
   kafka: Kafka;

@@ -1,7 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import { topicCodecs, type Topics } from '../../schemas/topics.js';
-import { loadSources } from '../collector/config.js';
-import { createKafkaTouchpointSink } from '../collector/kafka-sink.js';
+import { loadSources } from '../platform/segment/sources-file.js';
+import { createKafkaTouchpointSink } from '../platform/kafka/touchpoint-sink.js';
 import { createKafkaProducer } from '../platform/kafka/producer.js';
 import type { Logger } from '../platform/logging/logger.js';
 import { composeComponents, type Component } from '../platform/runtime/component.js';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { buildCollectorApp } from '../../services/collector/http/app.js';
-import type { SourceConfig } from '../../services/collector/core/source-config.js';
+import type { SourceConfig } from '../../services/platform/segment/source-config.js';
 
 /**
  * Collector throughput without the network or Kafka: batches of 100 realistic browser events

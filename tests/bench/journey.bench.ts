@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { identityKey } from '../../schemas/touchpoint.js';
 import { topicCodecs, topicsWithPrefix } from '../../schemas/topics.js';
-import { loadSources } from '../../services/collector/config.js';
+import { loadSources } from '../../services/platform/segment/sources-file.js';
 import { ensureTopics } from '../../services/platform/kafka/admin.js';
 import { pipelineTopicSpecs } from '../../services/platform/kafka/pipeline-topics.js';
 import { createKafkaProducer } from '../../services/platform/kafka/producer.js';

@@ -1,5 +1,5 @@
-import { collectEvents } from '../../services/collector/core/collect.js';
-import type { SourceConfig } from '../../services/collector/core/source-config.js';
+import { collectEvents } from '../../services/platform/segment/collect.js';
+import type { SourceConfig } from '../../services/platform/segment/source-config.js';
 import { parseSimulatorConfig } from '../../services/simulator/core/config.js';
 import { createSimulator } from '../../services/simulator/core/generator.js';
 import type { Touchpoint } from '../../schemas/touchpoint.js';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topicCodecs, type Topics } from '../../schemas/topics.js';
-import type { SourceConfig } from '../../services/collector/core/source-config.js';
+import type { SourceConfig } from '../../services/platform/segment/source-config.js';
 import { createCollectorService } from '../../services/collector/service.js';
 import { createKafka } from '../../services/platform/kafka/client.js';
 import { basicAuth, fullGc, memorySampler, sendRaw, usedBytes, type HttpAnswer } from '../support/hostile-corpus.js';

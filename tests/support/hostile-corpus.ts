@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createDeflate, createGzip, gzipSync } from 'node:zlib';
-import { MAX_BATCH_EVENTS, MAX_EVENT_BYTES, MAX_REQUEST_BYTES } from '../../services/collector/core/limits.js';
+import { MAX_BATCH_EVENTS, MAX_EVENT_BYTES, MAX_REQUEST_BYTES } from '../../services/platform/segment/limits.js';
 
 /**
  * Hostile input for the collector and the query API: what an attacker, a broken SDK or a fuzzer

@@ -4,8 +4,8 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeadLetter } from '../../../schemas/journey.js';
 import { Touchpoint } from '../../../schemas/touchpoint.js';
-import type { SourceConfig } from '../core/source-config.js';
-import { SinkUnavailableError, type SinkBatch, type TouchpointSink } from '../sink.js';
+import type { SourceConfig } from '../../platform/segment/source-config.js';
+import { SinkUnavailableError, type SinkBatch, type TouchpointSink } from '../../platform/segment/sink.js';
 import { buildCollectorApp, type CollectorDeps } from './app.js';
 
 const START = Date.UTC(2024, 4, 1, 12);

@@ -5,9 +5,9 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { CALL_TYPES } from '../../../schemas/touchpoint.js';
-import { MAX_REQUEST_BYTES } from '../core/limits.js';
-import { indexSourcesByWriteKey, type SourceConfig } from '../core/source-config.js';
-import { SinkUnavailableError, type TouchpointSink } from '../sink.js';
+import { MAX_REQUEST_BYTES } from '../../platform/segment/limits.js';
+import { indexSourcesByWriteKey, type SourceConfig } from '../../platform/segment/source-config.js';
+import { SinkUnavailableError, type TouchpointSink } from '../../platform/segment/sink.js';
 import { authHooks } from './auth.js';
 import { parseJsonBody, readRequestBody } from './body.js';
 import { corsDelegator } from './cors.js';

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { originAllowed, type SourceConfig } from '../core/source-config.js';
+import { originAllowed, type SourceConfig } from '../../platform/segment/source-config.js';
 import { CollectorHttpError } from './errors.js';
 import { stateOf } from './request-state.js';
 import { writeKeyFromAuthorization, writeKeyFromBody } from './write-key.js';

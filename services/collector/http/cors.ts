@@ -1,5 +1,5 @@
 import type { FastifyCorsOptions, FastifyCorsOptionsDelegateCallback } from '@fastify/cors';
-import { originAllowed, type SourceConfig } from '../core/source-config.js';
+import { originAllowed, type SourceConfig } from '../../platform/segment/source-config.js';
 import { writeKeyFromAuthorization } from './write-key.js';
 
 /**

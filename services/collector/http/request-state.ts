@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { SourceConfig } from '../core/source-config.js';
+import type { SourceConfig } from '../../platform/segment/source-config.js';
 
 /**
  * What the collector learns about a request while handling it: the resolved source (after auth)

@@ -1,4 +1,4 @@
-import { isJsonObject } from '../core/json-object.js';
+import { isJsonObject } from '../../platform/segment/json-object.js';
 
 /**
  * Segment SDKs authenticate with the write key as the HTTP Basic *username* and an empty password

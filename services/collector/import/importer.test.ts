@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import type { SinkBatch, TouchpointSink } from '../sink.js';
+import type { SinkBatch, TouchpointSink } from '../../platform/segment/sink.js';
 import { historyLines } from './history-file.js';
 import { derivedMessageId, importLines, type HistoryLine, type ImportProgress } from './importer.js';
 

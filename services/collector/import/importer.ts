@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Touchpoint } from '../../../schemas/touchpoint.js';
 import type { DeadLetter } from '../../../schemas/journey.js';
-import { collectEvents, toDeadLetter } from '../core/collect.js';
-import { parseIsoTimestamp } from '../core/iso-time.js';
-import { isJsonObject } from '../core/json-object.js';
-import type { SourceInfo } from '../core/source-config.js';
-import type { TouchpointSink } from '../sink.js';
+import { collectEvents, toDeadLetter } from '../../platform/segment/collect.js';
+import { parseIsoTimestamp } from '../../platform/segment/iso-time.js';
+import { isJsonObject } from '../../platform/segment/json-object.js';
+import type { SourceInfo } from '../../platform/segment/source-config.js';
+import type { TouchpointSink } from '../../platform/segment/sink.js';
 
 /** One line of a history file, and how far into the file (bytes read so far) it ends. */
 export interface HistoryLine {

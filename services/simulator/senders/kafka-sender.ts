@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { SourceConfig } from '../../collector/core/source-config.js';
-import { collectEvents } from '../../collector/core/collect.js';
-import type { TouchpointSink } from '../../collector/sink.js';
+import type { SourceConfig } from '../../platform/segment/source-config.js';
+import { collectEvents } from '../../platform/segment/collect.js';
+import type { TouchpointSink } from '../../platform/segment/sink.js';
 import type { SimulatedCall } from '../core/segment-call.js';
 import { batchesByWriteKey, type CallSender } from './call-sender.js';
 

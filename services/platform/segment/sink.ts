@@ -1,5 +1,5 @@
-import type { Touchpoint } from '../../schemas/touchpoint.js';
-import type { DeadLetter } from '../../schemas/journey.js';
+import type { Touchpoint } from '../../../schemas/touchpoint.js';
+import type { DeadLetter } from '../../../schemas/journey.js';
 
 /** What one HTTP request hands to the sink: the accepted touchpoints and the refused events, together. */
 export interface SinkBatch {

@@ -1,9 +1,9 @@
-import type { Codec } from '../../schemas/codec.js';
-import type { DeadLetter } from '../../schemas/journey.js';
-import { identityKey, type Touchpoint } from '../../schemas/touchpoint.js';
-import type { Topics } from '../../schemas/topics.js';
-import type { RecordProducer } from '../platform/kafka/producer.js';
-import { SinkUnavailableError, type TouchpointSink } from './sink.js';
+import type { Codec } from '../../../schemas/codec.js';
+import type { DeadLetter } from '../../../schemas/journey.js';
+import { identityKey, type Touchpoint } from '../../../schemas/touchpoint.js';
+import type { Topics } from '../../../schemas/topics.js';
+import type { RecordProducer } from './producer.js';
+import { SinkUnavailableError, type TouchpointSink } from '../segment/sink.js';
 
 export interface KafkaSinkOptions {
   producer: RecordProducer;

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { topicCodecs, topicsWithPrefix } from '../../schemas/topics.js';
-import { createLingeringProducer } from '../platform/kafka/lingering-producer.js';
-import type { OutgoingRecord, RecordProducer } from '../platform/kafka/producer.js';
-import { touchpoint } from '../sessionizer/core/test-touchpoint.js';
-import { createKafkaTouchpointSink } from './kafka-sink.js';
-import { SinkUnavailableError } from './sink.js';
+import { topicCodecs, topicsWithPrefix } from '../../../schemas/topics.js';
+import { createLingeringProducer } from './lingering-producer.js';
+import type { OutgoingRecord, RecordProducer } from './producer.js';
+import { makeTouchpoint as touchpoint } from '../../../schemas/test-touchpoint.js';
+import { createKafkaTouchpointSink } from './touchpoint-sink.js';
+import { SinkUnavailableError } from '../segment/sink.js';
 
 /** A producer whose sends wait until released: what a slow broker looks like to the sink. */
 function heldProducer() {
