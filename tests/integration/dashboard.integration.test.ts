@@ -7,7 +7,7 @@ import { Registry } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildQueryApi } from '../../services/query-api/app.js';
-import { insertSampleData, sampleData } from '../../services/query-api/sample-data.js';
+import { insertSampleData, sampleData } from '../support/query-api-sample-data.js';
 import { stopAfterEach } from '../support/cleanup.js';
 import { freshDatabase, type TestDatabase } from '../support/clickhouse.js';
 

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENDPOINTS, type Endpoint } from '../../services/query-api/endpoints.js';
-import { insertSampleData, sampleData } from '../../services/query-api/sample-data.js';
+import { insertSampleData, sampleData } from '../support/query-api-sample-data.js';
 import { createQueryApiService } from '../../services/query-api/service.js';
 import { freshDatabase, testClickHouseEngine, type TestDatabase } from '../support/clickhouse.js';
 import { INJECTION_VALUES, QUERY_COMBINATIONS } from '../support/hostile-corpus.js';

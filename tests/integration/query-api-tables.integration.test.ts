@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../services/platform/clickhouse/migrate.js';
 import { TABLE_FOR_TOPIC, chDateTime64 } from '../../services/platform/clickhouse/rows.js';
-import { insertSampleData, sampleData } from '../../services/query-api/sample-data.js';
+import { insertSampleData, sampleData } from '../support/query-api-sample-data.js';
 import { freshDatabase, testClickHouseEngine, type TestDatabase } from '../support/clickhouse.js';
 
 // The journey tables on the real engine: what data teams can rely on when they query them directly.

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildQueryApi } from '../../services/query-api/app.js';
 import { ENDPOINTS } from '../../services/query-api/endpoints.js';
 import * as R from '../../services/query-api/responses.js';
-import { insertSampleData, sampleData } from '../../services/query-api/sample-data.js';
+import { insertSampleData, sampleData } from '../support/query-api-sample-data.js';
 import { freshDatabase, type TestDatabase } from '../support/clickhouse.js';
 
 // Wednesday noon: the sample's cohort weeks are 02-09 .. 03-02 and its funnel spans the last 20 h.

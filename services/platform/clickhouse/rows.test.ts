@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { CustomerTouchpoint } from '../../../schemas/journey.js';
 import { MIGRATIONS_DIR } from './migrate.js';
 import { TABLE_FOR_TOPIC, chDateTime64, touchpointRow } from './rows.js';
-import { sampleData } from '../../query-api/sample-data.js';
+import { sampleData } from '../../../tests/support/query-api-sample-data.js';
 
 /** Column names of `CREATE TABLE ... {db}.<table>{local}` in the migrations (INDEX lines excluded). */
 function columnsOf(table: string): string[] {

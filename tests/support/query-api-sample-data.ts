@@ -1,5 +1,5 @@
-import type { ClickHouse } from '../platform/clickhouse/client.js';
-import { TABLE_FOR_TOPIC, type TopicValues, type WrittenTopicKey } from '../platform/clickhouse/rows.js';
+import type { ClickHouse } from '../../services/platform/clickhouse/client.js';
+import { TABLE_FOR_TOPIC, type TopicValues, type WrittenTopicKey } from '../../services/platform/clickhouse/rows.js';
 import type {
   AlertEvent,
   ChurnScore,
