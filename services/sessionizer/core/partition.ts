@@ -1,7 +1,7 @@
 import type { Touchpoint } from '../../../schemas/touchpoint.js';
 import type { SessionRecord } from '../../../schemas/journey.js';
 import { CustomerCodec, type CustomerImage } from './customer-codec.js';
-import { DeadlineHeap } from './deadline-heap.js';
+import { TimeHeap } from '../../platform/collections/time-heap.js';
 import { cyrb53 } from './hash.js';
 import { forgetBefore, fromPairs, isDuplicate, oldestTime, pairsOf, remember, type RecentIds } from './recent-ids.js';
 import { sessionIdOf, summarize, toSessionRecord } from './session-summary.js';
@@ -75,7 +75,7 @@ export class SessionizerPartition {
   private readonly customers = new Map<string, ActiveCustomer | IdleCustomer>();
   /** Customer → account (latest group call wins). Kept apart so that dropping idle state keeps it. */
   private readonly accounts = new Map<string, string>();
-  private readonly schedule = new DeadlineHeap();
+  private readonly schedule = new TimeHeap<string>();
   private readonly dirty = new Set<string>();
   private readonly codec = new CustomerCodec();
   private wm = -Infinity;
@@ -154,8 +154,8 @@ export class SessionizerPartition {
   expire(deferred: (customerId: string) => boolean = () => false): SessionRecord[] {
     const closed: SessionRecord[] = [];
     const postponed: Array<[number, string]> = [];
-    while (this.schedule.peekDeadline() < this.wm) {
-      const due = this.schedule.peekDeadline();
+    while (this.schedule.peekTime() < this.wm) {
+      const due = this.schedule.peekTime();
       const id = this.schedule.pop()!;
       const state = this.customers.get(id);
       if (state === undefined) continue;
@@ -170,7 +170,7 @@ export class SessionizerPartition {
         this.expireActive(id, state, closed);
       }
     }
-    for (const [due, id] of postponed) this.schedule.push(due, id);
+    for (const [due, id] of postponed) this.schedule.push(id, due);
     return closed;
   }
 
@@ -308,7 +308,7 @@ export class SessionizerPartition {
     const deadline = first === undefined ? -Infinity : closesAt(first, this.config);
     if (deadline < state.due) {
       state.due = deadline;
-      this.schedule.push(deadline, customerId);
+      this.schedule.push(customerId, deadline);
     }
   }
 
@@ -338,7 +338,7 @@ export class SessionizerPartition {
     idle[DUE] = oldestTime(pairs as number[]) + this.config.dedupWindowMs;
     for (let i = 0; i < pairs.length; i++) idle[PAIRS + i] = pairs[i]!;
     this.customers.set(customerId, idle);
-    this.schedule.push(idle[DUE], customerId);
+    this.schedule.push(customerId, idle[DUE]);
   }
 
   private pruneIdle(customerId: string, idle: IdleCustomer): void {
@@ -359,7 +359,7 @@ export class SessionizerPartition {
       return;
     }
     idle[DUE] = oldestTime(idle, PAIRS) + this.config.dedupWindowMs;
-    this.schedule.push(idle[DUE], customerId);
+    this.schedule.push(customerId, idle[DUE]);
   }
 
   private imageOf(state: ActiveCustomer | IdleCustomer | undefined, accountId: string | null): CustomerImage {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { forgetBefore, fromPairs, isDuplicate, oldestTime, pairsOf, remember, sizeOf, type RecentIds } from './recent-ids.js';
-import { DeadlineHeap } from './deadline-heap.js';
 import { cyrb53, hashHex } from './hash.js';
 
 describe('recent messageIds', () => {
@@ -46,25 +45,6 @@ describe('recent messageIds', () => {
           expect(seen).toEqual(model);
         },
       ),
-    );
-  });
-});
-
-describe('DeadlineHeap', () => {
-  it('pops keys in deadline order', () => {
-    fc.assert(
-      fc.property(fc.array(fc.integer({ min: -1_000, max: 1_000 })), (deadlines) => {
-        const heap = new DeadlineHeap();
-        deadlines.forEach((d, i) => heap.push(d, `k${i}`));
-        const popped: number[] = [];
-        while (heap.size > 0) {
-          const d = heap.peekDeadline();
-          heap.pop();
-          popped.push(d);
-        }
-        expect(popped).toEqual([...deadlines].sort((a, b) => a - b));
-        expect(heap.peekDeadline()).toBe(Infinity);
-      }),
     );
   });
 });

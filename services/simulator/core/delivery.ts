@@ -4,7 +4,7 @@ import { IsoFormatter } from './iso-time.js';
 import type { Rng } from './random.js';
 import type { PlannedCall, SegmentCall, SimulatedCall } from './segment-call.js';
 import type { StatsCollector } from './stats.js';
-import { TimeQueue } from './time-queue.js';
+import { TimeHeap } from '../../platform/collections/time-heap.js';
 
 type DeliveryConfig = SimulatorConfig['delivery'];
 
@@ -15,7 +15,7 @@ type DeliveryConfig = SimulatorConfig['delivery'];
  * engine interleaves them with new calls, so output stays in send-time order.
  */
 export class Delivery {
-  private readonly held = new TimeQueue<SimulatedCall>();
+  private readonly held = new TimeHeap<SimulatedCall>();
   /** Due calls come in time order, so this formatter's per-second cache nearly always hits. */
   private readonly timestampIso = new IsoFormatter();
   /** Held calls' sentAt lies ahead of the current second: a formatter of its own keeps both caches warm. */

@@ -12,7 +12,7 @@ import { Rng } from './random.js';
 import type { PersonaRuntime, Runtime } from './runtime.js';
 import type { PlannedCall, SimulatedCall } from './segment-call.js';
 import { StatsCollector } from './stats.js';
-import { TimeQueue } from './time-queue.js';
+import { TimeHeap } from '../../platform/collections/time-heap.js';
 import type { Journey, JourneyCounter, World } from './world.js';
 
 /**
@@ -72,7 +72,7 @@ export class Engine implements World {
   readonly incidents: Incidents;
 
   private readonly seed: number;
-  private readonly people = new TimeQueue<Actor>();
+  private readonly people = new TimeHeap<Actor>();
   private readonly arrivalsRng: Rng;
   private readonly accountsRng: Rng;
   private readonly delivery: Delivery;

@@ -1,10 +1,14 @@
 /**
- * A binary min-heap of items by time. Keys live in a parallel array so comparisons never touch the
- * items. Ties come out in an order fixed by the sequence of operations, so runs are reproducible.
+ * A binary min-heap of items by time: the one heap of the project (the simulator's event queue,
+ * the sessionizer's session deadlines, the stages' due index). Times live in a parallel array so
+ * comparisons never touch the items, and no object is made per entry. Ties come out in an order
+ * fixed by the sequence of operations, so runs are reproducible. Entries are never updated or
+ * removed in place (except the top, by `retimeTop`): owners that move a deadline push a new entry
+ * and skip the stale one when it comes out.
  */
-export class TimeQueue<T> {
-  private readonly items: T[] = [];
-  private readonly keys: number[] = [];
+export class TimeHeap<T> {
+  private items: T[] = [];
+  private keys: number[] = [];
 
   get size(): number {
     return this.items.length;
@@ -46,6 +50,12 @@ export class TimeQueue<T> {
     const lastKey = keys.pop()!;
     if (items.length > 0) this.siftDown(lastItem, lastKey);
     return top;
+  }
+
+  /** Empties the heap (owners with lazy deletion rebuild it from their live entries). */
+  clear(): void {
+    this.items = [];
+    this.keys = [];
   }
 
   /** Gives the earliest item a new (later or equal) time: one sift instead of a pop and a push. */
