@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { logGamma } from '../../platform/math/log-gamma.js';
 import {
   countDropZ,
   decayForHalfLife,
@@ -8,7 +9,6 @@ import {
   ewmaMeanValue,
   ewmaPerWindow,
   ewmaRate,
-  logGamma,
   normalCdf,
   normalQuantile,
   normalUpperTail,

@@ -1,3 +1,4 @@
+import { logGamma } from '../../platform/math/log-gamma.js';
 /**
  * Small, dependency-free statistics for drop detection. Every function is pure and total over its
  * documented domain; degenerate inputs (no trials, zero variance) return 0 statistics, never NaN.
@@ -116,20 +117,6 @@ export function countDropZ(observed: number, expected: number, baselineWindows =
   if (expected <= 0) return 0;
   const variance = varianceInflation * (1 + 1 / baselineWindows);
   return (2 * (Math.sqrt(expected) - Math.sqrt(Math.max(0, observed)))) / Math.sqrt(variance);
-}
-
-/** ln Γ(x) for x > 0 (Lanczos, g = 7): ~1e-15 relative error. */
-export function logGamma(x: number): number {
-  const g = [
-    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905,
-    -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
-  ];
-  if (x < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - logGamma(1 - x);
-  const y = x - 1;
-  let sum = g[0] as number;
-  for (let i = 1; i < 9; i++) sum += (g[i] as number) / (y + i);
-  const t = y + 7.5;
-  return 0.5 * Math.log(2 * Math.PI) + (y + 0.5) * Math.log(t) - t + Math.log(sum);
 }
 
 /** Regularised upper incomplete gamma Q(a, x) = Γ(a, x)/Γ(a) (series below a+1, continued fraction above). */

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bgnbdLogLikelihood, bgnbdTotalLogLikelihood, expectedPurchases, fitBgNbd, hypergeometric2F1, pAlive, type BgNbdParams } from './bgnbd.js';
 import { parseCdnowSummary } from './cdnow.js';
-import { logGamma } from './log-gamma.js';
+import { logGamma } from '../../../platform/math/log-gamma.js';
 
 const cdnow = parseCdnowSummary(readFileSync(new URL('../../../../tests/fixtures/cdnow_customers_summary.csv', import.meta.url), 'utf8'));
 /** Fader, Hardie & Lee (2005), table 1. */

@@ -1,4 +1,4 @@
-import { logGamma } from './log-gamma.js';
+import { logGamma } from '../../../platform/math/log-gamma.js';
 import { nelderMead } from './nelder-mead.js';
 
 /**
