@@ -35,4 +35,37 @@ describe('result cache', () => {
     await cache.get('a', async () => ++loads);
     expect(loads).toBe(2);
   });
+
+  it('when full, makes room by dropping the oldest answer only', async () => {
+    let t = 0;
+    const loads: string[] = [];
+    const cache = createResultCache(1_000, () => t, 2);
+    const load = (key: string) => async () => (loads.push(key), key);
+    await cache.get('a', load('a'));
+    t = 1;
+    await cache.get('b', load('b'));
+    t = 2;
+    await cache.get('c', load('c'));
+    await cache.get('b', load('b'));
+    await cache.get('c', load('c'));
+    expect(loads).toEqual(['a', 'b', 'c']);
+    await cache.get('a', load('a'));
+    expect(loads).toEqual(['a', 'b', 'c', 'a']);
+    await cache.get('c', load('c'));
+    expect(loads).toEqual(['a', 'b', 'c', 'a']);
+  });
+
+  it('drops expired answers before live ones when full', async () => {
+    let t = 0;
+    const loads: string[] = [];
+    const cache = createResultCache(1_000, () => t, 2);
+    const load = (key: string) => async () => (loads.push(key), key);
+    await cache.get('a', load('a'));
+    t = 600;
+    await cache.get('b', load('b'));
+    t = 1_200; // a has expired, b has not
+    await cache.get('a', load('a'));
+    await cache.get('b', load('b'));
+    expect(loads).toEqual(['a', 'b', 'a']);
+  });
 });
