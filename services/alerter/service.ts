@@ -14,6 +14,7 @@ import { observeWindow, sitesOfMonitor } from './observe.js';
 import { planRound, type DueWindow } from './schedule.js';
 import { abortableSleep, createWebhookQueue, fetchPoster, type PostWebhook, type WebhookQueue } from './webhook-queue.js';
 import type { WindowSource } from './window-source.js';
+import { mapLimited } from '../platform/concurrency/map-limited.js';
 
 const HOUR_MS = 60 * 60_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -83,20 +84,6 @@ export interface AlerterService extends Component {
 
 /** Sites of one window queried at once: enough to hide latency, few enough not to swamp ClickHouse. */
 const SITE_QUERY_CONCURRENCY = 8;
-
-/** `items.map(fn)` with at most `limit` calls in flight; results keep the order of `items`. */
-async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
 
 const defaultEvery = (ms: number, tick: () => void) => {
   const timer = setInterval(tick, ms);

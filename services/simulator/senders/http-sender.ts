@@ -1,3 +1,4 @@
+import { mapLimited } from '../../platform/concurrency/map-limited.js';
 import type { SimulatedCall } from '../core/segment-call.js';
 import { batchesByWriteKey, type CallSender } from './call-sender.js';
 
@@ -49,15 +50,7 @@ export function createHttpSender(options: HttpSenderOptions): CallSender {
 
   return {
     async send(calls) {
-      const batches = batchesByWriteKey(calls, options.batchSize);
-      let next = 0;
-      const worker = async () => {
-        while (next < batches.length) {
-          const b = batches[next++]!;
-          await post(b.writeKey, b.calls);
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(options.concurrency, batches.length) }, worker));
+      await mapLimited(batchesByWriteKey(calls, options.batchSize), options.concurrency, (b) => post(b.writeKey, b.calls));
     },
     stats: () => ({ ...counters }),
   };
