@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { ConfigFileError, parseConfigFile, type ConfigProblem } from '../../platform/config/yaml-file.js';
 import { Stage, stageRank } from '../../../schemas/journey.js';
 import { DEFAULT_SETTINGS, mergeSettings, SettingsOverrides, type MonitorSettings } from './monitor-settings.js';
 
@@ -111,13 +111,6 @@ export function expandMonitors(file: MonitorsFile, base: MonitorSettings = DEFAU
   });
 }
 
-export interface ConfigProblem {
-  readonly line: number;
-  readonly column: number;
-  readonly path: string;
-  readonly message: string;
-}
-
 /** A monitors file that cannot be used; every problem names the file, line and column. */
 export class MonitorConfigError extends Error {
   readonly retriable = false;
@@ -131,53 +124,15 @@ export class MonitorConfigError extends Error {
   }
 }
 
-const formatPath = (path: readonly PropertyKey[]) =>
-  path.reduce<string>((out, seg) => (typeof seg === 'number' ? `${out}[${seg}]` : out ? `${out}.${String(seg)}` : String(seg)), '');
-
-/** The node the path leads to (the key itself when `key` is set), or the deepest node that exists. */
-function locate(doc: Document, path: readonly PropertyKey[], key?: string): Node | null {
-  let node: unknown = doc.contents;
-  const segments = key === undefined ? path : [...path, key];
-  for (const [i, seg] of segments.entries()) {
-    if (isMap(node)) {
-      const pair = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(seg));
-      if (pair === undefined) break;
-      const isLast = i === segments.length - 1;
-      node = isLast && key !== undefined ? pair.key : (pair.value ?? pair.key);
-    } else if (isSeq(node) && typeof seg === 'number' && node.items[seg] !== undefined) {
-      node = node.items[seg];
-    } else break;
-  }
-  return (node as Node | null) ?? null;
-}
-
 /**
  * Parses a monitors file (YAML, or JSON which is YAML too) and expands it into one monitor per
  * step. The caller reads the file; this stays pure so config errors are testable without disk.
  */
 export function parseMonitors(source: string, file: string, base: MonitorSettings = DEFAULT_SETTINGS): Monitor[] {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new MonitorConfigError(
-      file,
-      doc.errors.map((e) => {
-        const pos = e.linePos?.[0] ?? lineCounter.linePos(e.pos[0]);
-        return { line: pos.line, column: pos.col, path: '', message: e.message.split('\n')[0] ?? e.message };
-      }),
-      { cause: doc.errors[0] },
-    );
+  try {
+    return expandMonitors(parseConfigFile(source, file, MonitorsFile), base);
+  } catch (error) {
+    if (error instanceof ConfigFileError) throw new MonitorConfigError(file, error.problems, { cause: error });
+    throw error;
   }
-  const result = MonitorsFile.safeParse(doc.toJS());
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => {
-      const extraKey = issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
-      const node = locate(doc, issue.path, extraKey);
-      const pos = lineCounter.linePos(node?.range?.[0] ?? 0);
-      const path = formatPath(extraKey === undefined ? issue.path : [...issue.path, extraKey]);
-      return { line: pos.line, column: pos.col, path, message: issue.message };
-    });
-    throw new MonitorConfigError(file, problems, { cause: result.error });
-  }
-  return expandMonitors(result.data, base);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigFileError } from './config-file.js';
+import { ConfigFileError } from '../../platform/config/yaml-file.js';
 import { loadStageRules } from './stage-rules.js';
 
 function loadError(text: string, fileName = 'rules/bad.yaml'): ConfigFileError {

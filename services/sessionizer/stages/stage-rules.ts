@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Stage } from '../../../schemas/journey.js';
 import { CallType, Channel } from '../../../schemas/touchpoint.js';
-import { parseConfigFile } from './config-file.js';
+import { parseConfigFile } from '../../platform/config/yaml-file.js';
 import { PropertyConditionText, type PropertyCondition } from './property-condition.js';
 
 /** `x` or `[x, y]`: a single value is the common case in hand-written rules. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseConfigFile } from '../config-file.js';
+import { parseConfigFile } from '../../../platform/config/yaml-file.js';
 import type { BgNbdFit, BgNbdParams } from './bgnbd.js';
 
 const positive = z.number().positive();

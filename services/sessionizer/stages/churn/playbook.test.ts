@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadShippedBgNbd, loadShippedPlaybook } from '../testing.js';
-import { ConfigFileError } from '../config-file.js';
+import { ConfigFileError } from '../../../platform/config/yaml-file.js';
 import { loadBgNbdParams } from './bgnbd-params.js';
 import { chooseNextAction, loadChurnPlaybook, type ChurnSignalName } from './playbook.js';
 

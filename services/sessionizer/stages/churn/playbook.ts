@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Stage } from '../../../../schemas/journey.js';
-import { parseConfigFile } from '../config-file.js';
+import { parseConfigFile } from '../../../platform/config/yaml-file.js';
 
 /** The behaviour signals a churn score is built from; the playbook's conditions refer to them by name. */
 export const CHURN_SIGNALS = [

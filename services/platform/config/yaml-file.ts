@@ -1,4 +1,4 @@
-import { LineCounter, isNode, parseDocument, type Document, type Node } from 'yaml';
+import { LineCounter, isMap, isNode, isScalar, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 
 /** One problem in a configuration file, located by line (1-based) so a person can fix it. */
@@ -35,7 +35,8 @@ function formatProblem(fileName: string, p: ConfigProblem): string {
 }
 
 /**
- * Parses YAML (JSON is YAML, so both work) and validates it with `schema`. Zod issue paths are
+ * Parses YAML (JSON is YAML, so both work) and validates it with `schema`: the one loader of the
+ * project's configuration files (stage rules, churn playbook and model, alert monitors). Zod issue paths are
  * mapped back to the YAML nodes they came from, so errors point at the offending line rather
  * than at a JSON path the reader has to count through.
  */
@@ -56,12 +57,12 @@ export function parseConfigFile<S extends z.ZodType>(text: string, fileName: str
   if (result.success) return result.data;
 
   const problems = result.error.issues.flatMap(explainUnion).map((issue) => {
-    // An unknown key is best reported on the key's own line, not on its parent map.
-    const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
-    const path = keys.length > 0 ? [...issue.path, keys[0] as string] : issue.path;
-    const node = deepestNode(doc, path);
+    // An unknown key is best reported at the key itself, not on its parent map.
+    const unknownKey = issue.code === 'unrecognized_keys' ? (issue.keys[0] as string | undefined) : undefined;
+    const node = (unknownKey === undefined ? null : keyNode(doc, issue.path, unknownKey)) ?? deepestNode(doc, issue.path);
     const pos = node?.range ? at(node.range[0]) : { line: 1, col: 1 };
-    return { line: pos.line, column: pos.col, path: formatPath(issue.path), message: issue.message };
+    const path = unknownKey === undefined ? issue.path : [...issue.path, unknownKey];
+    return { line: pos.line, column: pos.col, path: formatPath(path), message: issue.message };
   });
   problems.sort((a, b) => a.line - b.line || a.column - b.column);
   throw new ConfigFileError(fileName, problems, { cause: result.error });
@@ -95,6 +96,15 @@ function deepestNode(doc: Document, path: readonly PropertyKey[]): Node | null {
     if (isNode(node) && node.range) return node;
   }
   return null;
+}
+
+/** The key node of `key` in the map at `path`, or null. */
+function keyNode(doc: Document, path: readonly PropertyKey[], key: string): Node | null {
+  const keys = path.filter((k): k is string | number => typeof k !== 'symbol');
+  const map: unknown = keys.length === 0 ? doc.contents : doc.getIn(keys, true);
+  if (!isMap(map)) return null;
+  const pair = map.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === key);
+  return isNode(pair?.key) ? pair.key : null;
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
