@@ -128,8 +128,7 @@ export function createIdentityTable(deps: { kafka: Kafka; topic: string; logger:
       const [offset, watermark] = value.split('@');
       markApplied(partition, BigInt(offset!), watermark === undefined ? null : Number(watermark));
     }
-    else if (value.startsWith('#')) graph.apply({ a: id, b: id });
-    else graph.apply({ a: id, b: value });
+    else graph.applyEntry(id, value);
   };
 
   return {

@@ -58,41 +58,40 @@ function namespaceRank(id: string): number {
   }
 }
 
+/** The changelog value of a root (older changelogs wrote `#<n>`; any value starting with it reads as a root). */
 const ROOT_MARK = '#';
 
 /**
  * Union-find over namespaced ids. The root of a component is its least member under (namespace
  * rank, id) (`precedes`): unions keep the lesser root, so the root depends only on which ids are
  * linked, never on the order links were applied, which instance applied them, or when path
- * compression ran. Roots also carry a `seq` (graph size when the link that first mentioned them was
- * applied); it plays no part in choosing roots and is kept only for the snapshot form below.
+ * compression ran.
  *
- * Memory: one Map entry per non-root (id → parent) and one per root (id → seq).
+ * Memory: one Map entry per non-root (id → parent) and one Set entry per root.
  */
 export class IdentityGraph {
   private readonly parent = new Map<string, string>();
-  private readonly rootSeq = new Map<string, number>();
+  private readonly roots = new Set<string>();
 
   get size(): number {
-    return this.parent.size + this.rootSeq.size;
+    return this.parent.size + this.roots.size;
   }
 
   /** Whether any link mentioned this id. */
   knows(id: string): boolean {
-    return this.parent.has(id) || this.rootSeq.has(id);
+    return this.parent.has(id) || this.roots.has(id);
   }
 
   apply(link: IdentityLink): LinkResult {
     if (link.onlyIfKnown && !this.knows(link.b)) return { merged: false };
-    const seq = this.size;
-    this.register(link.a, seq);
-    this.register(link.b, seq);
+    this.register(link.a);
+    this.register(link.b);
     const ra = this.find(link.a);
     const rb = this.find(link.b);
     if (ra === rb) return { merged: false };
     const [survivor, absorbed] = this.precedes(ra, rb) ? [ra, rb] : [rb, ra];
     this.parent.set(absorbed, survivor);
-    this.rootSeq.delete(absorbed);
+    this.roots.delete(absorbed);
     return { merged: true, survivor, absorbed };
   }
 
@@ -105,45 +104,27 @@ export class IdentityGraph {
     return this.find(primaryNode(tp));
   }
 
-  /** The changelog value of one id (see toEntries), or undefined if no link mentioned it. */
+  /**
+   * The compacted-changelog value of one id: its parent id, or `#` for a root; undefined if no link
+   * mentioned it.
+   */
   entryOf(id: string): string | undefined {
     const up = this.parent.get(id);
     if (up !== undefined) return up;
-    const seq = this.rootSeq.get(id);
-    return seq === undefined ? undefined : `${ROOT_MARK}${seq}`;
-  }
-
-  /** Compacted-changelog form: key = id, value = parent id, or `#<seq>` for a root. */
-  toEntries(): Array<[string, string]> {
-    const entries: Array<[string, string]> = [];
-    for (const [id, up] of this.parent) entries.push([id, up]);
-    for (const [id, seq] of this.rootSeq) entries.push([id, `${ROOT_MARK}${seq}`]);
-    return entries;
-  }
-
-  static fromEntries(entries: Iterable<readonly [string, string]>): IdentityGraph {
-    const graph = new IdentityGraph();
-    for (const [id, value] of entries) graph.loadEntry(id, value);
-    return graph;
+    return this.roots.has(id) ? ROOT_MARK : undefined;
   }
 
   /**
-   * Sets one id exactly as a changelog entry says (not a link: replaying entries as links would
-   * re-number first-seen sequences). Replaying a compacted changelog in offset order reproduces the
-   * writer's graph once every entry is loaded.
+   * Applies one changelog entry (see entryOf) as the link it records. Since roots depend only on
+   * which ids are linked, applying a compacted changelog's entries in any order gives the graph
+   * that wrote them.
    */
-  loadEntry(id: string, value: string): void {
-    if (value.startsWith(ROOT_MARK)) {
-      this.parent.delete(id);
-      this.rootSeq.set(id, Number(value.slice(1)));
-    } else {
-      this.rootSeq.delete(id);
-      this.parent.set(id, value);
-    }
+  applyEntry(id: string, value: string): void {
+    this.apply({ a: id, b: value.startsWith(ROOT_MARK) ? id : value });
   }
 
-  private register(id: string, seq: number): void {
-    if (!this.parent.has(id) && !this.rootSeq.has(id)) this.rootSeq.set(id, seq);
+  private register(id: string): void {
+    if (!this.parent.has(id)) this.roots.add(id);
   }
 
   /** Root lookup with full path compression (two passes, no recursion). */
