@@ -27,7 +27,7 @@ export interface AlerterWebhookOptions {
   readonly post?: PostWebhook;
   /** Deliveries waiting at most (oldest dropped beyond); default 1,000. */
   readonly maxQueue?: number;
-  /** Attempts per delivery; default 8 (retries over about 3 minutes with the default delays: 2, 4, … 60, 60 s). */
+  /** Attempts per delivery; default 8 (retries over 1.5 to 3 minutes with the default delays: 1–2, 2–4, … 30–60 s, jittered). */
   readonly maxAttempts?: number;
   readonly baseDelayMs?: number;
   readonly maxDelayMs?: number;
@@ -36,6 +36,8 @@ export interface AlerterWebhookOptions {
   readonly stopGraceMs?: number;
   /** Backoff sleep; injected so tests drive time. */
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** The backoff's jitter, in [0, 1); default Math.random. */
+  readonly random?: () => number;
 }
 
 export interface AlerterServiceDeps {
@@ -128,6 +130,7 @@ export function createAlerterService(deps: AlerterServiceDeps): AlerterService {
       maxDelayMs: w.maxDelayMs ?? 60_000,
       timeoutMs: w.timeoutMs ?? 10_000,
       sleep: w.sleep ?? abortableSleep,
+      random: w.random ?? Math.random,
       logger: logger.child({ component: 'webhook' }),
       hooks: {
         delivered: () => metrics.webhookDelivered.inc(),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../platform/logging/logger.js';
-import { backoffDelay, createWebhookQueue, isRetriableStatus, type DropReason, type PostWebhook, type WebhookQueueOptions } from './webhook-queue.js';
+import { createWebhookQueue, isRetriableStatus, type DropReason, type PostWebhook, type WebhookQueueOptions } from './webhook-queue.js';
 
 /**
  * A clock the test moves by hand: sleeps resolve only when the test advances past their deadline
@@ -68,6 +68,7 @@ function setup(post: PostWebhook, options: Partial<WebhookQueueOptions> = {}) {
     maxDelayMs: 8_000,
     timeoutMs: 60_000,
     sleep: clock.sleep,
+    random: () => 1, // the top of the jitter range: each wait is the whole ceiling
     logger: createLogger('test', 'silent'),
     hooks: {
       delivered: (d, attempts) => delivered.push([d.id, attempts]),
@@ -81,8 +82,13 @@ function setup(post: PostWebhook, options: Partial<WebhookQueueOptions> = {}) {
 }
 
 describe('webhook retry queue', () => {
-  it('doubles the delay after each failure and caps it', () => {
-    expect([1, 2, 3, 4, 5, 6, 50].map((a) => backoffDelay(a, 1_000, 8_000))).toEqual([1_000, 2_000, 4_000, 8_000, 8_000, 8_000, 8_000]);
+  it('jitters the backoff: a wait is between half its ceiling and all of it', async () => {
+    for (const [random, wait] of [[0, 500], [0.5, 750]] as const) {
+      const { send, clock } = setup(fakeReceiver([503]).post, { random: () => random });
+      send('a:firing');
+      await clock.settle();
+      expect(clock.sleeping()).toEqual([wait]);
+    }
   });
 
   it('retries 408, 429 and 5xx but not other client errors', () => {

@@ -1,9 +1,11 @@
 import type { Logger } from '../platform/logging/logger.js';
+import { backoffMs } from '../platform/retry/backoff.js';
+import { retry } from '../platform/retry/retry.js';
 
 /**
  * Webhook delivery that never blocks detection: `enqueue` is synchronous and bounded, and one
  * background loop delivers in order (a resolution never overtakes its firing), retrying a failed
- * delivery with capped exponential backoff. When the queue is full the OLDEST waiting delivery is
+ * delivery with capped exponential backoff and jitter. When the queue is full the OLDEST waiting delivery is
  * dropped (counted and logged): every alert is also on the alerts topic and in ClickHouse, and
  * the newest news is the most useful to a pager.
  */
@@ -39,6 +41,8 @@ export interface WebhookQueueOptions {
    * (retry backoff, the attempt timeout, the stop grace), so tests drive time by hand.
    */
   readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** In [0, 1): the jitter of the backoff (injected so tests are exact). */
+  readonly random: () => number;
   readonly logger: Logger;
   readonly hooks?: WebhookQueueHooks;
 }
@@ -56,17 +60,27 @@ export interface WebhookQueue {
   stop(graceMs: number): Promise<void>;
 }
 
-/** Delay before retry number `attempt` (1 = after the first failure): base·2^(attempt−1), capped. */
-export const backoffDelay = (attempt: number, baseDelayMs: number, maxDelayMs: number): number =>
-  Math.min(maxDelayMs, baseDelayMs * 2 ** Math.max(0, Math.min(attempt - 1, 30)));
-
 /** 408, 429 and 5xx are worth retrying; any other non-2xx means the receiver rejects the body. */
 export const isRetriableStatus = (status: number): boolean => status === 408 || status === 429 || status >= 500;
 
 type Outcome = { ok: true } | { ok: false; retriable: boolean; reason: string };
 
+/** A failed attempt, as the retry loop sees it. */
+class AttemptFailed extends Error {
+  constructor(readonly retriable: boolean, reason: string) {
+    super(reason);
+  }
+}
+
+/** A delivery that is given up, and why. */
+class Undeliverable extends Error {
+  constructor(readonly reason: DropReason) {
+    super(reason);
+  }
+}
+
 export function createWebhookQueue(options: WebhookQueueOptions): WebhookQueue {
-  const { post, maxQueue, maxAttempts, baseDelayMs, maxDelayMs, timeoutMs, sleep, logger, hooks } = options;
+  const { post, maxQueue, maxAttempts, baseDelayMs, maxDelayMs, timeoutMs, sleep, random, logger, hooks } = options;
   const pending: WebhookDelivery[] = [];
   let inFlight: WebhookDelivery | null = null;
   let draining: Promise<void> | null = null;
@@ -111,32 +125,41 @@ export function createWebhookQueue(options: WebhookQueueOptions): WebhookQueue {
     }
   };
 
+  /** One delivery, retried with capped exponential backoff (equal jitter) until it is delivered or given up. */
+  const deliver = (delivery: WebhookDelivery): Promise<void> =>
+    retry(
+      async (n) => {
+        if (hardStop.signal.aborted) throw new Undeliverable('shutdown');
+        const outcome = await attempt(delivery);
+        if (outcome.ok) {
+          hooks?.delivered?.(delivery, n + 1);
+          return;
+        }
+        hooks?.failed?.(delivery, outcome.reason);
+        throw new AttemptFailed(outcome.retriable, outcome.reason);
+      },
+      {
+        delayMs: ({ attempt: n, error }) => {
+          if (!(error instanceof AttemptFailed)) return null;
+          if (!error.retriable) throw new Undeliverable('rejected');
+          if (n + 1 >= maxAttempts || stopping) throw new Undeliverable(stopping ? 'shutdown' : 'gave-up');
+          const delayMs = backoffMs(n, { baseMs: baseDelayMs, capMs: maxDelayMs }, random);
+          logger.info({ delivery: delivery.id, attempts: n + 1, delayMs, reason: error.message }, 'webhook delivery failed; retrying');
+          return delayMs;
+        },
+        sleep: (ms) => sleep(ms, wake.signal),
+      },
+    );
+
   const drain = async () => {
     while (pending.length > 0) {
       const delivery = pending.shift()!;
       inFlight = delivery;
-      for (let attempts = 1; ; attempts++) {
-        if (hardStop.signal.aborted) {
-          drop(delivery, 'shutdown');
-          break;
-        }
-        const outcome = await attempt(delivery);
-        if (outcome.ok) {
-          hooks?.delivered?.(delivery, attempts);
-          break;
-        }
-        hooks?.failed?.(delivery, outcome.reason);
-        if (!outcome.retriable) {
-          drop(delivery, 'rejected');
-          break;
-        }
-        if (attempts >= maxAttempts || stopping) {
-          drop(delivery, stopping ? 'shutdown' : 'gave-up');
-          break;
-        }
-        const delayMs = backoffDelay(attempts, baseDelayMs, maxDelayMs);
-        logger.info({ delivery: delivery.id, attempts, delayMs, reason: outcome.reason }, 'webhook delivery failed; retrying');
-        await sleep(delayMs, wake.signal);
+      try {
+        await deliver(delivery);
+      } catch (error) {
+        if (!(error instanceof Undeliverable)) throw error;
+        drop(delivery, error.reason);
       }
       inFlight = null;
     }

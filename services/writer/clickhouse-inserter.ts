@@ -2,7 +2,9 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from '../platform/logging/logger.js';
 import { chunkBlock } from './core/block-plan.js';
 import { compactRows } from './core/compact-rows.js';
-import { backoffMs, isDataError } from './core/insert-errors.js';
+import { backoffMs } from '../platform/retry/backoff.js';
+import { retry } from '../platform/retry/retry.js';
+import { INSERT_BACKOFF, isDataError } from './core/insert-errors.js';
 
 export interface PoisonRow {
   row: Record<string, unknown>;
@@ -65,22 +67,19 @@ export function createClickHouseInserter(client: ClickHouseClient, options: Inse
     });
   };
 
-  const withRetry = async (table: string, rows: Array<Record<string, unknown>>, token: string): Promise<void> => {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await insertOnce(table, rows, token);
-        return;
-      } catch (error) {
-        if (isDataError(error)) throw error;
+  const withRetry = (table: string, rows: Array<Record<string, unknown>>, token: string): Promise<void> =>
+    retry(() => insertOnce(table, rows, token), {
+      delayMs: ({ attempt, error }) => {
+        if (isDataError(error)) return null;
         if (options.isStopping() && attempt + 1 >= options.attemptsWhenStopping) {
           throw new InsertAbandonedError(`insert into ${table} abandoned while stopping`, { cause: error });
         }
         options.onRetry?.(table, attempt, error);
         if (attempt % 10 === 0) logger.warn({ table, attempt, err: error }, 'insert failed, retrying');
-        await options.sleep(backoffMs(attempt, options.random));
-      }
-    }
-  };
+        return backoffMs(attempt, INSERT_BACKOFF, options.random);
+      },
+      sleep: options.sleep,
+    });
 
   /** Halves a block that ClickHouse rejects for its data until the bad rows are isolated. */
   const insertIsolatingPoison = async (

@@ -24,7 +24,8 @@ import {
   type OffsetRange,
   type ReplayDecision,
 } from './core/block-plan.js';
-import { backoffMs } from './core/insert-errors.js';
+import { backoffMs } from '../platform/retry/backoff.js';
+import { INSERT_BACKOFF } from './core/insert-errors.js';
 
 /** How one topic's records become rows of one table. */
 export interface TopicRoute {
@@ -387,7 +388,7 @@ export function createWriterHandler(deps: WriterHandlerDeps): PartitionHandler &
       },
       (err: unknown) => {
         t.failures++;
-        t.retryAt = deps.now() + backoffMs(t.failures - 1, random);
+        t.retryAt = deps.now() + backoffMs(t.failures - 1, INSERT_BACKOFF, random);
         deps.logger.warn({ err, topic: t.route.topic, block: t.block?.token, attempt: t.failures }, 'block failed; retrying');
       },
     );

@@ -1,3 +1,5 @@
+import type { Backoff } from '../../platform/retry/backoff.js';
+
 /**
  * ClickHouse error codes that mean "this data can never be inserted as it is" (parse, type and
  * constraint errors). Anything else (network, timeouts, TOO_MANY_PARTS, memory limits, a server
@@ -25,8 +27,5 @@ export function isDataError(error: unknown): boolean {
   return code !== undefined && DATA_ERROR_CODES.has(String(code));
 }
 
-/** Capped exponential backoff with equal jitter: half the ceiling plus a random half (`random` injected so tests are deterministic). */
-export function backoffMs(attempt: number, random: () => number, baseMs = 100, capMs = 5_000): number {
-  const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(attempt, 16));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
-}
+/** Between insert attempts: 100 ms doubling to 5 s (equal jitter, platform/retry/backoff.ts). */
+export const INSERT_BACKOFF: Backoff = { baseMs: 100, capMs: 5_000 };
