@@ -4,7 +4,11 @@ import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from '../platform/logging/logger.js';
 import type { Component, Health } from '../platform/runtime/component.js';
 import { openLocalStateLog, type LocalStateLog } from '../platform/streams/local-state-log.js';
+import { relaunchAfterPause } from '../platform/retry/relaunch.js';
 import { IdentityGraph, type IdentityLink, type LinkResult } from './core/identity.js';
+
+/** Between attempts to bring the table's reader back. */
+const RELAUNCH_PAUSE_MS = 2_000;
 
 /**
  * The identity graph as a global table: every instance reads the whole single-partition
@@ -103,17 +107,13 @@ export function createIdentityTable(deps: { kafka: Kafka; topic: string; logger:
 
   /** Retries until a launch succeeds (the broker may still be down) or the table is stopped. */
   const relaunch = async (): Promise<void> => {
-    while (!stopped) {
-      await new Promise((r) => setTimeout(r, 2_000));
-      if (stopped) return;
-      try {
-        await launch();
-        log.warn('identity table reader relaunched');
-        return;
-      } catch (err) {
-        log.error({ err }, 'identity table reader relaunch failed; retrying');
-      }
-    }
+    const launched = await relaunchAfterPause(launch, {
+      pauseMs: RELAUNCH_PAUSE_MS,
+      stopped: () => stopped,
+      onFailure: (error) => log.error({ err: error }, 'identity table reader relaunch failed; retrying'),
+    });
+    if (!launched) return;
+    log.warn('identity table reader relaunched');
   };
 
   /** Per touchpoints partition: the last offset whose routing is complete (router markers in this topic). */

@@ -4,6 +4,10 @@ import type { Component, Health } from '../runtime/component.js';
 import { createCommitSchedule } from './commit-schedule.js';
 import { defaultConsumerTuning, type ConsumerTuning } from './consumer-tuning.js';
 import { useStaticMembership } from './static-membership.js';
+import { relaunchAfterPause } from '../retry/relaunch.js';
+
+/** Between attempts to bring a crashed consumer back. */
+const RELAUNCH_PAUSE_MS = 2_000;
 
 export interface PartitionBatch {
   topic: string;
@@ -322,16 +326,14 @@ export function createPartitionedConsumer(
    * A failed launch (the broker still down) is retried after the same pause.
    */
   const relaunch = async (): Promise<void> => {
-    await new Promise((r) => setTimeout(r, 2_000));
-    if (!running) return;
-    try {
-      await launch();
-      crashed = undefined;
-      log.warn('consumer relaunched after a fatal crash');
-    } catch (error) {
-      log.error({ err: error }, 'relaunch failed; retrying');
-      void relaunch();
-    }
+    const launched = await relaunchAfterPause(launch, {
+      pauseMs: RELAUNCH_PAUSE_MS,
+      stopped: () => !running,
+      onFailure: (error) => log.error({ err: error }, 'relaunch failed; retrying'),
+    });
+    if (!launched) return;
+    crashed = undefined;
+    log.warn('consumer relaunched after a fatal crash');
   };
 
   return {
