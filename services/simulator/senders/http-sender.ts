@@ -1,6 +1,14 @@
 import { mapLimited } from '../../platform/concurrency/map-limited.js';
+import { retry } from '../../platform/retry/retry.js';
 import type { SimulatedCall } from '../core/segment-call.js';
 import { batchesByWriteKey, type CallSender } from './call-sender.js';
+
+/** A 429 or 503 (or no connection): the collector asks to try again after Retry-After seconds. */
+class RetryLater extends Error {
+  constructor(readonly retryAfterSeconds: number) {
+    super(`retry after ${retryAfterSeconds} s`);
+  }
+}
 
 export interface HttpSenderOptions {
   collectorUrl: () => string;
@@ -22,29 +30,33 @@ export function createHttpSender(options: HttpSenderOptions): CallSender {
   const post = async (writeKey: string, calls: SimulatedCall[]) => {
     const body = JSON.stringify({ batch: calls.map((c) => c.call), sentAt: new Date().toISOString() });
     const auth = `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`;
-    for (let attempt = 0; ; attempt++) {
-      counters.requests++;
-      let status = 0;
-      let retryAfter = 1;
-      try {
-        const res = await fetch(`${options.collectorUrl()}/v1/batch`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth }, body });
-        status = res.status;
-        retryAfter = Number(res.headers.get('retry-after') ?? '1') || 1;
-        const answer = (await res.json().catch(() => ({}))) as { rejected?: number };
-        if (status === 200) {
+    try {
+      await retry(
+        async () => {
+          counters.requests++;
+          let res: Response;
+          try {
+            res = await fetch(`${options.collectorUrl()}/v1/batch`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth }, body });
+          } catch {
+            throw new RetryLater(1); // connection refused or reset: retry like a 503
+          }
+          const answer = (await res.json().catch(() => ({}))) as { rejected?: number };
+          if (res.status === 429 || res.status === 503) throw new RetryLater(Number(res.headers.get('retry-after') ?? '1') || 1);
+          if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
           counters.sent += calls.length - (answer.rejected ?? 0);
           counters.rejected += answer.rejected ?? 0;
-          return;
-        }
-      } catch {
-        status = 0; // connection refused or reset: retry like a 503
-      }
-      if ((status !== 0 && status !== 429 && status !== 503) || attempt >= options.maxRetries) {
-        counters.rejected += calls.length;
-        return;
-      }
-      counters.retries++;
-      await sleep(Math.min(30, retryAfter) * 1000);
+        },
+        {
+          delayMs: ({ attempt, error }) => {
+            if (!(error instanceof RetryLater) || attempt >= options.maxRetries) return null;
+            counters.retries++;
+            return Math.min(30, error.retryAfterSeconds) * 1000;
+          },
+          sleep,
+        },
+      );
+    } catch {
+      counters.rejected += calls.length;
     }
   };
 
