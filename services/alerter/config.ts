@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { commonEnv, ConfigError, envInt } from '../platform/config/env.js';
-import { MonitorConfigError, parseMonitors, type Monitor } from './core/monitors.js';
+import { ConfigFileError } from '../platform/config/yaml-file.js';
+import { parseMonitors, type Monitor } from './core/monitors.js';
 
 const optionalUrl = z
   .url({ protocol: /^https?$/, message: 'expected an http(s) URL' })
@@ -54,7 +55,7 @@ export function loadMonitors(file: string, dashboardBase?: string): Monitor[] {
   try {
     monitors = parseMonitors(source, file);
   } catch (error) {
-    if (error instanceof MonitorConfigError) {
+    if (error instanceof ConfigFileError) {
       throw new ConfigError(error.problems.map((p) => `ALERTER_MONITORS_FILE ${file}:${p.line}:${p.column} ${p.path ? `${p.path}: ` : ''}${p.message}`));
     }
     throw error;

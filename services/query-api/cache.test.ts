@@ -36,36 +36,39 @@ describe('result cache', () => {
     expect(loads).toBe(2);
   });
 
-  it('when full, makes room by dropping the oldest answer only', async () => {
-    let t = 0;
+  /** A two-entry cache on a clock the test sets, and a log of the keys it had to load. */
+  const smallCache = () => {
+    const clock = { t: 0 };
     const loads: string[] = [];
-    const cache = createResultCache(1_000, () => t, 2);
-    const load = (key: string) => async () => (loads.push(key), key);
-    await cache.get('a', load('a'));
-    t = 1;
-    await cache.get('b', load('b'));
-    t = 2;
-    await cache.get('c', load('c'));
-    await cache.get('b', load('b'));
-    await cache.get('c', load('c'));
+    const cache = createResultCache(1_000, () => clock.t, 2);
+    const get = (key: string) => cache.get(key, async () => (loads.push(key), key));
+    return { clock, loads, get };
+  };
+
+  it('when full, makes room by dropping the oldest answer only', async () => {
+    const { clock, loads, get } = smallCache();
+    await get('a');
+    clock.t = 1;
+    await get('b');
+    clock.t = 2;
+    await get('c');
+    await get('b');
+    await get('c');
     expect(loads).toEqual(['a', 'b', 'c']);
-    await cache.get('a', load('a'));
+    await get('a');
     expect(loads).toEqual(['a', 'b', 'c', 'a']);
-    await cache.get('c', load('c'));
+    await get('c');
     expect(loads).toEqual(['a', 'b', 'c', 'a']);
   });
 
   it('drops expired answers before live ones when full', async () => {
-    let t = 0;
-    const loads: string[] = [];
-    const cache = createResultCache(1_000, () => t, 2);
-    const load = (key: string) => async () => (loads.push(key), key);
-    await cache.get('a', load('a'));
-    t = 600;
-    await cache.get('b', load('b'));
-    t = 1_200; // a has expired, b has not
-    await cache.get('a', load('a'));
-    await cache.get('b', load('b'));
+    const { clock, loads, get } = smallCache();
+    await get('a');
+    clock.t = 600;
+    await get('b');
+    clock.t = 1_200; // a has expired, b has not
+    await get('a');
+    await get('b');
     expect(loads).toEqual(['a', 'b', 'a']);
   });
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigFileError, parseConfigFile, type ConfigProblem } from '../../platform/config/yaml-file.js';
+import { parseConfigFile } from '../../platform/config/yaml-file.js';
 import { Stage, stageRank } from '../../../schemas/journey.js';
 import { DEFAULT_SETTINGS, mergeSettings, SettingsOverrides, type MonitorSettings } from './monitor-settings.js';
 
@@ -111,28 +111,11 @@ export function expandMonitors(file: MonitorsFile, base: MonitorSettings = DEFAU
   });
 }
 
-/** A monitors file that cannot be used; every problem names the file, line and column. */
-export class MonitorConfigError extends Error {
-  readonly retriable = false;
-  constructor(
-    readonly file: string,
-    readonly problems: readonly ConfigProblem[],
-    options?: { cause?: unknown },
-  ) {
-    super(`invalid monitors file ${file}:\n  ${problems.map((p) => `${file}:${p.line}:${p.column} ${p.path ? `${p.path}: ` : ''}${p.message}`).join('\n  ')}`, options);
-    this.name = 'MonitorConfigError';
-  }
-}
-
 /**
  * Parses a monitors file (YAML, or JSON which is YAML too) and expands it into one monitor per
  * step. The caller reads the file; this stays pure so config errors are testable without disk.
+ * A file that cannot be used throws a `ConfigFileError` naming the file, line and column of every problem.
  */
 export function parseMonitors(source: string, file: string, base: MonitorSettings = DEFAULT_SETTINGS): Monitor[] {
-  try {
-    return expandMonitors(parseConfigFile(source, file, MonitorsFile), base);
-  } catch (error) {
-    if (error instanceof ConfigFileError) throw new MonitorConfigError(file, error.problems, { cause: error });
-    throw error;
-  }
+  return expandMonitors(parseConfigFile(source, file, MonitorsFile), base);
 }
