@@ -65,6 +65,29 @@ describe('Rng', () => {
     }
   });
 
+  it('draws gamma and beta variates with their means and variances, for shapes below and above 1', () => {
+    const rng = new Rng(12);
+    const n = 100_000;
+    // Gamma(k, θ): mean kθ, variance kθ²; 4 standard errors of the sample mean as the tolerance.
+    for (const [shape, scale] of [[0.25, 0.5], [0.75, 2], [3, 0.1]] as const) {
+      const g = draws(rng, n, (r) => r.gamma(shape, scale));
+      expect(g.every((x) => x >= 0 && Number.isFinite(x))).toBe(true);
+      const sd = Math.sqrt(shape) * scale;
+      expect(Math.abs(mean(g) - shape * scale)).toBeLessThan((4 * sd) / Math.sqrt(n));
+      expect(Math.abs(variance(g) / (shape * scale * scale) - 1)).toBeLessThan(0.05);
+    }
+    // Beta(a, b): mean a / (a + b), variance ab / ((a + b)²(a + b + 1)).
+    for (const [a, b] of [[0.8, 2.5], [2, 5]] as const) {
+      const p = draws(rng, n, (r) => r.beta(a, b));
+      expect(p.every((x) => x >= 0 && x <= 1)).toBe(true);
+      const m = a / (a + b);
+      const v = (a * b) / ((a + b) ** 2 * (a + b + 1));
+      expect(Math.abs(mean(p) - m)).toBeLessThan((4 * Math.sqrt(v)) / Math.sqrt(n));
+      expect(Math.abs(variance(p) / v - 1)).toBeLessThan(0.05);
+    }
+    expect(() => rng.gamma(0)).toThrow(RangeError);
+  });
+
   it('refuses to pick from an empty list', () => {
     expect(() => new Rng(1).pick([])).toThrow(RangeError);
   });

@@ -118,6 +118,31 @@ export class Rng {
     return mean + sd * r * Math.cos(2 * Math.PI * v);
   }
 
+  /**
+   * Gamma with the given shape and scale (mean shape × scale): Marsaglia & Tsang's squeeze method;
+   * a shape below 1 is drawn as Gamma(shape + 1) × U^(1/shape), which is exact.
+   */
+  gamma(shape: number, scale = 1): number {
+    if (!(shape > 0) || !(scale > 0)) throw new RangeError(`gamma needs a positive shape and scale, got ${shape} and ${scale}`);
+    if (shape < 1) return this.gamma(shape + 1, scale) * Math.pow(1 - this.next(), 1 / shape);
+    const d = shape - 1 / 3;
+    const c = 1 / Math.sqrt(9 * d);
+    for (;;) {
+      const z = this.normal();
+      const v0 = 1 + c * z;
+      if (v0 <= 0) continue;
+      const v = v0 * v0 * v0;
+      const u = 1 - this.next();
+      if (u < 1 - 0.0331 * z * z * z * z || Math.log(u) < 0.5 * z * z + d * (1 - v + Math.log(v))) return d * v * scale;
+    }
+  }
+
+  /** Beta(a, b), as X / (X + Y) with X ~ Gamma(a), Y ~ Gamma(b). */
+  beta(a: number, b: number): number {
+    const x = this.gamma(a);
+    return x / (x + this.gamma(b));
+  }
+
   /** Poisson with the given mean: Knuth's product method below 30, a rounded normal above. */
   poisson(mean: number): number {
     if (mean <= 0) return 0;
