@@ -33,6 +33,22 @@ describe('BG/NBD on CDNOW', () => {
     expect(fit.customers).toBe(2357);
   });
 
+  it('has the standard errors lifetimes publishes for CDNOW (observed information), within 3%', () => {
+    // lifetimes' BetaGeoFitter on the same 2,357 customers: se(r) 0.012557, se(α) 0.378221, se(a) 0.185719, se(b) 0.705345.
+    const se = fitBgNbd(cdnow).standardErrors;
+    expect(se).not.toBeNull();
+    within(se!.r, 0.012557, 0.03);
+    within(se!.alpha, 0.378221, 0.03);
+    within(se!.a, 0.185719, 0.03);
+    within(se!.b, 0.705345, 0.03);
+  });
+
+  it('has no standard errors when the data cannot pin the parameters down', () => {
+    // Nobody ever bought again: the drop-out parameters a and b have no information at all.
+    const fit = fitBgNbd(Array.from({ length: 50 }, (_, i) => ({ x: 0, tx: 0, T: 10 + i })));
+    expect(fit.standardErrors).toBeNull();
+  });
+
   it('finds the same optimum from a different start', () => {
     const fit = fitBgNbd(cdnow, { r: 2, alpha: 20, a: 3, b: 0.5 });
     within(fit.params.r, PAPER.r, 0.01);

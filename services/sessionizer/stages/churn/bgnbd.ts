@@ -1,5 +1,6 @@
 import { logGamma } from '../../../platform/math/log-gamma.js';
 import { nelderMead } from './nelder-mead.js';
+import { standardErrorsAt } from './standard-errors.js';
 
 /**
  * BG/NBD ("Counting your customers the easy way", Fader, Hardie & Lee 2005). While alive, a
@@ -61,11 +62,19 @@ function totalOf(p: BgNbdParams, groups: readonly WeightedObservation[]): number
 
 export interface BgNbdFit {
   params: BgNbdParams;
+  /**
+   * Asymptotic standard errors of the estimates (observed information at the optimum), or null when
+   * the information is singular there (the data cannot pin every parameter down).
+   */
+  standardErrors: BgNbdParams | null;
   logLikelihood: number;
   customers: number;
   iterations: number;
   converged: boolean;
 }
+
+/** The parameters from their logs (r, α, a, b): the fit works in log space, which keeps them positive. */
+const fromLog = (v: readonly number[]): BgNbdParams => ({ r: Math.exp(v[0]!), alpha: Math.exp(v[1]!), a: Math.exp(v[2]!), b: Math.exp(v[3]!) });
 
 function validate(o: BgNbdObservation, i: number): void {
   const ok = Number.isFinite(o.x) && o.x >= 0 && Number.isFinite(o.T) && o.T >= 0 && o.tx >= 0 && o.tx <= o.T && (o.x > 0 || o.tx === 0);
@@ -82,7 +91,6 @@ export function fitBgNbd(data: readonly BgNbdObservation[], start: BgNbdParams =
   data.forEach(validate);
   const groups = groupObservations(data);
   const n = data.length;
-  const fromLog = (v: readonly number[]): BgNbdParams => ({ r: Math.exp(v[0]!), alpha: Math.exp(v[1]!), a: Math.exp(v[2]!), b: Math.exp(v[3]!) });
   // Per-customer mean, so the tolerance means the same thing for 100 customers or 10 million.
   const objective = (v: readonly number[]) => -totalOf(fromLog(v), groups) / n;
 
@@ -102,7 +110,22 @@ export function fitBgNbd(data: readonly BgNbdObservation[], start: BgNbdParams =
     }
   }
   const params = fromLog(x);
-  return { params, logLikelihood: totalOf(params, groups), customers: n, iterations, converged };
+  return { params, standardErrors: standardErrorsOf(x, groups), logLikelihood: totalOf(params, groups), customers: n, iterations, converged };
+}
+
+/** Step of the numerical Hessian in log-parameter space: relative steps of 0.1%. */
+const HESSIAN_STEP = 1e-3;
+
+/**
+ * Standard errors at the optimum `logParams` (logs of r, α, a, b). The Hessian is taken in log space,
+ * where the likelihood is closer to quadratic, and mapped back by the delta method:
+ * se(θ) = θ · se(ln θ).
+ */
+function standardErrorsOf(logParams: readonly number[], groups: readonly WeightedObservation[]): BgNbdParams | null {
+  const se = standardErrorsAt((v) => totalOf(fromLog(v), groups), logParams, HESSIAN_STEP);
+  if (se === null || !se.every(Number.isFinite)) return null;
+  const p = fromLog(logParams);
+  return { r: p.r * se[0]!, alpha: p.alpha * se[1]!, a: p.a * se[2]!, b: p.b * se[3]! };
 }
 
 /**
