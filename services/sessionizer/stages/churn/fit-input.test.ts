@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { observationFromRow, observationFromTimestamps, observationsFromRows, toEpochMs } from './fit-input.js';
+import { observationFromRow, observationFromTimestamps, observationsFromRows, summariesByCustomer, toEpochMs } from './fit-input.js';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(1997, 0, 1);
@@ -48,5 +48,23 @@ describe('fit input', () => {
     expect(observations).toHaveLength(1);
     expect(skipped.map((s) => s.customerId)).toEqual(['backwards', 'none', 'future']);
     expect(skipped[0]?.reason).toMatch(/customer backwards: last_purchase is before first_purchase/);
+  });
+
+  it('combines the purchases of ids merged since under the customer they resolve to, a shared day counted once', () => {
+    const until = T0 + 70 * DAY;
+    const rows = [
+      { customer_id: 'anon-1', first_purchase: T0, last_purchase: T0 + 3_600_000, purchase_days: ['1997-01-01'], observed_until: until },
+      { customer_id: 'user-1', first_purchase: T0 + 7_200_000, last_purchase: T0 + 14 * DAY, purchase_days: ['1997-01-01', '1997-01-15'], observed_until: until },
+      { customer_id: 'user-2', first_purchase: T0 + 7 * DAY, last_purchase: T0 + 7 * DAY, purchase_days: ['1997-01-08'], observed_until: until },
+    ];
+    const resolve = (id: string) => (id === 'anon-1' ? 'user-1' : id);
+    expect(summariesByCustomer(rows, resolve)).toEqual([
+      { customer_id: 'user-1', first_purchase: T0, last_purchase: T0 + 14 * DAY, purchases: 2, observed_until: until },
+      { customer_id: 'user-2', first_purchase: T0 + 7 * DAY, last_purchase: T0 + 7 * DAY, purchases: 1, observed_until: until },
+    ]);
+    expect(observationsFromRows(summariesByCustomer(rows, resolve), 7).observations).toEqual([
+      { x: 1, tx: 2, T: 10 },
+      { x: 0, tx: 0, T: 9 },
+    ]);
   });
 });

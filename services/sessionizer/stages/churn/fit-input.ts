@@ -77,3 +77,37 @@ export function observationsFromRows(rows: Iterable<PurchaseSummaryRow>, timeUni
   }
   return out;
 }
+
+/** One customer id's purchases as the refit query returns them (services/sessionizer/refit-bgnbd.ts). */
+export interface PurchaseDaysRow {
+  customer_id: string;
+  first_purchase: number | string;
+  last_purchase: number | string;
+  /** The distinct UTC days with a purchase, in any one representation (e.g. 'YYYY-MM-DD'). */
+  purchase_days: readonly (number | string)[];
+  observed_until: number | string;
+}
+
+/**
+ * One summary row per customer as they are now: the rows of ids merged since (identity stitching)
+ * are combined under `resolve(id)`: the first and last purchase are the extremes, and a day with a
+ * purchase under two of the ids counts once.
+ */
+export function summariesByCustomer(rows: Iterable<PurchaseDaysRow>, resolve: (customerId: string) => string): PurchaseSummaryRow[] {
+  const merged = new Map<string, { first: number; last: number; days: Set<string>; until: number }>();
+  for (const row of rows) {
+    const id = resolve(row.customer_id);
+    const first = toEpochMs(row.first_purchase);
+    const last = toEpochMs(row.last_purchase);
+    const until = toEpochMs(row.observed_until);
+    const m = merged.get(id);
+    if (m === undefined) merged.set(id, { first, last, days: new Set(row.purchase_days.map(String)), until });
+    else {
+      m.first = Math.min(m.first, first);
+      m.last = Math.max(m.last, last);
+      m.until = Math.max(m.until, until);
+      for (const d of row.purchase_days) m.days.add(String(d));
+    }
+  }
+  return [...merged].map(([customer_id, m]) => ({ customer_id, first_purchase: m.first, last_purchase: m.last, purchases: m.days.size, observed_until: m.until }));
+}
