@@ -106,8 +106,6 @@ export const PersonaConfig = z.object({
   productsPerVisit: z.number().min(1).max(20).default(2),
   searchRate: probability.default(0.4),
   compareRate: probability.default(0.15),
-  /** After each purchase by a retained customer, P(yet another one): repeat orders, or renewals for saas. */
-  repeatPurchaseRate: probability.max(0.95).default(0.4),
   /** P(a retained customer opens a support ticket). */
   complaintRate: probability.default(0.08),
   /** P(a customer who stops progressing shows churn signals: payment failure, cancellation page, cancel). */
@@ -175,6 +173,32 @@ export const TrackingStoppedIncident = z
 export const Incident = z.discriminatedUnion('kind', [ConversionDropIncident, TrackingStoppedIncident]);
 export type Incident = z.infer<typeof Incident>;
 
+/**
+ * Purchases after a customer's first follow a BG/NBD process (Fader, Hardie & Lee 2005), the model
+ * the churn scoring fits (`npm run fit-churn`): each customer gets a purchase rate λ ~ Gamma(r, α)
+ * per time unit and a drop-out probability p ~ Beta(a, b); after each repeat purchase they drop out
+ * with probability p, otherwise the next one follows an Exp(λ) wait. One population for every
+ * persona, so a refit of the whole history has these parameters to recover.
+ */
+export const RepeatPurchases = z.object({
+  /** Gamma shape of the purchase rate. */
+  r: z.number().positive().default(0.75),
+  /** Gamma rate (inverse scale) of the purchase rate, in time units: mean rate r / α purchases per unit. */
+  alpha: z.number().positive().default(4),
+  a: z.number().positive().default(0.8),
+  b: z.number().positive().default(2.5),
+  /** Length of one time unit in days (λ and α are per unit): the fit's FIT_TIME_UNIT_DAYS. */
+  timeUnitDays: z.number().positive().max(365).default(7),
+  /**
+   * A customer's purchases are simulated up to this long after their first: BG/NBD has no end of its
+   * own (a customer with p near 0 buys forever), a bounded run must end, and a live run would hold
+   * every customer's journey in memory until then. Live runs last hours, so the default is short;
+   * history mode (`npm run simulate`) raises it to at least --days, so the whole history is BG/NBD.
+   */
+  horizonDays: z.number().positive().max(36_500).default(7),
+});
+export type RepeatPurchases = z.infer<typeof RepeatPurchases>;
+
 const DEFAULT_SITES: z.input<typeof SiteConfig>[] = [
   {
     id: 'shop.example',
@@ -200,7 +224,6 @@ const DEFAULT_PERSONAS: z.input<typeof PersonaConfig>[] = [
     productsPerVisit: 3,
     searchRate: 0.65,
     compareRate: 0.25,
-    repeatPurchaseRate: 0.45,
     complaintRate: 0.05,
     lapseRate: 0.3,
     referralRate: 0.3,
@@ -221,7 +244,6 @@ const DEFAULT_PERSONAS: z.input<typeof PersonaConfig>[] = [
     productsPerVisit: 1.5,
     searchRate: 0.2,
     compareRate: 0.1,
-    repeatPurchaseRate: 0.35,
     complaintRate: 0.1,
     lapseRate: 0.35,
     referralRate: 0.15,
@@ -243,7 +265,6 @@ const DEFAULT_PERSONAS: z.input<typeof PersonaConfig>[] = [
     productsPerVisit: 2,
     searchRate: 0.1,
     compareRate: 0.4,
-    repeatPurchaseRate: 0.6,
     complaintRate: 0.12,
     lapseRate: 0.25,
     referralRate: 0.2,
@@ -290,6 +311,7 @@ export const SimulatorConfig = z
       })
       .prefault({})
       .refine((d) => d.lateRate + d.outOfOrderRate <= 1, 'lateRate + outOfOrderRate must not exceed 1'),
+    repeatPurchases: RepeatPurchases.prefault({}),
     sites: z.array(SiteConfig).min(1).prefault(DEFAULT_SITES),
     personas: z.array(PersonaConfig).min(1).prefault(DEFAULT_PERSONAS),
     incidents: z.array(Incident).default([]),

@@ -2,7 +2,7 @@ import { stageRank, type Stage } from '../../../schemas/journey.js';
 import { Arrivals } from './arrivals.js';
 import { CallMaker } from './call-maker.js';
 import type { ChannelEntry } from './catalog.js';
-import type { SimulatorConfig, StageStep } from './config.js';
+import type { RepeatPurchases, SimulatorConfig, StageStep } from './config.js';
 import { Delivery } from './delivery.js';
 import { Incidents } from './incidents.js';
 import { personJourney } from './journey.js';
@@ -68,6 +68,7 @@ export class Engine implements World {
   /** The acting person's stream (journey code reads it through World). */
   rng: Rng;
   readonly sameVisitRate: number;
+  readonly repeatPurchases: RepeatPurchases;
   readonly stats: StatsCollector;
   readonly incidents: Incidents;
 
@@ -101,6 +102,7 @@ export class Engine implements World {
     this.arrivalsRng = Rng.stream(config.seed, ARRIVALS_STREAM);
     this.accountsRng = Rng.stream(config.seed, ACCOUNTS_STREAM);
     this.sameVisitRate = config.timing.sameVisitRate;
+    this.repeatPurchases = config.repeatPurchases;
     this.stats = new StatsCollector(runtime.personas.map((p) => p.name));
     this.calls = new CallMaker(config.seed, this.stats, options.messageIdPrefix);
     this.incidents = new Incidents(config.incidents, options.startTime);

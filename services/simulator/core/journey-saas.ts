@@ -45,7 +45,7 @@ function* evaluate(w: World, p: Person): Journey {
  * carries the account's journey; whether the account signs is drawn first, and a non-buying account
  * stops after the demo or after the trial, by exit weight.
  */
-function* firstContract(w: World, p: Person): Generator<number, boolean, void> {
+function* firstContract(w: World, p: Person): Generator<number, number | null, void> {
   const cfg = p.persona.config;
   const buys = w.rng.chance(cfg.transitions.considerationToPurchase);
   const exitAfter = buys ? -1 : p.persona.exitAfter.pick(w.rng);
@@ -58,7 +58,7 @@ function* firstContract(w: World, p: Person): Generator<number, boolean, void> {
   yield w.pageGap();
   w.track(p, EVENTS.demoRequested, { plan: account.plan.id, company_size: account.traits.employees });
   yield w.pageGap();
-  if (exitAfter === AFTER_DEMO || w.blocked(p, DEMO_TO_TRIAL, null)) return false;
+  if (exitAfter === AFTER_DEMO || w.blocked(p, DEMO_TO_TRIAL, null)) return null;
 
   yield w.visitGap();
   yield* visit(w, p);
@@ -68,7 +68,7 @@ function* firstContract(w: World, p: Person): Generator<number, boolean, void> {
   for (let m = 1; m < account.size; m++) w.spawnMember(p, w.pageGap() + Math.round(w.rng.uniform(0, w.visitGap())));
   yield w.pageGap();
   yield* useFeatures(w, p, w.rng.int(1, 3));
-  if (exitAfter === AFTER_TRIAL || w.blocked(p, TRIAL_TO_CONTRACT, 'consideration→purchase')) return false;
+  if (exitAfter === AFTER_TRIAL || w.blocked(p, TRIAL_TO_CONTRACT, 'consideration→purchase')) return null;
 
   yield w.visitGap();
   yield* visit(w, p);
@@ -76,6 +76,7 @@ function* firstContract(w: World, p: Person): Generator<number, boolean, void> {
   yield w.pageGap();
   w.enterStage(p, 'purchase');
   const seats = Math.max(account.size, 5);
+  const purchasedAt = w.now;
   w.track(p, EVENTS.contractSigned, {
     contract_id: w.nextId('c'),
     plan: account.plan.id,
@@ -84,7 +85,7 @@ function* firstContract(w: World, p: Person): Generator<number, boolean, void> {
     currency: 'EUR',
   });
   yield w.pageGap();
-  return true;
+  return purchasedAt;
 }
 
 /** Billing renews the subscription server-side. */

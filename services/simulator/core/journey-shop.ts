@@ -77,24 +77,25 @@ const cartLine = (w: World, product: Product): CartLine => ({ product, quantity:
  * considerationToPurchase); a non-buyer leaves after one of the three steps, by exit weight.
  * Conversion-drop incidents can stop anyone at a step on top of that.
  */
-function* firstPurchase(w: World, p: Person): Generator<number, boolean, void> {
+function* firstPurchase(w: World, p: Person): Generator<number, number | null, void> {
   const cfg = p.persona.config;
   const buys = w.rng.chance(cfg.transitions.considerationToPurchase);
   const exitAfter = buys ? -1 : p.persona.exitAfter.pick(w.rng);
   w.enterStage(p, 'consideration');
   const viewed = Math.min(MAX_PRODUCTS_VIEWED, 1 + w.rng.poisson(cfg.productsPerVisit - 1));
   const line = cartLine(w, yield* viewProducts(w, p, viewed));
-  if (exitAfter === AFTER_VIEWING || w.blocked(p, VIEWED_TO_ADDED, null)) return false;
+  if (exitAfter === AFTER_VIEWING || w.blocked(p, VIEWED_TO_ADDED, null)) return null;
   yield* addToCart(w, p, line);
-  if (exitAfter === AFTER_ADDING || w.blocked(p, ADDED_TO_CHECKOUT, null)) return false;
+  if (exitAfter === AFTER_ADDING || w.blocked(p, ADDED_TO_CHECKOUT, null)) return null;
   // Checking out needs an account or at least an email: the anonymous visitor identifies here.
   yield* identifyIfAnonymous(w, p);
   const orderId = w.nextId('o');
   yield* startCheckout(w, p, line, orderId);
-  if (exitAfter === AFTER_CHECKOUT || w.blocked(p, CHECKOUT_TO_ORDER, 'consideration→purchase')) return false;
+  if (exitAfter === AFTER_CHECKOUT || w.blocked(p, CHECKOUT_TO_ORDER, 'consideration→purchase')) return null;
   w.enterStage(p, 'purchase');
+  const purchasedAt = w.now;
   yield* completeOrder(w, p, line, orderId);
-  return true;
+  return purchasedAt;
 }
 
 /** A retained customer buys again: same funnel, no planned exit, but incidents still bite. */

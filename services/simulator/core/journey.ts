@@ -9,8 +9,8 @@ import type { Journey, World } from './world.js';
 export interface SiteJourney {
   /** Subscriptions can fail to renew (Payment Failed) when a customer lapses. */
   readonly subscription: boolean;
-  /** From entering consideration to the first purchase; returns whether the person bought. */
-  firstPurchase(w: World, p: Person): Generator<number, boolean, void>;
+  /** From entering consideration to the first purchase; returns the time of the purchase event, or null when the person did not buy. */
+  firstPurchase(w: World, p: Person): Generator<number, number | null, void>;
   /** The one call that opens retention (regular use after the purchase). */
   retentionTouch(w: World, p: Person): void;
   repeatPurchase(w: World, p: Person): Journey;
@@ -35,6 +35,7 @@ export function* personJourney(w: World, p: Person): Journey {
     yield w.visitGap();
     yield* visit(w, p);
   }
-  if (!(yield* site.firstPurchase(w, p))) return;
-  yield* afterPurchase(w, p, site);
+  const purchasedAt = yield* site.firstPurchase(w, p);
+  if (purchasedAt === null) return;
+  yield* afterPurchase(w, p, site, purchasedAt);
 }

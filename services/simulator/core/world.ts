@@ -1,6 +1,6 @@
 import type { Stage } from '../../../schemas/journey.js';
 import type { ChannelEntry } from './catalog.js';
-import type { StageStep } from './config.js';
+import type { RepeatPurchases, StageStep } from './config.js';
 import type { PageSpec } from './pages.js';
 import type { Account, Device, Person } from './people.js';
 import type { Rng } from './random.js';
@@ -24,6 +24,8 @@ export interface World {
   visitGap(): number;
   /** P(consideration starts in the same visit as awareness). */
   readonly sameVisitRate: number;
+  /** The BG/NBD process of purchases after the first. */
+  readonly repeatPurchases: RepeatPurchases;
 
   /** Starts a visit on `device` arriving through `entry` (no call). */
   beginVisit(p: Person, device: Device, entry: ChannelEntry): void;

@@ -28,8 +28,10 @@ async function main(): Promise<number> {
   const seed = values.seed === undefined ? env.SIMULATOR_SEED : Number(values.seed);
   if (!Number.isInteger(seed) || seed < 0) throw new ConfigError(['--seed must be a non-negative integer', USAGE]);
   const configured = simulatorConfigFrom({ ...env, SIMULATOR_SEED: seed });
+  // Repeat purchases run through the whole history, so a refit sees an uncensored BG/NBD process.
+  const base = { ...configured, repeatPurchases: { ...configured.repeatPurchases, horizonDays: Math.max(configured.repeatPurchases.horizonDays, days) } };
   // Incidents from SIMULATOR_CONFIG_FILE win; otherwise the history gets seeded ones (plan-incidents.ts).
-  const config = configured.incidents.length > 0 ? configured : { ...configured, incidents: planHistoryIncidents(configured, days) };
+  const config = base.incidents.length > 0 ? base : { ...base, incidents: planHistoryIncidents(base, days) };
   const started = Date.now();
   // The history ends at the start of the current UTC day, so the same arguments on the same day give the same file.
   const endTime = Math.floor(started / 86_400_000) * 86_400_000;
