@@ -8,12 +8,40 @@ import { SessionizerEnv } from '../config.js';
 import { sessionizerConfig } from '../core/sessions.js';
 import { createIdentityTable } from '../identity-table.js';
 import { sessionSettings } from '../settings.js';
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { verifySessions } from './verify-sessions.js';
 import { checkFunnel, readFunnelSources, type FunnelReport } from './verify-funnel.js';
 import { partitionCount } from '../../platform/kafka/admin.js';
 import { partitionOfKey } from '../../platform/kafka/partition-of-key.js';
 import { identityKey } from '../../../schemas/touchpoint.js';
 import { commandExitCode } from '../../platform/runtime/run-command.js';
+import { formatBgNbdReport, generatingBgNbd, verifyBgNbd, type GeneratingBgNbd } from './verify-bgnbd.js';
+import { DEFAULT_PURCHASE_EVENTS } from '../refit-bgnbd.js';
+
+const USAGE = 'usage: npm run verify [-- --bgnbd history.jsonl.gz.params.json]';
+
+/** `--bgnbd FILE`: the simulator's parameters file, whose BG/NBD process the refit must recover. */
+function bgnbdOption(): GeneratingBgNbd | null {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: process.argv.slice(2), options: { bgnbd: { type: 'string' } } }));
+  } catch (error) {
+    throw new ConfigError([(error as Error).message, USAGE]);
+  }
+  if (values.bgnbd === undefined) return null;
+  let text: string;
+  try {
+    text = readFileSync(values.bgnbd, 'utf8');
+  } catch (error) {
+    throw new ConfigError([`--bgnbd ${values.bgnbd}: ${(error as Error).message}`, USAGE]);
+  }
+  try {
+    return generatingBgNbd(text, values.bgnbd);
+  } catch (error) {
+    throw new ConfigError([(error as Error).message]);
+  }
+}
 
 const n = (x: number) => x.toLocaleString('en');
 
@@ -36,10 +64,13 @@ function printFunnel(report: FunnelReport): void {
 /**
  * `npm run verify`: the sessions and the funnel in ClickHouse against batch recomputations from its
  * touchpoints (README, "Load your history"). Reads the identity table from Kafka, so touchpoints of
- * ids merged since are counted under their survivor. Exit code 1 when anything differs. With embedded
- * ClickHouse, run it while the pipeline is stopped (the engine has one owner per data directory).
+ * ids merged since are counted under their survivor. With `--bgnbd <params file>` also refits BG/NBD
+ * from the purchases and compares it with the simulator's generating parameters. Exit code 1 when
+ * anything differs. With embedded ClickHouse, run it while the pipeline is stopped (the engine has
+ * one owner per data directory).
  */
 async function main(): Promise<number> {
+  const generating = bgnbdOption();
   const config = parseEnv(SessionizerEnv, process.env);
   const settings = sessionSettings(config);
   const logger = createLogger('verify', config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
@@ -64,7 +95,11 @@ async function main(): Promise<number> {
     const funnelSources = await readFunnelSources(clickhouse.client, clickhouse.database, (tp) => partitionOfKey(topics.touchpoints, identityKey(tp), sources));
     const funnel = checkFunnel(funnelSources, (id) => table.graph.resolve(id), settings.stages.rules, settings.stages.config, sessionRules.graceMs);
     printFunnel(funnel);
-    return report.mismatches === 0 && report.eventCountDifference === 0 && funnel.mismatches === 0 ? 0 : 1;
+    const ok = report.mismatches === 0 && report.eventCountDifference === 0 && funnel.mismatches === 0;
+    if (generating === null) return ok ? 0 : 1;
+    const bgnbd = await verifyBgNbd(clickhouse.client, generating, { database: clickhouse.database, events: DEFAULT_PURCHASE_EVENTS, resolve: (id) => table.graph.resolve(id) });
+    process.stdout.write(formatBgNbdReport(bgnbd, generating.timeUnitDays));
+    return ok && bgnbd.ok ? 0 : 1;
   } finally {
     await table.stop();
     await clickhouse.close();

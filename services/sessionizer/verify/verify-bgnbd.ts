@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
 import { refitBgNbd, type RefitOptions } from '../refit-bgnbd.js';
 import type { BgNbdFit, BgNbdParams } from '../stages/churn/bgnbd.js';
-import { parseConfigFile } from '../stages/config-file.js';
+import { parseConfigFile } from '../../platform/config/yaml-file.js';
 
 /**
  * The band: a fitted parameter passes when it lies within this many of its standard errors of the

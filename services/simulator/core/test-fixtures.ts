@@ -1,5 +1,5 @@
 import { parseSimulatorConfig, type SimulatorConfig, type SimulatorConfigInput } from './config.js';
-import { createSimulator, type SimulatorOptions } from './generator.js';
+import { createSimulator, estimateCallsPerJourney, type SimulatorOptions } from './generator.js';
 import type { SimulatedCall } from './segment-call.js';
 import type { SimulatorStats } from './stats.js';
 
@@ -66,4 +66,32 @@ export function byAnonymousId(calls: readonly SimulatedCall[]): Map<string, Simu
     list.push(c);
   }
   return groups;
+}
+
+/** Simulated purchases as a refit reads them: purchase-event times by userId, and the newest event time of any kind. */
+export interface SimulatedPurchases {
+  byCustomer: Map<string, number[]>;
+  newest: number;
+}
+
+/**
+ * `days` of history as `npm run simulate` makes it: `journeys` arriving as a Poisson process over
+ * the period from START, cut at its end. Returns the calls of `events` by userId.
+ */
+export function simulatePurchases(config: SimulatorConfig, journeys: number, days: number, events: readonly string[]): SimulatedPurchases {
+  const end = START + days * 86_400_000;
+  const callsPerSecond = (journeys * estimateCallsPerJourney(config)) / (days * 86_400);
+  const sim = createSimulator({ ...config, arrival: { ...config.arrival, callsPerSecond } }, { startTime: START, maxJourneys: journeys });
+  const byCustomer = new Map<string, number[]>();
+  let newest = 0;
+  for (const { call } of sim.nextUntil(end)) {
+    const ts = Date.parse(call.timestamp);
+    newest = Math.max(newest, ts);
+    if (call.type !== 'track' || !events.includes(call.event!)) continue;
+    if (call.userId === undefined) throw new Error(`a purchase without a userId: ${JSON.stringify(call)}`);
+    const list = byCustomer.get(call.userId) ?? [];
+    list.push(ts);
+    byCustomer.set(call.userId, list);
+  }
+  return { byCustomer, newest };
 }
