@@ -6,9 +6,9 @@ import { describe, expect, it } from 'vitest';
 /**
  * Services share code only through libraries: a service folder imports schemas/, the libraries in
  * services/platform/, node modules and its own folder, never another service's folder; the
- * libraries import no service. services/local/ is the composition root of `npm start` and may
- * import what the services export for wiring, but never another service's main.ts (an entry point
- * that starts a process). Test files may also import the shared test code under tests/.
+ * libraries import no service. services/local/ is the composition root of `npm start`: it imports
+ * each service's build() and config schema (build.ts, config.ts), nothing else of a service, so a
+ * service is wired in one place. Test files may also import the shared test code under tests/.
  */
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -57,7 +57,7 @@ function violation(imp: Import): string | null {
   const target = imp.target;
   if (isUnder(target, 'schemas') || isUnder(target, LIBRARIES) || isUnder(target, own)) return null;
   if (/\.test\.tsx?$/.test(imp.file) && isUnder(target, 'tests')) return null;
-  if (own === COMPOSITION_ROOT && serviceFolder(target) !== null && !/^services\/[^/]+\/main\.[jt]s$/.test(target)) return null;
+  if (own === COMPOSITION_ROOT && /^services\/[^/]+\/(build|config)\.[jt]s$/.test(target)) return null;
   if (own === LIBRARIES) return `the library imports ${target}`;
   if (own === COMPOSITION_ROOT) return `the composition root imports ${target}`;
   const other = serviceFolder(target);
@@ -92,7 +92,9 @@ describe('service boundaries', () => {
     expect(at('services/simulator/main.ts', 'tests/support/prng.js')).toMatch(/outside schemas/);
     expect(at('services/simulator/core/x.test.ts', 'tests/support/prng.js')).toBeNull();
     expect(at('services/platform/clickhouse/rows.test.ts', 'services/query-api/sample-data.js')).toBe('the library imports services/query-api/sample-data.js');
-    expect(at('services/local/main.ts', 'services/collector/service.js')).toBeNull();
+    expect(at('services/local/main.ts', 'services/collector/build.js')).toBeNull();
+    expect(at('services/local/main.ts', 'services/collector/config.js')).toBeNull();
+    expect(at('services/local/main.ts', 'services/collector/service.js')).toBe('the composition root imports services/collector/service.js');
     expect(at('services/local/main.ts', 'services/collector/main.js')).toBe('the composition root imports services/collector/main.js');
   });
 });

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { fitBgNbd } from '../../sessionizer/stages/churn/bgnbd.js';
-import { observationFromTimestamps } from '../../sessionizer/stages/churn/fit-input.js';
-import { DEFAULT_PURCHASE_EVENTS } from '../../sessionizer/refit-bgnbd.js';
-import { compareBgNbd } from '../../sessionizer/verify/verify-bgnbd.js';
-import { parseSimulatorConfig } from './config.js';
-import { persona, simulatePurchases } from './test-fixtures.js';
+import { fitBgNbd } from '../../services/sessionizer/stages/churn/bgnbd.js';
+import { observationFromTimestamps } from '../../services/sessionizer/stages/churn/fit-input.js';
+import { DEFAULT_PURCHASE_EVENTS } from '../../services/sessionizer/refit-bgnbd.js';
+import { compareBgNbd } from '../../services/sessionizer/verify/verify-bgnbd.js';
+import { parseSimulatorConfig } from '../../services/simulator/core/config.js';
+import { persona, simulatePurchases } from '../../services/simulator/core/test-fixtures.js';
 
 const DAYS = 90;
 
