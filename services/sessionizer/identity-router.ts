@@ -51,7 +51,7 @@ export interface IdentityRouterDeps {
  * Stage one of the sessionizer: resolve each touchpoint to its customer and re-key it by customer id
  * onto `identified-touchpoints` (Kafka Streams' repartition step). New links go to the identity
  * table topic; a link that merges two customers sends a `merge` notice to the absorbed customer's
- * owner, which hands its state to the survivor's owner (see sessions-processor.ts).
+ * owner, which hands its state to the survivor's owner (see journey-processor.ts).
  */
 export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler {
   const outputs = deps.outputs ?? deps.producer;

@@ -22,8 +22,8 @@ export interface KafkaSinkOptions {
 }
 
 /**
- * Touchpoints to the `touchpoints` topic keyed by identity key (userId ?? anonymousId), so one
- * person's events stay in order on one partition; refused events to the dead-letter topic. Resolves
+ * Touchpoints to the `touchpoints` topic keyed by `identityKey` (anonymousId ?? userId), so one
+ * device's events stay in order on one partition (the router stitches devices into customers); refused events to the dead-letter topic. Resolves
  * only when the broker has all of them (acks=all).
  */
 export function createKafkaTouchpointSink(options: KafkaSinkOptions): TouchpointSink & { inFlight(): number; inFlightBytes(): number } {
