@@ -11,18 +11,23 @@ export interface CustomerImage {
   /** Flat [hash, time, …] pairs of recently seen messageIds. */
   recentIds: number[];
   sessions: OpenSession[];
+  /** The customer reached a bound of customer-bounds.ts at some point (README: Known limits). */
+  bounded: boolean;
 }
 
 /*
- * Layout (little endian), format 1:
+ * Layout (little endian), format 2 (format 1, still read, is the same without the trailing flags):
  *   u8 format | f64 watermark | f64 clock | nstr accountId
  *   u32 pairs | pairs × (f64 hash, f64 time)
  *   u32 sessions | sessions × (u8 hasFolded | [summary] | u32 recent | recent × summary)
  * summary: u32 count | f64 start | f64 firstHash | str site | str entryEvent | nstr entryUrl |
  *          f64 end | f64 endHash | str exitEvent | nstr exitUrl | u16 channels | i8 stage | u8 converted
+ *   u8 flags (bit 0: bounded)
  * str: u32 byte length + UTF-8; nstr: u32 (length + 1), 0 = null. Session ids are derived, not stored.
  */
-const FORMAT = 1;
+const FORMAT = 2;
+const FORMAT_WITHOUT_FLAGS = 1;
+const FLAG_BOUNDED = 1;
 
 class ByteWriter {
   private bytes = new Uint8Array(256);
@@ -179,13 +184,14 @@ export class CustomerCodec {
       w.u32(s.recent.length);
       for (const e of s.recent) writeSummary(w, e);
     }
+    w.u8(image.bounded ? FLAG_BOUNDED : 0);
     return w.finish();
   }
 
   decode(bytes: Uint8Array): CustomerImage {
     const r = new ByteReader(bytes);
     const format = r.u8();
-    if (format !== FORMAT) throw new Error(`unknown sessionizer customer format ${format}`);
+    if (format !== FORMAT && format !== FORMAT_WITHOUT_FLAGS) throw new Error(`unknown sessionizer customer format ${format}`);
     const watermark = r.f64();
     const clock = r.f64();
     const accountId = r.nstr();
@@ -200,6 +206,7 @@ export class CustomerCodec {
       for (let i = folded ? 0 : 1; i < recent.length; i++) absorb(all, recent[i]!);
       sessions.push({ id: sessionIdOf(all.firstHash), folded, recent, all });
     }
-    return { watermark, clock, accountId, recentIds, sessions };
+    const flags = format === FORMAT ? r.u8() : 0;
+    return { watermark, clock, accountId, recentIds, sessions, bounded: (flags & FLAG_BOUNDED) !== 0 };
   }
 }

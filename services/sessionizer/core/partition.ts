@@ -2,13 +2,15 @@ import type { Touchpoint } from '../../../schemas/touchpoint.js';
 import type { SessionRecord } from '../../../schemas/journey.js';
 import { CustomerCodec, type CustomerImage } from './customer-codec.js';
 import { TimeHeap } from '../../platform/collections/time-heap.js';
+import { DEFAULT_CUSTOMER_BOUNDS, type BoundKind, type CustomerBounds, type OnBound } from './customer-bounds.js';
 import { cyrb53 } from './hash.js';
-import { forgetBefore, fromPairs, isDuplicate, oldestTime, pairsOf, remember, type RecentIds } from './recent-ids.js';
+import { capIds, forgetBefore, fromPairs, isDuplicate, oldestTime, pairsOf, remember, type RecentIds } from './recent-ids.js';
 import { sessionIdOf, summarize, toSessionRecord } from './session-summary.js';
 import {
   closesAt,
   diff,
   foldBefore,
+  foldOldest,
   followsFolded,
   mergeSessions,
   placeByUnion,
@@ -75,6 +77,8 @@ export class SessionizerPartition {
   private readonly customers = new Map<string, ActiveCustomer | IdleCustomer>();
   /** Customer → account (latest group call wins). Kept apart so that dropping idle state keeps it. */
   private readonly accounts = new Map<string, string>();
+  /** Customers that reached a bound (customer-bounds.ts): the flag is persisted and moves with a merge. */
+  private readonly bounded = new Set<string>();
   private readonly schedule = new TimeHeap<string>();
   private readonly dirty = new Set<string>();
   private readonly codec = new CustomerCodec();
@@ -84,7 +88,11 @@ export class SessionizerPartition {
   private duplicateCount = 0;
   private lateCount = 0;
 
-  constructor(private readonly config: SessionizerConfig) {}
+  constructor(
+    private readonly config: SessionizerConfig,
+    private readonly bounds: CustomerBounds = DEFAULT_CUSTOMER_BOUNDS,
+    private readonly onBound: OnBound = () => {},
+  ) {}
 
   get watermark(): number {
     return this.wm;
@@ -116,6 +124,7 @@ export class SessionizerPartition {
     const state = this.activate(customerId, known);
     const account = this.noteAccount(customerId, state, tp, accountId);
     state.recentIds = remember(state.recentIds, hash, t);
+    this.capIds(customerId, state);
     this.dirty.add(customerId);
     const sessions = state.sessions;
     foldBefore(sessions, this.wm - cfg.graceMs);
@@ -132,6 +141,7 @@ export class SessionizerPartition {
     const placed =
       !behind && followsFolded(sessions, event) ? placeInOrder(sessions, event, cfg) : placeByUnion(sessions, event, cfg);
     this.openSessionCount += sessions.length - before;
+    this.capOpenEvents(customerId, state);
     this.reschedule(customerId, state);
     const records = this.records(customerId, state, placed.changes);
     return { duplicate: false, late: false, sessionId: placed.sessionId, accountId: account, sessions: records };
@@ -196,6 +206,8 @@ export class SessionizerPartition {
     for (let i = 0; i < image.recentIds.length; i += 2) {
       state.recentIds = remember(state.recentIds, image.recentIds[i]!, image.recentIds[i + 1]!);
     }
+    this.capIds(survivorId, state);
+    if (image.bounded) this.bounded.add(survivorId);
     if (image.accountId !== null && state.accountId === null) {
       state.accountId = image.accountId;
       this.accounts.set(survivorId, image.accountId);
@@ -210,6 +222,7 @@ export class SessionizerPartition {
       if (imported.has(s.id) && !reported.has(s.id)) changes.push({ status: 'updated', id: s.id, summary: s.all });
     }
     this.openSessionCount += state.sessions.length - before;
+    this.capOpenEvents(survivorId, state);
     this.dirty.add(survivorId);
     this.reschedule(survivorId, state);
     return this.records(survivorId, state, changes);
@@ -231,8 +244,49 @@ export class SessionizerPartition {
   snapshot(customerId: string): Uint8Array | null {
     const state = this.customers.get(customerId);
     const accountId = this.accounts.get(customerId) ?? null;
-    if (state === undefined && accountId === null) return null;
-    return this.codec.encode(this.imageOf(state, accountId));
+    const bounded = this.bounded.has(customerId);
+    if (state === undefined && accountId === null && !bounded) return null;
+    return this.codec.encode(this.imageOf(state, accountId, bounded));
+  }
+
+  /** Whether this customer ever reached a bound (customer-bounds.ts). */
+  isBounded(customerId: string): boolean {
+    return this.bounded.has(customerId);
+  }
+
+  /**
+   * Makes the customer's snapshot at most `maxBytes` (the last line of the byte bound: the counts
+   * already bound ids and open events, but an event summary carries URLs of any length). Halves the
+   * events kept one by one, then the remembered ids (earliest first), and as a last resort drops
+   * the customer's open sessions (its next event opens a new one). Returns the snapshot; call it
+   * where the snapshot is written (the customer is not marked changed again).
+   */
+  trimToFit(customerId: string, maxBytes: number): Uint8Array | null {
+    let bytes = this.snapshot(customerId);
+    const before = bytes?.length ?? 0;
+    while (bytes !== null && bytes.length > maxBytes) {
+      const state = this.customers.get(customerId);
+      if (state === undefined) break; // only the account and flag are left: a few bytes
+      if (Array.isArray(state)) {
+        const pairs = (state.length - PAIRS) / 2;
+        if (pairs === 0) break;
+        state.splice(PAIRS, 2 * Math.ceil(pairs / 2));
+      } else {
+        const open = state.sessions.reduce((n, s) => n + s.recent.length, 0);
+        const ids = Array.isArray(state.recentIds) ? state.recentIds.length / 2 : state.recentIds.size;
+        if (open > 0) foldOldest(state.sessions, Math.floor(open / 2));
+        else if (ids > 0) capIds(state.recentIds, Math.floor(ids / 2));
+        else if (state.sessions.length > 0) {
+          this.openSessionCount -= state.sessions.length;
+          state.sessions = [];
+          this.reschedule(customerId, state);
+        } else break;
+      }
+      bytes = this.snapshot(customerId);
+    }
+    const trimmed = before - (bytes?.length ?? 0);
+    if (trimmed > 0) this.note('state_bytes', customerId, trimmed);
+    return bytes;
   }
 
   /** Replaces a customer's state from its changelog value (null = tombstone). */
@@ -242,6 +296,7 @@ export class SessionizerPartition {
     const image = this.codec.decode(bytes);
     if (image.watermark > this.wm) this.wm = image.watermark;
     if (image.accountId !== null) this.accounts.set(customerId, image.accountId);
+    if (image.bounded) this.bounded.add(customerId);
     if (image.sessions.length > 0) {
       const state = new ActiveCustomer(image.clock, Infinity, fromPairs(image.recentIds), image.sessions, image.accountId);
       this.customers.set(customerId, state);
@@ -267,6 +322,23 @@ export class SessionizerPartition {
   private seen(state: ActiveCustomer | IdleCustomer, hash: number, t: number): boolean {
     const window = this.config.dedupWindowMs;
     return Array.isArray(state) ? isDuplicate(state, hash, t, window, PAIRS) : isDuplicate(state.recentIds, hash, t, window);
+  }
+
+  /** Counts a bound reached; the customer is flagged the first time. */
+  private note(kind: BoundKind, customerId: string, n: number): void {
+    const first = !this.bounded.has(customerId);
+    if (first) this.bounded.add(customerId);
+    this.onBound(kind, customerId, n, first);
+  }
+
+  private capIds(customerId: string, state: ActiveCustomer): void {
+    const evicted = capIds(state.recentIds, this.bounds.maxRecentIds);
+    if (evicted > 0) this.note('dedup_ids', customerId, evicted);
+  }
+
+  private capOpenEvents(customerId: string, state: ActiveCustomer): void {
+    const folded = foldOldest(state.sessions, this.bounds.maxOpenEvents);
+    if (folded > 0) this.note('open_events', customerId, folded);
   }
 
   private noteAccount(customerId: string, state: ActiveCustomer, tp: Touchpoint, accountId: string | null | undefined): string | null {
@@ -362,12 +434,12 @@ export class SessionizerPartition {
     this.schedule.push(customerId, idle[DUE]);
   }
 
-  private imageOf(state: ActiveCustomer | IdleCustomer | undefined, accountId: string | null): CustomerImage {
-    if (state === undefined) return { watermark: this.wm, clock: 0, accountId, recentIds: [], sessions: [] };
+  private imageOf(state: ActiveCustomer | IdleCustomer | undefined, accountId: string | null, bounded: boolean): CustomerImage {
+    if (state === undefined) return { watermark: this.wm, clock: 0, accountId, recentIds: [], sessions: [], bounded };
     if (Array.isArray(state)) {
-      return { watermark: this.wm, clock: state[CLOCK]!, accountId, recentIds: state.slice(PAIRS), sessions: [] };
+      return { watermark: this.wm, clock: state[CLOCK]!, accountId, recentIds: state.slice(PAIRS), sessions: [], bounded };
     }
-    return { watermark: this.wm, clock: state.clock, accountId, recentIds: pairsOf(state.recentIds), sessions: state.sessions };
+    return { watermark: this.wm, clock: state.clock, accountId, recentIds: pairsOf(state.recentIds), sessions: state.sessions, bounded };
   }
 
   /** Removes every trace of a customer (schedule entries go stale). */
@@ -379,5 +451,6 @@ export class SessionizerPartition {
     }
     this.customers.delete(customerId);
     this.accounts.delete(customerId);
+    this.bounded.delete(customerId);
   }
 }

@@ -38,6 +38,26 @@ export function remember(ids: RecentIds, hash: number, t: number): RecentIds {
   return map;
 }
 
+/**
+ * Keeps at most `max` ids, evicting the earliest remembered first (a Map keeps insertion order, so
+ * eviction is O(1) per id). Returns how many were evicted. An evicted id's repeat is no longer
+ * recognised: that is the price of the bound, counted by the caller.
+ */
+export function capIds(ids: RecentIds, max: number): number {
+  const excess = sizeOf(ids) - max;
+  if (excess <= 0) return 0;
+  if (Array.isArray(ids)) {
+    ids.splice(0, 2 * excess);
+    return excess;
+  }
+  let left = excess;
+  for (const hash of ids.keys()) {
+    if (left-- === 0) break;
+    ids.delete(hash);
+  }
+  return excess;
+}
+
 /** Drops entries older than `minTime` (past the window of any on-time event). */
 export function forgetBefore(ids: RecentIds, minTime: number): RecentIds {
   if (Array.isArray(ids)) {

@@ -95,6 +95,27 @@ export function foldBefore(sessions: OpenSession[], horizon: number): void {
   }
 }
 
+/**
+ * Folds the oldest recent events so that at most `keep` stay unfolded, oldest session first (recent
+ * events are in event order across sessions, so the folded-before-recent invariant holds). Returns
+ * how many were folded. This bounds a customer's memory when very many events fall within the
+ * grace period; an out-of-order event that precedes a folded one is then placed by union
+ * (placeByUnion) instead of exactly.
+ */
+export function foldOldest(sessions: OpenSession[], keep: number): number {
+  let excess = -keep;
+  for (let i = 0; i < sessions.length; i++) excess += sessions[i]!.recent.length;
+  if (excess <= 0) return 0;
+  const folded = excess;
+  for (let i = 0; i < sessions.length && excess > 0; i++) {
+    const s = sessions[i]!;
+    const n = Math.min(excess, s.recent.length);
+    if (n > 0) foldFirst(s, n);
+    excess -= n;
+  }
+  return folded;
+}
+
 /** The folded summary of the last session that has one (its end is the latest folded event), or null. */
 export function lastFolded(sessions: OpenSession[]): EventSummary | null {
   for (let i = sessions.length - 1; i >= 0; i--) {
