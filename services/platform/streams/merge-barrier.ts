@@ -9,6 +9,8 @@ interface Wait {
   pending: Set<string>;
   /** The survivor's records that came after the merge, in arrival order (encoded, as received). */
   held: Buffer[];
+  /** Bytes of `held`. */
+  heldBytes: number;
   /** Processing time the wait began. */
   began: number;
   /**
@@ -24,11 +26,19 @@ const BACKLOG_WAIT_FACTOR = 12;
 export interface MergeWaitLimits {
   maxWaitMs: number;
   maxHeld: number;
+  /**
+   * Bytes of held records per survivor. The wait is one changelog value (held records in base64,
+   * 4/3 of this), which must fit in one produce request with the rest of a state flush.
+   */
+  maxHeldBytes: number;
 }
 
+/** Default bytes of records one survivor may hold (about 340 KiB in its changelog value). */
+export const DEFAULT_MAX_HELD_BYTES = 256 * 1024;
+
 /** The limits for a wait of `seconds` (the services' *_MERGE_WAIT_SECONDS; 300 by default). */
-export function mergeWaitLimits(seconds = 300): MergeWaitLimits {
-  return { maxWaitMs: seconds * 1_000, maxHeld: 10_000 };
+export function mergeWaitLimits(seconds = 300, maxHeldBytes = DEFAULT_MAX_HELD_BYTES): MergeWaitLimits {
+  return { maxWaitMs: seconds * 1_000, maxHeld: 10_000, maxHeldBytes };
 }
 
 /**
@@ -42,7 +52,9 @@ export function mergeWaitLimits(seconds = 300): MergeWaitLimits {
  * Held records live in the changelog (`wait:<survivor>`), so a restart resumes the wait.
  *
  * A transfer that never comes (its absorbed owner found nothing to merge twice, say) would hold the
- * survivor forever: waits end after `maxWaitMs` of processing time or `maxHeld` records. The time
+ * survivor forever: waits end after `maxWaitMs` of processing time, and at once when one more record
+ * would exceed `maxHeld` records or `maxHeldBytes` (hold returns false: the caller ends the wait
+ * with `end` and processes the held records, then that one, without the absorbed state). The time
  * counts only while this partition is caught up: with a backlog, the transfer is queued behind it
  * (it travels through the same topic), and releasing the held records before it arrives would make
  * the result depend on how large the backlog was. A backlog stretches a wait to
@@ -93,18 +105,33 @@ export class MergeBarrier {
 
   /** `survivor` is about to absorb `absorbed`: hold its records until that state arrives. */
   private expect(survivor: string, absorbed: string, now: number): void {
-    const wait = this.waits.get(survivor) ?? { pending: new Set<string>(), held: [], began: now, since: now };
+    const wait = this.waits.get(survivor) ?? { pending: new Set<string>(), held: [], heldBytes: 0, began: now, since: now };
     wait.pending.add(absorbed);
     this.waits.set(survivor, wait);
     this.dirty.add(survivor);
   }
 
-  /** Holds a record of a waiting customer (call when `mustHold`). */
-  hold(customerId: string, encoded: Buffer): void {
+  /**
+   * Holds a record of a waiting customer (call when `mustHold`). False when the wait is full (one
+   * more record would pass `maxHeld` or `maxHeldBytes`): nothing is held, end the wait (`end`).
+   */
+  hold(customerId: string, encoded: Buffer): boolean {
     const wait = this.waits.get(customerId);
     if (!wait) throw new Error(`${customerId} is not waiting`);
+    if (wait.held.length + 1 > this.limits.maxHeld || wait.heldBytes + encoded.length > this.limits.maxHeldBytes) return false;
     wait.held.push(encoded);
+    wait.heldBytes += encoded.length;
     this.dirty.add(customerId);
+    return true;
+  }
+
+  /** Ends a survivor's wait now (it is full): its held records, to process before anything else of it. */
+  end(customerId: string): Buffer[] {
+    const wait = this.waits.get(customerId);
+    if (!wait) return [];
+    this.waits.delete(customerId);
+    this.dirty.add(customerId);
+    return wait.held;
   }
 
   /** The state of `absorbed` reached `survivor`: returns the records to process now (the wait is over), or []. */
@@ -128,7 +155,7 @@ export class MergeBarrier {
     for (const [survivor, wait] of this.waits) {
       if (!caughtUp || Number.isNaN(wait.since)) wait.since = now;
       const expired = now - wait.since >= maxWaitMs || now - wait.began >= maxWaitMs * BACKLOG_WAIT_FACTOR;
-      if (!expired && wait.held.length < maxHeld) continue;
+      if (!expired && wait.held.length < maxHeld && wait.heldBytes < this.limits.maxHeldBytes) continue;
       this.waits.delete(survivor);
       this.dirty.add(survivor);
       out.push(wait.held);
@@ -142,9 +169,11 @@ export class MergeBarrier {
     if (!key.startsWith(PREFIX)) return false;
     // Records written before `began` existed carry the start as `since`.
     const parsed = JSON.parse(value.toString('utf8')) as { pending: string[]; held: string[]; began?: number; since?: number };
+    const held = parsed.held.map((b) => Buffer.from(b, 'base64'));
     this.waits.set(key.slice(PREFIX.length), {
       pending: new Set(parsed.pending),
-      held: parsed.held.map((b) => Buffer.from(b, 'base64')),
+      held,
+      heldBytes: held.reduce((n, b) => n + b.length, 0),
       began: parsed.began ?? parsed.since ?? 0,
       since: Number.NaN,
     });
