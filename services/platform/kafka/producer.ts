@@ -1,6 +1,6 @@
 import { CompressionTypes, Partitioners, type Kafka, type Producer } from 'kafkajs';
 import type { Component, Health } from '../runtime/component.js';
-import { KafkaUnavailableError } from './errors.js';
+import { KafkaUnavailableError, RecordTooLargeError } from './errors.js';
 
 export interface OutgoingRecord {
   topic: string;
@@ -11,16 +11,31 @@ export interface OutgoingRecord {
   partition?: number;
 }
 
-/** Approximate bytes a record takes in a produce request. */
+/**
+ * Bytes a record takes in a produce request, at most: key, value and headers uncompressed (UTF-16
+ * code units count as up to 3 UTF-8 bytes in keys and headers) plus the record's varint framing, and
+ * a share of the batch header. Compression only makes the batch smaller, so a send measured under a
+ * limit by this is under it on the wire.
+ */
 export function recordBytes(r: OutgoingRecord): number {
-  return (r.value?.length ?? 0) + (r.key?.length ?? 0) + 64;
+  let bytes = (r.value?.length ?? 0) + 3 * (r.key?.length ?? 0) + 64;
+  if (r.headers) for (const [k, v] of Object.entries(r.headers)) bytes += 3 * (k.length + v.length) + 10;
+  return bytes;
 }
 
 /**
- * Brokers refuse a record batch over message.max.bytes (1 MiB by default), and kafkajs sends all
- * records of one partition in one request as one batch: split sends so no request comes near it.
+ * Brokers refuse a record batch over max.message.bytes (the topic's, 1 MiB + 12 by default, as the
+ * broker's message.max.bytes; the checked size is the batch as sent, after compression), and kafkajs
+ * sends all records of one partition in one request as one batch (groupMessagesPerPartition), with
+ * no size check of its own: split sends so no request comes near it.
  */
 export const MAX_REQUEST_BYTES = 768 * 1024;
+
+/**
+ * The largest single record a send accepts (recordBytes): one that goes alone is one batch well
+ * under the broker's limit. A larger one is refused before sending (RecordTooLargeError).
+ */
+export const MAX_RECORD_BYTES = MAX_REQUEST_BYTES;
 
 /** Errors after which an idempotent producer never recovers by itself. */
 const FATAL_IDEMPOTENCE = /out of order sequence|unknown producer|producer.*epoch|fenced/i;
@@ -31,6 +46,7 @@ export function chunkBySize(records: OutgoingRecord[], maxBytes = MAX_REQUEST_BY
   let size = 0;
   for (const r of records) {
     const bytes = recordBytes(r);
+    if (bytes > MAX_RECORD_BYTES) throw new RecordTooLargeError(`record for ${r.topic} (key ${r.key ?? 'null'}) of ${bytes} bytes is over the ${MAX_RECORD_BYTES}-byte record limit`);
     if (current.length > 0 && size + bytes > maxBytes) {
       chunks.push(current);
       current = [];

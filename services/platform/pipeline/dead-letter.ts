@@ -23,3 +23,23 @@ export function deadLetterRecord(
     }),
   };
 }
+
+/**
+ * A dead-letter record for an output that could not be sent because it is over the broker's
+ * record limit (`limit` bytes): its topic, key and size in the reason, and the first
+ * `keptBytes` of its value (base64), so the record itself always fits.
+ */
+export function oversizedRecordDeadLetter(deadLetterTopic: string, stage: string, record: OutgoingRecord, bytes: number, limit: number, now: number, keptBytes = 1024): OutgoingRecord {
+  return {
+    topic: deadLetterTopic,
+    key: `${record.topic}:${record.key ?? ''}`,
+    value: topicCodecs.deadLetter().encode({
+      sourceTopic: record.topic,
+      stage,
+      reason: `output record of ${bytes} bytes is over the ${limit}-byte record limit: not sent (the first ${keptBytes} bytes are kept here)`,
+      at: now,
+      key: record.key,
+      payload: record.value?.subarray(0, keptBytes).toString('base64') ?? '',
+    }),
+  };
+}

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { CommitPoint, PartitionBatch, PartitionControl, PartitionHandler, TopicPartition } from '../kafka/consumer.js';
-import { appendEndKey, MAX_REQUEST_BYTES, recordBytes, type AppendEnds, type OutgoingRecord, type RecordProducer } from '../kafka/producer.js';
+import { appendEndKey, chunkBySize, MAX_REQUEST_BYTES, recordBytes, type AppendEnds, type OutgoingRecord, type RecordProducer } from '../kafka/producer.js';
 import type { Logger } from '../logging/logger.js';
 import { APPLIED_OFFSET_KEY, changelogEntries, restorePartition } from './changelog.js';
 import { openLocalStateLog, type LocalStateLog } from './local-state-log.js';
@@ -58,6 +58,13 @@ export interface StatefulHandlerDeps {
    */
   localStateDir?: string;
   onRestored?(tp: TopicPartition, stats: { keys: number; ms: number; records: number; fromLocalCopy: boolean }): void;
+  /**
+   * A state flush too large for one request went as `appends` appends, the marker in the last
+   * (see flushState): counted, as a crash between them costs a rollback at the next restore.
+   */
+  onSplitFlush?(tp: TopicPartition, stats: { appends: number; bytes: number; records: number }): void;
+  /** Bytes of one changelog append (recordBytes; default MAX_REQUEST_BYTES, so it is one request). */
+  maxAppendBytes?: number;
 }
 
 /** Output bytes sent but not yet acknowledged, per partition, beyond which the step waits for them. */
@@ -77,6 +84,8 @@ interface PartitionRun {
   /** The first failed send: the partition starts again from the changelog. */
   failed: unknown;
   caughtUp: boolean;
+  /** Committed values of keys an unfinished step wrote (ChangelogFold): the next flush writes them first. */
+  rollback: StateUpdate[];
 }
 
 /**
@@ -96,6 +105,7 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
   const outputs = deps.outputs ?? deps.producer;
   const flushIntervalMs = deps.stateFlushIntervalMs ?? 1_000;
   const maxChangedKeys = deps.maxChangedKeys ?? 512;
+  const maxAppendBytes = Math.min(deps.maxAppendBytes ?? MAX_REQUEST_BYTES, MAX_REQUEST_BYTES);
   const key = (tp: TopicPartition) => `${tp.topic}:${tp.partition}`;
 
   const openLocalCopy = (tp: TopicPartition): LocalStateLog | null => {
@@ -128,7 +138,12 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
     const copy = openLocalCopy(tp);
     const restored = await restorePartition(deps.kafka, deps.changelogTopic, tp.partition, deps.logger, deps.now, copy?.load() ?? null);
     // Read from Kafka: the copy is rewritten compacted, so the next restore starts from here.
-    if (copy && (restored.records > 0 || !restored.fromLocalCopy)) copy.rewrite(changelogEntries(restored), restored.end);
+    // An unfinished step's records stay in the changelog until the rollback is written: a copy
+    // claiming to reach its end would hide them from the next restore, so it is dropped.
+    if (copy && restored.rollback.size > 0) {
+      copy.discard();
+      localCopies.delete(key(tp));
+    } else if (copy && (restored.records > 0 || !restored.fromLocalCopy)) copy.rewrite(changelogEntries(restored), restored.end);
     for (const [k, v] of restored.entries) processor.restore(k, v);
     processor.takeStateUpdates(); // restoring is not a change
     const run: PartitionRun = {
@@ -140,6 +155,7 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
       unackedBytes: 0,
       failed: undefined,
       caughtUp: true,
+      rollback: [...restored.rollback].map(([k, value]) => ({ key: k, value })),
     };
     runs.set(key(tp), run);
     deps.onRestored?.(tp, { keys: restored.entries.size, ms: restored.ms, records: restored.records, fromLocalCopy: restored.fromLocalCopy });
@@ -181,23 +197,38 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
 
   /**
    * Makes everything handled durable: outputs acknowledged, then the changed state and the
-   * applied-offset marker in one send. Returns the point to commit, or null when no input was new.
+   * applied-offset marker (last) in one append. Returns the point to commit, or null when no input
+   * was new.
+   *
+   * A flush over `maxAppendBytes` (many customers changed by a tick, say) cannot be one request:
+   * it goes as several appends in order, the marker in the last one, and is counted
+   * (onSplitFlush). Each append is one record batch; if a later one fails, the changelog ends with
+   * records after its last marker, which a restore leaves out and rolls back (ChangelogFold), so
+   * the step is still all or nothing. The marker goes with every flush that writes state, so that
+   * only an unfinished step leaves records after it.
    */
   const flushState = async (tp: TopicPartition, run: PartitionRun, control: PartitionControl | null): Promise<CommitPoint | null> => {
     await awaitOutputs(tp, run);
     const handled = run.handled;
     const marksInput = handled !== null && handled !== run.applied;
-    const records: OutgoingRecord[] = run.processor
-      .takeStateUpdates()
-      .map((u) => ({ topic: deps.changelogTopic, key: u.key, value: u.value, partition: tp.partition }));
-    if (marksInput) records.push({ topic: deps.changelogTopic, key: APPLIED_OFFSET_KEY, value: Buffer.from(handled.toString()), partition: tp.partition });
+    const toRecord = (u: StateUpdate): OutgoingRecord => ({ topic: deps.changelogTopic, key: u.key, value: u.value, partition: tp.partition });
+    const records: OutgoingRecord[] = [...run.rollback.map(toRecord), ...run.processor.takeStateUpdates().map(toRecord)];
+    const mark = handled ?? run.applied;
+    if (records.length > 0 && mark !== null) records.push(toRecord({ key: APPLIED_OFFSET_KEY, value: Buffer.from(mark.toString()) }));
     run.lastFlushAt = deps.now();
     if (records.length === 0) return null;
+    const appends = chunkBySize(records, maxAppendBytes);
+    let ends: AppendEnds | void = undefined;
     try {
-      copyLocally(tp, records, await deps.producer.send(records));
+      for (const append of appends) ends = await deps.producer.send(append);
     } catch (error) {
       forget(tp, run);
       throw error;
+    }
+    run.rollback = [];
+    copyLocally(tp, records, ends);
+    if (appends.length > 1) {
+      deps.onSplitFlush?.(tp, { appends: appends.length, bytes: records.reduce((n, r) => n + recordBytes(r), 0), records: records.length });
     }
     if (!marksInput) return null;
     run.applied = handled;
