@@ -27,6 +27,17 @@ export const SessionizerEnv = z.object({
    * (a customer changed many times in between is written once); a crash replays what came after.
    */
   SESSIONIZER_STATE_FLUSH_MS: envInt(1_000, 0, 60_000),
+  /**
+   * Per-customer state bounds (README: Known limits). Recent messageIds kept for de-duplication
+   * (16 bytes each; the earliest go first): 64 KiB = 4,096 ids.
+   */
+  SESSIONIZER_MAX_DEDUP_KB: envInt(64, 1, 256),
+  /** Events of a customer's open sessions kept one by one (older ones are folded into the session summary early). */
+  SESSIONIZER_MAX_OPEN_EVENTS: envInt(512, 16, 100_000),
+  /** A customer's changelog value (and merge transfer) at most this big; over it the sessions part is trimmed. */
+  SESSIONIZER_MAX_CUSTOMER_STATE_KB: envInt(256, 16, 512),
+  /** Bytes of records a merge survivor may hold while it waits (its changelog value is 4/3 of this). */
+  SESSIONIZER_MERGE_WAIT_MAX_HELD_KB: envInt(256, 16, 384),
   /** Bounds the time-driven stage work (drop-offs, lapses, rescoring) of one tick per partition. */
   STAGES_TICK_LIMIT: envInt(5_000, 1, 1_000_000),
   SESSIONIZER_HTTP_PORT: envInt(8083, 0, 65_535),

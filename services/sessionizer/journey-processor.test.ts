@@ -19,14 +19,14 @@ const LATER = T0 + 365 * 86_400_000;
 const processor = (sourcePartitions = 1, now: () => number = () => LATER) =>
   createJourneyProcessor({
     sourcePartitions,
-    mergeWait: { maxWaitMs: 60_000, maxHeld: 100 },
+    mergeWait: { maxWaitMs: 60_000, maxHeld: 100, maxHeldBytes: 1 << 20 },
     topics,
     codecs: { record: recordCodec, session: sessionCodec, transition: topicCodecs.stageTransitions(), funnel: funnelCodec, churn: topicCodecs.churnScores() },
     sessions: sessionizerConfig(stageByEventName),
     stages: { rules: loadShippedStageRules('ecommerce.yaml'), config: defaultStagesCoreConfig(), churn: loadShippedChurnModel() },
     tickLimit: 1_000,
     maxEventLagMs: 5 * 60_000,
-    counters: { duplicates: () => {}, late: () => {}, sessionsClosed: () => {}, touchpoints: () => {}, transitions: () => {}, churnAlerts: () => {}, deadLetter: () => {}, mergeWaitsExpired: () => {}, idleTick: () => {} },
+    counters: { duplicates: () => {}, late: () => {}, sessionsClosed: () => {}, touchpoints: () => {}, transitions: () => {}, churnAlerts: () => {}, deadLetter: () => {}, mergeWaitsExpired: () => {}, mergeWaitsFull: () => {}, bounded: () => {}, oversizedOutput: () => {}, idleTick: () => {} },
     now,
   });
 let offset = 0;

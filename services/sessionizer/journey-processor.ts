@@ -2,12 +2,13 @@ import type { KafkaMessage } from 'kafkajs';
 import type { Codec } from '../../schemas/codec.js';
 import type { ChurnScore, FunnelEvent, JourneyRecord, SessionRecord, StageTransition } from '../../schemas/journey.js';
 import type { Topics } from '../../schemas/topics.js';
-import type { OutgoingRecord } from '../platform/kafka/producer.js';
-import { deadLetterRecord } from '../platform/pipeline/dead-letter.js';
+import { MAX_RECORD_BYTES, recordBytes, type OutgoingRecord } from '../platform/kafka/producer.js';
+import { deadLetterRecord, oversizedRecordDeadLetter } from '../platform/pipeline/dead-letter.js';
 import { MergeLedger } from '../platform/streams/merge-ledger.js';
 import { MergeBarrier, type MergeWaitLimits } from '../platform/streams/merge-barrier.js';
 import type { PartitionProcessor, StateUpdate } from '../platform/streams/stateful-handler.js';
 import type { SessionizerConfig } from './core/sessions.js';
+import { DEFAULT_CUSTOMER_BOUNDS, type BoundKind, type CustomerBounds } from './core/customer-bounds.js';
 import { SessionizerPartition } from './core/partition.js';
 import { decodeCustomerState, encodeCustomerState } from './customer-state.js';
 import { StagesPartition, type StagesPartitionOptions } from './stages/processor.js';
@@ -37,6 +38,12 @@ export interface JourneyCounters {
   churnAlerts(n: number): void;
   deadLetter(): void;
   mergeWaitsExpired(n: number): void;
+  /** A merge survivor's wait ended early: it held as many records or bytes as it may. */
+  mergeWaitsFull(): void;
+  /** A customer reached a bound (`n`: ids evicted, events folded early, bytes trimmed); `first`: it was flagged now. */
+  bounded(kind: BoundKind, n: number, first: boolean): void;
+  /** An output over the record limit, sent to the dead-letter topic instead. */
+  oversizedOutput(): void;
   /** A time-driven pass over a caught-up partition (the wall clock may move its live sources). */
   idleTick(): void;
 }
@@ -61,7 +68,11 @@ export interface JourneyProcessorDeps {
   sourcePartitions: number;
   /** How long (processing time) and for how many records a merge survivor waits for the absorbed state. */
   mergeWait: MergeWaitLimits;
+  /** What one customer may keep (README: Known limits); default DEFAULT_CUSTOMER_BOUNDS. */
+  bounds?: CustomerBounds;
   counters: JourneyCounters;
+  /** Told once per customer, when it first reaches a bound (for a log line). */
+  onFlagged?(customerId: string, kind: BoundKind): void;
   now: () => number;
 }
 
@@ -78,7 +89,11 @@ export interface JourneyProcessorDeps {
  * absorbed id (routed before every instance saw the link) are forwarded to the survivor.
  */
 export function createJourneyProcessor(deps: JourneyProcessorDeps): PartitionProcessor & { sessions: SessionizerPartition; stages: StagesPartition } {
-  const sessions = new SessionizerPartition(deps.sessions);
+  const bounds = deps.bounds ?? DEFAULT_CUSTOMER_BOUNDS;
+  const sessions = new SessionizerPartition(deps.sessions, bounds, (kind, customerId, n, first) => {
+    deps.counters.bounded(kind, n, first);
+    if (first) deps.onFlagged?.(customerId, kind);
+  });
   const stages = new StagesPartition(deps.stages);
   /** Customers merged away here (their owner forwards what still comes for them to the survivor). */
   const forwards = new MergeLedger('fwd:');
@@ -180,8 +195,10 @@ export function createJourneyProcessor(deps: JourneyProcessorDeps): PartitionPro
   /** `offset`: where the record was consumed (kept with a held record, passed on downstream). */
   const handle = (record: JourneyRecord, offset: number): OutgoingRecord[] => {
     if (barrier.mustHold(record)) {
-      barrier.hold(record.customerId, codecs.record.encode({ ...record, inputOffset: offset }));
-      return [];
+      if (barrier.hold(record.customerId, codecs.record.encode({ ...record, inputOffset: offset }))) return [];
+      // The wait is full: it ends here, as one past its time does (the absorbed state merges when it comes).
+      counters.mergeWaitsFull();
+      return [...releaseHeld(barrier.end(record.customerId)), ...handle(record, offset)];
     }
     const survivor = forwards.survivorOf(record.customerId);
     if (survivor !== undefined && record.kind !== 'transfer') {
@@ -229,9 +246,12 @@ export function createJourneyProcessor(deps: JourneyProcessorDeps): PartitionPro
         const into = record.mergeInto;
         if (!into || into === record.customerId) return [];
         forwards.firstTime(record.customerId, into);
-        const sessionsPart = sessions.exportCustomer(record.customerId);
         const journey = stages.exportCustomer(record.customerId);
-        const state = encodeCustomerState({ sessions: sessionsPart, journey: journey === null ? null : encodeJourneyState(journey) });
+        const journeyPart = journey === null ? null : encodeJourneyState(journey);
+        // The transfer carries the customer's value: bounded as its changelog value is.
+        sessions.trimToFit(record.customerId, bounds.maxStateBytes - 5 - (journeyPart?.length ?? 0));
+        const sessionsPart = sessions.exportCustomer(record.customerId);
+        const state = encodeCustomerState({ sessions: sessionsPart, journey: journeyPart });
         // Sent even when there is nothing to merge: the survivor is waiting for it.
         return [loopback({ kind: 'transfer', customerId: into, touchpoint: null, mergeInto: null, mergedFrom: record.customerId, state })];
       }
@@ -249,6 +269,34 @@ export function createJourneyProcessor(deps: JourneyProcessorDeps): PartitionPro
         return [...out, ...releaseHeld(release)];
       }
     }
+  };
+
+  /**
+   * Outputs go as they are unless one is over the record limit (a transfer of an unusually large
+   * customer, say): that one goes to the dead-letter topic with its size and why, never to the
+   * producer, which would refuse it for ever.
+   */
+  const fitted = (records: OutgoingRecord[]): OutgoingRecord[] => {
+    for (let i = 0; i < records.length; i++) {
+      const bytes = recordBytes(records[i]!);
+      if (bytes <= MAX_RECORD_BYTES) continue;
+      counters.oversizedOutput();
+      records[i] = oversizedRecordDeadLetter(topics.deadLetter, 'journey', records[i]!, bytes, MAX_RECORD_BYTES, now());
+    }
+    return records;
+  };
+
+  /**
+   * A customer's changelog value, at most `bounds.maxStateBytes`: over it, the sessions part is
+   * trimmed (SessionizerPartition.trimToFit) to what the journey part leaves.
+   */
+  const customerValue = (customerId: string): Buffer | null => {
+    const journey = stages.snapshot(customerId);
+    let sessionsPart = sessions.snapshot(customerId);
+    const value = encodeCustomerState({ sessions: sessionsPart, journey });
+    if (value === null || value.length <= bounds.maxStateBytes) return value;
+    sessionsPart = sessions.trimToFit(customerId, bounds.maxStateBytes - (value.length - (sessionsPart?.length ?? 0)));
+    return encodeCustomerState({ sessions: sessionsPart, journey });
   };
 
   return {
@@ -273,7 +321,7 @@ export function createJourneyProcessor(deps: JourneyProcessorDeps): PartitionPro
         counters.deadLetter();
         return [deadLetterRecord(topics.deadLetter, { topic: topics.identifiedTouchpoints, stage: 'journey', message }, (error as Error).message, now())];
       }
-      return handle(record, Number(message.offset));
+      return fitted(handle(record, Number(message.offset)));
     },
     tick(at: number, context) {
       // Wall-clock punctuation only for an idle, caught-up partition, and only for live sources.
@@ -294,7 +342,7 @@ export function createJourneyProcessor(deps: JourneyProcessorDeps): PartitionPro
       // late by definition, so whether a window expired first cannot depend on arrival timing.
       const eventTime = sessions.watermark - deps.sessions.graceMs;
       const settled = Number.isFinite(eventTime) ? stageRecords(stages.tick(eventTime, deps.tickLimit)) : [];
-      return [...released, ...sessionRecords(closed), ...settled];
+      return fitted([...released, ...sessionRecords(closed), ...settled]);
     },
     changedKeys: () => sessions.dirtyCount() + stages.dirtyCount() + dirtySources.size,
     takeStateUpdates(): StateUpdate[] {
@@ -302,7 +350,7 @@ export function createJourneyProcessor(deps: JourneyProcessorDeps): PartitionPro
       const changed = new Set([...sessions.dirtyKeys(), ...stages.takeDirtyKeys()]);
       const updates: StateUpdate[] = [];
       for (const customerId of changed) {
-        updates.push({ key: customerId, value: encodeCustomerState({ sessions: sessions.snapshot(customerId), journey: stages.snapshot(customerId) }) });
+        updates.push({ key: customerId, value: customerValue(customerId) });
       }
       for (const source of dirtySources) updates.push({ key: `${WATERMARK_PREFIX}${source}`, value: Buffer.from(String(sourceWatermarks.get(source)!)) });
       dirtySources.clear();

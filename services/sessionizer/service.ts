@@ -15,6 +15,7 @@ import { composeComponents, type Component } from '../platform/runtime/component
 import { mergeWaitLimits, type MergeWaitLimits } from '../platform/streams/merge-barrier.js';
 import { openLocalStateLog } from '../platform/streams/local-state-log.js';
 import { createStatefulHandler } from '../platform/streams/stateful-handler.js';
+import type { CustomerBounds } from './core/customer-bounds.js';
 import type { LinkOptions } from './core/identity.js';
 import { sessionizerConfig, type SessionConfig } from './core/sessions.js';
 import { createIdentityRouter } from './identity-router.js';
@@ -32,6 +33,8 @@ export interface SessionizerServiceDeps {
   linkOptions: LinkOptions;
   /** How long and for how many records a merge survivor waits for the absorbed state (default 5 min, 10,000). */
   mergeWait?: MergeWaitLimits;
+  /** What one customer may keep in the journey step (default DEFAULT_CUSTOMER_BOUNDS; README: Known limits). */
+  bounds?: CustomerBounds;
   /** Stage rules, churn model and tunables (stages-options.ts). */
   stages: StagesPartitionOptions;
   /** Bounds the time-driven stage work of one tick per partition (STAGES_TICK_LIMIT). */
@@ -119,6 +122,32 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
     help: 'Merge survivors released without the absorbed sessions (the transfer did not come within the wait limit)',
     registers: [deps.registry],
   });
+  const waitsFull = new Counter({
+    name: 'sessionizer_merge_waits_full_total',
+    help: 'Merge survivors released early, without the absorbed sessions, because they held as many records or bytes as they may',
+    registers: [deps.registry],
+  });
+  const boundHits = new Counter({
+    name: 'sessionizer_customer_bound_hits_total',
+    help: 'Times a customer reached a state bound: dedup_ids (earliest ids evicted), open_events (folded early), state_bytes (value trimmed)',
+    labelNames: ['bound'],
+    registers: [deps.registry],
+  });
+  const boundedCustomers = new Counter({
+    name: 'sessionizer_bounded_customers_total',
+    help: 'Customers flagged for reaching a state bound for the first time',
+    registers: [deps.registry],
+  });
+  const oversized = new Counter({
+    name: 'sessionizer_oversized_outputs_total',
+    help: 'Outputs over the record limit, sent to the dead-letter topic instead',
+    registers: [deps.registry],
+  });
+  const splitFlushes = new Counter({
+    name: 'sessionizer_state_split_flushes_total',
+    help: 'State flushes too large for one request, written as several appends with the applied-offset marker last',
+    registers: [deps.registry],
+  });
   const touchpoints = new Counter({ name: 'stages_touchpoints_total', help: 'Touchpoints applied to journeys', registers: [deps.registry] });
   const transitions = new Counter({ name: 'stages_transitions_total', help: 'Stage transitions emitted', registers: [deps.registry] });
   const churnAlerts = new Counter({ name: 'stages_churn_threshold_crossings_total', help: 'Churn scores that crossed the threshold', registers: [deps.registry] });
@@ -153,6 +182,8 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
       createJourneyProcessor({
         sourcePartitions: await partitionsOf(deps.topics.touchpoints),
         mergeWait: deps.mergeWait ?? mergeWaitLimits(),
+        bounds: deps.bounds,
+        onFlagged: (customerId, bound) => logger.warn({ customerId, bound }, 'customer reached a state bound: flagged (README: Known limits)'),
         topics: deps.topics,
         codecs,
         sessions: config,
@@ -168,6 +199,12 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
           churnAlerts: (n) => churnAlerts.inc(n),
           deadLetter: () => dead.inc(),
           mergeWaitsExpired: (n) => waitsExpired.inc(n),
+          mergeWaitsFull: () => waitsFull.inc(),
+          bounded: (bound, _n, first) => {
+            boundHits.inc({ bound });
+            if (first) boundedCustomers.inc();
+          },
+          oversizedOutput: () => oversized.inc(),
           idleTick: () => idleTicks.inc(),
         },
         now,
@@ -175,6 +212,10 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
     now,
     logger,
     localStateDir: deps.stateDir,
+    onSplitFlush: (tp, stats) => {
+      splitFlushes.inc();
+      logger.info({ tp, ...stats }, 'state flush written as several appends');
+    },
     onRestored: (_tp, stats) => {
       restoreMs.set(stats.ms);
       restores.inc({ base: stats.fromLocalCopy ? 'local-copy' : 'changelog' });

@@ -1,5 +1,6 @@
 import type { SessionizerConfig } from './config.js';
 import { mergeWaitLimits } from '../platform/streams/merge-barrier.js';
+import { RECENT_ID_BYTES } from './core/customer-bounds.js';
 import type { SessionizerServiceDeps } from './service.js';
 import { stageClassifierFromFile } from './stage-classifier.js';
 import { loadStagesOptions } from './stages-options.js';
@@ -12,7 +13,7 @@ const MINUTE = 60_000;
  */
 export function sessionSettings(
   config: SessionizerConfig,
-): Pick<SessionizerServiceDeps, 'sessions' | 'maxEventLagMs' | 'linkOptions' | 'mergeWait' | 'stages' | 'tickLimit' | 'stageOf' | 'stateFlushIntervalMs'> {
+): Pick<SessionizerServiceDeps, 'sessions' | 'maxEventLagMs' | 'linkOptions' | 'mergeWait' | 'bounds' | 'stages' | 'tickLimit' | 'stageOf' | 'stateFlushIntervalMs'> {
   return {
     stageOf: stageClassifierFromFile(config.STAGE_RULES_FILE),
     stages: loadStagesOptions(config),
@@ -26,6 +27,11 @@ export function sessionSettings(
     },
     maxEventLagMs: config.SESSION_MAX_EVENT_LAG_MINUTES * MINUTE,
     linkOptions: { emailLinks: config.IDENTITY_EMAIL_LINKS },
-    mergeWait: mergeWaitLimits(config.SESSIONIZER_MERGE_WAIT_SECONDS),
+    mergeWait: mergeWaitLimits(config.SESSIONIZER_MERGE_WAIT_SECONDS, config.SESSIONIZER_MERGE_WAIT_MAX_HELD_KB * 1024),
+    bounds: {
+      maxRecentIds: (config.SESSIONIZER_MAX_DEDUP_KB * 1024) / RECENT_ID_BYTES,
+      maxOpenEvents: config.SESSIONIZER_MAX_OPEN_EVENTS,
+      maxStateBytes: config.SESSIONIZER_MAX_CUSTOMER_STATE_KB * 1024,
+    },
   };
 }
