@@ -40,8 +40,10 @@ let scratch = Buffer.allocUnsafe(64 * 1024);
  */
 export function encodeAvro(type: avro.Type, value: unknown, headerBytes: number): Buffer {
   let end = type.encode(value, scratch, headerBytes);
-  if (end < 0) {
-    scratch = Buffer.allocUnsafe(Math.max(2 * scratch.length, -end));
+  // avsc returns minus the bytes still missing: grow by at least that (doubling alone falls short
+  // for a value more than twice the scratch space).
+  while (end < 0) {
+    scratch = Buffer.allocUnsafe(Math.max(2 * scratch.length, scratch.length - end));
     end = type.encode(value, scratch, headerBytes);
   }
   const out = Buffer.allocUnsafe(end);
