@@ -4,6 +4,7 @@ import { EVENTS } from '../../schemas/event-names.js';
 import type { JourneyRecord, SessionRecord } from '../../schemas/journey.js';
 import { topicCodecs, topicsWithPrefix } from '../../schemas/topics.js';
 import { sessionizerConfig } from './core/sessions.js';
+import type { CustomerBounds } from './core/customer-bounds.js';
 import { stageByEventName, touchpoint } from './core/test-touchpoint.js';
 import { decodeCustomerState } from './customer-state.js';
 import { createJourneyProcessor } from './journey-processor.js';
@@ -16,10 +17,11 @@ const sessionCodec = topicCodecs.sessions();
 const funnelCodec = topicCodecs.funnelEvents();
 /** The default processing clock: after every event time used here (stages take a future-stamped event as happening now). */
 const LATER = T0 + 365 * 86_400_000;
-const processor = (sourcePartitions = 1, now: () => number = () => LATER) =>
+const processor = (sourcePartitions = 1, now: () => number = () => LATER, limits: { maxHeldBytes?: number; bounds?: CustomerBounds } = {}) =>
   createJourneyProcessor({
     sourcePartitions,
-    mergeWait: { maxWaitMs: 60_000, maxHeld: 100, maxHeldBytes: 1 << 20 },
+    mergeWait: { maxWaitMs: 60_000, maxHeld: 100, maxHeldBytes: limits.maxHeldBytes ?? 1 << 20 },
+    bounds: limits.bounds,
     topics,
     codecs: { record: recordCodec, session: sessionCodec, transition: topicCodecs.stageTransitions(), funnel: funnelCodec, churn: topicCodecs.churnScores() },
     sessions: sessionizerConfig(stageByEventName),
@@ -104,6 +106,41 @@ describe('journey processor, sessions: a survivor waits for the absorbed session
     expect(released.map((r) => recordCodec.decode(r.value as Buffer)).map((r) => [r.kind, r.inputOffset])).toEqual([['touchpoint', Number(held.offset)]]);
     p.process(message({ kind: 'merge', customerId: 'user', touchpoint: null, mergeInto: 'other', mergedFrom: null, state: null }));
     expect(p.process(message(absorbing))).toEqual([]);
+  });
+});
+
+describe('journey processor: bounded per customer', () => {
+  it('a survivor holds records up to maxHeldBytes; the next one ends the wait: held records first, in order', () => {
+    const one = recordCodec.encode({ ...touchRecord('user', 'm0', 1_000), inputOffset: 0 }).length;
+    const p = processor(1, () => LATER, { maxHeldBytes: 3 * one + 10 });
+    const absorbing: JourneyRecord = { kind: 'absorbing', customerId: 'user', touchpoint: null, mergeInto: null, mergedFrom: 'anon', state: null };
+    expect(p.process(message(absorbing))).toEqual([]);
+    const held = [1, 2, 3].map((i) => message(touchRecord('user', `m${i}`, i * 1_000)));
+    for (const m of held) expect(p.process(m)).toEqual([]);
+    const next = message(touchRecord('user', 'm4', 4_000));
+    const out = p.process(next).filter((r) => r.topic === topics.customerTouchpoints);
+    expect(out.map((r) => recordCodec.decode(r.value as Buffer).inputOffset)).toEqual([...held, next].map((m) => Number(m.offset)));
+    // The wait is over: later records go straight through, and the absorbed state still merges when it comes.
+    expect(p.process(message(touchRecord('user', 'm5', 5_000))).length).toBeGreaterThan(0);
+  });
+
+  it('writes a customer value within maxStateBytes and dead-letters an output over the record limit', () => {
+    const bounds = { maxRecentIds: 1_000_000, maxOpenEvents: 1_000_000, maxStateBytes: 32 * 1024 };
+    const p = processor(1, () => LATER, { bounds });
+    const url = `https://shop.example/${'x'.repeat(1_000)}`;
+    for (let i = 0; i < 100; i++) {
+      const r = touchRecord('whale', `w${i}`, 1_000 + i);
+      p.process(message({ ...r, touchpoint: { ...r.touchpoint!, touchpoint: { ...r.touchpoint!.touchpoint, url } } }));
+    }
+    const value = p.takeStateUpdates().find((u) => u.key === 'whale')!.value!;
+    expect(value.length).toBeLessThanOrEqual(32 * 1024);
+    expect(p.sessions.isBounded('whale')).toBe(true);
+
+    const huge = touchRecord('big', 'b1', 1_000);
+    const out = p.process(message({ ...huge, touchpoint: { ...huge.touchpoint!, touchpoint: { ...huge.touchpoint!.touchpoint, properties: JSON.stringify({ blob: 'y'.repeat(800 * 1024) }) } } }));
+    const dead = out.filter((r) => r.topic === topics.deadLetter).map((r) => topicCodecs.deadLetter().decode(r.value as Buffer));
+    expect(dead).toEqual([expect.objectContaining({ sourceTopic: topics.customerTouchpoints, key: 'big', reason: expect.stringMatching(/over the \d+-byte record limit/) })]);
+    expect(out.some((r) => r.topic === topics.customerTouchpoints)).toBe(false);
   });
 });
 

@@ -285,8 +285,9 @@ export class SessionizerPartition {
       bytes = this.snapshot(customerId);
     }
     const trimmed = before - (bytes?.length ?? 0);
-    if (trimmed > 0) this.note('state_bytes', customerId, trimmed);
-    return bytes;
+    if (trimmed <= 0) return bytes;
+    this.note('state_bytes', customerId, trimmed);
+    return this.snapshot(customerId); // with the flag (same size: the flags byte is always there)
   }
 
   /** Replaces a customer's state from its changelog value (null = tombstone). */
