@@ -140,6 +140,70 @@ describe('stateful handler on the real broker', () => {
     expect((await read(topics.out, 0)).length).toBe(900);
   });
 
+  it('a flush over one request goes as several appends, marker last; an unfinished one is rolled back and nothing applies twice', async () => {
+    const { topics, producer, read } = await setup();
+    let now = 0;
+    /** Fails the changelog sends from this one on (1-based count of sends), once armed. */
+    let failFrom = Infinity;
+    let sends = 0;
+    const changelogProducer: RecordProducer = {
+      send: (records) => (++sends >= failFrom ? Promise.reject(new Error('broker gone mid-flush')) : producer.send(records)),
+    };
+    const splits: number[] = [];
+    const created: Array<ReturnType<typeof countingProcessor>> = [];
+    const handler = createStatefulHandler({
+      kafka,
+      producer: changelogProducer,
+      outputs: producer,
+      changelogTopic: topics.changelog,
+      createProcessor: () => {
+        const p = countingProcessor(topics.out);
+        created.push(p);
+        return p;
+      },
+      now: () => now,
+      logger: testLogger('stateful-it'),
+      stateFlushIntervalMs: 1_000,
+      // About two state records per append: three keys and the marker take three appends.
+      maxAppendBytes: 150,
+      onSplitFlush: (_tp, stats) => splits.push(stats.appends),
+    });
+    const tp = { topic: topics.input, partition: 0 };
+    await handler.onAssigned!(tp, { offset: '-1', metadata: null });
+    now = 1_000;
+    expect(await handler.handleBatch(batch(tp.topic, 0, 0, 300), control)).toEqual({ offset: '300' });
+    expect(splits).toEqual([3]);
+    expect(await read(topics.changelog, 0)).toEqual([
+      ['k0', '100'],
+      ['k1', '100'],
+      ['k2', '100'],
+      [APPLIED_OFFSET_KEY, '299'],
+    ]);
+    // The next flush's first append lands, the second fails: k0 and k1 are in the changelog ahead of the marker.
+    failFrom = sends + 2;
+    now = 2_000;
+    await expect(handler.handleBatch(batch(tp.topic, 0, 300, 300), control)).rejects.toThrow('broker gone mid-flush');
+    expect((await read(topics.changelog, 0)).slice(4)).toEqual([
+      ['k0', '200'],
+      ['k1', '200'],
+    ]);
+    // Read again from the durable point (300): the restore leaves the unfinished flush out.
+    failFrom = Infinity;
+    now = 3_000;
+    expect(await handler.handleBatch(batch(tp.topic, 0, 300, 300), control)).toBeNull();
+    now = 4_000;
+    expect(await handler.onIdle!(tp, control)).toEqual({ offset: '600' });
+    expect(Object.fromEntries(created[1]!.counts)).toEqual({ k0: 200, k1: 200, k2: 200 });
+    // The flush after the restore wrote the committed values back first, so a later restore agrees.
+    await handler.onRevoked!(tp);
+    await handler.onAssigned!(tp, { offset: '600', metadata: null });
+    expect(Object.fromEntries(created[2]!.counts)).toEqual({ k0: 200, k1: 200, k2: 200 });
+    expect((await read(topics.changelog, 0)).slice(6, 8)).toEqual([
+      ['k0', '100'],
+      ['k1', '100'],
+    ]);
+  });
+
   it('the consumer reads a failed partition again from its newest durable point (rewindOnFailure)', async () => {
     const { topics, producer } = await setup();
     await producer.send(Array.from({ length: 100 }, (_, i) => ({ topic: topics.input, key: `k${i}`, value: Buffer.from('x'), partition: 0 })));
