@@ -27,7 +27,10 @@ export interface PartitionProcessor {
   tick(now: number, context: { caughtUp: boolean }): OutgoingRecord[];
   /** How many keys' state changed since the last `takeStateUpdates` (an upper bound is fine). */
   changedKeys(): number;
-  /** State changed since the last call (and forgets it). */
+  /**
+   * State changed since the last call (and forgets it). Each value must stay under
+   * MAX_RECORD_BYTES (the processor bounds its keys' state): a larger one can never be written.
+   */
   takeStateUpdates(): StateUpdate[];
 }
 
@@ -48,7 +51,11 @@ export interface StatefulHandlerDeps {
    * is the processing since the last flush, which is replayed from the input (default 1,000 ms).
    */
   stateFlushIntervalMs?: number;
-  /** A flush goes early once this many keys changed, so it stays one produce request (default 512: ~1.2 KB per customer in the journey step). */
+  /**
+   * A flush goes early once this many keys changed, so it is usually one produce request (default
+   * 512: ~1.2 KB per typical customer in the journey step; one larger goes as several appends, see
+   * flushState).
+   */
   maxChangedKeys?: number;
   now: () => number;
   logger: Logger;
