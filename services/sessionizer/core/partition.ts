@@ -338,7 +338,8 @@ export class SessionizerPartition {
   }
 
   private capOpenEvents(customerId: string, state: ActiveCustomer): void {
-    const folded = foldOldest(state.sessions, this.bounds.maxOpenEvents);
+    const max = this.bounds.maxOpenEvents;
+    const folded = foldOldest(state.sessions, max, Math.ceil(max / 2));
     if (folded > 0) this.note('open_events', customerId, folded);
   }
 

@@ -96,16 +96,18 @@ export function foldBefore(sessions: OpenSession[], horizon: number): void {
 }
 
 /**
- * Folds the oldest recent events so that at most `keep` stay unfolded, oldest session first (recent
- * events are in event order across sessions, so the folded-before-recent invariant holds). Returns
- * how many were folded. This bounds a customer's memory when very many events fall within the
- * grace period; an out-of-order event that precedes a folded one is then placed by union
- * (placeByUnion) instead of exactly.
+ * When more than `max` events are unfolded, folds the oldest so that `keep` (≤ max) stay, oldest
+ * session first (recent events are in event order across sessions, so the folded-before-recent
+ * invariant holds). Returns how many were folded. This bounds a customer's memory when very many
+ * events fall within the grace period; an out-of-order event that precedes a folded one is then
+ * placed by union (placeByUnion) instead of exactly. Folding to below `max` makes the cost per event
+ * constant (each fold shifts the kept events once, not once per event).
  */
-export function foldOldest(sessions: OpenSession[], keep: number): number {
-  let excess = -keep;
-  for (let i = 0; i < sessions.length; i++) excess += sessions[i]!.recent.length;
-  if (excess <= 0) return 0;
+export function foldOldest(sessions: OpenSession[], max: number, keep = max): number {
+  let count = 0;
+  for (let i = 0; i < sessions.length; i++) count += sessions[i]!.recent.length;
+  if (count <= max) return 0;
+  let excess = count - keep;
   const folded = excess;
   for (let i = 0; i < sessions.length && excess > 0; i++) {
     const s = sessions[i]!;
