@@ -11,6 +11,8 @@ export interface CustomerStateParts {
 
 const FORMAT = 0x01;
 const ABSENT = 0xffffffff;
+/** Bytes of a value besides its two parts (format byte and sessions length). */
+export const CUSTOMER_STATE_HEADER_BYTES = 5;
 
 /** The value for both parts, or null (a tombstone) when the customer has neither. */
 export function encodeCustomerState(parts: CustomerStateParts): Buffer | null {

@@ -10,7 +10,7 @@ import type { PartitionProcessor, StateUpdate } from '../platform/streams/statef
 import type { SessionizerConfig } from './core/sessions.js';
 import { DEFAULT_CUSTOMER_BOUNDS, type BoundKind, type CustomerBounds } from './core/customer-bounds.js';
 import { SessionizerPartition } from './core/partition.js';
-import { decodeCustomerState, encodeCustomerState } from './customer-state.js';
+import { CUSTOMER_STATE_HEADER_BYTES, decodeCustomerState, encodeCustomerState } from './customer-state.js';
 import { StagesPartition, type StagesPartitionOptions } from './stages/processor.js';
 import { decodeJourneyState, encodeJourneyState } from './stages/state-codec.js';
 
@@ -249,7 +249,7 @@ export function createJourneyProcessor(deps: JourneyProcessorDeps): PartitionPro
         const journey = stages.exportCustomer(record.customerId);
         const journeyPart = journey === null ? null : encodeJourneyState(journey);
         // The transfer carries the customer's value: bounded as its changelog value is.
-        sessions.trimToFit(record.customerId, bounds.maxStateBytes - 5 - (journeyPart?.length ?? 0));
+        sessions.trimToFit(record.customerId, bounds.maxStateBytes - CUSTOMER_STATE_HEADER_BYTES - (journeyPart?.length ?? 0));
         const sessionsPart = sessions.exportCustomer(record.customerId);
         const state = encodeCustomerState({ sessions: sessionsPart, journey: journeyPart });
         // Sent even when there is nothing to merge: the survivor is waiting for it.
@@ -292,11 +292,10 @@ export function createJourneyProcessor(deps: JourneyProcessorDeps): PartitionPro
    */
   const customerValue = (customerId: string): Buffer | null => {
     const journey = stages.snapshot(customerId);
-    let sessionsPart = sessions.snapshot(customerId);
-    const value = encodeCustomerState({ sessions: sessionsPart, journey });
+    const value = encodeCustomerState({ sessions: sessions.snapshot(customerId), journey });
     if (value === null || value.length <= bounds.maxStateBytes) return value;
-    sessionsPart = sessions.trimToFit(customerId, bounds.maxStateBytes - (value.length - (sessionsPart?.length ?? 0)));
-    return encodeCustomerState({ sessions: sessionsPart, journey });
+    const room = bounds.maxStateBytes - CUSTOMER_STATE_HEADER_BYTES - (journey?.length ?? 0);
+    return encodeCustomerState({ sessions: sessions.trimToFit(customerId, room), journey });
   };
 
   return {
