@@ -9,10 +9,11 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ClickHouse } from '../platform/clickhouse/client.js';
 import { createResultCache } from './cache.js';
+import { CUSTOMER_ENDPOINTS } from './customer-endpoints.js';
 import { ENDPOINTS, type EndpointContext } from './endpoints.js';
 import { createQueryTimer } from './metrics.js';
 import { openApiDocument } from './openapi.js';
-import { BadRequestError, parseQuery } from './params.js';
+import { BadRequestError, NotFoundError, parseQuery } from './params.js';
 import { UpstreamError, createQueryRunner } from './runner.js';
 
 export interface QueryApiDeps {
@@ -51,13 +52,14 @@ export function buildQueryApi(deps: QueryApiDeps): FastifyInstance {
   }
 
   const cache = createResultCache(deps.cacheTtlMs ?? 1_000);
-  for (const e of ENDPOINTS) {
+  for (const e of [...ENDPOINTS, ...CUSTOMER_ENDPOINTS]) {
     app.get(e.path, async (request) => {
+      const params = e.params ? parseQuery(e.params, request.params) : {};
       const query = parseQuery(e.query, request.query);
-      return cache.get(`${e.path} ${JSON.stringify(query)}`, () => e.handle(query, ctx));
+      return cache.get(`${e.path} ${JSON.stringify(params)} ${JSON.stringify(query)}`, () => e.handle(query, ctx, params));
     });
   }
-  const openapi = openApiDocument(ENDPOINTS);
+  const openapi = openApiDocument([...ENDPOINTS, ...CUSTOMER_ENDPOINTS]);
   app.get('/api/openapi.json', async () => openapi);
 
   app.get('/vendor/echarts.min.js', (_request, reply) => {
@@ -76,6 +78,7 @@ export function buildQueryApi(deps: QueryApiDeps): FastifyInstance {
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof BadRequestError) return reply.code(400).send(errorBody('bad_request', error.message));
+    if (error instanceof NotFoundError) return reply.code(404).send(errorBody('not_found', error.message));
     if (error instanceof UpstreamError) {
       request.log.error({ err: error.cause, url: request.url }, error.message);
       return reply.code(503).send(errorBody('upstream_unavailable', 'the analytics store did not answer; try again'));

@@ -31,16 +31,23 @@ export interface EndpointContext {
   now: () => number;
 }
 
-export interface Endpoint<Q extends z.ZodType = z.ZodType> {
+export interface Endpoint<Q extends z.ZodType = z.ZodType, P extends z.ZodType = z.ZodType> {
+  /** Fastify route; path parameters as `:name`. */
   path: string;
+  /** For paths with parameters: the OpenAPI operationId (the others derive it from the path). */
+  operationId?: string;
   summary: string;
   description: string;
+  /** Path parameters, validated like the query (400 naming the parameter). */
+  params?: P;
   query: Q;
   response: z.ZodType;
-  handle(query: z.output<Q>, ctx: EndpointContext): Promise<unknown>;
+  /** When set, the endpoint answers 404 (with this description in the OpenAPI document). */
+  notFound?: string;
+  handle(query: z.output<Q>, ctx: EndpointContext, params: z.output<P>): Promise<unknown>;
 }
 
-const endpoint = <Q extends z.ZodType>(e: Endpoint<Q>): Endpoint => e as unknown as Endpoint;
+export const endpoint = <Q extends z.ZodType, P extends z.ZodType = z.ZodType>(e: Endpoint<Q, P>): Endpoint => e as unknown as Endpoint;
 
 const dims = (q: DimensionFilter): DimensionFilter => {
   const out: DimensionFilter = {};

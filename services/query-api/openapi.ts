@@ -4,8 +4,8 @@ import { ErrorResponse } from './responses.js';
 
 type JsonSchema = Record<string, unknown>;
 
-/** Query parameters of an endpoint, from its zod schema (input side: what a caller sends). */
-function parameters(query: z.ZodType): JsonSchema[] {
+/** Query or path parameters of an endpoint, from its zod schema (input side: what a caller sends). */
+function parameters(query: z.ZodType, where: 'query' | 'path' = 'query'): JsonSchema[] {
   const schema = z.toJSONSchema(query, { io: 'input', unrepresentable: 'any' }) as {
     properties?: Record<string, JsonSchema>;
     required?: string[];
@@ -14,8 +14,8 @@ function parameters(query: z.ZodType): JsonSchema[] {
     const { description, examples, ...rest } = property as { description?: string; examples?: unknown[] };
     return {
       name,
-      in: 'query',
-      required: schema.required?.includes(name) ?? false,
+      in: where,
+      required: where === 'path' || (schema.required?.includes(name) ?? false),
       ...(description ? { description } : {}),
       ...(examples?.[0] !== undefined ? { example: examples[0] } : {}),
       schema: rest,
@@ -36,15 +36,16 @@ export function openApiDocument(endpoints: Endpoint[]): JsonSchema {
   });
   const paths: Record<string, unknown> = {};
   for (const e of endpoints) {
-    paths[e.path] = {
+    paths[e.path.replace(/:(\w+)/g, '{$1}')] = {
       get: {
-        operationId: e.path.replace(/^\/api\//, '').replace(/[/-](\w)/g, (_m, c: string) => c.toUpperCase()),
+        operationId: e.operationId ?? e.path.replace(/^\/api\//, '').replace(/[/-](\w)/g, (_m, c: string) => c.toUpperCase()),
         summary: e.summary,
         description: e.description,
-        parameters: parameters(e.query),
+        parameters: [...(e.params ? parameters(e.params, 'path') : []), ...parameters(e.query)],
         responses: {
           '200': { description: 'OK', content: { 'application/json': { schema: responseSchema(e.response) } } },
           '400': error('A parameter is invalid; the message names it'),
+          ...(e.notFound ? { '404': error(e.notFound) } : {}),
           '503': error('ClickHouse did not answer'),
         },
       },

@@ -82,6 +82,26 @@ export const AlertsQuery = z.strictObject({
   status: z.enum(['firing', 'resolved'], { error: () => 'expected firing or resolved' }).optional(),
   site,
 });
+/**
+ * A customer id as the API returns it (`u:<userId>`, `a:<anonymousId>`, `e:<emailHash>`, or any id a
+ * table holds): any printable text, bound as a parameter. Control characters are refused so an id
+ * never forges a log line.
+ */
+export const customerId = z
+  .string()
+  .min(1, { error: 'expected a customer id' })
+  .max(256, { error: 'expected at most 256 characters' })
+  .regex(/^[^\p{Cc}]+$/u, { error: 'expected printable text' })
+  .meta({ description: 'Any linked id: the customer id (u:<userId>, e:<emailHash>, a:<anonymousId>) or a merged one', examples: ['u:alice'] });
+
+export const CustomerPath = z.strictObject({ id: customerId });
+export const CustomerProfileQuery = z.strictObject({});
+export const MAX_TIMELINE_PAGE = 500;
+export const CustomerTimelineQuery = z.strictObject({
+  limit: integer(1, MAX_TIMELINE_PAGE).optional().meta({ description: 'Touchpoints per page (default 50)' }),
+  cursor: z.string().max(1_000, { error: 'expected at most 1000 characters' }).optional().meta({ description: "The previous page's nextCursor" }),
+});
+
 export const BUCKETS = { minute: 60_000, hour: 3_600_000 } as const;
 export const ConversionOverTimeQuery = z.strictObject({
   ...timeRange,
@@ -98,6 +118,15 @@ export class BadRequestError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'BadRequestError';
+  }
+}
+
+/** The thing a path names does not exist (404). */
+export class NotFoundError extends Error {
+  readonly retriable = false;
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotFoundError';
   }
 }
 

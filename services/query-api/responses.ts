@@ -184,6 +184,104 @@ export const ConversionOverTimeResponse = z.strictObject({
   ),
 });
 
+const linkedIds = z.array(z.string()).meta({ description: 'Every id found linked to the customer (customer ids, u:<userId>, a:<anonymousId>), sorted as the identity graph ranks them; the first is customerId' });
+const customerId = z.string().meta({ description: 'The stitched customer id the requested id resolves to' });
+const rowCustomerId = z.string().meta({ description: 'The (possibly absorbed) customer id this row is stored under' });
+
+export const CustomerProfileResponse = z.strictObject({
+  customerId,
+  linkedIds,
+  linkedIdsComplete: z.boolean().meta({ description: 'False when the bounded id resolution stopped early (more than 100 ids or 4 hops)' }),
+  stage: z
+    .strictObject({
+      current: stage,
+      enteredAt: isoTime,
+      previous: stage.nullable(),
+      furthest: stage.nullable().meta({ description: 'Highest stage of the current journey' }),
+      journeyNumber: z.number(),
+      customerId: rowCustomerId,
+    })
+    .nullable(),
+  transitions: z
+    .array(
+      z.strictObject({
+        transitionId: z.string(),
+        customerId: rowCustomerId,
+        from: stage.nullable(),
+        to: stage,
+        at: isoTime,
+        cause: z.string(),
+        site: z.string(),
+        channel: z.string(),
+        journeyNumber: z.number(),
+      }),
+    )
+    .meta({ description: 'Stage transitions of every linked id, oldest first (the newest 100)' }),
+  sessions: z
+    .array(
+      z.strictObject({
+        sessionId: z.string(),
+        customerId: rowCustomerId,
+        status: z.enum(['opened', 'updated', 'closed']),
+        site: z.string(),
+        startedAt: isoTime,
+        endedAt: isoTime,
+        eventCount: z.number(),
+        channels: z.array(z.string()),
+        entryEvent: z.string(),
+        exitEvent: z.string(),
+        entryUrl: z.string().nullable(),
+        exitUrl: z.string().nullable(),
+        furthestStage: stage.nullable(),
+        converted: z.boolean(),
+      }),
+    )
+    .meta({ description: 'The 10 most recently started sessions of every linked id, newest first' }),
+  churn: z
+    .strictObject({
+      customerId: rowCustomerId,
+      score: z.number(),
+      pAlive: z.number(),
+      reasons: z.array(z.string()),
+      nextAction: z.string(),
+      stage: stage.nullable(),
+      crossedThreshold: z.boolean(),
+      at: isoTime,
+    })
+    .nullable()
+    .meta({ description: 'The newest churn score of any linked id' }),
+  account: z.strictObject({ accountId: z.string() }).nullable().meta({ description: 'B2B account (group call) of the newest touchpoint that has one' }),
+});
+
+export const CustomerTimelineResponse = z.strictObject({
+  customerId,
+  linkedIds,
+  limit: z.number(),
+  touchpoints: z.array(
+    z.strictObject({
+      messageId: z.string(),
+      customerId: rowCustomerId,
+      sessionId: z.string(),
+      type: z.string(),
+      event: z.string(),
+      anonymousId: z.string().nullable(),
+      userId: z.string().nullable(),
+      accountId: z.string().nullable(),
+      site: z.string(),
+      channel: z.string(),
+      at: isoTime,
+      url: z.string().nullable(),
+      path: z.string().nullable(),
+      campaign: z.string().nullable(),
+      deviceType: z.string(),
+      revenue: z.number().nullable(),
+      late: z.boolean(),
+      properties: z.string().meta({ description: 'The event properties as sent (JSON text)' }),
+    }),
+  ),
+  nextCursor: z.string().nullable().meta({ description: 'Pass as cursor for the next page; null on the last page' }),
+});
+
 export const ErrorResponse = z.strictObject({
   error: z.strictObject({
     code: z.enum(['bad_request', 'not_found', 'upstream_unavailable', 'internal']),

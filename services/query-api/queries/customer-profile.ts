@@ -1,0 +1,262 @@
+import type { Stage } from '../../../schemas/journey.js';
+import { NotFoundError } from '../params.js';
+import type { QueryRunner } from '../runner.js';
+import { resolveCustomer, type ResolvedCustomer } from './customer-identity.js';
+import { iso } from './window.js';
+
+/** Bounds of one profile: the newest transitions and sessions, so a read never grows with a customer's age. */
+export const MAX_TRANSITIONS = 100;
+export const RECENT_SESSIONS = 10;
+/** Newest session versions read to find the recent sessions (a session has a few versions). */
+const SESSION_VERSIONS_SCANNED = 200;
+
+export interface JourneyRow {
+  customer_id: string;
+  stage: Stage;
+  entered_at_ms: string | number;
+  previous_stage: Stage | null;
+  furthest_stage: Stage | null;
+  account_id: string | null;
+  journey_number: string | number;
+}
+
+export interface TransitionRow {
+  transition_id: string;
+  customer_id: string;
+  from_stage: Stage | null;
+  to_stage: Stage;
+  at_ms: string | number;
+  cause: string;
+  site: string;
+  channel: string;
+  journey_number: string | number;
+}
+
+export interface SessionRow {
+  session_id: string;
+  customer_id: string;
+  status: 'opened' | 'updated' | 'closed' | 'merged';
+  site: string;
+  started_at_ms: string | number;
+  ended_at_ms: string | number;
+  event_count: string | number;
+  channels: string[];
+  entry_event: string;
+  exit_event: string;
+  entry_url: string | null;
+  exit_url: string | null;
+  furthest_stage: Stage | null;
+  converted: boolean | number;
+}
+
+export interface ChurnRow {
+  customer_id: string;
+  at_ms: string | number;
+  score: number;
+  p_alive: number;
+  reasons: string[];
+  next_action: string;
+  stage: Stage | null;
+  crossed_threshold: boolean | number;
+}
+
+export interface ProfileRows {
+  journeys: JourneyRow[];
+  transitions: TransitionRow[];
+  sessions: SessionRow[];
+  churn: ChurnRow[];
+  touchpointAccount: { account_id: string }[];
+}
+
+export interface CustomerProfile {
+  customerId: string;
+  linkedIds: string[];
+  linkedIdsComplete: boolean;
+  stage: {
+    current: Stage;
+    enteredAt: string;
+    previous: Stage | null;
+    furthest: Stage | null;
+    journeyNumber: number;
+    customerId: string;
+  } | null;
+  transitions: {
+    transitionId: string;
+    customerId: string;
+    from: Stage | null;
+    to: Stage;
+    at: string;
+    cause: string;
+    site: string;
+    channel: string;
+    journeyNumber: number;
+  }[];
+  sessions: {
+    sessionId: string;
+    customerId: string;
+    status: 'opened' | 'updated' | 'closed';
+    site: string;
+    startedAt: string;
+    endedAt: string;
+    eventCount: number;
+    channels: string[];
+    entryEvent: string;
+    exitEvent: string;
+    entryUrl: string | null;
+    exitUrl: string | null;
+    furthestStage: Stage | null;
+    converted: boolean;
+  }[];
+  churn: {
+    customerId: string;
+    score: number;
+    pAlive: number;
+    reasons: string[];
+    nextAction: string;
+    stage: Stage | null;
+    crossedThreshold: boolean;
+    at: string;
+  } | null;
+  account: { accountId: string } | null;
+}
+
+const ms = (v: string | number): number => Number(v);
+
+/**
+ * The profile from the rows read for every linked id. The current stage is the linked journey
+ * entered last (the journey merge also lets the more recently active id's stage win); the account
+ * is the newest touchpoint's, else the journey's. Transitions come oldest first, sessions and
+ * nothing else newest first. Null when no table knows any of the ids.
+ */
+export function shapeProfile(resolved: ResolvedCustomer, rows: ProfileRows): CustomerProfile | null {
+  const known =
+    resolved.seenInTouchpoints || rows.journeys.length + rows.transitions.length + rows.sessions.length + rows.churn.length > 0;
+  if (!known) return null;
+  const journey = [...rows.journeys].sort((a, b) => ms(b.entered_at_ms) - ms(a.entered_at_ms) || (a.customer_id < b.customer_id ? -1 : 1))[0];
+  const churn = [...rows.churn].sort((a, b) => ms(b.at_ms) - ms(a.at_ms))[0];
+  const accountId = rows.touchpointAccount[0]?.account_id ?? journey?.account_id ?? rows.journeys.find((j) => j.account_id !== null)?.account_id ?? null;
+  return {
+    customerId: resolved.customerId,
+    linkedIds: resolved.linkedIds,
+    linkedIdsComplete: !resolved.truncated,
+    stage: journey
+      ? {
+          current: journey.stage,
+          enteredAt: iso(ms(journey.entered_at_ms)),
+          previous: journey.previous_stage,
+          furthest: journey.furthest_stage,
+          journeyNumber: Number(journey.journey_number),
+          customerId: journey.customer_id,
+        }
+      : null,
+    transitions: [...rows.transitions]
+      .sort((a, b) => ms(a.at_ms) - ms(b.at_ms) || (a.transition_id < b.transition_id ? -1 : 1))
+      .map((t) => ({
+        transitionId: t.transition_id,
+        customerId: t.customer_id,
+        from: t.from_stage,
+        to: t.to_stage,
+        at: iso(ms(t.at_ms)),
+        cause: t.cause,
+        site: t.site,
+        channel: t.channel,
+        journeyNumber: Number(t.journey_number),
+      })),
+    sessions: rows.sessions
+      .filter((s): s is SessionRow & { status: 'opened' | 'updated' | 'closed' } => s.status !== 'merged')
+      .map((s) => ({
+        sessionId: s.session_id,
+        customerId: s.customer_id,
+        status: s.status,
+        site: s.site,
+        startedAt: iso(ms(s.started_at_ms)),
+        endedAt: iso(ms(s.ended_at_ms)),
+        eventCount: Number(s.event_count),
+        channels: s.channels,
+        entryEvent: s.entry_event,
+        exitEvent: s.exit_event,
+        entryUrl: s.entry_url,
+        exitUrl: s.exit_url,
+        furthestStage: s.furthest_stage,
+        converted: Boolean(s.converted),
+      })),
+    churn: churn
+      ? {
+          customerId: churn.customer_id,
+          score: churn.score,
+          pAlive: churn.p_alive,
+          reasons: churn.reasons,
+          nextAction: churn.next_action,
+          stage: churn.stage,
+          crossedThreshold: Boolean(churn.crossed_threshold),
+          at: iso(ms(churn.at_ms)),
+        }
+      : null,
+    account: accountId === null ? null : { accountId },
+  };
+}
+
+const JOURNEYS_SQL = `SELECT customer_id, argMaxMerge(stage) AS stage, toUnixTimestamp64Milli(max(entered_at)) AS entered_at_ms,
+  argMaxMerge(previous_stage) AS previous_stage, tupleElement(max(furthest), 2) AS furthest_stage,
+  argMaxMerge(account_id) AS account_id, max(journey_number) AS journey_number
+FROM {db}.customer_journey
+WHERE customer_id IN {ids:Array(String)}
+GROUP BY customer_id`;
+
+// LIMIT 1 BY transition_id instead of FINAL: every column is fixed per transition_id, so this is the
+// same answer, and the customer_id bloom filter prunes granules (FINAL would have to read around them).
+const TRANSITIONS_SQL = `SELECT transition_id, customer_id, from_stage, to_stage, toUnixTimestamp64Milli(at) AS at_ms,
+  cause, site, channel, journey_number
+FROM {db}.stage_transitions
+WHERE customer_id IN {ids:Array(String)}
+ORDER BY at DESC, transition_id DESC
+LIMIT 1 BY transition_id
+LIMIT ${MAX_TRANSITIONS}`;
+
+// A session's newest version may name another customer (re-attribution after a merge), so the
+// candidates found by customer_id are re-read by session_id (the sort key) with all their versions,
+// and only those whose newest version still belongs to a linked id are kept.
+const SESSIONS_SQL = `SELECT session_id, customer_id, status, site, started_at_ms, ended_at_ms, event_count, channels,
+  entry_event, exit_event, entry_url, exit_url, furthest_stage, converted
+FROM (
+  SELECT session_id, customer_id, status, site, toUnixTimestamp64Milli(started_at) AS started_at_ms,
+    toUnixTimestamp64Milli(ended_at) AS ended_at_ms, event_count, channels, entry_event, exit_event,
+    entry_url, exit_url, furthest_stage, converted
+  FROM {db}.sessions
+  WHERE session_id IN (
+    SELECT session_id FROM {db}.sessions WHERE customer_id IN {ids:Array(String)}
+    ORDER BY started_at DESC LIMIT ${SESSION_VERSIONS_SCANNED}
+  )
+  ORDER BY session_id, version DESC
+  LIMIT 1 BY session_id
+)
+WHERE customer_id IN {ids:Array(String)} AND status != 'merged'
+ORDER BY started_at_ms DESC, session_id
+LIMIT ${RECENT_SESSIONS}`;
+
+const CHURN_SQL = `SELECT customer_id, toUnixTimestamp64Milli(at) AS at_ms, score, p_alive, reasons, next_action, stage, crossed_threshold
+FROM {db}.churn_scores FINAL
+WHERE customer_id IN {ids:Array(String)}
+ORDER BY at DESC, customer_id
+LIMIT 1`;
+
+const ACCOUNT_SQL = `SELECT account_id FROM {db}.touchpoints
+WHERE customer_id IN {ids:Array(String)} AND account_id IS NOT NULL
+ORDER BY ts DESC
+LIMIT 1`;
+
+export async function customerProfile(db: QueryRunner, id: string): Promise<CustomerProfile> {
+  const endpoint = 'customer-profile';
+  const resolved = await resolveCustomer(db, endpoint, id);
+  const params = { ids: resolved.linkedIds };
+  const [journeys, transitions, sessions, churn, touchpointAccount] = await Promise.all([
+    db.rows<JourneyRow>(endpoint, JOURNEYS_SQL, params),
+    db.rows<TransitionRow>(endpoint, TRANSITIONS_SQL, params),
+    db.rows<SessionRow>(endpoint, SESSIONS_SQL, params),
+    db.rows<ChurnRow>(endpoint, CHURN_SQL, params),
+    resolved.seenInTouchpoints ? db.rows<{ account_id: string }>(endpoint, ACCOUNT_SQL, params) : Promise.resolve([]),
+  ]);
+  const profile = shapeProfile(resolved, { journeys, transitions, sessions, churn, touchpointAccount });
+  if (!profile) throw new NotFoundError(`no customer with id ${JSON.stringify(id)}`);
+  return profile;
+}
