@@ -44,6 +44,9 @@ export function buildQueryApi(deps: QueryApiDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
+    // Path parameters (customer ids, percent-encoded) up to this length reach validation, which
+    // answers a clear 400 beyond 256 characters; longer ones get the router's 404.
+    maxParamLength: 1_024,
   });
   const ctx: EndpointContext = { db: createQueryRunner(deps.clickhouse, createQueryTimer(deps.metrics)), now: deps.now };
 

@@ -294,7 +294,7 @@ export function sampleData(now: number): SampleData {
   };
 }
 
-async function insertTopic<K extends WrittenTopicKey>(ch: ClickHouse, key: K, values: TopicValues[K][]): Promise<void> {
+export async function insertTopic<K extends WrittenTopicKey>(ch: ClickHouse, key: K, values: TopicValues[K][]): Promise<void> {
   const { table, toRow } = TABLE_FOR_TOPIC[key];
   await ch.client.insert({
     table: `${ch.database}.${table}`,
