@@ -8,12 +8,15 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ClickHouse } from '../platform/clickhouse/client.js';
+import type { ApiKey } from './api-keys.js';
+import { loggableUrl, requireScope } from './auth.js';
 import { createResultCache } from './cache.js';
 import { CUSTOMER_ENDPOINTS } from './customer-endpoints.js';
 import { ENDPOINTS, type EndpointContext } from './endpoints.js';
 import { createQueryTimer } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { BadRequestError, NotFoundError, parseQuery } from './params.js';
+import { errorBody } from './responses.js';
 import { UpstreamError, createQueryRunner } from './runner.js';
 
 export interface QueryApiDeps {
@@ -26,13 +29,13 @@ export interface QueryApiDeps {
   corsOrigins?: string[] | undefined;
   /** Identical requests within this many ms share one answer (default 1000; 0 disables). */
   cacheTtlMs?: number | undefined;
+  /** Keys the /api endpoints require (README: API keys); undefined: open (loopback only, see access.ts). */
+  apiKeys?: readonly ApiKey[] | undefined;
 }
 
 const DASHBOARD_DIR = join(dirname(fileURLToPath(import.meta.url)), 'dashboard');
 const ECHARTS_FILE = createRequire(import.meta.url).resolve('echarts/dist/echarts.min.js');
 
-type ErrorCode = 'bad_request' | 'not_found' | 'upstream_unavailable' | 'internal';
-const errorBody = (code: ErrorCode, message: string) => ({ error: { code, message } });
 
 /**
  * The query API: read-only JSON endpoints over the journey tables, their OpenAPI document, and the
@@ -56,13 +59,15 @@ export function buildQueryApi(deps: QueryApiDeps): FastifyInstance {
 
   const cache = createResultCache(deps.cacheTtlMs ?? 1_000);
   for (const e of [...ENDPOINTS, ...CUSTOMER_ENDPOINTS]) {
-    app.get(e.path, async (request) => {
+    // The key is checked before anything is parsed or cached: a refused request costs no query.
+    app.get(e.path, { onRequest: requireScope(deps.apiKeys, e.scope) }, async (request) => {
       const params = e.params ? parseQuery(e.params, request.params) : {};
       const query = parseQuery(e.query, request.query);
       return cache.get(`${e.path} ${JSON.stringify(params)} ${JSON.stringify(query)}`, () => e.handle(query, ctx, params));
     });
   }
   const openapi = openApiDocument([...ENDPOINTS, ...CUSTOMER_ENDPOINTS]);
+  // Open with keys too, like the dashboard's static files, /healthz and /metrics: none holds customer data.
   app.get('/api/openapi.json', async () => openapi);
 
   app.get('/vendor/echarts.min.js', (_request, reply) => {
@@ -72,7 +77,7 @@ export function buildQueryApi(deps: QueryApiDeps): FastifyInstance {
   void app.register(fastifyStatic, { root: DASHBOARD_DIR, prefix: '/', index: 'index.html' });
 
   app.addHook('onResponse', async (request, reply) => {
-    request.log.debug({ url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    request.log.debug({ url: loggableUrl(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
 
   app.setNotFoundHandler((request, reply) => {
@@ -83,12 +88,12 @@ export function buildQueryApi(deps: QueryApiDeps): FastifyInstance {
     if (error instanceof BadRequestError) return reply.code(400).send(errorBody('bad_request', error.message));
     if (error instanceof NotFoundError) return reply.code(404).send(errorBody('not_found', error.message));
     if (error instanceof UpstreamError) {
-      request.log.error({ err: error.cause, url: request.url }, error.message);
+      request.log.error({ err: error.cause, url: loggableUrl(request.url) }, error.message);
       return reply.code(503).send(errorBody('upstream_unavailable', 'the analytics store did not answer; try again'));
     }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) return reply.code(status).send(errorBody('bad_request', error.message));
-    request.log.error({ err: error, url: request.url }, 'query-api request failed');
+    request.log.error({ err: error, url: loggableUrl(request.url) }, 'query-api request failed');
     return reply.code(500).send(errorBody('internal', 'internal error'));
   });
 

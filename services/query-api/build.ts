@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client';
 import type { ClickHouse } from '../platform/clickhouse/client.js';
 import type { Logger } from '../platform/logging/logger.js';
 import type { Health } from '../platform/runtime/component.js';
+import { apiKeysFromConfig } from './access.js';
 import type { QueryApiConfig } from './config.js';
 import { createQueryApiService } from './service.js';
 
@@ -14,13 +15,17 @@ export interface QueryApiAdapters {
   extraHealth?: () => Health;
 }
 
-/** The query API from its parsed config: `npm run query-api` and `npm start` both build it here. */
+/**
+ * The query API from its parsed config: `npm run query-api` and `npm start` both build it here.
+ * Throws a ConfigError (exit 2) for a bad keys file, or for a non-loopback host without one.
+ */
 export function buildQueryApi(config: QueryApiConfig, adapters: QueryApiAdapters) {
   return createQueryApiService({
     clickhouse: adapters.clickhouse,
     host: config.HTTP_HOST,
     port: config.QUERY_API_HTTP_PORT,
     corsOrigins: config.QUERY_API_CORS_ORIGINS,
+    apiKeys: apiKeysFromConfig(config),
     registry: adapters.registry,
     logger: adapters.logger,
     extraHealth: adapters.extraHealth,

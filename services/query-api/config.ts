@@ -8,6 +8,14 @@ export const QueryApiEnv = z.object({
   QUERY_API_CLICKHOUSE_PASSWORD: z.string().optional(),
   QUERY_API_HTTP_PORT: envInt(8081, 0, 65_535),
   QUERY_API_CORS_ORIGINS: envList([]),
+  /**
+   * API keys (README: API keys). Unset: no key is asked for, which only a loopback HTTP_HOST
+   * allows; `npm start` then generates a local key in DATA_DIR.
+   */
+  QUERY_API_KEYS_FILE: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === '' ? undefined : v)),
   HTTP_HOST: z.string().default('127.0.0.1'),
 });
 export type QueryApiConfig = z.infer<typeof QueryApiEnv>;

@@ -14,6 +14,7 @@ const RESOLUTION =
 export const CUSTOMER_ENDPOINTS: Endpoint[] = [
   endpoint({
     path: '/api/customers/:id',
+    scope: 'profiles',
     operationId: 'customerProfile',
     summary: 'Customer profile: stage, history, sessions, churn risk and next action, account, linked ids',
     description: `${RESOLUTION} Rows of every linked id are included (closed sessions and old transitions of an absorbed id stay under it); each row names the id it is stored under.`,
@@ -25,6 +26,7 @@ export const CUSTOMER_ENDPOINTS: Endpoint[] = [
   }),
   endpoint({
     path: '/api/customers/:id/timeline',
+    scope: 'profiles',
     operationId: 'customerTimeline',
     summary: "Customer timeline: every linked id's touchpoints in event-time order, paginated",
     description: `${RESOLUTION} Ordered by (time, messageId), oldest first; pass nextCursor as cursor for the next page (keyset: pages never repeat or skip a touchpoint).`,

@@ -16,6 +16,7 @@ import {
 } from './params.js';
 import * as R from './responses.js';
 import type { QueryRunner } from './runner.js';
+import type { Scope } from './api-keys.js';
 import { alerts } from './queries/alerts.js';
 import { churn } from './queries/churn.js';
 import { cohorts } from './queries/cohorts.js';
@@ -36,6 +37,8 @@ export interface Endpoint<Q extends z.ZodType = z.ZodType, P extends z.ZodType =
   path: string;
   /** For paths with parameters: the OpenAPI operationId (the others derive it from the path). */
   operationId?: string;
+  /** The key scope it needs when keys are configured: `profiles` if it names customers, else `dashboard`. */
+  scope: Scope;
   summary: string;
   description: string;
   /** Path parameters, validated like the query (400 naming the parameter). */
@@ -70,6 +73,7 @@ function bucketFor(requested: 'minute' | 'hour' | undefined, w: Window): 'minute
 export const ENDPOINTS: Endpoint[] = [
   endpoint({
     path: '/api/funnel',
+    scope: 'dashboard',
     summary: 'Funnel: customers entering each stage and converting to the next',
     description: 'Unique customers per stage over the window (default: last 24 h), with conversion rates to the next stage.',
     query: FunnelQuery,
@@ -78,6 +82,7 @@ export const ENDPOINTS: Endpoint[] = [
   }),
   endpoint({
     path: '/api/dropoff',
+    scope: 'dashboard',
     summary: 'Drop-off per step, broken down by channel, device type and campaign',
     description:
       'For each stage (or the one given): conversions and drop-offs decided in the window, and the dimension value that lost the most customers beyond the step average.',
@@ -87,6 +92,7 @@ export const ENDPOINTS: Endpoint[] = [
   }),
   endpoint({
     path: '/api/time-to-convert',
+    scope: 'dashboard',
     summary: 'Time to convert out of a stage: quantiles and histogram',
     description: 'Seconds from entering fromStage (all stages when absent) to converting, for conversions in the window.',
     query: TimeToConvertQuery,
@@ -95,6 +101,7 @@ export const ENDPOINTS: Endpoint[] = [
   }),
   endpoint({
     path: '/api/stages/current',
+    scope: 'dashboard',
     summary: 'Current stage distribution',
     description: "How many customers are in each stage now (each customer's latest stage).",
     query: CurrentStagesQuery,
@@ -103,6 +110,7 @@ export const ENDPOINTS: Endpoint[] = [
   }),
   endpoint({
     path: '/api/stage-flow',
+    scope: 'dashboard',
     summary: 'Stage-to-stage transitions, for a Sankey diagram',
     description: "Transitions in the window by source and target stage; source 'new' is a customer's first stage.",
     query: StageFlowQuery,
@@ -111,6 +119,7 @@ export const ENDPOINTS: Endpoint[] = [
   }),
   endpoint({
     path: '/api/cohorts',
+    scope: 'dashboard',
     summary: 'Weekly cohort retention',
     description:
       'Cohort = ISO week (Monday) of first purchase; for each following week, the share of the cohort active (any touchpoint) and purchasing.',
@@ -120,6 +129,7 @@ export const ENDPOINTS: Endpoint[] = [
   }),
   endpoint({
     path: '/api/churn',
+    scope: 'profiles',
     summary: 'Churn-risk list',
     description: 'Customers by latest churn score (highest first) with reasons and the next best action.',
     query: ChurnQuery,
@@ -128,6 +138,7 @@ export const ENDPOINTS: Endpoint[] = [
   }),
   endpoint({
     path: '/api/alerts',
+    scope: 'dashboard',
     summary: 'Funnel alerts overlapping the window',
     description: 'Alerts firing at any time in the window (default: last 24 h), newest first; at most 500.',
     query: AlertsQuery,
@@ -136,6 +147,7 @@ export const ENDPOINTS: Endpoint[] = [
   }),
   endpoint({
     path: '/api/conversion-over-time',
+    scope: 'dashboard',
     summary: 'Conversion rate series per step',
     description:
       'Per bucket: conversions, drop-offs and rate = conversions / (conversions + drop-offs) of each step (or the given stage).',

@@ -284,7 +284,11 @@ export const CustomerTimelineResponse = z.strictObject({
 
 export const ErrorResponse = z.strictObject({
   error: z.strictObject({
-    code: z.enum(['bad_request', 'not_found', 'upstream_unavailable', 'internal']),
+    code: z.enum(['bad_request', 'unauthorized', 'forbidden', 'not_found', 'upstream_unavailable', 'internal']),
     message: z.string(),
   }),
 });
+
+export type ErrorCode = z.infer<typeof ErrorResponse>['error']['code'];
+/** The body of every error answer: `{ error: { code, message } }`. */
+export const errorBody = (code: ErrorCode, message: string): z.infer<typeof ErrorResponse> => ({ error: { code, message } });

@@ -4,6 +4,7 @@ import type { ClickHouse } from '../platform/clickhouse/client.js';
 import { registerOpsRoutes } from '../platform/http/ops-routes.js';
 import type { Logger } from '../platform/logging/logger.js';
 import type { Component, Health } from '../platform/runtime/component.js';
+import type { ApiKey } from './api-keys.js';
 import { buildQueryApi } from './app.js';
 
 export interface QueryApiServiceDeps {
@@ -11,6 +12,7 @@ export interface QueryApiServiceDeps {
   host: string;
   port: number;
   corsOrigins: string[];
+  apiKeys?: readonly ApiKey[] | undefined;
   registry: Registry;
   logger: Logger;
   extraHealth?: () => Health;
@@ -24,6 +26,7 @@ export function createQueryApiService(deps: QueryApiServiceDeps): Component & { 
     metrics: deps.registry,
     now: deps.now ?? Date.now,
     corsOrigins: deps.corsOrigins,
+    apiKeys: deps.apiKeys,
   });
   let address = '';
   const health = (): Health => {
