@@ -4,6 +4,8 @@ import { ErrorResponse } from './responses.js';
 
 type JsonSchema = Record<string, unknown>;
 
+const SECURITY_SCHEME = 'apiKey';
+
 /** Query or path parameters of an endpoint, from its zod schema (input side: what a caller sends). */
 function parameters(query: z.ZodType, where: 'query' | 'path' = 'query'): JsonSchema[] {
   const schema = z.toJSONSchema(query, { io: 'input', unrepresentable: 'any' }) as {
@@ -41,10 +43,13 @@ export function openApiDocument(endpoints: Endpoint[]): JsonSchema {
         operationId: e.operationId ?? e.path.replace(/^\/api\//, '').replace(/[/-](\w)/g, (_m, c: string) => c.toUpperCase()),
         summary: e.summary,
         description: e.description,
+        security: [{ [SECURITY_SCHEME]: [e.scope] }],
         parameters: [...(e.params ? parameters(e.params, 'path') : []), ...parameters(e.query)],
         responses: {
           '200': { description: 'OK', content: { 'application/json': { schema: responseSchema(e.response) } } },
           '400': error('A parameter is invalid; the message names it'),
+          '401': error('Keys are configured and no valid key was sent (Authorization: Bearer <key>)'),
+          '403': error(`The key is valid but lacks scope ${e.scope}`),
           ...(e.notFound ? { '404': error(e.notFound) } : {}),
           '503': error('ClickHouse did not answer'),
         },
@@ -52,7 +57,7 @@ export function openApiDocument(endpoints: Endpoint[]): JsonSchema {
     };
   }
   paths['/api/openapi.json'] = {
-    get: { operationId: 'openapi', summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1 document' } } },
+    get: { operationId: 'openapi', summary: 'This document (open: no key needed)', security: [], responses: { '200': { description: 'OpenAPI 3.1 document' } } },
   };
   return {
     openapi: '3.1.0',
@@ -63,6 +68,17 @@ export function openApiDocument(endpoints: Endpoint[]): JsonSchema {
         'Read-only JSON over the journey tables in ClickHouse. Times are ISO-8601 (UTC when no zone) or epoch milliseconds; windows default to the last 24 h. Unknown parameters are rejected.',
     },
     paths,
-    components: { schemas: { Error: responseSchema(ErrorResponse) } },
+    components: {
+      schemas: { Error: responseSchema(ErrorResponse) },
+      securitySchemes: {
+        [SECURITY_SCHEME]: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'An API key from QUERY_API_KEYS_FILE, as Authorization: Bearer <key>. Scopes: dashboard (aggregates) and profiles (customer-level data, and everything dashboard reads); ' +
+            "each operation's security lists the scope it needs. Without QUERY_API_KEYS_FILE (loopback only) no key is asked for. /healthz and /metrics are always open.",
+        },
+      },
+    },
   };
 }

@@ -12,7 +12,7 @@ export function createLogger(service: string, level: string, destination?: pino.
       name: service,
       level,
       base: { service },
-      redact: { paths: ['*.email', '*.traits', '*.properties', '*.password', 'headers.authorization'], censor: '[redacted]' },
+      redact: { paths: ['*.email', '*.traits', '*.properties', '*.password', 'headers.authorization', '*.headers.authorization'], censor: '[redacted]' },
     },
     destination,
   );
