@@ -14,6 +14,8 @@ import { freshDatabase, type TestDatabase } from '../support/clickhouse.js';
 const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'artifacts');
 // The API's clock is fixed so the sample data sits in its default 24 h window.
 const NOW = Date.UTC(2026, 2, 4, 12);
+const PROFILES_KEY = 'dashboard-test-profiles-key-0123456789';
+const DASHBOARD_KEY = 'dashboard-test-aggregates-key-0123456789';
 
 let db: TestDatabase;
 let api: FastifyInstance;
@@ -23,7 +25,16 @@ let browser: Browser;
 beforeAll(async () => {
   db = await freshDatabase('dash');
   await insertSampleData(db.ch, sampleData(NOW));
-  api = buildQueryApi({ clickhouse: db.ch, logger: pino({ level: 'silent' }), metrics: new Registry(), now: () => NOW });
+  api = buildQueryApi({
+    clickhouse: db.ch,
+    logger: pino({ level: 'silent' }),
+    metrics: new Registry(),
+    now: () => NOW,
+    apiKeys: [
+      { name: 'analyst', key: PROFILES_KEY, scope: 'profiles' },
+      { name: 'wall-screen', key: DASHBOARD_KEY, scope: 'dashboard' },
+    ],
+  });
   baseUrl = await api.listen({ port: 0, host: '127.0.0.1' });
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
@@ -38,7 +49,7 @@ afterAll(async () => {
 });
 
 async function json<T>(path: string): Promise<T> {
-  const response = await fetch(`${baseUrl}${path}`);
+  const response = await fetch(`${baseUrl}${path}`, { headers: { authorization: `Bearer ${PROFILES_KEY}` } });
   expect(response.status).toBe(200);
   return (await response.json()) as T;
 }
@@ -63,8 +74,11 @@ describe('dashboard', () => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => void (m.type() === 'error' && errors.push(m.text())));
-    await page.goto(`${baseUrl}/`);
+    // The URL npm start prints: the key is taken once, kept in the tab, and leaves the address bar.
+    await page.goto(`${baseUrl}/?key=${PROFILES_KEY}&site=`);
     await page.waitForSelector('body[data-refreshes]', { timeout: 30_000 });
+    expect(page.url()).toBe(`${baseUrl}/?site=`);
+    expect(await page.isHidden('[data-testid="key-form"]')).toBe(true);
 
     const funnel = await json<{ stages: { stage: string; entries: number }[]; overallConversionRate: number }>('/api/funnel');
     const alerts = await json<{ firing: number }>('/api/alerts');
@@ -103,5 +117,38 @@ describe('dashboard', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png') });
     expect(errors).toEqual([]);
+  });
+
+  it('without a key asks for one, and logs in with the key typed there', async () => {
+    const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+    cleanup.defer(() => page.close());
+    await page.goto(`${baseUrl}/`);
+    await page.waitForSelector('[data-testid="key-form"]:not([hidden])', { timeout: 30_000 });
+    expect(await page.textContent('[data-testid="last-updated"]')).toContain('an API key is required');
+    expect(await page.getAttribute('body', 'data-refreshes')).toBeNull();
+
+    await page.fill('[data-testid="key-input"]', 'not-the-key-0123456789abcdefghij');
+    await page.click('[data-testid="key-form"] button');
+    await page.waitForFunction(`document.querySelector('[data-testid="last-updated"]').textContent.includes('not valid')`, undefined, { timeout: 30_000 });
+    expect(await page.isVisible('[data-testid="key-form"]')).toBe(true);
+
+    await page.fill('[data-testid="key-input"]', PROFILES_KEY);
+    await page.click('[data-testid="key-form"] button');
+    await page.waitForSelector('body[data-refreshes]', { timeout: 30_000 });
+    expect(await page.isHidden('[data-testid="key-form"]')).toBe(true);
+    const churn = await json<{ customers: { customerId: string }[] }>('/api/churn?limit=12');
+    const rows = await page.$$eval('[data-testid="churn-table"] tbody tr', (trs) => trs.map((tr) => tr.getAttribute('data-customer')));
+    expect(rows).toEqual(churn.customers.map((c) => c.customerId));
+  });
+
+  it('with a dashboard-scope key shows the aggregates and says the churn list needs a profiles key', async () => {
+    const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+    cleanup.defer(() => page.close());
+    await page.goto(`${baseUrl}/?key=${DASHBOARD_KEY}`);
+    await page.waitForSelector('body[data-refreshes]', { timeout: 30_000 });
+    const funnel = await json<{ stages: { entries: number }[] }>('/api/funnel');
+    expect(await page.getAttribute('[data-testid="headline-entries"]', 'data-value')).toBe(String(funnel.stages[0]!.entries));
+    expect(await page.textContent('[data-testid="headline-at-risk"]')).toBe('–');
+    expect(await page.textContent('[data-testid="churn-table"] tbody')).toBe('Customer-level data needs a key of scope profiles');
   });
 });

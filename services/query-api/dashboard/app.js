@@ -9,6 +9,15 @@ const RANGES = { '1h': 3_600_000, '6h': 6 * 3_600_000, '24h': 24 * 3_600_000, '7
 
 const $ = (selector) => document.querySelector(selector);
 const params = new URLSearchParams(location.search);
+
+// An API key may come once as ?key=: it is kept for this tab (sessionStorage) and taken out of the
+// address bar at once, so it is not bookmarked, shared or sent again. API calls send it as a Bearer header.
+const KEY_STORAGE = 'journey.apiKey';
+if (params.has('key')) {
+  sessionStorage.setItem(KEY_STORAGE, params.get('key'));
+  params.delete('key');
+  history.replaceState(null, '', `${location.pathname}${params.size ? `?${params}` : ''}`);
+}
 $('#site').value = params.get('site') ?? '';
 if (params.get('range') in RANGES) $('#range').value = params.get('range');
 
@@ -36,13 +45,25 @@ function query(extra, windowed) {
   return text ? `?${text}` : '';
 }
 
+class HttpError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
 /** `extra` parameters; `windowed`: the endpoint takes the from/to window. */
 async function get(path, extra = {}, windowed = true) {
-  const response = await fetch(`${path}${query(extra, windowed)}`, { headers: { accept: 'application/json' } });
+  const key = sessionStorage.getItem(KEY_STORAGE);
+  const headers = { accept: 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) };
+  const response = await fetch(`${path}${query(extra, windowed)}`, { headers });
   const body = await response.json();
-  if (!response.ok) throw new Error(body?.error?.message ?? `HTTP ${response.status}`);
+  if (!response.ok) throw new HttpError(response.status, body?.error?.message ?? `HTTP ${response.status}`);
   return body;
 }
+
+/** The churn list names customers: a key of scope dashboard gets 403 for it, and the panel says so. */
+const getChurn = () => get('/api/churn', { limit: 12 }, false).catch((error) => (error.status === 403 ? null : Promise.reject(error)));
 
 function headline(id, value, text) {
   const el = document.querySelector(`[data-testid="headline-${id}"]`);
@@ -58,7 +79,8 @@ function renderHeadlines({ funnel, stages, alerts, churn }) {
   headline('conversion', funnel.overallConversionRate, pct(funnel.overallConversionRate));
   headline('customers', stages.customers, number.format(stages.customers));
   headline('alerts', alerts.firing, number.format(alerts.firing));
-  headline('at-risk', churn.atRisk, number.format(churn.atRisk));
+  if (churn) headline('at-risk', churn.atRisk, number.format(churn.atRisk));
+  else headline('at-risk', '', '–');
   $('.alert-card').classList.toggle('hot', alerts.firing > 0);
 }
 
@@ -234,6 +256,14 @@ function cell(text, className) {
 
 function renderChurn(churn) {
   const body = $('[data-testid="churn-table"] tbody');
+  if (churn === null) {
+    const tr = document.createElement('tr');
+    const td = cell('Customer-level data needs a key of scope profiles', 'empty');
+    td.colSpan = 4;
+    tr.append(td);
+    body.replaceChildren(tr);
+    return;
+  }
   const rows = churn.customers.map((c) => {
     const tr = document.createElement('tr');
     tr.dataset.customer = c.customerId;
@@ -269,7 +299,7 @@ async function refresh() {
       get('/api/alerts'),
       get('/api/stage-flow'),
       get('/api/stages/current', {}, false),
-      get('/api/churn', { limit: 12 }, false),
+      getChurn(),
     ]);
     renderHeadlines({ funnel, stages, alerts, churn });
     renderFunnel(funnel, dropoff);
@@ -284,10 +314,24 @@ async function refresh() {
   } catch (error) {
     updated.classList.add('stale');
     updated.textContent = `stale: ${error.message}`;
-  } finally {
-    setTimeout(refresh, REFRESH_MS);
+    // No (valid) key: ask for one and poll again only once it is given.
+    if (error.status === 401) return askForKey();
   }
+  setTimeout(refresh, REFRESH_MS);
 }
+
+function askForKey() {
+  $('#key-form').hidden = false;
+  $('#key').focus();
+}
+
+$('#key-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  sessionStorage.setItem(KEY_STORAGE, $('#key').value.trim());
+  $('#key').value = '';
+  $('#key-form').hidden = true;
+  refresh();
+});
 
 $('#controls').addEventListener('change', () => {
   const q = new URLSearchParams();
