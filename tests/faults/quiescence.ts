@@ -57,13 +57,18 @@ export async function waitForProgress(kafka: Kafka, groups: Array<{ groupId: str
   }
 }
 
-/** Waits until every group has committed everything on its topics, twice in a row (outputs feed later groups). */
+/**
+ * Waits until every group has committed everything on its topics, twice in a row (outputs feed later
+ * groups). A lag that cannot be read (a busy broker answering "not the leader" for a moment) counts
+ * as not quiet and is read again, until the deadline.
+ */
 export async function waitForQuiescence(kafka: Kafka, groups: Array<{ groupId: string; topics: string[] }>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let quietRounds = 0;
+  const lagOrError = (g: { groupId: string; topics: string[] }) => groupLag(kafka, g.groupId, g.topics).catch((error: Error) => `unreadable: ${error.message}`);
   while (quietRounds < 2) {
-    const lags = await Promise.all(groups.map(async (g) => [g.groupId, await groupLag(kafka, g.groupId, g.topics)] as const));
-    const total = lags.reduce((s, [, l]) => s + l, 0);
+    const lags = await Promise.all(groups.map(async (g) => [g.groupId, await lagOrError(g)] as const));
+    const total = lags.reduce((s, [, l]) => s + (typeof l === 'number' ? l : Infinity), 0);
     if (Date.now() > deadline) throw new Error(`pipeline did not drain in time; lag by group: ${JSON.stringify(Object.fromEntries(lags))}`);
     quietRounds = total === 0 ? quietRounds + 1 : 0;
     await new Promise((r) => setTimeout(r, 1_000));
