@@ -3,9 +3,12 @@ import type { Registry } from 'prom-client';
 import type { Topics } from '../../schemas/topics.js';
 import type { ClickHouse } from '../platform/clickhouse/client.js';
 import type { Logger } from '../platform/logging/logger.js';
+import { consumerTuning } from '../platform/kafka/consumer-tuning.js';
+import { composeComponents, type Component } from '../platform/runtime/component.js';
+import { createChurnHandoff, type ChurnHandoff } from './churn-handoff/component.js';
 import { loadMonitors, type AlerterConfig } from './config.js';
 import type { Monitor } from './core/monitors.js';
-import { createAlerterService, type AlerterService } from './service.js';
+import { createAlerterService } from './service.js';
 import { createClickHouseWindowSource } from './window-source.js';
 
 export interface AlerterAdapters {
@@ -21,9 +24,10 @@ export interface AlerterAdapters {
 
 /**
  * The alerter from its parsed config: `npm run alerter` and `npm start` both build it here. The
- * monitors file is read once, here; any problem in it stops the start.
+ * monitors file is read once, here; any problem in it stops the start. With CHURN_WEBHOOK_URL,
+ * the churn hand-off (`churn-alerts` → webhook) runs beside the monitors.
  */
-export function buildAlerter(config: AlerterConfig, adapters: AlerterAdapters): AlerterService & { monitors: readonly Monitor[] } {
+export function buildAlerter(config: AlerterConfig, adapters: AlerterAdapters): Component & { monitors: readonly Monitor[]; churnHandoff: ChurnHandoff | null } {
   const monitors = loadMonitors(config.ALERTER_MONITORS_FILE, config.ALERTER_DASHBOARD_URL ?? adapters.dashboardBase);
   const alerter = createAlerterService({
     kafka: adapters.kafka,
@@ -44,5 +48,19 @@ export function buildAlerter(config: AlerterConfig, adapters: AlerterAdapters): 
     registry: adapters.registry,
     logger: adapters.logger,
   });
-  return { ...alerter, monitors };
+  const churnHandoff = config.CHURN_WEBHOOK_URL
+    ? createChurnHandoff({
+        kafka: adapters.kafka,
+        topics: adapters.topics,
+        url: config.CHURN_WEBHOOK_URL,
+        maxQueue: config.CHURN_WEBHOOK_MAX_QUEUE,
+        maxAttempts: config.CHURN_WEBHOOK_MAX_ATTEMPTS,
+        timeoutMs: config.CHURN_WEBHOOK_TIMEOUT_MS,
+        tuning: consumerTuning(config),
+        registry: adapters.registry,
+        logger: adapters.logger,
+      })
+    : null;
+  const component = churnHandoff ? composeComponents('alerter', [alerter, churnHandoff]) : alerter;
+  return { name: component.name, start: () => component.start(), stop: () => component.stop(), health: () => component.health(), monitors, churnHandoff };
 }

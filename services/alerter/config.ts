@@ -26,6 +26,13 @@ export const AlerterEnv = z.object({
   ALERTER_WEBHOOK_MAX_QUEUE: envInt(1_000, 1, 1_000_000),
   ALERTER_WEBHOOK_MAX_ATTEMPTS: envInt(8, 1, 100),
   ALERTER_HTTP_PORT: envInt(8085, 0, 65_535),
+  /** Where churn alerts (`churn-alerts`) are POSTed for a CRM or support tool; unset = no churn hand-off. */
+  CHURN_WEBHOOK_URL: optionalUrl,
+  /** Deliveries waiting or in flight at most; a full queue pauses the hand-off's consumer (nothing is dropped). */
+  CHURN_WEBHOOK_MAX_QUEUE: envInt(1_000, 1, 1_000_000),
+  /** Attempts per churn alert before it goes to the dead-letter topic. */
+  CHURN_WEBHOOK_MAX_ATTEMPTS: envInt(8, 1, 100),
+  CHURN_WEBHOOK_TIMEOUT_MS: envInt(10_000, 100, 300_000),
   HTTP_HOST: z.string().default('127.0.0.1'),
 });
 export type AlerterConfig = z.infer<typeof AlerterEnv>;

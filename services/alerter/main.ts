@@ -28,6 +28,7 @@ await runMain(async () => {
     logger,
     banner: () =>
       `alerter: ${alerter.monitors.length} monitors from ${config.ALERTER_MONITORS_FILE} on ClickHouse (${clickhouse.mode}) → ${topics.alerts}` +
-      `${config.ALERTER_WEBHOOK_URL ? ` + webhook (${config.ALERTER_WEBHOOK_FORMAT})` : ''}; health at ${ops.address()}/healthz`,
+      `${config.ALERTER_WEBHOOK_URL ? ` + webhook (${config.ALERTER_WEBHOOK_FORMAT})` : ''}` +
+      `${alerter.churnHandoff ? `; ${topics.churnAlerts} → churn webhook` : ''}; health at ${ops.address()}/healthz`,
   };
 });
