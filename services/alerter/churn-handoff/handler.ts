@@ -95,7 +95,9 @@ export function createChurnHandoffHandler(options: ChurnHandoffHandlerOptions): 
 
   const queue = createWebhookQueue({
     post: options.post,
-    maxQueue,
+    // The queue counts a delivery as in flight until its loop moves on, a moment after its hook
+    // ran: one more than the gate below lets through, so the queue never drops for overflow.
+    maxQueue: maxQueue + 1,
     maxAttempts: options.maxAttempts,
     baseDelayMs: options.baseDelayMs,
     maxDelayMs: options.maxDelayMs,
@@ -170,7 +172,8 @@ export function createChurnHandoffHandler(options: ChurnHandoffHandlerOptions): 
           continue;
         }
         // Backpressure: wait for room, committing what settles meanwhile so progress shows.
-        while (queue.size() >= maxQueue) {
+        // `origins` holds exactly the deliveries not yet delivered or dropped (this is the queue's only producer).
+        while (origins.size >= maxQueue) {
           await leftQueue();
           const point = pointOf(ledger);
           if (point) await control.progress(point);
@@ -184,7 +187,7 @@ export function createChurnHandoffHandler(options: ChurnHandoffHandlerOptions): 
     async onIdle(tp) {
       return pointOf(ledgers.get(`${tp.topic}:${tp.partition}`));
     },
-    backlog: () => queue.size(),
+    backlog: () => origins.size,
     async idle() {
       for (;;) {
         await queue.idle();
