@@ -42,6 +42,19 @@ describe('alerter configuration', () => {
     expect(() => parseEnv(AlerterEnv, { ALERTER_WEBHOOK_FORMAT: 'teams' })).toThrow(/ALERTER_WEBHOOK_FORMAT/);
   });
 
+  it('turns the churn hand-off on with CHURN_WEBHOOK_URL alone and checks its limits', () => {
+    const off = parseEnv(AlerterEnv, {});
+    expect(off.CHURN_WEBHOOK_URL).toBeUndefined();
+    expect([off.CHURN_WEBHOOK_MAX_QUEUE, off.CHURN_WEBHOOK_MAX_ATTEMPTS, off.CHURN_WEBHOOK_TIMEOUT_MS]).toEqual([1_000, 8, 10_000]);
+    expect(parseEnv(AlerterEnv, { CHURN_WEBHOOK_URL: '' }).CHURN_WEBHOOK_URL).toBeUndefined();
+    expect(parseEnv(AlerterEnv, { CHURN_WEBHOOK_URL: 'https://crm.example.com/hooks/churn', CHURN_WEBHOOK_MAX_QUEUE: '50' })).toMatchObject({
+      CHURN_WEBHOOK_URL: 'https://crm.example.com/hooks/churn',
+      CHURN_WEBHOOK_MAX_QUEUE: 50,
+    });
+    expect(() => parseEnv(AlerterEnv, { CHURN_WEBHOOK_URL: 'ftp://x' })).toThrow(/CHURN_WEBHOOK_URL/);
+    expect(() => parseEnv(AlerterEnv, { CHURN_WEBHOOK_MAX_QUEUE: '0' })).toThrow(/CHURN_WEBHOOK_MAX_QUEUE/);
+  });
+
   it('puts dashboard links on the configured base, keeping path, query and placeholders', () => {
     const template = 'http://localhost:3000/dashboard/funnel?site={site}&from={from}';
     expect(rebaseDashboardUrl(template, 'https://journey.example.com/')).toBe('https://journey.example.com/dashboard/funnel?site={site}&from={from}');
