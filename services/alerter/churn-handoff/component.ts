@@ -90,7 +90,11 @@ export function createChurnHandoff(options: ChurnHandoffOptions): ChurnHandoff {
     },
     health(): Health {
       const h = consumer?.health() ?? { ok: false, details: { started: false } };
-      return { ok: h.ok, details: { ...h.details, backlog: handler?.backlog() ?? 0 } };
+      const backpressured = handler?.waitingForRoom() ?? false;
+      // A receiver that is down fills the queue and holds the batch back for as long as it is down:
+      // that is the hand-off waiting by design, not a hung consumer, and no reason to restart it.
+      const ok = h.ok || (backpressured && h.details?.running === true && h.details?.crashed === undefined);
+      return { ok, details: { ...h.details, backlog: handler?.backlog() ?? 0, backpressured } };
     },
     backlog: () => handler?.backlog() ?? 0,
     idle: async () => handler?.idle(),

@@ -157,6 +157,7 @@ describe('churn hand-off handler', () => {
     await clock.settle();
     expect(handler.backlog()).toBe(2);
     expect(done).toBe(false);
+    expect(handler.waitingForRoom()).toBe(true);
     for (let i = 0; i < 3; i++) {
       r.release();
       await clock.settle();
@@ -164,6 +165,7 @@ describe('churn hand-off handler', () => {
     }
     // Each delivery that made room was committed through progress() while the batch waited.
     expect(await handled).toBeNull();
+    expect(handler.waitingForRoom()).toBe(false);
     expect(progressed).toEqual([{ offset: '1' }, { offset: '2' }, { offset: '3' }]);
     r.release();
     await clock.settle();

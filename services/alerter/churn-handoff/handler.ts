@@ -39,6 +39,8 @@ export interface ChurnHandoffHandlerOptions {
 export interface ChurnHandoffHandler extends PartitionHandler {
   /** Deliveries waiting or in flight. */
   backlog(): number;
+  /** True while a batch waits for room in the full queue (backpressure, not a hung consumer). */
+  waitingForRoom(): boolean;
   /** Resolves when nothing is queued, in flight or being dead-lettered (tests). */
   idle(): Promise<void>;
   /** Gives queued deliveries one last attempt within `graceMs`; what is left stays uncommitted. */
@@ -71,6 +73,7 @@ export function createChurnHandoffHandler(options: ChurnHandoffHandlerOptions): 
   const deadLettering = new Set<Promise<void>>();
   /** Woken whenever a delivery leaves the queue: a batch waiting for room looks again. */
   let wakers: Array<() => void> = [];
+  let waitingBatches = 0;
   const wake = () => {
     const woken = wakers;
     wakers = [];
@@ -174,7 +177,12 @@ export function createChurnHandoffHandler(options: ChurnHandoffHandlerOptions): 
         // Backpressure: wait for room, committing what settles meanwhile so progress shows.
         // `origins` holds exactly the deliveries not yet delivered or dropped (this is the queue's only producer).
         while (origins.size >= maxQueue) {
-          await leftQueue();
+          waitingBatches++;
+          try {
+            await leftQueue();
+          } finally {
+            waitingBatches--;
+          }
           const point = pointOf(ledger);
           if (point) await control.progress(point);
         }
@@ -188,6 +196,7 @@ export function createChurnHandoffHandler(options: ChurnHandoffHandlerOptions): 
       return pointOf(ledgers.get(`${tp.topic}:${tp.partition}`));
     },
     backlog: () => origins.size,
+    waitingForRoom: () => waitingBatches > 0,
     async idle() {
       for (;;) {
         await queue.idle();
