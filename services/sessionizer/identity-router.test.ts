@@ -8,48 +8,21 @@ import type { JourneyRecord } from '../../schemas/journey.js';
 import type { Touchpoint } from '../../schemas/touchpoint.js';
 import { topicCodecs, topicsWithPrefix } from '../../schemas/topics.js';
 import type { OutgoingRecord } from '../platform/kafka/producer.js';
-import { IdentityGraph } from './core/identity.js';
 import { touchpoint } from './core/test-touchpoint.js';
 import { createLogger } from '../platform/logging/logger.js';
 import { createIdentityRouter } from './identity-router.js';
 import { RetryWindowCopy } from './retry-window-copy.js';
 import { openLocalStateLog } from '../platform/streams/local-state-log.js';
-import { routerMarkerKey, type createIdentityTable } from './identity-table.js';
+import type { createIdentityTable } from './identity-table.js';
+import { identityTableInMemory } from '../../tests/support/identity-table-in-memory.js';
 
 const topics = topicsWithPrefix('t.');
 const tpCodec = topicCodecs.touchpoints();
 const recordCodec = topicCodecs.identifiedTouchpoints();
 
-/**
- * The identity table without its Kafka reader: the same graph, applied in memory. `fromTopic`
- * rebuilds what a restarted instance would read: the identity-links records that were sent.
- */
 const silent = createLogger('test', 'silent');
-
-function tableInMemory(fromTopic: OutgoingRecord[] = []): ReturnType<typeof createIdentityTable> {
-  const graph = new IdentityGraph();
-  const markers = new Map<number, { offset: bigint; watermark: number | null }>();
-  for (const r of fromTopic.filter((x) => x.topic === topics.identityLinks)) {
-    const key = String(r.key);
-    const [offset, watermark] = String(r.value).split('@');
-    if (key === routerMarkerKey(0)) markers.set(0, { offset: BigInt(offset!), watermark: watermark === undefined ? null : Number(watermark) });
-    else graph.apply({ a: key, b: String(r.value) });
-  }
-  return {
-    catchUpToEnd: async () => {},
-    appliedOffset: (partition) => markers.get(partition)?.offset ?? null,
-    appliedWatermark: (partition) => markers.get(partition)?.watermark ?? null,
-    markApplied: (partition, offset, watermark) => void markers.set(partition, { offset, watermark }),
-    name: 'identity-table',
-    graph,
-    apply: (link) => graph.apply(link),
-    entriesFor: (ids) => ids.flatMap((id) => (graph.entryOf(id) === undefined ? [] : [[id, graph.entryOf(id)!] as [string, string]])),
-    caughtUp: async () => {},
-    start: async () => {},
-    stop: async () => {},
-    health: () => ({ ok: true, details: {} }),
-  };
-}
+/** The identity table in memory; `fromTopic`: what a restarted instance reads back. */
+const tableInMemory = (fromTopic: OutgoingRecord[] = []) => identityTableInMemory(topics.identityLinks, fromTopic);
 
 function setup(failSends: number, options: { table?: ReturnType<typeof createIdentityTable>; failOnCall?: number; input?: KafkaMessage[]; windowCopyDir?: string; emptyInput?: boolean } = {}) {
   const emptyInput = options.emptyInput ?? false;

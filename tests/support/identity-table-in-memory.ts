@@ -1,0 +1,34 @@
+import type { OutgoingRecord } from '../../services/platform/kafka/producer.js';
+import { IdentityGraph } from '../../services/sessionizer/core/identity.js';
+import { routerMarkerKey, type createIdentityTable } from '../../services/sessionizer/identity-table.js';
+
+/**
+ * The identity table without its Kafka reader: the same graph, applied in memory. `fromTopic`
+ * rebuilds what a restarted instance would read: the identity-links records that were sent (to
+ * `identityLinksTopic`). Router markers are read for partition 0, the touchpoints partition the
+ * unit tests route.
+ */
+export function identityTableInMemory(identityLinksTopic: string, fromTopic: OutgoingRecord[] = []): ReturnType<typeof createIdentityTable> {
+  const graph = new IdentityGraph();
+  const markers = new Map<number, { offset: bigint; watermark: number | null }>();
+  for (const r of fromTopic.filter((x) => x.topic === identityLinksTopic)) {
+    const key = String(r.key);
+    const [offset, watermark] = String(r.value).split('@');
+    if (key === routerMarkerKey(0)) markers.set(0, { offset: BigInt(offset!), watermark: watermark === undefined ? null : Number(watermark) });
+    else graph.apply({ a: key, b: String(r.value) });
+  }
+  return {
+    catchUpToEnd: async () => {},
+    appliedOffset: (partition) => markers.get(partition)?.offset ?? null,
+    appliedWatermark: (partition) => markers.get(partition)?.watermark ?? null,
+    markApplied: (partition, offset, watermark) => void markers.set(partition, { offset, watermark }),
+    name: 'identity-table',
+    graph,
+    apply: (link) => graph.apply(link),
+    entriesFor: (ids) => ids.flatMap((id) => (graph.entryOf(id) === undefined ? [] : [[id, graph.entryOf(id)!] as [string, string]])),
+    caughtUp: async () => {},
+    start: async () => {},
+    stop: async () => {},
+    health: () => ({ ok: true, details: {} }),
+  };
+}
