@@ -234,6 +234,23 @@ describe('journey processor, sessions: event time from several router partitions
 });
 
 describe('journey processor, stages', () => {
+  it('a conversion deadline that passes while the survivor waits for the absorbed journey waits too: its held touchpoint still converts (found by the merge-protocol model test)', () => {
+    const DAY = 86_400_000;
+    const tp = (event: string, at: number): JourneyRecord => ({ kind: 'touchpoint', customerId: 'u:U0', touchpoint: touch('u:U0', event, at), mergeInto: null, mergedFrom: null, state: null, source: 0, sourceWatermark: at });
+    const absorbing: JourneyRecord = { kind: 'absorbing', customerId: 'u:U0', touchpoint: null, mergeInto: null, mergedFrom: 'a:A1', state: null };
+    const transfer: JourneyRecord = { kind: 'transfer', customerId: 'u:U0', touchpoint: null, mergeInto: null, mergedFrom: 'a:A1', state: null };
+    const watermark: JourneyRecord = { kind: 'watermark', customerId: '', touchpoint: null, mergeInto: null, mergedFrom: null, state: null, source: 0, sourceWatermark: T0 + 8 * DAY };
+    const funnelOf = (order: Array<JourneyRecord | 'tick'>) => {
+      const p = processor();
+      const out = order.flatMap((r) => (r === 'tick' ? p.tick(LATER, { caughtUp: false }) : p.process(message(r))));
+      return out.filter((r) => r.topic === topics.funnelEvents).map((r) => funnelCodec.decode(r.value as Buffer)).map((f) => `${f.kind} ${f.fromStage ?? '-'}>${f.stage}`).sort();
+    };
+    const start = [tp(EVENTS.adClicked, T0), absorbing, tp(EVENTS.productViewed, T0 + 2 * 60_000), watermark];
+    const transferFirst = funnelOf([...start.slice(0, 2), transfer, ...start.slice(2), 'tick']);
+    expect(transferFirst).toContain('conversion awareness>consideration');
+    expect(funnelOf([...start, 'tick', transfer, 'tick'])).toEqual(transferFirst);
+  });
+
   const MIN = 60_000;
   const stageRecord = (customerId: string, event: string, at: number): JourneyRecord => ({ kind: 'touchpoint', customerId, touchpoint: touch(customerId, event, at), mergeInto: null, mergedFrom: null, state: null });
   const merge = (from: string, into: string): JourneyRecord => ({ kind: 'merge', customerId: from, touchpoint: null, mergeInto: into, mergedFrom: null, state: null });

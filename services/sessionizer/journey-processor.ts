@@ -338,9 +338,11 @@ export function createJourneyProcessor(deps: JourneyProcessorDeps): PartitionPro
       // clock: a replay or an import of last month settles them as the events' own time passes
       // their deadlines, exactly as the live stream did. The partition's watermark less the grace
       // period (the sessions' fold horizon): a touchpoint that comes after with an earlier time is
-      // late by definition, so whether a window expired first cannot depend on arrival timing.
+      // late by definition, so whether a window expired first cannot depend on arrival timing. A
+      // survivor waiting for an absorbed journey keeps its deadlines, as it keeps its sessions open,
+      // until its held touchpoints have met the merged state.
       const eventTime = sessions.watermark - deps.sessions.graceMs;
-      const settled = Number.isFinite(eventTime) ? stageRecords(stages.tick(eventTime, deps.tickLimit)) : [];
+      const settled = Number.isFinite(eventTime) ? stageRecords(stages.tick(eventTime, deps.tickLimit, (customerId) => barrier.isWaiting(customerId))) : [];
       return fitted([...released, ...sessionRecords(closed), ...settled]);
     },
     changedKeys: () => sessions.dirtyCount() + stages.dirtyCount() + dirtySources.size,

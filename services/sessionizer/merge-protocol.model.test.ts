@@ -48,7 +48,7 @@ const silent = createLogger('test', 'silent');
 
 // The default 7-day conversion window is longer than any generated history (at most 24 steps of
 // 4 hours): no drop-off falls due before the end, when no merge wait is open. A shorter window
-// finds the first failure listed at the end of the file.
+// finds the failure listed first at the end of the file.
 const stagesOptions = { rules: loadShippedStageRules('ecommerce.yaml'), config: defaultStagesCoreConfig(), churn: loadShippedChurnModel() };
 const sessionsConfig = sessionizerConfig(stageClassifierFromFile(rulesPath('ecommerce.yaml')));
 /**
@@ -605,16 +605,14 @@ describe('merge protocol: two journey partitions under any interleaving, crash a
  * NOT IN THE DEFAULT RUN: what fails (reported to the lead for issue 20). Each shrunk case below
  * has every anonymous id on journey partition 0 and no scheduled command unless said.
  *
- * 1. Stage deadlines do not wait for a waiting survivor. sessions.expire defers a survivor that
- *    waits for an absorbed state (barrier.isWaiting); stages.tick does not. When the watermark
- *    passes a stage's conversion deadline while the survivor holds a touchpoint from before the
- *    deadline, the drop-off is emitted and the held touchpoint no longer converts. The default
- *    7-day window is longer than any generated history, so the first property never meets it;
- *    with `StagesCoreConfig.parse({ conversionWindowMs: 3 * HOUR })` it fails. Case: u:U0 clicks an
- *    ad at minute 0 (a:A0+u:U0, its merge settled), a:A1+u:U0 views a product at minute 2 (held:
- *    u:U0 waits for a:A1), both routers reach minute 240, the partition ticks, then a:A1's
- *    transfer arrives: "dropoff ->awareness u:U0 180" where the reference has "conversion
- *    awareness>consideration u:U0 2".
+ * 1. (Fixed: stages.tick now defers a waiting survivor as sessions.expire does; unit test in
+ *    journey-processor.test.ts.) With a 3-hour window (`conversionWindowMs: 3 * HOUR`) the first
+ *    property still fails, on an absorbed id's deadline that falls before its merge: m0 A0 'Ad
+ *    Clicked' @0, m1 A0 @120, m2 A1+U0 @240, m3 A2 @240, m4 A0+U0 @240 (A0, A1 on router 0, A2 on
+ *    router 1), route(1, 1), route(0, 3), crash(0): the reference settles "dropoff ->awareness a:A0
+ *    180" before the merge at 240; the two partitions export a:A0 into u:U0 before the other
+ *    router's watermark passes 180 + grace, and the drop-off is never emitted. Whether an absorbed
+ *    id's deadlines before the merge's event time are settled depends on arrival order.
  *
  * With the routers' tables lagging (the second property), the first property's exact comparison
  * and its strandedState check fail:

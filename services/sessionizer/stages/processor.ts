@@ -77,14 +77,20 @@ export class StagesPartition {
 
   /**
    * Settles every customer due by `now` (dropoffs, lapses, churn rescoring of silent customers).
-   * Visits only due customers; `limit` bounds the work of one call (the rest stays due).
+   * Visits only due customers; `limit` bounds the work of one call (the rest stays due). A
+   * `deferred` customer (a survivor waiting for an absorbed journey) stays due for a later call.
    */
-  tick(now: number, limit = Infinity): TickOutput {
+  tick(now: number, limit = Infinity, deferred: (customerId: string) => boolean = () => false): TickOutput {
     const { config, churn } = this.options;
     const out: TickOutput = { transitions: [], funnel: [], churn: [] };
     for (const id of this.due.popDue(now, limit)) {
       const state = this.states.get(id);
       if (state === undefined) continue;
+      if (deferred(id)) {
+        // Its deadline waits too: held touchpoints from before it must be applied first.
+        this.schedule(id, state);
+        continue;
+      }
       this.ticked++;
       const at = Math.max(now, state.lastActivityAt ?? now);
       const step = journeyTick(state, at, config);
