@@ -3,6 +3,7 @@ import { NotFoundError } from '../params.js';
 import type { QueryRunner } from '../runner.js';
 import { resolveCustomer, type ResolvedCustomer } from './customer-identity.js';
 import { iso } from './window.js';
+import type { ChurnRisk } from './churn.js';
 
 /** Bounds of one profile: the newest transitions and sessions, so a read never grows with a customer's age. */
 export const MAX_TRANSITIONS = 100;
@@ -107,16 +108,8 @@ export interface CustomerProfile {
     furthestStage: Stage | null;
     converted: boolean;
   }[];
-  churn: {
-    customerId: string;
-    score: number;
-    pAlive: number;
-    reasons: string[];
-    nextAction: string;
-    stage: Stage | null;
-    crossedThreshold: boolean;
-    at: string;
-  } | null;
+  /** The newest churn score, as the churn list gives it. */
+  churn: ChurnRisk | null;
   account: { accountId: string } | null;
 }
 
