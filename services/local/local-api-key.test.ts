@@ -2,7 +2,7 @@ import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadApiKeys } from '../query-api/access.js';
+import { loadApiKeys } from '../query-api/config.js';
 import { ensureLocalApiKey } from './local-api-key.js';
 
 const KEY_1 = 'first-key-0123456789abcdefghijklmn';

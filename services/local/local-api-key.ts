@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../platform/config/env.js';
-import { loadApiKeys } from '../query-api/access.js';
+import { loadApiKeys } from '../query-api/config.js';
 
 export interface LocalApiKey {
   /** The keys file, for QUERY_API_KEYS_FILE. */

@@ -11,7 +11,7 @@ import { createKafka } from '../platform/kafka/client.js';
 import { createLogger } from '../platform/logging/logger.js';
 import { composeComponents } from '../platform/runtime/component.js';
 import { runMain } from '../platform/runtime/run-main.js';
-import { apiKeysFromConfig, isLoopbackHost } from '../query-api/access.js';
+import { apiKeysFromConfig, isLoopbackHost } from '../query-api/config.js';
 import { ensureLocalBroker } from './broker.js';
 import { composeLocal } from './compose.js';
 import { LocalEnv } from './config.js';

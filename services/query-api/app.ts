@@ -29,7 +29,7 @@ export interface QueryApiDeps {
   corsOrigins?: string[] | undefined;
   /** Identical requests within this many ms share one answer (default 1000; 0 disables). */
   cacheTtlMs?: number | undefined;
-  /** Keys the /api endpoints require (README: API keys); undefined: open (loopback only, see access.ts). */
+  /** Keys the /api endpoints require (README: API keys); undefined: open (loopback only, see config.ts). */
   apiKeys?: readonly ApiKey[] | undefined;
 }
 

@@ -11,7 +11,7 @@ const unauthorized = (reply: FastifyReply, message: string) =>
 /**
  * The route hook that lets a request through only with a key holding `scope`: 401 without a valid
  * key, 403 with a valid key of too narrow a scope. `keys` undefined: the API is open (loopback only,
- * see access.ts). The key itself is never logged; the name of the key that was used is, at debug.
+ * see config.ts). The key itself is never logged; the name of the key that was used is, at debug.
  */
 export function requireScope(keys: readonly ApiKey[] | undefined, scope: Scope): onRequestHookHandler {
   return async (request: FastifyRequest, reply: FastifyReply) => {

@@ -2,7 +2,7 @@ import type { Registry } from 'prom-client';
 import type { ClickHouse } from '../platform/clickhouse/client.js';
 import type { Logger } from '../platform/logging/logger.js';
 import type { Health } from '../platform/runtime/component.js';
-import { apiKeysFromConfig } from './access.js';
+import { apiKeysFromConfig } from './config.js';
 import type { QueryApiConfig } from './config.js';
 import { createQueryApiService } from './service.js';
 

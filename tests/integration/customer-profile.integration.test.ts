@@ -154,12 +154,12 @@ describe('hostile customer ids', () => {
 });
 
 describe('OpenAPI', () => {
-  it('documents both customer endpoints with their path parameter and 404', async () => {
+  it('documents both customer endpoints with their path parameter, 404 and the key answers (401, 403)', async () => {
     const doc = (await answer('/api/openapi.json')).body as { paths: Record<string, { get: { parameters: { name: string; in: string }[]; responses: Record<string, unknown> } }> };
     for (const path of ['/api/customers/{id}', '/api/customers/{id}/timeline']) {
       const op = doc.paths[path]!.get;
       expect(op.parameters[0]).toMatchObject({ name: 'id', in: 'path', required: true });
-      expect(Object.keys(op.responses).sort()).toEqual(['200', '400', '404', '503']);
+      expect(Object.keys(op.responses).sort()).toEqual(['200', '400', '401', '403', '404', '503']);
     }
     expect(doc.paths['/api/customers/{id}/timeline']!.get.parameters.map((p) => p.name)).toEqual(['id', 'limit', 'cursor']);
   });

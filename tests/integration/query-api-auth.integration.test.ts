@@ -6,7 +6,7 @@ import { Registry } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../services/platform/logging/logger.js';
-import { loadApiKeys } from '../../services/query-api/access.js';
+import { loadApiKeys } from '../../services/query-api/config.js';
 import { buildQueryApi } from '../../services/query-api/app.js';
 import { insertStitchedCustomer, stitchedCustomer } from '../support/customer-profile-fixture.js';
 import { freshDatabase, type TestDatabase } from '../support/clickhouse.js';

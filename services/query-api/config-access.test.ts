@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../platform/config/env.js';
-import { apiKeysFromConfig, isLoopbackHost, loadApiKeys } from './access.js';
+import { apiKeysFromConfig, isLoopbackHost, loadApiKeys } from './config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'api-keys-'));
 const file = (name: string, lines: string[]) => {
