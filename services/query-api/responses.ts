@@ -123,21 +123,25 @@ export const CohortsResponse = z.strictObject({
   ),
 });
 
+/** One customer's churn risk, as the churn list and the customer profile give it. */
+const churnRisk = (customerId: z.ZodType<string>) =>
+  z.strictObject({
+    customerId,
+    score: z.number(),
+    pAlive: z.number(),
+    reasons: z.array(z.string()),
+    nextAction: z.string(),
+    stage: stage.nullable(),
+    crossedThreshold: z.boolean(),
+    at: isoTime,
+  });
+
 export const ChurnResponse = z.strictObject({
   minScore: z.number(),
   site: z.string().nullable(),
   atRisk: z.number(),
   customers: z.array(
-    z.strictObject({
-      customerId: z.string(),
-      score: z.number(),
-      pAlive: z.number(),
-      reasons: z.array(z.string()),
-      nextAction: z.string(),
-      stage: stage.nullable(),
-      crossedThreshold: z.boolean(),
-      at: isoTime,
-    }),
+    churnRisk(z.string()),
   ),
 });
 
@@ -237,17 +241,7 @@ export const CustomerProfileResponse = z.strictObject({
       }),
     )
     .meta({ description: 'The 10 most recently started sessions of every linked id, newest first' }),
-  churn: z
-    .strictObject({
-      customerId: rowCustomerId,
-      score: z.number(),
-      pAlive: z.number(),
-      reasons: z.array(z.string()),
-      nextAction: z.string(),
-      stage: stage.nullable(),
-      crossedThreshold: z.boolean(),
-      at: isoTime,
-    })
+  churn: churnRisk(rowCustomerId)
     .nullable()
     .meta({ description: 'The newest churn score of any linked id' }),
   account: z.strictObject({ accountId: z.string() }).nullable().meta({ description: 'B2B account (group call) of the newest touchpoint that has one' }),

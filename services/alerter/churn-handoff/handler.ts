@@ -5,7 +5,7 @@ import type { CommitPoint, PartitionHandler } from '../../platform/kafka/consume
 import type { OutgoingRecord } from '../../platform/kafka/producer.js';
 import type { Logger } from '../../platform/logging/logger.js';
 import { deadLetterRecord } from '../../platform/pipeline/dead-letter.js';
-import { createWebhookQueue, type DropReason, type PostWebhook, type WebhookDelivery } from '../webhook-queue.js';
+import { createWebhookQueue, type DropReason, type WebhookDelivery, type WebhookQueueOptions } from '../webhook-queue.js';
 import { churnHandoffBody, churnIdempotencyKey } from './body.js';
 import { createDeliveryLedger, type DeliveryLedger } from './delivery-ledger.js';
 
@@ -17,17 +17,9 @@ export interface ChurnHandoffCounters {
   failed(reason: 'gave-up' | 'rejected' | 'undecodable'): void;
 }
 
-export interface ChurnHandoffHandlerOptions {
-  readonly post: PostWebhook;
+/** The webhook queue's settings; `maxQueue`: a full queue holds the consumer back (nothing is dropped). */
+export interface ChurnHandoffHandlerOptions extends Pick<WebhookQueueOptions, 'post' | 'maxQueue' | 'maxAttempts' | 'baseDelayMs' | 'maxDelayMs' | 'timeoutMs' | 'sleep' | 'random'> {
   readonly codec: Codec<ChurnScore>;
-  /** Deliveries waiting or in flight at most; a full queue holds the consumer back (nothing is dropped). */
-  readonly maxQueue: number;
-  readonly maxAttempts: number;
-  readonly baseDelayMs: number;
-  readonly maxDelayMs: number;
-  readonly timeoutMs: number;
-  readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
-  readonly random: () => number;
   readonly now: () => number;
   readonly deadLetterTopic: string;
   /** Sends dead-letter records; resolves once they are on the topic. */
