@@ -77,11 +77,18 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
     }
     return count;
   };
+  // One admin round trip for the whole topic, shared by the partitions that ask while it is in
+  // flight (an idle tick asks for every empty partition at once); never a cached, older answer.
+  let offsetsInFlight: ReturnType<ReturnType<Kafka['admin']>['fetchTopicOffsets']> | null = null;
   const touchpointsOffsets = async (partition: number) => {
-    const admin = deps.kafka.admin();
-    await admin.connect();
-    const offsets = await admin.fetchTopicOffsets(deps.topics.touchpoints).finally(() => admin.disconnect());
-    return offsets.find((o) => o.partition === partition);
+    offsetsInFlight ??= (async () => {
+      const admin = deps.kafka.admin();
+      await admin.connect();
+      return admin.fetchTopicOffsets(deps.topics.touchpoints).finally(() => admin.disconnect());
+    })().finally(() => {
+      offsetsInFlight = null;
+    });
+    return (await offsetsInFlight).find((o) => o.partition === partition);
   };
   const recentMessagesPerPartition = deps.recentMessagesPerPartition ?? 200_000;
   const router = createIdentityRouter({

@@ -5,13 +5,29 @@ import { createPartitionedConsumer, type PartitionBatch, type PartitionControl }
 import { createKafkaProducer, type OutgoingRecord, type RecordProducer } from '../../services/platform/kafka/producer.js';
 import { readPartitionRange } from '../../services/platform/kafka/read-range.js';
 import { APPLIED_OFFSET_KEY } from '../../services/platform/streams/changelog.js';
-import { createStatefulHandler, type PartitionProcessor, type StateUpdate } from '../../services/platform/streams/stateful-handler.js';
+import { createStatefulHandler, type PartitionProcessor, type StatefulHandlerDeps, type StateUpdate } from '../../services/platform/streams/stateful-handler.js';
 import { stopAfterEach } from '../support/cleanup.js';
 import { eventually } from '../support/eventually.js';
 import { uniqueGroupId, uniquePrefix } from '../support/kafka.js';
 import { testKafka, testLogger } from '../support/pipeline.js';
 
 /** Counts messages per key; each message's output is the key's new count. */
+/** A stateful handler over counting processors, keeping each processor it creates (one per restore). */
+function countingHandler(outTopic: string, deps: Omit<StatefulHandlerDeps, 'createProcessor' | 'logger' | 'stateFlushIntervalMs'>) {
+  const created: Array<ReturnType<typeof countingProcessor>> = [];
+  const handler = createStatefulHandler({
+    ...deps,
+    createProcessor: () => {
+      const p = countingProcessor(outTopic);
+      created.push(p);
+      return p;
+    },
+    logger: testLogger('stateful-it'),
+    stateFlushIntervalMs: 1_000,
+  });
+  return { handler, created };
+}
+
 function countingProcessor(outTopic: string): PartitionProcessor & { counts: Map<string, number> } {
   const counts = new Map<string, number>();
   const dirty = new Set<string>();
@@ -103,21 +119,7 @@ describe('stateful handler on the real broker', () => {
     let now = 0;
     let failOutputs = false;
     const outputs: RecordProducer = { send: (records) => (failOutputs ? Promise.reject(new Error('broker said no')) : producer.send(records)) };
-    const created: Array<ReturnType<typeof countingProcessor>> = [];
-    const handler = createStatefulHandler({
-      kafka,
-      producer,
-      outputs,
-      changelogTopic: topics.changelog,
-      createProcessor: () => {
-        const p = countingProcessor(topics.out);
-        created.push(p);
-        return p;
-      },
-      now: () => now,
-      logger: testLogger('stateful-it'),
-      stateFlushIntervalMs: 1_000,
-    });
+    const { handler, created } = countingHandler(topics.out, { kafka, producer, outputs, changelogTopic: topics.changelog, now: () => now });
     const tp = { topic: topics.input, partition: 0 };
     await handler.onAssigned!(tp, { offset: '-1', metadata: null });
     now = 1_000;
@@ -150,20 +152,12 @@ describe('stateful handler on the real broker', () => {
       send: (records) => (++sends >= failFrom ? Promise.reject(new Error('broker gone mid-flush')) : producer.send(records)),
     };
     const splits: number[] = [];
-    const created: Array<ReturnType<typeof countingProcessor>> = [];
-    const handler = createStatefulHandler({
+    const { handler, created } = countingHandler(topics.out, {
       kafka,
       producer: changelogProducer,
       outputs: producer,
       changelogTopic: topics.changelog,
-      createProcessor: () => {
-        const p = countingProcessor(topics.out);
-        created.push(p);
-        return p;
-      },
       now: () => now,
-      logger: testLogger('stateful-it'),
-      stateFlushIntervalMs: 1_000,
       // About two state records per append: three keys and the marker take three appends.
       maxAppendBytes: 150,
       onSplitFlush: (_tp, stats) => splits.push(stats.appends),
