@@ -7,6 +7,7 @@ import { sessionizerConfig } from './core/sessions.js';
 import type { CustomerBounds } from './core/customer-bounds.js';
 import { stageByEventName, touchpoint } from './core/test-touchpoint.js';
 import { decodeCustomerState } from './customer-state.js';
+import { bundleHeaders, encodeBundle } from '../platform/kafka/record-bundle.js';
 import { createJourneyProcessor } from './journey-processor.js';
 import { defaultStagesCoreConfig } from './stages/stages-config.js';
 import { loadShippedChurnModel, loadShippedStageRules, T0, touch } from './stages/testing.js';
@@ -481,5 +482,30 @@ describe('journey processor: event time, not the wall clock', () => {
       p.process(message(watermarkOf(1, T0 + 20 * DAY)));
       expect(closedOf(p, 'd', p.tick(LATER, { caughtUp: true }))).toEqual([1]);
     });
+  });
+});
+
+describe('journey processor, bundles', () => {
+  const bundleOf = (records: JourneyRecord[], value?: Buffer): KafkaMessage =>
+    ({ offset: String(offset++), key: null, value: value ?? encodeBundle(records.map((r) => ({ key: r.customerId, value: recordCodec.encode(r) }))), timestamp: '0', attributes: 0, headers: bundleHeaders() }) as KafkaMessage;
+
+  it('processes every member of a bundle in order, as the same records one by one', () => {
+    const records = [touchRecord('c1', 'b1', 1_000), touchRecord('c2', 'b2', 1_500), touchRecord('c1', 'b3', 2_000)];
+    const oneByOne = processor();
+    const plain = records.flatMap((r) => oneByOne.process(message(r)));
+    const bundled = processor().process(bundleOf(records));
+    const view = (out: Array<{ topic: string; key: string | null }>) => out.map((r) => [r.topic, r.key]);
+    expect(view(bundled)).toEqual(view(plain));
+    expect(bundled.filter((r) => r.topic === topics.customerTouchpoints)).toHaveLength(3);
+  });
+
+  it('dead-letters an unreadable bundle as a whole, and an undecodable member alone', () => {
+    const p = processor();
+    const broken = p.process(bundleOf([], Buffer.from([5, 1])));
+    expect(broken.map((r) => r.topic)).toEqual([topics.deadLetter]);
+    const good = touchRecord('c1', 'ok', 1_000);
+    const mixed = p.process(({ ...bundleOf([]), value: encodeBundle([{ key: 'x', value: Buffer.from([0xff, 0xff]) }, { key: 'c1', value: recordCodec.encode(good) }]) }) as KafkaMessage);
+    expect(mixed.filter((r) => r.topic === topics.deadLetter)).toHaveLength(1);
+    expect(mixed.filter((r) => r.topic === topics.customerTouchpoints)).toHaveLength(1);
   });
 });

@@ -3,6 +3,7 @@ import type { Codec } from '../../schemas/codec.js';
 import type { ChurnScore, FunnelEvent, JourneyRecord, SessionRecord, StageTransition } from '../../schemas/journey.js';
 import type { Topics } from '../../schemas/topics.js';
 import { MAX_RECORD_BYTES, recordBytes, type OutgoingRecord } from '../platform/kafka/producer.js';
+import { membersOf } from '../platform/kafka/record-bundle.js';
 import { deadLetterRecord, oversizedRecordDeadLetter } from '../platform/pipeline/dead-letter.js';
 import { MergeLedger } from '../platform/streams/merge-ledger.js';
 import { MergeBarrier, type MergeWaitLimits } from '../platform/streams/merge-barrier.js';
@@ -271,6 +272,11 @@ export function createJourneyProcessor(deps: JourneyProcessorDeps): PartitionPro
     }
   };
 
+  const undecodable = (message: KafkaMessage, reason: string): OutgoingRecord => {
+    counters.deadLetter();
+    return deadLetterRecord(topics.deadLetter, { topic: topics.identifiedTouchpoints, stage: 'journey', message }, reason, now());
+  };
+
   /**
    * Outputs go as they are unless one is over the record limit (a transfer of an unusually large
    * customer, say): that one goes to the dead-letter topic with its size and why, never to the
@@ -312,15 +318,27 @@ export function createJourneyProcessor(deps: JourneyProcessorDeps): PartitionPro
       stages.restore(key, parts.journey);
     },
     process(message: KafkaMessage) {
-      let record: JourneyRecord;
+      // The router sends in bundles (record-bundle.ts): one input offset, its members in order.
+      let members: KafkaMessage[];
       try {
-        if (!message.value) throw new Error('empty message value');
-        record = codecs.record.decode(message.value);
+        members = membersOf(message);
       } catch (error) {
-        counters.deadLetter();
-        return [deadLetterRecord(topics.deadLetter, { topic: topics.identifiedTouchpoints, stage: 'journey', message }, (error as Error).message, now())];
+        return [undecodable(message, (error as Error).message)];
       }
-      return fitted(handle(record, Number(message.offset)));
+      const offset = Number(message.offset);
+      const out: OutgoingRecord[] = [];
+      for (const member of members) {
+        let record: JourneyRecord;
+        try {
+          if (!member.value) throw new Error('empty message value');
+          record = codecs.record.decode(member.value);
+        } catch (error) {
+          out.push(undecodable(member, (error as Error).message));
+          continue;
+        }
+        for (const r of handle(record, offset)) out.push(r);
+      }
+      return fitted(out);
     },
     tick(at: number, context) {
       // Wall-clock punctuation only for an idle, caught-up partition, and only for live sources.

@@ -7,6 +7,8 @@ import { topicCodecs, type Topics } from '../../schemas/topics.js';
 import { createPartitionedConsumer } from '../platform/kafka/consumer.js';
 import type { ConsumerTuning } from '../platform/kafka/consumer-tuning.js';
 import { partitionCount } from '../platform/kafka/admin.js';
+import { bundledTopics } from '../platform/kafka/pipeline-topics.js';
+import { createBundlingProducer } from '../platform/kafka/bundling-producer.js';
 import { createLingeringProducer } from '../platform/kafka/lingering-producer.js';
 import { createKafkaProducer } from '../platform/kafka/producer.js';
 import { readPartitionRange } from '../platform/kafka/read-range.js';
@@ -63,7 +65,10 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
   const producer = createKafkaProducer(deps.kafka, { name: 'sessionizer' });
   // Outputs of every partition of both steps share produce requests (sends made while one is in
   // flight go together in the next); state and markers go through `producer` itself.
-  const outputs = createLingeringProducer(producer, { lingerMs: 0 });
+  const outputs = createLingeringProducer(
+    createBundlingProducer(producer, { bundled: bundledTopics(deps.topics), partitionsOf: (topic) => partitionsOf(topic) }),
+    { lingerMs: 0 },
+  );
   const table = createIdentityTable({ kafka: deps.kafka, topic: deps.topics.identityLinks, logger, stateDir: deps.stateDir });
   const recordCodec = topicCodecs.identifiedTouchpoints();
   // Asked once, when first needed (the topics exist by then); a failure is asked again next time.

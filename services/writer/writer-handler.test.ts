@@ -6,6 +6,7 @@ import type { CommittedOffset, PartitionControl } from '../platform/kafka/consum
 import type { RecordProducer } from '../platform/kafka/producer.js';
 import { createLogger } from '../platform/logging/logger.js';
 import type { BlockInserter } from './clickhouse-inserter.js';
+import { bundleHeaders, encodeBundle } from '../platform/kafka/record-bundle.js';
 import { createWriterHandler, type TopicRoute } from './writer-handler.js';
 
 // The handler against in-memory fakes of the consumer group (commits), ClickHouse (inserts that
@@ -165,6 +166,25 @@ describe('writer handler: blocks across partitions', () => {
     expect(x.handler.bufferedRows()).toBe(5);
     await x.flush(0);
     expect(w.table).toEqual(['0-0', '0-1', '0-2', '0-3', '0-4']);
+    x.handler.close();
+  });
+});
+
+describe('writer handler: bundles', () => {
+  it('takes a bundle’s members as rows of one offset: they count towards the block by rows and are never split across blocks', async () => {
+    const w = world();
+    const x = writer(w, { maxBufferRows: 12 }); // blocks of 6 rows
+    await x.assign(0);
+    const bundle = (offset: number, ids: string[]) =>
+      ({ offset: String(offset), key: null, headers: bundleHeaders(), value: encodeBundle(ids.map((id) => ({ key: id, value: Buffer.from(JSON.stringify({ id })) }))) }) as unknown as KafkaMessage;
+    await x.handler.handleBatch({ topic, partition: 0, messages: [bundle(0, ['a', 'b', 'c', 'd']), bundle(1, ['e', 'f', 'g'])], highWatermark: '2' }, {
+      heartbeat: async () => undefined,
+      commit: async (point) => void w.group.set(0, { offset: point.offset, metadata: point.metadata ?? null }),
+      progress: async () => undefined,
+    });
+    await x.flush(0);
+    expect(w.inserts).toEqual([{ token: 'touchpoints:0:0-1', rows: ['a', 'b', 'c', 'd', 'e', 'f', 'g'], dropped: false }]);
+    expect(w.group.get(0)).toEqual({ offset: '2', metadata: 'done:0:0-1' });
     x.handler.close();
   });
 });

@@ -4,6 +4,7 @@ import type { Codec } from '../../schemas/codec.js';
 import type { DeadLetter } from '../../schemas/journey.js';
 import type { CommittedOffset, PartitionBatch, PartitionControl, PartitionHandler, TopicPartition } from '../platform/kafka/consumer.js';
 import type { RecordProducer } from '../platform/kafka/producer.js';
+import { membersOf } from '../platform/kafka/record-bundle.js';
 import type { Logger } from '../platform/logging/logger.js';
 import type { BlockInserter } from './clickhouse-inserter.js';
 import {
@@ -59,17 +60,22 @@ export interface WriterHandlerDeps {
   logger: Logger;
 }
 
+/** One input offset: a plain record, or a bundle of many (record-bundle.ts), which is never split across blocks. */
 interface Entry {
   offset: bigint;
   /** When the record was fetched (ms): the age that makes a block due. */
   at: number;
-  row?: Record<string, unknown>;
-  dead?: DeadLetter;
+  rows: Array<Record<string, unknown>>;
+  dead: DeadLetter[];
+  /** What the entry counts towards a block's size: its rows and dead letters, at least 1. */
+  weight: number;
 }
 
 interface PartitionState {
   partition: number;
   entries: Entry[];
+  /** The sum of the entries' weights. */
+  weight: number;
   /** The next offset expected: a record fetched again (kafkajs re-reads from the commit after a rebalance) is skipped. */
   next: bigint;
   /** The latest control the consumer handed out for this partition (commits go through it). */
@@ -146,7 +152,7 @@ export function createWriterHandler(deps: WriterHandlerDeps): PartitionHandler &
   };
   const records = (t: TableState) => {
     let n = 0;
-    for (const st of t.partitions.values()) n += st.entries.length;
+    for (const st of t.partitions.values()) n += st.weight;
     return n;
   };
   const allRecords = () => [...tables.values()].reduce((n, t) => n + records(t), 0);
@@ -175,13 +181,28 @@ export function createWriterHandler(deps: WriterHandlerDeps): PartitionHandler &
   });
 
   const decodeMessage = (route: TopicRoute, message: KafkaMessage, offset: bigint, at: number): Entry => {
-    if (!message.value) return { offset, at, dead: deadLetter(route.topic, message, 'empty message value') };
+    const rows: Array<Record<string, unknown>> = [];
+    const dead: DeadLetter[] = [];
+    let members: KafkaMessage[];
     try {
-      const row = route.toRow(route.decode(message.value));
-      return row === null ? { offset, at } : { offset, at, row };
+      members = membersOf(message);
     } catch (error) {
-      return { offset, at, dead: deadLetter(route.topic, message, `undecodable: ${(error as Error).message}`) };
+      members = [];
+      dead.push(deadLetter(route.topic, message, `undecodable bundle: ${(error as Error).message}`));
     }
+    for (const member of members) {
+      if (!member.value) {
+        dead.push(deadLetter(route.topic, member, 'empty message value'));
+        continue;
+      }
+      try {
+        const row = route.toRow(route.decode(member.value));
+        if (row !== null) rows.push(row);
+      } catch (error) {
+        dead.push(deadLetter(route.topic, member, `undecodable: ${(error as Error).message}`));
+      }
+    }
+    return { offset, at, rows, dead, weight: Math.max(1, rows.length + dead.length) };
   };
 
   const commit = async (st: PartitionState, offset: bigint, metadata: string | null) => {
@@ -248,8 +269,8 @@ export function createWriterHandler(deps: WriterHandlerDeps): PartitionHandler &
       for (const e of st.entries) {
         if (e.offset > r.last) break;
         if (e.offset < r.first) continue;
-        if (e.row) rows.push(e.row);
-        if (e.dead) dead.push(e.dead);
+        for (const row of e.rows) rows.push(row);
+        for (const d of e.dead) dead.push(d);
       }
     }
     const step = kind === 'skip' ? 'finalize' : kind === 'new' && rows.length > 0 ? 'intent' : 'insert';
@@ -283,7 +304,7 @@ export function createWriterHandler(deps: WriterHandlerDeps): PartitionHandler &
       const first = st.entries[0];
       const last = st.entries[st.entries.length - 1];
       if (st.pending || !first || !last) continue;
-      views.push({ partition: st.partition, first: first.offset, last: last.offset, records: st.entries.length, oldestAt: first.at });
+      views.push({ partition: st.partition, first: first.offset, last: last.offset, records: st.weight, oldestAt: first.at });
     }
     return views;
   };
@@ -353,7 +374,7 @@ export function createWriterHandler(deps: WriterHandlerDeps): PartitionHandler &
         const st = b.members.get(r.partition)!;
         await commit(st, r.last + 1n, metadata);
         let n = 0;
-        while (n < st.entries.length && st.entries[n]!.offset <= r.last) n++;
+        while (n < st.entries.length && st.entries[n]!.offset <= r.last) st.weight -= st.entries[n++]!.weight;
         st.entries.splice(0, n);
         if (st.pending && sameRanges(st.pending.ranges, b.spec.ranges)) st.pending = null;
         b.finalized.add(r.partition);
@@ -426,7 +447,7 @@ export function createWriterHandler(deps: WriterHandlerDeps): PartitionHandler &
       const c: Committed = { offset: BigInt(committed.offset), metadata: committed.metadata };
       const pending = c.offset >= 0n ? pendingBlock(tp.topic, tp.partition, c) : null;
       if (pending) deps.logger.info({ tp, committed: committed.offset, block: blockToken(pending) }, 'replaying an interrupted block');
-      t.partitions.set(tp.partition, { partition: tp.partition, entries: [], next: c.offset >= 0n ? c.offset : -1n, control: null, pending, committed: c });
+      t.partitions.set(tp.partition, { partition: tp.partition, entries: [], weight: 0, next: c.offset >= 0n ? c.offset : -1n, control: null, pending, committed: c });
       arm(t);
     },
     async onRevoked(tp) {
@@ -441,7 +462,9 @@ export function createWriterHandler(deps: WriterHandlerDeps): PartitionHandler &
       for (const message of batch.messages) {
         const offset = BigInt(message.offset);
         if (offset < st.next) continue; // fetched again after a rebalance: already buffered or written
-        st.entries.push(decodeMessage(t.route, message, offset, at));
+        const entry = decodeMessage(t.route, message, offset, at);
+        st.entries.push(entry);
+        st.weight += entry.weight;
         st.next = offset + 1n;
       }
       if (records(t) >= blockRows || st.pending) void pump(t);

@@ -13,6 +13,7 @@
 // BENCH_GROUP_ID, BENCH_FROM and BENCH_TO (json {topic name: {partition: offset}}, end exclusive).
 import { Kafka, logLevel } from 'kafkajs';
 import { topicCodecs, type TopicKey } from '../../schemas/topics.js';
+import { membersOf } from '../../services/platform/kafka/record-bundle.js';
 import { isSampled } from './freshness.js';
 
 type Offsets = Record<string, Record<string, number>>;
@@ -64,7 +65,7 @@ await consumer.run({
     const key = keyOf.get(batch.topic)!;
     const codec = codecs.get(key)!;
     const end = to[batch.topic]?.[String(batch.partition)] ?? 0;
-    for (const m of batch.messages) {
+    for (const m of batch.messages.flatMap(membersOf)) {
       if (Number(m.offset) >= end) break;
       bump(stats.records, key);
       if (!m.value) continue;

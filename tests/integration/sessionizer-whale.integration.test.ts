@@ -6,6 +6,7 @@ import { topicCodecs, type Topics } from '../../schemas/topics.js';
 import type { SessionRecord } from '../../schemas/journey.js';
 import { createKafkaProducer } from '../../services/platform/kafka/producer.js';
 import { readPartitionRange } from '../../services/platform/kafka/read-range.js';
+import { membersOf } from '../../services/platform/kafka/record-bundle.js';
 import { decodeCustomerState } from '../../services/sessionizer/customer-state.js';
 import { CustomerCodec } from '../../services/sessionizer/core/customer-codec.js';
 import { DEFAULT_CUSTOMER_BOUNDS } from '../../services/sessionizer/core/customer-bounds.js';
@@ -48,7 +49,7 @@ async function readAll(kafka: Kafka, topic: string, onValue: (value: Buffer, key
   const offsets = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
   for (const o of offsets) {
     await readPartitionRange(kafka, { topic, partition: o.partition, from: BigInt(o.low), to: BigInt(o.high) }, (m) => {
-      if (m.value) onValue(m.value, m.key?.toString('utf8') ?? '');
+      for (const member of membersOf(m)) if (member.value) onValue(member.value, member.key?.toString('utf8') ?? '');
     });
   }
 }

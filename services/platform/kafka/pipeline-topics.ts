@@ -16,6 +16,16 @@ export function pipelineTopicSpecs(topics: Topics, partitions: number): TopicSpe
   }));
 }
 
+/**
+ * The topics whose records travel in bundles (record-bundle.ts): the repartition topic and the
+ * journey step's outputs to the writer, which carry several records per touchpoint. Never a
+ * compacted topic (compaction keeps one record per Kafka key); not `touchpoints` (the input every
+ * source writes), not the dead letters, alerts or churn alerts (read by people and hand-offs, and few).
+ */
+export function bundledTopics(topics: Topics): ReadonlySet<string> {
+  return new Set([topics.identifiedTouchpoints, topics.customerTouchpoints, topics.sessions, topics.stageTransitions, topics.funnelEvents, topics.churnScores]);
+}
+
 /** A start step that creates the pipeline's missing topics (every service runs it; it is idempotent). */
 export function pipelineTopicsSetup(kafka: Kafka, topics: Topics, partitions: number): Component {
   return {
