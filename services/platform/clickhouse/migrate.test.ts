@@ -82,6 +82,8 @@ describe('migrations on a cluster', () => {
     expect(Object.keys(byTable).sort()).toEqual(
       [
         'alerts',
+        'attribution',
+        'attribution_runs',
         'churn_score_history',
         'churn_scores',
         'customer_activity_weekly',
@@ -98,6 +100,9 @@ describe('migrations on a cluster', () => {
     expect(byTable.stage_transitions).toContain('cityHash64(customer_id)');
     expect(byTable.funnel_events).toContain('cityHash64(customer_id)');
     expect(byTable.churn_scores).toContain('cityHash64(customer_id)');
+    // A conversion's corrected credit must meet its older versions: sharded by the customer whose journey it is.
+    expect(byTable.attribution).toContain('cityHash64(customer_id)');
+    expect(byTable.attribution_runs).toContain('cityHash64(run_id)');
     // A re-attributed session version must meet its older versions: sharded by session.
     expect(byTable.sessions).toContain('cityHash64(session_id)');
     for (const s of distributed) expect(s).toMatch(/AS journey\.\w+_local\s/);
