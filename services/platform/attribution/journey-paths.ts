@@ -1,0 +1,119 @@
+import { collapseRepeats, parsePath, type PathCount } from './channel-path.js';
+
+/**
+ * Channel paths of journeys, read from `touchpoints` (the one definition the Markov run, /api/paths
+ * and /api/attribution share):
+ *
+ * - a journey belongs to the stitched customer: a row's anonymous id resolves to the customer id of
+ *   that anonymous id's newest row in the period, so the anonymous touches before a login count with
+ *   the purchase after it (raw rows keep the id they were processed under);
+ * - a touch is a touchpoint in [from, to) whose channel is not ignored (default `web`, in-site
+ *   navigation, and `other`, server calls: neither brought the customer) and that is not a conversion;
+ * - a conversion is a touchpoint whose event is a conversion event (default Order Completed,
+ *   Contract Signed);
+ * - a customer's touches in time order are cut after each conversion: each conversion closes a
+ *   converting path of the touches since the customer's previous conversion in the period (or since
+ *   its start); the touches after the last conversion, up to the period's end, are a non-converting
+ *   path. Repeats of a channel in a row are folded; a path keeps its latest `maxTouches` touches;
+ * - a conversion with no touch before it in the period is counted apart (unattributed).
+ *
+ * Paths are aggregated in ClickHouse; the `maxPaths` most frequent come back, with how many
+ * distinct ones there were.
+ */
+export interface JourneyPathFilter {
+  fromMs: number;
+  toMs: number;
+  site?: string | undefined;
+  conversionEvents: readonly string[];
+  ignoredChannels: readonly string[];
+  /** Touches kept per path (the latest). */
+  maxTouches: number;
+  /** Distinct paths returned (the most frequent). */
+  maxPaths: number;
+}
+
+export const DEFAULT_CONVERSION_EVENTS: readonly string[] = ['Order Completed', 'Contract Signed'];
+export const DEFAULT_IGNORED_CHANNELS: readonly string[] = ['web', 'other'];
+export const DEFAULT_MAX_PATH_TOUCHES = 32;
+
+export type PathParams = Record<string, string | number | readonly string[]>;
+
+/** The SQL (tables as `{db}.name`) and its bound parameters. */
+export function journeyPathsQuery(f: JourneyPathFilter): { sql: string; params: PathParams } {
+  const site = f.site === undefined ? '' : 'AND site = {site:String}';
+  const period = `ts >= fromUnixTimestamp64Milli({fromMs:Int64}, 'UTC') AND ts < fromUnixTimestamp64Milli({toMs:Int64}, 'UTC') ${site}`;
+  const sql = `
+WITH stitched AS (
+  SELECT assumeNotNull(anonymous_id) AS anonymous_id, argMax(customer_id, ts) AS survivor
+  FROM {db}.touchpoints
+  WHERE ${period} AND anonymous_id IS NOT NULL
+  GROUP BY anonymous_id
+),
+steps AS (
+  SELECT if(t.anonymous_id IS NULL OR s.survivor = '', t.customer_id, s.survivor) AS customer,
+         t.ts AS ts, t.message_id AS message_id, t.channel AS channel,
+         t.event IN {conversionEvents:Array(String)} AS is_conversion
+  FROM (SELECT * FROM {db}.touchpoints FINAL WHERE ${period}) AS t
+  LEFT JOIN stitched AS s ON s.anonymous_id = ifNull(t.anonymous_id, '')
+  WHERE is_conversion OR t.channel NOT IN {ignoredChannels:Array(String)}
+),
+chunks AS (
+  SELECT arrayJoin(arrayReverseSplit(x -> x.3, arraySort(x -> (x.1, x.3, x.2), groupArray((ts, message_id, is_conversion, channel))))) AS chunk
+  FROM steps
+  GROUP BY customer
+),
+paths AS (
+  SELECT chunk[-1].3 AS converted,
+         arrayMap(x -> x.4, arrayFilter(x -> NOT x.3, chunk)) AS raw,
+         arrayFilter((c, i) -> i = 1 OR c != raw[i - 1], raw, arrayEnumerate(raw)) AS folded,
+         if(length(folded) > {maxTouches:UInt16}, arraySlice(folded, -{maxTouches:UInt16}), folded) AS channels
+  FROM chunks
+)
+SELECT arrayStringConcat(channels, ' > ') AS path,
+       countIf(converted) AS conversions,
+       countIf(NOT converted) AS nulls,
+       count() OVER () AS distinct_paths
+FROM paths
+GROUP BY path
+ORDER BY conversions + nulls DESC, path
+LIMIT {maxPaths:UInt32}`;
+  return {
+    sql,
+    params: {
+      fromMs: f.fromMs,
+      toMs: f.toMs,
+      ...(f.site === undefined ? {} : { site: f.site }),
+      conversionEvents: f.conversionEvents,
+      ignoredChannels: f.ignoredChannels,
+      maxTouches: f.maxTouches,
+      maxPaths: f.maxPaths,
+    },
+  };
+}
+
+export interface JourneyPathRow {
+  path: string;
+  conversions: string | number;
+  nulls: string | number;
+  distinct_paths: string | number;
+}
+
+export interface JourneyPaths {
+  paths: PathCount[];
+  /** Conversions with no touch before them in the period (the empty path). */
+  unattributedConversions: number;
+  /** Distinct paths in the period, the empty one included; more than came back when over maxPaths. */
+  distinctPaths: number;
+}
+
+/** The query's rows as path counts (pure). */
+export function journeyPathsFromRows(rows: readonly JourneyPathRow[]): JourneyPaths {
+  let unattributedConversions = 0;
+  const paths: PathCount[] = [];
+  for (const r of rows) {
+    const channels = collapseRepeats(parsePath(r.path));
+    if (channels.length === 0) unattributedConversions += Number(r.conversions);
+    else paths.push({ channels, conversions: Number(r.conversions), nulls: Number(r.nulls) });
+  }
+  return { paths, unattributedConversions, distinctPaths: Number(rows[0]?.distinct_paths ?? 0) };
+}
