@@ -1,6 +1,8 @@
 import type { z } from 'zod';
 import {
+  ATTRIBUTION_MODELS,
   AlertsQuery,
+  AttributionQuery,
   BUCKETS,
   BadRequestError,
   ChurnQuery,
@@ -9,6 +11,7 @@ import {
   CurrentStagesQuery,
   DropoffQuery,
   FunnelQuery,
+  PathsQuery,
   StageFlowQuery,
   TimeToConvertQuery,
   resolveWindow,
@@ -18,6 +21,8 @@ import * as R from './responses.js';
 import type { QueryRunner } from './runner.js';
 import type { Scope } from './api-keys.js';
 import { alerts } from './queries/alerts.js';
+import { attribution } from './queries/attribution.js';
+import { paths } from './queries/paths.js';
 import { churn } from './queries/churn.js';
 import { cohorts } from './queries/cohorts.js';
 import { conversionOverTime } from './queries/conversion-over-time.js';
@@ -158,5 +163,34 @@ export const ENDPOINTS: Endpoint[] = [
       const bucket = bucketFor(q.bucket, w);
       return conversionOverTime(db, w, dims(q), bucket, BUCKETS[bucket], q.stage);
     },
+  }),
+  endpoint({
+    path: '/api/attribution',
+    scope: 'dashboard',
+    summary: 'Attribution: conversions credited per channel or campaign, by model',
+    description:
+      'Conversions (Order Completed, Contract Signed) in the window (default: last 24 h), credited to touches (channels other than web and other). ' +
+      'Heuristic models (first_touch, last_touch, linear, position_based 40/20/40, time_decay with a 7-day half-life) are computed at query time from touchpoints: ' +
+      "each conversion's touches of the stitched customer within 30 days before it (both edges inclusive), at most 100; at most 50,000 converting customers per request. " +
+      'markov (channels only): the newest stored run of npm run attribution for exactly this site and period, else computed at query time from the window\'s journey paths (README: Attribution).',
+    query: AttributionQuery,
+    response: R.AttributionResponse,
+    handle: (q, { db, now }) => {
+      const breakdown = q.breakdown ?? 'channel';
+      if (q.model === 'markov' && breakdown === 'campaign') throw new BadRequestError('breakdown: the markov model credits channels only');
+      const models = q.model !== undefined ? [q.model] : ATTRIBUTION_MODELS.filter((m) => breakdown === 'channel' || m !== 'markov');
+      return attribution(db, resolveWindow(q, now()), q.site, models, breakdown);
+    },
+  }),
+  endpoint({
+    path: '/api/paths',
+    scope: 'dashboard',
+    summary: 'Most common channel paths to conversion and to drop-off',
+    description:
+      "Journey paths in the window (default: last 24 h): a stitched customer's touches up to each conversion, and after the last one up to the window's end (a drop-off). " +
+      'The limit most frequent of each kind, with counts and conversion rates; computed over the 100,000 most frequent distinct paths.',
+    query: PathsQuery,
+    response: R.PathsResponse,
+    handle: (q, { db, now }) => paths(db, resolveWindow(q, now()), q.site, q.limit ?? 20),
   }),
 ];

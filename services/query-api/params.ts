@@ -102,6 +102,25 @@ export const CustomerTimelineQuery = z.strictObject({
   cursor: z.string().max(1_000, { error: 'expected at most 1000 characters' }).optional().meta({ description: "The previous page's nextCursor" }),
 });
 
+export const ATTRIBUTION_MODELS = ['markov', 'first_touch', 'last_touch', 'linear', 'position_based', 'time_decay'] as const;
+export const AttributionQuery = z.strictObject({
+  ...timeRange,
+  site,
+  model: z
+    .enum(ATTRIBUTION_MODELS, { error: () => `expected one of ${ATTRIBUTION_MODELS.join(', ')}` })
+    .optional()
+    .meta({ description: 'One model; every model side by side when absent' }),
+  breakdown: z
+    .enum(['channel', 'campaign'], { error: () => 'expected channel or campaign' })
+    .optional()
+    .meta({ description: 'Credit per channel (default) or per UTM campaign; markov is per channel only' }),
+});
+export const PathsQuery = z.strictObject({
+  ...timeRange,
+  site,
+  limit: integer(1, 100).optional().meta({ description: 'Paths per list (default 20)' }),
+});
+
 export const BUCKETS = { minute: 60_000, hour: 3_600_000 } as const;
 export const ConversionOverTimeQuery = z.strictObject({
   ...timeRange,

@@ -286,3 +286,51 @@ export const ErrorResponse = z.strictObject({
 export type ErrorCode = z.infer<typeof ErrorResponse>['error']['code'];
 /** The body of every error answer: `{ error: { code, message } }`. */
 export const errorBody = (code: ErrorCode, message: string): z.infer<typeof ErrorResponse> => ({ error: { code, message } });
+
+const credit = z.strictObject({
+  key: z.string().meta({ description: "Channel, or campaign ('(none)' = touches without one)" }),
+  conversions: z.number().meta({ description: 'Conversions credited (fractional)' }),
+  share: z.number().meta({ description: 'conversions / all attributed conversions of the model' }),
+  revenue: z.number().nullable().meta({ description: 'Revenue credited (heuristic models); null when none' }),
+});
+
+export const AttributionResponse = z.strictObject({
+  from: isoTime,
+  to: isoTime,
+  site: z.string().nullable(),
+  breakdown: z.enum(['channel', 'campaign']),
+  models: z.array(
+    z.strictObject({
+      model: z.enum(['markov', 'first_touch', 'last_touch', 'linear', 'position_based', 'time_decay']),
+      source: z.enum(['stored_run', 'query_time']).meta({
+        description: 'stored_run: a run of npm run attribution over exactly this site and period; query_time: computed from touchpoints for this request',
+      }),
+      runId: z.string().nullable(),
+      computedAt: isoTime.nullable(),
+      conversions: z.number().meta({ description: 'Conversions in the period with at least one touch (credited)' }),
+      unattributedConversions: z.number().meta({ description: 'Conversions without a touch to credit (heuristics: none in the lookback; markov: none in the period)' }),
+      truncated: z.boolean().meta({ description: 'A bound was reached (50,000 converting customers, or 100,000 distinct paths): part of the period is left out' }),
+      rows: z.array(credit),
+    }),
+  ),
+});
+
+const pathStat = z.strictObject({
+  path: z.string().meta({ description: 'Channels in order, "search > email > direct" (repeats folded)' }),
+  journeys: z.number(),
+  conversions: z.number(),
+  dropoffs: z.number().meta({ description: 'Journeys on the path that had not converted by the end of the period' }),
+  conversionRate: z.number(),
+});
+
+export const PathsResponse = z.strictObject({
+  from: isoTime,
+  to: isoTime,
+  site: z.string().nullable(),
+  journeys: z.number(),
+  conversions: z.number(),
+  unattributedConversions: z.number(),
+  distinctPaths: z.number(),
+  toConversion: z.array(pathStat),
+  toDropoff: z.array(pathStat),
+});

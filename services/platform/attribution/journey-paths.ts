@@ -39,11 +39,14 @@ export const DEFAULT_MAX_PATH_TOUCHES = 32;
 export type PathParams = Record<string, string | number | readonly string[]>;
 
 /** The SQL (tables as `{db}.name`) and its bound parameters. */
-export function journeyPathsQuery(f: JourneyPathFilter): { sql: string; params: PathParams } {
-  const site = f.site === undefined ? '' : 'AND site = {site:String}';
-  const period = `ts >= fromUnixTimestamp64Milli({fromMs:Int64}, 'UTC') AND ts < fromUnixTimestamp64Milli({toMs:Int64}, 'UTC') ${site}`;
-  const sql = `
-WITH stitched AS (
+/**
+ * The CTEs `stitched` (anonymous id → its newest customer id) and `steps` (touches and conversions
+ * of stitched customers in [{fromMs}, {toMs}), optionally one {site}).
+ */
+function stepsCte(site: string | undefined): string {
+  const siteCondition = site === undefined ? '' : 'AND site = {site:String}';
+  const period = `ts >= fromUnixTimestamp64Milli({fromMs:Int64}, 'UTC') AND ts < fromUnixTimestamp64Milli({toMs:Int64}, 'UTC') ${siteCondition}`;
+  return `stitched AS (
   SELECT assumeNotNull(anonymous_id) AS anonymous_id, argMax(customer_id, ts) AS survivor
   FROM {db}.touchpoints
   WHERE ${period} AND anonymous_id IS NOT NULL
@@ -51,12 +54,26 @@ WITH stitched AS (
 ),
 steps AS (
   SELECT if(t.anonymous_id IS NULL OR s.survivor = '', t.customer_id, s.survivor) AS customer,
-         t.ts AS ts, t.message_id AS message_id, t.channel AS channel,
+         t.ts AS ts, t.message_id AS message_id, t.channel AS channel, t.utm_campaign AS campaign, t.revenue AS revenue,
          t.event IN {conversionEvents:Array(String)} AS is_conversion
   FROM (SELECT * FROM {db}.touchpoints FINAL WHERE ${period}) AS t
   LEFT JOIN stitched AS s ON s.anonymous_id = ifNull(t.anonymous_id, '')
   WHERE is_conversion OR t.channel NOT IN {ignoredChannels:Array(String)}
-),
+)`;
+}
+
+const baseParams = (f: Pick<JourneyPathFilter, 'fromMs' | 'toMs' | 'site' | 'conversionEvents' | 'ignoredChannels'>): PathParams => ({
+  fromMs: f.fromMs,
+  toMs: f.toMs,
+  ...(f.site === undefined ? {} : { site: f.site }),
+  conversionEvents: f.conversionEvents,
+  ignoredChannels: f.ignoredChannels,
+});
+
+/** The SQL (tables as `{db}.name`) and its bound parameters. */
+export function journeyPathsQuery(f: JourneyPathFilter): { sql: string; params: PathParams } {
+  const sql = `
+WITH ${stepsCte(f.site)},
 chunks AS (
   SELECT arrayJoin(arrayReverseSplit(x -> x.3, arraySort(x -> (x.1, x.3, x.2), groupArray((ts, message_id, is_conversion, channel))))) AS chunk
   FROM steps
@@ -77,20 +94,34 @@ FROM paths
 GROUP BY path
 ORDER BY conversions + nulls DESC, path
 LIMIT {maxPaths:UInt32}`;
-  return {
-    sql,
-    params: {
-      fromMs: f.fromMs,
-      toMs: f.toMs,
-      ...(f.site === undefined ? {} : { site: f.site }),
-      conversionEvents: f.conversionEvents,
-      ignoredChannels: f.ignoredChannels,
-      maxTouches: f.maxTouches,
-      maxPaths: f.maxPaths,
-    },
-  };
+  return { sql, params: { ...baseParams(f), maxTouches: f.maxTouches, maxPaths: f.maxPaths } };
 }
 
+/**
+ * Per stitched customer with a conversion in [conversionsFromMs, toMs): every touch and conversion
+ * from `fromMs` (the conversion window's start less the lookback) on, in time order, for the
+ * heuristic models at query time. At most `maxCustomers` customers (by id), so one query is bounded.
+ */
+export function conversionJourneysQuery(
+  f: Pick<JourneyPathFilter, 'fromMs' | 'toMs' | 'site' | 'conversionEvents' | 'ignoredChannels'> & { conversionsFromMs: number; maxCustomers: number },
+): { sql: string; params: PathParams } {
+  const sql = `
+WITH ${stepsCte(f.site)}
+SELECT customer,
+       arraySort(x -> (x.1, x.2), groupArray((toUnixTimestamp64Milli(ts), message_id, is_conversion, channel, campaign, revenue))) AS steps
+FROM steps
+GROUP BY customer
+HAVING countIf(is_conversion AND ts >= fromUnixTimestamp64Milli({conversionsFromMs:Int64}, 'UTC')) > 0
+ORDER BY customer
+LIMIT {maxCustomers:UInt32}`;
+  return { sql, params: { ...baseParams(f), conversionsFromMs: f.conversionsFromMs, maxCustomers: f.maxCustomers } };
+}
+
+export type ConversionJourneyStep = [at: string | number, messageId: string, isConversion: boolean | number, channel: string, campaign: string | null, revenue: number | null];
+export interface ConversionJourneyRow {
+  customer: string;
+  steps: ConversionJourneyStep[];
+}
 export interface JourneyPathRow {
   path: string;
   conversions: string | number;
