@@ -1,0 +1,131 @@
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runMarkovAttribution } from '../../services/attribution/markov-run.js';
+import { DEFAULT_CONVERSION_EVENTS, DEFAULT_IGNORED_CHANNELS } from '../../services/platform/attribution/journey-paths.js';
+import { markovAttribution } from '../../services/platform/attribution/markov.js';
+import { chDateTime64 } from '../../services/platform/clickhouse/rows.js';
+import { buildQueryApi } from '../../services/query-api/app.js';
+import * as R from '../../services/query-api/responses.js';
+import { freshDatabase, type TestDatabase } from '../support/clickhouse.js';
+
+const T = Date.UTC(2026, 10, 2);
+const HOUR = 3_600_000;
+const NOW = T + 30 * HOUR;
+let db: TestDatabase;
+let api: FastifyInstance;
+let seq = 0;
+
+/** A touchpoints row as the writer stores it (customer id as the journey step stitched it then). */
+function tp(customer: string, ids: { anon?: string; user?: string }, channel: string, event: string, at: number, extra: { campaign?: string; revenue?: number } = {}) {
+  return {
+    message_id: `m${String(seq++).padStart(3, '0')}`, customer_id: customer, account_id: null, session_id: 's', type: 'track', event,
+    anonymous_id: ids.anon ?? null, user_id: ids.user ?? null, source: 'wk', site: 'shop', channel, ts: chDateTime64(at), received_at: chDateTime64(at),
+    url: null, path: null, utm_campaign: extra.campaign ?? null, device_type: 'desktop', segment: null, revenue: extra.revenue ?? null, late: false, properties: '{}',
+  };
+}
+
+const ROWS = [
+  // alice browses anonymously (search, then in-site pages), logs in, opens an email, buys, then clicks an ad.
+  tp('a:x', { anon: 'x' }, 'search', 'Products Searched', T + 1 * HOUR),
+  tp('a:x', { anon: 'x' }, 'web', 'Product Viewed', T + 1.2 * HOUR),
+  tp('u:alice', { anon: 'x', user: 'alice' }, 'email', 'Email Link Clicked', T + 2 * HOUR, { campaign: 'spring' }),
+  tp('u:alice', { anon: 'x', user: 'alice' }, 'other', 'Order Completed', T + 3 * HOUR, { revenue: 100 }),
+  tp('u:alice', { anon: 'x', user: 'alice' }, 'ads', 'Ad Clicked', T + 4 * HOUR, { campaign: 'retarget' }),
+  // bob: social twice, then direct, then buys.
+  tp('u:bob', { user: 'bob' }, 'social', 'Social Post Clicked', T + 1 * HOUR),
+  tp('u:bob', { user: 'bob' }, 'social', 'Social Post Clicked', T + 1.5 * HOUR),
+  tp('u:bob', { user: 'bob' }, 'direct', 'Product Viewed', T + 2 * HOUR),
+  tp('u:bob', { user: 'bob' }, 'other', 'Order Completed', T + 5 * HOUR, { revenue: 50 }),
+  // carol searches and leaves; dave buys without any touch; erin opens an email and signs.
+  tp('a:c', { anon: 'c' }, 'search', 'Products Searched', T + 1 * HOUR),
+  tp('u:dave', { user: 'dave' }, 'other', 'Order Completed', T + 1 * HOUR),
+  tp('u:erin', { user: 'erin' }, 'email', 'Email Link Clicked', T + 1 * HOUR, { campaign: 'spring' }),
+  tp('u:erin', { user: 'erin' }, 'other', 'Contract Signed', T + 2 * HOUR),
+  // another site and the day after: outside the period.
+  { ...tp('u:zed', { user: 'zed' }, 'ads', 'Ad Clicked', T + 1 * HOUR), site: 'blog' },
+  tp('u:erin', { user: 'erin' }, 'ads', 'Ad Clicked', T + 25 * HOUR),
+];
+
+const PATHS = [
+  { channels: ['search', 'email'], conversions: 1, nulls: 0 },
+  { channels: ['ads'], conversions: 0, nulls: 1 },
+  { channels: ['social', 'direct'], conversions: 1, nulls: 0 },
+  { channels: ['search'], conversions: 0, nulls: 1 },
+  { channels: ['email'], conversions: 1, nulls: 0 },
+];
+const PERIOD = `from=${new Date(T).toISOString()}&to=${new Date(T + 24 * HOUR).toISOString()}&site=shop`;
+
+beforeAll(async () => {
+  db = await freshDatabase('attr');
+  await db.ch.client.insert({ table: `${db.database}.touchpoints`, values: ROWS, format: 'JSONEachRow', clickhouse_settings: { insert_deduplication_token: '' } });
+  api = buildQueryApi({ clickhouse: db.ch, logger: pino({ level: 'silent' }), metrics: new Registry(), now: () => NOW, cacheTtlMs: 0 });
+});
+
+afterAll(async () => {
+  await api?.close();
+  await db?.drop();
+});
+
+async function get<T>(url: string, schema: { parse(v: unknown): T }): Promise<T> {
+  const response = await api.inject({ url });
+  expect(response.statusCode, `${url}: ${response.body}`).toBe(200);
+  return schema.parse(response.json());
+}
+
+describe('attribution from ClickHouse', () => {
+  it('cuts stitched journeys into paths, runs the Markov model over them, stores the run and serves it', async () => {
+    const filter = { fromMs: T, toMs: T + 24 * HOUR, site: 'shop', conversionEvents: DEFAULT_CONVERSION_EVENTS, ignoredChannels: DEFAULT_IGNORED_CHANNELS, maxTouches: 32, maxPaths: 1000 };
+    const run = await runMarkovAttribution(filter, { clickhouse: db.ch, now: () => NOW, newRunId: () => 'run-1' });
+    expect(run).toMatchObject({ totalConversions: 3, totalNulls: 2, unattributedConversions: 1, distinctPaths: 6, pathsUsed: 5, maxSteps: 3 });
+    const expected = markovAttribution(PATHS);
+    const byChannel = (rows: { channel?: string; key?: string; conversions: number }[]) =>
+      Object.fromEntries(rows.map((r) => [r.channel ?? r.key, Number(r.conversions.toFixed(9))]));
+    expect(byChannel(run.channels)).toEqual(byChannel(expected.channels));
+
+    const stored = await db.ch.client.query({ query: `SELECT count() AS n, uniqExact(run_id) AS runs, sum(conversions) AS total FROM ${db.database}.attribution_runs FINAL`, format: 'JSONEachRow' });
+    const [s] = await stored.json<{ n: string; runs: string; total: number }>();
+    expect([Number(s!.n), Number(s!.runs)]).toEqual([5, 1]);
+    expect(s!.total).toBeCloseTo(3, 9);
+
+    const answer = await get(`/api/attribution?${PERIOD}&model=markov`, R.AttributionResponse);
+    expect(answer.models).toHaveLength(1);
+    const markov = answer.models[0]!;
+    expect(markov).toMatchObject({ model: 'markov', source: 'stored_run', runId: 'run-1', conversions: 3, unattributedConversions: 1, computedAt: new Date(NOW).toISOString() });
+    expect(byChannel(markov.rows)).toEqual(byChannel(expected.channels));
+
+    // Another period has no run: the same model is computed at query time.
+    const other = await get(`/api/attribution?from=${new Date(T).toISOString()}&to=${new Date(T + 12 * HOUR).toISOString()}&site=shop&model=markov`, R.AttributionResponse);
+    expect(other.models[0]).toMatchObject({ source: 'query_time', runId: null, conversions: 3 });
+  });
+
+  it('credits heuristic models at query time, per channel and per campaign, with revenue', async () => {
+    const answer = await get(`/api/attribution?${PERIOD}&model=linear`, R.AttributionResponse);
+    const linear = answer.models[0]!;
+    expect(linear).toMatchObject({ model: 'linear', source: 'query_time', conversions: 3, unattributedConversions: 1, truncated: false });
+    // alice: search ½, email ½ of 100; bob: social ⅔, direct ⅓ of 50; erin: email 1, no revenue.
+    const rows = Object.fromEntries(linear.rows.map((r) => [r.key, [Number(r.conversions.toFixed(6)), r.revenue === null ? null : Number(r.revenue.toFixed(6))]]));
+    expect(rows).toEqual({ email: [1.5, 50], social: [0.666667, 33.333333], search: [0.5, 50], direct: [0.333333, 16.666667] });
+
+    const campaigns = await get(`/api/attribution?${PERIOD}&model=first_touch&breakdown=campaign`, R.AttributionResponse);
+    expect(Object.fromEntries(campaigns.models[0]!.rows.map((r) => [r.key, r.conversions]))).toEqual({ '(none)': 2, spring: 1 });
+
+    const all = await get(`/api/attribution?${PERIOD}`, R.AttributionResponse);
+    expect(all.models.map((m) => m.model)).toEqual(['markov', 'first_touch', 'last_touch', 'linear', 'position_based', 'time_decay']);
+    for (const m of all.models) expect(m.rows.reduce((a, r) => a + r.conversions, 0)).toBeCloseTo(3, 9);
+
+    const refused = await api.inject({ url: `/api/attribution?${PERIOD}&model=markov&breakdown=campaign` });
+    expect(refused.statusCode).toBe(400);
+  });
+
+  it('lists the most common paths to conversion and to drop-off with their rates', async () => {
+    const p = await get(`/api/paths?${PERIOD}&limit=2`, R.PathsResponse);
+    expect(p).toMatchObject({ journeys: 5, conversions: 3, unattributedConversions: 1, distinctPaths: 6 });
+    expect(p.toConversion.map((x) => x.path)).toEqual(['email', 'search > email']);
+    expect(p.toDropoff).toEqual([
+      { path: 'ads', journeys: 1, conversions: 0, dropoffs: 1, conversionRate: 0 },
+      { path: 'search', journeys: 1, conversions: 0, dropoffs: 1, conversionRate: 0 },
+    ]);
+  });
+});
