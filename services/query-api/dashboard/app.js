@@ -26,6 +26,7 @@ const charts = {
   conversion: echarts.init($('#conversion-chart')),
   flow: echarts.init($('#flow-chart')),
   stages: echarts.init($('#stages-chart')),
+  attribution: echarts.init($('#attribution-chart')),
 };
 window.addEventListener('resize', () => Object.values(charts).forEach((c) => c.resize()));
 
@@ -247,6 +248,38 @@ function renderStages(stages) {
   });
 }
 
+const MODEL_NAMES = { markov: 'Markov', first_touch: 'First touch', last_touch: 'Last touch', linear: 'Linear', position_based: 'Position 40/20/40', time_decay: 'Time decay' };
+
+/** Models side by side per channel: one bar series per model, channels ordered by the Markov credit. */
+function renderAttribution(attribution) {
+  const channels = [...new Set(attribution.models.flatMap((m) => m.rows.map((r) => r.key)))];
+  const markov = attribution.models.find((m) => m.model === 'markov');
+  const shareOf = (model, key) => model.rows.find((r) => r.key === key)?.share ?? 0;
+  if (markov) channels.sort((a, b) => shareOf(markov, b) - shareOf(markov, a));
+  charts.attribution.setOption(
+    {
+      animationDuration: 300,
+      grid: { left: 40, right: 12, top: 30, bottom: 24 },
+      legend: { top: 0, textStyle: { fontSize: 11 } },
+      tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' }, valueFormatter: (v) => pct(v) },
+      xAxis: { type: 'category', data: channels, axisLabel: { fontSize: 11, interval: 0 } },
+      yAxis: { type: 'value', axisLabel: { formatter: (v) => `${Math.round(v * 100)}%` } },
+      series: attribution.models.map((m) => ({ name: MODEL_NAMES[m.model] ?? m.model, type: 'bar', data: channels.map((c) => shareOf(m, c)) })),
+    },
+    true,
+  );
+}
+
+// Attribution is computed at query time over the window's conversions: polled every 30 s, not 2 s.
+const ATTRIBUTION_EVERY_MS = 30_000;
+let attributionAt = 0;
+
+async function refreshAttribution() {
+  if (Date.now() - attributionAt < ATTRIBUTION_EVERY_MS) return;
+  attributionAt = Date.now();
+  renderAttribution(await get('/api/attribution'));
+}
+
 function cell(text, className) {
   const td = document.createElement('td');
   td.textContent = text;
@@ -307,6 +340,7 @@ async function refresh() {
     renderFlow(flow);
     renderStages(stages);
     renderChurn(churn);
+    await refreshAttribution();
     refreshes += 1;
     document.body.dataset.refreshes = String(refreshes);
     updated.classList.remove('stale');
