@@ -25,8 +25,15 @@ export const SessionizerEnv = z.object({
   /**
    * The journey step writes its changed state to the changelog at most this often per partition
    * (a customer changed many times in between is written once); a crash replays what came after.
+   * 5 s: a customer active now sends every few seconds, so most are written once for several
+   * events (Kafka Streams commits every 30 s); outputs never wait for it.
    */
-  SESSIONIZER_STATE_FLUSH_MS: envInt(1_000, 0, 60_000),
+  SESSIONIZER_STATE_FLUSH_MS: envInt(5_000, 0, 60_000),
+  /**
+   * ...or once this many customers changed in a partition. A flush larger than one produce
+   * request goes as several appends, the applied-offset marker last (README: Effectively once).
+   */
+  SESSIONIZER_STATE_FLUSH_MAX_CUSTOMERS: envInt(4_096, 1, 100_000),
   /**
    * Per-customer state bounds (README: Known limits). Recent messageIds kept for de-duplication
    * (16 bytes each; the earliest go first): 64 KiB = 4,096 ids.

@@ -43,6 +43,8 @@ export interface SessionizerServiceDeps {
   tickLimit?: number;
   /** The journey step's state goes to the changelog at most this often per partition (SESSIONIZER_STATE_FLUSH_MS). */
   stateFlushIntervalMs?: number;
+  /** ...or once this many customers changed in a partition (SESSIONIZER_STATE_FLUSH_MAX_CUSTOMERS). */
+  stateFlushMaxCustomers?: number;
   recentMessagesPerPartition?: number;
   stageOf: (tp: Touchpoint) => Stage | null;
   registry: Registry;
@@ -189,6 +191,7 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
     producer,
     outputs,
     stateFlushIntervalMs: deps.stateFlushIntervalMs,
+    maxChangedKeys: deps.stateFlushMaxCustomers,
     changelogTopic: deps.topics.journeyChangelog,
     createProcessor: async () =>
       createJourneyProcessor({

@@ -13,12 +13,13 @@ const MINUTE = 60_000;
  */
 export function sessionSettings(
   config: SessionizerConfig,
-): Pick<SessionizerServiceDeps, 'sessions' | 'maxEventLagMs' | 'linkOptions' | 'mergeWait' | 'bounds' | 'stages' | 'tickLimit' | 'stageOf' | 'stateFlushIntervalMs'> {
+): Pick<SessionizerServiceDeps, 'sessions' | 'maxEventLagMs' | 'linkOptions' | 'mergeWait' | 'bounds' | 'stages' | 'tickLimit' | 'stageOf' | 'stateFlushIntervalMs' | 'stateFlushMaxCustomers'> {
   return {
     stageOf: stageClassifierFromFile(config.STAGE_RULES_FILE),
     stages: loadStagesOptions(config),
     tickLimit: config.STAGES_TICK_LIMIT,
     stateFlushIntervalMs: config.SESSIONIZER_STATE_FLUSH_MS,
+    stateFlushMaxCustomers: config.SESSIONIZER_STATE_FLUSH_MAX_CUSTOMERS,
     sessions: {
       inactivityGapMs: config.SESSION_GAP_MINUTES * MINUTE,
       maxSessionMs: config.SESSION_MAX_HOURS * 60 * MINUTE,
