@@ -122,12 +122,13 @@ export const FunnelEvent = z.object({
 });
 export type FunnelEvent = z.infer<typeof FunnelEvent>;
 
-export const JourneyRecordKind = z.enum(['touchpoint', 'merge', 'absorbing', 'transfer', 'watermark']);
+export const JourneyRecordKind = z.enum(['touchpoint', 'merge', 'absorbing', 'transfer', 'watermark', 'forget']);
 /**
  * Envelope of the customer-keyed topics: an attributed touchpoint, a merge notice (this customer id
  * was absorbed into `mergeInto`), its counterpart to the survivor (`absorbing`: this customer is
  * about to receive `mergedFrom`'s state), a state transfer (the absorbed customer's state,
- * `mergedFrom`), or a router partition's event-time progress (`watermark`).
+ * `mergedFrom`), a router partition's event-time progress (`watermark`), or a deletion (`forget`: drop every
+ * state this customer id has here, README: Privacy).
  */
 export const JourneyRecord = z.object({
   kind: JourneyRecordKind,

@@ -33,6 +33,12 @@ export const TOPIC_NAMES = {
   /** The journey step's state (sessions + journey per customer, merge bookkeeping), compacted. */
   journeyChangelog: 'journey-state-changelog',
   alerterChangelog: 'alerter-state-changelog',
+  /**
+   * Ids a deletion forgot (README: Privacy), compacted, ONE partition: key SHA-256 of the
+   * namespaced id, value JSON ForgottenIdEntry. The collector's suppression list and the writer's
+   * replay guard; read whole at start and followed.
+   */
+  forgottenIds: 'forgotten-ids',
 } as const;
 export type TopicKey = keyof typeof TOPIC_NAMES;
 

@@ -8,6 +8,7 @@ import type { PartitionBatch, PartitionHandler } from '../platform/kafka/consume
 import type { OutgoingRecord, RecordProducer } from '../platform/kafka/producer.js';
 import type { Logger } from '../platform/logging/logger.js';
 import { deadLetterRecord } from '../platform/pipeline/dead-letter.js';
+import { touchpointIds } from '../platform/privacy/deletion-request.js';
 import { linksFrom, type LinkOptions } from './core/identity.js';
 import { RecentMessages } from './core/recent-messages.js';
 import type { RetryWindowCopy } from './retry-window-copy.js';
@@ -63,6 +64,7 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
   const mergesTotal = new Counter({ name: 'sessionizer_identity_merges_total', help: 'Customers merged by identity links', registers: [deps.registry] });
   const dead = new Counter({ name: 'sessionizer_dead_letters_total', help: 'Undecodable touchpoints', registers: [deps.registry] });
   const retries = new Counter({ name: 'sessionizer_router_duplicates_total', help: 'Touchpoints dropped by the router as recent duplicates (SDK retries)', registers: [deps.registry] });
+  const forgottenDrops = new Counter({ name: 'sessionizer_forgotten_touchpoints_dropped_total', help: 'Touchpoints of forgotten ids dropped by the router (README: Privacy)', registers: [deps.registry] });
   const recent = new Map<number, RecentMessages>();
   const windowCopies = new Map<number, RetryWindowCopy>();
   /**
@@ -115,6 +117,11 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
     }
     if (seen.seenBefore(tp.messageId)) {
       retries.inc(); // a drop, not a loss: the first copy went on
+      return;
+    }
+    // A deleted customer's data (a replay, or suppressed new data) is neither linked nor routed.
+    if (deps.table.forgotten.drops(touchpointIds(tp), tp.receivedAt)) {
+      forgottenDrops.inc();
       return;
     }
     const at = `${partition}:${message.offset}`;

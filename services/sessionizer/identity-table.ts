@@ -6,6 +6,8 @@ import type { Component, Health } from '../platform/runtime/component.js';
 import { openLocalStateLog, type LocalStateLog } from '../platform/streams/local-state-log.js';
 import { relaunchAfterPause } from '../platform/retry/relaunch.js';
 import { IdentityGraph, type IdentityLink, type LinkResult } from './core/identity.js';
+import { applyForgetEntry } from './forget/identity-forget.js';
+import { ForgottenIds } from '../platform/privacy/forgotten-ids.js';
 
 /** Between attempts to bring the table's reader back. */
 const RELAUNCH_PAUSE_MS = 2_000;
@@ -31,8 +33,10 @@ const routerMarkerPartition = (key: string): number | null => (key.startsWith('@
  * `stateDir`: where the table keeps a local copy of the topic (platform/streams/local-state-log.ts),
  * so a restart reads the copy and then only the topic's tail.
  */
-export function createIdentityTable(deps: { kafka: Kafka; topic: string; logger: Logger; stateDir?: string }): Component & {
+export function createIdentityTable(deps: { kafka: Kafka; topic: string; logger: Logger; stateDir?: string; maxForgottenIds?: number }): Component & {
   graph: IdentityGraph;
+  /** Ids a deletion forgot (forget markers in this topic): the router drops their touchpoints. */
+  forgotten: ForgottenIds;
   apply(link: IdentityLink): LinkResult;
   /** Changelog entries (id → parent) for the ids a link touched. */
   entriesFor(ids: string[]): Array<[string, string]>;
@@ -47,6 +51,7 @@ export function createIdentityTable(deps: { kafka: Kafka; topic: string; logger:
   markApplied(partition: number, offset: bigint, watermark: number | null): void;
 } {
   const graph = new IdentityGraph();
+  const forgotten = new ForgottenIds(deps.maxForgottenIds);
   let consumer: Consumer | undefined;
   let caughtUpResolve: () => void = () => {};
   const caughtUp = new Promise<void>((r) => (caughtUpResolve = r));
@@ -77,7 +82,7 @@ export function createIdentityTable(deps: { kafka: Kafka; topic: string; logger:
       autoCommit: false,
       eachBatch: async ({ batch }) => {
         for (const m of batch.messages) {
-          if (m.key && m.value) applyEntry(m.key.toString('utf8'), m.value.toString('utf8'));
+          if (m.key) applyEntry(m.key.toString('utf8'), m.value?.toString('utf8') ?? null);
           if (BigInt(m.offset) > applied) applied = BigInt(m.offset);
         }
         const last = batch.messages.at(-1);
@@ -122,7 +127,8 @@ export function createIdentityTable(deps: { kafka: Kafka; topic: string; logger:
     if ((markers.get(partition)?.offset ?? -1n) < offset) markers.set(partition, { offset, watermark });
   };
 
-  const applyEntry = (id: string, value: string) => {
+  const applyEntry = (id: string, value: string | null) => {
+    if (applyForgetEntry(id, value, { graph, forgotten }) || value === null) return;
     const partition = routerMarkerPartition(id);
     if (partition !== null) {
       const [offset, watermark] = value.split('@');
@@ -134,6 +140,7 @@ export function createIdentityTable(deps: { kafka: Kafka; topic: string; logger:
   return {
     name: 'identity-table',
     graph,
+    forgotten,
     apply: (link) => graph.apply(link),
     entriesFor(ids) {
       const out: Array<[string, string]> = [];

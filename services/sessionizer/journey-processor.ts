@@ -13,6 +13,7 @@ import { DEFAULT_CUSTOMER_BOUNDS, type BoundKind, type CustomerBounds } from './
 import { SessionizerPartition } from './core/partition.js';
 import { CUSTOMER_STATE_HEADER_BYTES, decodeCustomerState, encodeCustomerState } from './customer-state.js';
 import { StagesPartition, type StagesPartitionOptions } from './stages/processor.js';
+import { forgetCustomer } from './forget/forget-customer.js';
 import { decodeJourneyState, encodeJourneyState } from './stages/state-codec.js';
 
 /**
@@ -195,6 +196,8 @@ export function createJourneyProcessor(deps: JourneyProcessorDeps): PartitionPro
 
   /** `offset`: where the record was consumed (kept with a held record, passed on downstream). */
   const handle = (record: JourneyRecord, offset: number): OutgoingRecord[] => {
+    // A deletion goes before any hold or forward: nothing of the customer may outlive it here.
+    if (record.kind === 'forget') return (forgetCustomer(record.customerId, { sessions, stages, forwards, barrier }), []);
     if (barrier.mustHold(record)) {
       if (barrier.hold(record.customerId, codecs.record.encode({ ...record, inputOffset: offset }))) return [];
       // The wait is full: it ends here, as one past its time does (the absorbed state merges when it comes).

@@ -13,6 +13,14 @@ export const WriterEnv = z.object({
   WRITER_REPLAY_WAIT_MS: envInt(10_000, 0, 600_000),
   /** At most ~68 years: received_at + TTL must stay inside DateTime (2106), or ClickHouse drops every row at insert. */
   TOUCHPOINT_TTL_DAYS: envInt(395, 1, 25_000),
+  /** How often the deletion executor looks for pending deletions (README: Privacy). */
+  WRITER_DELETIONS_POLL_MS: envInt(2_000, 50, 600_000),
+  /** How long a deletion waits for the pipeline to pass its records before it erases anyway. */
+  WRITER_DELETION_SETTLE_TIMEOUT_MS: envInt(120_000, 0, 3_600_000),
+  /** The sessionizer's group id (SESSIONIZER_GROUP_ID): a deletion waits for its router and journey step. */
+  WRITER_SESSIONIZER_GROUP_ID: z.string().min(1).default('journey-sessionizer'),
+  /** Forgotten ids a process keeps (the suppression list and replay guard): ~200 bytes each. */
+  FORGOTTEN_IDS_MAX: envInt(1_000_000, 1, 50_000_000),
   WRITER_HTTP_PORT: envInt(8082, 0, 65_535),
   HTTP_HOST: z.string().default('127.0.0.1'),
 });

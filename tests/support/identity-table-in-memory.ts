@@ -1,5 +1,6 @@
 import type { OutgoingRecord } from '../../services/platform/kafka/producer.js';
 import { IdentityGraph } from '../../services/sessionizer/core/identity.js';
+import { ForgottenIds } from '../../services/platform/privacy/forgotten-ids.js';
 import { routerMarkerKey, type createIdentityTable } from '../../services/sessionizer/identity-table.js';
 
 /**
@@ -24,6 +25,7 @@ export function identityTableInMemory(identityLinksTopic: string, fromTopic: Out
     markApplied: (partition, offset, watermark) => void markers.set(partition, { offset, watermark }),
     name: 'identity-table',
     graph,
+    forgotten: new ForgottenIds(),
     apply: (link) => graph.apply(link),
     entriesFor: (ids) => ids.flatMap((id) => (graph.entryOf(id) === undefined ? [] : [[id, graph.entryOf(id)!] as [string, string]])),
     caughtUp: async () => {},

@@ -89,6 +89,7 @@ describe('migrations on a cluster', () => {
         'customer_activity_weekly',
         'customer_journey',
         'dead_letters',
+        'deletions',
         'funnel_events',
         'funnel_minute',
         'sessions',

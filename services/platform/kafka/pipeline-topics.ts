@@ -11,8 +11,8 @@ import { ensureTopics, type TopicSpec } from './admin.js';
 export function pipelineTopicSpecs(topics: Topics, partitions: number): TopicSpec[] {
   return (Object.keys(TOPIC_NAMES) as TopicKey[]).map((key) => ({
     topic: topics[key],
-    partitions: key === 'identityLinks' ? 1 : partitions,
-    compacted: key.endsWith('Changelog') || key === 'identityLinks',
+    partitions: key === 'identityLinks' || key === 'forgottenIds' ? 1 : partitions,
+    compacted: key.endsWith('Changelog') || key === 'identityLinks' || key === 'forgottenIds',
   }));
 }
 

@@ -134,6 +134,16 @@ export class MergeBarrier {
     return wait.held;
   }
 
+  /**
+   * A deletion (README: Privacy): `id` stops waiting, its held records are dropped unprocessed, and
+   * the ledger forgets it; the tombstones go with the next drainUpdates.
+   */
+  forget(id: string): void {
+    if (this.waits.delete(id)) this.dirty.add(id);
+    for (const wait of this.waits.values()) wait.pending.delete(id);
+    this.imported.forget(id);
+  }
+
   /** The state of `absorbed` reached `survivor`: returns the records to process now (the wait is over), or []. */
   private arrived(survivor: string, absorbed: string): Buffer[] {
     const wait = this.waits.get(survivor);

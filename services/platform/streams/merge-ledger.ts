@@ -35,6 +35,18 @@ export class MergeLedger {
     return this.survivors.has(absorbed);
   }
 
+  /**
+   * Drops every entry naming `id`, as the absorbed or the survivor (a deletion, README: Privacy);
+   * their tombstones go with the next drainUpdates. A scan: deletions are rare.
+   */
+  forget(id: string): void {
+    for (const [absorbed, survivor] of this.survivors) {
+      if (absorbed !== id && survivor !== id) continue;
+      this.survivors.delete(absorbed);
+      this.dirty.add(absorbed);
+    }
+  }
+
   /** Takes a changelog entry if it is one of ours. */
   restore(key: string, value: Buffer): boolean {
     if (!key.startsWith(this.prefix)) return false;
@@ -43,7 +55,10 @@ export class MergeLedger {
   }
 
   drainUpdates(): StateUpdate[] {
-    const updates = [...this.dirty].map((absorbed) => ({ key: `${this.prefix}${absorbed}`, value: Buffer.from(this.survivors.get(absorbed)!) }));
+    const updates = [...this.dirty].map((absorbed) => {
+      const survivor = this.survivors.get(absorbed);
+      return { key: `${this.prefix}${absorbed}`, value: survivor === undefined ? null : Buffer.from(survivor) };
+    });
     this.dirty.clear();
     return updates;
   }

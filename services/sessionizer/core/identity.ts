@@ -123,6 +123,22 @@ export class IdentityGraph {
     this.apply({ a: id, b: value.startsWith(ROOT_MARK) ? id : value });
   }
 
+  /**
+   * Removes the whole component of `id` (a deletion, README: Privacy) and returns its members; an
+   * unknown id removes nothing. A scan of every id: deletions are rare, and a union-find has no
+   * child pointers to walk instead.
+   */
+  forgetComponent(id: string): string[] {
+    if (!this.knows(id)) return [];
+    const root = this.find(id);
+    const members: string[] = [];
+    for (const node of this.parent.keys()) if (this.find(node) === root) members.push(node);
+    for (const node of members) this.parent.delete(node);
+    this.roots.delete(root);
+    members.push(root);
+    return members;
+  }
+
   private register(id: string): void {
     if (!this.parent.has(id)) this.roots.add(id);
   }

@@ -1,0 +1,98 @@
+import type { ClickHouse } from '../../platform/clickhouse/client.js';
+
+/** Split namespaced ids the way each column stores them. */
+export function idColumns(ids: readonly string[]) {
+  const raw = (prefix: string) => ids.filter((id) => id.startsWith(prefix)).map((id) => id.slice(prefix.length));
+  const userIds = raw('u:');
+  const anonymousIds = raw('a:');
+  return {
+    customerIds: [...ids],
+    userIds,
+    anonymousIds,
+    /** Dead letters are keyed as their topic is: raw device ids on `touchpoints`, customer ids after. */
+    deadLetterKeys: [...new Set([...ids, ...userIds, ...anonymousIds])],
+  };
+}
+
+/**
+ * What each table loses, as `WHERE` predicates over `{ids}`, `{users}`, `{anonymous}`, `{keys}`.
+ * Every table that names a customer is here; `funnel_minute` (aggregate states, no customer
+ * column) is recomputed for the minutes the customer touched (eraseCustomerRows), `alerts` names no
+ * customer. The MVs' targets (churn_score_history, customer_journey, customer_activity_weekly) hold
+ * the customer's own rows and lose them like any table.
+ */
+export const CUSTOMER_TABLES: ReadonlyArray<{ table: string; where: string }> = [
+  { table: 'touchpoints', where: 'customer_id IN {ids:Array(String)} OR user_id IN {users:Array(String)} OR anonymous_id IN {anonymous:Array(String)}' },
+  { table: 'sessions', where: 'customer_id IN {ids:Array(String)}' },
+  { table: 'stage_transitions', where: 'customer_id IN {ids:Array(String)}' },
+  { table: 'funnel_events', where: 'customer_id IN {ids:Array(String)}' },
+  { table: 'churn_scores', where: 'customer_id IN {ids:Array(String)}' },
+  { table: 'churn_score_history', where: 'customer_id IN {ids:Array(String)}' },
+  { table: 'customer_journey', where: 'customer_id IN {ids:Array(String)}' },
+  { table: 'customer_activity_weekly', where: 'customer_id IN {ids:Array(String)}' },
+  { table: 'dead_letters', where: 'key IN {keys:Array(String)}' },
+];
+
+/** The funnel_minute view's SELECT (migration 004), over the funnel events of some (site, minute) keys. */
+const FUNNEL_MINUTE_RECOMPUTE = (db: string) => `
+INSERT INTO ${db}.funnel_minute
+SELECT
+  toStartOfMinute(e.at) AS minute, e.site AS site, e.stage AS stage, e.kind AS kind,
+  ifNull(toString(e.from_stage), '') AS from_stage, e.channel AS channel, e.device_type AS device_type,
+  ifNull(e.campaign, '') AS campaign, ifNull(e.segment, '') AS segment,
+  countState() AS events, uniqState(e.customer_id) AS customers,
+  quantilesState(0.5, 0.75, 0.9, 0.95, 0.99)(e.seconds_to_convert) AS seconds_to_convert
+FROM ${db}.funnel_events AS e FINAL
+WHERE has({keys:Array(String)}, concat(e.site, '|', toString(toStartOfMinute(e.at))))
+GROUP BY minute, site, stage, kind, from_stage, channel, device_type, campaign, segment`;
+
+/**
+ * Removes every row of the customer `ids` (namespaced) from every table, with lightweight DELETE
+ * (a mask, applied at once to reads; parts are rewritten by later merges), and corrects
+ * funnel_minute: the minutes the customer's funnel events fell in are deleted and recomputed from
+ * the remaining funnel events (FINAL, so each counts once). Another customer's referral of this one
+ * (stage_transitions.referrer_customer_id) is blanked by a mutation. Idempotent: a second run finds
+ * nothing. Returns the rows each table lost (read just before its DELETE).
+ *
+ * Single node only (the statements name the tables, not `_local ON CLUSTER`).
+ */
+export async function eraseCustomerRows(ch: ClickHouse, ids: readonly string[]): Promise<Record<string, number>> {
+  const db = ch.database;
+  const { customerIds, userIds, anonymousIds, deadLetterKeys } = idColumns(ids);
+  const params = { ids: customerIds, users: userIds, anonymous: anonymousIds, keys: deadLetterKeys };
+  const count = async (table: string, where: string) => {
+    const rs = await ch.client.query({ query: `SELECT count() AS n FROM ${db}.${table} WHERE ${where}`, query_params: params, format: 'JSONEachRow' });
+    return Number((await rs.json<{ n: number | string }>())[0]?.n ?? 0);
+  };
+  const minutesRs = await ch.client.query({
+    query: `SELECT DISTINCT concat(site, '|', toString(toStartOfMinute(at))) AS k FROM ${db}.funnel_events WHERE customer_id IN {ids:Array(String)}`,
+    query_params: params,
+    format: 'JSONEachRow',
+  });
+  const minuteKeys = (await minutesRs.json<{ k: string }>()).map((r) => r.k);
+
+  const deleted: Record<string, number> = {};
+  for (const { table, where } of CUSTOMER_TABLES) {
+    const n = await count(table, where);
+    if (n > 0) await ch.client.command({ query: `DELETE FROM ${db}.${table} WHERE ${where}`, query_params: params });
+    deleted[table] = n;
+  }
+  if (minuteKeys.length > 0) {
+    const keyed = { keys: minuteKeys };
+    const where = `has({keys:Array(String)}, concat(site, '|', toString(minute)))`;
+    const rs = await ch.client.query({ query: `SELECT count() AS n FROM ${db}.funnel_minute WHERE ${where}`, query_params: keyed, format: 'JSONEachRow' });
+    deleted.funnel_minute = Number((await rs.json<{ n: number | string }>())[0]?.n ?? 0);
+    await ch.client.command({ query: `DELETE FROM ${db}.funnel_minute WHERE ${where}`, query_params: keyed });
+    await ch.client.command({ query: FUNNEL_MINUTE_RECOMPUTE(db), query_params: keyed, clickhouse_settings: { insert_deduplication_token: '' } });
+  }
+  const referrals = await count('stage_transitions', 'referrer_customer_id IN {ids:Array(String)}');
+  if (referrals > 0) {
+    await ch.client.command({
+      query: `ALTER TABLE ${db}.stage_transitions UPDATE referrer_customer_id = NULL WHERE referrer_customer_id IN {ids:Array(String)}`,
+      query_params: params,
+      clickhouse_settings: { mutations_sync: '2' },
+    });
+  }
+  deleted.referrals_blanked = referrals;
+  return deleted;
+}
