@@ -182,3 +182,17 @@ describe('IdentityGraph properties', () => {
     );
   });
 });
+
+describe('IdentityGraph.forgetComponent (a deletion)', () => {
+  it('removes every id of the customer and no other, and the ids can start afresh', () => {
+    const graph = new IdentityGraph();
+    for (const [a, b] of [['u:alice', 'a:laptop'], ['a:phone', 'a:laptop'], ['u:alice', 'e:h1'], ['u:bob', 'a:tablet']]) graph.apply({ a: a!, b: b! });
+    expect(graph.forgetComponent('a:phone').sort()).toEqual(['a:laptop', 'a:phone', 'e:h1', 'u:alice']);
+    for (const id of ['u:alice', 'a:laptop', 'a:phone', 'e:h1']) expect(graph.knows(id)).toBe(false);
+    expect(graph.resolve('a:tablet')).toBe('u:bob');
+    expect(graph.size).toBe(2);
+    expect(graph.forgetComponent('u:alice')).toEqual([]);
+    graph.apply({ a: 'u:alice', b: 'a:new' });
+    expect(graph.resolve('a:new')).toBe('u:alice');
+  });
+});

@@ -1,0 +1,225 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import type { Kafka } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Touchpoint } from '../../schemas/touchpoint.js';
+import type { Topics } from '../../schemas/topics.js';
+import { parseEnv } from '../../services/platform/config/env.js';
+import { readPartitionRange } from '../../services/platform/kafka/read-range.js';
+import { deletionsTable, type DeletionView } from '../../services/platform/privacy/deletions-table.js';
+import { hashEmail } from '../../services/platform/segment/email.js';
+import { buildQueryApi } from '../../services/query-api/app.js';
+import { buildWriter } from '../../services/writer/build.js';
+import { WriterEnv } from '../../services/writer/config.js';
+import { freshDatabase, type TestDatabase } from '../support/clickhouse.js';
+import { stopAfterEach } from '../support/cleanup.js';
+import { waitForDrained, type GroupOnTopics } from '../support/drain.js';
+import { eventually } from '../support/eventually.js';
+import { produceTouchpoints, sessionizerGroups, testSessionizer, tp } from '../support/journey-fixtures.js';
+import { uniqueGroupId, uniqueTopics } from '../support/kafka.js';
+import { createTestTopics, freshRegistry, testKafka, testLogger } from '../support/pipeline.js';
+
+const MIN = 60_000;
+const T0 = Date.now() - 3 * 60 * MIN;
+const EMAIL = 'Alice@Example.com';
+const EMAIL_HASH = hashEmail(EMAIL)!;
+/** Every raw form of Alice's ids: none may be left in any table, state store or API answer. */
+const ALICE_RAW = ['alice-1', 'dev-phone', 'dev-laptop', EMAIL_HASH];
+
+/**
+ * Alice: a laptop and a phone (two anonymous ids), logged in on both as alice-1 with her email
+ * (hashed by the source), in B2B account acme, browsing and buying. Bob buys in the same minutes,
+ * so the funnel aggregates Alice shares with him must come out as Bob's alone.
+ */
+function aliceAndBob(): Touchpoint[] {
+  const at = (m: number) => ({ timestamp: T0 + m * MIN, originalTimestamp: T0 + m * MIN, sentAt: T0 + m * MIN, receivedAt: T0 + m * MIN });
+  return [
+    tp({ messageId: 'al-1', anonymousId: 'dev-laptop', event: 'Product Viewed', ...at(0) }),
+    tp({ messageId: 'al-2', type: 'identify', event: '', anonymousId: 'dev-laptop', userId: 'alice-1', emailHash: EMAIL_HASH, ...at(1) }),
+    tp({ messageId: 'al-3', type: 'group', event: '', anonymousId: 'dev-laptop', userId: 'alice-1', groupId: 'acme', ...at(2) }),
+    tp({ messageId: 'al-4', anonymousId: 'dev-phone', event: 'Product Viewed', deviceType: 'mobile', ...at(3) }),
+    tp({ messageId: 'al-5', type: 'identify', event: '', anonymousId: 'dev-phone', userId: 'alice-1', ...at(4) }),
+    tp({ messageId: 'al-6', anonymousId: 'dev-phone', userId: 'alice-1', event: 'Order Completed', revenue: 40, ...at(5) }),
+    tp({ messageId: 'bo-1', anonymousId: null, userId: 'bob-1', event: 'Product Viewed', ...at(0) }),
+    tp({ messageId: 'bo-2', anonymousId: null, userId: 'bob-1', event: 'Order Completed', revenue: 15, ...at(5) }),
+  ];
+}
+
+async function rowsOf(db: TestDatabase, table: string): Promise<Record<string, unknown>[]> {
+  const rs = await db.ch.client.query({ query: `SELECT * FROM ${db.database}.${table}`, format: 'JSONEachRow' });
+  return rs.json<Record<string, unknown>>();
+}
+
+/** Every stored table except funnel_minute (binary aggregate states, checked by value below). */
+const TABLES = ['touchpoints', 'sessions', 'stage_transitions', 'customer_journey_latest', 'funnel_events', 'churn_scores', 'churn_score_history', 'customer_activity_weekly', 'dead_letters', 'deletions'];
+
+async function tableTexts(db: TestDatabase): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  // Sorted: a background merge may change the order rows are read in, not what they are.
+  for (const t of TABLES) out[t] = JSON.stringify((await rowsOf(db, t)).map((r) => JSON.stringify(r)).sort());
+  return out;
+}
+
+/** A compacted topic as a restore reads it: the latest value of each key (tombstones remove it). */
+async function latestValues(kafka: Kafka, topic: string, partitions: number): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  const admin = kafka.admin();
+  await admin.connect();
+  const offsets = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
+  for (let p = 0; p < partitions; p++) {
+    const high = BigInt(offsets.find((o) => o.partition === p)?.high ?? '0');
+    await readPartitionRange(kafka, { topic, partition: p, from: 0n, to: high }, (m) => {
+      const key = m.key?.toString('utf8') ?? '';
+      if (m.value) out.set(`${p}/${key}`, m.value);
+      else out.delete(`${p}/${key}`);
+    });
+  }
+  return out;
+}
+
+function mentions(text: string | Buffer): string[] {
+  return ALICE_RAW.filter((id) => text.includes(id));
+}
+
+/** funnel_minute by value: unique customers and events per minute, stage and kind. */
+async function funnelMinutes(db: TestDatabase) {
+  const rs = await db.ch.client.query({
+    query: `SELECT toString(minute) AS minute, toString(stage) AS stage, toString(kind) AS kind, uniqMerge(customers) AS customers, countMerge(events) AS events
+            FROM ${db.database}.funnel_minute GROUP BY minute, stage, kind ORDER BY minute, stage, kind`,
+    format: 'JSONEachRow',
+  });
+  return (await rs.json<Record<string, unknown>>()).map((r) => ({ ...r, customers: Number(r.customers), events: Number(r.events) }));
+}
+
+/** What funnel_minute must hold without Alice: the same view over Bob's funnel events alone. */
+async function funnelMinutesOf(db: TestDatabase, customers: string[]) {
+  const rs = await db.ch.client.query({
+    query: `SELECT toString(toStartOfMinute(at)) AS minute, toString(stage) AS stage, toString(kind) AS kind, uniq(customer_id) AS customers, count() AS events
+            FROM ${db.database}.funnel_events FINAL WHERE customer_id IN {c:Array(String)} GROUP BY minute, stage, kind ORDER BY minute, stage, kind`,
+    query_params: { c: customers },
+    format: 'JSONEachRow',
+  });
+  return (await rs.json<Record<string, unknown>>()).map((r) => ({ ...r, customers: Number(r.customers), events: Number(r.events) }));
+}
+
+describe('forget a customer (issue 21) through the whole pipeline', () => {
+  let db: TestDatabase;
+  let kafka: Kafka;
+  const cleanup = stopAfterEach();
+  beforeAll(async () => {
+    db = await freshDatabase('forget');
+    kafka = testKafka('forget-it');
+  });
+  afterAll(async () => db.drop());
+
+  const writerFor = (topics: Topics, sessionizerGroup: string, writerGroup: string) =>
+    buildWriter(
+      parseEnv(WriterEnv, {
+        CLICKHOUSE_DATABASE: db.database,
+        WRITER_GROUP_ID: writerGroup,
+        WRITER_SESSIONIZER_GROUP_ID: sessionizerGroup,
+        WRITER_FLUSH_INTERVAL_MS: '100',
+        WRITER_DELETIONS_POLL_MS: '100',
+        WRITER_DELETION_SETTLE_TIMEOUT_MS: '60000',
+        TOUCHPOINT_TTL_DAYS: '3650',
+      }),
+      { kafka, clickhouse: db.ch, topics, registry: freshRegistry(), logger: testLogger('writer') },
+    );
+
+  it('deleted by her email, Alice leaves no row, state or API answer behind, Bob is unchanged, and a restart with a replay does not bring her back', async () => {
+    const topics = uniqueTopics();
+    await createTestTopics(kafka, topics, 2);
+    const sessionizerGroup = uniqueGroupId('forget-s');
+    const writerGroup = uniqueGroupId('forget-w');
+    const stateDir = mkdtempSync(join(tmpdir(), 'forget-state-'));
+    const sessionizer = cleanup.started(testSessionizer(kafka, topics, sessionizerGroup, { stateDir }));
+    const writer = cleanup.started(writerFor(topics, sessionizerGroup, writerGroup));
+    await writer.start();
+    await sessionizer.start();
+    const writerTopics = [topics.customerTouchpoints, topics.sessions, topics.stageTransitions, topics.funnelEvents, topics.churnScores, topics.alerts, topics.deadLetter];
+    const groups: GroupOnTopics[] = [...sessionizerGroups(sessionizerGroup, topics), { groupId: writerGroup, topics: writerTopics }];
+
+    const touchpoints = aliceAndBob();
+    await produceTouchpoints(kafka, topics, touchpoints);
+    await eventually(() => rowsOf(db, 'touchpoints'), (r) => r.length === 8, 60_000, 200, 'every touchpoint stored');
+    await waitForDrained(kafka, groups);
+    const before = await tableTexts(db);
+    expect(mentions(before.touchpoints ?? '').sort()).toEqual([...ALICE_RAW].filter((id) => id !== EMAIL_HASH).sort());
+    const bobFunnel = await funnelMinutesOf(db, ['u:bob-1']);
+    expect(bobFunnel.length).toBeGreaterThan(0);
+    expect(await funnelMinutes(db)).not.toEqual(bobFunnel); // Alice is in them now
+
+    const deletions = deletionsTable(db.ch);
+    const asked = await deletions.request({ kind: 'email', id: EMAIL, suppress: true, requestedBy: 'test' }, Date.now());
+    const done = await eventually(() => deletions.read(asked.deletionId), (d) => d?.status === 'done', 90_000, 200, 'the deletion done');
+    expect(done).toMatchObject({ status: 'done', idKind: 'email', suppress: true, ids: 4, requestedBy: 'test' });
+    // Row versions not yet merged count too (churn scores, sessions): exact for touchpoints only.
+    expect(done!.deletedRows).toMatchObject({ touchpoints: 6, dead_letters: 0 });
+    expect(done!.deletedRows.churn_scores).toBeGreaterThan(0);
+
+    const checkGone = async (when: string) => {
+      const after = await tableTexts(db);
+      for (const [table, text] of Object.entries(after)) expect(mentions(text), `${when}: ${table}`).toEqual([]);
+      expect((await rowsOf(db, 'touchpoints')).map((r) => r.message_id).sort(), when).toEqual(['bo-1', 'bo-2']);
+      expect(await funnelMinutes(db), when).toEqual(bobFunnel);
+      for (const topic of [topics.journeyChangelog, topics.identityLinks]) {
+        const state = await latestValues(kafka, topic, topic === topics.identityLinks ? 1 : 2);
+        for (const [key, value] of state) expect([...mentions(key), ...mentions(value)], `${when}: ${topic} ${key}`).toEqual([]);
+      }
+      const api = buildQueryApi({ clickhouse: db.ch, logger: pino({ level: 'silent' }), metrics: new Registry(), now: Date.now, cacheTtlMs: 0 });
+      try {
+        for (const id of ['u:alice-1', 'a:dev-phone', 'a:dev-laptop']) expect((await api.inject({ url: `/api/customers/${encodeURIComponent(id)}` })).statusCode, `${when}: ${id}`).toBe(404);
+        const churn = await api.inject({ url: `/api/churn?minScore=0&limit=500` });
+        expect(mentions(churn.body), `${when}: /api/churn`).toEqual([]);
+        expect(churn.body).toContain('u:bob-1');
+      } finally {
+        await api.close();
+      }
+    };
+    await waitForDrained(kafka, groups);
+    await checkGone('after the deletion');
+
+    // Restart everything; replay Alice's old touchpoints (as a reprocessing would) and send a new
+    // event from her phone (suppressed), then read every record topic again from the start with a
+    // new writer group.
+    await sessionizer.stop();
+    await writer.stop();
+    const sessionizer2 = cleanup.started(testSessionizer(kafka, topics, sessionizerGroup, { stateDir }));
+    const writerGroup2 = uniqueGroupId('forget-w2');
+    const writer2 = cleanup.started(writerFor(topics, sessionizerGroup, writerGroup2));
+    await writer2.start();
+    await sessionizer2.start();
+    const now = Date.now();
+    await produceTouchpoints(kafka, topics, [
+      ...touchpoints.filter((t) => t.messageId.startsWith('al-')).map((t) => ({ ...t, messageId: `${t.messageId}-replayed` })),
+      tp({ messageId: 'al-new', anonymousId: 'dev-phone', event: 'Product Viewed', timestamp: now, originalTimestamp: now, sentAt: now, receivedAt: now }),
+      tp({ messageId: 'bo-3', anonymousId: null, userId: 'bob-1', event: 'Product Viewed', timestamp: now, originalTimestamp: now, sentAt: now, receivedAt: now }),
+    ]);
+    await eventually(() => rowsOf(db, 'touchpoints'), (r) => r.some((x) => x.message_id === 'bo-3'), 60_000, 200, "Bob's new touchpoint stored");
+    await waitForDrained(kafka, [...sessionizerGroups(sessionizerGroup, topics), { groupId: writerGroup2, topics: writerTopics }]);
+    const stillGone = await tableTexts(db);
+    for (const [table, text] of Object.entries(stillGone)) expect(mentions(text), `after the replay: ${table}`).toEqual([]);
+    expect((await rowsOf(db, 'touchpoints')).map((r) => r.message_id).sort()).toEqual(['bo-1', 'bo-2', 'bo-3']);
+    for (const topic of [topics.journeyChangelog, topics.identityLinks]) {
+      const state = await latestValues(kafka, topic, topic === topics.identityLinks ? 1 : 2);
+      for (const [key, value] of state) expect([...mentions(key), ...mentions(value)], `after the replay: ${topic} ${key}`).toEqual([]);
+    }
+  });
+
+  it('deleting an id nobody has is a no-op that says so', async () => {
+    const topics = uniqueTopics();
+    await createTestTopics(kafka, topics, 2);
+    const writer = cleanup.started(writerFor(topics, uniqueGroupId('none-s'), uniqueGroupId('none-w')));
+    await writer.start();
+    const before = await tableTexts(db);
+    const deletions = deletionsTable(db.ch);
+    const asked = await deletions.request({ kind: 'userId', id: 'nobody-at-all', suppress: false, requestedBy: 'test' }, Date.now());
+    const finished = await eventually(() => deletions.read(asked.deletionId), (d): d is DeletionView => d !== null && d.status !== 'pending', 60_000, 200, 'the deletion finished');
+    expect(finished).toMatchObject({ status: 'not_found', ids: 0, deletedRows: {} });
+    const after = await tableTexts(db);
+    expect({ ...after, deletions: '' }).toEqual({ ...before, deletions: '' });
+  });
+});
