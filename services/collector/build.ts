@@ -31,6 +31,7 @@ export function buildCollector(config: CollectorConfig, adapters: CollectorAdapt
     maxInFlightEvents: config.COLLECTOR_MAX_IN_FLIGHT_EVENTS,
     maxInFlightBytes: config.COLLECTOR_MAX_IN_FLIGHT_BYTES,
     lingerMs: config.COLLECTOR_LINGER_MS,
+    maxForgottenIds: config.FORGOTTEN_IDS_MAX,
     registry: adapters.registry,
     logger: adapters.logger,
     extraHealth: adapters.extraHealth,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Kafka } from 'kafkajs';
-import type { Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import { topicCodecs, type Topics } from '../../schemas/topics.js';
 import { registerOpsRoutes } from '../platform/http/ops-routes.js';
 import { createLingeringProducer } from '../platform/kafka/lingering-producer.js';
@@ -13,6 +13,9 @@ import { DEFAULT_LINGER_MS } from './config.js';
 import type { SourceConfig } from '../platform/segment/source-config.js';
 import { buildCollectorApp } from './http/app.js';
 import { createKafkaTouchpointSink } from '../platform/kafka/touchpoint-sink.js';
+import { ForgottenIds } from '../platform/privacy/forgotten-ids.js';
+import { createForgottenIdsReader } from '../platform/privacy/forgotten-ids-reader.js';
+import { suppressingSink } from './suppression.js';
 
 export interface CollectorServiceDeps {
   kafka: Kafka;
@@ -33,6 +36,8 @@ export interface CollectorServiceDeps {
   /** Health of everything else in the process, for /healthz when services share one process. */
   extraHealth?: () => Health;
   now?: () => number;
+  /** Forgotten ids kept for suppression (FORGOTTEN_IDS_MAX). */
+  maxForgottenIds?: number;
 }
 
 /** Between attempts to reach Kafka when the collector starts before it. */
@@ -57,7 +62,11 @@ export function createCollectorService(deps: CollectorServiceDeps): Component & 
     maxInFlightEvents: deps.maxInFlightEvents,
     maxInFlightBytes: deps.maxInFlightBytes,
   });
-  const app = buildCollectorApp({ sink, sources: deps.sources, logger, metrics: deps.registry, now: deps.now ?? Date.now, newMessageId: randomUUID });
+  // Suppressed ids (README: Privacy), followed from the forgotten-ids topic once Kafka is reachable.
+  const forgotten = new ForgottenIds(deps.maxForgottenIds);
+  const suppressed = new Counter({ name: 'collector_suppressed_events_total', help: 'Events dropped because a deletion suppressed their ids (not stored)', registers: [deps.registry] });
+  const suppressions = createForgottenIdsReader({ kafka: deps.kafka, topic: deps.topics.forgottenIds, into: forgotten, logger });
+  const app = buildCollectorApp({ sink: suppressingSink(sink, forgotten, (n) => suppressed.inc(n)), sources: deps.sources, logger, metrics: deps.registry, now: deps.now ?? Date.now, newMessageId: randomUUID });
   let address = '';
   const http: Component = {
     name: 'collector-http',
@@ -69,7 +78,7 @@ export function createCollectorService(deps: CollectorServiceDeps): Component & 
     },
     health: () => ({ ok: address !== '' }),
   };
-  const kafkaSide = startInBackground(producer, { logger, retryMs: KAFKA_START_RETRY_MS });
+  const kafkaSide = startInBackground(composeComponents('collector-kafka', [producer, suppressions]), { logger, retryMs: KAFKA_START_RETRY_MS });
   const parts = composeComponents('collector', [kafkaSide, http]);
   registerOpsRoutes(app, {
     registry: deps.registry,

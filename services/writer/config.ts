@@ -19,8 +19,6 @@ export const WriterEnv = z.object({
   WRITER_DELETION_SETTLE_TIMEOUT_MS: envInt(120_000, 0, 3_600_000),
   /** The sessionizer's group id (SESSIONIZER_GROUP_ID): a deletion waits for its router and journey step. */
   WRITER_SESSIONIZER_GROUP_ID: z.string().min(1).default('journey-sessionizer'),
-  /** Forgotten ids a process keeps (the suppression list and replay guard): ~200 bytes each. */
-  FORGOTTEN_IDS_MAX: envInt(1_000_000, 1, 50_000_000),
   WRITER_HTTP_PORT: envInt(8082, 0, 65_535),
   HTTP_HOST: z.string().default('127.0.0.1'),
 });

@@ -79,5 +79,7 @@ export const commonEnv = {
    */
   KAFKA_GROUP_INSTANCE_ID: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, 'letters, digits, . _ - only').optional(),
   DATA_DIR: z.string().min(1).default('.data'),
+  /** Forgotten ids a process keeps (README: Privacy: suppression list and replay guard), ~200 bytes each. */
+  FORGOTTEN_IDS_MAX: envInt(1_000_000, 1, 50_000_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 };
