@@ -2,15 +2,17 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 
 /**
- * What a key may read. `dashboard`: aggregates (counts, rates, series) that name no customer.
+ * What a key may do. `dashboard`: read aggregates (counts, rates, series) that name no customer.
  * `profiles`: customer-level data (the customer endpoints, the churn list) — and, as a superset,
  * everything a `dashboard` key may read: whoever may see one person may see the totals.
+ * `admin`: the /admin endpoints (deletions, README: Privacy) and nothing else — a key that can
+ * erase customers is handed to a privacy tool or a DPO, who need not read anyone's journey.
  */
-export const SCOPES = ['dashboard', 'profiles'] as const;
+export const SCOPES = ['dashboard', 'profiles', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** The scopes a key of `scope` holds. */
-const GRANTS: Record<Scope, readonly Scope[]> = { dashboard: ['dashboard'], profiles: ['dashboard', 'profiles'] };
+const GRANTS: Record<Scope, readonly Scope[]> = { dashboard: ['dashboard'], profiles: ['dashboard', 'profiles'], admin: ['admin'] };
 
 export const scopeAllows = (held: Scope, required: Scope): boolean => GRANTS[held].includes(required);
 

@@ -12,6 +12,7 @@ import type { ApiKey } from './api-keys.js';
 import { loggableUrl, requireScope } from './auth.js';
 import { createResultCache } from './cache.js';
 import { CUSTOMER_ENDPOINTS } from './customer-endpoints.js';
+import { registerAdminEndpoints } from './admin-endpoints.js';
 import { ENDPOINTS, type EndpointContext } from './endpoints.js';
 import { createQueryTimer } from './metrics.js';
 import { openApiDocument } from './openapi.js';
@@ -66,6 +67,7 @@ export function buildQueryApi(deps: QueryApiDeps): FastifyInstance {
       return cache.get(`${e.path} ${JSON.stringify(params)} ${JSON.stringify(query)}`, () => e.handle(query, ctx, params));
     });
   }
+  registerAdminEndpoints(app, { clickhouse: deps.clickhouse, apiKeys: deps.apiKeys, now: deps.now });
   const openapi = openApiDocument([...ENDPOINTS, ...CUSTOMER_ENDPOINTS]);
   // Open with keys too, like the dashboard's static files, /healthz and /metrics: none holds customer data.
   app.get('/api/openapi.json', async () => openapi);

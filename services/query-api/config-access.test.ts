@@ -37,11 +37,11 @@ describe('loadApiKeys', () => {
   });
 
   it('names the file, line and field of every problem, never the key', () => {
-    const bad = file('bad.yaml', ['keys:', '  - name: crm', '    key: too-short', '    scope: admin', '  - name: web', `    key: ${KEY_B}`, '    scope: profiles', '    note: x']);
+    const bad = file('bad.yaml', ['keys:', '  - name: crm', '    key: too-short', '    scope: owner', '  - name: web', `    key: ${KEY_B}`, '    scope: profiles', '    note: x']);
     const lines = problems(() => loadApiKeys(bad));
     expect(lines).toEqual([
       `QUERY_API_KEYS_FILE ${bad}:3:10 keys[0].key: at least 24 characters (e.g. openssl rand -base64 32)`,
-      expect.stringMatching(new RegExp(`^QUERY_API_KEYS_FILE ${bad}:4:12 keys\\[0\\]\\.scope: .*"dashboard".*"profiles"`)),
+      expect.stringMatching(new RegExp(`^QUERY_API_KEYS_FILE ${bad}:4:12 keys\\[0\\]\\.scope: .*"dashboard".*"profiles".*"admin"`)),
       `QUERY_API_KEYS_FILE ${bad}:8:5 keys[1].note: Unrecognized key: "note"`,
     ]);
     expect(lines.join('\n')).not.toContain('too-short');

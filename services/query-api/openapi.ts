@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Endpoint } from './endpoints.js';
 import { ErrorResponse } from './responses.js';
+import { ADMIN_OPERATIONS } from './admin-endpoints.js';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -56,6 +57,23 @@ export function openApiDocument(endpoints: Endpoint[]): JsonSchema {
       },
     };
   }
+  for (const op of ADMIN_OPERATIONS) {
+    const operation = {
+      operationId: op.operationId,
+      summary: op.summary,
+      security: [{ [SECURITY_SCHEME]: ['admin'] }],
+      ...('body' in op ? { requestBody: { required: true, content: { 'application/json': { schema: responseSchema(op.body) } } } } : { parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }] }),
+      responses: {
+        [op.status]: { description: op.status === '202' ? 'Recorded, pending; the writer executes it' : 'OK', content: { 'application/json': { schema: responseSchema(op.response) } } },
+        '400': error('The body or id is invalid; the message names the field'),
+        '401': error('No valid key was sent (Authorization: Bearer <key>)'),
+        '403': error('The key lacks scope admin, or no keys are configured (admin endpoints are never open)'),
+        ...('notFound' in op ? { '404': error(op.notFound) } : {}),
+        '503': error('ClickHouse did not answer'),
+      },
+    };
+    paths[op.path] = { ...(paths[op.path] as object | undefined), [op.method]: operation };
+  }
   paths['/api/openapi.json'] = {
     get: { operationId: 'openapi', summary: 'This document (open: no key needed)', security: [], responses: { '200': { description: 'OpenAPI 3.1 document' } } },
   };
@@ -75,7 +93,7 @@ export function openApiDocument(endpoints: Endpoint[]): JsonSchema {
           type: 'http',
           scheme: 'bearer',
           description:
-            'An API key from QUERY_API_KEYS_FILE, as Authorization: Bearer <key>. Scopes: dashboard (aggregates) and profiles (customer-level data, and everything dashboard reads); ' +
+            'An API key from QUERY_API_KEYS_FILE, as Authorization: Bearer <key>. Scopes: dashboard (aggregates), profiles (customer-level data, and everything dashboard reads) and admin (the /admin deletion endpoints only); ' +
             "each operation's security lists the scope it needs. Without QUERY_API_KEYS_FILE (loopback only) no key is asked for. /healthz and /metrics are always open.",
         },
       },

@@ -334,3 +334,15 @@ export const PathsResponse = z.strictObject({
   toConversion: z.array(pathStat),
   toDropoff: z.array(pathStat),
 });
+
+export const DeletionResponse = z.strictObject({
+  deletionId: z.string(),
+  status: z.enum(['pending', 'done', 'not_found']).meta({ description: 'pending until every table, state store and the suppression list are done; not_found: no id linked to the request (nothing was deleted)' }),
+  requestedBy: z.string(),
+  requestedAt: isoTime,
+  idKind: z.enum(['userId', 'anonymousId', 'email', 'customerId']),
+  suppress: z.boolean(),
+  ids: z.number().meta({ description: 'Linked ids found (0 until resolved)' }),
+  deletedRows: z.record(z.string(), z.number()).meta({ description: 'Rows each table lost (row versions not yet merged count too)' }),
+  finishedAt: isoTime.nullable(),
+});
