@@ -57,7 +57,10 @@ export function createDeletionExecutor(deps: DeletionExecutorDeps): Component & 
   const settle = async (topic: string, group: string, ends: Map<number, bigint>, deadline: number): Promise<boolean> => {
     while (!(await groupHasPassed(deps.kafka, group, topic, ends))) {
       if (stopped) throw new Error('stopping');
-      if (deps.now() > deadline) return false;
+      if (deps.now() > deadline) {
+        log.warn({ group, topic, ends: Object.fromEntries([...ends].map(([p, o]) => [p, o.toString()])) }, 'deletion: a group did not pass the deletion in time');
+        return false;
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
     return true;

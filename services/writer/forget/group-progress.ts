@@ -21,7 +21,8 @@ export async function groupHasPassed(kafka: Kafka, groupId: string, topic: strin
   await admin.connect();
   try {
     const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    const committed = new Map((offsets?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+    // kafkajs reports a partition the group never committed as -1.
+    const committed = new Map((offsets?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset) < 0n ? 0n : BigInt(p.offset)]));
     for (const [partition, end] of ends) if ((committed.get(partition) ?? 0n) < end) return false;
     return true;
   } finally {
