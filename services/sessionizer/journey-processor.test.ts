@@ -509,3 +509,26 @@ describe('journey processor, bundles', () => {
     expect(mixed.filter((r) => r.topic === topics.customerTouchpoints)).toHaveLength(1);
   });
 });
+
+describe('journey processor: a forget record (a deletion, README: Privacy)', () => {
+  it('drops the customer\'s sessions, journey and forward entry with tombstones and no output, and leaves others alone', () => {
+    const p = processor();
+    p.process(message(touchRecord('u:alice', 'a1', T0)));
+    p.process(message(touchRecord('u:bob', 'b1', T0)));
+    // a:dev was merged into u:alice here: its forward entry names both.
+    p.process(message(touchRecord('a:dev', 'd1', T0)));
+    p.process(message({ kind: 'merge', customerId: 'a:dev', touchpoint: null, mergeInto: 'u:alice', mergedFrom: null, state: null }));
+    p.takeStateUpdates();
+    expect(p.process(message({ kind: 'forget', customerId: 'u:alice', touchpoint: null, mergeInto: null, mergedFrom: null, state: null }))).toEqual([]);
+    expect(p.process(message({ kind: 'forget', customerId: 'a:dev', touchpoint: null, mergeInto: null, mergedFrom: null, state: null }))).toEqual([]);
+    const updates = p.takeStateUpdates();
+    expect(updates.filter((u) => u.value !== null).map((u) => u.key)).toEqual([]);
+    expect(updates.map((u) => u.key).sort()).toEqual(['fwd:a:dev', 'u:alice']);
+    expect(p.sessions.snapshot('u:alice')).toBeNull();
+    expect(p.stages.snapshot('u:alice')).toBeNull();
+    expect(p.sessions.snapshot('u:bob')).not.toBeNull();
+    // A later record still keyed by the absorbed id is no longer forwarded to the forgotten survivor.
+    const later = p.process(message(touchRecord('a:dev', 'd2', T0 + 1_000)));
+    expect(later.some((r) => r.topic === topics.identifiedTouchpoints && r.key === 'u:alice')).toBe(false);
+  });
+});
