@@ -1,4 +1,5 @@
-import { CompressionTypes, Partitioners, type Kafka, type Producer } from 'kafkajs';
+import { CompressionTypes, type Kafka, type Producer } from 'kafkajs';
+import { journeyPartitioner } from './partition-of-key.js';
 import type { Component, Health } from '../runtime/component.js';
 import { KafkaUnavailableError, RecordTooLargeError } from './errors.js';
 
@@ -134,7 +135,7 @@ export function createKafkaProducer(kafka: Kafka, options: { name: string; compr
         maxInFlightRequests: 5,
         allowAutoTopicCreation: false,
         // Java-compatible murmur2 (kafkajs' v2 default), chosen explicitly: keys land where Kafka Streams would put them.
-        createPartitioner: Partitioners.DefaultPartitioner,
+        createPartitioner: journeyPartitioner,
       });
       created.on(created.events.CONNECT, () => (connected = true));
       created.on(created.events.DISCONNECT, () => (connected = false));
