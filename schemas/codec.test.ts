@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { AVRO_SCHEMA_DIR, codecFor, codecFromTypes, encodeAvro, SchemaDecodeError } from './codec.js';
 import { Touchpoint } from './touchpoint.js';
 import { makeTouchpoint } from './test-touchpoint.js';
-import { JourneyRecord } from './journey.js';
+import { AttributionCredit, JourneyRecord } from './journey.js';
 import { topicCodecs } from './topics.js';
 
 const v1Schema = JSON.parse(readFileSync(join(AVRO_SCHEMA_DIR, 'touchpoint.v1.avsc'), 'utf8'));
@@ -84,6 +84,36 @@ describe('touchpoint schema evolution', () => {
     expect(reader.decode(writerV1.encode(v1Record))).toEqual({ ...v1Record, source: null, sourceWatermark: null, inputOffset: null });
     const readerV1 = codecFromTypes<unknown>('journey-record', new Map([[1, recordV1], [2, recordV2]]), 1);
     expect(readerV1.decode(reader.encode({ ...v1Record, kind: 'merge', source: 1, sourceWatermark: 5 } as JourneyRecord))).toEqual(v1Record);
+  });
+});
+
+describe('attribution-credit schema evolution', () => {
+  const v1 = JSON.parse(readFileSync(join(AVRO_SCHEMA_DIR, 'attribution-credit.v1.avsc'), 'utf8'));
+  // A possible v2: one optional field added at the end, with a default.
+  const v2 = { ...v1, fields: [...v1.fields, { name: 'touchSessionId', type: ['null', 'string'], default: null }] };
+  const types = new Map([
+    [1, avro.Type.forSchema(v1)],
+    [2, avro.Type.forSchema(v2)],
+  ]);
+  const credit: AttributionCredit = {
+    conversionId: 'o1', customerId: 'u:1', site: 'shop', convertedAt: 1_700_000_000_000, model: 'time_decay', touchMessageId: 'm1',
+    channel: 'email', campaign: 'spring', touchAt: 1_699_999_000_000, credit: 0.25, revenueShare: null, version: 4,
+  };
+
+  it('round-trips through the topic codec, and the Avro schema and the zod type describe the same fields', () => {
+    const codec = topicCodecs.attribution();
+    expect(codec.decode(codec.encode(credit))).toEqual(credit);
+    expect(v1.fields.map((f: { name: string }) => f.name).sort()).toEqual(Object.keys(AttributionCredit.shape).sort());
+    expect(AttributionCredit.safeParse(credit).success).toBe(true);
+  });
+
+  it('a v2 reader (added optional field) reads v1 data with its default, and a v1 reader reads v2 data', () => {
+    const writerV1 = codecFromTypes<AttributionCredit>('attribution-credit', new Map([[1, types.get(1)!]]), 1);
+    const readerV2 = codecFromTypes<AttributionCredit & { touchSessionId: string | null }>('attribution-credit', types, 2);
+    expect(readerV2.decode(writerV1.encode(credit))).toEqual({ ...credit, touchSessionId: null });
+    const writerV2 = codecFromTypes<unknown>('attribution-credit', new Map([[2, types.get(2)!]]), 2);
+    const readerV1 = codecFromTypes<AttributionCredit>('attribution-credit', types, 1);
+    expect(readerV1.decode(writerV2.encode({ ...credit, touchSessionId: 's1' }))).toEqual(credit);
   });
 });
 

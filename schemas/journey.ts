@@ -100,6 +100,28 @@ export const DeadLetter = z.object({
 });
 export type DeadLetter = z.infer<typeof DeadLetter>;
 
+/**
+ * One row of rule-based attribution (topic `attribution`, table `attribution`): a touch's credit for
+ * one conversion under one model, as the journey step computes it per conversion. `version` is the
+ * number of touches the conversion's credit was computed from; a correction (a late touch, an
+ * absorbed id's touches) has a higher one and replaces the rows of the same key.
+ */
+export const AttributionCredit = z.object({
+  conversionId: z.string(),
+  customerId: z.string(),
+  site: z.string(),
+  convertedAt: z.number().int(),
+  model: z.string(),
+  touchMessageId: z.string(),
+  channel: z.string(),
+  campaign: z.string().nullable(),
+  touchAt: z.number().int(),
+  credit: z.number().min(0).max(1),
+  revenueShare: z.number().nullable(),
+  version: z.number().int().min(1),
+});
+export type AttributionCredit = z.infer<typeof AttributionCredit>;
+
 export const FunnelEventKind = z.enum(['entry', 'conversion', 'dropoff']);
 /**
  * One increment of the per-minute funnel: a customer entered `stage`, converted from `fromStage`

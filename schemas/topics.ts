@@ -3,6 +3,7 @@ import { codecFor } from './codec.js';
 import type { Touchpoint } from './touchpoint.js';
 import type {
   AlertEvent,
+  AttributionCredit,
   ChurnScore,
   JourneyRecord,
   DeadLetter,
@@ -28,6 +29,8 @@ export const TOPIC_NAMES = {
   funnelEvents: 'funnel-events',
   churnScores: 'churn-scores',
   churnAlerts: 'churn-alerts',
+  /** Rule-based attribution rows, per conversion (AttributionCredit, keyed by customer id). */
+  attribution: 'attribution',
   alerts: 'alerts',
   deadLetter: 'dead-letter',
   /** The journey step's state (sessions + journey per customer, merge bookkeeping), compacted. */
@@ -59,6 +62,7 @@ export const topicCodecs = {
   funnelEvents: () => codecFor<FunnelEvent>('funnel-event'),
   churnScores: () => codecFor<ChurnScore>('churn-score'),
   churnAlerts: () => codecFor<ChurnScore>('churn-score'),
+  attribution: () => codecFor<AttributionCredit>('attribution-credit'),
   alerts: () => codecFor<AlertEvent>('alert'),
   deadLetter: () => codecFor<DeadLetter>('dead-letter'),
 } satisfies Partial<Record<TopicKey, () => Codec<unknown>>>;

@@ -1,9 +1,11 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { CustomerTouchpoint } from '../../../schemas/journey.js';
+import type { AttributionCredit, CustomerTouchpoint } from '../../../schemas/journey.js';
+import { heuristicCredit } from '../attribution/heuristic.js';
+import { attributionRows } from './attribution-rows.js';
 import { MIGRATIONS_DIR } from './migrate.js';
-import { TABLE_FOR_TOPIC, chDateTime64, touchpointRow } from './rows.js';
+import { TABLE_FOR_TOPIC, attributionCreditRow, chDateTime64, touchpointRow } from './rows.js';
 import { sampleData } from '../../../tests/support/query-api-sample-data.js';
 
 /** Column names of `CREATE TABLE ... {db}.<table>{local}` in the migrations (INDEX lines excluded). */
@@ -32,6 +34,10 @@ const oneOf = {
   churnScores: data.churnScores[0]!,
   alerts: data.alerts[0]!,
   deadLetter: { sourceTopic: 'touchpoints', stage: 'decode', reason: 'bad magic byte', at: now, key: 'k', payload: 'AAE=' },
+  attribution: {
+    conversionId: 'o1', customerId: 'u:1', site: 'shop', convertedAt: now, model: 'linear', touchMessageId: 'm1',
+    channel: 'email', campaign: null, touchAt: now - 60_000, credit: 1, revenueShare: 20, version: 1,
+  } satisfies AttributionCredit,
 };
 
 describe('ClickHouse row mappers', () => {
@@ -47,10 +53,17 @@ describe('ClickHouse row mappers', () => {
     }
   });
 
-  it('covers the seven topics the writer persists', () => {
+  it('covers the eight topics the writer persists', () => {
     expect(Object.keys(TABLE_FOR_TOPIC).sort()).toEqual(
-      ['alerts', 'churnScores', 'customerTouchpoints', 'deadLetter', 'funnelEvents', 'sessions', 'stageTransitions'].sort(),
+      ['alerts', 'attribution', 'churnScores', 'customerTouchpoints', 'deadLetter', 'funnelEvents', 'sessions', 'stageTransitions'].sort(),
     );
+  });
+
+  it('maps an attribution record to the same row attributionRows makes from the credit', () => {
+    const conversion = { id: 'o1', customerId: 'u:1', site: 'shop', at: now, revenue: 20 };
+    const touches = [{ messageId: 'm1', channel: 'email', campaign: null, at: now - 60_000 }];
+    const [expected] = attributionRows(conversion, 'linear', heuristicCredit('linear', conversion, touches));
+    expect(attributionCreditRow(oneOf.attribution)).toEqual(expected);
   });
 
   it('flattens a customer touchpoint, keeping nulls as nulls', () => {

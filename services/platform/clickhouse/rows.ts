@@ -1,5 +1,6 @@
 import type {
   AlertEvent,
+  AttributionCredit,
   ChurnScore,
   CustomerTouchpoint,
   DeadLetter,
@@ -8,6 +9,8 @@ import type {
   StageTransition,
 } from '../../../schemas/journey.js';
 import type { TopicKey } from '../../../schemas/topics.js';
+import type { HeuristicModel } from '../attribution/heuristic.js';
+import type { AttributionRow } from './attribution-rows.js';
 
 /**
  * Pure mappers from the pipeline's event types to ClickHouse rows (JSONEachRow, snake_case columns
@@ -256,6 +259,24 @@ export function deadLetterRow(d: DeadLetter): DeadLetterRow {
   };
 }
 
+/** An attribution record as its row (the same columns `attributionRows` fills from a credit list). */
+export function attributionCreditRow(c: AttributionCredit): AttributionRow {
+  return {
+    conversion_id: c.conversionId,
+    customer_id: c.customerId,
+    site: c.site,
+    converted_at: chDateTime64(c.convertedAt),
+    model: c.model as HeuristicModel,
+    touch_message_id: c.touchMessageId,
+    channel: c.channel,
+    campaign: c.campaign,
+    touch_at: chDateTime64(c.touchAt),
+    credit: c.credit,
+    revenue_share: c.revenueShare,
+    version: c.version,
+  };
+}
+
 /** The value type each written topic carries. */
 export interface TopicValues {
   customerTouchpoints: CustomerTouchpoint;
@@ -265,6 +286,7 @@ export interface TopicValues {
   churnScores: ChurnScore;
   alerts: AlertEvent;
   deadLetter: DeadLetter;
+  attribution: AttributionCredit;
 }
 export type WrittenTopicKey = keyof TopicValues & TopicKey;
 
@@ -283,4 +305,5 @@ export const TABLE_FOR_TOPIC: { readonly [K in WrittenTopicKey]: TableMapping<To
   churnScores: { table: 'churn_scores', toRow: churnRow },
   alerts: { table: 'alerts', toRow: alertRow },
   deadLetter: { table: 'dead_letters', toRow: deadLetterRow },
+  attribution: { table: 'attribution', toRow: attributionCreditRow },
 };

@@ -23,7 +23,7 @@ export function pipelineTopicSpecs(topics: Topics, partitions: number): TopicSpe
  * source writes), not the dead letters, alerts or churn alerts (read by people and hand-offs, and few).
  */
 export function bundledTopics(topics: Topics): ReadonlySet<string> {
-  return new Set([topics.identifiedTouchpoints, topics.customerTouchpoints, topics.sessions, topics.stageTransitions, topics.funnelEvents, topics.churnScores]);
+  return new Set([topics.identifiedTouchpoints, topics.customerTouchpoints, topics.sessions, topics.stageTransitions, topics.funnelEvents, topics.churnScores, topics.attribution]);
 }
 
 /** A start step that creates the pipeline's missing topics (every service runs it; it is idempotent). */
