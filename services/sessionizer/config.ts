@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonEnv, envBoolean, envInt } from '../platform/config/env.js';
+import { commonEnv, envBoolean, envInt, envList } from '../platform/config/env.js';
 
 export const SessionizerEnv = z.object({
   ...commonEnv,
@@ -45,6 +45,18 @@ export const SessionizerEnv = z.object({
   SESSIONIZER_MAX_CUSTOMER_STATE_KB: envInt(256, 16, 512),
   /** Bytes of records a merge survivor may hold while it waits (its changelog value is 4/3 of this). */
   SESSIONIZER_MERGE_WAIT_MAX_HELD_KB: envInt(256, 16, 384),
+  /** Rule-based attribution per conversion in the journey step (README: Attribution); false: off. */
+  ATTRIBUTION_ENABLED: envBoolean(true),
+  /** A conversion's touches: those at most this long before it (both edges inclusive). */
+  ATTRIBUTION_LOOKBACK_DAYS: envInt(30, 1, 365),
+  /** Time decay: a touch this long before the conversion weighs half as much as one at it. */
+  ATTRIBUTION_HALF_LIFE_DAYS: envInt(7, 1, 365),
+  /** Touchpoint events that are conversions (the same list as `npm run attribution`'s). */
+  ATTRIBUTION_CONVERSION_EVENTS: envList(['Order Completed', 'Contract Signed']),
+  /** Channels that are not touches (in-site navigation, server calls). */
+  ATTRIBUTION_IGNORED_CHANNELS: envList(['web', 'other']),
+  /** Touches kept per customer (the latest; README: Known limits). */
+  ATTRIBUTION_MAX_TOUCHES: envInt(64, 8, 100),
   /** Bounds the time-driven stage work (drop-offs, lapses, rescoring) of one tick per partition. */
   STAGES_TICK_LIMIT: envInt(5_000, 1, 1_000_000),
   SESSIONIZER_HTTP_PORT: envInt(8083, 0, 65_535),

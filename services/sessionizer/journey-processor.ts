@@ -1,7 +1,7 @@
 import type { KafkaMessage } from 'kafkajs';
 import type { Codec } from '../../schemas/codec.js';
-import type { ChurnScore, FunnelEvent, JourneyRecord, SessionRecord, StageTransition } from '../../schemas/journey.js';
-import type { Topics } from '../../schemas/topics.js';
+import type { AttributionCredit, ChurnScore, FunnelEvent, JourneyRecord, SessionRecord, StageTransition } from '../../schemas/journey.js';
+import { topicCodecs, type Topics } from '../../schemas/topics.js';
 import { MAX_RECORD_BYTES, recordBytes, type OutgoingRecord } from '../platform/kafka/producer.js';
 import { membersOf } from '../platform/kafka/record-bundle.js';
 import { deadLetterRecord, oversizedRecordDeadLetter } from '../platform/pipeline/dead-letter.js';
@@ -9,6 +9,7 @@ import { MergeLedger } from '../platform/streams/merge-ledger.js';
 import { MergeBarrier, type MergeWaitLimits } from '../platform/streams/merge-barrier.js';
 import type { PartitionProcessor, StateUpdate } from '../platform/streams/stateful-handler.js';
 import type { SessionizerConfig } from './core/sessions.js';
+import { AttributionPartition, type AttributionCounters, type AttributionOptions } from './attribution/attribution-partition.js';
 import { DEFAULT_CUSTOMER_BOUNDS, type BoundKind, type CustomerBounds } from './core/customer-bounds.js';
 import { SessionizerPartition } from './core/partition.js';
 import { CUSTOMER_STATE_HEADER_BYTES, decodeCustomerState, encodeCustomerState } from './customer-state.js';
@@ -29,6 +30,8 @@ export interface JourneyCodecs {
   transition: Codec<StageTransition>;
   funnel: Codec<FunnelEvent>;
   churn: Codec<ChurnScore>;
+  /** Default: the attribution topic's codec. */
+  attribution?: Codec<AttributionCredit>;
 }
 
 export interface JourneyCounters {
@@ -55,6 +58,9 @@ export interface JourneyProcessorDeps {
   codecs: JourneyCodecs;
   sessions: SessionizerConfig;
   stages: StagesPartitionOptions;
+  /** Rule-based attribution per conversion (attribution/); null or absent: off. */
+  attribution?: AttributionOptions | null;
+  attributionCounters?: AttributionCounters;
   /** Bounds the time-driven stage work of one tick so a backlog of silent customers cannot stall input. */
   tickLimit: number;
   /**
@@ -90,13 +96,17 @@ export interface JourneyProcessorDeps {
  * survivor's later records until it arrives (MergeBarrier). Later records still keyed by the
  * absorbed id (routed before every instance saw the link) are forwarded to the survivor.
  */
-export function createJourneyProcessor(deps: JourneyProcessorDeps): PartitionProcessor & { sessions: SessionizerPartition; stages: StagesPartition } {
+export function createJourneyProcessor(
+  deps: JourneyProcessorDeps,
+): PartitionProcessor & { sessions: SessionizerPartition; stages: StagesPartition; attribution: AttributionPartition | null } {
   const bounds = deps.bounds ?? DEFAULT_CUSTOMER_BOUNDS;
   const sessions = new SessionizerPartition(deps.sessions, bounds, (kind, customerId, n, first) => {
     deps.counters.bounded(kind, n, first);
     if (first) deps.onFlagged?.(customerId, kind);
   });
   const stages = new StagesPartition(deps.stages);
+  const attribution = deps.attribution ? new AttributionPartition(deps.attribution, deps.attributionCounters) : null;
+  const attributionCodec = attribution === null ? null : (deps.codecs.attribution ?? topicCodecs.attribution());
   /** Customers merged away here (their owner forwards what still comes for them to the survivor). */
   const forwards = new MergeLedger('fwd:');
   const barrier = new MergeBarrier(deps.mergeWait);
@@ -187,6 +197,9 @@ export function createJourneyProcessor(deps: JourneyProcessorDeps): PartitionPro
     return records;
   };
 
+  const attributionRecords = (rows: AttributionCredit[] | undefined): OutgoingRecord[] =>
+    rows === undefined || rows.length === 0 ? [] : rows.map((r) => ({ topic: topics.attribution, key: r.customerId, value: attributionCodec!.encode(r) }));
+
   /** Records a survivor held while it waited (stamped with their offsets): processed now, in their order. */
   const releaseHeld = (held: Buffer[]): OutgoingRecord[] =>
     held.flatMap((encoded) => {
@@ -244,6 +257,7 @@ export function createJourneyProcessor(deps: JourneyProcessorDeps): PartitionPro
           { topic: topics.customerTouchpoints, key: record.customerId, value: codecs.record.encode({ ...record, inputOffset: offset, touchpoint: attributed }) },
           ...sessionRecords(result.sessions),
           ...stageRecords({ transitions: staged.transitions, funnel: staged.funnel, churn: staged.churn ? [staged.churn] : [] }),
+          ...attributionRecords(attribution?.process(attributed)),
         ];
       }
       case 'merge': {
@@ -252,10 +266,11 @@ export function createJourneyProcessor(deps: JourneyProcessorDeps): PartitionPro
         forwards.firstTime(record.customerId, into);
         const journey = stages.exportCustomer(record.customerId);
         const journeyPart = journey === null ? null : encodeJourneyState(journey);
+        const attributionPart = attribution?.exportCustomer(record.customerId) ?? null;
         // The transfer carries the customer's value: bounded as its changelog value is.
-        sessions.trimToFit(record.customerId, bounds.maxStateBytes - CUSTOMER_STATE_HEADER_BYTES - (journeyPart?.length ?? 0));
+        sessions.trimToFit(record.customerId, bounds.maxStateBytes - CUSTOMER_STATE_HEADER_BYTES - (journeyPart?.length ?? 0) - (attributionPart?.length ?? 0));
         const sessionsPart = sessions.exportCustomer(record.customerId);
-        const state = encodeCustomerState({ sessions: sessionsPart, journey: journeyPart });
+        const state = encodeCustomerState({ sessions: sessionsPart, journey: journeyPart, attribution: attributionPart });
         // Sent even when there is nothing to merge: the survivor is waiting for it.
         return [loopback({ kind: 'transfer', customerId: into, touchpoint: null, mergeInto: null, mergedFrom: record.customerId, state })];
       }
@@ -269,6 +284,8 @@ export function createJourneyProcessor(deps: JourneyProcessorDeps): PartitionPro
             const merged = stages.importCustomer(record.customerId, decodeJourneyState(parts.journey));
             out.push(...stageRecords({ transitions: merged.transitions, funnel: merged.funnel, churn: merged.churn ? [merged.churn] : [] }));
           }
+          // The absorbed id's touches count for the survivor's conversions, and the survivor's for its.
+          if (parts.attribution && attribution) out.push(...attributionRecords(attribution.importCustomer(record.customerId, parts.attribution)));
         }
         return [...out, ...releaseHeld(release)];
       }
@@ -301,15 +318,17 @@ export function createJourneyProcessor(deps: JourneyProcessorDeps): PartitionPro
    */
   const customerValue = (customerId: string): Buffer | null => {
     const journey = stages.snapshot(customerId);
-    const value = encodeCustomerState({ sessions: sessions.snapshot(customerId), journey });
+    const attributionPart = attribution?.snapshot(customerId) ?? null;
+    const value = encodeCustomerState({ sessions: sessions.snapshot(customerId), journey, attribution: attributionPart });
     if (value === null || value.length <= bounds.maxStateBytes) return value;
-    const room = bounds.maxStateBytes - CUSTOMER_STATE_HEADER_BYTES - (journey?.length ?? 0);
-    return encodeCustomerState({ sessions: sessions.trimToFit(customerId, room), journey });
+    const room = bounds.maxStateBytes - CUSTOMER_STATE_HEADER_BYTES - (journey?.length ?? 0) - (attributionPart?.length ?? 0);
+    return encodeCustomerState({ sessions: sessions.trimToFit(customerId, room), journey, attribution: attributionPart });
   };
 
   return {
     sessions,
     stages,
+    attribution,
     restore(key, value) {
       if (forwards.restore(key, value) || barrier.restore(key, value)) return;
       if (key.startsWith(WATERMARK_PREFIX)) {
@@ -319,6 +338,7 @@ export function createJourneyProcessor(deps: JourneyProcessorDeps): PartitionPro
       const parts = decodeCustomerState(value);
       sessions.restore(key, parts.sessions);
       stages.restore(key, parts.journey);
+      attribution?.restore(key, parts.attribution ?? null);
     },
     process(message: KafkaMessage) {
       // The router sends in bundles (record-bundle.ts): one input offset, its members in order.
@@ -366,10 +386,11 @@ export function createJourneyProcessor(deps: JourneyProcessorDeps): PartitionPro
       const settled = Number.isFinite(eventTime) ? stageRecords(stages.tick(eventTime, deps.tickLimit, (customerId) => barrier.isWaiting(customerId))) : [];
       return fitted([...released, ...sessionRecords(closed), ...settled]);
     },
+    // Not the attribution part's: it changes only with the same customer's journey (a touchpoint, a merge).
     changedKeys: () => sessions.dirtyCount() + stages.dirtyCount() + dirtySources.size,
     takeStateUpdates(): StateUpdate[] {
       // One value per changed customer, whichever part changed.
-      const changed = new Set([...sessions.dirtyKeys(), ...stages.takeDirtyKeys()]);
+      const changed = new Set([...sessions.dirtyKeys(), ...stages.takeDirtyKeys(), ...(attribution?.takeDirtyKeys() ?? [])]);
       const updates: StateUpdate[] = [];
       for (const customerId of changed) {
         updates.push({ key: customerId, value: customerValue(customerId) });

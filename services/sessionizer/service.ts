@@ -22,6 +22,7 @@ import type { LinkOptions } from './core/identity.js';
 import { sessionizerConfig, type SessionConfig } from './core/sessions.js';
 import { createIdentityRouter } from './identity-router.js';
 import { createIdentityTable } from './identity-table.js';
+import { DEFAULT_ATTRIBUTION_OPTIONS, type AttributionOptions } from './attribution/attribution-partition.js';
 import { createJourneyProcessor } from './journey-processor.js';
 import { RetryWindowCopy } from './retry-window-copy.js';
 import type { StagesPartitionOptions } from './stages/processor.js';
@@ -39,6 +40,8 @@ export interface SessionizerServiceDeps {
   bounds?: CustomerBounds;
   /** Stage rules, churn model and tunables (stages-options.ts). */
   stages: StagesPartitionOptions;
+  /** Rule-based attribution per conversion (default DEFAULT_ATTRIBUTION_OPTIONS; null: off). */
+  attribution?: AttributionOptions | null;
   /** Bounds the time-driven stage work of one tick per partition (STAGES_TICK_LIMIT). */
   tickLimit?: number;
   /** The journey step's state goes to the changelog at most this often per partition (SESSIONIZER_STATE_FLUSH_MS). */
@@ -170,6 +173,17 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
     help: 'Time-driven passes over caught-up partitions (where the wall clock may move idle live sources)',
     registers: [deps.registry],
   });
+  const attributionCorrections = new Counter({
+    name: 'sessionizer_attribution_corrections_total',
+    help: 'Conversions attributed again after a late touch or an identity merge (a new version of their rows)',
+    registers: [deps.registry],
+  });
+  const attributionBounded = new Counter({
+    name: 'sessionizer_attribution_bound_hits_total',
+    help: 'Touches a customer dropped at the attribution bound (the earliest), by what: touches, and conversions no longer corrected',
+    labelNames: ['what'],
+    registers: [deps.registry],
+  });
   const restoreMs = new Gauge({ name: 'sessionizer_last_restore_ms', help: 'Duration of the last state restore', registers: [deps.registry] });
   const restores = new Counter({
     name: 'sessionizer_restores_total',
@@ -185,6 +199,7 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
     transition: topicCodecs.stageTransitions(),
     funnel: topicCodecs.funnelEvents(),
     churn: topicCodecs.churnScores(),
+    attribution: topicCodecs.attribution(),
   };
   const stateful = createStatefulHandler({
     kafka: deps.kafka,
@@ -203,6 +218,14 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
         codecs,
         sessions: config,
         stages: deps.stages,
+        attribution: deps.attribution === undefined ? DEFAULT_ATTRIBUTION_OPTIONS : deps.attribution,
+        attributionCounters: {
+          corrected: (n) => attributionCorrections.inc(n),
+          bounded: (touches, conversions) => {
+            attributionBounded.inc({ what: 'touches' }, touches);
+            if (conversions > 0) attributionBounded.inc({ what: 'conversions' }, conversions);
+          },
+        },
         tickLimit: deps.tickLimit ?? 5_000,
         maxEventLagMs: deps.maxEventLagMs,
         counters: {

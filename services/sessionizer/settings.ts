@@ -1,11 +1,13 @@
 import type { SessionizerConfig } from './config.js';
 import { mergeWaitLimits } from '../platform/streams/merge-barrier.js';
+import { DEFAULT_ATTRIBUTION_OPTIONS } from './attribution/attribution-partition.js';
 import { RECENT_ID_BYTES } from './core/customer-bounds.js';
 import type { SessionizerServiceDeps } from './service.js';
 import { stageClassifierFromFile } from './stage-classifier.js';
 import { loadStagesOptions } from './stages-options.js';
 
 const MINUTE = 60_000;
+const DAY_MS = 86_400_000;
 
 /**
  * The session rules (README: Sessions), stage rules and churn model (README: Stage rules) from the
@@ -13,11 +15,22 @@ const MINUTE = 60_000;
  */
 export function sessionSettings(
   config: SessionizerConfig,
-): Pick<SessionizerServiceDeps, 'sessions' | 'maxEventLagMs' | 'linkOptions' | 'mergeWait' | 'bounds' | 'stages' | 'tickLimit' | 'stageOf' | 'stateFlushIntervalMs' | 'stateFlushMaxCustomers'> {
+): Pick<SessionizerServiceDeps, 'sessions' | 'maxEventLagMs' | 'linkOptions' | 'mergeWait' | 'bounds' | 'stages' | 'tickLimit' | 'stageOf' | 'stateFlushIntervalMs' | 'stateFlushMaxCustomers' | 'attribution'> {
   return {
     stageOf: stageClassifierFromFile(config.STAGE_RULES_FILE),
     stages: loadStagesOptions(config),
     tickLimit: config.STAGES_TICK_LIMIT,
+    attribution: config.ATTRIBUTION_ENABLED
+      ? {
+          ...DEFAULT_ATTRIBUTION_OPTIONS,
+          lookbackMs: config.ATTRIBUTION_LOOKBACK_DAYS * DAY_MS,
+          correctionMs: config.ATTRIBUTION_LOOKBACK_DAYS * DAY_MS,
+          halfLifeMs: config.ATTRIBUTION_HALF_LIFE_DAYS * DAY_MS,
+          conversionEvents: config.ATTRIBUTION_CONVERSION_EVENTS,
+          ignoredChannels: config.ATTRIBUTION_IGNORED_CHANNELS,
+          maxTouches: config.ATTRIBUTION_MAX_TOUCHES,
+        }
+      : null,
     stateFlushIntervalMs: config.SESSIONIZER_STATE_FLUSH_MS,
     stateFlushMaxCustomers: config.SESSIONIZER_STATE_FLUSH_MAX_CUSTOMERS,
     sessions: {

@@ -1,0 +1,199 @@
+import type { AttributionCredit, CustomerTouchpoint } from '../../../schemas/journey.js';
+import { HEURISTIC_MODELS, heuristicCredit, type HeuristicOptions, type Touch } from '../../platform/attribution/heuristic.js';
+import { emptyAttributionState, insertTouch, prune, type AttributionLimits, type AttributionState, type KeptConversion, type Pruned, type StoredTouch } from './attribution-state.js';
+import { decodeAttributionState, encodeAttributionState } from './attribution-state-codec.js';
+
+/**
+ * Rule-based attribution in the journey step, per conversion as it happens (README: Attribution).
+ * A conversion is a touchpoint whose event is a conversion event; a touch is any other touchpoint
+ * whose channel is not ignored, the definitions `/api/paths` and the Markov run use. Each conversion
+ * is credited under every heuristic model to the touches of its site in its lookback window, and
+ * every row goes out as an AttributionCredit record (table `attribution`). A touch that arrives
+ * after a conversion it falls into (a late event), or touches that join with an absorbed id's state
+ * (an identity merge), re-attribute that conversion: the same keys again, and the new touches',
+ * with the touch count as version (ReplacingMergeTree keeps the newest; docs/clickhouse.md).
+ * Pure: event time only; the caller does the I/O.
+ */
+export interface AttributionOptions extends AttributionLimits {
+  halfLifeMs: number;
+  conversionEvents: readonly string[];
+  ignoredChannels: readonly string[];
+}
+
+const DAY_MS = 86_400_000;
+export const DEFAULT_ATTRIBUTION_OPTIONS: AttributionOptions = {
+  lookbackMs: 30 * DAY_MS,
+  correctionMs: 30 * DAY_MS,
+  halfLifeMs: 7 * DAY_MS,
+  maxTouches: 64,
+  maxConversions: 16,
+  conversionEvents: ['Order Completed', 'Contract Signed'],
+  ignoredChannels: ['web', 'other'],
+};
+
+export interface AttributionCounters {
+  /** Touches dropped by the count bound, and kept conversions that stopped being corrected because of it. */
+  bounded?(touches: number, conversions: number): void;
+  /** Conversions attributed again (late touch or merge). */
+  corrected?(n: number): void;
+}
+
+export class AttributionPartition {
+  private readonly states = new Map<string, AttributionState>();
+  private readonly dirty = new Set<string>();
+  private readonly conversionEvents: ReadonlySet<string>;
+  private readonly ignoredChannels: ReadonlySet<string>;
+  private readonly heuristic: HeuristicOptions;
+
+  constructor(
+    private readonly options: AttributionOptions = DEFAULT_ATTRIBUTION_OPTIONS,
+    private readonly counters: AttributionCounters = {},
+  ) {
+    if (options.maxTouches > 100) throw new Error('attribution maxTouches must be at most 100 (the models count the latest 100 touches)');
+    this.conversionEvents = new Set(options.conversionEvents);
+    this.ignoredChannels = new Set(options.ignoredChannels);
+    this.heuristic = { lookbackMs: options.lookbackMs, halfLifeMs: options.halfLifeMs, maxTouches: 100 };
+  }
+
+  /** One attributed touchpoint of `ctp.customerId` (after de-duplication): the rows it emits, usually none. */
+  process(ctp: CustomerTouchpoint): AttributionCredit[] {
+    const tp = ctp.touchpoint;
+    const isConversion = this.conversionEvents.has(tp.event);
+    if (!isConversion && this.ignoredChannels.has(tp.channel)) return [];
+    const id = ctp.customerId;
+    let state = this.states.get(id);
+    if (state === undefined) {
+      state = emptyAttributionState();
+      this.states.set(id, state);
+    }
+    this.dirty.add(id);
+    // A timestamp after the event was received (a skewed client clock) moves the clock only to then.
+    state.clock = Math.max(state.clock, Math.min(tp.timestamp, tp.receivedAt));
+    if (isConversion) {
+      const conversion: KeptConversion = { id: tp.messageId, at: tp.timestamp, revenue: tp.revenue, site: tp.site, customerId: id };
+      if (state.conversions.some((c) => c.id === conversion.id)) return [];
+      state.conversions.push(conversion);
+      this.pruned(prune(state, this.options));
+      return this.credits(conversion, state.touches);
+    }
+    const touch: StoredTouch = { messageId: tp.messageId, at: tp.timestamp, channel: tp.channel, campaign: tp.utmCampaign, site: tp.site };
+    if (touch.at < state.clock - this.options.correctionMs - this.options.lookbackMs) return []; // no conversion it could count for is still corrected
+    if (!insertTouch(state.touches, touch)) return [];
+    this.pruned(prune(state, this.options));
+    // A touch at or before a kept conversion (it came late) and inside its window re-attributes it.
+    const out: AttributionCredit[] = [];
+    let corrected = 0;
+    for (const c of state.conversions) {
+      if (c.site !== touch.site || touch.at > c.at || touch.at < c.at - this.options.lookbackMs || touch.messageId === c.id) continue;
+      if (!state.touches.includes(touch)) break; // it was the earliest, over the bound
+      out.push(...this.credits(c, state.touches));
+      corrected++;
+    }
+    if (corrected > 0) this.counters.corrected?.(corrected);
+    return out;
+  }
+
+  /** Removes a customer merged into another id: its state, for the transfer (null when none). */
+  exportCustomer(customerId: string): Uint8Array | null {
+    const state = this.states.get(customerId);
+    if (state === undefined) return null;
+    this.states.delete(customerId);
+    this.dirty.add(customerId);
+    return encodeAttributionState(state);
+  }
+
+  /**
+   * Merges an absorbed id's state into `survivorId`: the touches and conversions of both, and every
+   * kept conversion (of either id) whose window gained touches from the other is attributed again.
+   */
+  importCustomer(survivorId: string, exported: Uint8Array): AttributionCredit[] {
+    const absorbed = decodeAttributionState(exported);
+    const own = this.states.get(survivorId) ?? emptyAttributionState();
+    const countBefore = new Map<KeptConversion, number>();
+    for (const [side, convs] of [
+      [own, own.conversions],
+      [absorbed, absorbed.conversions],
+    ] as const) {
+      for (const c of convs) countBefore.set(c, this.windowCount(c, side.touches));
+    }
+    const merged: AttributionState = { clock: Math.max(own.clock, absorbed.clock), touches: own.touches.slice(), conversions: own.conversions.slice() };
+    for (const t of absorbed.touches) insertTouch(merged.touches, t);
+    for (const c of absorbed.conversions) if (!merged.conversions.some((k) => k.id === c.id)) merged.conversions.push(c);
+    this.pruned(prune(merged, this.options));
+    this.states.set(survivorId, merged);
+    this.dirty.add(survivorId);
+    const out: AttributionCredit[] = [];
+    let corrected = 0;
+    for (const c of merged.conversions) {
+      if (this.windowCount(c, merged.touches) <= (countBefore.get(c) ?? 0)) continue;
+      out.push(...this.credits(c, merged.touches));
+      corrected++;
+    }
+    if (corrected > 0) this.counters.corrected?.(corrected);
+    return out;
+  }
+
+  get(customerId: string): AttributionState | undefined {
+    return this.states.get(customerId);
+  }
+
+  /** The attribution part of a customer's changelog value, or null when it has none. */
+  snapshot(customerId: string): Uint8Array | null {
+    const state = this.states.get(customerId);
+    return state === undefined ? null : encodeAttributionState(state);
+  }
+
+  /** Rebuilds a customer from its changelog value's part; null deletes it. Does not mark it dirty. */
+  restore(customerId: string, part: Uint8Array | null): void {
+    if (part === null) this.states.delete(customerId);
+    else this.states.set(customerId, decodeAttributionState(part));
+  }
+
+  dirtyCount(): number {
+    return this.dirty.size;
+  }
+
+  takeDirtyKeys(): string[] {
+    const keys = [...this.dirty];
+    this.dirty.clear();
+    return keys;
+  }
+
+  private windowCount(c: KeptConversion, touches: readonly StoredTouch[]): number {
+    let n = 0;
+    for (const t of touches) if (t.site === c.site && t.at <= c.at && t.at >= c.at - this.options.lookbackMs && t.messageId !== c.id) n++;
+    return n;
+  }
+
+  private pruned(p: Pruned): void {
+    if (p.touchesByBound > 0) this.counters.bounded?.(p.touchesByBound, p.conversionsFrozen);
+  }
+
+  /** Every model's rows for one conversion, from the touches of its site. Version: the touches counted. */
+  private credits(c: KeptConversion, touches: readonly StoredTouch[]): AttributionCredit[] {
+    const ofSite: Touch[] = [];
+    for (const t of touches) if (t.site === c.site) ofSite.push(t);
+    const conversion = { id: c.id, at: c.at, revenue: c.revenue };
+    const out: AttributionCredit[] = [];
+    for (const model of HEURISTIC_MODELS) {
+      const credits = heuristicCredit(model, conversion, ofSite, this.heuristic);
+      for (const credit of credits) {
+        out.push({
+          conversionId: c.id,
+          customerId: c.customerId,
+          site: c.site,
+          convertedAt: c.at,
+          model,
+          touchMessageId: credit.touch.messageId,
+          channel: credit.touch.channel,
+          campaign: credit.touch.campaign,
+          touchAt: credit.touch.at,
+          credit: credit.credit,
+          revenueShare: credit.revenueShare,
+          version: credits.length,
+        });
+      }
+    }
+    return out;
+  }
+}
