@@ -302,14 +302,16 @@ export const AttributionResponse = z.strictObject({
   models: z.array(
     z.strictObject({
       model: z.enum(['markov', 'first_touch', 'last_touch', 'linear', 'position_based', 'time_decay']),
-      source: z.enum(['stored_run', 'query_time']).meta({
-        description: 'stored_run: a run of npm run attribution over exactly this site and period; query_time: computed from touchpoints for this request',
+      source: z.enum(['stored_run', 'query_time', 'journey_step']).meta({
+        description:
+          'journey_step (heuristic models): the credit the journey step wrote per conversion to the attribution table, corrections included; ' +
+          'stored_run (markov): a run of npm run attribution over exactly this site and period; query_time (markov): computed from touchpoints for this request',
       }),
       runId: z.string().nullable(),
       computedAt: isoTime.nullable(),
       conversions: z.number().meta({ description: 'Conversions in the period with at least one touch (credited)' }),
       unattributedConversions: z.number().meta({ description: 'Conversions without a touch to credit (heuristics: none in the lookback; markov: none in the period)' }),
-      truncated: z.boolean().meta({ description: 'A bound was reached (50,000 converting customers, or 100,000 distinct paths): part of the period is left out' }),
+      truncated: z.boolean().meta({ description: 'markov at query time: the 100,000 distinct paths bound was reached, part of the period is left out' }),
       rows: z.array(credit),
     }),
   ),

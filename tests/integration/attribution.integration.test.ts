@@ -5,7 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMarkovAttribution } from '../../services/attribution/markov-run.js';
 import { DEFAULT_CONVERSION_EVENTS, DEFAULT_IGNORED_CHANNELS } from '../../services/platform/attribution/journey-paths.js';
 import { markovAttribution } from '../../services/platform/attribution/markov.js';
-import { chDateTime64 } from '../../services/platform/clickhouse/rows.js';
+import { attributionCreditRow, chDateTime64 } from '../../services/platform/clickhouse/rows.js';
+import { AttributionPartition } from '../../services/sessionizer/attribution/attribution-partition.js';
+import { makeTouchpoint } from '../../schemas/test-touchpoint.js';
+import type { AttributionCredit } from '../../schemas/journey.js';
+import type { Touchpoint } from '../../schemas/touchpoint.js';
 import { buildQueryApi } from '../../services/query-api/app.js';
 import * as R from '../../services/query-api/responses.js';
 import { freshDatabase, type TestDatabase } from '../support/clickhouse.js';
@@ -57,9 +61,29 @@ const PATHS = [
 ];
 const PERIOD = `from=${new Date(T).toISOString()}&to=${new Date(T + 24 * HOUR).toISOString()}&site=shop`;
 
+/**
+ * The journey step's attribution rows for ROWS, as it computes them: each customer's touchpoints in
+ * order, alice's anonymous id merged into her user id (its state transferred) when she logs in.
+ */
+function journeyStepRows(): object[] {
+  const p = new AttributionPartition();
+  const credits: AttributionCredit[] = [];
+  const ms = (t: string) => Date.parse(`${t.replace(' ', 'T')}Z`);
+  for (const row of ROWS) {
+    if (row.customer_id === 'u:alice' && p.get('a:x')) credits.push(...p.importCustomer('u:alice', p.exportCustomer('a:x')!));
+    const touchpoint = makeTouchpoint({
+      messageId: row.message_id, event: row.event, anonymousId: row.anonymous_id, userId: row.user_id, site: row.site, channel: row.channel as Touchpoint['channel'],
+      timestamp: ms(row.ts), receivedAt: ms(row.received_at), utmCampaign: row.utm_campaign, revenue: row.revenue,
+    });
+    credits.push(...p.process({ customerId: row.customer_id, accountId: null, sessionId: 's', late: false, touchpoint }));
+  }
+  return credits.map(attributionCreditRow);
+}
+
 beforeAll(async () => {
   db = await freshDatabase('attr');
   await db.ch.client.insert({ table: `${db.database}.touchpoints`, values: ROWS, format: 'JSONEachRow', clickhouse_settings: { insert_deduplication_token: '' } });
+  await db.ch.client.insert({ table: `${db.database}.attribution`, values: journeyStepRows(), format: 'JSONEachRow', clickhouse_settings: { insert_deduplication_token: '' } });
   api = buildQueryApi({ clickhouse: db.ch, logger: pino({ level: 'silent' }), metrics: new Registry(), now: () => NOW, cacheTtlMs: 0 });
 });
 
@@ -100,10 +124,10 @@ describe('attribution from ClickHouse', () => {
     expect(other.models[0]).toMatchObject({ source: 'query_time', runId: null, conversions: 3 });
   });
 
-  it('credits heuristic models at query time, per channel and per campaign, with revenue', async () => {
+  it('serves heuristic models from the journey step\'s attribution rows, per channel and per campaign, with revenue', async () => {
     const answer = await get(`/api/attribution?${PERIOD}&model=linear`, R.AttributionResponse);
     const linear = answer.models[0]!;
-    expect(linear).toMatchObject({ model: 'linear', source: 'query_time', conversions: 3, unattributedConversions: 1, truncated: false });
+    expect(linear).toMatchObject({ model: 'linear', source: 'journey_step', conversions: 3, unattributedConversions: 1, truncated: false });
     // alice: search ½, email ½ of 100; bob: social ⅔, direct ⅓ of 50; erin: email 1, no revenue.
     const rows = Object.fromEntries(linear.rows.map((r) => [r.key, [Number(r.conversions.toFixed(6)), r.revenue === null ? null : Number(r.revenue.toFixed(6))]]));
     expect(rows).toEqual({ email: [1.5, 50], social: [0.666667, 33.333333], search: [0.5, 50], direct: [0.333333, 16.666667] });

@@ -270,7 +270,7 @@ function renderAttribution(attribution) {
   );
 }
 
-// Attribution is computed at query time over the window's conversions: polled every 30 s, not 2 s.
+// Attribution (rule-based rows written per conversion by the journey step, Markov from a stored run or at query time): polled every 30 s, not 2 s.
 const ATTRIBUTION_EVERY_MS = 30_000;
 let attributionAt = 0;
 

@@ -2,13 +2,11 @@ import {
   DEFAULT_CONVERSION_EVENTS,
   DEFAULT_IGNORED_CHANNELS,
   DEFAULT_MAX_PATH_TOUCHES,
-  conversionJourneysQuery,
   journeyPathsFromRows,
   journeyPathsQuery,
-  type ConversionJourneyRow,
   type JourneyPathRow,
 } from '../../platform/attribution/journey-paths.js';
-import { DEFAULT_HEURISTIC_OPTIONS, heuristicCredit, type HeuristicModel, type Touch } from '../../platform/attribution/heuristic.js';
+import type { HeuristicModel } from '../../platform/attribution/heuristic.js';
 import { markovAttribution } from '../../platform/attribution/markov.js';
 import type { Window } from '../params.js';
 import type { QueryParams, QueryRunner } from '../runner.js';
@@ -17,8 +15,7 @@ import { iso } from './window.js';
 export type AttributionModel = HeuristicModel | 'markov';
 export type Breakdown = 'channel' | 'campaign';
 
-/** Bounds of one query-time computation. */
-export const MAX_CONVERTING_CUSTOMERS = 50_000;
+/** Bound of one query-time Markov computation. */
 export const MAX_QUERY_TIME_PATHS = 100_000;
 const NO_CAMPAIGN = '(none)';
 
@@ -31,7 +28,7 @@ export interface CreditRow {
 
 export interface ModelResult {
   model: AttributionModel;
-  source: 'stored_run' | 'query_time';
+  source: 'stored_run' | 'query_time' | 'journey_step';
   runId: string | null;
   computedAt: string | null;
   conversions: number;
@@ -57,45 +54,51 @@ function rowsOf(totals: Map<string, { conversions: number; revenue: number | nul
     .sort((a, b) => b.conversions - a.conversions || (a.key < b.key ? -1 : 1));
 }
 
+interface CreditSumRow {
+  model: HeuristicModel;
+  key: string;
+  conversions: number;
+  revenue: number | null;
+}
+
 /**
- * Heuristic credit of every conversion in [w.fromMs, w.toMs), summed per channel or campaign (pure).
- * `journeys` holds each converting customer's steps from the window's start less the lookback.
+ * Heuristic credit per channel (or campaign) of the conversions in [w.fromMs, w.toMs), as the journey
+ * step wrote it to `attribution` (one row per conversion, model and touch; FINAL keeps each row's
+ * newest version, so a correction replaces what it corrects). Conversions without a touch have no
+ * rows: they are the period's conversion touchpoints less the attributed ones.
  */
-export function heuristicTotals(journeys: readonly ConversionJourneyRow[], w: Window, models: readonly HeuristicModel[], breakdown: Breakdown) {
-  const totals = new Map(models.map((m) => [m, new Map<string, { conversions: number; revenue: number | null }>()]));
-  let conversions = 0;
-  let unattributed = 0;
-  for (const j of journeys) {
-    const touches: Touch[] = [];
-    const orders: { id: string; at: number; revenue: number | null }[] = [];
-    for (const [at, messageId, isConversion, channel, campaign, revenue] of j.steps) {
-      const ms = Number(at);
-      if (isConversion === true || isConversion === 1) {
-        if (ms >= w.fromMs && ms < w.toMs) orders.push({ id: messageId, at: ms, revenue });
-      } else touches.push({ messageId, channel, campaign, at: ms });
-    }
-    for (const order of orders) {
-      conversions++;
-      for (const model of models) {
-        const credits = heuristicCredit(model, order, touches, DEFAULT_HEURISTIC_OPTIONS);
-        if (credits.length === 0) {
-          if (model === models[0]) unattributed++;
-          continue;
-        }
-        const byKey = totals.get(model)!;
-        for (const c of credits) {
-          if (c.credit === 0) continue;
-          const key = breakdown === 'channel' ? c.touch.channel : (c.touch.campaign ?? NO_CAMPAIGN);
-          const t = byKey.get(key) ?? { conversions: 0, revenue: null };
-          t.conversions += c.credit;
-          if (c.revenueShare !== null) t.revenue = (t.revenue ?? 0) + c.revenueShare;
-          byKey.set(key, t);
-        }
-      }
-    }
-  }
-  const attributed = conversions - unattributed;
-  return { conversions: attributed, unattributed, rows: new Map(models.map((m) => [m, rowsOf(totals.get(m)!, attributed)])) };
+async function journeyStepHeuristics(db: QueryRunner, w: Window, site: string | undefined, models: readonly HeuristicModel[], breakdown: Breakdown): Promise<ModelResult[]> {
+  const siteCondition = site === undefined ? '' : 'AND site = {site:String}';
+  const params: QueryParams = { fromMs: w.fromMs, toMs: w.toMs, models: [...models], conversionEvents: [...DEFAULT_CONVERSION_EVENTS], ...(site === undefined ? {} : { site }) };
+  const key = breakdown === 'channel' ? 'channel' : `ifNull(campaign, '${NO_CAMPAIGN}')`;
+  const period = `converted_at >= fromUnixTimestamp64Milli({fromMs:Int64}, 'UTC') AND converted_at < fromUnixTimestamp64Milli({toMs:Int64}, 'UTC') ${siteCondition}`;
+  const [sums, counts] = await Promise.all([
+    db.rows<CreditSumRow>(
+      'attribution',
+      `SELECT model, ${key} AS key, sum(credit) AS conversions, sum(revenue_share) AS revenue
+FROM {db}.attribution FINAL
+WHERE ${period} AND model IN {models:Array(String)}
+GROUP BY model, key
+HAVING conversions > 0`,
+      params,
+    ),
+    db.rows<{ attributed: string | number; total: string | number }>(
+      'attribution',
+      `SELECT
+  (SELECT uniqExact(conversion_id) FROM {db}.attribution WHERE ${period} AND model IN {models:Array(String)}) AS attributed,
+  (SELECT uniqExact(message_id) FROM {db}.touchpoints
+   WHERE ts >= fromUnixTimestamp64Milli({fromMs:Int64}, 'UTC') AND ts < fromUnixTimestamp64Milli({toMs:Int64}, 'UTC') ${siteCondition}
+     AND event IN {conversionEvents:Array(String)}) AS total`,
+      params,
+    ),
+  ]);
+  const attributed = Number(counts[0]?.attributed ?? 0);
+  const unattributed = Math.max(0, Number(counts[0]?.total ?? 0) - attributed);
+  return models.map((model) => {
+    const totals = new Map<string, { conversions: number; revenue: number | null }>();
+    for (const r of sums) if (r.model === model) totals.set(r.key, { conversions: Number(r.conversions), revenue: r.revenue === null ? null : Number(r.revenue) });
+    return { model, source: 'journey_step', runId: null, computedAt: null, conversions: attributed, unattributedConversions: unattributed, truncated: false, rows: rowsOf(totals, attributed) };
+  });
 }
 
 interface StoredRunRow {
@@ -153,38 +156,14 @@ async function queryTimeMarkov(db: QueryRunner, w: Window, site: string | undefi
 }
 
 /**
- * Credit per channel (or campaign) under each requested model. Heuristic models: computed at query
- * time from touchpoints (each conversion in the window, its touches within the 30-day lookback).
- * Markov (channels only): the newest stored run of exactly this site and period, else computed at
- * query time over the window's journeys.
+ * Credit per channel (or campaign) under each requested model. Heuristic models: the journey step's
+ * rows in `attribution` (each conversion credited as it happened, corrected by late touches and
+ * identity merges). Markov (channels only): the newest stored run of exactly this site and period,
+ * else computed at query time over the window's journeys.
  */
 export async function attribution(db: QueryRunner, w: Window, site: string | undefined, models: readonly AttributionModel[], breakdown: Breakdown): Promise<AttributionResult> {
-  const results: ModelResult[] = [];
   const heuristic = models.filter((m): m is HeuristicModel => m !== 'markov');
-  if (heuristic.length > 0) {
-    const q = conversionJourneysQuery({
-      ...FILTER,
-      fromMs: w.fromMs - DEFAULT_HEURISTIC_OPTIONS.lookbackMs,
-      conversionsFromMs: w.fromMs,
-      toMs: w.toMs,
-      site,
-      maxCustomers: MAX_CONVERTING_CUSTOMERS,
-    });
-    const journeys = await db.rows<ConversionJourneyRow>('attribution', q.sql, q.params as QueryParams);
-    const totals = heuristicTotals(journeys, w, heuristic, breakdown);
-    for (const model of heuristic) {
-      results.push({
-        model,
-        source: 'query_time',
-        runId: null,
-        computedAt: null,
-        conversions: totals.conversions,
-        unattributedConversions: totals.unattributed,
-        truncated: journeys.length >= MAX_CONVERTING_CUSTOMERS,
-        rows: totals.rows.get(model)!,
-      });
-    }
-  }
+  const results: ModelResult[] = heuristic.length > 0 ? await journeyStepHeuristics(db, w, site, heuristic, breakdown) : [];
   if (models.includes('markov')) results.push((await storedMarkovRun(db, w, site)) ?? (await queryTimeMarkov(db, w, site)));
   const order = (m: AttributionModel) => models.indexOf(m);
   results.sort((a, b) => order(a.model) - order(b.model));
