@@ -76,11 +76,14 @@ export interface Pruned {
 export function prune(state: AttributionState, limits: AttributionLimits): Pruned {
   const out: Pruned = { touchesByAge: 0, touchesByBound: 0, conversionsFrozen: 0 };
   const horizon = state.clock - limits.correctionMs;
-  const keep = state.conversions.filter((c) => c.at >= horizon);
-  keep.sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const excess = Math.max(0, keep.length - limits.maxConversions);
-  out.conversionsFrozen += state.conversions.length - keep.length + excess;
-  state.conversions = excess > 0 ? keep.slice(excess) : keep;
+  // Most customers keep no conversion: nothing to allocate for them on every touch.
+  if (state.conversions.length > 0) {
+    const keep = state.conversions.filter((c) => c.at >= horizon);
+    keep.sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const excess = Math.max(0, keep.length - limits.maxConversions);
+    out.conversionsFrozen += state.conversions.length - keep.length + excess;
+    state.conversions = excess > 0 ? keep.slice(excess) : keep;
+  }
   const oldest = horizon - limits.lookbackMs;
   let drop = 0;
   while (drop < state.touches.length && state.touches[drop]!.at < oldest) drop++;
