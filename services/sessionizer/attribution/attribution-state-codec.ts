@@ -25,46 +25,59 @@ export class AttributionStateError extends Error {
   }
 }
 
+/**
+ * Writes into one scratch buffer shared by every encode (single-threaded; grown when a state needs
+ * more) and copies the result out once: a state is encoded for every changed customer at every
+ * flush, so no per-encode buffer, map or array is allocated but the result.
+ */
+let scratch = Buffer.allocUnsafe(16 * 1024);
+
 class Writer {
-  private buf = Buffer.allocUnsafe(256);
   length = 0;
   private room(n: number): void {
-    if (this.length + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.length + n));
-    this.buf.copy(next, 0, 0, this.length);
-    this.buf = next;
+    if (this.length + n <= scratch.length) return;
+    const next = Buffer.allocUnsafe(Math.max(2 * scratch.length, this.length + n));
+    scratch.copy(next, 0, 0, this.length);
+    scratch = next;
   }
   byte(b: number): void {
     this.room(1);
-    this.buf[this.length++] = b;
+    scratch[this.length++] = b;
   }
   /** Unsigned integer up to 2^53, 7 bits per byte (arithmetic, not 32-bit bit operations). */
   uint(n: number): void {
     this.room(8);
     while (n >= 0x80) {
-      this.buf[this.length++] = (n % 0x80) | 0x80;
+      scratch[this.length++] = (n % 0x80) | 0x80;
       n = Math.floor(n / 0x80);
     }
-    this.buf[this.length++] = n;
+    scratch[this.length++] = n;
   }
   int(n: number): void {
     this.uint(n >= 0 ? n * 2 : -n * 2 - 1);
   }
   string(s: string): void {
-    const bytes = Buffer.byteLength(s, 'utf8');
+    // messageIds and channel names are ASCII: their byte length is their length.
+    const bytes = s.length < 128 && isAscii(s) ? s.length : Buffer.byteLength(s, 'utf8');
     this.uint(bytes);
     this.room(bytes);
-    this.buf.write(s, this.length, 'utf8');
-    this.length += bytes;
+    this.length += scratch.write(s, this.length, 'utf8');
   }
   float(x: number): void {
     this.room(8);
-    this.buf.writeDoubleLE(x, this.length);
+    scratch.writeDoubleLE(x, this.length);
     this.length += 8;
   }
   done(): Buffer {
-    return Buffer.from(this.buf.subarray(0, this.length));
+    const out = Buffer.allocUnsafe(this.length);
+    scratch.copy(out, 0, 0, this.length);
+    return out;
   }
+}
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
 }
 
 class Reader {
@@ -109,40 +122,44 @@ class Reader {
 }
 
 export function encodeAttributionState(state: AttributionState): Buffer {
+  // A customer has a handful of distinct strings: a linear search beats a Map here.
   const strings: string[] = [];
-  const index = new Map<string, number>();
   const intern = (s: string): number => {
-    let i = index.get(s);
-    if (i === undefined) {
-      i = strings.length;
-      strings.push(s);
-      index.set(s, i);
-    }
-    return i;
+    const i = strings.indexOf(s);
+    if (i >= 0) return i;
+    strings.push(s);
+    return strings.length - 1;
   };
+  for (const t of state.touches) {
+    intern(t.channel);
+    if (t.campaign !== null) intern(t.campaign);
+    intern(t.site);
+  }
+  for (const c of state.conversions) {
+    intern(c.site);
+    intern(c.customerId);
+  }
   const clock = Number.isFinite(state.clock) ? state.clock : 0;
-  const touches = state.touches.map((t) => [t, intern(t.channel), t.campaign === null ? 0 : intern(t.campaign) + 1, intern(t.site)] as const);
-  const conversions = state.conversions.map((c) => [c, intern(c.site), intern(c.customerId)] as const);
   const w = new Writer();
   w.byte(FORMAT);
   w.int(clock);
   w.uint(strings.length);
   for (const s of strings) w.string(s);
-  w.uint(touches.length);
+  w.uint(state.touches.length);
   let previous = clock;
-  for (const [t, channel, campaign, site] of touches) {
+  for (const t of state.touches) {
     w.int(t.at - previous);
     previous = t.at;
-    w.uint(channel);
-    w.uint(campaign);
-    w.uint(site);
+    w.uint(strings.indexOf(t.channel));
+    w.uint(t.campaign === null ? 0 : strings.indexOf(t.campaign) + 1);
+    w.uint(strings.indexOf(t.site));
     w.string(t.messageId);
   }
-  w.uint(conversions.length);
-  for (const [c, site, customer] of conversions) {
+  w.uint(state.conversions.length);
+  for (const c of state.conversions) {
     w.int(c.at - clock);
-    w.uint(site);
-    w.uint(customer);
+    w.uint(strings.indexOf(c.site));
+    w.uint(strings.indexOf(c.customerId));
     if (c.revenue === null) w.byte(0);
     else {
       w.byte(1);
