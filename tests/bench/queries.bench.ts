@@ -13,11 +13,13 @@ import { buildQueryApi } from '../../services/query-api/app.js';
  * engine (generated inside ClickHouse with INSERT ... SELECT FROM numbers(), so no row crosses into
  * JS), then calls every dashboard endpoint through the query API and reports p50/p95 per endpoint.
  *
- * Volumes per N touchpoints: N/20 customers over 3 sites and 30 days, N/5 funnel events, N/10
- * stage transitions, N/10 session versions, one churn score per customer, 200 alerts.
+ * Volumes per N touchpoints: N/10 customers over 3 sites and 30 days (1 M at the issue's 10 M), N/5
+ * funnel events, N/10 stage transitions, N/10 session versions, one churn score per customer, 200 alerts.
  */
 export interface QueriesBenchOptions {
   touchpoints?: number;
+  /** Customers the rows are spread over (default touchpoints / 10). */
+  customers?: number;
   /** Calls per endpoint (default 30). */
   iterations?: number;
   /** An engine to use instead of a new embedded one (chdb allows one data dir per process). */
@@ -47,8 +49,9 @@ const generated = (rows: number, hashOf: string, customers: number, nowMs: numbe
   FROM (SELECT number, ${hashOf} AS h, h % ${customers} AS cust FROM numbers(${rows}))
 )`;
 
-function loadStatements(n: number, nowMs: number): Record<string, string> {
-  const customers = Math.max(1, Math.floor(n / 20));
+export const defaultCustomers = (touchpoints: number): number => Math.max(1, Math.floor(touchpoints / 10));
+
+function loadStatements(n: number, customers: number, nowMs: number): Record<string, string> {
   const rows = (count: number, hashOf: string) => generated(count, hashOf, customers, nowMs);
   return {
     touchpoints: `INSERT INTO {db}.touchpoints
@@ -100,10 +103,16 @@ FROM numbers(200)`,
 }
 
 /** Creates `database` and fills it with the synthetic journeys; returns seconds spent per table. */
-export async function loadBenchData(engine: ClickHouse, database: string, touchpoints: number, nowMs: number): Promise<Record<string, number>> {
+export async function loadBenchData(
+  engine: ClickHouse,
+  database: string,
+  touchpoints: number,
+  nowMs: number,
+  customers = defaultCustomers(touchpoints),
+): Promise<Record<string, number>> {
   await migrate(engine.client, { database, touchpointTtlDays: 3650 });
   const load: Record<string, number> = {};
-  for (const [table, sql] of Object.entries(loadStatements(touchpoints, nowMs))) {
+  for (const [table, sql] of Object.entries(loadStatements(touchpoints, customers, nowMs))) {
     const t0 = performance.now();
     await engine.client.command({ query: sql.replaceAll('{db}', database) });
     load[table] = round1((performance.now() - t0) / 1000);
@@ -111,7 +120,11 @@ export async function loadBenchData(engine: ClickHouse, database: string, touchp
   return load;
 }
 
-const URLS = (nowMs: number): Record<string, string> => ({
+/** The customer a profile or timeline call asks for: a different one each call, spread over all of them. */
+const customerOf = (call: number, customers: number): string => `c${(call * 7_919 + 13) % customers}`;
+
+/** Each endpoint's URL for the i-th call (only the customer endpoints vary per call). */
+const URLS = (nowMs: number, customers: number): Record<string, string | ((call: number) => string)> => ({
   funnel: '/api/funnel?site=shop',
   'funnel 7d': `/api/funnel?site=shop&from=${nowMs - 7 * DAY_MS}`,
   dropoff: '/api/dropoff?site=shop',
@@ -124,6 +137,8 @@ const URLS = (nowMs: number): Record<string, string> => ({
   alerts: '/api/alerts',
   'conversion-over-time (hour)': '/api/conversion-over-time?site=shop',
   'conversion-over-time (minute, 3 h)': `/api/conversion-over-time?site=shop&from=${nowMs - 3 * 3_600_000}`,
+  'customer profile': (call) => `/api/customers/${customerOf(call, customers)}`,
+  'customer timeline': (call) => `/api/customers/${customerOf(call, customers)}/timeline?limit=50`,
 });
 
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
@@ -131,6 +146,7 @@ const round1 = (x: number): number => Math.round(x * 10) / 10;
 
 export async function runQueriesBench(opts: QueriesBenchOptions = {}): Promise<Record<string, unknown>> {
   const n = opts.touchpoints ?? 10_000_000;
+  const customers = opts.customers ?? defaultCustomers(n);
   const iterations = opts.iterations ?? 30;
   const started = performance.now();
   const dataDir = opts.clickhouse ? undefined : mkdtempSync(join(tmpdir(), 'queries-bench-'));
@@ -138,7 +154,7 @@ export async function runQueriesBench(opts: QueriesBenchOptions = {}): Promise<R
   const database = `bench_${Date.now().toString(36)}`;
   const nowMs = Math.floor(Date.now() / 60_000) * 60_000;
   try {
-    const load = await loadBenchData(engine, database, n, nowMs);
+    const load = await loadBenchData(engine, database, n, nowMs, customers);
     const counts = await (
       await engine.client.query({
         query: `SELECT table, sum(rows) AS rows FROM system.parts WHERE database = {d:String} AND active GROUP BY table ORDER BY table`,
@@ -155,9 +171,10 @@ export async function runQueriesBench(opts: QueriesBenchOptions = {}): Promise<R
       cacheTtlMs: 0, // measure the store, not the API's result cache
     });
     const queries: Record<string, { p50: number; p95: number; max: number }> = {};
-    for (const [name, url] of Object.entries(URLS(nowMs))) {
+    for (const [name, urlOf] of Object.entries(URLS(nowMs, customers))) {
       const ms: number[] = [];
       for (let i = 0; i < iterations; i++) {
+        const url = typeof urlOf === 'string' ? urlOf : urlOf(i);
         const t0 = performance.now();
         const response = await api.inject({ url });
         ms.push(performance.now() - t0);
@@ -169,6 +186,7 @@ export async function runQueriesBench(opts: QueriesBenchOptions = {}): Promise<R
     await api.close();
     return {
       touchpoints: n,
+      customers,
       iterations,
       rows: Object.fromEntries(counts.map((c) => [c.table, Number(c.rows)])),
       loadSeconds: load,
