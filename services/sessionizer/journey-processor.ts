@@ -210,7 +210,7 @@ export function createJourneyProcessor(
   /** `offset`: where the record was consumed (kept with a held record, passed on downstream). */
   const handle = (record: JourneyRecord, offset: number): OutgoingRecord[] => {
     // A deletion goes before any hold or forward: nothing of the customer may outlive it here.
-    if (record.kind === 'forget') return (forgetCustomer(record.customerId, { sessions, stages, forwards, barrier }), []);
+    if (record.kind === 'forget') return (forgetCustomer(record.customerId, { sessions, stages, forwards, barrier, attribution }), []);
     if (barrier.mustHold(record)) {
       if (barrier.hold(record.customerId, codecs.record.encode({ ...record, inputOffset: offset }))) return [];
       // The wait is full: it ends here, as one past its time does (the absorbed state merges when it comes).

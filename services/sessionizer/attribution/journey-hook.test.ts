@@ -116,4 +116,15 @@ describe('journey processor with attribution', () => {
     expect(again.attribution!.get('u')).toEqual(p.attribution!.get('u'));
     expect(again.stages.get('u')).toEqual(p.stages.get('u'));
   });
+
+  it('a forget record drops the attribution touches too: the customer’s changelog value becomes a tombstone', () => {
+    const p = processor();
+    p.process(message(record('u:alice', EVENTS.emailLinkClicked, T0, 'email')));
+    p.process(message(record('u:alice', EVENTS.orderCompleted, T0 + 60_000, 'search', { revenue: 10 })));
+    p.takeStateUpdates();
+    expect(p.attribution!.get('u:alice')).toBeDefined();
+    p.process(message({ kind: 'forget', customerId: 'u:alice', touchpoint: null, mergeInto: null, mergedFrom: null, state: null }));
+    expect(p.takeStateUpdates()).toEqual([{ key: 'u:alice', value: null }]);
+    expect(p.attribution!.get('u:alice')).toBeUndefined();
+  });
 });

@@ -2,6 +2,7 @@ import type { MergeBarrier } from '../../platform/streams/merge-barrier.js';
 import type { MergeLedger } from '../../platform/streams/merge-ledger.js';
 import type { SessionizerPartition } from '../core/partition.js';
 import type { StagesPartition } from '../stages/processor.js';
+import type { AttributionPartition } from '../attribution/attribution-partition.js';
 
 /** The per-partition state of the journey step that can name a customer. */
 export interface CustomerStores {
@@ -9,11 +10,13 @@ export interface CustomerStores {
   stages: StagesPartition;
   forwards: MergeLedger;
   barrier: MergeBarrier;
+  /** The touches kept for attribution (null when attribution is off). */
+  attribution: AttributionPartition | null;
 }
 
 /**
  * A `forget` record (README: Privacy): every trace of `customerId` in this partition goes, with no
- * output. Its sessions and journey are removed the way a merge exports them (which marks the key
+ * output. Its sessions, journey and attribution touches are removed the way a merge exports them (which marks the key
  * changed: its value is now null, so the next flush writes a tombstone), its forward and import
  * entries and any merge wait (held records dropped unprocessed) are tombstoned too. Replays
  * cannot bring it back: the router drops the customer's touchpoints from the forget markers on.
@@ -21,6 +24,7 @@ export interface CustomerStores {
 export function forgetCustomer(customerId: string, stores: CustomerStores): void {
   stores.sessions.exportCustomer(customerId);
   stores.stages.exportCustomer(customerId);
+  stores.attribution?.exportCustomer(customerId);
   stores.forwards.forget(customerId);
   stores.barrier.forget(customerId);
 }
