@@ -3,6 +3,7 @@ import { Counter, type Registry } from 'prom-client';
 import type { Topics } from '../../schemas/topics.js';
 import type { ClickHouse } from '../platform/clickhouse/client.js';
 import { migrate } from '../platform/clickhouse/migrate.js';
+import { applyRetention } from '../platform/clickhouse/retention.js';
 import { consumerTuning } from '../platform/kafka/consumer-tuning.js';
 import { createKafkaProducer } from '../platform/kafka/producer.js';
 import type { Logger } from '../platform/logging/logger.js';
@@ -35,8 +36,11 @@ export function buildWriter(config: WriterConfig, adapters: WriterAdapters): Com
   const migrations: Component = {
     name: 'migrations',
     async start() {
-      const result = await migrate(clickhouse.client, { database: config.CLICKHOUSE_DATABASE, cluster: config.CLICKHOUSE_CLUSTER, touchpointTtlDays: config.TOUCHPOINT_TTL_DAYS });
+      const target = { database: config.CLICKHOUSE_DATABASE, cluster: config.CLICKHOUSE_CLUSTER, touchpointTtlDays: config.TOUCHPOINT_TTL_DAYS };
+      const result = await migrate(clickhouse.client, target);
       logger.info({ applied: result.applied }, 'migrations applied');
+      const retained = await applyRetention(clickhouse.client, target, config.CLICKHOUSE_TTL_DAYS);
+      if (retained.length > 0) logger.info({ tables: retained, retention: Object.fromEntries(config.CLICKHOUSE_TTL_DAYS) }, 'table retention changed (CLICKHOUSE_TTL_DAYS)');
     },
     stop: async () => {},
     health: () => ({ ok: true }),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { commonEnv, envInt } from '../platform/config/env.js';
+import { parseRetention } from '../platform/clickhouse/retention.js';
 
 export const WriterEnv = z.object({
   ...commonEnv,
@@ -13,6 +14,21 @@ export const WriterEnv = z.object({
   WRITER_REPLAY_WAIT_MS: envInt(10_000, 0, 600_000),
   /** At most ~68 years: received_at + TTL must stay inside DateTime (2106), or ClickHouse drops every row at insert. */
   TOUCHPOINT_TTL_DAYS: envInt(395, 1, 25_000),
+  /**
+   * Retention per table, `table=days,...` (0 = for ever), applied at every start after the
+   * migrations when it differs from the table's (docs/clickhouse.md, Retention); unlisted tables keep theirs.
+   */
+  CLICKHOUSE_TTL_DAYS: z
+    .string()
+    .default('')
+    .transform((spec, ctx) => {
+      try {
+        return parseRetention(spec);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
   /** How often the deletion executor looks for pending deletions (README: Privacy). */
   WRITER_DELETIONS_POLL_MS: envInt(2_000, 50, 600_000),
   /** How long a deletion waits for the pipeline to pass its records before it erases anyway. */
