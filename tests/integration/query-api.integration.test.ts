@@ -313,7 +313,8 @@ describe('GET /api/openapi.json', () => {
     const doc = response.json();
     expect(doc.openapi).toBe('3.1.0');
     const customerPaths = ['/api/customers/{id}', '/api/customers/{id}/timeline'];
-    expect(Object.keys(doc.paths).sort()).toEqual([...ENDPOINTS.map((e) => e.path), ...customerPaths, '/api/openapi.json'].sort());
+    const adminPaths = ['/admin/v1/deletions', '/admin/v1/deletions/{id}'];
+    expect(Object.keys(doc.paths).sort()).toEqual([...ENDPOINTS.map((e) => e.path), ...customerPaths, ...adminPaths, '/api/openapi.json'].sort());
     const funnel = doc.paths['/api/funnel'].get;
     expect(funnel.parameters.map((p: { name: string }) => p.name)).toEqual(['from', 'to', 'site', 'channel', 'campaign', 'device', 'segment']);
     expect(funnel.parameters[0]).toMatchObject({ in: 'query', required: false, schema: { type: 'string' } });
