@@ -26,6 +26,8 @@ export const LocalEnv = z.object({
   /** The demo's journeys are compressed in time (see the file). */
   SIMULATOR_CONFIG_FILE: z.string().default('services/local/demo-simulator.yaml'),
   PROGRESS_EVERY_MS: envInt(5_000, 0, 3_600_000),
+  /** The demo shows every feature: attribution on (the sessionizer alone defaults to off, for its cost). */
+  ATTRIBUTION_ENABLED: envBoolean(true),
 });
 export type LocalConfig = z.infer<typeof LocalEnv>;
 

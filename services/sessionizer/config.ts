@@ -45,8 +45,12 @@ export const SessionizerEnv = z.object({
   SESSIONIZER_MAX_CUSTOMER_STATE_KB: envInt(256, 16, 512),
   /** Bytes of records a merge survivor may hold while it waits (its changelog value is 4/3 of this). */
   SESSIONIZER_MERGE_WAIT_MAX_HELD_KB: envInt(256, 16, 384),
-  /** Rule-based attribution per conversion in the journey step (README: Attribution); false: off. */
-  ATTRIBUTION_ENABLED: envBoolean(true),
+  /**
+   * Rule-based attribution per conversion in the journey step (README: Attribution). Off unless
+   * asked for: it costs the journey step ~35% more CPU per event (measured, README: Benchmarks),
+   * over the 10% it may; `npm start` turns it on for the demo.
+   */
+  ATTRIBUTION_ENABLED: envBoolean(false),
   /** A conversion's touches: those at most this long before it (both edges inclusive). */
   ATTRIBUTION_LOOKBACK_DAYS: envInt(30, 1, 365),
   /** Time decay: a touch this long before the conversion weighs half as much as one at it. */
