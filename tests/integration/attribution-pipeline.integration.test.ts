@@ -8,9 +8,8 @@ import { freshDatabase, type TestDatabase } from '../support/clickhouse.js';
 import { stopAfterEach } from '../support/cleanup.js';
 import { waitForDrained } from '../support/drain.js';
 import { eventually } from '../support/eventually.js';
-import { uniqueGroupId, uniqueTopics } from '../support/kafka.js';
-import { createTestTopics, testKafka } from '../support/pipeline.js';
-import { produceTouchpoints, sessionizerGroups, testSessionizer, testWriter, tp } from '../support/journey-fixtures.js';
+import { testKafka } from '../support/pipeline.js';
+import { produceTouchpoints, startJourneyPipeline, tp } from '../support/journey-fixtures.js';
 
 const MIN = 60_000;
 
@@ -27,13 +26,7 @@ describe('attribution: touchpoints → journey step → writer → attribution t
   const rows = async <T>(sql: string): Promise<T[]> => (await db.ch.client.query({ query: sql, format: 'JSONEachRow' })).json<T>();
 
   it('credits a multi-channel journey stitched across a login, corrects it when a late touch comes, and serves it', async () => {
-    const topics = uniqueTopics();
-    await createTestTopics(kafka, topics, 2);
-    const sessionizerGroupId = uniqueGroupId('sess');
-    const writer = cleanup.started(testWriter(kafka, topics, db.ch));
-    const sessionizer = cleanup.started(testSessionizer(kafka, topics, sessionizerGroupId));
-    for (const c of [writer, sessionizer]) await c.start();
-    const groups = [...sessionizerGroups(sessionizerGroupId, topics), writer.group];
+    const { topics, writer, sessionizer, groups } = await startJourneyPipeline(kafka, db.ch, cleanup);
     const t0 = Date.now() - 30 * MIN;
     // carol: a social post and an ad on her phone before she is known; the email click carries both
     // ids (the login that stitches the phone's id into hers), then she buys. bob: an email, then buys.

@@ -4,9 +4,8 @@ import { freshDatabase, type TestDatabase } from '../support/clickhouse.js';
 import { stopAfterEach } from '../support/cleanup.js';
 import { waitForDrained } from '../support/drain.js';
 import { eventually } from '../support/eventually.js';
-import { uniqueGroupId, uniqueTopics } from '../support/kafka.js';
-import { createTestTopics, testKafka } from '../support/pipeline.js';
-import { produceTouchpoints, sessionizerGroups, testSessionizer, testWriter, tp } from '../support/journey-fixtures.js';
+import { testKafka } from '../support/pipeline.js';
+import { produceTouchpoints, startJourneyPipeline, tp } from '../support/journey-fixtures.js';
 
 const MIN = 60_000;
 
@@ -23,13 +22,7 @@ describe('stages: Kafka → stage transitions, funnel counts and churn scores in
   const rows = async <T>(sql: string): Promise<T[]> => (await db.ch.client.query({ query: sql, format: 'JSONEachRow' })).json<T>();
 
   it('moves a customer through the whole cycle and scores a customer who is leaving', async () => {
-    const topics = uniqueTopics();
-    await createTestTopics(kafka, topics, 2);
-    const sessionizerGroupId = uniqueGroupId('sess');
-    const writer = cleanup.started(testWriter(kafka, topics, db.ch));
-    const sessionizer = cleanup.started(testSessionizer(kafka, topics, sessionizerGroupId));
-    for (const c of [writer, sessionizer]) await c.start();
-    const groups = [...sessionizerGroups(sessionizerGroupId, topics), writer.group];
+    const { topics, writer, sessionizer, groups } = await startJourneyPipeline(kafka, db.ch, cleanup);
     const t0 = Date.now() - 20 * MIN;
     const loyal = { userId: 'loyal', anonymousId: null, site: 'shop.example', channel: 'ads' as const, utmCampaign: 'spring' };
     const leaving = { userId: 'leaving', anonymousId: null, site: 'shop.example' };

@@ -15,7 +15,9 @@ import { testBrokers, uniqueGroupId } from './kafka.js';
 import { loadStagesOptions } from '../../services/sessionizer/stages-options.js';
 import { SessionizerEnv } from '../../services/sessionizer/config.js';
 import { parseEnv } from '../../services/platform/config/env.js';
-import { freshRegistry, testLogger } from './pipeline.js';
+import { createTestTopics, freshRegistry, testLogger } from './pipeline.js';
+import { uniqueTopics } from './kafka.js';
+import type { Cleanup } from './cleanup.js';
 
 export const stageOf = stageClassifierFromFile('services/sessionizer/rules/ecommerce.yaml');
 
@@ -146,4 +148,18 @@ export function writerFlushingOnStopEnv(o: { brokers: string[]; prefix: string; 
     WRITER_FLUSH_INTERVAL_MS: '60000',
     WRITER_HTTP_PORT: '0',
   };
+}
+
+/**
+ * The journey path of a test: fresh topics (2 partitions), a writer into `ch` and a sessionizer,
+ * started and registered with `cleanup`; `groups` are what `waitForDrained` waits for.
+ */
+export async function startJourneyPipeline(kafka: Kafka, ch: ClickHouse, cleanup: Cleanup) {
+  const topics = uniqueTopics();
+  await createTestTopics(kafka, topics, 2);
+  const sessionizerGroupId = uniqueGroupId('sess');
+  const writer = cleanup.started(testWriter(kafka, topics, ch));
+  const sessionizer = cleanup.started(testSessionizer(kafka, topics, sessionizerGroupId));
+  for (const c of [writer, sessionizer]) await c.start();
+  return { topics, writer, sessionizer, groups: [...sessionizerGroups(sessionizerGroupId, topics), writer.group] };
 }
