@@ -20,9 +20,10 @@ const SERVICES: Record<string, z.ZodObject> = {
 
 /**
  * Where `npm start` differs from a service alone, on purpose: it starts its own broker when none is
- * given, and its demo traffic is the simulator with journeys compressed in time.
+ * given, its demo traffic is the simulator with journeys compressed in time, and the demo shows
+ * attribution (off by default for the sessionizer alone, for its cost).
  */
-const LOCAL_DEFAULTS = { KAFKA_BROKERS: undefined, SIMULATOR_CONFIG_FILE: 'services/local/demo-simulator.yaml' };
+const LOCAL_DEFAULTS = { KAFKA_BROKERS: undefined, SIMULATOR_CONFIG_FILE: 'services/local/demo-simulator.yaml', ATTRIBUTION_ENABLED: true };
 
 /** One setting per service, each off its default. */
 const SET: NodeJS.ProcessEnv = {
