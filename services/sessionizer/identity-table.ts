@@ -1,16 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from '../platform/logging/logger.js';
 import type { Component, Health } from '../platform/runtime/component.js';
 import { openLocalStateLog, type LocalStateLog } from '../platform/streams/local-state-log.js';
-import { relaunchAfterPause } from '../platform/retry/relaunch.js';
+import { createTopicFollower } from '../platform/kafka/topic-follower.js';
 import { IdentityGraph, type IdentityLink, type LinkResult } from './core/identity.js';
 import { applyForgetEntry } from './forget/identity-forget.js';
 import { ForgottenIds } from '../platform/privacy/forgotten-ids.js';
 
 /** Between attempts to bring the table's reader back. */
-const RELAUNCH_PAUSE_MS = 2_000;
 
 /**
  * The identity graph as a global table: every instance reads the whole single-partition
@@ -52,7 +50,6 @@ export function createIdentityTable(deps: { kafka: Kafka; topic: string; logger:
 } {
   const graph = new IdentityGraph();
   const forgotten = new ForgottenIds(deps.maxForgottenIds);
-  let consumer: Consumer | undefined;
   let caughtUpResolve: () => void = () => {};
   const caughtUp = new Promise<void>((r) => (caughtUpResolve = r));
   let applied = -1n;
@@ -62,38 +59,25 @@ export function createIdentityTable(deps: { kafka: Kafka; topic: string; logger:
   let stopped = true;
   let copy: LocalStateLog | null = null;
 
-  /**
-   * A unique group per consumer and no commits: every instance reads the whole table. kafkajs does
-   * not restart a consumer after a non-retriable crash ("no group coordinator" while the broker
-   * restarts), so a fresh one is launched; it goes on after the last offset the graph holds, and
-   * applying a link twice changes nothing.
-   */
-  const launch = async (): Promise<void> => {
-    const self = deps.kafka.consumer({ groupId: `identity-table-${randomUUID()}`, maxWaitTimeInMs: 50, allowAutoTopicCreation: false });
-    consumer = self;
-    self.on(self.events.CRASH, (event) => {
-      log.error({ err: event.payload.error, restart: event.payload.restart }, 'identity table reader crashed');
-      if (event.payload.restart || stopped || consumer !== self) return;
-      void relaunch();
-    });
-    await self.connect();
-    await self.subscribe({ topics: [deps.topic], fromBeginning: true });
-    await self.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        for (const m of batch.messages) {
-          if (m.key) applyEntry(m.key.toString('utf8'), m.value?.toString('utf8') ?? null);
-          if (BigInt(m.offset) > applied) applied = BigInt(m.offset);
-        }
-        const last = batch.messages.at(-1);
-        if (last) copy?.append(batch.messages.map((m) => ({ key: m.key?.toString('utf8') ?? '', value: m.value })), BigInt(last.offset) + 1n);
-        if (applied + 1n >= target) caughtUpResolve();
-      },
-    });
-    // Everything before applied + 1 is in the graph already (local copy or an earlier reader).
-    // A batch fetched from the beginning before the seek applies is harmless: links apply idempotently.
-    if (applied >= 0n) self.seek({ topic: deps.topic, partition: 0, offset: (applied + 1n).toString() });
-  };
+  /** The whole table, followed (a unique group, no commits); a relaunch goes on after the last offset the graph holds. */
+  const follower = createTopicFollower({
+    kafka: deps.kafka,
+    topic: deps.topic,
+    groupPrefix: 'identity-table',
+    maxWaitTimeInMs: 50,
+    logger: log,
+    stopped: () => stopped,
+    resumeAt: () => (applied >= 0n ? applied + 1n : null),
+    onBatch: (messages) => {
+      for (const m of messages) {
+        if (m.key) applyEntry(m.key.toString('utf8'), m.value?.toString('utf8') ?? null);
+        if (BigInt(m.offset) > applied) applied = BigInt(m.offset);
+      }
+      const last = messages.at(-1);
+      if (last) copy?.append(messages.map((m) => ({ key: m.key?.toString('utf8') ?? '', value: m.value })), BigInt(last.offset) + 1n);
+      if (applied + 1n >= target) caughtUpResolve();
+    },
+  });
 
   /** Loads the local copy when it belongs to this topic (not past its end, not before its start). */
   const loadLocalCopy = (low: bigint, high: bigint): void => {
@@ -108,17 +92,6 @@ export function createIdentityTable(deps: { kafka: Kafka; topic: string; logger:
     }
     for (const [id, value] of loaded.entries) applyEntry(id, value.toString('utf8'));
     applied = loaded.nextOffset - 1n;
-  };
-
-  /** Retries until a launch succeeds (the broker may still be down) or the table is stopped. */
-  const relaunch = async (): Promise<void> => {
-    const launched = await relaunchAfterPause(launch, {
-      pauseMs: RELAUNCH_PAUSE_MS,
-      stopped: () => stopped,
-      onFailure: (error) => log.error({ err: error }, 'identity table reader relaunch failed; retrying'),
-    });
-    if (!launched) return;
-    log.warn('identity table reader relaunched');
   };
 
   /** Per touchpoints partition: the last offset whose routing is complete (router markers in this topic). */
@@ -172,13 +145,13 @@ export function createIdentityTable(deps: { kafka: Kafka; topic: string; logger:
       const fromCopy = applied + 1n;
       if (applied + 1n >= target) caughtUpResolve();
       stopped = false;
-      await launch();
+      await follower.launch();
       await caughtUp;
       log.info({ ids: graph.size, fromLocalCopy: fromCopy.toString(), fromTopic: (target - fromCopy).toString(), ms: Date.now() - started }, 'identity graph loaded');
     },
     async stop() {
       stopped = true;
-      await consumer?.disconnect();
+      await follower.disconnect();
       copy?.close();
       copy = null;
     },
