@@ -27,6 +27,7 @@ export function buildSessionizer(config: SessionizerConfig, adapters: Sessionize
     ...sessionSettings(config),
     consumerTuning: consumerTuning(config),
     stateDir: localStateDir(config.DATA_DIR),
+    maxForgottenIds: config.FORGOTTEN_IDS_MAX,
     registry: adapters.registry,
     logger: adapters.logger,
   });

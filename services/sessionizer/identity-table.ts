@@ -31,9 +31,16 @@ const routerMarkerPartition = (key: string): number | null => (key.startsWith('@
  * `stateDir`: where the table keeps a local copy of the topic (platform/streams/local-state-log.ts),
  * so a restart reads the copy and then only the topic's tail.
  */
-export function createIdentityTable(deps: { kafka: Kafka; topic: string; logger: Logger; stateDir?: string; maxForgottenIds?: number }): Component & {
+export function createIdentityTable(deps: {
+  kafka: Kafka;
+  topic: string;
+  logger: Logger;
+  stateDir?: string;
+  /** Where the forget markers of this topic go; the sessionizer shares it with its forgotten-ids reader. */
+  forgotten?: ForgottenIds;
+}): Component & {
   graph: IdentityGraph;
-  /** Ids a deletion forgot (forget markers in this topic): the router drops their touchpoints. */
+  /** Ids a deletion forgot (forget markers in this topic, and whoever else fills `deps.forgotten`): the router drops their touchpoints. */
   forgotten: ForgottenIds;
   apply(link: IdentityLink): LinkResult;
   /** Changelog entries (id → parent) for the ids a link touched. */
@@ -49,7 +56,7 @@ export function createIdentityTable(deps: { kafka: Kafka; topic: string; logger:
   markApplied(partition: number, offset: bigint, watermark: number | null): void;
 } {
   const graph = new IdentityGraph();
-  const forgotten = new ForgottenIds(deps.maxForgottenIds);
+  const forgotten = deps.forgotten ?? new ForgottenIds();
   let caughtUpResolve: () => void = () => {};
   const caughtUp = new Promise<void>((r) => (caughtUpResolve = r));
   let applied = -1n;

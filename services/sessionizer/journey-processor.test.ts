@@ -9,6 +9,7 @@ import { stageByEventName, touchpoint } from './core/test-touchpoint.js';
 import { decodeCustomerState } from './customer-state.js';
 import { bundleHeaders, encodeBundle } from '../platform/kafka/record-bundle.js';
 import { createJourneyProcessor } from './journey-processor.js';
+import { ForgottenIds, forgottenIdHash } from '../platform/privacy/forgotten-ids.js';
 import { defaultStagesCoreConfig } from './stages/stages-config.js';
 import { loadShippedChurnModel, loadShippedStageRules, T0, touch } from './stages/testing.js';
 
@@ -18,11 +19,12 @@ const sessionCodec = topicCodecs.sessions();
 const funnelCodec = topicCodecs.funnelEvents();
 /** The default processing clock: after every event time used here (stages take a future-stamped event as happening now). */
 const LATER = T0 + 365 * 86_400_000;
-const processor = (sourcePartitions = 1, now: () => number = () => LATER, limits: { maxHeldBytes?: number; bounds?: CustomerBounds } = {}) =>
+const processor = (sourcePartitions = 1, now: () => number = () => LATER, limits: { maxHeldBytes?: number; bounds?: CustomerBounds; forgotten?: ForgottenIds } = {}) =>
   createJourneyProcessor({
     sourcePartitions,
     mergeWait: { maxWaitMs: 60_000, maxHeld: 100, maxHeldBytes: limits.maxHeldBytes ?? 1 << 20 },
     bounds: limits.bounds,
+    forgotten: limits.forgotten,
     topics,
     codecs: { record: recordCodec, session: sessionCodec, transition: topicCodecs.stageTransitions(), funnel: funnelCodec, churn: topicCodecs.churnScores() },
     sessions: sessionizerConfig(stageByEventName),
@@ -530,5 +532,25 @@ describe('journey processor: a forget record (a deletion, README: Privacy)', () 
     // A later record still keyed by the absorbed id is no longer forwarded to the forgotten survivor.
     const later = p.process(message(touchRecord('a:dev', 'd2', T0 + 1_000)));
     expect(later.some((r) => r.topic === topics.identifiedTouchpoints && r.key === 'u:alice')).toBe(false);
+  });
+});
+
+describe('journey processor: touchpoint records of forgotten ids (a re-read of identified-touchpoints)', () => {
+  const anonRecord = (customerId: string, anonymousId: string, messageId: string, receivedAt: number): JourneyRecord => ({
+    ...touchRecord(customerId, messageId, receivedAt),
+    touchpoint: { customerId, accountId: null, sessionId: '', late: false, touchpoint: touchpoint({ messageId, anonymousId, timestamp: receivedAt }) },
+  });
+
+  it('drops those received up to the deletion, with no output and no state, and keeps later ones (not suppressed) and everyone else', () => {
+    const forgotten = new ForgottenIds();
+    forgotten.add(forgottenIdHash('a:alice-phone'), { deletionId: 'd1', at: T0 + 1_000, suppress: false });
+    const p = processor(1, () => LATER, { forgotten });
+    const out = p.process(message(anonRecord('u:alice', 'alice-phone', 'a1', T0)));
+    expect(out).toEqual([]);
+    expect(p.sessions.snapshot('u:alice')).toBeNull();
+    expect(p.takeStateUpdates().map((u) => u.key)).toEqual([]);
+    expect(p.process(message(anonRecord('u:bob', 'bob-laptop', 'b1', T0))).filter((r) => r.topic === topics.customerTouchpoints)).toHaveLength(1);
+    // Received after the deletion and not suppressed: a new customer's data, kept.
+    expect(p.process(message(anonRecord('a:alice-phone', 'alice-phone', 'a2', T0 + 2_000))).filter((r) => r.topic === topics.customerTouchpoints)).toHaveLength(1);
   });
 });

@@ -15,6 +15,8 @@ import { SessionizerPartition } from './core/partition.js';
 import { CUSTOMER_STATE_HEADER_BYTES, decodeCustomerState, encodeCustomerState } from './customer-state.js';
 import { StagesPartition, type StagesPartitionOptions } from './stages/processor.js';
 import { forgetCustomer } from './forget/forget-customer.js';
+import { touchpointIds } from '../platform/privacy/deletion-request.js';
+import type { ForgottenIds } from '../platform/privacy/forgotten-ids.js';
 import { decodeJourneyState, encodeJourneyState } from './stages/state-codec.js';
 
 /**
@@ -51,6 +53,8 @@ export interface JourneyCounters {
   oversizedOutput(): void;
   /** A time-driven pass over a caught-up partition (the wall clock may move its live sources). */
   idleTick(): void;
+  /** A touchpoint record of a forgotten id dropped (a re-read of identified-touchpoints). */
+  forgottenDropped?(): void;
 }
 
 export interface JourneyProcessorDeps {
@@ -79,6 +83,12 @@ export interface JourneyProcessorDeps {
   /** What one customer may keep (README: Known limits); default DEFAULT_CUSTOMER_BOUNDS. */
   bounds?: CustomerBounds;
   counters: JourneyCounters;
+  /**
+   * Ids a deletion forgot (README: Privacy): their touchpoint records are dropped unprocessed. The
+   * router drops them before they get here; this covers a journey group that re-reads
+   * identified-touchpoints from before a deletion (new group, offsets reset).
+   */
+  forgotten?: ForgottenIds;
   /** Told once per customer, when it first reaches a bound (for a log line). */
   onFlagged?(customerId: string, kind: BoundKind): void;
   now: () => number;
@@ -211,6 +221,11 @@ export function createJourneyProcessor(
   const handle = (record: JourneyRecord, offset: number): OutgoingRecord[] => {
     // A deletion goes before any hold or forward: nothing of the customer may outlive it here.
     if (record.kind === 'forget') return (forgetCustomer(record.customerId, { sessions, stages, forwards, barrier, attribution }), []);
+    const tp = record.kind === 'touchpoint' ? record.touchpoint?.touchpoint : undefined;
+    if (tp && deps.forgotten?.drops(touchpointIds(tp), tp.receivedAt)) {
+      counters.forgottenDropped?.();
+      return [];
+    }
     if (barrier.mustHold(record)) {
       if (barrier.hold(record.customerId, codecs.record.encode({ ...record, inputOffset: offset }))) return [];
       // The wait is full: it ends here, as one past its time does (the absorbed state merges when it comes).

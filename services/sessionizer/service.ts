@@ -13,6 +13,8 @@ import { createLingeringProducer } from '../platform/kafka/lingering-producer.js
 import { createKafkaProducer } from '../platform/kafka/producer.js';
 import { readPartitionRange } from '../platform/kafka/read-range.js';
 import type { Logger } from '../platform/logging/logger.js';
+import { ForgottenIds } from '../platform/privacy/forgotten-ids.js';
+import { createForgottenIdsReader } from '../platform/privacy/forgotten-ids-reader.js';
 import { composeComponents, type Component } from '../platform/runtime/component.js';
 import { mergeWaitLimits, type MergeWaitLimits } from '../platform/streams/merge-barrier.js';
 import { openLocalStateLog } from '../platform/streams/local-state-log.js';
@@ -55,6 +57,8 @@ export interface SessionizerServiceDeps {
   consumerTuning?: ConsumerTuning;
   /** Local copies of the changelog partitions (DATA_DIR/state), so a restart reads only the changelog's tail. */
   stateDir?: string;
+  /** Forgotten ids kept (FORGOTTEN_IDS_MAX; README: Privacy). */
+  maxForgottenIds?: number;
   logger: Logger;
   now?: () => number;
 }
@@ -74,7 +78,13 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
     createBundlingProducer(producer, { bundled: bundledTopics(deps.topics), partitionsOf: (topic) => partitionsOf(topic) }),
     { lingerMs: 0 },
   );
-  const table = createIdentityTable({ kafka: deps.kafka, topic: deps.topics.identityLinks, logger, stateDir: deps.stateDir });
+  // Ids a deletion forgot (README: Privacy), from two sources into one set: the forget markers in
+  // identity-links, read in order with the links (the router drops the customer's touchpoints
+  // before the links go), and the forgotten-ids topic, read whole before the router starts. The
+  // topic is what a reprocessing with fresh state topics (README: Privacy, Reprocessing) still has.
+  const forgotten = new ForgottenIds(deps.maxForgottenIds);
+  const forgottenReader = createForgottenIdsReader({ kafka: deps.kafka, topic: deps.topics.forgottenIds, into: forgotten, logger });
+  const table = createIdentityTable({ kafka: deps.kafka, topic: deps.topics.identityLinks, logger, stateDir: deps.stateDir, forgotten });
   const recordCodec = topicCodecs.identifiedTouchpoints();
   // Asked once, when first needed (the topics exist by then); a failure is asked again next time.
   const counted = new Map<string, Promise<number>>();
@@ -184,6 +194,11 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
     labelNames: ['what'],
     registers: [deps.registry],
   });
+  const journeyForgottenDrops = new Counter({
+    name: 'sessionizer_journey_forgotten_records_dropped_total',
+    help: 'Touchpoint records of forgotten ids the journey step dropped (a re-read of identified-touchpoints; README: Privacy)',
+    registers: [deps.registry],
+  });
   const restoreMs = new Gauge({ name: 'sessionizer_last_restore_ms', help: 'Duration of the last state restore', registers: [deps.registry] });
   const restores = new Counter({
     name: 'sessionizer_restores_total',
@@ -211,6 +226,7 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
     createProcessor: async () =>
       createJourneyProcessor({
         sourcePartitions: await partitionsOf(deps.topics.touchpoints),
+        forgotten,
         mergeWait: deps.mergeWait ?? mergeWaitLimits(),
         bounds: deps.bounds,
         onFlagged: (customerId, bound) => logger.warn({ customerId, bound }, 'customer reached a state bound: flagged (README: Known limits)'),
@@ -244,6 +260,7 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
           },
           oversizedOutput: () => oversized.inc(),
           idleTick: () => idleTicks.inc(),
+          forgottenDropped: () => journeyForgottenDrops.inc(),
         },
         now,
       }),
@@ -274,5 +291,5 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
     { name: 'sessionizer-sessions', groupId: `${deps.groupId}-sessions`, topics: [deps.topics.identifiedTouchpoints], idleIntervalMs: 1_000, rewindOnFailure: true, tuning: deps.consumerTuning },
     logger,
   );
-  return composeComponents('sessionizer', [producer, table, sessionsConsumer, routerConsumer]);
+  return composeComponents('sessionizer', [producer, forgottenReader, table, sessionsConsumer, routerConsumer]);
 }
