@@ -31,19 +31,19 @@ const ALICE_RAW = ['alice-1', 'dev-phone', 'dev-laptop', EMAIL_HASH];
 
 /**
  * Alice: a laptop and a phone (two anonymous ids), logged in on both as alice-1 with her email
- * (hashed by the source), in B2B account acme, browsing and buying. Bob buys in the same minutes,
+ * (hashed by the source), in B2B account acme, browsing (first from an email campaign) and buying. Bob buys in the same minutes,
  * so the funnel aggregates Alice shares with him must come out as Bob's alone.
  */
 function aliceAndBob(): Touchpoint[] {
   const at = (m: number) => ({ timestamp: T0 + m * MIN, originalTimestamp: T0 + m * MIN, sentAt: T0 + m * MIN, receivedAt: T0 + m * MIN });
   return [
-    tp({ messageId: 'al-1', anonymousId: 'dev-laptop', event: 'Product Viewed', ...at(0) }),
+    tp({ messageId: 'al-1', anonymousId: 'dev-laptop', event: 'Product Viewed', channel: 'email', utmCampaign: 'spring', ...at(0) }),
     tp({ messageId: 'al-2', type: 'identify', event: '', anonymousId: 'dev-laptop', userId: 'alice-1', emailHash: EMAIL_HASH, ...at(1) }),
     tp({ messageId: 'al-3', type: 'group', event: '', anonymousId: 'dev-laptop', userId: 'alice-1', groupId: 'acme', ...at(2) }),
     tp({ messageId: 'al-4', anonymousId: 'dev-phone', event: 'Product Viewed', deviceType: 'mobile', ...at(3) }),
     tp({ messageId: 'al-5', type: 'identify', event: '', anonymousId: 'dev-phone', userId: 'alice-1', ...at(4) }),
     tp({ messageId: 'al-6', anonymousId: 'dev-phone', userId: 'alice-1', event: 'Order Completed', revenue: 40, ...at(5) }),
-    tp({ messageId: 'bo-1', anonymousId: null, userId: 'bob-1', event: 'Product Viewed', ...at(0) }),
+    tp({ messageId: 'bo-1', anonymousId: null, userId: 'bob-1', event: 'Product Viewed', channel: 'ads', utmCampaign: 'spring', ...at(0) }),
     tp({ messageId: 'bo-2', anonymousId: null, userId: 'bob-1', event: 'Order Completed', revenue: 15, ...at(5) }),
   ];
 }
@@ -54,7 +54,7 @@ async function rowsOf(db: TestDatabase, table: string): Promise<Record<string, u
 }
 
 /** Every stored table except funnel_minute (binary aggregate states, checked by value below). */
-const TABLES = ['touchpoints', 'sessions', 'stage_transitions', 'customer_journey_latest', 'funnel_events', 'churn_scores', 'churn_score_history', 'customer_activity_weekly', 'dead_letters', 'deletions'];
+const TABLES = ['touchpoints', 'sessions', 'stage_transitions', 'customer_journey_latest', 'funnel_events', 'churn_scores', 'churn_score_history', 'customer_activity_weekly', 'attribution', 'dead_letters', 'deletions'];
 
 async function tableTexts(db: TestDatabase): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
@@ -106,7 +106,7 @@ async function funnelMinutesOf(db: TestDatabase, customers: string[]) {
 }
 
 /** The topics the writer reads (what a drain of its group waits for). */
-const writerTopicsOf = (t: Topics) => [t.customerTouchpoints, t.sessions, t.stageTransitions, t.funnelEvents, t.churnScores, t.alerts, t.deadLetter];
+const writerTopicsOf = (t: Topics) => [t.customerTouchpoints, t.sessions, t.stageTransitions, t.funnelEvents, t.churnScores, t.attribution, t.alerts, t.deadLetter];
 
 describe('forget a customer (issue 21) through the whole pipeline', () => {
   let db: TestDatabase;
@@ -179,6 +179,8 @@ describe('forget a customer (issue 21) through the whole pipeline', () => {
     await waitForDrained(kafka, groups);
     const before = await tableTexts(db);
     expect(mentions(before.touchpoints ?? '').sort()).toEqual([...ALICE_RAW].filter((id) => id !== EMAIL_HASH).sort());
+    // Her purchase was attributed (attribution is on in the test sessionizer): the table names her.
+    expect(mentions(before.attribution ?? '')).toContain('alice-1');
     const bobFunnel = await funnelMinutesOf(db, ['u:bob-1']);
     expect(bobFunnel.length).toBeGreaterThan(0);
     expect(await funnelMinutes(db)).not.toEqual(bobFunnel); // Alice is in them now

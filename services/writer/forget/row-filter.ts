@@ -1,4 +1,4 @@
-import type { ChurnScore, DeadLetter, FunnelEvent, JourneyRecord, SessionRecord, StageTransition } from '../../../schemas/journey.js';
+import type { AttributionCredit, ChurnScore, DeadLetter, FunnelEvent, JourneyRecord, SessionRecord, StageTransition } from '../../../schemas/journey.js';
 import type { Topics } from '../../../schemas/topics.js';
 import { touchpointIds } from '../../platform/privacy/deletion-request.js';
 import type { ForgottenIds } from '../../platform/privacy/forgotten-ids.js';
@@ -21,6 +21,7 @@ function subjects(topics: Topics): Map<string, Subject> {
     [topics.stageTransitions, (v) => ({ ids: [(v as StageTransition).customerId], at: (v as StageTransition).at })],
     [topics.funnelEvents, (v) => ({ ids: [(v as FunnelEvent).customerId], at: (v as FunnelEvent).at })],
     [topics.churnScores, (v) => ({ ids: [(v as ChurnScore).customerId], at: (v as ChurnScore).at })],
+    [topics.attribution, (v) => ({ ids: [(v as AttributionCredit).customerId], at: (v as AttributionCredit).convertedAt })],
     [
       topics.deadLetter,
       (v) => {
