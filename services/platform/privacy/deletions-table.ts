@@ -120,6 +120,21 @@ export function deletionsTable(ch: ClickHouse) {
       await insert({ ...baseRow(d), version: 2, status: 'pending', requested_id: d.requestedId, ids, id_hashes: [], deleted_rows: {}, finished_at: null });
     },
 
+    /**
+     * Removes the pending versions (raw ids) of finished deletions, which a crash between the two
+     * statements of `finished` leaves behind (the deletion reads done, so nothing would finish it
+     * again). Returns how many deletions had some. The executor runs it once when it starts.
+     */
+    async removeFinishedPendingVersions(): Promise<number> {
+      const rs = await ch.client.query({
+        query: `SELECT DISTINCT deletion_id FROM ${table} WHERE version < 3 AND deletion_id IN (SELECT deletion_id FROM ${table} WHERE version = 3)`,
+        format: 'JSONEachRow',
+      });
+      const ids = (await rs.json<{ deletion_id: string }>()).map((r) => r.deletion_id);
+      if (ids.length > 0) await ch.client.command({ query: `DELETE FROM ${table} WHERE version < 3 AND deletion_id IN {ids:Array(String)}`, query_params: { ids } });
+      return ids.length;
+    },
+
     /** Version 3, then the pending versions go: only hashes remain. */
     async finished(d: PendingDeletion, outcome: { status: Exclude<DeletionStatus, 'pending'>; ids: string[]; deletedRows: Record<string, number>; at: number }): Promise<void> {
       await insert({

@@ -34,7 +34,11 @@ export const CUSTOMER_TABLES: ReadonlyArray<{ table: string; where: string }> = 
   { table: 'dead_letters', where: 'key IN {keys:Array(String)}' },
 ];
 
-/** The funnel_minute view's SELECT (migration 004), over the funnel events of some (site, minute) keys. */
+/**
+ * The funnel_minute view's SELECT (migration 004), over the funnel events of some (site, minute)
+ * keys, without the customer's own (`{ids}`): the minutes come out as if they had never been there,
+ * whether or not their funnel events are deleted yet.
+ */
 const FUNNEL_MINUTE_RECOMPUTE = (db: string) => `
 INSERT INTO ${db}.funnel_minute
 SELECT
@@ -44,47 +48,51 @@ SELECT
   countState() AS events, uniqState(e.customer_id) AS customers,
   quantilesState(0.5, 0.75, 0.9, 0.95, 0.99)(e.seconds_to_convert) AS seconds_to_convert
 FROM ${db}.funnel_events AS e FINAL
-WHERE has({keys:Array(String)}, concat(e.site, '|', toString(toStartOfMinute(e.at))))
+WHERE has({keys:Array(String)}, concat(e.site, '|', toString(toStartOfMinute(e.at)))) AND e.customer_id NOT IN {ids:Array(String)}
 GROUP BY minute, site, stage, kind, from_stage, channel, device_type, campaign, segment`;
 
 /**
  * Removes every row of the customer `ids` (namespaced) from every table, with lightweight DELETE
  * (a mask, applied at once to reads; parts are rewritten by later merges), and corrects
  * funnel_minute: the minutes the customer's funnel events fell in are deleted and recomputed from
- * the remaining funnel events (FINAL, so each counts once). Another customer's referral of this one
- * (stage_transitions.referrer_customer_id) is blanked by a mutation. Idempotent: a second run finds
- * nothing. Returns the rows each table lost (read just before its DELETE).
+ * the other customers' funnel events (FINAL, so each counts once). Another customer's referral of
+ * this one (stage_transitions.referrer_customer_id) is blanked by a mutation. Returns the rows each
+ * table lost (read just before its DELETE).
  *
- * Single node only (the statements name the tables, not `_local ON CLUSTER`).
+ * Idempotent, and safe to stop anywhere (a kill -9) and run again from the start: funnel_minute is
+ * corrected first, while the customer's funnel events still say which minutes they touched (done
+ * after their DELETE, a crash in between would leave those minutes uncorrected for good), and its
+ * recompute leaves them out itself, so running it again gives the same minutes.
+ *
+ * Single node only (the statements name the tables, not `_local ON CLUSTER`: docs/clickhouse.md).
  */
 export async function eraseCustomerRows(ch: ClickHouse, ids: readonly string[]): Promise<Record<string, number>> {
   const db = ch.database;
   const { customerIds, userIds, anonymousIds, deadLetterKeys } = idColumns(ids);
   const params = { ids: customerIds, users: userIds, anonymous: anonymousIds, keys: deadLetterKeys };
-  const count = async (table: string, where: string) => {
-    const rs = await ch.client.query({ query: `SELECT count() AS n FROM ${db}.${table} WHERE ${where}`, query_params: params, format: 'JSONEachRow' });
+  const count = async (table: string, where: string, queryParams: Record<string, unknown> = params) => {
+    const rs = await ch.client.query({ query: `SELECT count() AS n FROM ${db}.${table} WHERE ${where}`, query_params: queryParams, format: 'JSONEachRow' });
     return Number((await rs.json<{ n: number | string }>())[0]?.n ?? 0);
   };
+  const deleted: Record<string, number> = {};
+
   const minutesRs = await ch.client.query({
     query: `SELECT DISTINCT concat(site, '|', toString(toStartOfMinute(at))) AS k FROM ${db}.funnel_events WHERE customer_id IN {ids:Array(String)}`,
     query_params: params,
     format: 'JSONEachRow',
   });
   const minuteKeys = (await minutesRs.json<{ k: string }>()).map((r) => r.k);
-
-  const deleted: Record<string, number> = {};
+  if (minuteKeys.length > 0) {
+    const keyed = { keys: minuteKeys, ids: customerIds };
+    const where = `has({keys:Array(String)}, concat(site, '|', toString(minute)))`;
+    deleted.funnel_minute = await count('funnel_minute', where, keyed);
+    await ch.client.command({ query: `DELETE FROM ${db}.funnel_minute WHERE ${where}`, query_params: keyed });
+    await ch.client.command({ query: FUNNEL_MINUTE_RECOMPUTE(db), query_params: keyed, clickhouse_settings: { insert_deduplication_token: '' } });
+  }
   for (const { table, where } of CUSTOMER_TABLES) {
     const n = await count(table, where);
     if (n > 0) await ch.client.command({ query: `DELETE FROM ${db}.${table} WHERE ${where}`, query_params: params });
     deleted[table] = n;
-  }
-  if (minuteKeys.length > 0) {
-    const keyed = { keys: minuteKeys };
-    const where = `has({keys:Array(String)}, concat(site, '|', toString(minute)))`;
-    const rs = await ch.client.query({ query: `SELECT count() AS n FROM ${db}.funnel_minute WHERE ${where}`, query_params: keyed, format: 'JSONEachRow' });
-    deleted.funnel_minute = Number((await rs.json<{ n: number | string }>())[0]?.n ?? 0);
-    await ch.client.command({ query: `DELETE FROM ${db}.funnel_minute WHERE ${where}`, query_params: keyed });
-    await ch.client.command({ query: FUNNEL_MINUTE_RECOMPUTE(db), query_params: keyed, clickhouse_settings: { insert_deduplication_token: '' } });
   }
   const referrals = await count('stage_transitions', 'referrer_customer_id IN {ids:Array(String)}');
   if (referrals > 0) {

@@ -101,7 +101,13 @@ export function createDeletionExecutor(deps: DeletionExecutorDeps): Component & 
     log.info({ deletionId: pending.deletionId, ids: ids.length, deletedRows }, 'deletion done');
   };
 
+  let leftoversRemoved = false;
   const runOnce = async (): Promise<number> => {
+    if (!leftoversRemoved) {
+      const n = await table.removeFinishedPendingVersions();
+      if (n > 0) log.warn({ deletions: n }, 'deletion: removed the pending versions (raw ids) a crash had left beside finished deletions');
+      leftoversRemoved = true;
+    }
     const pending = await table.pending();
     for (const d of pending) {
       if (stopped) break;
