@@ -5,12 +5,9 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Touchpoint } from '../../schemas/touchpoint.js';
 import type { Topics } from '../../schemas/topics.js';
 import { parseEnv } from '../../services/platform/config/env.js';
-import { readPartitionRange } from '../../services/platform/kafka/read-range.js';
 import { deletionsTable, type DeletionView } from '../../services/platform/privacy/deletions-table.js';
-import { hashEmail } from '../../services/platform/segment/email.js';
 import { buildQueryApi } from '../../services/query-api/app.js';
 import { buildWriter } from '../../services/writer/build.js';
 import { WriterEnv } from '../../services/writer/config.js';
@@ -18,70 +15,24 @@ import { freshDatabase, type TestDatabase } from '../support/clickhouse.js';
 import { stopAfterEach } from '../support/cleanup.js';
 import { waitForDrained, type GroupOnTopics } from '../support/drain.js';
 import { eventually } from '../support/eventually.js';
+import { aliceAndBob, ALICE_RAW, EMAIL, EMAIL_HASH, FORGET_TABLES, latestValues, mentions, writerTopicsOf } from '../support/forget-fixtures.js';
 import { produceTouchpoints, sessionizerGroups, testSessionizer, tp } from '../support/journey-fixtures.js';
 import { uniqueGroupId, uniqueTopics } from '../support/kafka.js';
 import { createTestTopics, freshRegistry, testKafka, testLogger } from '../support/pipeline.js';
 
 const MIN = 60_000;
 const T0 = Date.now() - 3 * 60 * MIN;
-const EMAIL = 'Alice@Example.com';
-const EMAIL_HASH = hashEmail(EMAIL)!;
-/** Every raw form of Alice's ids: none may be left in any table, state store or API answer. */
-const ALICE_RAW = ['alice-1', 'dev-phone', 'dev-laptop', EMAIL_HASH];
-
-/**
- * Alice: a laptop and a phone (two anonymous ids), logged in on both as alice-1 with her email
- * (hashed by the source), in B2B account acme, browsing (first from an email campaign) and buying. Bob buys in the same minutes,
- * so the funnel aggregates Alice shares with him must come out as Bob's alone.
- */
-function aliceAndBob(): Touchpoint[] {
-  const at = (m: number) => ({ timestamp: T0 + m * MIN, originalTimestamp: T0 + m * MIN, sentAt: T0 + m * MIN, receivedAt: T0 + m * MIN });
-  return [
-    tp({ messageId: 'al-1', anonymousId: 'dev-laptop', event: 'Product Viewed', channel: 'email', utmCampaign: 'spring', ...at(0) }),
-    tp({ messageId: 'al-2', type: 'identify', event: '', anonymousId: 'dev-laptop', userId: 'alice-1', emailHash: EMAIL_HASH, ...at(1) }),
-    tp({ messageId: 'al-3', type: 'group', event: '', anonymousId: 'dev-laptop', userId: 'alice-1', groupId: 'acme', ...at(2) }),
-    tp({ messageId: 'al-4', anonymousId: 'dev-phone', event: 'Product Viewed', deviceType: 'mobile', ...at(3) }),
-    tp({ messageId: 'al-5', type: 'identify', event: '', anonymousId: 'dev-phone', userId: 'alice-1', ...at(4) }),
-    tp({ messageId: 'al-6', anonymousId: 'dev-phone', userId: 'alice-1', event: 'Order Completed', revenue: 40, ...at(5) }),
-    tp({ messageId: 'bo-1', anonymousId: null, userId: 'bob-1', event: 'Product Viewed', channel: 'ads', utmCampaign: 'spring', ...at(0) }),
-    tp({ messageId: 'bo-2', anonymousId: null, userId: 'bob-1', event: 'Order Completed', revenue: 15, ...at(5) }),
-  ];
-}
 
 async function rowsOf(db: TestDatabase, table: string): Promise<Record<string, unknown>[]> {
   const rs = await db.ch.client.query({ query: `SELECT * FROM ${db.database}.${table}`, format: 'JSONEachRow' });
   return rs.json<Record<string, unknown>>();
 }
 
-/** Every stored table except funnel_minute (binary aggregate states, checked by value below). */
-const TABLES = ['touchpoints', 'sessions', 'stage_transitions', 'customer_journey_latest', 'funnel_events', 'churn_scores', 'churn_score_history', 'customer_activity_weekly', 'attribution', 'dead_letters', 'deletions'];
-
 async function tableTexts(db: TestDatabase): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   // Sorted: a background merge may change the order rows are read in, not what they are.
-  for (const t of TABLES) out[t] = JSON.stringify((await rowsOf(db, t)).map((r) => JSON.stringify(r)).sort());
+  for (const t of FORGET_TABLES) out[t] = JSON.stringify((await rowsOf(db, t)).map((r) => JSON.stringify(r)).sort());
   return out;
-}
-
-/** A compacted topic as a restore reads it: the latest value of each key (tombstones remove it). */
-async function latestValues(kafka: Kafka, topic: string, partitions: number): Promise<Map<string, Buffer>> {
-  const out = new Map<string, Buffer>();
-  const admin = kafka.admin();
-  await admin.connect();
-  const offsets = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
-  for (let p = 0; p < partitions; p++) {
-    const high = BigInt(offsets.find((o) => o.partition === p)?.high ?? '0');
-    await readPartitionRange(kafka, { topic, partition: p, from: 0n, to: high }, (m) => {
-      const key = m.key?.toString('utf8') ?? '';
-      if (m.value) out.set(`${p}/${key}`, m.value);
-      else out.delete(`${p}/${key}`);
-    });
-  }
-  return out;
-}
-
-function mentions(text: string | Buffer): string[] {
-  return ALICE_RAW.filter((id) => text.includes(id));
 }
 
 /** funnel_minute by value: unique customers and events per minute, stage and kind. */
@@ -104,9 +55,6 @@ async function funnelMinutesOf(db: TestDatabase, customers: string[]) {
   });
   return (await rs.json<Record<string, unknown>>()).map((r) => ({ ...r, customers: Number(r.customers), events: Number(r.events) }));
 }
-
-/** The topics the writer reads (what a drain of its group waits for). */
-const writerTopicsOf = (t: Topics) => [t.customerTouchpoints, t.sessions, t.stageTransitions, t.funnelEvents, t.churnScores, t.attribution, t.alerts, t.deadLetter];
 
 describe('forget a customer (issue 21) through the whole pipeline', () => {
   let db: TestDatabase;
@@ -173,7 +121,7 @@ describe('forget a customer (issue 21) through the whole pipeline', () => {
     const writerTopics = writerTopicsOf(topics);
     const groups: GroupOnTopics[] = [...sessionizerGroups(sessionizerGroup, topics), { groupId: writerGroup, topics: writerTopics }];
 
-    const touchpoints = aliceAndBob();
+    const touchpoints = aliceAndBob(T0);
     await produceTouchpoints(kafka, topics, touchpoints);
     await eventually(() => rowsOf(db, 'touchpoints'), (r) => r.length === 8, 60_000, 200, 'every touchpoint stored');
     await waitForDrained(kafka, groups);
