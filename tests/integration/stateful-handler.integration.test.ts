@@ -114,6 +114,22 @@ describe('stateful handler on the real broker', () => {
     expect((await read(topics.out, 0)).length).toBe(600);
   });
 
+  it('commits input that changed no state, with the marker alone (a group that must pass it is not held up)', async () => {
+    const { topics, producer, read } = await setup();
+    let now = 0;
+    const noOps: PartitionProcessor = { restore: () => {}, process: () => [], tick: () => [], changedKeys: () => 0, takeStateUpdates: () => [] };
+    const handler = createStatefulHandler({ kafka, producer, changelogTopic: topics.changelog, createProcessor: () => noOps, now: () => now, logger: testLogger('stateful-it'), stateFlushIntervalMs: 1_000 });
+    const tp = { topic: topics.input, partition: 0 };
+    await handler.onAssigned!(tp, { offset: '-1', metadata: null });
+    now = 1_000;
+    expect(await handler.handleBatch(batch(tp.topic, 0, 0, 4), control)).toEqual({ offset: '4' });
+    expect(await read(topics.changelog, 0)).toEqual([[APPLIED_OFFSET_KEY, '3']]);
+    // Nothing new since: nothing written, nothing to commit.
+    now = 2_000;
+    expect(await handler.onIdle!(tp, control)).toBeNull();
+    expect(await read(topics.changelog, 0)).toHaveLength(1);
+  });
+
   it('after an output send fails, the partition starts again from the changelog and applies nothing twice', async () => {
     const { topics, producer, read } = await setup();
     let now = 0;

@@ -211,8 +211,8 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
    * it goes as several appends in order, the marker in the last one, and is counted
    * (onSplitFlush). Each append is one record batch; if a later one fails, the changelog ends with
    * records after its last marker, which a restore leaves out and rolls back (ChangelogFold), so
-   * the step is still all or nothing. The marker goes with every flush that writes state, so that
-   * only an unfinished step leaves records after it.
+   * the step is still all or nothing. The marker goes with every flush that writes state or
+   * handled new input, so that only an unfinished step leaves records after it.
    */
   const flushState = async (tp: TopicPartition, run: PartitionRun, control: PartitionControl | null): Promise<CommitPoint | null> => {
     await awaitOutputs(tp, run);
@@ -221,7 +221,10 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
     const toRecord = (u: StateUpdate): OutgoingRecord => ({ topic: deps.changelogTopic, key: u.key, value: u.value, partition: tp.partition });
     const records: OutgoingRecord[] = [...run.rollback.map(toRecord), ...run.processor.takeStateUpdates().map(toRecord)];
     const mark = handled ?? run.applied;
-    if (records.length > 0 && mark !== null) records.push(toRecord({ key: APPLIED_OFFSET_KEY, value: Buffer.from(mark.toString()) }));
+    // New input that changed no state (a deletion's forget record for a customer this partition
+    // does not hold, a duplicate) is progress too: the marker goes alone, so the group commits it and
+    // whoever waits for the group to pass it (a deletion, README: Privacy) is not held up.
+    if ((records.length > 0 || marksInput) && mark !== null) records.push(toRecord({ key: APPLIED_OFFSET_KEY, value: Buffer.from(mark.toString()) }));
     run.lastFlushAt = deps.now();
     if (records.length === 0) return null;
     const appends = chunkBySize(records, maxAppendBytes);
