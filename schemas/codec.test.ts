@@ -87,6 +87,41 @@ describe('touchpoint schema evolution', () => {
   });
 });
 
+describe('journey-record: one Avro envelope, a zod union of kinds', () => {
+  const envelopeSchema = JSON.parse(readFileSync(join(AVRO_SCHEMA_DIR, 'journey-record.v2.avsc'), 'utf8'));
+  const none = { touchpoint: null, mergeInto: null, mergedFrom: null, state: null };
+
+  it('every kind of the union names exactly the fields of the Avro envelope', () => {
+    const avroFields = envelopeSchema.fields.map((f: { name: string }) => f.name).sort();
+    for (const option of JourneyRecord.options) expect(Object.keys(option.shape).sort()).toEqual(avroFields);
+    expect(JourneyRecord.options.map((o) => o.shape.kind.value).sort()).toEqual(['absorbing', 'forget', 'merge', 'touchpoint', 'transfer', 'watermark']);
+  });
+
+  it('the topic codec decodes a v1 envelope (written before absorbing and watermark existed) into its kind', () => {
+    const registry = {};
+    const parse = (name: string) => avro.Type.forSchema(JSON.parse(readFileSync(join(AVRO_SCHEMA_DIR, name), 'utf8')), { registry });
+    parse('touchpoint.v1.avsc');
+    parse('customer-touchpoint.v1.avsc');
+    const writerV1 = codecFromTypes<unknown>('journey-record', new Map([[1, parse('journey-record.v1.avsc')]]), 1);
+    const merge = { ...none, kind: 'merge', customerId: 'a:1', mergeInto: 'u:1' };
+    expect(topicCodecs.identifiedTouchpoints().decode(writerV1.encode(merge))).toEqual({ ...merge, source: null, sourceWatermark: null, inputOffset: null });
+  });
+
+  it('the topic codec refuses an envelope whose fields do not fit its kind, naming the kind and the field', () => {
+    const bare = codecFor<unknown>('journey-record');
+    const codec = topicCodecs.customerTouchpoints();
+    const refused = (fields: Record<string, unknown>) => () => codec.decode(bare.encode({ ...none, ...fields }));
+    expect(refused({ kind: 'touchpoint', customerId: 'u:1' })).toThrow(SchemaDecodeError);
+    expect(refused({ kind: 'touchpoint', customerId: 'u:1' })).toThrow(/^journey-record: invalid 'touchpoint' record: touchpoint: /);
+    expect(refused({ kind: 'transfer', customerId: 'u:1', mergedFrom: 'u:1' })).toThrow(/mergedFrom: a customer cannot receive its own state/);
+    expect(refused({ kind: 'watermark', customerId: 'u:1', source: 0, sourceWatermark: 1 })).toThrow(/invalid 'watermark' record: customerId: /);
+    expect(refused({ kind: 'touchpoint', customerId: '', touchpoint: { customerId: '', accountId: null, sessionId: 's', late: false, touchpoint: makeTouchpoint() } })).toThrow(/customerId: /);
+    // The nested touchpoint is checked too: Avro types its channel as a string, zod as the enum.
+    const ctp = { customerId: 'u:1', accountId: null, sessionId: 's', late: false, touchpoint: makeTouchpoint({ channel: 'fax' as never }) };
+    expect(refused({ kind: 'touchpoint', customerId: 'u:1', touchpoint: ctp })).toThrow(/touchpoint\.touchpoint\.channel: /);
+  });
+});
+
 describe('attribution-credit schema evolution', () => {
   const v1 = JSON.parse(readFileSync(join(AVRO_SCHEMA_DIR, 'attribution-credit.v1.avsc'), 'utf8'));
   // A possible v2: one optional field added at the end, with a default.

@@ -2,6 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import avro from 'avsc';
+import type { z } from 'zod';
 
 const AVRO_DIR = join(dirname(fileURLToPath(import.meta.url)), 'avro');
 /** Wire format: [0x00 magic][uint16 BE writer-schema version][avro binary]. Like Confluent's, minus a registry. */
@@ -161,6 +162,29 @@ export function codecFor<T>(name: string): Codec<T> {
   const codec = codecFromTypes<T>(name, types, versions[versions.length - 1]!);
   codecs.set(name, codec as Codec<unknown>);
   return codec;
+}
+
+/**
+ * `codec` whose decode also checks the value against the zod type `schema`, for a schema whose
+ * Avro form admits values the zod type does not (one envelope of nullable fields for several
+ * kinds): such a value is a SchemaDecodeError naming the kind and the fields at fault, which
+ * readers dead-letter like undecodable bytes. Encoding is not checked (the writer's types are).
+ */
+export function checkedCodec<T>(codec: Codec<unknown>, schema: z.ZodType<T>): Codec<T> {
+  return {
+    name: codec.name,
+    version: codec.version,
+    encode: (value: T) => codec.encode(value),
+    decode(bytes: Buffer): T {
+      const value = codec.decode(bytes);
+      const checked = schema.safeParse(value);
+      if (checked.success) return checked.data;
+      const kind = (value as { kind?: unknown }).kind;
+      const issues = checked.error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+      throw new SchemaDecodeError(`${codec.name}: invalid ${typeof kind === 'string' ? `'${kind}' ` : ''}record: ${issues}`);
+    },
+    leadingString: (bytes: Buffer) => codec.leadingString(bytes),
+  };
 }
 
 export const AVRO_SCHEMA_DIR = AVRO_DIR;

@@ -145,25 +145,63 @@ export const FunnelEvent = z.object({
 export type FunnelEvent = z.infer<typeof FunnelEvent>;
 
 export const JourneyRecordKind = z.enum(['touchpoint', 'merge', 'absorbing', 'transfer', 'watermark', 'forget']);
+export type JourneyRecordKind = z.infer<typeof JourneyRecordKind>;
+
+/** A customer id as a record key: never empty (only a watermark, which concerns no customer, has ''). */
+const CustomerKey = z.string().min(1);
+/** A field of the shared Avro envelope that this kind does not use: null on the wire. */
+const Unused = z.null();
 /**
- * Envelope of the customer-keyed topics: an attributed touchpoint, a merge notice (this customer id
- * was absorbed into `mergeInto`), its counterpart to the survivor (`absorbing`: this customer is
- * about to receive `mergedFrom`'s state), a state transfer (the absorbed customer's state,
- * `mergedFrom`), a router partition's event-time progress (`watermark`), or a deletion (`forget`: drop every
- * state this customer id has here, README: Privacy).
+ * Where a record stands in the pipeline, on any kind (a held record keeps its `inputOffset`).
+ * `source`: the touchpoints partition it was routed from; `sourceWatermark`: that partition's max
+ * event time before this touchpoint, or up to here for a watermark; `inputOffset`
+ * (customer-touchpoints, held records): the identified-touchpoints offset it was produced from.
  */
-export const JourneyRecord = z.object({
-  kind: JourneyRecordKind,
-  customerId: z.string(),
-  touchpoint: CustomerTouchpoint.nullable(),
-  mergeInto: z.string().nullable(),
-  mergedFrom: z.string().nullable(),
-  state: z.instanceof(Buffer).nullable(),
-  /** The touchpoints partition this record was routed from (touchpoint, watermark). */
-  source: z.number().int().nullish(),
-  /** That partition's max event time before this touchpoint, or up to here for a watermark. */
+const position = {
+  source: z.number().int().min(0).nullish(),
   sourceWatermark: z.number().nullish(),
-  /** customer-touchpoints: the identified-touchpoints offset this was produced from (replays repeat it). */
+  inputOffset: z.number().nullish(),
+};
+
+/** A touchpoint attributed to `customerId` (the router's, then the journey step's with its session). */
+export const TouchpointRecord = z.object({ kind: z.literal('touchpoint'), customerId: CustomerKey, touchpoint: CustomerTouchpoint, mergeInto: Unused, mergedFrom: Unused, state: Unused, ...position });
+/** `customerId` was absorbed into `mergeInto`: its owner exports its state to the survivor. */
+export const MergeRecord = z
+  .object({ kind: z.literal('merge'), customerId: CustomerKey, touchpoint: Unused, mergeInto: CustomerKey, mergedFrom: Unused, state: Unused, ...position })
+  .refine((r) => r.mergeInto !== r.customerId, { message: 'a customer cannot be merged into itself', path: ['mergeInto'] });
+/** The survivor `customerId` is about to receive `mergedFrom`'s state: its owner holds its records until then. */
+export const AbsorbingRecord = z
+  .object({ kind: z.literal('absorbing'), customerId: CustomerKey, touchpoint: Unused, mergeInto: Unused, mergedFrom: CustomerKey, state: Unused, ...position })
+  .refine((r) => r.mergedFrom !== r.customerId, { message: 'a customer cannot absorb itself', path: ['mergedFrom'] });
+/** The absorbed `mergedFrom`'s state for the survivor `customerId` (null: it had none there). */
+export const TransferRecord = z
+  .object({ kind: z.literal('transfer'), customerId: CustomerKey, touchpoint: Unused, mergeInto: Unused, mergedFrom: CustomerKey, state: z.instanceof(Buffer).nullable(), ...position })
+  .refine((r) => r.mergedFrom !== r.customerId, { message: 'a customer cannot receive its own state', path: ['mergedFrom'] });
+/** How far the router's input partition `source` has come in event time (`sourceWatermark` null: it was empty when the router looked). */
+export const WatermarkRecord = z.object({
+  kind: z.literal('watermark'),
+  customerId: z.literal(''),
+  touchpoint: Unused,
+  mergeInto: Unused,
+  mergedFrom: Unused,
+  state: Unused,
+  source: z.number().int().min(0),
+  sourceWatermark: z.number().nullable(),
   inputOffset: z.number().nullish(),
 });
+/** A deletion (README: Privacy): the owner drops every state `customerId` has there. */
+export const ForgetRecord = z.object({ kind: z.literal('forget'), customerId: CustomerKey, touchpoint: Unused, mergeInto: Unused, mergedFrom: Unused, state: Unused, ...position });
+
+/**
+ * What the customer-keyed topics (identified-touchpoints, customer-touchpoints) carry, one shape
+ * per kind. On the wire every kind shares one Avro envelope of nullable fields
+ * (`avro/journey-record.v2.avsc`); the topic codec checks a decoded envelope against this union, so
+ * a record whose fields do not fit its kind (a touchpoint without one, a merge without a survivor)
+ * is refused with the reason (SchemaDecodeError) and dead-lettered by its reader.
+ */
+export const JourneyRecord = z.discriminatedUnion('kind', [TouchpointRecord, MergeRecord, AbsorbingRecord, TransferRecord, WatermarkRecord, ForgetRecord]);
 export type JourneyRecord = z.infer<typeof JourneyRecord>;
+export type TouchpointRecord = z.infer<typeof TouchpointRecord>;
+export type MergeRecord = z.infer<typeof MergeRecord>;
+export type TransferRecord = z.infer<typeof TransferRecord>;
+export type WatermarkRecord = z.infer<typeof WatermarkRecord>;

@@ -1,11 +1,11 @@
 import type { Codec } from './codec.js';
-import { codecFor } from './codec.js';
+import { checkedCodec, codecFor } from './codec.js';
+import { JourneyRecord } from './journey.js';
 import type { Touchpoint } from './touchpoint.js';
 import type {
   AlertEvent,
   AttributionCredit,
   ChurnScore,
-  JourneyRecord,
   DeadLetter,
   FunnelEvent,
   SessionRecord,
@@ -52,11 +52,18 @@ export function topicsWithPrefix(prefix: string): Topics {
   return out;
 }
 
+let journeyRecords: Codec<JourneyRecord> | null = null;
+/** The customer-keyed topics' envelope, decoded only into a record that fits its kind (journey.ts). */
+function journeyRecordCodec(): Codec<JourneyRecord> {
+  journeyRecords ??= checkedCodec(codecFor<unknown>('journey-record'), JourneyRecord);
+  return journeyRecords;
+}
+
 /** Codecs of the topics whose values are Avro records. Changelogs are internal state (JSON). */
 export const topicCodecs = {
   touchpoints: () => codecFor<Touchpoint>('touchpoint'),
-  identifiedTouchpoints: () => codecFor<JourneyRecord>('journey-record'),
-  customerTouchpoints: () => codecFor<JourneyRecord>('journey-record'),
+  identifiedTouchpoints: () => journeyRecordCodec(),
+  customerTouchpoints: () => journeyRecordCodec(),
   sessions: () => codecFor<SessionRecord>('session'),
   stageTransitions: () => codecFor<StageTransition>('stage-transition'),
   funnelEvents: () => codecFor<FunnelEvent>('funnel-event'),

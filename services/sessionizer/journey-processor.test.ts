@@ -1,14 +1,15 @@
 import type { KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { EVENTS } from '../../schemas/event-names.js';
-import type { JourneyRecord, SessionRecord } from '../../schemas/journey.js';
+import type { JourneyRecord, SessionRecord, TouchpointRecord } from '../../schemas/journey.js';
+import { codecFor } from '../../schemas/codec.js';
 import { topicCodecs, topicsWithPrefix } from '../../schemas/topics.js';
 import { sessionizerConfig } from './core/sessions.js';
 import type { CustomerBounds } from './core/customer-bounds.js';
 import { stageByEventName, touchpoint } from './core/test-touchpoint.js';
 import { decodeCustomerState } from './customer-state.js';
 import { bundleHeaders, encodeBundle } from '../platform/kafka/record-bundle.js';
-import { createJourneyProcessor } from './journey-processor.js';
+import { createJourneyProcessor, type JourneyProcessorDeps } from './journey-processor.js';
 import { ForgottenIds, forgottenIdHash } from '../platform/privacy/forgotten-ids.js';
 import { defaultStagesCoreConfig } from './stages/stages-config.js';
 import { loadShippedChurnModel, loadShippedStageRules, T0, touch } from './stages/testing.js';
@@ -19,25 +20,25 @@ const sessionCodec = topicCodecs.sessions();
 const funnelCodec = topicCodecs.funnelEvents();
 /** The default processing clock: after every event time used here (stages take a future-stamped event as happening now). */
 const LATER = T0 + 365 * 86_400_000;
-const processor = (sourcePartitions = 1, now: () => number = () => LATER, limits: { maxHeldBytes?: number; bounds?: CustomerBounds; forgotten?: ForgottenIds } = {}) =>
-  createJourneyProcessor({
-    sourcePartitions,
-    mergeWait: { maxWaitMs: 60_000, maxHeld: 100, maxHeldBytes: limits.maxHeldBytes ?? 1 << 20 },
-    bounds: limits.bounds,
-    forgotten: limits.forgotten,
-    topics,
-    codecs: { record: recordCodec, session: sessionCodec, transition: topicCodecs.stageTransitions(), funnel: funnelCodec, churn: topicCodecs.churnScores() },
-    sessions: sessionizerConfig(stageByEventName),
-    stages: { rules: loadShippedStageRules('ecommerce.yaml'), config: defaultStagesCoreConfig(), churn: loadShippedChurnModel() },
-    tickLimit: 1_000,
-    maxEventLagMs: 5 * 60_000,
-    counters: { duplicates: () => {}, late: () => {}, sessionsClosed: () => {}, touchpoints: () => {}, transitions: () => {}, churnAlerts: () => {}, deadLetter: () => {}, mergeWaitsExpired: () => {}, mergeWaitsFull: () => {}, bounded: () => {}, oversizedOutput: () => {}, idleTick: () => {} },
-    now,
-  });
+const processorDeps = (sourcePartitions = 1, now: () => number = () => LATER, limits: { maxHeldBytes?: number; bounds?: CustomerBounds; forgotten?: ForgottenIds } = {}): JourneyProcessorDeps => ({
+  sourcePartitions,
+  mergeWait: { maxWaitMs: 60_000, maxHeld: 100, maxHeldBytes: limits.maxHeldBytes ?? 1 << 20 },
+  bounds: limits.bounds,
+  forgotten: limits.forgotten,
+  topics,
+  codecs: { record: recordCodec, session: sessionCodec, transition: topicCodecs.stageTransitions(), funnel: funnelCodec, churn: topicCodecs.churnScores() },
+  sessions: sessionizerConfig(stageByEventName),
+  stages: { rules: loadShippedStageRules('ecommerce.yaml'), config: defaultStagesCoreConfig(), churn: loadShippedChurnModel() },
+  tickLimit: 1_000,
+  maxEventLagMs: 5 * 60_000,
+  counters: { duplicates: () => {}, late: () => {}, sessionsClosed: () => {}, touchpoints: () => {}, transitions: () => {}, churnAlerts: () => {}, deadLetter: () => {}, mergeWaitsExpired: () => {}, mergeWaitsFull: () => {}, bounded: () => {}, oversizedOutput: () => {}, idleTick: () => {} },
+  now,
+});
+const processor = (...args: Parameters<typeof processorDeps>) => createJourneyProcessor(processorDeps(...args));
 let offset = 0;
 const message = (record: JourneyRecord): KafkaMessage =>
   ({ offset: String(offset++), key: null, value: recordCodec.encode(record), timestamp: '0', attributes: 0, headers: {} }) as KafkaMessage;
-const touchRecord = (customerId: string, messageId: string, at: number): JourneyRecord => ({
+const touchRecord = (customerId: string, messageId: string, at: number): TouchpointRecord => ({
   kind: 'touchpoint',
   customerId,
   touchpoint: { customerId, accountId: null, sessionId: '', late: false, touchpoint: touchpoint({ messageId, timestamp: at }) },
@@ -509,6 +510,53 @@ describe('journey processor, bundles', () => {
     const mixed = p.process(({ ...bundleOf([]), value: encodeBundle([{ key: 'x', value: Buffer.from([0xff, 0xff]) }, { key: 'c1', value: recordCodec.encode(good) }]) }) as KafkaMessage);
     expect(mixed.filter((r) => r.topic === topics.deadLetter)).toHaveLength(1);
     expect(mixed.filter((r) => r.topic === topics.customerTouchpoints)).toHaveLength(1);
+  });
+});
+
+describe('journey processor: records whose fields do not fit their kind', () => {
+  /** The bare Avro envelope, which admits any mix of its nullable fields (the topic codec does not). */
+  const envelope = codecFor<Record<string, unknown>>('journey-record');
+  const none = { touchpoint: null, mergeInto: null, mergedFrom: null, state: null };
+  const raw = (fields: Record<string, unknown>): KafkaMessage =>
+    ({ offset: String(offset++), key: Buffer.from(String(fields.customerId)), value: envelope.encode({ ...none, ...fields }), timestamp: '0', attributes: 0, headers: {} }) as KafkaMessage;
+  const malformed: Array<[string, Record<string, unknown>, RegExp]> = [
+    ['a touchpoint without its touchpoint', { kind: 'touchpoint', customerId: 'u:1' }, /invalid 'touchpoint' record: touchpoint: /],
+    ['a merge without a survivor', { kind: 'merge', customerId: 'a:1' }, /invalid 'merge' record: mergeInto: /],
+    ['a merge into itself', { kind: 'merge', customerId: 'a:1', mergeInto: 'a:1' }, /mergeInto: a customer cannot be merged into itself/],
+    ['an absorbing notice without the absorbed id', { kind: 'absorbing', customerId: 'u:1' }, /invalid 'absorbing' record: mergedFrom: /],
+    ['a transfer without the absorbed id', { kind: 'transfer', customerId: 'u:1', state: Buffer.from([1]) }, /invalid 'transfer' record: mergedFrom: /],
+    ['a watermark without its source', { kind: 'watermark', customerId: '', sourceWatermark: 5 }, /invalid 'watermark' record: source: /],
+    ['a watermark of a touchpoints partition the pipeline does not have', { kind: 'watermark', customerId: '', source: 1, sourceWatermark: 5 }, /watermark of touchpoints partition 1: the touchpoints topic has 1 partitions/],
+    ['a forget without a customer', { kind: 'forget', customerId: '' }, /invalid 'forget' record: customerId: /],
+    ['a merge that also carries a state', { kind: 'merge', customerId: 'a:1', mergeInto: 'u:1', state: Buffer.from([1]) }, /invalid 'merge' record: state: /],
+    ['a kind the protocol does not have', { kind: 'split', customerId: 'u:1' }, /invalid 'split' record: kind: /],
+  ];
+
+  it.each(malformed)('dead-letters %s with the reason, and changes no state', (_name, fields, reason) => {
+    let deadLetters = 0;
+    const p = createJourneyProcessor({ ...processorDeps(), counters: { ...processorDeps().counters, deadLetter: () => void deadLetters++ } });
+    const message = raw(fields);
+    const out = p.process(message);
+    expect(out.map((r) => r.topic)).toEqual([topics.deadLetter]);
+    expect(out[0]!.key).toBe(`${topics.identifiedTouchpoints}:${message.offset}`);
+    const dead = topicCodecs.deadLetter().decode(out[0]!.value as Buffer);
+    expect(dead).toMatchObject({ sourceTopic: topics.identifiedTouchpoints, stage: 'journey', key: String(fields.customerId), payload: message.value!.toString('base64') });
+    expect(dead.reason).toMatch(reason);
+    expect(deadLetters).toBe(1);
+    expect(p.takeStateUpdates()).toEqual([]);
+  });
+
+  it('dead-letters a malformed member of a bundle alone and handles the others', () => {
+    const p = processor();
+    const members = [
+      { key: 'u:1', value: recordCodec.encode(touchRecord('u:1', 'm1', 1_000)) },
+      { key: 'a:1', value: envelope.encode({ ...none, kind: 'merge', customerId: 'a:1' }) },
+      { key: 'u:1', value: recordCodec.encode(touchRecord('u:1', 'm2', 2_000)) },
+    ];
+    const out = p.process({ offset: String(offset++), key: null, value: encodeBundle(members), timestamp: '0', attributes: 0, headers: bundleHeaders() } as KafkaMessage);
+    expect(out.filter((r) => r.topic === topics.customerTouchpoints)).toHaveLength(2);
+    const dead = out.filter((r) => r.topic === topics.deadLetter).map((r) => topicCodecs.deadLetter().decode(r.value as Buffer));
+    expect(dead).toEqual([expect.objectContaining({ key: 'a:1', reason: expect.stringMatching(/invalid 'merge' record: mergeInto: /) })]);
   });
 });
 

@@ -5,6 +5,7 @@ import { topicCodecs, type Topics } from '../../schemas/topics.js';
 import { MAX_RECORD_BYTES, recordBytes, type OutgoingRecord } from '../platform/kafka/producer.js';
 import { membersOf } from '../platform/kafka/record-bundle.js';
 import { deadLetterRecord, oversizedRecordDeadLetter } from '../platform/pipeline/dead-letter.js';
+import { dlq, ok, type StepResult } from '../platform/pipeline/results.js';
 import { MergeLedger } from '../platform/streams/merge-ledger.js';
 import { MergeBarrier, type MergeWaitLimits } from '../platform/streams/merge-barrier.js';
 import type { PartitionProcessor, StateUpdate } from '../platform/streams/stateful-handler.js';
@@ -234,18 +235,15 @@ export function createJourneyProcessor(
     }
     const survivor = forwards.survivorOf(record.customerId);
     if (survivor !== undefined && record.kind !== 'transfer') {
-      // This customer was merged away: its late-routed records belong to the survivor.
-      const rekeyed: JourneyRecord = record.touchpoint
-        ? { ...record, customerId: survivor, touchpoint: { ...record.touchpoint, customerId: survivor } }
-        : { ...record, customerId: survivor };
-      // Merge notices of a merged-away id concern no state here any more.
-      return record.kind === 'merge' || record.kind === 'absorbing' ? [] : [loopback(rekeyed)];
+      // This customer was merged away: its late-routed touchpoints belong to the survivor, and its
+      // merge notices concern no state here any more.
+      return record.kind === 'touchpoint' ? [loopback({ ...record, customerId: survivor, touchpoint: { ...record.touchpoint, customerId: survivor } })] : [];
     }
     switch (record.kind) {
       case 'watermark':
-        if (record.source == null) return [];
-        if (record.sourceWatermark != null) noteSource(record.source, record.sourceWatermark);
-        else if (validSource(record.source) && !sourceProgress.has(record.source)) {
+        // Its source is one of this pipeline's partitions (readRecord).
+        if (record.sourceWatermark !== null) noteSource(record.source, record.sourceWatermark);
+        else if (!sourceProgress.has(record.source)) {
           emptySources.add(record.source); // the router found it empty: not waited for
           followLeastSource();
         }
@@ -255,7 +253,6 @@ export function createJourneyProcessor(
         return [];
       case 'touchpoint': {
         const ctp = record.touchpoint;
-        if (!ctp) return [];
         const sourceWatermark = record.source != null && record.sourceWatermark != null ? record.sourceWatermark : undefined;
         if (sourceWatermark !== undefined && validSource(record.source!)) noteProgress(record.source!, sourceWatermark);
         const result = sessions.process(ctp.touchpoint, record.customerId, ctp.accountId, sourceWatermark);
@@ -277,7 +274,6 @@ export function createJourneyProcessor(
       }
       case 'merge': {
         const into = record.mergeInto;
-        if (!into || into === record.customerId) return [];
         forwards.firstTime(record.customerId, into);
         const journey = stages.exportCustomer(record.customerId);
         const journeyPart = journey === null ? null : encodeJourneyState(journey);
@@ -310,6 +306,25 @@ export function createJourneyProcessor(
   const undecodable = (message: KafkaMessage, reason: string): OutgoingRecord => {
     counters.deadLetter();
     return deadLetterRecord(topics.deadLetter, { topic: topics.identifiedTouchpoints, stage: 'journey', message }, reason, now());
+  };
+
+  /**
+   * A member's record, or why it is none this step can handle: bytes that do not decode, fields
+   * that do not fit the record's kind (the codec checks the union of journey.ts), or a watermark of
+   * a touchpoints partition this pipeline does not have.
+   */
+  const readRecord = (member: KafkaMessage): StepResult<JourneyRecord> => {
+    if (!member.value) return dlq('empty message value');
+    let record: JourneyRecord;
+    try {
+      record = codecs.record.decode(member.value);
+    } catch (error) {
+      return dlq((error as Error).message, error);
+    }
+    if (record.kind === 'watermark' && !validSource(record.source)) {
+      return dlq(`watermark of touchpoints partition ${record.source}: the touchpoints topic has ${deps.sourcePartitions} partitions`);
+    }
+    return ok(record);
   };
 
   /**
@@ -366,15 +381,9 @@ export function createJourneyProcessor(
       const offset = Number(message.offset);
       const out: OutgoingRecord[] = [];
       for (const member of members) {
-        let record: JourneyRecord;
-        try {
-          if (!member.value) throw new Error('empty message value');
-          record = codecs.record.decode(member.value);
-        } catch (error) {
-          out.push(undecodable(member, (error as Error).message));
-          continue;
-        }
-        for (const r of handle(record, offset)) out.push(r);
+        const read = readRecord(member);
+        if (read.kind === 'ok') for (const r of handle(read.value, offset)) out.push(r);
+        else out.push(undecodable(member, read.reason));
       }
       return fitted(out);
     },

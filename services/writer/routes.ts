@@ -20,5 +20,5 @@ export function journeyRoutes(topics: Topics, database: string): TopicRoute[] {
 /** customer-touchpoints carries an envelope: only touchpoints are rows; merges and transfers are control. */
 function customerTouchpointRow(value: unknown): Record<string, unknown> | null {
   const record = value as JourneyRecord;
-  return record.kind === 'touchpoint' && record.touchpoint ? { ...touchpointRow(record.touchpoint) } : null;
+  return record.kind === 'touchpoint' ? { ...touchpointRow(record.touchpoint) } : null;
 }
