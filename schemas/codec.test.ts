@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { AVRO_SCHEMA_DIR, codecFor, codecFromTypes, encodeAvro, SchemaDecodeError } from './codec.js';
 import { Touchpoint } from './touchpoint.js';
 import { makeTouchpoint } from './test-touchpoint.js';
-import { AttributionCredit, JourneyRecord } from './journey.js';
+import { AttributionCredit, JourneyRecord, SESSION_UID_UNKNOWN, SessionRecord } from './journey.js';
 import { topicCodecs } from './topics.js';
 
 const v1Schema = JSON.parse(readFileSync(join(AVRO_SCHEMA_DIR, 'touchpoint.v1.avsc'), 'utf8'));
@@ -119,6 +119,36 @@ describe('journey-record: one Avro envelope, a zod union of kinds', () => {
     // The nested touchpoint is checked too: Avro types its channel as a string, zod as the enum.
     const ctp = { customerId: 'u:1', accountId: null, sessionId: 's', late: false, touchpoint: makeTouchpoint({ channel: 'fax' as never }) };
     expect(refused({ kind: 'touchpoint', customerId: 'u:1', touchpoint: ctp })).toThrow(/touchpoint\.touchpoint\.channel: /);
+  });
+});
+
+describe('session schema evolution (v2: the 128-bit sessionUid)', () => {
+  const read = (file: string) => JSON.parse(readFileSync(join(AVRO_SCHEMA_DIR, file), 'utf8'));
+  const types = new Map([
+    [1, avro.Type.forSchema(read('session.v1.avsc'))],
+    [2, avro.Type.forSchema(read('session.v2.avsc'))],
+  ]);
+  const session: SessionRecord = {
+    sessionId: 's_0000000000abcd', sessionUid: '0000019b-8d99-6900-0000-00000000abcd', customerId: 'u:1', status: 'updated', version: 3, site: 'shop',
+    startedAt: 1_767_607_200_000, endedAt: 1_767_607_260_000, eventCount: 2, channels: ['web'], entryEvent: 'Page Viewed', exitEvent: 'Page Viewed',
+    entryUrl: null, exitUrl: null, furthestStage: null, converted: false,
+  };
+  const { sessionUid: _uid, ...v1Session } = session;
+
+  it('round-trips through the topic codec (v2), and the Avro schema and the zod type describe the same fields', () => {
+    const codec = topicCodecs.sessions();
+    expect(codec.version).toBe(2);
+    expect(codec.decode(codec.encode(session))).toEqual(session);
+    expect(read('session.v2.avsc').fields.map((f: { name: string }) => f.name).sort()).toEqual(Object.keys(SessionRecord.shape).sort());
+  });
+
+  it('the topic codec reads a v1 record with the all-zero uid, which the zod type accepts; a v1 reader reads v2 data', () => {
+    const writerV1 = codecFromTypes<unknown>('session', new Map([[1, types.get(1)!]]), 1);
+    const read = topicCodecs.sessions().decode(writerV1.encode(v1Session));
+    expect(read).toEqual({ ...v1Session, sessionUid: SESSION_UID_UNKNOWN });
+    expect(SessionRecord.safeParse(read).success).toBe(true);
+    const readerV1 = codecFromTypes<unknown>('session', types, 1);
+    expect(readerV1.decode(topicCodecs.sessions().encode(session))).toEqual(v1Session);
   });
 });
 

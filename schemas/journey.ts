@@ -22,8 +22,12 @@ export type CustomerTouchpoint = z.infer<typeof CustomerTouchpoint>;
 
 export const SessionStatus = z.enum(['opened', 'updated', 'closed', 'merged']);
 /** A session record; the latest `version` for a sessionId wins (ReplacingMergeTree in ClickHouse). */
+/** A session's 128-bit key as UUID text; all zeros for a record of a session.v1 writer. */
+export const SESSION_UID_UNKNOWN = '00000000-0000-0000-0000-000000000000';
 export const SessionRecord = z.object({
   sessionId: z.string(),
+  /** The session's 128-bit key (the sessions table's sort key with sessionId): first event time + messageId hash. */
+  sessionUid: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/),
   customerId: z.string(),
   status: SessionStatus,
   version: z.number().int(),

@@ -1,4 +1,4 @@
-import type { ChurnScore, CustomerTouchpoint, SessionRecord, Stage, StageTransition } from '../../schemas/journey.js';
+import { SESSION_UID_UNKNOWN, type ChurnScore, type CustomerTouchpoint, type SessionRecord, type Stage, type StageTransition } from '../../schemas/journey.js';
 import type { ClickHouse } from '../../services/platform/clickhouse/client.js';
 import { insertTopic } from './query-api-sample-data.js';
 
@@ -73,6 +73,7 @@ function tp(
 function session(sessionId: string, version: number, customerId: string, status: SessionRecord['status'], start: number, end: number): SessionRecord {
   return {
     sessionId,
+    sessionUid: SESSION_UID_UNKNOWN,
     customerId,
     status,
     version,

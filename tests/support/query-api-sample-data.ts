@@ -1,13 +1,14 @@
 import type { ClickHouse } from '../../services/platform/clickhouse/client.js';
 import { TABLE_FOR_TOPIC, type TopicValues, type WrittenTopicKey } from '../../services/platform/clickhouse/rows.js';
-import type {
-  AlertEvent,
-  ChurnScore,
-  CustomerTouchpoint,
-  FunnelEvent,
-  SessionRecord,
-  Stage,
-  StageTransition,
+import {
+  SESSION_UID_UNKNOWN,
+  type AlertEvent,
+  type ChurnScore,
+  type CustomerTouchpoint,
+  type FunnelEvent,
+  type SessionRecord,
+  type Stage,
+  type StageTransition,
 } from '../../schemas/journey.js';
 
 /**
@@ -265,6 +266,7 @@ function alerts(now: number): AlertEvent[] {
 function sessions(now: number): SessionRecord[] {
   const session = (version: number, customerId: string, status: SessionRecord['status']): SessionRecord => ({
     sessionId: 'sess-1',
+    sessionUid: SESSION_UID_UNKNOWN,
     customerId,
     status,
     version,

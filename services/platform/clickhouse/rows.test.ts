@@ -8,7 +8,7 @@ import { MIGRATIONS_DIR } from './migrate.js';
 import { TABLE_FOR_TOPIC, attributionCreditRow, chDateTime64, touchpointRow } from './rows.js';
 import { sampleData } from '../../../tests/support/query-api-sample-data.js';
 
-/** Column names of `CREATE TABLE ... {db}.<table>{local}` in the migrations (INDEX lines excluded). */
+/** Column names of `CREATE TABLE ... {db}.<table>{local}` in the migrations (INDEX lines excluded), and those later migrations add. */
 function columnsOf(table: string): string[] {
   const sql = readdirSync(MIGRATIONS_DIR)
     .filter((f) => f.endsWith('.sql'))
@@ -17,11 +17,14 @@ function columnsOf(table: string): string[] {
   const start = sql.indexOf(`CREATE TABLE IF NOT EXISTS {db}.${table}{local}`);
   if (start < 0) throw new Error(`no table ${table}`);
   const body = sql.slice(sql.indexOf('(', start) + 1, sql.indexOf('\n)', start));
-  return body
+  const created = body
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => /^[a-z_]+\s/.test(line) && !line.startsWith('INDEX'))
     .map((line) => line.split(/\s/)[0]!);
+  const alters = sql.split(/;\s*$/m).filter((statement) => statement.includes(`ALTER TABLE {db}.${table}{local} `));
+  const added = alters.flatMap((statement) => [...statement.matchAll(/ADD COLUMN (?:IF NOT EXISTS )?([a-z_]+)/g)].map((m) => m[1]!));
+  return [...created, ...added];
 }
 
 const now = Date.UTC(2026, 2, 4, 12);

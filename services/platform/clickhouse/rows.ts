@@ -75,6 +75,8 @@ export function touchpointRow(ctp: CustomerTouchpoint): TouchpointRow {
 
 export interface SessionRow {
   session_id: string;
+  /** UUID text: with session_id, the sort key (migration 020). */
+  session_uid: string;
   customer_id: string;
   status: string;
   version: number;
@@ -94,6 +96,7 @@ export interface SessionRow {
 export function sessionRow(s: SessionRecord): SessionRow {
   return {
     session_id: s.sessionId,
+    session_uid: s.sessionUid,
     customer_id: s.customerId,
     status: s.status,
     version: s.version,

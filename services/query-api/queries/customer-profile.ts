@@ -207,21 +207,22 @@ LIMIT 1 BY transition_id
 LIMIT ${MAX_TRANSITIONS}`;
 
 // A session's newest version may name another customer (re-attribution after a merge), so the
-// candidates found by customer_id are re-read by session_id (the sort key) with all their versions,
-// and only those whose newest version still belongs to a linked id are kept.
+// candidates found by customer_id are re-read by (session_id, session_uid) (the sort key; the
+// 128-bit session_uid keeps two sessions with the same 53-bit session_id apart) with all their
+// versions, and only those whose newest version still belongs to a linked id are kept.
 const SESSIONS_SQL = `SELECT session_id, customer_id, status, site, started_at_ms, ended_at_ms, event_count, channels,
   entry_event, exit_event, entry_url, exit_url, furthest_stage, converted
 FROM (
-  SELECT session_id, customer_id, status, site, toUnixTimestamp64Milli(started_at) AS started_at_ms,
+  SELECT session_id, session_uid, customer_id, status, site, toUnixTimestamp64Milli(started_at) AS started_at_ms,
     toUnixTimestamp64Milli(ended_at) AS ended_at_ms, event_count, channels, entry_event, exit_event,
     entry_url, exit_url, furthest_stage, converted
   FROM {db}.sessions
-  WHERE session_id IN (
-    SELECT session_id FROM {db}.sessions WHERE customer_id IN {ids:Array(String)}
+  WHERE (session_id, session_uid) IN (
+    SELECT session_id, session_uid FROM {db}.sessions WHERE customer_id IN {ids:Array(String)}
     ORDER BY started_at DESC LIMIT ${SESSION_VERSIONS_SCANNED}
   )
-  ORDER BY session_id, version DESC
-  LIMIT 1 BY session_id
+  ORDER BY session_id, session_uid, version DESC
+  LIMIT 1 BY session_id, session_uid
 )
 WHERE customer_id IN {ids:Array(String)} AND status != 'merged'
 ORDER BY started_at_ms DESC, session_id

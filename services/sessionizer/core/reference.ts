@@ -2,12 +2,13 @@ import type { Touchpoint } from '../../../schemas/touchpoint.js';
 import { STAGES, stageRank, type Stage } from '../../../schemas/journey.js';
 import { CHANNELS } from '../../../schemas/touchpoint.js';
 import { cyrb53 } from './hash.js';
-import { sessionIdOf } from './session-summary.js';
+import { sessionIdOf, sessionUidOf } from './session-summary.js';
 import type { SessionizerConfig } from './sessions.js';
 
 /** A final session as the batch reference computes it. */
 export interface BatchSession {
   sessionId: string;
+  sessionUid: string;
   customerId: string;
   site: string;
   startedAt: number;
@@ -78,6 +79,7 @@ function describe(customerId: string, events: Keyed[], config: SessionizerConfig
   const seen = new Set(events.map((e) => e.tp.channel));
   return {
     sessionId: sessionIdOf(first.hash),
+    sessionUid: sessionUidOf(first.tp.timestamp, first.hash),
     customerId,
     site: first.tp.site,
     startedAt: first.tp.timestamp,

@@ -3,7 +3,7 @@ import type { SessionRecord } from '../../../schemas/journey.js';
 import type { Touchpoint } from '../../../schemas/touchpoint.js';
 import { cyrb53 } from './hash.js';
 import { SessionizerPartition } from './partition.js';
-import { sessionIdOf } from './session-summary.js';
+import { sessionIdOf, sessionUidOf } from './session-summary.js';
 import { sessionizerConfig } from './sessions.js';
 import { stageByEventName, touchpoint } from './test-touchpoint.js';
 
@@ -117,6 +117,25 @@ describe('sessions', () => {
       [idOf('m@10'), 'merged'],
       [idOf('earlier'), 'opened'],
     ]);
+  });
+
+  it('keys every version of a session by the same 128-bit uid: its first event\'s time and messageId hash', () => {
+    const p = new SessionizerPartition(config);
+    const records = [...run(p, [at(0), at(5), at(36)]), ...p.process(at(28, { messageId: 'bridge' }), 'a:A').sessions, ...closeAll(p)];
+    const uidsById = new Map<string, Set<string>>();
+    for (const r of records) uidsById.set(r.sessionId, (uidsById.get(r.sessionId) ?? new Set()).add(r.sessionUid));
+    expect([...uidsById]).toEqual([
+      [idOf('m@0'), new Set([sessionUidOf(0, cyrb53('m@0'))])],
+      [idOf('m@36'), new Set([sessionUidOf(36 * MIN, cyrb53('m@36'))])],
+    ]);
+  });
+
+  it('gives two sessions whose first messageIds hash alike (same 53-bit id) different uids when they start apart', () => {
+    const hash = cyrb53('m');
+    expect(sessionUidOf(0, hash)).not.toBe(sessionUidOf(1, hash));
+    expect(sessionUidOf(1_767_607_200_000, 2 ** 53 - 1)).toBe('0000019b-8d99-6900-001f-ffffffffffff');
+    expect(sessionUidOf(-1, 0)).toBe('ffffffff-ffff-ffff-0000-000000000000');
+    expect(sessionUidOf(1_767_607_200_000, 0xabc)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
   });
 
   it('flags an event beyond grace outside every open session as late, keeps it and counts it', () => {

@@ -98,6 +98,7 @@ function stream(input: Arrival[], expireEvery: number, restarts: number[]) {
 
 const comparable = (s: BatchSession | SessionRecord) => ({
   sessionId: s.sessionId,
+  sessionUid: s.sessionUid,
   customerId: s.customerId,
   startedAt: s.startedAt,
   endedAt: s.endedAt,

@@ -12,6 +12,7 @@ const tp = (messageId: string, customerId: string, minute: number): TouchpointFa
 const written = (tps: TouchpointFacts[], resolve: (id: string) => string): SessionFacts[] =>
   sessionizeBatch(tps.map((t) => ({ customerId: resolve(t.customerId), tp: { messageId: t.messageId, timestamp: t.timestamp, site: t.site } as Touchpoint })), config).map((s) => ({
     sessionId: s.sessionId,
+    sessionUid: s.sessionUid,
     customerId: s.customerId,
     startedAt: s.startedAt,
     endedAt: s.endedAt,

@@ -6,6 +6,8 @@ import type { SessionizerConfig } from '../core/sessions.js';
 /** What `verify` compares of a session: who, when, how many events. */
 export interface SessionFacts {
   sessionId: string;
+  /** The 128-bit key that tells apart two sessions with the same 53-bit sessionId (the sessions table's key with it). */
+  sessionUid: string;
   customerId: string;
   startedAt: number;
   endedAt: number;
@@ -42,13 +44,16 @@ export interface TouchpointFacts {
   site: string;
 }
 
-const factsOf = (s: { sessionId: string; customerId: string; startedAt: number; endedAt: number; eventCount: number }): SessionFacts => ({
+const factsOf = (s: { sessionId: string; sessionUid: string; customerId: string; startedAt: number; endedAt: number; eventCount: number }): SessionFacts => ({
   sessionId: s.sessionId,
+  sessionUid: s.sessionUid,
   customerId: s.customerId,
   startedAt: s.startedAt,
   endedAt: s.endedAt,
   eventCount: s.eventCount,
 });
+/** A session's identity as the sessions table keys it. */
+const keyOf = (s: SessionFacts) => `${s.sessionId} ${s.sessionUid}`;
 const same = (a: SessionFacts, b: SessionFacts) => a.customerId === b.customerId && a.startedAt === b.startedAt && a.endedAt === b.endedAt && a.eventCount === b.eventCount;
 
 /**
@@ -71,19 +76,19 @@ export function compareSessions(touchpoints: readonly TouchpointFacts[], session
   /** Customers (as they are now) with touchpoints written under an id merged into them since. */
   const mergedInto = new Set(touchpoints.filter((t) => resolve(t.customerId) !== t.customerId).map((t) => resolve(t.customerId)));
   const merged = mergedInto.size > 0;
-  const asWritten = new Map((merged ? batchBy((t) => t.customerId) : []).map((s) => [s.sessionId, s]));
-  const expected = new Map(resolved.map((s) => [s.sessionId, s]));
+  const asWritten = new Map((merged ? batchBy((t) => t.customerId) : []).map((s) => [keyOf(s), s]));
+  const expected = new Map(resolved.map((s) => [keyOf(s), s]));
   const mismatches: SessionMismatch[] = [];
   const matched = new Set<string>();
   for (const found of sessions) {
-    const byNow = expected.get(found.sessionId);
-    const byThen = asWritten.get(found.sessionId);
-    if ((byNow && same(byNow, found)) || (byThen && same(byThen, found))) matched.add(found.sessionId);
+    const byNow = expected.get(keyOf(found));
+    const byThen = asWritten.get(keyOf(found));
+    if ((byNow && same(byNow, found)) || (byThen && same(byThen, found))) matched.add(keyOf(found));
     else mismatches.push({ sessionId: found.sessionId, expected: byNow ?? byThen ?? null, found });
   }
-  const foundIds = new Set(sessions.map((s) => s.sessionId));
+  const foundKeys = new Set(sessions.map(keyOf));
   // A merged customer's sessions may be cut either way (above); the event counts still have to add up.
-  for (const s of resolved) if (!foundIds.has(s.sessionId) && !mergedInto.has(s.customerId)) mismatches.push({ sessionId: s.sessionId, expected: s, found: null });
+  for (const s of resolved) if (!foundKeys.has(keyOf(s)) && !mergedInto.has(s.customerId)) mismatches.push({ sessionId: s.sessionId, expected: s, found: null });
   const eventCountDifference = sessions.reduce((n, s) => n + s.eventCount, 0) - resolved.reduce((n, s) => n + s.eventCount, 0);
   return {
     touchpoints: touchpoints.length,
@@ -102,13 +107,13 @@ export async function verifySessions(client: ClickHouseClient, database: string,
   const touchpoints = await read<{ m: string; c: string; t: string | number; s: string }>(
     `SELECT message_id AS m, customer_id AS c, toUnixTimestamp64Milli(ts) AS t, site AS s FROM ${database}.touchpoints FINAL WHERE NOT late`,
   );
-  const sessions = await read<{ id: string; c: string; a: string | number; b: string | number; n: string | number }>(
-    `SELECT session_id AS id, customer_id AS c, toUnixTimestamp64Milli(started_at) AS a, toUnixTimestamp64Milli(ended_at) AS b, event_count AS n
+  const sessions = await read<{ id: string; u: string; c: string; a: string | number; b: string | number; n: string | number }>(
+    `SELECT session_id AS id, toString(session_uid) AS u, customer_id AS c, toUnixTimestamp64Milli(started_at) AS a, toUnixTimestamp64Milli(ended_at) AS b, event_count AS n
      FROM ${database}.sessions FINAL WHERE status != 'merged'`,
   );
   return compareSessions(
     touchpoints.map((t) => ({ messageId: t.m, customerId: t.c, timestamp: Number(t.t), site: t.s })),
-    sessions.map((s) => ({ sessionId: s.id, customerId: s.c, startedAt: Number(s.a), endedAt: Number(s.b), eventCount: Number(s.n) })),
+    sessions.map((s) => ({ sessionId: s.id, sessionUid: s.u, customerId: s.c, startedAt: Number(s.a), endedAt: Number(s.b), eventCount: Number(s.n) })),
     resolve,
     config,
   );

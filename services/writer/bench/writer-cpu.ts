@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import type { JourneyRecord, SessionRecord } from '../../../schemas/journey.js';
+import { SESSION_UID_UNKNOWN, type JourneyRecord, type SessionRecord } from '../../../schemas/journey.js';
 import { topicCodecs, topicsWithPrefix } from '../../../schemas/topics.js';
 import { createClickHouse } from '../../platform/clickhouse/client.js';
 import { migrate } from '../../platform/clickhouse/migrate.js';
@@ -64,6 +64,7 @@ function touchpointRecord(i: number): JourneyRecord {
 function sessionRecord(i: number): SessionRecord {
   return {
     sessionId: `sess-${i}`,
+    sessionUid: SESSION_UID_UNKNOWN,
     customerId: `u:c${i % 5_000}`,
     status: 'updated',
     version: 1,
