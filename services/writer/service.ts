@@ -6,6 +6,7 @@ import { createPartitionedConsumer, type CommittedOffset } from '../platform/kaf
 import type { ConsumerTuning } from '../platform/kafka/consumer-tuning.js';
 import { createKafkaProducer } from '../platform/kafka/producer.js';
 import type { Logger } from '../platform/logging/logger.js';
+import { sleepMs } from '../platform/retry/retry.js';
 import { composeComponents, type Component } from '../platform/runtime/component.js';
 import { createClickHouseInserter } from './clickhouse-inserter.js';
 import { createWriterHandler, type TopicRoute } from './writer-handler.js';
@@ -45,7 +46,7 @@ export function createWriterService(deps: WriterServiceDeps): Component & { buff
       isStopping: () => stopping,
       attemptsWhenStopping: 5,
       random: deps.random ?? Math.random,
-      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      sleep: sleepMs,
     },
     logger,
   );

@@ -7,7 +7,7 @@ import { freshDatabase, testClickHouseEngine, type TestDatabase } from '../suppo
 import { INJECTION_VALUES, QUERY_COMBINATIONS } from '../support/hostile-corpus.js';
 import { freshRegistry, testLogger } from '../support/pipeline.js';
 
-// Wednesday noon: the sample data's funnel spans the 20 h before it (see sample-data.ts).
+// Wednesday noon: the sample data's funnel spans the 20 h before it (see tests/support/query-api-sample-data.ts).
 const NOW = Date.UTC(2026, 2, 4, 12);
 /** Parameters whose values are free text: a hostile value there must be treated as a plain (unmatched) value. */
 const FREE_TEXT = new Set(['site', 'channel', 'campaign', 'device', 'segment']);

@@ -1,4 +1,5 @@
 import type { Kafka } from 'kafkajs';
+import { retry, sleepMs, type RetryPolicy } from '../retry/retry.js';
 
 export interface TopicSpec {
   topic: string;
@@ -57,17 +58,8 @@ export async function ensureTopics(kafka: Kafka, specs: TopicSpec[]): Promise<vo
  */
 async function waitUntilServed(admin: ReturnType<Kafka['admin']>, topics: string[], timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  for (const topic of topics) {
-    for (;;) {
-      try {
-        await admin.fetchTopicOffsets(topic);
-        break;
-      } catch (error) {
-        if (Date.now() > deadline) throw error;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-  }
+  const untilDeadline: RetryPolicy = { delayMs: () => (Date.now() > deadline ? null : 100), sleep: sleepMs };
+  for (const topic of topics) await retry(() => admin.fetchTopicOffsets(topic), untilDeadline);
 }
 
 /** How many partitions `topic` has (it must exist). */

@@ -1,4 +1,6 @@
 import type { Kafka, KafkaMessage } from 'kafkajs';
+import { backoffMs, type Backoff } from '../retry/backoff.js';
+import { retry, sleepMs, type RetryPolicy } from '../retry/retry.js';
 
 /** The part of kafkajs' internal cluster and broker objects a direct fetch needs (kafkajs 2.2, pinned by the lockfile). */
 interface FetchBroker {
@@ -20,7 +22,10 @@ interface FetchCluster {
   findBroker(o: { nodeId: string }): Promise<FetchBroker>;
 }
 
+/** Fetch attempts of one offset before the read fails (the caller retries it whole). */
 const ATTEMPTS = 5;
+/** Between them: 0.1–0.2 s, 0.2–0.4 s, 0.4–0.8 s, 0.8–1.6 s. */
+const FETCH_BACKOFF: Backoff = { baseMs: 200, capMs: 1_600 };
 
 /**
  * kafkajs has no manual assignment: its consumers read only as members of a group, and joining one
@@ -55,29 +60,30 @@ export async function readPartitionRange(
   try {
     await cluster.addTargetTopic(topic);
     let offset = from;
-    let failures = 0;
     let emptyAt: bigint | null = null;
+    /** One fetch at `offset`; a retry first refreshes the metadata (the leader may have moved). */
+    const fetchAt = async (attempt: number): Promise<KafkaMessage[]> => {
+      if (attempt > 0) await cluster.refreshMetadata().catch(() => undefined);
+      const leader = Object.keys(cluster.findLeaderForPartitions(topic, [partition]))[0];
+      if (leader === undefined) throw new Error(`no leader for ${topic}[${partition}]`);
+      const broker = await cluster.findBroker({ nodeId: leader });
+      const response = await broker.fetch({
+        replicaId: -1,
+        isolationLevel: 1,
+        maxWaitTime: 100,
+        minBytes: 1,
+        maxBytes,
+        topics: [{ topic, partitions: [{ partition, fetchOffset: offset.toString(), maxBytes }] }],
+      });
+      return response.responses[0]?.partitions[0]?.messages ?? [];
+    };
+    const fetchPolicy: RetryPolicy = { delayMs: ({ attempt }) => (attempt + 1 >= ATTEMPTS ? null : backoffMs(attempt, FETCH_BACKOFF, Math.random)), sleep: sleepMs };
     while (offset < to) {
       let messages: KafkaMessage[];
       try {
-        const leader = Object.keys(cluster.findLeaderForPartitions(topic, [partition]))[0];
-        if (leader === undefined) throw new Error(`no leader for ${topic}[${partition}]`);
-        const broker = await cluster.findBroker({ nodeId: leader });
-        const response = await broker.fetch({
-          replicaId: -1,
-          isolationLevel: 1,
-          maxWaitTime: 100,
-          minBytes: 1,
-          maxBytes,
-          topics: [{ topic, partitions: [{ partition, fetchOffset: offset.toString(), maxBytes }] }],
-        });
-        messages = response.responses[0]?.partitions[0]?.messages ?? [];
-        failures = 0;
+        messages = await retry(fetchAt, fetchPolicy);
       } catch (error) {
-        if (++failures >= ATTEMPTS) throw new Error(`reading ${topic}[${partition}] at ${offset} failed: ${(error as Error).message}`, { cause: error });
-        await new Promise((r) => setTimeout(r, 200 * failures));
-        await cluster.refreshMetadata().catch(() => undefined);
-        continue;
+        throw new Error(`reading ${topic}[${partition}] at ${offset} failed: ${(error as Error).message}`, { cause: error });
       }
       const before = offset;
       for (const m of messages) {

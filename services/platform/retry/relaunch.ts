@@ -1,4 +1,4 @@
-import { retry } from './retry.js';
+import { retry, sleepMs } from './retry.js';
 
 export interface RelaunchOptions {
   readonly pauseMs: number;
@@ -15,7 +15,7 @@ export interface RelaunchOptions {
  * Resolves true when it launched, false when the owner stopped first.
  */
 export async function relaunchAfterPause(launch: () => Promise<void>, options: RelaunchOptions): Promise<boolean> {
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = options.sleep ?? sleepMs;
   await sleep(options.pauseMs);
   return retry(
     async () => {

@@ -14,6 +14,9 @@ export interface RetryPolicy {
   sleep(ms: number): Promise<void>;
 }
 
+/** A policy's `sleep` on the real clock (tests inject their own). */
+export const sleepMs = (ms: number): Promise<void> => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 /** Calls `attempt` until it resolves or the policy gives up: the one retry loop of the project. */
 export async function retry<T>(attempt: (n: number) => Promise<T>, policy: RetryPolicy): Promise<T> {
   for (let n = 0; ; n++) {

@@ -1,4 +1,5 @@
 import type { Logger } from '../logging/logger.js';
+import { retry, sleepMs } from '../retry/retry.js';
 import type { Component, Health } from './component.js';
 
 export interface BackgroundStartOptions {
@@ -16,7 +17,7 @@ export interface BackgroundStartOptions {
  * process exiting (the collector answers 503 + Retry-After while Kafka is not there yet).
  */
 export function startInBackground(part: Component, options: BackgroundStartOptions): Component & { started(): Promise<void> } {
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = options.sleep ?? sleepMs;
   let state: 'idle' | 'starting' | 'started' | 'stopped' = 'idle';
   let attempts = 0;
   let lastError: string | undefined;
@@ -25,26 +26,32 @@ export function startInBackground(part: Component, options: BackgroundStartOptio
   const started = new Promise<void>((r) => (markStarted = r));
 
   const run = async () => {
-    while (state === 'starting') {
-      attempts++;
-      try {
+    const launched = await retry(
+      async () => {
+        if (state !== 'starting') return false;
+        attempts++;
         await part.start();
-      } catch (error) {
-        lastError = error instanceof Error ? error.message : String(error);
-        if (attempts === 1 || attempts % 10 === 0) options.logger.warn({ part: part.name, attempts, err: lastError }, 'not started yet; retrying');
-        await sleep(options.retryMs);
-        continue;
-      }
-      if (state !== 'starting') {
-        // stop() came while the last attempt was in progress: undo it.
-        await part.stop().catch(() => undefined);
-        return;
-      }
-      state = 'started';
-      lastError = undefined;
-      if (attempts > 1) options.logger.info({ part: part.name, attempts }, 'started after retries');
-      markStarted();
+        return true;
+      },
+      {
+        delayMs: ({ error }) => {
+          lastError = error instanceof Error ? error.message : String(error);
+          if (attempts === 1 || attempts % 10 === 0) options.logger.warn({ part: part.name, attempts, err: lastError }, 'not started yet; retrying');
+          return options.retryMs;
+        },
+        sleep,
+      },
+    );
+    if (!launched) return;
+    if (state !== 'starting') {
+      // stop() came while the last attempt was in progress: undo it.
+      await part.stop().catch(() => undefined);
+      return;
     }
+    state = 'started';
+    lastError = undefined;
+    if (attempts > 1) options.logger.info({ part: part.name, attempts }, 'started after retries');
+    markStarted();
   };
 
   return {

@@ -1,5 +1,5 @@
 import { mapLimited } from '../../platform/concurrency/map-limited.js';
-import { retry } from '../../platform/retry/retry.js';
+import { retry, sleepMs } from '../../platform/retry/retry.js';
 import type { SimulatedCall } from '../core/segment-call.js';
 import { batchesByWriteKey, type CallSender } from './call-sender.js';
 
@@ -24,7 +24,7 @@ export interface HttpSenderOptions {
  * 429/503 are retried after Retry-After, like an SDK keeping its queue.
  */
 export function createHttpSender(options: HttpSenderOptions): CallSender {
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = options.sleep ?? sleepMs;
   const counters = { sent: 0, requests: 0, retries: 0, rejected: 0 };
 
   const post = async (writeKey: string, calls: SimulatedCall[]) => {
