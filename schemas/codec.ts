@@ -169,6 +169,9 @@ export function codecFor<T>(name: string): Codec<T> {
  * Avro form admits values the zod type does not (one envelope of nullable fields for several
  * kinds): such a value is a SchemaDecodeError naming the kind and the fields at fault, which
  * readers dead-letter like undecodable bytes. Encoding is not checked (the writer's types are).
+ * `schema` must only check (no transforms or defaults): decode returns the decoded value itself,
+ * not zod's copy of it, which costs a copy of every field per record (measured on the journey
+ * step: the check adds ~2.5 CPU-µs per record this way, ~4 with the copy).
  */
 export function checkedCodec<T>(codec: Codec<unknown>, schema: z.ZodType<T>): Codec<T> {
   return {
@@ -178,7 +181,7 @@ export function checkedCodec<T>(codec: Codec<unknown>, schema: z.ZodType<T>): Co
     decode(bytes: Buffer): T {
       const value = codec.decode(bytes);
       const checked = schema.safeParse(value);
-      if (checked.success) return checked.data;
+      if (checked.success) return value as T;
       const kind = (value as { kind?: unknown }).kind;
       const issues = checked.error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
       throw new SchemaDecodeError(`${codec.name}: invalid ${typeof kind === 'string' ? `'${kind}' ` : ''}record: ${issues}`);
