@@ -35,6 +35,12 @@ export const SessionizerEnv = z.object({
    */
   SESSIONIZER_STATE_FLUSH_MAX_CUSTOMERS: envInt(4_096, 1, 100_000),
   /**
+   * A session's versions go to `sessions` at most this often per partition (the newest of each
+   * session since the last time, and always before a state flush): a session that takes an event
+   * every second is one row a second instead of one per event. 0: every version as it happens.
+   */
+  SESSIONIZER_SESSION_OUTPUT_MS: envInt(1_000, 0, 60_000),
+  /**
    * Per-customer state bounds (README: Known limits). Recent messageIds kept for de-duplication
    * (16 bytes each; the earliest go first): 64 KiB = 4,096 ids.
    */

@@ -20,7 +20,7 @@ const sessionCodec = topicCodecs.sessions();
 const funnelCodec = topicCodecs.funnelEvents();
 /** The default processing clock: after every event time used here (stages take a future-stamped event as happening now). */
 const LATER = T0 + 365 * 86_400_000;
-const processorDeps = (sourcePartitions = 1, now: () => number = () => LATER, limits: { maxHeldBytes?: number; bounds?: CustomerBounds; forgotten?: ForgottenIds } = {}): JourneyProcessorDeps => ({
+const processorDeps = (sourcePartitions = 1, now: () => number = () => LATER, limits: { maxHeldBytes?: number; bounds?: CustomerBounds; forgotten?: ForgottenIds; sessionOutputIntervalMs?: number } = {}): JourneyProcessorDeps => ({
   sourcePartitions,
   mergeWait: { maxWaitMs: 60_000, maxHeld: 100, maxHeldBytes: limits.maxHeldBytes ?? 1 << 20 },
   bounds: limits.bounds,
@@ -30,6 +30,7 @@ const processorDeps = (sourcePartitions = 1, now: () => number = () => LATER, li
   sessions: sessionizerConfig(stageByEventName),
   stages: { rules: loadShippedStageRules('ecommerce.yaml'), config: defaultStagesCoreConfig(), churn: loadShippedChurnModel() },
   tickLimit: 1_000,
+  sessionOutputIntervalMs: limits.sessionOutputIntervalMs,
   maxEventLagMs: 5 * 60_000,
   counters: { duplicates: () => {}, late: () => {}, sessionsClosed: () => {}, touchpoints: () => {}, transitions: () => {}, churnAlerts: () => {}, deadLetter: () => {}, mergeWaitsExpired: () => {}, mergeWaitsFull: () => {}, bounded: () => {}, oversizedOutput: () => {}, idleTick: () => {} },
   now,
@@ -600,5 +601,46 @@ describe('journey processor: touchpoint records of forgotten ids (a re-read of i
     expect(p.process(message(anonRecord('u:bob', 'bob-laptop', 'b1', T0))).filter((r) => r.topic === topics.customerTouchpoints)).toHaveLength(1);
     // Received after the deletion and not suppressed: a new customer's data, kept.
     expect(p.process(message(anonRecord('a:alice-phone', 'alice-phone', 'a2', T0 + 2_000))).filter((r) => r.topic === topics.customerTouchpoints)).toHaveLength(1);
+  });
+});
+
+describe('journey processor, sessions: versions held to coalesce them', () => {
+  it('sends the newest version of each session once per interval, all held ones before a state flush, and none of a forgotten customer', () => {
+    const step = processor(1, () => LATER, { sessionOutputIntervalMs: 1_000 });
+    const sent: SessionRecord[] = [];
+    for (const [i, at] of [1_000, 2_000, 3_000].entries()) sent.push(...sessionsOf(step.process(message(touchRecord('c', `h${i}`, at)))));
+    expect(sent).toEqual([]); // held
+    sent.push(...sessionsOf(step.tick(10_000, { caughtUp: false })));
+    expect(sent.map((s) => s.eventCount)).toEqual([3]); // one row for three versions
+    step.process(message(touchRecord('c', 'h3', 4_000)));
+    step.process(message(touchRecord('d', 'd0', 4_000)));
+    expect(sessionsOf(step.tick(10_500, { caughtUp: false }))).toEqual([]); // within the interval
+    const drained = sessionsOf(step.drain!());
+    expect(drained.map((s) => [s.customerId, s.eventCount]).sort()).toEqual([['c', 4], ['d', 1]]);
+    expect(step.drain!()).toEqual([]);
+    step.process(message(touchRecord('e', 'e0', 5_000)));
+    step.process(message({ kind: 'forget', customerId: 'e', touchpoint: null, mergeInto: null, mergedFrom: null, state: null }));
+    expect(step.drain!()).toEqual([]);
+  });
+
+  it('gives the same last version of every session as sending each at once', () => {
+    const times = [0, 60_000, 30 * 60_000, 95 * 60_000, 96 * 60_000];
+    const newest = (records: SessionRecord[]) => [...new Map(records.sort((a, b) => a.version - b.version).map((s) => [s.sessionId, s])).values()];
+    const run = (interval: number) => {
+      const step = processor(1, () => LATER, { sessionOutputIntervalMs: interval });
+      const out: SessionRecord[] = [];
+      times.forEach((at, i) => {
+        out.push(...sessionsOf(step.process(message(touchRecord('c', `s${i}`, at)))));
+        out.push(...sessionsOf(step.tick(i * 400, { caughtUp: false })));
+      });
+      out.push(...sessionsOf(step.drain?.() ?? []));
+      return out;
+    };
+    const atOnce = run(0);
+    const held = run(1_000);
+    expect(held.length).toBeLessThan(atOnce.length);
+    expect(newest(held).map(({ sessionId, version, eventCount, status }) => ({ sessionId, version, eventCount, status }))).toEqual(
+      newest(atOnce).map(({ sessionId, version, eventCount, status }) => ({ sessionId, version, eventCount, status })),
+    );
   });
 });

@@ -69,6 +69,13 @@ export interface JourneyProcessorDeps {
   /** Bounds the time-driven stage work of one tick so a backlog of silent customers cannot stall input. */
   tickLimit: number;
   /**
+   * Session versions are held and go out, the newest of each session, at the first tick this long
+   * (processing time) after the last time, and always with `drain` before a state flush. Only when
+   * rows appear, never what they say: a session's rows replace each other by version. Default 0:
+   * every version goes out with the record that made it.
+   */
+  sessionOutputIntervalMs?: number;
+  /**
    * A live source's event time trails the wall clock by at most this much: when it goes idle, its
    * watermark follows the clock at that distance, so its sessions still close (see advanceLiveSources).
    */
@@ -188,7 +195,23 @@ export function createJourneyProcessor(
   };
 
   const loopback = (r: JourneyRecord): OutgoingRecord => ({ topic: topics.identifiedTouchpoints, key: r.customerId, value: codecs.record.encode(r) });
-  const sessionRecords = (list: SessionRecord[]): OutgoingRecord[] => list.map((s) => ({ topic: topics.sessions, key: s.customerId, value: codecs.session.encode(s) }));
+  const sessionRecords = (list: Iterable<SessionRecord>): OutgoingRecord[] => Array.from(list, (s) => ({ topic: topics.sessions, key: s.customerId, value: codecs.session.encode(s) }));
+  const sessionOutputIntervalMs = deps.sessionOutputIntervalMs ?? 0;
+  /** Session versions not sent yet, the newest per session (versions only grow). */
+  const heldSessions = new Map<string, SessionRecord>();
+  let sessionsSentAt = -Infinity;
+  /** A session change goes out now, or is held to go with the session's later changes. */
+  const sessionOutputs = (list: SessionRecord[]): OutgoingRecord[] => {
+    if (sessionOutputIntervalMs === 0) return sessionRecords(list);
+    for (const s of list) heldSessions.set(s.sessionId, s);
+    return [];
+  };
+  const releaseSessions = (): OutgoingRecord[] => {
+    if (heldSessions.size === 0) return [];
+    const out = sessionRecords(heldSessions.values());
+    heldSessions.clear();
+    return out;
+  };
   const stageRecords = (out: { transitions: StageTransition[]; funnel: FunnelEvent[]; churn: ChurnScore[] }): OutgoingRecord[] => {
     counters.transitions(out.transitions.length);
     const records: OutgoingRecord[] = [
@@ -221,7 +244,11 @@ export function createJourneyProcessor(
   /** `offset`: where the record was consumed (kept with a held record, passed on downstream). */
   const handle = (record: JourneyRecord, offset: number): OutgoingRecord[] => {
     // A deletion goes before any hold or forward: nothing of the customer may outlive it here.
-    if (record.kind === 'forget') return (forgetCustomer(record.customerId, { sessions, stages, forwards, barrier, attribution }), []);
+    if (record.kind === 'forget') {
+      forgetCustomer(record.customerId, { sessions, stages, forwards, barrier, attribution });
+      for (const [id, held] of heldSessions) if (held.customerId === record.customerId) heldSessions.delete(id);
+      return [];
+    }
     const tp = record.kind === 'touchpoint' ? record.touchpoint?.touchpoint : undefined;
     if (tp && deps.forgotten?.drops(touchpointIds(tp), tp.receivedAt)) {
       counters.forgottenDropped?.();
@@ -267,7 +294,7 @@ export function createJourneyProcessor(
         const staged = stages.process(attributed, ctp.touchpoint.receivedAt);
         return [
           { topic: topics.customerTouchpoints, key: record.customerId, value: codecs.record.encode({ ...record, inputOffset: offset, touchpoint: attributed }) },
-          ...sessionRecords(result.sessions),
+          ...sessionOutputs(result.sessions),
           ...stageRecords({ transitions: staged.transitions, funnel: staged.funnel, churn: staged.churn ? [staged.churn] : [] }),
           ...attributionRecords(attribution?.process(attributed)),
         ];
@@ -290,7 +317,7 @@ export function createJourneyProcessor(
         const out: OutgoingRecord[] = [];
         if (merge && record.state) {
           const parts = decodeCustomerState(record.state);
-          if (parts.sessions) out.push(...sessionRecords(sessions.importCustomer(record.customerId, parts.sessions)));
+          if (parts.sessions) out.push(...sessionOutputs(sessions.importCustomer(record.customerId, parts.sessions)));
           if (parts.journey) {
             const merged = stages.importCustomer(record.customerId, decodeJourneyState(parts.journey));
             out.push(...stageRecords({ transitions: merged.transitions, funnel: merged.funnel, churn: merged.churn ? [merged.churn] : [] }));
@@ -408,8 +435,14 @@ export function createJourneyProcessor(
       // until its held touchpoints have met the merged state.
       const eventTime = sessions.watermark - deps.sessions.graceMs;
       const settled = Number.isFinite(eventTime) ? stageRecords(stages.tick(eventTime, deps.tickLimit, (customerId) => barrier.isWaiting(customerId))) : [];
-      return fitted([...released, ...sessionRecords(closed), ...settled]);
+      const sessionsOut = sessionOutputs(closed);
+      if (heldSessions.size > 0 && at - sessionsSentAt >= sessionOutputIntervalMs) {
+        sessionsSentAt = at;
+        sessionsOut.push(...releaseSessions());
+      }
+      return fitted([...released, ...sessionsOut, ...settled]);
     },
+    drain: () => fitted(releaseSessions()),
     // Not the attribution part's: it changes only with the same customer's journey (a touchpoint, a merge).
     changedKeys: () => sessions.dirtyCount() + stages.dirtyCount() + dirtySources.size,
     takeStateUpdates(): StateUpdate[] {

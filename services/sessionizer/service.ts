@@ -48,6 +48,8 @@ export interface SessionizerServiceDeps {
   tickLimit?: number;
   /** The journey step's state goes to the changelog at most this often per partition (SESSIONIZER_STATE_FLUSH_MS). */
   stateFlushIntervalMs?: number;
+  /** How often a partition's held session versions go out (SESSIONIZER_SESSION_OUTPUT_MS; default 0: at once). */
+  sessionOutputIntervalMs?: number;
   /** ...or once this many customers changed in a partition (SESSIONIZER_STATE_FLUSH_MAX_CUSTOMERS). */
   stateFlushMaxCustomers?: number;
   recentMessagesPerPartition?: number;
@@ -243,6 +245,7 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
           },
         },
         tickLimit: deps.tickLimit ?? 5_000,
+        sessionOutputIntervalMs: deps.sessionOutputIntervalMs,
         maxEventLagMs: deps.maxEventLagMs,
         counters: {
           duplicates: () => duplicates.inc(),

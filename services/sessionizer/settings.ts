@@ -15,7 +15,7 @@ const DAY_MS = 86_400_000;
  */
 export function sessionSettings(
   config: SessionizerConfig,
-): Pick<SessionizerServiceDeps, 'sessions' | 'maxEventLagMs' | 'linkOptions' | 'mergeWait' | 'bounds' | 'stages' | 'tickLimit' | 'stageOf' | 'stateFlushIntervalMs' | 'stateFlushMaxCustomers' | 'attribution'> {
+): Pick<SessionizerServiceDeps, 'sessions' | 'maxEventLagMs' | 'linkOptions' | 'mergeWait' | 'bounds' | 'stages' | 'tickLimit' | 'stageOf' | 'stateFlushIntervalMs' | 'stateFlushMaxCustomers' | 'sessionOutputIntervalMs' | 'attribution'> {
   return {
     stageOf: stageClassifierFromFile(config.STAGE_RULES_FILE),
     stages: loadStagesOptions(config),
@@ -33,6 +33,7 @@ export function sessionSettings(
       : null,
     stateFlushIntervalMs: config.SESSIONIZER_STATE_FLUSH_MS,
     stateFlushMaxCustomers: config.SESSIONIZER_STATE_FLUSH_MAX_CUSTOMERS,
+    sessionOutputIntervalMs: config.SESSIONIZER_SESSION_OUTPUT_MS,
     sessions: {
       inactivityGapMs: config.SESSION_GAP_MINUTES * MINUTE,
       maxSessionMs: config.SESSION_MAX_HOURS * 60 * MINUTE,

@@ -25,6 +25,11 @@ export interface PartitionProcessor {
    * sessions); while catching up, only event time may move anything.
    */
   tick(now: number, context: { caughtUp: boolean }): OutgoingRecord[];
+  /**
+   * Outputs the processor held back to coalesce them (optional): sent before each state flush, so
+   * the state never includes an effect whose output was not sent.
+   */
+  drain?(): OutgoingRecord[];
   /** How many keys' state changed since the last `takeStateUpdates` (an upper bound is fine). */
   changedKeys(): number;
   /**
@@ -215,6 +220,7 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
    * handled new input, so that only an unfinished step leaves records after it.
    */
   const flushState = async (tp: TopicPartition, run: PartitionRun, control: PartitionControl | null): Promise<CommitPoint | null> => {
+    sendOutputs(run, run.processor.drain?.() ?? []);
     await awaitOutputs(tp, run);
     const handled = run.handled;
     const marksInput = handled !== null && handled !== run.applied;
