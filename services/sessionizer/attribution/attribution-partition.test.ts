@@ -213,6 +213,25 @@ describe('attribution state codec', () => {
     expect(restored.process(touch('u', 'late', 'social', T0 + 2000))).toEqual(p.process(touch('u', 'late', 'social', T0 + 2000)));
   });
 
+  it('round-trips strings of every kind (ASCII, non-ASCII after ASCII, 128+ characters), each encode on its own strings', () => {
+    const long = 'x'.repeat(130);
+    const first = {
+      clock: T0,
+      touches: [
+        { messageId: 'abc-déjà-vu', at: T0 - 5, channel: 'ads', campaign: 'été 2026 ☀', site: long },
+        { messageId: long + 'é', at: T0, channel: 'email', campaign: null, site: 'shop' },
+      ],
+      conversions: [{ id: 'o', at: T0, revenue: 3, site: long, customerId: 'kund-ö' }],
+    };
+    const second = { clock: T0, touches: [{ messageId: 'm', at: T0, channel: 'search', campaign: null, site: 'blog' }], conversions: [] };
+    const a = encodeAttributionState(first);
+    const b = encodeAttributionState(second);
+    expect(decodeAttributionState(a)).toEqual(first);
+    expect(decodeAttributionState(b)).toEqual(second);
+    // The second value holds none of the first one's strings.
+    expect(b.length).toBeLessThan(40);
+  });
+
   it('refuses another format, a cut value and trailing bytes', () => {
     const bytes = encodeAttributionState({ clock: T0, touches: [{ messageId: 'm', at: T0, channel: 'ads', campaign: null, site: 's' }], conversions: [] });
     expect(() => decodeAttributionState(Buffer.from([9, ...bytes.subarray(1)]))).toThrow(AttributionStateError);

@@ -57,8 +57,25 @@ class Writer {
     this.uint(n >= 0 ? n * 2 : -n * 2 - 1);
   }
   string(s: string): void {
-    // messageIds and channel names are ASCII: their byte length is their length.
-    const bytes = s.length < 128 && isAscii(s) ? s.length : Buffer.byteLength(s, 'utf8');
+    // messageIds and channel names are short ASCII: their byte length is their length, and copying
+    // their char codes beats Buffer#write's UTF-8 encoder, whose call costs more than these few bytes.
+    const n = s.length;
+    if (n < 128) {
+      this.room(n + 1);
+      const start = this.length;
+      scratch[start] = n;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 0x7f) break;
+        scratch[start + 1 + i] = c;
+      }
+      if (i === n) {
+        this.length = start + 1 + n;
+        return;
+      }
+    }
+    const bytes = Buffer.byteLength(s, 'utf8');
     this.uint(bytes);
     this.room(bytes);
     this.length += scratch.write(s, this.length, 'utf8');
@@ -73,11 +90,6 @@ class Writer {
     scratch.copy(out, 0, 0, this.length);
     return out;
   }
-}
-
-function isAscii(s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
-  return true;
 }
 
 class Reader {
@@ -121,20 +133,27 @@ class Reader {
   }
 }
 
+/**
+ * The customer's distinct strings in first-use order, reused by every encode (emptied first). A
+ * customer has a handful of them: a linear search beats a Map, and a module-level array and
+ * function allocate nothing per encode.
+ */
+const strings: string[] = [];
+/** Per touch of the state being encoded: channel index, campaign index + 1 (0 = none), site index. */
+const touchIndexes: number[] = [];
+function intern(s: string): number {
+  const i = strings.indexOf(s);
+  if (i >= 0) return i;
+  strings.push(s);
+  return strings.length - 1;
+}
+
 export function encodeAttributionState(state: AttributionState): Buffer {
-  // A customer has a handful of distinct strings: a linear search beats a Map here.
-  const strings: string[] = [];
-  const intern = (s: string): number => {
-    const i = strings.indexOf(s);
-    if (i >= 0) return i;
-    strings.push(s);
-    return strings.length - 1;
-  };
-  for (const t of state.touches) {
-    intern(t.channel);
-    if (t.campaign !== null) intern(t.campaign);
-    intern(t.site);
-  }
+  strings.length = 0;
+  // Interned on the first pass: the indexes the second pass writes.
+  const touchStrings: number[] = touchIndexes;
+  touchStrings.length = 0;
+  for (const t of state.touches) touchStrings.push(intern(t.channel), t.campaign === null ? 0 : intern(t.campaign) + 1, intern(t.site));
   for (const c of state.conversions) {
     intern(c.site);
     intern(c.customerId);
@@ -147,12 +166,13 @@ export function encodeAttributionState(state: AttributionState): Buffer {
   for (const s of strings) w.string(s);
   w.uint(state.touches.length);
   let previous = clock;
-  for (const t of state.touches) {
+  for (let i = 0; i < state.touches.length; i++) {
+    const t = state.touches[i]!;
     w.int(t.at - previous);
     previous = t.at;
-    w.uint(strings.indexOf(t.channel));
-    w.uint(t.campaign === null ? 0 : strings.indexOf(t.campaign) + 1);
-    w.uint(strings.indexOf(t.site));
+    w.uint(touchStrings[3 * i]!);
+    w.uint(touchStrings[3 * i + 1]!);
+    w.uint(touchStrings[3 * i + 2]!);
     w.string(t.messageId);
   }
   w.uint(state.conversions.length);
