@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { commonEnv, envInt, envList } from '../platform/config/env.js';
-import { DEFAULT_CONVERSION_EVENTS, DEFAULT_IGNORED_CHANNELS, DEFAULT_MAX_PATH_TOUCHES } from '../platform/attribution/journey-paths.js';
+import { conversionEnv } from '../platform/attribution/conversion-env.js';
+import { DEFAULT_IGNORED_CHANNELS, DEFAULT_MAX_PATH_TOUCHES } from '../platform/attribution/journey-paths.js';
 
 /** `npm run attribution`: the Markov attribution run (README: Attribution). */
 export const AttributionEnv = z.object({
   ...commonEnv,
-  /** Touchpoint events that are conversions. */
-  ATTRIBUTION_CONVERSION_EVENTS: envList([...DEFAULT_CONVERSION_EVENTS]),
+  /** Which touchpoints are conversions: events and stage entries. */
+  ...conversionEnv,
   /** Channels that are not touches (in-site navigation, server calls). */
   ATTRIBUTION_IGNORED_CHANNELS: envList([...DEFAULT_IGNORED_CHANNELS]),
   /** Distinct paths a run reads, the most frequent first (the rest are counted, not used). */

@@ -48,6 +48,7 @@ process.exitCode = await commandExitCode(
           toMs: period.toMs,
           site: period.site,
           conversionEvents: config.ATTRIBUTION_CONVERSION_EVENTS,
+          conversionStages: config.ATTRIBUTION_CONVERSION_STAGES,
           ignoredChannels: config.ATTRIBUTION_IGNORED_CHANNELS,
           maxTouches: config.ATTRIBUTION_MAX_PATH_TOUCHES,
           maxPaths: config.ATTRIBUTION_MAX_PATHS,

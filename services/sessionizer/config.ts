@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { commonEnv, envBoolean, envInt, envList } from '../platform/config/env.js';
+import { conversionEnv } from '../platform/attribution/conversion-env.js';
 
 export const SessionizerEnv = z.object({
   ...commonEnv,
@@ -61,8 +62,8 @@ export const SessionizerEnv = z.object({
   ATTRIBUTION_LOOKBACK_DAYS: envInt(30, 1, 365),
   /** Time decay: a touch this long before the conversion weighs half as much as one at it. */
   ATTRIBUTION_HALF_LIFE_DAYS: envInt(7, 1, 365),
-  /** Touchpoint events that are conversions (the same list as `npm run attribution`'s). */
-  ATTRIBUTION_CONVERSION_EVENTS: envList(['Order Completed', 'Contract Signed']),
+  /** Which touchpoints are conversions: events and stage entries (the same settings as `npm run attribution`'s). */
+  ...conversionEnv,
   /** Channels that are not touches (in-site navigation, server calls). */
   ATTRIBUTION_IGNORED_CHANNELS: envList(['web', 'other']),
   /** Touches kept per customer (the latest; README: Known limits). */

@@ -26,6 +26,17 @@ import { decodeJourneyState, encodeJourneyState } from './stages/state-codec.js'
  * touchpoints partition's event-time watermark as seen here.
  */
 const WATERMARK_PREFIX = 'wm:';
+const NO_STAGES: readonly string[] = [];
+/**
+ * The stages the touchpoint `messageId` made its customer enter: its own transitions, not those
+ * event time settled before it (a lapse back to consideration is no one's conversion).
+ */
+function stagesEnteredBy(transitions: readonly StageTransition[], messageId: string): readonly string[] {
+  if (transitions.length === 0) return NO_STAGES; // most touchpoints: nothing allocated
+  const out: string[] = [];
+  for (const t of transitions) if (t.messageId === messageId) out.push(t.toStage);
+  return out;
+}
 
 export interface JourneyCodecs {
   record: Codec<JourneyRecord>;
@@ -296,7 +307,7 @@ export function createJourneyProcessor(
           { topic: topics.customerTouchpoints, key: record.customerId, value: codecs.record.encode({ ...record, inputOffset: offset, touchpoint: attributed }) },
           ...sessionOutputs(result.sessions),
           ...stageRecords({ transitions: staged.transitions, funnel: staged.funnel, churn: staged.churn ? [staged.churn] : [] }),
-          ...attributionRecords(attribution?.process(attributed)),
+          ...attributionRecords(attribution?.process(attributed, stagesEnteredBy(staged.transitions, ctp.touchpoint.messageId))),
         ];
       }
       case 'merge': {

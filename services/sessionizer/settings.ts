@@ -27,6 +27,7 @@ export function sessionSettings(
           correctionMs: config.ATTRIBUTION_LOOKBACK_DAYS * DAY_MS,
           halfLifeMs: config.ATTRIBUTION_HALF_LIFE_DAYS * DAY_MS,
           conversionEvents: config.ATTRIBUTION_CONVERSION_EVENTS,
+          conversionStages: config.ATTRIBUTION_CONVERSION_STAGES,
           ignoredChannels: config.ATTRIBUTION_IGNORED_CHANNELS,
           maxTouches: config.ATTRIBUTION_MAX_TOUCHES,
         }

@@ -143,6 +143,40 @@ describe('attribution from ClickHouse', () => {
     expect(refused.statusCode).toBe(400);
   });
 
+  it('counts the touchpoints that entered a conversion stage as the conversions when told to (ATTRIBUTION_CONVERSION_STAGES), by their transitions', async () => {
+    const transition = (message: string, customer: string, to: string, at: number) => ({
+      transition_id: `t-${message}-${to}`, customer_id: customer, account_id: null, from_stage: null, to_stage: to, at: chDateTime64(at), cause: 'rule:x',
+      message_id: message, site: 'shop', channel: 'other', campaign: null, device_type: 'desktop', segment: null, referrer_customer_id: null, journey_number: 1,
+    });
+    const order = (customer: string) => ROWS.find((r) => r.customer_id === customer && r.event === 'Order Completed')!;
+    const alice = order('u:alice');
+    const bob = order('u:bob');
+    await db.ch.client.insert({
+      table: `${db.database}.stage_transitions`,
+      values: [
+        transition(alice.message_id, 'u:alice', 'purchase', Date.parse(`${alice.ts.replace(' ', 'T')}Z`)),
+        // bob's order was a repeat purchase (retention), and a lapse has no touchpoint: neither is a conversion.
+        transition(bob.message_id, 'u:bob', 'retention', Date.parse(`${bob.ts.replace(' ', 'T')}Z`)),
+        transition('', 'u:erin', 'purchase', T + 3 * HOUR),
+      ],
+      format: 'JSONEachRow',
+      clickhouse_settings: { insert_deduplication_token: '' },
+    });
+    const filter = { fromMs: T, toMs: T + 24 * HOUR, site: 'shop', conversionEvents: [], conversionStages: ['purchase'], ignoredChannels: DEFAULT_IGNORED_CHANNELS, maxTouches: 32, maxPaths: 1000 };
+    const run = await runMarkovAttribution(filter, { clickhouse: db.ch, now: () => NOW, newRunId: () => 'run-stages' });
+    // alice's order alone converts; bob's and erin's journeys end without a conversion.
+    const paths = [
+      { channels: ['search', 'email'], conversions: 1, nulls: 0 },
+      { channels: ['ads'], conversions: 0, nulls: 1 },
+      { channels: ['social', 'direct'], conversions: 0, nulls: 1 },
+      { channels: ['search'], conversions: 0, nulls: 1 },
+      { channels: ['email'], conversions: 0, nulls: 1 },
+    ];
+    expect(run).toMatchObject({ totalConversions: 1, totalNulls: 4, unattributedConversions: 0, pathsUsed: 5 });
+    const byChannel = (rows: { channel: string; conversions: number }[]) => Object.fromEntries(rows.map((r) => [r.channel, Number(r.conversions.toFixed(9))]));
+    expect(byChannel(run.channels)).toEqual(byChannel(markovAttribution(paths).channels));
+  });
+
   it('lists the most common paths to conversion and to drop-off with their rates', async () => {
     const p = await get(`/api/paths?${PERIOD}&limit=2`, R.PathsResponse);
     expect(p).toMatchObject({ journeys: 5, conversions: 3, unattributedConversions: 1, distinctPaths: 6 });

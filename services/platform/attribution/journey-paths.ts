@@ -10,7 +10,8 @@ import { collapseRepeats, parsePath, type PathCount } from './channel-path.js';
  * - a touch is a touchpoint in [from, to) whose channel is not ignored (default `web`, in-site
  *   navigation, and `other`, server calls: neither brought the customer) and that is not a conversion;
  * - a conversion is a touchpoint whose event is a conversion event (default Order Completed,
- *   Contract Signed);
+ *   Contract Signed), or one that made its customer enter a conversion stage (default none: the
+ *   journey step's transition for that touchpoint in `stage_transitions`, same message id);
  * - a customer's touches in time order are cut after each conversion: each conversion closes a
  *   converting path of the touches since the customer's previous conversion in the period (or since
  *   its start); the touches after the last conversion, up to the period's end, are a non-converting
@@ -25,6 +26,8 @@ export interface JourneyPathFilter {
   toMs: number;
   site?: string | undefined;
   conversionEvents: readonly string[];
+  /** Stages whose entry is a conversion (absent: none). */
+  conversionStages?: readonly string[] | undefined;
   ignoredChannels: readonly string[];
   /** Touches kept per path (the latest). */
   maxTouches: number;
@@ -43,9 +46,16 @@ export type PathParams = Record<string, string | number | readonly string[]>;
  * The CTEs `stitched` (anonymous id → its newest customer id) and `steps` (touches and conversions
  * of stitched customers in [{fromMs}, {toMs}), optionally one {site}).
  */
-function stepsCte(site: string | undefined): string {
+function stepsCte(site: string | undefined, byStage: boolean): string {
   const siteCondition = site === undefined ? '' : 'AND site = {site:String}';
   const period = `ts >= fromUnixTimestamp64Milli({fromMs:Int64}, 'UTC') AND ts < fromUnixTimestamp64Milli({toMs:Int64}, 'UTC') ${siteCondition}`;
+  // A transition carries its touchpoint's site and a time at or after the touchpoint's (a late one
+  // enters at the customer's newest time): bounded below by the period's start, never above.
+  const stageEntry = byStage
+    ? ` OR t.message_id IN (SELECT message_id FROM {db}.stage_transitions
+           WHERE to_stage IN {conversionStages:Array(String)} AND message_id != ''
+             AND at >= fromUnixTimestamp64Milli({fromMs:Int64}, 'UTC') ${siteCondition})`
+    : '';
   return `stitched AS (
   SELECT assumeNotNull(anonymous_id) AS anonymous_id, argMax(customer_id, ts) AS survivor
   FROM {db}.touchpoints
@@ -55,25 +65,28 @@ function stepsCte(site: string | undefined): string {
 steps AS (
   SELECT if(t.anonymous_id IS NULL OR s.survivor = '', t.customer_id, s.survivor) AS customer,
          t.ts AS ts, t.message_id AS message_id, t.channel AS channel, t.utm_campaign AS campaign, t.revenue AS revenue,
-         t.event IN {conversionEvents:Array(String)} AS is_conversion
+         (t.event IN {conversionEvents:Array(String)}${stageEntry}) AS is_conversion
   FROM (SELECT * FROM {db}.touchpoints FINAL WHERE ${period}) AS t
   LEFT JOIN stitched AS s ON s.anonymous_id = ifNull(t.anonymous_id, '')
   WHERE is_conversion OR t.channel NOT IN {ignoredChannels:Array(String)}
 )`;
 }
 
-const baseParams = (f: Pick<JourneyPathFilter, 'fromMs' | 'toMs' | 'site' | 'conversionEvents' | 'ignoredChannels'>): PathParams => ({
+type BaseFilter = Pick<JourneyPathFilter, 'fromMs' | 'toMs' | 'site' | 'conversionEvents' | 'conversionStages' | 'ignoredChannels'>;
+const byStage = (f: BaseFilter): boolean => (f.conversionStages?.length ?? 0) > 0;
+const baseParams = (f: BaseFilter): PathParams => ({
   fromMs: f.fromMs,
   toMs: f.toMs,
   ...(f.site === undefined ? {} : { site: f.site }),
   conversionEvents: f.conversionEvents,
+  ...(byStage(f) ? { conversionStages: f.conversionStages! } : {}),
   ignoredChannels: f.ignoredChannels,
 });
 
 /** The SQL (tables as `{db}.name`) and its bound parameters. */
 export function journeyPathsQuery(f: JourneyPathFilter): { sql: string; params: PathParams } {
   const sql = `
-WITH ${stepsCte(f.site)},
+WITH ${stepsCte(f.site, byStage(f))},
 chunks AS (
   SELECT arrayJoin(arrayReverseSplit(x -> x.3, arraySort(x -> (x.1, x.3, x.2), groupArray((ts, message_id, is_conversion, channel))))) AS chunk
   FROM steps
@@ -103,10 +116,10 @@ LIMIT {maxPaths:UInt32}`;
  * heuristic models at query time. At most `maxCustomers` customers (by id), so one query is bounded.
  */
 export function conversionJourneysQuery(
-  f: Pick<JourneyPathFilter, 'fromMs' | 'toMs' | 'site' | 'conversionEvents' | 'ignoredChannels'> & { conversionsFromMs: number; maxCustomers: number },
+  f: BaseFilter & { conversionsFromMs: number; maxCustomers: number },
 ): { sql: string; params: PathParams } {
   const sql = `
-WITH ${stepsCte(f.site)}
+WITH ${stepsCte(f.site, byStage(f))}
 SELECT customer,
        arraySort(x -> (x.1, x.2), groupArray((toUnixTimestamp64Milli(ts), message_id, is_conversion, channel, campaign, revenue))) AS steps
 FROM steps

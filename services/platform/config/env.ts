@@ -41,11 +41,20 @@ export const envInt = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER)
       return n;
     });
 
+const splitList = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
+
 export const envList = (fallback: string[]) =>
   z
     .string()
     .optional()
-    .transform((v) => (v === undefined || v.trim() === '' ? fallback : v.split(',').map((s) => s.trim()).filter(Boolean)));
+    .transform((v) => (v === undefined || v.trim() === '' ? fallback : splitList(v)));
+
+/** A list whose default is not empty, where `none` means the empty list (unset or empty: the default). */
+export const envListOrNone = (fallback: string[]) =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === '' ? fallback : v.trim() === 'none' ? [] : splitList(v)));
 
 const hostPort = /^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/;
 

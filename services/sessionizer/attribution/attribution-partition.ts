@@ -5,8 +5,9 @@ import { decodeAttributionState, encodeAttributionState } from './attribution-st
 
 /**
  * Rule-based attribution in the journey step, per conversion as it happens (README: Attribution).
- * A conversion is a touchpoint whose event is a conversion event; a touch is any other touchpoint
- * whose channel is not ignored, the definitions `/api/paths` and the Markov run use. Each conversion
+ * A conversion is a touchpoint whose event is a conversion event, or one that made the customer
+ * enter a conversion stage (its stage transitions, from the stage rules); a touch is any other
+ * touchpoint whose channel is not ignored, the definitions `/api/paths` and the Markov run use. Each conversion
  * is credited under every heuristic model to the touches of its site in its lookback window, and
  * every row goes out as an AttributionCredit record (table `attribution`). A touch that arrives
  * after a conversion it falls into (a late event), or touches that join with an absorbed id's state
@@ -16,7 +17,10 @@ import { decodeAttributionState, encodeAttributionState } from './attribution-st
  */
 export interface AttributionOptions extends AttributionLimits {
   halfLifeMs: number;
+  /** Touchpoint events that are conversions by their name. */
   conversionEvents: readonly string[];
+  /** Stages whose entry is a conversion: the touchpoint that moved the customer into one (e.g. `purchase`). */
+  conversionStages: readonly string[];
   ignoredChannels: readonly string[];
 }
 
@@ -28,6 +32,7 @@ export const DEFAULT_ATTRIBUTION_OPTIONS: AttributionOptions = {
   maxTouches: 64,
   maxConversions: 16,
   conversionEvents: ['Order Completed', 'Contract Signed'],
+  conversionStages: [],
   ignoredChannels: ['web', 'other'],
 };
 
@@ -42,6 +47,7 @@ export class AttributionPartition {
   private readonly states = new Map<string, AttributionState>();
   private readonly dirty = new Set<string>();
   private readonly conversionEvents: ReadonlySet<string>;
+  private readonly conversionStages: ReadonlySet<string>;
   private readonly ignoredChannels: ReadonlySet<string>;
   private readonly heuristic: HeuristicOptions;
 
@@ -51,14 +57,18 @@ export class AttributionPartition {
   ) {
     if (options.maxTouches > 100) throw new Error('attribution maxTouches must be at most 100 (the models count the latest 100 touches)');
     this.conversionEvents = new Set(options.conversionEvents);
+    this.conversionStages = new Set(options.conversionStages);
     this.ignoredChannels = new Set(options.ignoredChannels);
     this.heuristic = { lookbackMs: options.lookbackMs, halfLifeMs: options.halfLifeMs, maxTouches: 100 };
   }
 
-  /** One attributed touchpoint of `ctp.customerId` (after de-duplication): the rows it emits, usually none. */
-  process(ctp: CustomerTouchpoint): AttributionCredit[] {
+  /**
+   * One attributed touchpoint of `ctp.customerId` (after de-duplication) and the stages it made the
+   * customer enter (the stage step's transitions for it, in order): the rows it emits, usually none.
+   */
+  process(ctp: CustomerTouchpoint, enteredStages: readonly string[] = []): AttributionCredit[] {
     const tp = ctp.touchpoint;
-    const isConversion = this.conversionEvents.has(tp.event);
+    const isConversion = this.conversionEvents.has(tp.event) || this.entersConversionStage(enteredStages);
     if (!isConversion && this.ignoredChannels.has(tp.channel)) return [];
     const id = ctp.customerId;
     let state = this.states.get(id);
@@ -157,6 +167,11 @@ export class AttributionPartition {
     const keys = [...this.dirty];
     this.dirty.clear();
     return keys;
+  }
+
+  private entersConversionStage(entered: readonly string[]): boolean {
+    for (const stage of entered) if (this.conversionStages.has(stage)) return true;
+    return false;
   }
 
   private windowCount(c: KeptConversion, touches: readonly StoredTouch[]): number {

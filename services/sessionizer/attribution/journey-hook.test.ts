@@ -10,14 +10,14 @@ import { decodeCustomerState } from '../customer-state.js';
 import { createJourneyProcessor } from '../journey-processor.js';
 import { defaultStagesCoreConfig } from '../stages/stages-config.js';
 import { DAY, loadShippedChurnModel, loadShippedStageRules, T0, touch } from '../stages/testing.js';
-import { DEFAULT_ATTRIBUTION_OPTIONS } from './attribution-partition.js';
+import { DEFAULT_ATTRIBUTION_OPTIONS, type AttributionOptions } from './attribution-partition.js';
 
 const topics = topicsWithPrefix('t.');
 const recordCodec = topicCodecs.identifiedTouchpoints();
 const creditCodec = topicCodecs.attribution();
 const LATER = T0 + 365 * DAY;
 const noop = () => {};
-const processor = (withAttribution = true) =>
+const processor = (withAttribution: boolean | AttributionOptions = true) =>
   createJourneyProcessor({
     sourcePartitions: 1,
     mergeWait: { maxWaitMs: 60_000, maxHeld: 100, maxHeldBytes: 1 << 20 },
@@ -25,7 +25,7 @@ const processor = (withAttribution = true) =>
     codecs: { record: recordCodec, session: topicCodecs.sessions(), transition: topicCodecs.stageTransitions(), funnel: topicCodecs.funnelEvents(), churn: topicCodecs.churnScores(), attribution: creditCodec },
     sessions: sessionizerConfig(stageByEventName),
     stages: { rules: loadShippedStageRules('ecommerce.yaml'), config: defaultStagesCoreConfig(), churn: loadShippedChurnModel() },
-    attribution: withAttribution ? DEFAULT_ATTRIBUTION_OPTIONS : null,
+    attribution: withAttribution === true ? DEFAULT_ATTRIBUTION_OPTIONS : withAttribution === false ? null : withAttribution,
     tickLimit: 1_000,
     maxEventLagMs: 5 * 60_000,
     counters: { duplicates: noop, late: noop, sessionsClosed: noop, touchpoints: noop, transitions: noop, churnAlerts: noop, deadLetter: noop, mergeWaitsExpired: noop, mergeWaitsFull: noop, bounded: noop, oversizedOutput: noop, idleTick: noop },
@@ -63,6 +63,25 @@ describe('journey processor with attribution', () => {
     expect(linear(rows).sort()).toEqual([`u:track:${EVENTS.orderCompleted}::${T0 + 2 * DAY} ads 0.5 v2`, `u:track:${EVENTS.orderCompleted}::${T0 + 2 * DAY} email 0.5 v2`]);
     expect(rows.find((r) => r.model === 'first_touch' && r.credit === 1)).toMatchObject({ channel: 'ads', campaign: 'spring', revenueShare: 90, site: 'shop', customerId: 'u' });
     expect(bundledTopics(topics).has(topics.attribution)).toBe(true);
+  });
+
+  it('with conversion stages, the touchpoint that entered the stage is the conversion: a first order (purchase), not a repeat one (retention) nor the touchpoint after a lapse', () => {
+    const p = processor({ ...DEFAULT_ATTRIBUTION_OPTIONS, conversionEvents: [], conversionStages: ['purchase', 'consideration'] });
+    p.process(message(record('u', EVENTS.adClicked, T0, 'ads')));
+    const first = `u:track:${EVENTS.orderCompleted}::${T0 + DAY}`;
+    expect(linear(credits(p.process(message(record('u', EVENTS.orderCompleted, T0 + DAY, 'other', { revenue: 10 })))))).toEqual([`${first} ads 1 v1`]);
+    expect(credits(p.process(message(record('u', EVENTS.orderCompleted, T0 + 2 * DAY, 'other'))))).toEqual([]); // retention: a touch neither
+    // 100 days without a purchase: the next touchpoint first settles the lapse back to consideration,
+    // a transition of event time and not of this touchpoint, so it is a touch, not a conversion.
+    const lapsedAt = T0 + 102 * DAY;
+    const out = p.process(message(record('u', EVENTS.adClicked, lapsedAt, 'ads')));
+    expect(out.some((r) => r.topic === topics.stageTransitions)).toBe(true);
+    expect(credits(out)).toEqual([]);
+    expect(p.attribution!.get('u')!.touches.map((t) => t.at)).toContain(lapsedAt);
+    // By event name: not a conversion unless its event is listed.
+    const byName = processor();
+    byName.process(message(record('v', EVENTS.adClicked, T0, 'ads')));
+    expect(credits(byName.process(message(record('v', EVENTS.orderCompleted, T0 + 2 * DAY, 'other'))))).toHaveLength(5);
   });
 
   it('is off without options: no rows and no attribution part in the state', () => {
