@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pino from 'pino';
 import { Registry } from 'prom-client';
+import { runMarkovAttribution } from '../../services/attribution/markov-run.js';
+import { DEFAULT_CONVERSION_EVENTS, DEFAULT_IGNORED_CHANNELS, DEFAULT_MAX_PATH_TOUCHES } from '../../services/platform/attribution/journey-paths.js';
 import { createClickHouse, type ClickHouse } from '../../services/platform/clickhouse/client.js';
 import { migrate } from '../../services/platform/clickhouse/migrate.js';
 import { buildQueryApi } from '../../services/query-api/app.js';
@@ -14,7 +16,11 @@ import { buildQueryApi } from '../../services/query-api/app.js';
  * JS), then calls every dashboard endpoint through the query API and reports p50/p95 per endpoint.
  *
  * Volumes per N touchpoints: N/10 customers over 3 sites and 30 days (1 M at the issue's 10 M), N/5
- * funnel events, N/10 stage transitions, N/10 session versions, one churn score per customer, 200 alerts.
+ * funnel events, N/10 stage transitions, N/10 session versions, one churn score per customer, 200 alerts,
+ * and N/2 attribution rows (N/50 conversions, the share of orders among the touchpoints, each with 5
+ * touches under 5 models; a tenth of them in a second version, as corrections leave them).
+ * Before the calls, a Markov run over the whole period (every site, as `npm run attribution` without
+ * --site) is timed and stored: `markov` in the result; `/api/attribution` then reads it.
  */
 export interface QueriesBenchOptions {
   touchpoints?: number;
@@ -24,6 +30,8 @@ export interface QueriesBenchOptions {
   iterations?: number;
   /** An engine to use instead of a new embedded one (chdb allows one data dir per process). */
   clickhouse?: ClickHouse;
+  /** Only the endpoints whose key starts with one of these (default: all), e.g. ['attribution']. */
+  only?: readonly string[];
 }
 
 const DAY_MS = 86_400_000;
@@ -43,11 +51,35 @@ const dims = (nowMs: number) => `
   if(cust % 5 = 0, NULL, ${SEGMENTS}[1 + cust % 4]) AS segment,
   fromUnixTimestamp64Milli(toInt64(${nowMs} - bitShiftRight(h, 20) % ${30 * DAY_MS}), 'UTC') AS at`;
 
-/** `rows` generated rows with number, h (a hash of `hashOf`), cust (a customer) and the shared dims. */
+/**
+ * `rows` generated rows with number, h (a hash of `hashOf`), cust (a customer) and the shared dims.
+ * cust is h's low digits: a per-row choice made from other bits of h (bit shifts) is independent of the customer.
+ */
 const generated = (rows: number, hashOf: string, customers: number, nowMs: number) => `(
   SELECT *, ${dims(nowMs)}
   FROM (SELECT number, ${hashOf} AS h, h % ${customers} AS cust FROM numbers(${rows}))
 )`;
+
+/**
+ * Rows of `conversions` conversions under every model, `touches` touches each, at `version`. The
+ * current versions (5 touches) are conversions 0, 1, 2, …; the replaced ones (4 touches, version 4)
+ * are conversions 0, 10, 20, …, with the same customer, site and time (hashed from the conversion).
+ */
+function attributionRows(conversions: number, touches: number, version: number, customers: number, nowMs: number): string {
+  const perConversion = 5 * touches;
+  const conv = `${version === 4 ? '10 * ' : ''}intDiv(number, ${perConversion})`;
+  return `INSERT INTO {db}.attribution
+  (conversion_id, customer_id, site, converted_at, model, touch_message_id, channel, campaign, touch_at, credit, revenue_share, version)
+SELECT concat('conv-', toString(conv)), customer_id, site, at, model, concat('touch-', toString(conv), '-', toString(j)),
+  ${CHANNELS}[2 + cityHash64(conv, j) % 5], if(cityHash64(conv, j, 1) % 3 = 0, concat('camp-', toString(cityHash64(conv, j) % 10)), NULL),
+  at - toIntervalHour(6 * (${touches} - j)), credit, if(conv % 4 = 0, NULL, credit * 50), ${version}
+FROM (
+  SELECT *, ${conv} AS conv, intDiv(number % ${perConversion}, 5) AS j,
+    ['first_touch', 'last_touch', 'linear', 'position_based', 'time_decay'][1 + number % 5] AS model,
+    [toFloat64(j = 0), toFloat64(j = ${touches - 1}), 1 / ${touches}, if(j = 0 OR j = ${touches - 1}, 0.4, 0.2 / ${touches - 2}), 1 / ${touches}][1 + number % 5] AS credit
+  FROM ${generated(conversions * perConversion, `cityHash64(${conv}, 6)`, customers, nowMs)}
+)`;
+}
 
 export const defaultCustomers = (touchpoints: number): number => Math.max(1, Math.floor(touchpoints / 10));
 
@@ -59,11 +91,11 @@ function loadStatements(n: number, customers: number, nowMs: number): Record<str
    url, path, utm_campaign, device_type, segment, revenue, late, properties)
 SELECT concat('m-', toString(number)), customer_id, if(cust % 10 = 0, concat('acct-', toString(cust % 1000)), NULL),
   concat('s-', toString(cust), '-', toString(intDiv(number, 7))), 'track',
-  multiIf(h % 100 < 2, 'Order Completed', h % 100 < 3, 'Subscription Renewed',
+  multiIf(bitShiftRight(h, 40) % 100 < 2, 'Order Completed', bitShiftRight(h, 40) % 100 < 3, 'Subscription Renewed',
     ['Product Viewed', 'Products Searched', 'Product Added', 'Checkout Started', 'Feature Used', 'Email Link Clicked'][1 + bitShiftRight(h, 24) % 6]) AS event,
   NULL, customer_id, 'web-sdk', site, channel, at, at + toIntervalMillisecond(200),
   concat('https://', site, '.example', path), ['/', '/products', '/cart', '/checkout', '/pricing'][1 + bitShiftRight(h, 28) % 5] AS path,
-  campaign, device_type, segment, if(h % 100 < 3, round((h % 20000) / 100, 2), NULL), false, '{}'
+  campaign, device_type, segment, if(bitShiftRight(h, 40) % 100 < 3, round((h % 20000) / 100, 2), NULL), false, '{}'
 FROM ${rows(n, 'cityHash64(number, 1)')}`,
     funnel_events: `INSERT INTO {db}.funnel_events
   (event_id, kind, from_stage, stage, at, customer_id, site, channel, campaign, device_type, segment, seconds_to_convert)
@@ -93,6 +125,12 @@ SELECT concat('c', toString(number)), fromUnixTimestamp64Milli(toInt64(${nowMs} 
   1 - score, arraySlice(['no visit in 21 days', 'payment failed', 'fewer sessions', 'support ticket open'], 1, h % 3),
   ['send win-back email', 'call the customer', 'offer discount', 'none'][1 + bitShiftRight(h, 8) % 4], ${STAGES}[1 + bitShiftRight(h, 12) % 5], score >= 0.7
 FROM (SELECT number, cityHash64(number, 5) AS h FROM numbers(${customers}))`,
+    // Conversion `conv`: touch j of 5 under model m of 5 (credits as the models give 5 touches, time
+    // decay as linear), the conversion's customer, site and time from its own hash, each touch's
+    // channel and campaign from another.
+    attribution: attributionRows(Math.floor(n / 50), 5, 5, customers, nowMs),
+    // A tenth of the conversions also have the version a correction replaced (4 touches): FINAL drops them.
+    attribution_replaced: attributionRows(Math.ceil(n / 500), 4, 4, customers, nowMs),
     alerts: `INSERT INTO {db}.alerts
   (alert_id, monitor, status, at, since, site, step, baseline_rate, observed_rate, drop_pct, statistic, breakdown_hint, dashboard_url)
 SELECT concat('a', toString(number)), 'funnel-step-conversion', if(number % 4 = 0, 'firing', 'resolved'),
@@ -139,7 +177,34 @@ const URLS = (nowMs: number, customers: number): Record<string, string | ((call:
   'conversion-over-time (minute, 3 h)': `/api/conversion-over-time?site=shop&from=${nowMs - 3 * 3_600_000}`,
   'customer profile': (call) => `/api/customers/${customerOf(call, customers)}`,
   'customer timeline': (call) => `/api/customers/${customerOf(call, customers)}/timeline?limit=50`,
+  // The period of the stored Markov run (every site): the heuristic models from `attribution` FINAL, Markov from the run.
+  'attribution (every model, 30 d)': `/api/attribution?${markovPeriod(nowMs)}`,
+  'attribution (linear by campaign, shop, 30 d)': `/api/attribution?${markovPeriod(nowMs)}&site=shop&model=linear&breakdown=campaign`,
+  'attribution (first touch, shop, 7 d)': `/api/attribution?from=${nowMs - 7 * DAY_MS}&to=${nowMs}&site=shop&model=first_touch`,
 });
+
+/** The bench's whole 30 days (rows are at most 30 days before now): the Markov run's period. */
+const markovWindow = (nowMs: number) => ({ fromMs: nowMs - 30 * DAY_MS, toMs: nowMs + 60_000 });
+const markovPeriod = (nowMs: number): string => `from=${markovWindow(nowMs).fromMs}&to=${markovWindow(nowMs).toMs}`;
+
+/** One `npm run attribution` over the bench's data (every site), timed: the paths' query and the Markov computation. */
+async function timedMarkovRun(engine: ClickHouse, nowMs: number) {
+  const started = performance.now();
+  const run = await runMarkovAttribution(
+    { ...markovWindow(nowMs), conversionEvents: DEFAULT_CONVERSION_EVENTS, ignoredChannels: DEFAULT_IGNORED_CHANNELS, maxTouches: DEFAULT_MAX_PATH_TOUCHES, maxPaths: 1_000_000 },
+    { clickhouse: engine, now: () => nowMs, newRunId: () => 'bench-run' },
+  );
+  return {
+    seconds: round1((performance.now() - started) / 1000),
+    querySeconds: round1(run.queryMs / 1000),
+    computeSeconds: Math.round(run.computeMs) / 1000,
+    journeys: run.totalConversions + run.totalNulls,
+    conversions: run.totalConversions,
+    distinctPaths: run.distinctPaths,
+    pathsUsed: run.pathsUsed,
+    channels: run.channels.length,
+  };
+}
 
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 const round1 = (x: number): number => Math.round(x * 10) / 10;
@@ -170,8 +235,10 @@ export async function runQueriesBench(opts: QueriesBenchOptions = {}): Promise<R
       now: () => nowMs,
       cacheTtlMs: 0, // measure the store, not the API's result cache
     });
+    const selected = Object.entries(URLS(nowMs, customers)).filter(([name]) => !opts.only || opts.only.some((prefix) => name.startsWith(prefix)));
+    const markov = selected.some(([name]) => name.startsWith('attribution')) ? await timedMarkovRun({ ...engine, database }, nowMs) : undefined;
     const queries: Record<string, { p50: number; p95: number; max: number }> = {};
-    for (const [name, urlOf] of Object.entries(URLS(nowMs, customers))) {
+    for (const [name, urlOf] of selected) {
       const ms: number[] = [];
       for (let i = 0; i < iterations; i++) {
         const url = typeof urlOf === 'string' ? urlOf : urlOf(i);
@@ -191,6 +258,8 @@ export async function runQueriesBench(opts: QueriesBenchOptions = {}): Promise<R
       rows: Object.fromEntries(counts.map((c) => [c.table, Number(c.rows)])),
       loadSeconds: load,
       queriesMs: queries,
+      ...(markov ? { markov } : {}),
+      ...(opts.only ? { only: opts.only } : {}),
       totalSeconds: round1((performance.now() - started) / 1000),
     };
   } finally {
