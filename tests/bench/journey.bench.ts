@@ -23,6 +23,8 @@ export interface JourneyBenchOptions {
   seed: number;
   /** Writes a V8 CPU profile of the sessionizer here (node --cpu-prof) when set. */
   cpuProfileDir?: string;
+  /** ATTRIBUTION_ENABLED for the sessionizer (undefined: the sessionizer's default); recorded in the result. */
+  attribution?: boolean;
   log: (line: string) => void;
 }
 
@@ -65,6 +67,7 @@ export async function runJourneyBench(o: JourneyBenchOptions): Promise<unknown> 
     SESSIONIZER_HTTP_PORT: '0',
     // Event time only, as in the fault run: the backlog's hours of event time are not "late".
     SESSION_MAX_EVENT_LAG_MINUTES: '1440',
+    ...(o.attribution === undefined ? {} : { ATTRIBUTION_ENABLED: String(o.attribution) }),
     LOG_LEVEL: 'warn',
   }, o.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}`] : []);
   try {
@@ -86,6 +89,7 @@ export async function runJourneyBench(o: JourneyBenchOptions): Promise<unknown> 
       if (n > 0) written[key] = round(n / produced, 3);
     }
     const result = {
+      attribution: o.attribution ?? 'default',
       events: produced,
       seconds: round(seconds, 1),
       eventsPerSecond: Math.round(produced / seconds),

@@ -43,7 +43,15 @@ const benchLog = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 /** The journey processor on the fault run's input as a backlog (BENCH_JOURNEY_EVENTS, 1,000,000), on a broker of its own. */
 const journey = () =>
   onDedicatedBroker(env('BENCH_JOURNEY_KAFKA_PORT', 19_392), (brokers) =>
-    runJourneyBench({ brokers, events: env('BENCH_JOURNEY_EVENTS', 1_000_000), seed: env('FAULT_SEED', 11), cpuProfileDir: process.env.BENCH_CPU_PROFILE_DIR, log: benchLog }),
+    runJourneyBench({
+      brokers,
+      events: env('BENCH_JOURNEY_EVENTS', 1_000_000),
+      seed: env('FAULT_SEED', 11),
+      cpuProfileDir: process.env.BENCH_CPU_PROFILE_DIR,
+      // BENCH_JOURNEY_ATTRIBUTION=on|off: the journey step with or without attribution (its cost, README: Benchmarks).
+      ...(process.env.BENCH_JOURNEY_ATTRIBUTION ? { attribution: process.env.BENCH_JOURNEY_ATTRIBUTION === 'on' } : {}),
+      log: benchLog,
+    }),
   );
 /** A simulated history (BENCH_IMPORT_DAYS x BENCH_IMPORT_CUSTOMERS) imported through the pipeline, on a broker of its own. */
 const importStep = () =>
