@@ -54,8 +54,9 @@ export const SessionizerEnv = z.object({
   SESSIONIZER_MERGE_WAIT_MAX_HELD_KB: envInt(256, 16, 384),
   /**
    * Rule-based attribution per conversion in the journey step (README: Attribution). Off unless
-   * asked for: it costs the journey step ~35% more CPU per event (measured, README: Benchmarks),
-   * over the 10% it may; `npm start` turns it on for the demo.
+   * asked for: it cost the journey step ~35% more CPU per event on a quiet machine, ~11% on a loaded
+   * one after the cheaper state codec (measured, README: Benchmarks), not shown within the 10% it
+   * may; `npm start` turns it on for the demo.
    */
   ATTRIBUTION_ENABLED: envBoolean(false),
   /** A conversion's touches: those at most this long before it (both edges inclusive). */
