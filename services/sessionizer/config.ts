@@ -50,6 +50,19 @@ export const SessionizerEnv = z.object({
   SESSIONIZER_MAX_OPEN_EVENTS: envInt(512, 16, 100_000),
   /** A customer's changelog value (and merge transfer) at most this big; over it the sessions part is trimmed. */
   SESSIONIZER_MAX_CUSTOMER_STATE_KB: envInt(256, 16, 512),
+  /**
+   * A customer with no event for this many days of EVENT time (the partition's watermark, never the
+   * wall clock) leaves memory and the changelog (a tombstone); its next event starts from scratch
+   * (README: Known limits). Must be longer than the longest journey window (churn rescoring, 180
+   * days by default; checked at start). 400: a customer who buys once a year keeps its history.
+   */
+  SESSIONIZER_EVICT_IDLE_DAYS: envInt(400, 2, 3_650),
+  /**
+   * Merge-ledger entries (forwards of a merged-away id, transfers already imported) leave this many
+   * days of event time after their merge: they matter only while routers and replays may still
+   * use the absorbed id, which takes seconds to hours.
+   */
+  SESSIONIZER_EVICT_MERGE_LEDGER_DAYS: envInt(30, 1, 3_650),
   /** Bytes of records a merge survivor may hold while it waits (its changelog value is 4/3 of this). */
   SESSIONIZER_MERGE_WAIT_MAX_HELD_KB: envInt(256, 16, 384),
   /**

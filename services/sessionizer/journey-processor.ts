@@ -18,6 +18,7 @@ import { StagesPartition, type StagesPartitionOptions } from './stages/processor
 import { forgetCustomer } from './forget/forget-customer.js';
 import { touchpointIds } from '../platform/privacy/deletion-request.js';
 import type { ForgottenIds } from '../platform/privacy/forgotten-ids.js';
+import { DEFAULT_EVICTION_LIMITS, IdleEviction, type EvictionCounters, type EvictionLimits } from './idle-eviction.js';
 import { decodeJourneyState, encodeJourneyState } from './stages/state-codec.js';
 
 /**
@@ -48,7 +49,7 @@ export interface JourneyCodecs {
   attribution?: Codec<AttributionCredit>;
 }
 
-export interface JourneyCounters {
+export interface JourneyCounters extends Partial<EvictionCounters> {
   duplicates(): void;
   late(): void;
   sessionsClosed(n: number): void;
@@ -101,6 +102,8 @@ export interface JourneyProcessorDeps {
   mergeWait: MergeWaitLimits;
   /** What one customer may keep (README: Known limits); default DEFAULT_CUSTOMER_BOUNDS. */
   bounds?: CustomerBounds;
+  /** How long idle customers and merge-ledger entries stay, in event time (idle-eviction.ts); default DEFAULT_EVICTION_LIMITS. */
+  eviction?: EvictionLimits;
   counters: JourneyCounters;
   /**
    * Ids a deletion forgot (README: Privacy): their touchpoint records are dropped unprocessed. The
@@ -139,6 +142,12 @@ export function createJourneyProcessor(
   /** Customers merged away here (their owner forwards what still comes for them to the survivor). */
   const forwards = new MergeLedger('fwd:');
   const barrier = new MergeBarrier(deps.mergeWait);
+  const eviction = new IdleEviction(deps.eviction ?? DEFAULT_EVICTION_LIMITS, { sessions, stages, forwards, barrier, attribution }, {
+    customersEvicted: (how, n) => deps.counters.customersEvicted?.(how, n),
+    mergeLedgerEvicted: (n) => deps.counters.mergeLedgerEvicted?.(n),
+  });
+  /** The partition's event-time clock: its watermark less the grace period (a later event before it is late). */
+  const eventTime = () => sessions.watermark - deps.sessions.graceMs;
   const sourceWatermarks = new Map<number, number>();
   /** Sources the router found empty when it looked, with no touchpoint from them here since. */
   const emptySources = new Set<number>();
@@ -293,6 +302,8 @@ export function createJourneyProcessor(
         const ctp = record.touchpoint;
         const sourceWatermark = record.source != null && record.sourceWatermark != null ? record.sourceWatermark : undefined;
         if (sourceWatermark !== undefined && validSource(record.source!)) noteProgress(record.source!, sourceWatermark);
+        // At the time the stages take it (a future-stamped event counts as received).
+        eviction.beforeTouchpoint(record.customerId, Math.min(ctp.touchpoint.timestamp, ctp.touchpoint.receivedAt));
         const result = sessions.process(ctp.touchpoint, record.customerId, ctp.accountId, sourceWatermark);
         if (result.duplicate) {
           counters.duplicates();
@@ -312,7 +323,7 @@ export function createJourneyProcessor(
       }
       case 'merge': {
         const into = record.mergeInto;
-        forwards.firstTime(record.customerId, into);
+        forwards.firstTime(record.customerId, into, eventTime());
         const journey = stages.exportCustomer(record.customerId);
         const journeyPart = journey === null ? null : encodeJourneyState(journey);
         const attributionPart = attribution?.exportCustomer(record.customerId) ?? null;
@@ -324,7 +335,7 @@ export function createJourneyProcessor(
         return [loopback({ kind: 'transfer', customerId: into, touchpoint: null, mergeInto: null, mergedFrom: record.customerId, state })];
       }
       case 'transfer': {
-        const { merge, release } = barrier.transferred(record.customerId, record.mergedFrom);
+        const { merge, release } = barrier.transferred(record.customerId, record.mergedFrom, eventTime());
         const out: OutgoingRecord[] = [];
         if (merge && record.state) {
           const parts = decodeCustomerState(record.state);
@@ -444,8 +455,10 @@ export function createJourneyProcessor(
       // late by definition, so whether a window expired first cannot depend on arrival timing. A
       // survivor waiting for an absorbed journey keeps its deadlines, as it keeps its sessions open,
       // until its held touchpoints have met the merged state.
-      const eventTime = sessions.watermark - deps.sessions.graceMs;
-      const settled = Number.isFinite(eventTime) ? stageRecords(stages.tick(eventTime, deps.tickLimit, (customerId) => barrier.isWaiting(customerId))) : [];
+      const clock = eventTime();
+      const settled = Number.isFinite(clock) ? stageRecords(stages.tick(clock, deps.tickLimit, (customerId) => barrier.isWaiting(customerId))) : [];
+      // After the expiry and the stages' due work above: what is evicted has nothing left to emit.
+      eviction.pass(clock, deps.tickLimit);
       const sessionsOut = sessionOutputs(closed);
       if (heldSessions.size > 0 && at - sessionsSentAt >= sessionOutputIntervalMs) {
         sessionsSentAt = at;

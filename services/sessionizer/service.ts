@@ -25,6 +25,7 @@ import { sessionizerConfig, type SessionConfig } from './core/sessions.js';
 import { createIdentityRouter } from './identity-router.js';
 import { createIdentityTable } from './identity-table.js';
 import { DEFAULT_ATTRIBUTION_OPTIONS, type AttributionOptions } from './attribution/attribution-partition.js';
+import type { EvictionLimits } from './idle-eviction.js';
 import { createJourneyProcessor } from './journey-processor.js';
 import { RetryWindowCopy } from './retry-window-copy.js';
 import type { StagesPartitionOptions } from './stages/processor.js';
@@ -40,6 +41,8 @@ export interface SessionizerServiceDeps {
   mergeWait?: MergeWaitLimits;
   /** What one customer may keep in the journey step (default DEFAULT_CUSTOMER_BOUNDS; README: Known limits). */
   bounds?: CustomerBounds;
+  /** How long idle customers and merge-ledger entries stay, in event time (default DEFAULT_EVICTION_LIMITS; README: Known limits). */
+  eviction?: EvictionLimits;
   /** Stage rules, churn model and tunables (stages-options.ts). */
   stages: StagesPartitionOptions;
   /** Rule-based attribution per conversion (default DEFAULT_ATTRIBUTION_OPTIONS; null: off). */
@@ -177,6 +180,17 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
     help: 'State flushes too large for one request, written as several appends with the applied-offset marker last',
     registers: [deps.registry],
   });
+  const customersEvicted = new Counter({
+    name: 'sessionizer_customers_evicted_total',
+    help: 'Customers evicted after SESSIONIZER_EVICT_IDLE_DAYS of event time without an event (tombstoned), by how: a round over idle customers, or their own later event',
+    labelNames: ['how'],
+    registers: [deps.registry],
+  });
+  const ledgerEvicted = new Counter({
+    name: 'sessionizer_merge_ledger_evicted_total',
+    help: 'Merge-ledger entries (fwd:, imp:) evicted SESSIONIZER_EVICT_MERGE_LEDGER_DAYS of event time after their merge (tombstoned)',
+    registers: [deps.registry],
+  });
   const touchpoints = new Counter({ name: 'stages_touchpoints_total', help: 'Touchpoints applied to journeys', registers: [deps.registry] });
   const transitions = new Counter({ name: 'stages_transitions_total', help: 'Stage transitions emitted', registers: [deps.registry] });
   const churnAlerts = new Counter({ name: 'stages_churn_threshold_crossings_total', help: 'Churn scores that crossed the threshold', registers: [deps.registry] });
@@ -231,6 +245,7 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
         forgotten,
         mergeWait: deps.mergeWait ?? mergeWaitLimits(),
         bounds: deps.bounds,
+        eviction: deps.eviction,
         onFlagged: (customerId, bound) => logger.warn({ customerId, bound }, 'customer reached a state bound: flagged (README: Known limits)'),
         topics: deps.topics,
         codecs,
@@ -264,6 +279,8 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
           oversizedOutput: () => oversized.inc(),
           idleTick: () => idleTicks.inc(),
           forgottenDropped: () => journeyForgottenDrops.inc(),
+          customersEvicted: (how, n) => customersEvicted.inc({ how }, n),
+          mergeLedgerEvicted: (n) => ledgerEvicted.inc(n),
         },
         now,
       }),

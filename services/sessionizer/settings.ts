@@ -1,6 +1,7 @@
 import type { SessionizerConfig } from './config.js';
 import { mergeWaitLimits } from '../platform/streams/merge-barrier.js';
-import { DEFAULT_ATTRIBUTION_OPTIONS } from './attribution/attribution-partition.js';
+import { DEFAULT_ATTRIBUTION_OPTIONS, type AttributionOptions } from './attribution/attribution-partition.js';
+import { checkEvictionLimits } from './idle-eviction.js';
 import { RECENT_ID_BYTES } from './core/customer-bounds.js';
 import type { SessionizerServiceDeps } from './service.js';
 import { stageClassifierFromFile } from './stage-classifier.js';
@@ -15,23 +16,19 @@ const DAY_MS = 86_400_000;
  */
 export function sessionSettings(
   config: SessionizerConfig,
-): Pick<SessionizerServiceDeps, 'sessions' | 'maxEventLagMs' | 'linkOptions' | 'mergeWait' | 'bounds' | 'stages' | 'tickLimit' | 'stageOf' | 'stateFlushIntervalMs' | 'stateFlushMaxCustomers' | 'sessionOutputIntervalMs' | 'attribution'> {
+): Pick<SessionizerServiceDeps, 'sessions' | 'maxEventLagMs' | 'linkOptions' | 'mergeWait' | 'bounds' | 'stages' | 'tickLimit' | 'stageOf' | 'stateFlushIntervalMs' | 'stateFlushMaxCustomers' | 'sessionOutputIntervalMs' | 'attribution' | 'eviction'> {
+  const stages = loadStagesOptions(config);
+  const attribution = attributionOptions(config);
   return {
     stageOf: stageClassifierFromFile(config.STAGE_RULES_FILE),
-    stages: loadStagesOptions(config),
+    stages,
     tickLimit: config.STAGES_TICK_LIMIT,
-    attribution: config.ATTRIBUTION_ENABLED
-      ? {
-          ...DEFAULT_ATTRIBUTION_OPTIONS,
-          lookbackMs: config.ATTRIBUTION_LOOKBACK_DAYS * DAY_MS,
-          correctionMs: config.ATTRIBUTION_LOOKBACK_DAYS * DAY_MS,
-          halfLifeMs: config.ATTRIBUTION_HALF_LIFE_DAYS * DAY_MS,
-          conversionEvents: config.ATTRIBUTION_CONVERSION_EVENTS,
-          conversionStages: config.ATTRIBUTION_CONVERSION_STAGES,
-          ignoredChannels: config.ATTRIBUTION_IGNORED_CHANNELS,
-          maxTouches: config.ATTRIBUTION_MAX_TOUCHES,
-        }
-      : null,
+    attribution,
+    eviction: checkEvictionLimits(
+      { customerIdleMs: config.SESSIONIZER_EVICT_IDLE_DAYS * DAY_MS, mergeLedgerIdleMs: config.SESSIONIZER_EVICT_MERGE_LEDGER_DAYS * DAY_MS },
+      stages.config,
+      attribution,
+    ),
     stateFlushIntervalMs: config.SESSIONIZER_STATE_FLUSH_MS,
     stateFlushMaxCustomers: config.SESSIONIZER_STATE_FLUSH_MAX_CUSTOMERS,
     sessionOutputIntervalMs: config.SESSIONIZER_SESSION_OUTPUT_MS,
@@ -50,4 +47,20 @@ export function sessionSettings(
       maxStateBytes: config.SESSIONIZER_MAX_CUSTOMER_STATE_KB * 1024,
     },
   };
+}
+
+/** Rule-based attribution from the environment, or null when it is off. */
+function attributionOptions(config: SessionizerConfig): AttributionOptions | null {
+  return config.ATTRIBUTION_ENABLED
+    ? {
+        ...DEFAULT_ATTRIBUTION_OPTIONS,
+        lookbackMs: config.ATTRIBUTION_LOOKBACK_DAYS * DAY_MS,
+        correctionMs: config.ATTRIBUTION_LOOKBACK_DAYS * DAY_MS,
+        halfLifeMs: config.ATTRIBUTION_HALF_LIFE_DAYS * DAY_MS,
+        conversionEvents: config.ATTRIBUTION_CONVERSION_EVENTS,
+        conversionStages: config.ATTRIBUTION_CONVERSION_STAGES,
+        ignoredChannels: config.ATTRIBUTION_IGNORED_CHANNELS,
+        maxTouches: config.ATTRIBUTION_MAX_TOUCHES,
+      }
+    : null;
 }

@@ -87,11 +87,20 @@ export class MergeBarrier {
 
   /**
    * A `transfer` reached `survivor`: `merge` says whether its state is new here (merge it first),
-   * `release` the records held for it, to process after the merge.
+   * `release` the records held for it, to process after the merge. `eventTime`: the partition's, for
+   * the ledger entry's age (evictIdle).
    */
-  transferred(survivor: string, absorbed: string | null): { merge: boolean; release: Buffer[] } {
+  transferred(survivor: string, absorbed: string | null, eventTime: number): { merge: boolean; release: Buffer[] } {
     if (absorbed === null) return { merge: true, release: [] };
-    return { merge: this.imported.firstTime(absorbed, survivor), release: this.arrived(survivor, absorbed) };
+    return { merge: this.imported.firstTime(absorbed, survivor, eventTime), release: this.arrived(survivor, absorbed) };
+  }
+
+  /**
+   * Evicts ledger entries of absorbed ids merged at least `idleMs` of event time ago (MergeLedger.evictIdle):
+   * a transfer repeated after that would be merged again. Waits are not evicted: they end on their own limits.
+   */
+  evictIdle(eventTime: number, idleMs: number, limit: number, start: boolean): number {
+    return this.imported.evictIdle(eventTime, idleMs, limit, start);
   }
 
   /** Whether `customerId` is a survivor waiting for an absorbed state. */

@@ -22,9 +22,18 @@ export interface CustomerStores {
  * cannot bring it back: the router drops the customer's touchpoints from the forget markers on.
  */
 export function forgetCustomer(customerId: string, stores: CustomerStores): void {
+  removeCustomerState(customerId, stores);
+  stores.forwards.forget(customerId);
+  stores.barrier.forget(customerId);
+}
+
+/**
+ * Removes the customer's own value (sessions, dedup ids, account, bound flag, journey, attribution
+ * touches) the way a merge exports it: the key is marked changed with nothing left, so the next
+ * flush writes its tombstone. Entries of other keys that name it (merge ledgers) stay.
+ */
+export function removeCustomerState(customerId: string, stores: Pick<CustomerStores, 'sessions' | 'stages' | 'attribution'>): void {
   stores.sessions.exportCustomer(customerId);
   stores.stages.exportCustomer(customerId);
   stores.attribution?.exportCustomer(customerId);
-  stores.forwards.forget(customerId);
-  stores.barrier.forget(customerId);
 }

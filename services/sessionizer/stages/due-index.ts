@@ -22,6 +22,11 @@ export class DueIndex {
     if (this.heap.size > 2 * this.scheduled.size + 1024) this.compact();
   }
 
+  /** Whether `key` has time-driven work scheduled (possibly at a stale, earlier time). */
+  has(key: string): boolean {
+    return this.scheduled.has(key);
+  }
+
   unschedule(key: string): void {
     this.scheduled.delete(key);
   }

@@ -1,3 +1,4 @@
+import { MapSweep } from '../../platform/collections/map-sweep.js';
 import { STAGES, type ChurnScore, type CustomerTouchpoint, type FunnelEvent, type Stage, type StageTransition } from '../../../schemas/journey.js';
 import { churnDueAt, scoreChurn, type ChurnModel } from './churn/score.js';
 import { DueIndex } from './due-index.js';
@@ -52,6 +53,7 @@ export class StagesPartition {
   private readonly states = new Map<string, JourneyState>();
   private readonly due = new DueIndex();
   private readonly dirty = new Set<string>();
+  private readonly idleSweep = new MapSweep(this.states);
   private touchpoints = 0;
   private ticked = 0;
 
@@ -115,6 +117,18 @@ export class StagesPartition {
     }
     return out;
   }
+
+  /**
+   * Customers whose last activity is at or before `before` (or who never had any) and who have no
+   * time-driven work left (no drop-off, lapse or rescoring due: evicting one earlier would lose it),
+   * from a round over every journey that visits at most `limit` of them per call; `start` begins a
+   * round unless one is under way. The caller evicts them (exportCustomer writes the tombstone).
+   */
+  idleCustomers(before: number, limit: number, start: boolean): string[] {
+    if (start) this.idleSweep.start();
+    return this.idleSweep.visit(limit, (id, state) => this.isIdle(id, state, before));
+  }
+
 
   /** Removes a customer that identity stitching merged into another id; send the result to the survivor's partition. */
   exportCustomer(customerId: string): JourneyState | null {
@@ -192,6 +206,10 @@ export class StagesPartition {
     const byStage = Object.fromEntries([...STAGES, 'none'].map((s) => [s, 0])) as Record<Stage | 'none', number>;
     for (const s of this.states.values()) byStage[s.stage ?? 'none']++;
     return { customers: this.states.size, byStage, scheduled: this.due.size, dirty: this.dirty.size, touchpoints: this.touchpoints, ticked: this.ticked };
+  }
+
+  private isIdle(id: string, state: JourneyState, before: number): boolean {
+    return (state.lastActivityAt === null || state.lastActivityAt <= before) && !this.due.has(id);
   }
 
   private store(id: string, state: JourneyState): void {
