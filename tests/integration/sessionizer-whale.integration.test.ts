@@ -1,12 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Kafka } from 'kafkajs';
-import type { Registry } from 'prom-client';
 import { identityKey, type Touchpoint } from '../../schemas/touchpoint.js';
 import { topicCodecs, type Topics } from '../../schemas/topics.js';
 import type { SessionRecord } from '../../schemas/journey.js';
 import { createKafkaProducer } from '../../services/platform/kafka/producer.js';
-import { readPartitionRange } from '../../services/platform/kafka/read-range.js';
-import { membersOf } from '../../services/platform/kafka/record-bundle.js';
 import { decodeCustomerState } from '../../services/sessionizer/customer-state.js';
 import { CustomerCodec } from '../../services/sessionizer/core/customer-codec.js';
 import { DEFAULT_CUSTOMER_BOUNDS } from '../../services/sessionizer/core/customer-bounds.js';
@@ -15,6 +12,7 @@ import { waitForDrained } from '../support/drain.js';
 import { uniqueGroupId, uniqueTopics } from '../support/kafka.js';
 import { createTestTopics, freshRegistry, testKafka } from '../support/pipeline.js';
 import { sessionizerGroups, testSessionizer, tp } from '../support/journey-fixtures.js';
+import { metric, readAll } from '../support/topic-contents.js';
 
 const MIN = 60_000;
 const WHALE_EVENTS = 300_000;
@@ -40,23 +38,6 @@ async function produce(kafka: Kafka, topics: Topics, count: number, touchpointAt
   } finally {
     await producer.stop();
   }
-}
-
-/** Every record of a topic, all partitions, from the start to its end now. */
-async function readAll(kafka: Kafka, topic: string, onValue: (value: Buffer, key: string) => void): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const offsets = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
-  for (const o of offsets) {
-    await readPartitionRange(kafka, { topic, partition: o.partition, from: BigInt(o.low), to: BigInt(o.high) }, (m) => {
-      for (const member of membersOf(m)) if (member.value) onValue(member.value, member.key?.toString('utf8') ?? '');
-    });
-  }
-}
-
-async function metric(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const values = (await registry.getSingleMetric(name)!.get()).values;
-  return values.filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l)).reduce((n, v) => n + v.value, 0);
 }
 
 describe('a whale: one customer with 300,000 events in a row among normal customers', () => {
@@ -101,6 +82,7 @@ describe('a whale: one customer with 300,000 events in a row among normal custom
     const sessions = new Map<string, SessionRecord>();
     const codec = topicCodecs.sessions();
     await readAll(kafka, topics.sessions, (value) => {
+      if (value === null) return;
       const s = codec.decode(value);
       const known = sessions.get(s.sessionId);
       if (!known || s.version > known.version) sessions.set(s.sessionId, s);
