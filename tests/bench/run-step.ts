@@ -10,6 +10,7 @@ import { runQueriesBench } from './queries.bench.js';
 import { runSessionizerBench } from './sessionizer.bench.js';
 import { runSimulatorBench } from './simulator.bench.js';
 import { runStagesBench } from './stages.bench.js';
+import { runStateBench } from './state.bench.js';
 
 const [name, brokers = '127.0.0.1:19092'] = process.argv.slice(2);
 const env = (key: string, fallback: number) => Number(process.env[key] ?? fallback);
@@ -23,6 +24,7 @@ const steps: Record<string, () => Promise<unknown>> = {
   queries: () => runQueriesBench({ touchpoints: env('BENCH_QUERY_TOUCHPOINTS', 10_000_000), only: process.env.BENCH_QUERY_ONLY?.split(',').filter(Boolean) }),
   journey: () => journey(),
   import: () => importStep(),
+  state: () => stateStep(),
   e2e: () => e2e(),
 };
 /** Runs `step` against a broker of its own on `port` (a fresh data directory), stopped afterwards or on Ctrl-C. */
@@ -57,6 +59,14 @@ const journey = () =>
 const importStep = () =>
   onDedicatedBroker(env('BENCH_IMPORT_KAFKA_PORT', 19_492), (brokers) =>
     runImportBench({ brokers, days: env('BENCH_IMPORT_DAYS', 30), customers: env('BENCH_IMPORT_CUSTOMERS', 10_000), seed: env('SIMULATOR_SEED', 42), log: benchLog }),
+  );
+/**
+ * The journey processor's state at scale (BENCH_STATE_CUSTOMERS, 1,000,000): restore time and memory
+ * per million customers, and a joining instance restoring only its partitions; on a broker of its own.
+ */
+const stateStep = () =>
+  onDedicatedBroker(env('BENCH_STATE_KAFKA_PORT', 19_592), (brokers) =>
+    runStateBench({ brokers, customers: env('BENCH_STATE_CUSTOMERS', 1_000_000), cpuProfileDir: process.env.BENCH_CPU_PROFILE_DIR, log: benchLog }),
   );
 /**
  * The e2e step runs on a broker of its own (BENCH_KAFKA_PORT, default 19292; a fresh data directory)

@@ -69,6 +69,7 @@ export interface StatefulHandlerDeps {
    * its copy and the changelog's tail. Absent, every restore reads the whole changelog partition.
    */
   localStateDir?: string;
+  /** `ms`: the whole restore, the changelog read and the processor taking every entry. */
   onRestored?(tp: TopicPartition, stats: { keys: number; ms: number; records: number; fromLocalCopy: boolean }): void;
   /**
    * A state flush too large for one request went as `appends` appends, the marker in the last
@@ -146,6 +147,7 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
 
   const restore = async (tp: TopicPartition): Promise<PartitionRun> => {
     const processor = await deps.createProcessor(tp);
+    const started = deps.now();
     deps.logger.info({ tp, changelog: deps.changelogTopic }, 'restoring partition state');
     const copy = openLocalCopy(tp);
     const restored = await restorePartition(deps.kafka, deps.changelogTopic, tp.partition, deps.logger, deps.now, copy?.load() ?? null);
@@ -158,6 +160,8 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
     } else if (copy && (restored.records > 0 || !restored.fromLocalCopy)) copy.rewrite(changelogEntries(restored), restored.end);
     for (const [k, v] of restored.entries) processor.restore(k, v);
     processor.takeStateUpdates(); // restoring is not a change
+    const ms = deps.now() - started;
+    deps.logger.info({ tp, keys: restored.entries.size, ms, readMs: restored.ms }, 'partition restored');
     const run: PartitionRun = {
       processor,
       applied: restored.appliedOffset,
@@ -170,7 +174,7 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
       rollback: [...restored.rollback].map(([k, value]) => ({ key: k, value })),
     };
     runs.set(key(tp), run);
-    deps.onRestored?.(tp, { keys: restored.entries.size, ms: restored.ms, records: restored.records, fromLocalCopy: restored.fromLocalCopy });
+    deps.onRestored?.(tp, { keys: restored.entries.size, ms, records: restored.records, fromLocalCopy: restored.fromLocalCopy });
     return run;
   };
 
