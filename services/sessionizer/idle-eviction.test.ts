@@ -8,7 +8,10 @@ import { MergeLedger } from '../platform/streams/merge-ledger.js';
 import type { StateUpdate } from '../platform/streams/stateful-handler.js';
 import { sessionizerConfig } from './core/sessions.js';
 import { stageByEventName } from './core/test-touchpoint.js';
+import { parseEnv } from '../platform/config/env.js';
+import { SessionizerEnv } from './config.js';
 import { checkEvictionLimits, type EvictionLimits } from './idle-eviction.js';
+import { sessionSettings } from './settings.js';
 import { createJourneyProcessor } from './journey-processor.js';
 import { defaultStagesCoreConfig } from './stages/stages-config.js';
 import { loadShippedChurnModel, loadShippedStageRules, T0, touch } from './stages/testing.js';
@@ -191,6 +194,9 @@ describe('idle eviction in the journey step (event time)', () => {
     const stages = defaultStagesCoreConfig();
     expect(() => checkEvictionLimits({ ...LIMITS, customerIdleMs: 180 * DAY }, stages, null)).toThrow(/longer than the longest journey window \(180 days/);
     expect(checkEvictionLimits(LIMITS, stages, null)).toEqual(LIMITS);
+    // From the environment: the defaults, and a start refused with the setting's name.
+    expect(sessionSettings(parseEnv(SessionizerEnv, {})).eviction).toEqual(LIMITS);
+    expect(() => sessionSettings(parseEnv(SessionizerEnv, { SESSIONIZER_EVICT_IDLE_DAYS: '90' }))).toThrow(/SESSIONIZER_EVICT_IDLE_DAYS \(90 days\)/);
   });
 });
 
