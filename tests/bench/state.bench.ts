@@ -103,14 +103,22 @@ export function* customerStates(topics: Topics, customers: number, end: number):
   }
 }
 
-/** Fills the journey changelog with `customers` customers' state, each key on the partition the journey step would write it to. */
-async function fillChangelog(kafka: Kafka, topics: Topics, customers: number, end: number, log: (line: string) => void): Promise<{ records: number; bytes: number }> {
+/** How many of the changelog's values are kept for the in-process restore (heap per customer, apply time). */
+const SAMPLE = 100_000;
+
+/**
+ * Fills the journey changelog with `customers` customers' state, each key on the partition the
+ * journey step would write it to; returns the first SAMPLE values too.
+ */
+async function fillChangelog(kafka: Kafka, topics: Topics, customers: number, end: number, log: (line: string) => void): Promise<{ records: number; bytes: number; sample: StateUpdate[] }> {
   const producer = createKafkaProducer(kafka, { name: 'state-bench' });
   await producer.start();
   let records = 0;
   let bytes = 0;
+  const sample: StateUpdate[] = [];
   try {
     for (const chunk of customerStates(topics, customers, end)) {
+      if (sample.length < SAMPLE) sample.push(...chunk);
       const updates: OutgoingRecord[] = chunk.map((u) => ({ topic: topics.journeyChangelog, key: u.key, value: u.value, partition: partitionOfHash(u.key, PARTITIONS) }));
       for (let i = 0; i < updates.length; i += 2_000) await producer.send(updates.slice(i, i + 2_000));
       records += updates.length;
@@ -120,7 +128,26 @@ async function fillChangelog(kafka: Kafka, topics: Topics, customers: number, en
   } finally {
     await producer.stop();
   }
-  return { records, bytes };
+  return { records, bytes, sample };
+}
+
+/**
+ * The journey processor taking `values` in this process, without Kafka: the heap its state
+ * occupies (after a full GC; needs --expose-gc, which `npm run bench` gives its steps) and the CPU
+ * of applying them, per million customers.
+ */
+function inProcessRestore(topics: Topics, values: StateUpdate[], end: number) {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const heapBefore = process.memoryUsage().heapUsed;
+  const processor = benchJourneyProcessor(topics, end);
+  const started = performance.now();
+  for (const u of values) if (u.value !== null) processor.restore(u.key, u.value);
+  const ms = performance.now() - started;
+  gc?.();
+  const heap = process.memoryUsage().heapUsed - heapBefore;
+  const customers = processor.stages.stats().customers;
+  return { customers, applyMsPerMillion: Math.round((ms * 1e6) / customers), heapBytesPerCustomer: gc ? Math.round(heap / customers) : Number.NaN };
 }
 
 /** Resident memory of a process now (VmRSS), MB. */
@@ -260,6 +287,9 @@ export async function runStateBench(o: StateBenchOptions): Promise<unknown> {
   const fillStarted = Date.now();
   const filled = await fillChangelog(kafka, topics, o.customers, end, o.log);
   o.log(`state: changelog filled in ${Math.round((Date.now() - fillStarted) / 1000)} s: ${filled.records} records, ${Math.round(filled.bytes / 2 ** 20)} MiB of values`);
+  const inProcess = inProcessRestore(topics, filled.sample, end);
+  filled.sample.length = 0;
+  o.log(`state: in process, without Kafka: ${JSON.stringify(inProcess)}`);
 
   const loadBeforeRestore = loadavg()[0]!;
   const first = await startAndRestore(kafka, o, topics, prefix, end, o.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}`] : []);
@@ -313,6 +343,8 @@ export async function runStateBench(o: StateBenchOptions): Promise<unknown> {
       rssMb: Math.round(rss),
       emptyRssMb: Math.round(emptyRss),
       rssMbPerMillionCustomers: Math.round((rss - emptyRss) * perMillion),
+      /** The journey processor alone, in the bench process, on the first 100,000 customers' values: heap after a full GC, CPU to apply them. */
+      inProcess,
       secondInstance: { restoredPartitions: joined.partitions, restoredKeys: joined.keys, rssMb: joined.rssMb },
       tenMillionRun: false,
       loadAverage: { start: round(loadAtStart, 2), beforeRestore: round(loadBeforeRestore, 2), end: round(loadavg()[0]!, 2) },
