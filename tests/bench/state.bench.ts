@@ -87,18 +87,21 @@ export function* customerStates(topics: Topics, customers: number, end: number):
     let offset = 0;
     const feed = (record: JourneyRecord) =>
       processor.process({ offset: String(offset++), key: null, value: recordCodec.encode(record), timestamp: '0', attributes: 0, headers: {} } as KafkaMessage);
-    let last = -Infinity;
     for (let i = from; i < Math.min(customers, from + CHUNK); i++) {
       for (const touchpoint of customerEvents(i, customers, end)) {
         const customerId = `u:${identityKey(touchpoint)}`;
         feed({ kind: 'touchpoint', customerId, touchpoint: { customerId, accountId: null, sessionId: '', late: false, touchpoint }, mergeInto: null, mergedFrom: null, state: null, source: 0, sourceWatermark: touchpoint.timestamp });
-        last = Math.max(last, touchpoint.timestamp);
       }
     }
+    // Every source's watermark reaches the end, and the time-driven work due by then (sessions
+    // closing, drop-offs, churn rescoring) is done, as a live journey step would have done it:
+    // otherwise a restore would find all of it due at once.
     for (let source = 0; source < PARTITIONS; source++) {
-      feed({ kind: 'watermark', customerId: '', touchpoint: null, mergeInto: null, mergedFrom: null, state: null, source, sourceWatermark: last + 3_600_000 });
+      feed({ kind: 'watermark', customerId: '', touchpoint: null, mergeInto: null, mergedFrom: null, state: null, source, sourceWatermark: end });
     }
-    processor.tick(end, { caughtUp: false });
+    const eventTime = end - parseEnv(SessionizerEnv, {}).SESSION_GRACE_MINUTES * 60_000;
+    do processor.tick(end, { caughtUp: false });
+    while ((processor.stages.nextDueAt() ?? Infinity) <= eventTime);
     yield processor.takeStateUpdates();
   }
 }
