@@ -297,14 +297,7 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
       restoredRecords.inc(stats.records);
     },
   });
-  // The router returns durable points behind what it routed (router-pipeline.ts): after a failed
-  // round its partitions are read again from there.
-  const routerConsumer = createPartitionedConsumer(
-    deps.kafka,
-    router,
-    { name: 'sessionizer-router', groupId: `${deps.groupId}-router`, topics: [deps.topics.touchpoints], rewindOnFailure: true, tuning: deps.consumerTuning },
-    logger,
-  );
+  const routerConsumer = createPartitionedConsumer(deps.kafka, router, { name: 'sessionizer-router', groupId: `${deps.groupId}-router`, topics: [deps.topics.touchpoints], tuning: deps.consumerTuning }, logger);
   const sessionsConsumer = createPartitionedConsumer(
     deps.kafka,
     stateful,
