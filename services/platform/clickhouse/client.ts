@@ -29,6 +29,22 @@ export interface ClickHouse {
  * same code for both. Invariant: one process owns one embedded data directory (chdb's rule), so in
  * local mode every ClickHouse-touching service shares the process and this client.
  */
+/**
+ * The engine's defaults of every setting a query of ours gives for itself. The embedded connection
+ * runs a query's settings as `SET ...;` in its one session, so they outlast the query: a writer
+ * block's insert_deduplication_token would stay, and the next insert naming none (a deletion's
+ * recompute, an attribution run, a test's row) would be dropped as a repeat of that block. Sent with
+ * every query, they put each back unless the query gives its own. A setting a query gives must be
+ * listed here (tests/unit/clickhouse-settings.test.ts reads the code for them).
+ */
+export const EMBEDDED_SETTING_DEFAULTS = {
+  insert_deduplication_token: '',
+  insert_deduplicate: 1,
+  deduplicate_blocks_in_dependent_materialized_views: 0,
+  mutations_sync: '0',
+  async_insert: 0,
+} as const;
+
 export function createClickHouse(config: ClickHouseConnectionConfig): ClickHouse {
   if (config.url) {
     const client = createClient({
@@ -48,7 +64,7 @@ export function createClickHouse(config: ClickHouseConnectionConfig): ClickHouse
     // those types, so TypeScript sees two nominally different (structurally equal) interfaces.
     connection: createChdbConnection({ path }) as unknown as NonNullable<Parameters<typeof createClient>[0]>['connection'],
     database: config.database,
-    clickhouse_settings: { date_time_input_format: 'best_effort' },
+    clickhouse_settings: { date_time_input_format: 'best_effort', ...EMBEDDED_SETTING_DEFAULTS },
   });
   return { client, mode: 'embedded', database: config.database, close: () => client.close() };
 }
