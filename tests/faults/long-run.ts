@@ -37,10 +37,14 @@ const { clean, faulty } = await both().catch((error: unknown) => {
   broker.destroy();
   throw error;
 });
-const diff = (a: string[], b: string[]) => {
+/** Rows of `a` not in `b`. */
+const only = (a: string[], b: string[]) => {
   const set = new Set(b);
-  return a.filter((x) => !set.has(x)).length;
+  return a.filter((x) => !set.has(x));
 };
+const diff = (a: string[], b: string[]) => only(a, b).length;
+/** Up to 20 differing rows of each side, to look into (session and funnel rows name the customer). */
+const examples = (a: string[], b: string[]) => only(a, b).slice(0, 20);
 const summary = (r: ScenarioResult) => ({ ...r, sessionRows: r.sessionRows.length, funnelRows: r.funnelRows.length });
 const report = {
   date: new Date().toISOString(),
@@ -55,6 +59,12 @@ const report = {
     sessionsOnlyInFaulty: diff(faulty.sessionRows, clean.sessionRows),
     funnelRowsOnlyInClean: diff(clean.funnelRows, faulty.funnelRows),
     funnelRowsOnlyInFaulty: diff(faulty.funnelRows, clean.funnelRows),
+    differingRows: {
+      sessionsOnlyInClean: examples(clean.sessionRows, faulty.sessionRows),
+      sessionsOnlyInFaulty: examples(faulty.sessionRows, clean.sessionRows),
+      funnelOnlyInClean: examples(clean.funnelRows, faulty.funnelRows),
+      funnelOnlyInFaulty: examples(faulty.funnelRows, clean.funnelRows),
+    },
     recoveryMs: faulty.faults.map((f) => ({ kind: f.kind, target: f.target, restartMs: f.restartMs, healthyMs: f.healthyMs, processingMs: f.recoveryMs })),
   },
 };
