@@ -74,7 +74,11 @@ const noCounters: JourneyCounters = {
 };
 /** A tick this much after the merge waits began ends every wait, however far behind the partition is (12 × maxWaitMs). */
 const WAITS_OVER = PROCESSING_NOW + DAY;
-const newJourneyStep = (counters = noCounters) =>
+/**
+ * `holdSessionsMs`: SESSIONIZER_SESSION_OUTPUT_MS. With the processing clock standing still, held
+ * versions go out only with `drain` before each state flush (and the reference's after each step).
+ */
+const newJourneyStep = (counters = noCounters, holdSessionsMs = 0) =>
   createJourneyProcessor({
     topics,
     codecs,
@@ -88,6 +92,7 @@ const newJourneyStep = (counters = noCounters) =>
     mergeWait: { maxWaitMs: 60_000, maxHeld: 10_000, maxHeldBytes: 1 << 20 },
     counters,
     now: () => PROCESSING_NOW,
+    sessionOutputIntervalMs: holdSessionsMs,
   });
 type JourneyStep = ReturnType<typeof newJourneyStep>;
 
@@ -175,7 +180,7 @@ class World {
       if (n > 0) this.seen.add('merge wait expired');
     },
   };
-  readonly partitions: Partition[] = [0, 1].map(() => ({ log: [], step: newJourneyStep(this.counters), handled: 0, changelog: new Map(), applied: 0, unsent: [] }));
+  readonly partitions: Partition[];
   /** Where in routerOrder `finish` ended the waits still open (the reference does the same there). */
   waitsEndedAt = -1;
   readonly routers: Router[];
@@ -189,7 +194,10 @@ class World {
   constructor(
     private readonly input: Input,
     private readonly tablesLag: boolean,
+    private readonly holdSessionsMs = 0,
   ) {
+    // In the constructor: the parameter properties are not set yet when field initializers run.
+    this.partitions = [0, 1].map(() => ({ log: [], step: newJourneyStep(this.counters, holdSessionsMs), handled: 0, changelog: new Map(), applied: 0, unsent: [] }));
     const last = Math.max(...input.touchpoints.map((tp) => tp.timestamp));
     this.routers = [0, 1].map((r) => {
       const sentinel = touchpoint({ messageId: `sentinel-${r}`, anonymousId: `${SENTINEL}${r}`, timestamp: last + 2 * DAY, receivedAt: last + 2 * DAY });
@@ -297,8 +305,9 @@ class World {
 
   /** Outputs first, then the changed state and the applied offset (createStatefulHandler's flushState). */
   flush(p: number): void {
-    this.send(p);
     const part = this.partitions[p]!;
+    part.unsent.push(...(part.step.drain?.() ?? []));
+    this.send(p);
     for (const u of part.step.takeStateUpdates()) {
       if (u.value === null) part.changelog.delete(u.key);
       else part.changelog.set(u.key, u.value);
@@ -312,7 +321,7 @@ class World {
     if (part.handled > part.applied) this.seen.add('crash replays records');
     if (part.unsent.length > 0) this.seen.add('crash loses outputs');
     part.unsent = [];
-    part.step = newJourneyStep(this.counters);
+    part.step = newJourneyStep(this.counters, this.holdSessionsMs);
     for (const [key, value] of part.changelog) part.step.restore(key, value);
     part.step.takeStateUpdates(); // restoring is not a change
     part.handled = part.applied;
@@ -346,9 +355,9 @@ class World {
 }
 
 /** The reference: one partition, the routers' order, each record's loopbacks at once, a tick after each. */
-function reference(routerOrder: Buffer[], waitsEndedAt: number): Sinks {
+function reference(routerOrder: Buffer[], waitsEndedAt: number, holdSessionsMs = 0): Sinks {
   const sinks = new Sinks();
-  const step = newJourneyStep();
+  const step = newJourneyStep(noCounters, holdSessionsMs);
   let offset = 0;
   const queue: Buffer[] = [];
   const take = (out: OutgoingRecord[]) => {
@@ -360,6 +369,7 @@ function reference(routerOrder: Buffer[], waitsEndedAt: number): Sinks {
   const drain = () => {
     while (queue.length > 0) take(step.process(message(offset++, queue.shift()!)));
     take(step.tick(PROCESSING_NOW, { caughtUp: false }));
+    take(step.drain?.() ?? []);
   };
   for (const [i, value] of routerOrder.entries()) {
     if (i === waitsEndedAt) take(step.tick(WAITS_OVER, { caughtUp: false }));
@@ -514,11 +524,11 @@ const funnelOf = (sinks: Sinks) => [...sinks.funnel.values()].map((f) => `${f.ki
 const lateOf = (sinks: Sinks) => Object.fromEntries([...sinks.touchpoints].map(([id, t]) => [id, t.late]));
 
 /** One schedule on the world, then its finish, and the reference over the same router output. */
-async function runSchedule(input: Input, commands: Iterable<Command>, tablesLag: boolean) {
-  const world = new World(input, tablesLag);
+async function runSchedule(input: Input, commands: Iterable<Command>, tablesLag: boolean, holdSessionsMs = 0) {
+  const world = new World(input, tablesLag, holdSessionsMs);
   await fc.asyncModelRun(() => ({ model: { left: [world.left(0), world.left(1)] }, real: world }), commands);
   await world.finish();
-  const expected = reference(world.routerOrder, world.waitsEndedAt);
+  const expected = reference(world.routerOrder, world.waitsEndedAt, holdSessionsMs);
   const graph = world.finalGraph();
   const personOf = (id: string) => graph.resolve(id);
   return { world, expected, personOf, merged: mergedPersons(world.routerOrder, personOf) };
@@ -598,6 +608,24 @@ describe('merge protocol: two journey partitions under any interleaving, crash a
       { seed: 20_004, numRuns: 800 },
     );
     expectReached(reached, { forward: 40, 'crash replays records': 400, 'transfer with state': 300, 'repeated transfer': 30 });
+  });
+
+  it('gives the same sessions, funnel rows and late flags with session versions held until each state flush', async () => {
+    // SESSIONIZER_SESSION_OUTPUT_MS (off by default, README: Reliability): a held version must never
+    // be lost to a crash nor outlive a newer one, whatever the interleaving.
+    const reached = new Map<string, number>();
+    await fc.assert(
+      fc.asyncProperty(inputArb(), commandsArb, async (input, commands) => {
+        const { world, expected, personOf, merged } = await runSchedule(input, commands, false, 1_000);
+        expect(lateOf(world.sinks)).toEqual(lateOf(expected));
+        expect(sessionsOf(world.sinks, personOf, merged)).toEqual(sessionsOf(expected, personOf, merged));
+        expect(funnelOf(world.sinks)).toEqual(funnelOf(expected));
+        expect(strandedState(world, personOf)).toEqual([]);
+        tally(reached, world.seen);
+      }),
+      { seed: 20_005, numRuns: 300 },
+    );
+    expectReached(reached, { 'crash loses outputs': 100, 'transfer with state': 120 });
   });
 });
 
