@@ -1,5 +1,6 @@
 import type { ClickHouse } from '../../services/platform/clickhouse/client.js';
 import { TABLE_FOR_TOPIC, type TopicValues, type WrittenTopicKey } from '../../services/platform/clickhouse/rows.js';
+import { refreshSnapshots } from '../../services/platform/clickhouse/snapshots.js';
 import {
   SESSION_UID_UNKNOWN,
   type AlertEvent,
@@ -310,7 +311,8 @@ export async function insertTopic<K extends WrittenTopicKey>(ch: ClickHouse, key
 
 /**
  * Inserts the sample through the same mappers as the writer, one row per insert for versioned data
- * so each version is its own part (as it would be in production), then replays a few events.
+ * so each version is its own part (as it would be in production), then replays a few events, and
+ * refreshes the snapshots (stage_counts).
  */
 export async function insertSampleData(ch: ClickHouse, data: SampleData): Promise<void> {
   await insertTopic(ch, 'customerTouchpoints', data.touchpoints);
@@ -322,4 +324,6 @@ export async function insertSampleData(ch: ClickHouse, data: SampleData): Promis
   // Replays in later blocks: raw tables collapse them (FINAL), unique-customer counts ignore them.
   await insertTopic(ch, 'funnelEvents', data.funnelEvents.slice(0, 5));
   await insertTopic(ch, 'stageTransitions', data.transitions.slice(0, 5));
+  // The snapshots would take the rows in at their next scheduled refresh: the tests read them now.
+  await refreshSnapshots(ch);
 }

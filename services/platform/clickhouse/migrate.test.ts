@@ -93,6 +93,7 @@ describe('migrations on a cluster', () => {
         'funnel_events',
         'funnel_minute',
         'sessions',
+        'stage_counts',
         'stage_transitions',
         'touchpoints',
       ].sort(),
@@ -115,6 +116,10 @@ describe('migrations on a cluster', () => {
     expect(journeyMv).toContain('FROM journey.stage_transitions_local');
     const latest = statementFor(/CREATE VIEW IF NOT EXISTS journey\.customer_journey_latest/);
     expect(latest).toContain('FROM journey.customer_journey AS j');
+    // A snapshot counts each shard's own customers; the Distributed table adds the shards up.
+    const stageCounts = statementFor(/MATERIALIZED VIEW IF NOT EXISTS journey\.stage_counts_mv/);
+    expect(stageCounts).toContain('TO journey.stage_counts_local');
+    expect(stageCounts).toContain('FROM journey.customer_journey_local AS j');
   });
 
   it('leave no placeholder unrendered', () => {

@@ -10,12 +10,16 @@ export interface CurrentStagesResult {
   stages: { stage: Stage; customers: number; share: number | null }[];
 }
 
-/** Where customers are now: one row per customer from customer_journey_latest (argMaxMerge). */
+/**
+ * Where customers are now: customers per current stage from stage_counts, the per-(site, stage)
+ * snapshot of customer_journey_latest (migration 021, refreshed every 10 s), a few rows whatever the
+ * number of customers.
+ */
 export async function currentStages(db: QueryRunner, site?: string): Promise<CurrentStagesResult> {
   const rows = await db.rows<{ stage: Stage; customers: string | number }>(
     'stages-current',
-    `SELECT stage, count() AS customers
-FROM {db}.customer_journey_latest
+    `SELECT stage, sum(customers) AS customers
+FROM {db}.stage_counts
 WHERE ${site === undefined ? '1' : 'site = {site:String}'}
 GROUP BY stage`,
     site === undefined ? {} : { site },

@@ -1,4 +1,5 @@
 import type { ClickHouse } from '../../platform/clickhouse/client.js';
+import { refreshSnapshots } from '../../platform/clickhouse/snapshots.js';
 
 /** Split namespaced ids the way each column stores them. */
 export function idColumns(ids: readonly string[]) {
@@ -19,7 +20,9 @@ export function idColumns(ids: readonly string[]) {
  * Every table that names a customer is here; `funnel_minute` (aggregate states, no customer
  * column) is recomputed for the minutes the customer touched (eraseCustomerRows), `alerts` and
  * `attribution_runs` (per channel) name no customer. The MVs' targets (churn_score_history, customer_journey, customer_activity_weekly) hold
- * the customer's own rows and lose them like any table.
+ * the customer's own rows and lose them like any table. The snapshots (`SNAPSHOT_VIEWS`:
+ * stage_counts) name no customer either: they are recomputed from the tables above once the rows are
+ * gone (eraseCustomerRows).
  */
 export const CUSTOMER_TABLES: ReadonlyArray<{ table: string; where: string }> = [
   { table: 'touchpoints', where: 'customer_id IN {ids:Array(String)} OR user_id IN {users:Array(String)} OR anonymous_id IN {anonymous:Array(String)}' },
@@ -56,8 +59,9 @@ GROUP BY minute, site, stage, kind, from_stage, channel, device_type, campaign, 
  * (a mask, applied at once to reads; parts are rewritten by later merges), and corrects
  * funnel_minute: the minutes the customer's funnel events fell in are deleted and recomputed from
  * the other customers' funnel events (FINAL, so each counts once). Another customer's referral of
- * this one (stage_transitions.referrer_customer_id) is blanked by a mutation. Returns the rows each
- * table lost (read just before its DELETE).
+ * this one (stage_transitions.referrer_customer_id) is blanked by a mutation. Last, the snapshots
+ * are refreshed, so the customer leaves the pre-aggregated counts now rather than at their next
+ * scheduled refresh. Returns the rows each table lost (read just before its DELETE).
  *
  * Idempotent, and safe to stop anywhere (a kill -9) and run again from the start: funnel_minute is
  * corrected first, while the customer's funnel events still say which minutes they touched (done
@@ -103,5 +107,8 @@ export async function eraseCustomerRows(ch: ClickHouse, ids: readonly string[]):
     });
   }
   deleted.referrals_blanked = referrals;
+  // After every DELETE: a refresh reads the tables as they are now (a crash before it leaves the
+  // scheduled refresh to do the same within its interval).
+  await refreshSnapshots(ch);
   return deleted;
 }

@@ -1,0 +1,224 @@
+import { randomUUID } from 'node:crypto';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STAGES, type Stage } from '../../schemas/journey.js';
+import { chDateTime64 } from '../../services/platform/clickhouse/rows.js';
+import { refreshSnapshots } from '../../services/platform/clickhouse/snapshots.js';
+import { buildQueryApi } from '../../services/query-api/app.js';
+import { eraseCustomerRows } from '../../services/writer/forget/erase-rows.js';
+import { freshDatabase, type TestDatabase } from '../support/clickhouse.js';
+import { createPrng } from '../support/prng.js';
+
+/**
+ * The pre-aggregated reads (docs/clickhouse.md, "Snapshots") answer exactly what the raw tables
+ * answer with FINAL, on a fixture with what makes per-customer state hard: transitions arriving out
+ * of order in many blocks, replayed (duplicate) rows in later blocks, stage regressions (lapses),
+ * new journeys after advocacy, customers who change site, identity merges (the absorbed id keeps
+ * its own rows, the survivor gets a `merged` transition), and erased customers.
+ */
+const T0 = Date.UTC(2026, 10, 2);
+const MIN = 60_000;
+const SITES = ['shop', 'app', 'b2b'] as const;
+
+interface TransitionRow {
+  transition_id: string;
+  customer_id: string;
+  from_stage: Stage | null;
+  to_stage: Stage;
+  at: string;
+  cause: string;
+  message_id: string;
+  site: string;
+  channel: string;
+  device_type: string;
+  journey_number: number;
+}
+
+/**
+ * Transitions of `customers` customers, each a chain as the journey step writes it (every `at`
+ * distinct within a customer: argMax by `at` then has one answer), plus the rows of identity merges:
+ * absorbed ids with chains of their own, and a `merged` transition of the survivor to the absorbed
+ * id's stage when it was more recent.
+ */
+function fixture(seed: number, customers: number) {
+  const random = createPrng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+  const rows: TransitionRow[] = [];
+  let regressions = 0;
+  let newJourneys = 0;
+  let siteChanges = 0;
+  let merges = 0;
+  const chain = (customerId: string, startMs: number) => {
+    let stage: Stage | null = null;
+    let journey = 0;
+    let site: string = pick(SITES);
+    let at = startMs;
+    const steps = 1 + Math.floor(random() * 8);
+    for (let i = 0; i < steps; i++) {
+      at += 1 + Math.floor(random() * 90 * MIN);
+      const rank: number = stage === null ? -1 : STAGES.indexOf(stage);
+      let to: Stage;
+      let cause = 'rule:event';
+      if (stage === 'advocacy' && random() < 0.6) {
+        to = 'awareness'; // a referral starts a new journey
+        journey++;
+        newJourneys++;
+      } else if (rank > 0 && random() < 0.25) {
+        to = STAGES[Math.floor(random() * rank)]!; // lapsed back
+        cause = 'lapsed';
+        regressions++;
+      } else if (rank < STAGES.length - 1) {
+        to = STAGES[rank + 1 + Math.floor(random() * Math.min(2, STAGES.length - 1 - rank))]!;
+        if (stage === null) journey = 1;
+      } else continue;
+      if (random() < 0.1) {
+        site = pick(SITES.filter((s) => s !== site));
+        siteChanges++;
+      }
+      rows.push({
+        transition_id: `${customerId}-t${i}`, customer_id: customerId, from_stage: stage, to_stage: to, at: chDateTime64(at),
+        cause, message_id: `${customerId}-m${i}`, site, channel: 'web', device_type: 'desktop', journey_number: journey,
+      });
+      stage = to;
+    }
+    return { stage, at, site, journey };
+  };
+  for (let c = 0; c < customers; c++) {
+    const id = `u:c${c}`;
+    const own = chain(id, T0 + Math.floor(random() * 600) * MIN);
+    if (random() < 0.15) {
+      const absorbed = chain(`a:dev${c}`, T0 + Math.floor(random() * 600) * MIN);
+      merges++;
+      if (absorbed.stage !== null && absorbed.stage !== own.stage && absorbed.at > own.at) {
+        rows.push({
+          transition_id: `${id}-merged`, customer_id: id, from_stage: own.stage, to_stage: absorbed.stage, at: chDateTime64(absorbed.at + 1),
+          cause: 'merged', message_id: '', site: absorbed.site, channel: 'web', device_type: 'desktop', journey_number: Math.max(own.journey, absorbed.journey),
+        });
+      }
+    }
+  }
+  return { rows, regressions, newJourneys, siteChanges, merges };
+}
+
+/** Shuffled into blocks of various sizes (late rows), then a sixth of them again in later blocks (replays). */
+function blocks(rows: readonly TransitionRow[], seed: number): TransitionRow[][] {
+  const random = createPrng(seed);
+  const shuffled = [...rows];
+  for (let i = shuffled.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+  }
+  const replays = shuffled.filter(() => random() < 1 / 6);
+  const out: TransitionRow[][] = [];
+  for (const list of [shuffled, replays]) {
+    for (let i = 0; i < list.length; ) {
+      const size = 1 + Math.floor(random() * 60);
+      out.push(list.slice(i, i + size));
+      i += size;
+    }
+  }
+  return out;
+}
+
+describe('pre-aggregated reads equal the raw tables read with FINAL', () => {
+  let db: TestDatabase;
+  let api: FastifyInstance;
+  const made = fixture(17, 400);
+
+  const rows = async <T>(sql: string, params: Record<string, unknown> = {}): Promise<T[]> => {
+    const rs = await db.ch.client.query({ query: sql.replaceAll('{db}', db.database), query_params: params, format: 'JSONEachRow' });
+    return rs.json<T>();
+  };
+  const get = async <T>(url: string): Promise<T> => {
+    const response = await api.inject({ url });
+    expect(response.statusCode, `${url}: ${response.body}`).toBe(200);
+    return response.json<T>();
+  };
+
+  /** The question of /api/stages/current asked of stage_transitions FINAL: each customer's newest transition. */
+  const rawCurrentStages = async (site?: string) => {
+    const counts = await rows<{ stage: Stage; customers: string }>(
+      `SELECT stage, count() AS customers
+       FROM (SELECT argMax(to_stage, at) AS stage, argMax(site, at) AS site FROM {db}.stage_transitions FINAL GROUP BY customer_id)
+       WHERE ${site === undefined ? '1' : 'site = {site:String}'}
+       GROUP BY stage`,
+      site === undefined ? {} : { site },
+    );
+    const of = (stage: Stage) => Number(counts.find((r) => r.stage === stage)?.customers ?? 0);
+    const total = STAGES.reduce((sum, stage) => sum + of(stage), 0);
+    return { site: site ?? null, customers: total, stages: STAGES.map((stage) => ({ stage, customers: of(stage), share: total === 0 ? null : of(stage) / total })) };
+  };
+
+  const expectStagesExact = async () => {
+    for (const site of [undefined, ...SITES, 'nowhere']) {
+      const url = `/api/stages/current${site === undefined ? '' : `?site=${site}`}`;
+      const answer = await get<{ customers: number; stages: Array<{ stage: Stage; customers: number; share: number | null }> }>(url);
+      const raw = await rawCurrentStages(site);
+      expect(answer.customers, url).toBe(raw.customers);
+      expect(answer.stages.map((s) => [s.stage, s.customers]), url).toEqual(raw.stages.map((s) => [s.stage, s.customers]));
+      for (const [i, s] of answer.stages.entries()) {
+        const share = raw.stages[i]!.share;
+        if (share === null) expect(s.share, url).toBeNull();
+        else expect(s.share, url).toBeCloseTo(share, 12);
+      }
+    }
+  };
+
+  beforeAll(async () => {
+    db = await freshDatabase('preagg');
+    for (const block of blocks(made.rows, 18)) {
+      // A token of its own per block: a replay is a new block, as after a journey step's crash.
+      await db.ch.client.insert({
+        table: `${db.database}.stage_transitions`,
+        values: block,
+        format: 'JSONEachRow',
+        clickhouse_settings: { insert_deduplication_token: randomUUID() },
+      });
+    }
+    await refreshSnapshots(db.ch);
+    api = buildQueryApi({ clickhouse: db.ch, logger: pino({ level: 'silent' }), metrics: new Registry(), now: () => T0 + 30 * 86_400_000, cacheTtlMs: 0 });
+  });
+
+  afterAll(async () => {
+    await api?.close();
+    await db?.drop();
+  });
+
+  it('has the cases it is about: replays, regressions, new journeys, site changes and merges', async () => {
+    const [stored] = await rows<{ stored: string; distinct: string }>('SELECT count() AS stored, uniqExact(transition_id) AS distinct FROM {db}.stage_transitions');
+    expect(Number(stored!.distinct)).toBe(made.rows.length);
+    expect(Number(stored!.stored)).toBeGreaterThan(made.rows.length);
+    expect(made.regressions).toBeGreaterThan(20);
+    expect(made.newJourneys).toBeGreaterThan(5);
+    expect(made.siteChanges).toBeGreaterThan(20);
+    expect(made.merges).toBeGreaterThan(20);
+    expect(made.rows.filter((r) => r.cause === 'merged').length).toBeGreaterThan(5);
+  });
+
+  it('/api/stages/current: customers per current stage, every site and each, as stage_transitions FINAL says', async () => {
+    await expectStagesExact();
+  });
+
+  it('/api/stages/current: a customer who moves on, and replays of old rows, change the counts as they change the raw answer', async () => {
+    const moved = made.rows.find((r) => r.customer_id === 'u:c3')!;
+    const later: TransitionRow = { ...moved, transition_id: 'u:c3-later', from_stage: null, to_stage: 'advocacy', at: chDateTime64(T0 + 20 * 86_400_000), site: 'b2b' };
+    for (const values of [[later], made.rows.slice(0, 40), [later]]) {
+      await db.ch.client.insert({ table: `${db.database}.stage_transitions`, values, format: 'JSONEachRow', clickhouse_settings: { insert_deduplication_token: randomUUID() } });
+    }
+    await refreshSnapshots(db.ch);
+    await expectStagesExact();
+    expect((await rawCurrentStages('b2b')).stages.find((s) => s.stage === 'advocacy')!.customers).toBeGreaterThan(0);
+  });
+
+  it('/api/stages/current: an erased customer, survivor or absorbed id, leaves the counts with the erase', async () => {
+    const before = await get<{ customers: number }>('/api/stages/current');
+    const survivor = made.rows.find((r) => r.cause === 'merged')!.customer_id;
+    const absorbed = made.rows.find((r) => r.customer_id.startsWith('a:'))!.customer_id;
+    await eraseCustomerRows(db.ch, [survivor, absorbed]);
+    const after = await get<{ customers: number }>('/api/stages/current');
+    expect(after.customers).toBe(before.customers - 2);
+    await expectStagesExact();
+  });
+});
