@@ -83,15 +83,17 @@ describe('erasing a customer\'s rows, stopped after any statement and run again'
       // A token of its own: a seed equal to an earlier one's must not be dropped as a retry.
       await db.ch.client.insert({ table: `${db.database}.${table}`, values, format: 'JSONEachRow', clickhouse_settings: { insert_deduplication_token: randomUUID() } });
     }
-    // The snapshots count Alice too before the erase.
+    // The snapshots hold Alice too before the erase.
     await refreshSnapshots(db.ch);
   };
 
-  /** Every table's rows (sorted), funnel_minute by value, and the stage_counts snapshot. */
+  /** Every table's rows (sorted), funnel_minute by value, and the snapshots (stage_counts, churn_ranked). */
   const snapshot = async () => {
     const out: Record<string, unknown> = {};
     const counts = await db.ch.client.query({ query: `SELECT site, stage, customers FROM ${db.database}.stage_counts ORDER BY site, stage`, format: 'JSONEachRow' });
     out.stage_counts = await counts.json();
+    const ranked = await db.ch.client.query({ query: `SELECT customer_id, site, score FROM ${db.database}.churn_ranked ORDER BY customer_id`, format: 'JSONEachRow' });
+    out.churn_ranked = await ranked.json();
     for (const table of TABLES.filter((t) => t !== 'funnel_minute')) {
       const rs = await db.ch.client.query({ query: `SELECT * FROM ${db.database}.${table}`, format: 'JSONEachRow' });
       out[table] = (await rs.json<Record<string, unknown>>()).map((r) => JSON.stringify(r)).sort();
@@ -122,8 +124,9 @@ describe('erasing a customer\'s rows, stopped after any statement and run again'
       { minute: minuteText(1), stage: 'purchase', kind: 'conversion', events: 1, customers: 1, q: [80, 80, 80, 80, 80] },
     ]);
     expect((clean.touchpoints as string[]).map((r) => JSON.parse(r).message_id)).toEqual(['b1']);
-    // The snapshot counted Alice and Bob in consideration; it is recomputed without her.
+    // The snapshots held Alice and Bob; they are recomputed without her.
     expect(clean.stage_counts).toEqual([{ site: 'shop', stage: 'consideration', customers: 1 }]);
+    expect(clean.churn_ranked).toEqual([{ customer_id: 'u:bob', site: 'shop', score: 0.4 }]);
     expect(statements).toBeGreaterThan(5);
 
     for (let allowed = 0; allowed < statements; allowed++) {

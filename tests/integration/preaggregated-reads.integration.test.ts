@@ -102,8 +102,41 @@ function fixture(seed: number, customers: number) {
   return { rows, regressions, newJourneys, siteChanges, merges };
 }
 
+interface ScoreRow {
+  customer_id: string;
+  at: string;
+  score: number;
+  p_alive: number;
+  reasons: string[];
+  next_action: string;
+  stage: Stage | null;
+  crossed_threshold: boolean;
+}
+
+/**
+ * Churn scores of the fixture's customers (and of customers without a journey): one to four per
+ * customer at increasing times (re-scored: the newest counts, whatever its order of arrival), scores
+ * in hundredths so that customers tie and the order falls to their ids.
+ */
+function scores(customerIds: readonly string[], seed: number): ScoreRow[] {
+  const random = createPrng(seed);
+  const out: ScoreRow[] = [];
+  for (const id of [...customerIds, ...Array.from({ length: 40 }, (_, i) => `u:nojourney${i}`)]) {
+    let at = T0 + Math.floor(random() * 600) * MIN;
+    for (let k = 1 + Math.floor(random() * 4); k > 0; k--) {
+      at += 1 + Math.floor(random() * 600) * MIN;
+      const score = Math.floor(random() * 100) / 100;
+      out.push({
+        customer_id: id, at: chDateTime64(at), score, p_alive: 1 - score, reasons: score > 0.5 ? ['no visit in 21 days'] : [],
+        next_action: score > 0.7 ? 'send win-back email' : 'none', stage: random() < 0.1 ? null : STAGES[Math.floor(random() * 5)]!, crossed_threshold: score >= 0.7,
+      });
+    }
+  }
+  return out;
+}
+
 /** Shuffled into blocks of various sizes (late rows), then a sixth of them again in later blocks (replays). */
-function blocks(rows: readonly TransitionRow[], seed: number): TransitionRow[][] {
+function blocks<R>(rows: readonly R[], seed: number): R[][] {
   const random = createPrng(seed);
   const shuffled = [...rows];
   for (let i = shuffled.length - 1; i > 0; i--) {
@@ -111,7 +144,7 @@ function blocks(rows: readonly TransitionRow[], seed: number): TransitionRow[][]
     [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
   }
   const replays = shuffled.filter(() => random() < 1 / 6);
-  const out: TransitionRow[][] = [];
+  const out: R[][] = [];
   for (const list of [shuffled, replays]) {
     for (let i = 0; i < list.length; ) {
       const size = 1 + Math.floor(random() * 60);
@@ -126,6 +159,8 @@ describe('pre-aggregated reads equal the raw tables read with FINAL', () => {
   let db: TestDatabase;
   let api: FastifyInstance;
   const made = fixture(17, 400);
+  const scored = scores([...new Set(made.rows.map((r) => r.customer_id))], 19);
+  const inserted = { stage_transitions: 0, churn_scores: 0 };
 
   const rows = async <T>(sql: string, params: Record<string, unknown> = {}): Promise<T[]> => {
     const rs = await db.ch.client.query({ query: sql.replaceAll('{db}', db.database), query_params: params, format: 'JSONEachRow' });
@@ -151,6 +186,42 @@ describe('pre-aggregated reads equal the raw tables read with FINAL', () => {
     return { site: site ?? null, customers: total, stages: STAGES.map((stage) => ({ stage, customers: of(stage), share: total === 0 ? null : of(stage) / total })) };
   };
 
+  /**
+   * The question of /api/churn asked of churn_scores FINAL, the site being that of the customer's
+   * newest transition (stage_transitions FINAL).
+   */
+  const rawChurn = async (limit: number, minScore: number, site?: string) => {
+    const siteCondition =
+      site === undefined ? '' : 'AND c.customer_id IN (SELECT customer_id FROM {db}.stage_transitions FINAL GROUP BY customer_id HAVING argMax(site, at) = {site:String})';
+    const list = await rows<{ customer_id: string; score: number; p_alive: number; reasons: string[]; next_action: string; stage: Stage | null; crossed_threshold: boolean; at_ms: string; total: string }>(
+      `SELECT c.customer_id AS customer_id, c.score AS score, c.p_alive AS p_alive, c.reasons AS reasons, c.next_action AS next_action,
+         c.stage AS stage, c.crossed_threshold AS crossed_threshold, toUnixTimestamp64Milli(c.at) AS at_ms, count() OVER () AS total
+       FROM {db}.churn_scores AS c FINAL
+       WHERE c.score >= {minScore:Float64} ${siteCondition}
+       ORDER BY c.score DESC, c.customer_id
+       LIMIT {limit:UInt32}`,
+      { limit, minScore, ...(site === undefined ? {} : { site }) },
+    );
+    return {
+      minScore,
+      site: site ?? null,
+      atRisk: Number(list[0]?.total ?? 0),
+      customers: list.map((r) => ({
+        customerId: r.customer_id, score: r.score, pAlive: r.p_alive, reasons: r.reasons, nextAction: r.next_action, stage: r.stage,
+        crossedThreshold: Boolean(r.crossed_threshold), at: new Date(Number(r.at_ms)).toISOString(),
+      })),
+    };
+  };
+
+  const expectChurnExact = async () => {
+    for (const site of [undefined, ...SITES, 'nowhere']) {
+      for (const [limit, minScore] of [[12, 0.5], [500, 0], [7, 0.9], [500, 0.33]] as const) {
+        const url = `/api/churn?limit=${limit}&minScore=${minScore}${site === undefined ? '' : `&site=${site}`}`;
+        expect(await get(url), url).toEqual(await rawChurn(limit, minScore, site));
+      }
+    }
+  };
+
   const expectStagesExact = async () => {
     for (const site of [undefined, ...SITES, 'nowhere']) {
       const url = `/api/stages/current${site === undefined ? '' : `?site=${site}`}`;
@@ -169,9 +240,19 @@ describe('pre-aggregated reads equal the raw tables read with FINAL', () => {
   beforeAll(async () => {
     db = await freshDatabase('preagg');
     for (const block of blocks(made.rows, 18)) {
+      inserted.stage_transitions += block.length;
       // A token of its own per block: a replay is a new block, as after a journey step's crash.
       await db.ch.client.insert({
         table: `${db.database}.stage_transitions`,
+        values: block,
+        format: 'JSONEachRow',
+        clickhouse_settings: { insert_deduplication_token: randomUUID() },
+      });
+    }
+    for (const block of blocks(scored, 20)) {
+      inserted.churn_scores += block.length;
+      await db.ch.client.insert({
+        table: `${db.database}.churn_scores`,
         values: block,
         format: 'JSONEachRow',
         clickhouse_settings: { insert_deduplication_token: randomUUID() },
@@ -186,10 +267,17 @@ describe('pre-aggregated reads equal the raw tables read with FINAL', () => {
     await db?.drop();
   });
 
-  it('has the cases it is about: replays, regressions, new journeys, site changes and merges', async () => {
-    const [stored] = await rows<{ stored: string; distinct: string }>('SELECT count() AS stored, uniqExact(transition_id) AS distinct FROM {db}.stage_transitions');
+  it('has the cases it is about: replays, regressions, new journeys, site changes, merges, re-scored customers and tied scores', async () => {
+    // Replayed rows were inserted (merges may have collapsed them since).
+    expect(inserted.churn_scores).toBeGreaterThan(scored.length);
+    expect(inserted.stage_transitions).toBeGreaterThan(made.rows.length);
+    const [churn] = await rows<{ customers: string; tied: string }>(
+      'SELECT uniqExact(customer_id) AS customers, (SELECT count() - uniqExact(score) FROM {db}.churn_scores FINAL) AS tied FROM {db}.churn_scores',
+    );
+    expect(Number(churn!.customers)).toBeLessThan(scored.length / 2);
+    expect(Number(churn!.tied)).toBeGreaterThan(100);
+    const [stored] = await rows<{ distinct: string }>('SELECT uniqExact(transition_id) AS distinct FROM {db}.stage_transitions');
     expect(Number(stored!.distinct)).toBe(made.rows.length);
-    expect(Number(stored!.stored)).toBeGreaterThan(made.rows.length);
     expect(made.regressions).toBeGreaterThan(20);
     expect(made.newJourneys).toBeGreaterThan(5);
     expect(made.siteChanges).toBeGreaterThan(20);
@@ -201,24 +289,37 @@ describe('pre-aggregated reads equal the raw tables read with FINAL', () => {
     await expectStagesExact();
   });
 
-  it('/api/stages/current: a customer who moves on, and replays of old rows, change the counts as they change the raw answer', async () => {
+  it('/api/churn: the riskiest customers by newest score and how many are at risk, every site and each, as churn_scores FINAL says', async () => {
+    await expectChurnExact();
+  });
+
+  it('a customer who moves on and is re-scored, and replays of old rows, change the answers as they change the raw ones', async () => {
     const moved = made.rows.find((r) => r.customer_id === 'u:c3')!;
     const later: TransitionRow = { ...moved, transition_id: 'u:c3-later', from_stage: null, to_stage: 'advocacy', at: chDateTime64(T0 + 20 * 86_400_000), site: 'b2b' };
     for (const values of [[later], made.rows.slice(0, 40), [later]]) {
       await db.ch.client.insert({ table: `${db.database}.stage_transitions`, values, format: 'JSONEachRow', clickhouse_settings: { insert_deduplication_token: randomUUID() } });
     }
+    const rescored: ScoreRow = { ...scored.find((r) => r.customer_id === 'u:c3')!, at: chDateTime64(T0 + 20 * 86_400_000), score: 0.995 };
+    for (const values of [[rescored], scored.slice(0, 40)]) {
+      await db.ch.client.insert({ table: `${db.database}.churn_scores`, values, format: 'JSONEachRow', clickhouse_settings: { insert_deduplication_token: randomUUID() } });
+    }
     await refreshSnapshots(db.ch);
     await expectStagesExact();
+    await expectChurnExact();
+    expect((await get<{ customers: Array<{ customerId: string }> }>('/api/churn?site=b2b&limit=1')).customers).toEqual([expect.objectContaining({ customerId: 'u:c3', score: 0.995 })]);
     expect((await rawCurrentStages('b2b')).stages.find((s) => s.stage === 'advocacy')!.customers).toBeGreaterThan(0);
   });
 
-  it('/api/stages/current: an erased customer, survivor or absorbed id, leaves the counts with the erase', async () => {
+  it('an erased customer, survivor or absorbed id, leaves the counts and the churn list with the erase', async () => {
     const before = await get<{ customers: number }>('/api/stages/current');
+    const churnBefore = await get<{ atRisk: number }>('/api/churn?minScore=0');
     const survivor = made.rows.find((r) => r.cause === 'merged')!.customer_id;
     const absorbed = made.rows.find((r) => r.customer_id.startsWith('a:'))!.customer_id;
     await eraseCustomerRows(db.ch, [survivor, absorbed]);
     const after = await get<{ customers: number }>('/api/stages/current');
     expect(after.customers).toBe(before.customers - 2);
+    expect((await get<{ atRisk: number }>('/api/churn?minScore=0')).atRisk).toBe(churnBefore.atRisk - 2);
     await expectStagesExact();
+    await expectChurnExact();
   });
 });

@@ -84,6 +84,7 @@ describe('migrations on a cluster', () => {
         'alerts',
         'attribution',
         'attribution_runs',
+        'churn_ranked',
         'churn_score_history',
         'churn_scores',
         'customer_activity_weekly',
@@ -120,6 +121,10 @@ describe('migrations on a cluster', () => {
     const stageCounts = statementFor(/MATERIALIZED VIEW IF NOT EXISTS journey\.stage_counts_mv/);
     expect(stageCounts).toContain('TO journey.stage_counts_local');
     expect(stageCounts).toContain('FROM journey.customer_journey_local AS j');
+    const churnRanked = statementFor(/MATERIALIZED VIEW IF NOT EXISTS journey\.churn_ranked_mv/);
+    expect(churnRanked).toContain('TO journey.churn_ranked_local');
+    expect(churnRanked).toContain('FROM journey.churn_scores_local AS c FINAL');
+    expect(churnRanked).toContain('FROM journey.customer_journey_local AS j');
   });
 
   it('leave no placeholder unrendered', () => {

@@ -32,18 +32,21 @@ interface Row {
   total: string | number;
 }
 
-/** The riskiest customers by latest score (churn_scores FINAL), with reasons and the next best action. */
+/**
+ * The riskiest customers by latest score, with reasons and the next best action: the first rows of
+ * churn_ranked, the ranked snapshot of churn_scores FINAL (migration 022, refreshed every 30 s), and
+ * how many are at or above minScore (a range of its sort key). `site` is the site of the customer's
+ * current journey (customer_journey_latest); a customer without a journey is only in the all-sites list.
+ */
 export async function churn(db: QueryRunner, limit: number, minScore: number, site?: string): Promise<ChurnResult> {
-  const siteCondition =
-    site === undefined ? '' : 'AND c.customer_id IN (SELECT customer_id FROM {db}.customer_journey_latest WHERE site = {site:String})';
+  const where = `score >= {minScore:Float64}${site === undefined ? '' : ' AND site = {site:String}'}`;
   const rows = await db.rows<Row>(
     'churn',
-    `SELECT c.customer_id AS customer_id, c.score AS score, c.p_alive AS p_alive, c.reasons AS reasons,
-  c.next_action AS next_action, c.stage AS stage, c.crossed_threshold AS crossed_threshold,
-  toUnixTimestamp64Milli(c.at) AS at_ms, count() OVER () AS total
-FROM {db}.churn_scores AS c FINAL
-WHERE c.score >= {minScore:Float64} ${siteCondition}
-ORDER BY c.score DESC, c.customer_id
+    `SELECT customer_id, score, p_alive, reasons, next_action, stage, crossed_threshold,
+  toUnixTimestamp64Milli(at) AS at_ms, (SELECT count() FROM {db}.churn_ranked WHERE ${where}) AS total
+FROM {db}.churn_ranked
+WHERE ${where}
+ORDER BY -score, customer_id
 LIMIT {limit:UInt32}`,
     { minScore, limit, ...(site === undefined ? {} : { site }) },
   );
