@@ -7,6 +7,7 @@ import { STAGES, type Stage } from '../../schemas/journey.js';
 import { chDateTime64 } from '../../services/platform/clickhouse/rows.js';
 import { refreshSnapshots } from '../../services/platform/clickhouse/snapshots.js';
 import { buildQueryApi } from '../../services/query-api/app.js';
+import { mondayOf } from '../../services/query-api/queries/cohorts.js';
 import { eraseCustomerRows } from '../../services/writer/forget/erase-rows.js';
 import { freshDatabase, type TestDatabase } from '../support/clickhouse.js';
 import { createPrng } from '../support/prng.js';
@@ -20,6 +21,9 @@ import { createPrng } from '../support/prng.js';
  */
 const T0 = Date.UTC(2026, 10, 2);
 const MIN = 60_000;
+const DAY = 86_400_000;
+/** The query API's clock: cohorts count weeks up to this one. */
+const NOW = T0 + 23 * DAY;
 const SITES = ['shop', 'app', 'b2b'] as const;
 
 interface TransitionRow {
@@ -135,6 +139,37 @@ function scores(customerIds: readonly string[], seed: number): ScoreRow[] {
   return out;
 }
 
+interface TouchpointRow {
+  message_id: string;
+  customer_id: string;
+  site: string;
+  ts: string;
+  event: string;
+  revenue: number | null;
+}
+
+/**
+ * Touchpoints of customers over fourteen weeks around `T0` (some after the API's now, which the
+ * cohorts leave out), a few on a second site, with purchases ('Order Completed', or revenue on
+ * another event, renewals): a customer's first purchase, their cohort, can arrive after later ones.
+ */
+function touchpoints(customers: number, seed: number): TouchpointRow[] {
+  const random = createPrng(seed);
+  const out: TouchpointRow[] = [];
+  for (let c = 0; c < customers; c++) {
+    const home = SITES[c % SITES.length]!;
+    for (let k = 1 + Math.floor(random() * 12); k > 0; k--) {
+      const purchase = random() < 0.2;
+      out.push({
+        message_id: `tp-${c}-${k}`, customer_id: `u:c${c}`, site: random() < 0.15 ? SITES[(c + 1) % SITES.length]! : home,
+        ts: chDateTime64(T0 - 70 * DAY + Math.floor(random() * 100 * DAY)),
+        event: purchase && random() < 0.7 ? 'Order Completed' : 'Product Viewed', revenue: purchase && random() < 0.5 ? 20 : null,
+      });
+    }
+  }
+  return out;
+}
+
 /** Shuffled into blocks of various sizes (late rows), then a sixth of them again in later blocks (replays). */
 function blocks<R>(rows: readonly R[], seed: number): R[][] {
   const random = createPrng(seed);
@@ -160,7 +195,8 @@ describe('pre-aggregated reads equal the raw tables read with FINAL', () => {
   let api: FastifyInstance;
   const made = fixture(17, 400);
   const scored = scores([...new Set(made.rows.map((r) => r.customer_id))], 19);
-  const inserted = { stage_transitions: 0, churn_scores: 0 };
+  const touched = touchpoints(300, 21);
+  const inserted = { stage_transitions: 0, churn_scores: 0, touchpoints: 0 };
 
   const rows = async <T>(sql: string, params: Record<string, unknown> = {}): Promise<T[]> => {
     const rs = await db.ch.client.query({ query: sql.replaceAll('{db}', db.database), query_params: params, format: 'JSONEachRow' });
@@ -222,6 +258,47 @@ describe('pre-aggregated reads equal the raw tables read with FINAL', () => {
     }
   };
 
+  /**
+   * The question of /api/cohorts asked of touchpoints FINAL: each customer's first purchase week
+   * (within the site, if one is asked for) since `weeks` ago, and the cohort's customers active and
+   * purchasing in each week after it, up to this week. Cells as `cohort|week offset` → counts.
+   */
+  const rawCohorts = async (weeks: number, site?: string) => {
+    const thisWeek = mondayOf(NOW);
+    const since = thisWeek - (weeks - 1) * 7 * DAY;
+    const cells = await rows<{ cohort: string; week_offset: number; active: string; purchasing: string }>(
+      `WITH t AS (
+         SELECT customer_id, toMonday(ts) AS week, event IN ('Order Completed', 'Contract Signed') OR ifNull(revenue, 0) > 0 AS purchase
+         FROM {db}.touchpoints FINAL WHERE ${site === undefined ? '1' : 'site = {site:String}'}
+       ),
+       f AS (SELECT customer_id, min(week) AS cohort FROM t WHERE purchase GROUP BY customer_id HAVING cohort >= {since:Date})
+       SELECT toString(f.cohort) AS cohort, toUInt32(dateDiff('week', f.cohort, t.week)) AS week_offset,
+         uniqExact(t.customer_id) AS active, uniqExactIf(t.customer_id, t.purchase) AS purchasing
+       FROM t INNER JOIN f ON t.customer_id = f.customer_id
+       WHERE t.week >= f.cohort AND t.week <= {thisWeek:Date}
+       GROUP BY f.cohort, week_offset`,
+      { since: new Date(since).toISOString().slice(0, 10), thisWeek: new Date(thisWeek).toISOString().slice(0, 10), ...(site === undefined ? {} : { site }) },
+    );
+    return Object.fromEntries(cells.map((r) => [`${r.cohort}|${r.week_offset}`, [Number(r.active), Number(r.purchasing)]]));
+  };
+
+  const expectCohortsExact = async () => {
+    for (const site of [undefined, ...SITES, 'nowhere']) {
+      for (const weeks of [4, 8, 20]) {
+        const url = `/api/cohorts?weeks=${weeks}${site === undefined ? '' : `&site=${site}`}`;
+        const answer = await get<{ cohorts: Array<{ cohort: string; customers: number; retention: Array<{ week: number; active: number; purchasing: number }> }> }>(url);
+        const raw = await rawCohorts(weeks, site);
+        const cells: Record<string, number[]> = {};
+        for (const c of answer.cohorts) {
+          expect(c.customers, `${url} ${c.cohort}`).toBe(raw[`${c.cohort}|0`]?.[0] ?? 0);
+          for (const r of c.retention) if (r.active > 0 || r.purchasing > 0) cells[`${c.cohort}|${r.week}`] = [r.active, r.purchasing];
+        }
+        expect(answer.cohorts).toHaveLength(weeks);
+        expect(cells, url).toEqual(raw);
+      }
+    }
+  };
+
   const expectStagesExact = async () => {
     for (const site of [undefined, ...SITES, 'nowhere']) {
       const url = `/api/stages/current${site === undefined ? '' : `?site=${site}`}`;
@@ -258,8 +335,17 @@ describe('pre-aggregated reads equal the raw tables read with FINAL', () => {
         clickhouse_settings: { insert_deduplication_token: randomUUID() },
       });
     }
+    for (const block of blocks(touched, 22)) {
+      inserted.touchpoints += block.length;
+      await db.ch.client.insert({
+        table: `${db.database}.touchpoints`,
+        values: block,
+        format: 'JSONEachRow',
+        clickhouse_settings: { insert_deduplication_token: randomUUID() },
+      });
+    }
     await refreshSnapshots(db.ch);
-    api = buildQueryApi({ clickhouse: db.ch, logger: pino({ level: 'silent' }), metrics: new Registry(), now: () => T0 + 30 * 86_400_000, cacheTtlMs: 0 });
+    api = buildQueryApi({ clickhouse: db.ch, logger: pino({ level: 'silent' }), metrics: new Registry(), now: () => NOW, cacheTtlMs: 0 });
   });
 
   afterAll(async () => {
@@ -282,6 +368,10 @@ describe('pre-aggregated reads equal the raw tables read with FINAL', () => {
     expect(made.newJourneys).toBeGreaterThan(5);
     expect(made.siteChanges).toBeGreaterThan(20);
     expect(made.merges).toBeGreaterThan(20);
+    expect(inserted.touchpoints).toBeGreaterThan(touched.length);
+    // Cohorts with retention in the weeks after them.
+    const cells = Object.keys(await rawCohorts(12));
+    expect(cells.filter((k) => !k.endsWith('|0')).length).toBeGreaterThan(10);
     expect(made.rows.filter((r) => r.cause === 'merged').length).toBeGreaterThan(5);
   });
 
@@ -291,6 +381,10 @@ describe('pre-aggregated reads equal the raw tables read with FINAL', () => {
 
   it('/api/churn: the riskiest customers by newest score and how many are at risk, every site and each, as churn_scores FINAL says', async () => {
     await expectChurnExact();
+  });
+
+  it('/api/cohorts: weekly retention of first-purchase cohorts, every site and each, as touchpoints FINAL says', async () => {
+    await expectCohortsExact();
   });
 
   it('a customer who moves on and is re-scored, and replays of old rows, change the answers as they change the raw ones', async () => {
@@ -303,23 +397,36 @@ describe('pre-aggregated reads equal the raw tables read with FINAL', () => {
     for (const values of [[rescored], scored.slice(0, 40)]) {
       await db.ch.client.insert({ table: `${db.database}.churn_scores`, values, format: 'JSONEachRow', clickhouse_settings: { insert_deduplication_token: randomUUID() } });
     }
+    // An earlier first purchase arrives late: the customer moves to an older cohort.
+    const buyer = touched.find((t) => t.event === 'Order Completed' && t.ts > chDateTime64(T0))!;
+    const earlier: TouchpointRow = { ...buyer, message_id: 'tp-late-first', ts: chDateTime64(T0 - 40 * DAY) };
+    for (const values of [[earlier], touched.slice(0, 60)]) {
+      await db.ch.client.insert({ table: `${db.database}.touchpoints`, values, format: 'JSONEachRow', clickhouse_settings: { insert_deduplication_token: randomUUID() } });
+    }
     await refreshSnapshots(db.ch);
     await expectStagesExact();
     await expectChurnExact();
+    await expectCohortsExact();
     expect((await get<{ customers: Array<{ customerId: string }> }>('/api/churn?site=b2b&limit=1')).customers).toEqual([expect.objectContaining({ customerId: 'u:c3', score: 0.995 })]);
     expect((await rawCurrentStages('b2b')).stages.find((s) => s.stage === 'advocacy')!.customers).toBeGreaterThan(0);
   });
 
-  it('an erased customer, survivor or absorbed id, leaves the counts and the churn list with the erase', async () => {
+  it('an erased customer, survivor or absorbed id, leaves the counts, the churn list and the cohorts with the erase', async () => {
     const before = await get<{ customers: number }>('/api/stages/current');
     const churnBefore = await get<{ atRisk: number }>('/api/churn?minScore=0');
-    const survivor = made.rows.find((r) => r.cause === 'merged')!.customer_id;
+    const cohortBefore = await get<{ cohorts: Array<{ customers: number }> }>('/api/cohorts?weeks=20');
+    // A survivor who also bought: it leaves a cohort too.
+    const bought = (id: string) => touched.some((t) => t.customer_id === id && (t.event === 'Order Completed' || t.revenue !== null));
+    const survivor = made.rows.find((r) => r.cause === 'merged' && bought(r.customer_id))!.customer_id;
     const absorbed = made.rows.find((r) => r.customer_id.startsWith('a:'))!.customer_id;
     await eraseCustomerRows(db.ch, [survivor, absorbed]);
     const after = await get<{ customers: number }>('/api/stages/current');
     expect(after.customers).toBe(before.customers - 2);
     expect((await get<{ atRisk: number }>('/api/churn?minScore=0')).atRisk).toBe(churnBefore.atRisk - 2);
+    const customersIn = (r: { cohorts: Array<{ customers: number }> }) => r.cohorts.reduce((sum, c) => sum + c.customers, 0);
+    expect(customersIn(await get('/api/cohorts?weeks=20'))).toBe(customersIn(cohortBefore) - 1);
     await expectStagesExact();
     await expectChurnExact();
+    await expectCohortsExact();
   });
 });

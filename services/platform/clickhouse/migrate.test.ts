@@ -87,6 +87,7 @@ describe('migrations on a cluster', () => {
         'churn_ranked',
         'churn_score_history',
         'churn_scores',
+        'cohort_retention',
         'customer_activity_weekly',
         'customer_journey',
         'dead_letters',
@@ -125,6 +126,9 @@ describe('migrations on a cluster', () => {
     expect(churnRanked).toContain('TO journey.churn_ranked_local');
     expect(churnRanked).toContain('FROM journey.churn_scores_local AS c FINAL');
     expect(churnRanked).toContain('FROM journey.customer_journey_local AS j');
+    const cohorts = statementFor(/MATERIALIZED VIEW IF NOT EXISTS journey\.cohort_retention_mv/);
+    expect(cohorts).toContain('TO journey.cohort_retention_local');
+    expect(cohorts).not.toMatch(/customer_activity_weekly(?!_local)/);
   });
 
   it('leave no placeholder unrendered', () => {

@@ -5,7 +5,7 @@ import type { ClickHouse } from './client.js';
  * (docs/clickhouse.md, "Snapshots"): each recomputes its target table from the per-customer tables
  * on a schedule. Names without the database.
  */
-export const SNAPSHOT_VIEWS = ['stage_counts_mv', 'churn_ranked_mv'] as const;
+export const SNAPSHOT_VIEWS = ['stage_counts_mv', 'churn_ranked_mv', 'cohort_retention_mv'] as const;
 
 export type SnapshotView = (typeof SNAPSHOT_VIEWS)[number];
 

@@ -43,32 +43,24 @@ interface Row {
 }
 
 /**
- * Weekly cohort retention from customer_activity_weekly: a cohort is the week of a customer's first
- * purchase (over all history, so older buyers never join a later cohort); week N counts the cohort's
- * customers active (any touchpoint) and purchasing in the N-th week after.
+ * Weekly cohort retention: a cohort is the week of a customer's first purchase (over all history, so
+ * older buyers never join a later cohort); week N counts the cohort's customers active (any
+ * touchpoint) and purchasing in the N-th week after. Read from cohort_retention, the snapshot of that
+ * question over customer_activity_weekly for every cohort and week (migration 023, refreshed every
+ * 5 minutes): this call only picks the cohorts since `weeks` ago and the weeks up to this one.
  */
 export async function cohorts(db: QueryRunner, now: number, weeks: number, site?: string): Promise<CohortsResult> {
   const thisWeek = mondayOf(now);
   const since = thisWeek - (weeks - 1) * WEEK_MS;
-  const siteCondition = site === undefined ? '' : 'AND site = {site:String}';
   const rows = await db.rows<Row>(
     'cohorts',
-    `WITH first_purchase AS (
-  SELECT customer_id, min(week) AS cohort
-  FROM {db}.customer_activity_weekly
-  WHERE purchased = 1 ${siteCondition}
-  GROUP BY customer_id
-  HAVING cohort >= {since:Date}
-)
-SELECT toString(f.cohort) AS cohort, toUInt32(dateDiff('week', f.cohort, a.week)) AS week_offset,
-  uniqExact(a.customer_id) AS active,
-  uniqExactIf(a.customer_id, a.purchased = 1) AS purchasing
-FROM {db}.customer_activity_weekly AS a
-INNER JOIN first_purchase AS f ON a.customer_id = f.customer_id
-WHERE a.week >= f.cohort AND a.week <= {thisWeek:Date} ${siteCondition.replace('site', 'a.site')}
-GROUP BY cohort, week_offset
+    `SELECT toString(r.cohort) AS cohort, toUInt32(dateDiff('week', r.cohort, r.week)) AS week_offset,
+  sum(r.active) AS active, sum(r.purchasing) AS purchasing
+FROM {db}.cohort_retention AS r
+WHERE r.all_sites = {allSites:Bool} AND r.site = {site:String} AND r.cohort >= {since:Date} AND r.week <= {thisWeek:Date}
+GROUP BY r.cohort, week_offset
 ORDER BY cohort, week_offset`,
-    { since: isoDate(since), thisWeek: isoDate(thisWeek), ...(site === undefined ? {} : { site }) },
+    { since: isoDate(since), thisWeek: isoDate(thisWeek), allSites: site === undefined, site: site ?? '' },
   );
   const result: Cohort[] = [];
   for (let start = since; start <= thisWeek; start += WEEK_MS) {

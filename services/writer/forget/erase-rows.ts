@@ -21,8 +21,8 @@ export function idColumns(ids: readonly string[]) {
  * column) is recomputed for the minutes the customer touched (eraseCustomerRows), `alerts` and
  * `attribution_runs` (per channel) name no customer. The MVs' targets (churn_score_history, customer_journey, customer_activity_weekly) hold
  * the customer's own rows and lose them like any table. The snapshots (`SNAPSHOT_VIEWS`:
- * stage_counts) name no customer either: they are recomputed from the tables above once the rows are
- * gone (eraseCustomerRows).
+ * stage_counts, churn_ranked, cohort_retention) are recomputed from the tables above once the rows
+ * are gone (eraseCustomerRows).
  */
 export const CUSTOMER_TABLES: ReadonlyArray<{ table: string; where: string }> = [
   { table: 'touchpoints', where: 'customer_id IN {ids:Array(String)} OR user_id IN {users:Array(String)} OR anonymous_id IN {anonymous:Array(String)}' },
