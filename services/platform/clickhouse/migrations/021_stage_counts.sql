@@ -12,6 +12,8 @@
 -- customer_journey_latest says, as of the last refresh. The price: the counts lag writes by up to one
 -- interval plus the refresh itself, and each refresh costs one pass over customer_journey
 -- (docs/clickhouse.md, "Snapshots"). An erase (services/writer/forget/erase-rows.ts) refreshes at once.
+-- The refresh runs on one thread at the lowest OS priority (max_threads = 1, os_threads_nice_value_query
+-- = 19): the dashboard's reads, a few milliseconds each, go first, and the refresh takes what is left.
 -- On a cluster each shard refreshes from its own customer_journey_local (a customer lives on one
 -- shard) and the Distributed table sums the shards.
 CREATE TABLE IF NOT EXISTS {db}.stage_counts{local} {on_cluster}
@@ -34,4 +36,5 @@ FROM (
   FROM {db}.customer_journey{local} AS j
   GROUP BY j.customer_id
 ) AS l
-GROUP BY site, stage;
+GROUP BY site, stage
+SETTINGS max_threads = 1, os_threads_nice_value_query = 19;

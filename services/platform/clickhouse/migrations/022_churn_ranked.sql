@@ -4,7 +4,7 @@
 -- customer's versions and sort them all at read time (819 ms p95 at 1 M customers, loaded machine).
 --
 -- A snapshot, recomputed from churn_scores FINAL and customer_journey every 30 s by a refreshable
--- materialized view and swapped in whole, for the reasons of 021_stage_counts.sql: a re-scored
+-- materialized view and swapped in whole, for the reasons of 021_stage_counts.sql (and at the same low priority): a re-scored
 -- customer's new score replaces the old one only in a table keyed by customer, and a table ranked
 -- by score cannot be kept by inserts alone (the old score's row would stay). Exact as of the last
 -- refresh, replays and merges included; an erase refreshes it at once. Each refresh rewrites one row
@@ -14,7 +14,7 @@
 CREATE TABLE IF NOT EXISTS {db}.churn_ranked{local} {on_cluster}
 (
   customer_id String CODEC(ZSTD(1)),
-  site Nullable(String),
+  site LowCardinality(Nullable(String)),
   at DateTime64(3, 'UTC'),
   score Float64,
   p_alive Float64,
@@ -39,4 +39,4 @@ LEFT JOIN (
   FROM {db}.customer_journey{local} AS j
   GROUP BY j.customer_id
 ) AS j ON j.customer_id = c.customer_id
-SETTINGS join_use_nulls = 1;
+SETTINGS join_use_nulls = 1, max_threads = 1, os_threads_nice_value_query = 19;

@@ -5,7 +5,7 @@
 -- to their activity at read time (833 ms p95 at 10 M touchpoints, loaded machine).
 --
 -- A snapshot recomputed from customer_activity_weekly every 60 s by a refreshable materialized view,
--- for the reasons of 021_stage_counts.sql: a customer's cohort is their first purchase over all
+-- for the reasons of 021_stage_counts.sql (and at the same low priority): a customer's cohort is their first purchase over all
 -- history, which a late earlier purchase can move, so counts kept at insert time would have to move
 -- the customer out of a cohort they were counted in. Exact as of the last refresh (unique customers,
 -- min and max: replays change nothing); an erase refreshes it at once. Cohorts move by the week, so
@@ -51,4 +51,5 @@ SELECT true AS all_sites, '' AS site, f.cohort AS cohort, a.week AS week,
 FROM {db}.customer_activity_weekly{local} AS a
 INNER JOIN any_first AS f ON a.customer_id = f.customer_id
 WHERE a.week >= f.cohort
-GROUP BY cohort, week;
+GROUP BY cohort, week
+SETTINGS max_threads = 1, os_threads_nice_value_query = 19;
