@@ -4,9 +4,10 @@
 -- customer's versions and sort them all at read time (819 ms p95 at 1 M customers, loaded machine).
 --
 -- A snapshot, recomputed from churn_scores FINAL and customer_journey every 30 s by a refreshable
--- materialized view and swapped in whole, for the reasons of 021_stage_counts.sql (and at the same low priority): a re-scored
--- customer's new score replaces the old one only in a table keyed by customer, and a table ranked
--- by score cannot be kept by inserts alone (the old score's row would stay). Exact as of the last
+-- materialized view and swapped in whole, for the reasons of 021_stage_counts.sql (and at the same
+-- low priority): a re-scored customer's new score replaces the old one only in a table keyed by
+-- customer, and a table ranked by score cannot be kept by inserts alone (the old score's row would
+-- stay). Exact as of the last
 -- refresh, replays and merges included; an erase refreshes it at once. Each refresh rewrites one row
 -- per customer (about 4 s at 1 M customers with the machine at load 20, hence 30 s and not 10).
 -- ORDER BY (-score, customer_id): the API's order (score DESC, customer_id), read in order.

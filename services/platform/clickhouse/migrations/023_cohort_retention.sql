@@ -4,12 +4,13 @@
 -- week) out of a few thousand rows, where it had to find every customer's first purchase and join it
 -- to their activity at read time (833 ms p95 at 10 M touchpoints, loaded machine).
 --
--- A snapshot recomputed from customer_activity_weekly every 60 s by a refreshable materialized view,
--- for the reasons of 021_stage_counts.sql (and at the same low priority): a customer's cohort is their first purchase over all
--- history, which a late earlier purchase can move, so counts kept at insert time would have to move
--- the customer out of a cohort they were counted in. Exact as of the last refresh (unique customers,
--- min and max: replays change nothing); an erase refreshes it at once. Cohorts move by the week, so
--- a minute of lag costs nothing and keeps the refresh (a pass over customer_activity_weekly) rare.
+-- A snapshot recomputed from customer_activity_weekly every 5 minutes by a refreshable materialized
+-- view, for the reasons of 021_stage_counts.sql (and at the same low priority): a customer's cohort
+-- is their first purchase over all history, which a late earlier purchase can move, so counts kept
+-- at insert time would have to move the customer out of a cohort they were counted in. Exact as of
+-- the last refresh (unique customers, min and max: replays change nothing); an erase refreshes it at
+-- once. Cohorts move by the week, so minutes of lag cost little, and the refresh (every cohort and
+-- week, two joins over customer_activity_weekly: about 5 s at 10 M touchpoints, load 9) stays rare.
 -- all_sites = 1: first purchase and activity over every site (site = ''); else both within `site`.
 -- On a cluster each shard counts its own customers (a customer lives on one shard) and the query
 -- sums the shards.
