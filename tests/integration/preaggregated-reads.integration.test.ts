@@ -4,6 +4,7 @@ import { Registry } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STAGES, type Stage } from '../../schemas/journey.js';
+import { loadMigrations, migrate } from '../../services/platform/clickhouse/migrate.js';
 import { chDateTime64 } from '../../services/platform/clickhouse/rows.js';
 import { refreshSnapshots } from '../../services/platform/clickhouse/snapshots.js';
 import { buildQueryApi } from '../../services/query-api/app.js';
@@ -428,5 +429,27 @@ describe('pre-aggregated reads equal the raw tables read with FINAL', () => {
     await expectStagesExact();
     await expectChurnExact();
     await expectCohortsExact();
+  });
+});
+
+describe('the snapshots on a database that had journeys before them', () => {
+  it('count the customers whose transitions were written before migration 021', async () => {
+    const db = await freshDatabase('preagg_old', { migrate: false });
+    try {
+      const target = { database: db.database, touchpointTtlDays: 3650 };
+      await migrate(db.ch.client, target, loadMigrations().filter((m) => m.version < 21));
+      const { rows } = fixture(5, 60);
+      await db.ch.client.insert({ table: `${db.database}.stage_transitions`, values: rows, format: 'JSONEachRow', clickhouse_settings: { insert_deduplication_token: randomUUID() } });
+      await migrate(db.ch.client, target);
+      await refreshSnapshots(db.ch);
+      const read = async (sql: string) => (await (await db.ch.client.query({ query: sql, format: 'JSONEachRow' })).json<{ site: string; stage: string; n: string }>()).map((r) => `${r.site} ${r.stage} ${r.n}`).sort();
+      const counts = await read(`SELECT site, stage, customers AS n FROM ${db.database}.stage_counts`);
+      expect(counts.length).toBeGreaterThan(5);
+      expect(counts).toEqual(
+        await read(`SELECT site, stage, count() AS n FROM (SELECT argMax(site, at) AS site, argMax(to_stage, at) AS stage FROM ${db.database}.stage_transitions FINAL GROUP BY customer_id) GROUP BY site, stage`),
+      );
+    } finally {
+      await db.drop();
+    }
   });
 });

@@ -23,6 +23,10 @@ const TABLES = [
   'alerts',
   'dead_letters',
   'customer_activity_weekly',
+  'customer_stage',
+  'stage_counts',
+  'churn_ranked',
+  'cohort_retention',
 ];
 
 let db: TestDatabase;

@@ -62,7 +62,14 @@ describe('migrations on a cluster', () => {
   const statementFor = (pattern: RegExp) => ddl.find((s) => pattern.test(s)) ?? '';
 
   it('run every DDL ON CLUSTER', () => {
-    for (const s of ddl) expect(s).toContain("ON CLUSTER 'main'");
+    for (const s of ddl.filter((s) => !s.startsWith('INSERT'))) expect(s).toContain("ON CLUSTER 'main'");
+  });
+
+  it('backfill into the local table of the shard the migration runs on (docs say: every shard)', () => {
+    const backfills = ddl.filter((s) => s.startsWith('INSERT'));
+    expect(backfills).toHaveLength(1);
+    expect(backfills[0]).toMatch(/^INSERT INTO journey\.customer_stage_local\s/);
+    expect(backfills[0]).toContain('FROM journey.stage_transitions_local AS t');
   });
 
   it('store rows in Replicated *_local tables, keeping engine arguments', () => {
@@ -90,6 +97,7 @@ describe('migrations on a cluster', () => {
         'cohort_retention',
         'customer_activity_weekly',
         'customer_journey',
+        'customer_stage',
         'dead_letters',
         'deletions',
         'funnel_events',
@@ -121,11 +129,12 @@ describe('migrations on a cluster', () => {
     // A snapshot counts each shard's own customers; the Distributed table adds the shards up.
     const stageCounts = statementFor(/MATERIALIZED VIEW IF NOT EXISTS journey\.stage_counts_mv/);
     expect(stageCounts).toContain('TO journey.stage_counts_local');
-    expect(stageCounts).toContain('FROM journey.customer_journey_local AS j');
+    expect(stageCounts).toContain('FROM journey.customer_stage_local AS c FINAL');
+    expect(statementFor(/MATERIALIZED VIEW IF NOT EXISTS journey\.customer_stage_mv/)).toContain('FROM journey.stage_transitions_local AS t');
     const churnRanked = statementFor(/MATERIALIZED VIEW IF NOT EXISTS journey\.churn_ranked_mv/);
     expect(churnRanked).toContain('TO journey.churn_ranked_local');
     expect(churnRanked).toContain('FROM journey.churn_scores_local AS c FINAL');
-    expect(churnRanked).toContain('FROM journey.customer_journey_local AS j');
+    expect(churnRanked).toContain('JOIN journey.customer_stage_local AS j FINAL');
     const cohorts = statementFor(/MATERIALIZED VIEW IF NOT EXISTS journey\.cohort_retention_mv/);
     expect(cohorts).toContain('TO journey.cohort_retention_local');
     expect(cohorts).not.toMatch(/customer_activity_weekly(?!_local)/);

@@ -36,7 +36,7 @@ interface Row {
  * The riskiest customers by latest score, with reasons and the next best action: the first rows of
  * churn_ranked, the ranked snapshot of churn_scores FINAL (migration 022, refreshed every 30 s), and
  * how many are at or above minScore (a range of its sort key). `site` is the site of the customer's
- * current journey (customer_journey_latest); a customer without a journey is only in the all-sites list.
+ * newest transition (customer_stage); a customer without a journey is only in the all-sites list.
  */
 export async function churn(db: QueryRunner, limit: number, minScore: number, site?: string): Promise<ChurnResult> {
   const where = `score >= {minScore:Float64}${site === undefined ? '' : ' AND site = {site:String}'}`;

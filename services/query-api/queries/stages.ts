@@ -12,7 +12,7 @@ export interface CurrentStagesResult {
 
 /**
  * Where customers are now: customers per current stage from stage_counts, the per-(site, stage)
- * snapshot of customer_journey_latest (migration 021, refreshed every 10 s), a few rows whatever the
+ * snapshot of customer_stage FINAL (migration 021, refreshed every 10 s), a few rows whatever the
  * number of customers.
  */
 export async function currentStages(db: QueryRunner, site?: string): Promise<CurrentStagesResult> {

@@ -19,7 +19,7 @@ export function idColumns(ids: readonly string[]) {
  * What each table loses, as `WHERE` predicates over `{ids}`, `{users}`, `{anonymous}`, `{keys}`.
  * Every table that names a customer is here; `funnel_minute` (aggregate states, no customer
  * column) is recomputed for the minutes the customer touched (eraseCustomerRows), `alerts` and
- * `attribution_runs` (per channel) name no customer. The MVs' targets (churn_score_history, customer_journey, customer_activity_weekly) hold
+ * `attribution_runs` (per channel) name no customer. The MVs' targets (churn_score_history, customer_journey, customer_stage, customer_activity_weekly) hold
  * the customer's own rows and lose them like any table. The snapshots (`SNAPSHOT_VIEWS`:
  * stage_counts, churn_ranked, cohort_retention) are recomputed from the tables above once the rows
  * are gone (eraseCustomerRows).
@@ -32,6 +32,7 @@ export const CUSTOMER_TABLES: ReadonlyArray<{ table: string; where: string }> = 
   { table: 'churn_scores', where: 'customer_id IN {ids:Array(String)}' },
   { table: 'churn_score_history', where: 'customer_id IN {ids:Array(String)}' },
   { table: 'customer_journey', where: 'customer_id IN {ids:Array(String)}' },
+  { table: 'customer_stage', where: 'customer_id IN {ids:Array(String)}' },
   { table: 'customer_activity_weekly', where: 'customer_id IN {ids:Array(String)}' },
   { table: 'attribution', where: 'customer_id IN {ids:Array(String)}' },
   { table: 'dead_letters', where: 'key IN {keys:Array(String)}' },

@@ -3,13 +3,13 @@
 -- key and "how many are at risk" a range of it, where churn_scores FINAL had to collapse every
 -- customer's versions and sort them all at read time (819 ms p95 at 1 M customers, loaded machine).
 --
--- A snapshot, recomputed from churn_scores FINAL and customer_journey every 30 s by a refreshable
+-- A snapshot, recomputed from churn_scores FINAL and customer_stage (021) every 30 s by a refreshable
 -- materialized view and swapped in whole, for the reasons of 021_stage_counts.sql (and at the same
 -- low priority): a re-scored customer's new score replaces the old one only in a table keyed by
 -- customer, and a table ranked by score cannot be kept by inserts alone (the old score's row would
 -- stay). Exact as of the last
 -- refresh, replays and merges included; an erase refreshes it at once. Each refresh rewrites one row
--- per customer (about 4 s at 1 M customers with the machine at load 20, hence 30 s and not 10).
+-- per customer (0.85 s at 1 M customers, load 9: every 30 s, not 10, to keep that under 3%).
 -- ORDER BY (-score, customer_id): the API's order (score DESC, customer_id), read in order.
 -- On a cluster each shard ranks its own customers; the Distributed table merges the shards' tops.
 CREATE TABLE IF NOT EXISTS {db}.churn_ranked{local} {on_cluster}
@@ -35,9 +35,5 @@ REFRESH EVERY 30 SECOND TO {db}.churn_ranked{local} AS
 SELECT c.customer_id AS customer_id, j.site AS site, c.at AS at, c.score AS score, c.p_alive AS p_alive, c.reasons AS reasons,
   c.next_action AS next_action, c.stage AS stage, c.crossed_threshold AS crossed_threshold
 FROM {db}.churn_scores{local} AS c FINAL
-LEFT JOIN (
-  SELECT j.customer_id AS customer_id, argMaxMerge(j.site) AS site
-  FROM {db}.customer_journey{local} AS j
-  GROUP BY j.customer_id
-) AS j ON j.customer_id = c.customer_id
+LEFT JOIN {db}.customer_stage{local} AS j FINAL ON j.customer_id = c.customer_id
 SETTINGS join_use_nulls = 1, max_threads = 1, os_threads_nice_value_query = 19;
