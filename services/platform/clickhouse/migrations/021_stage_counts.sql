@@ -2,20 +2,22 @@
 -- one argMaxMerge per customer at read time (1.2 s p95 at 1 M customers on a loaded machine).
 --
 -- A refreshable materialized view recomputes the whole table from customer_stage (below: each
--- customer's newest transition) every 10 s and swaps it in atomically. Why not counts kept at write time (signed ±1 rows, SummingMergeTree)?
--- A count moves a customer from one stage to another, and only a replay-proof view of the customer's
--- previous stage can say from which: an insert block sees its own rows, and a replayed transition
--- lands in a new block (new deduplication token), so ±1 rows would count it twice. A recompute has
--- no such state: it is the same question asked of the per-customer states (argMax, idempotent), so
--- replays, late events, identity merges (an absorbed id keeps its own rows and is counted as the raw
--- tables count it), journeys restarted after advocacy and erased customers all come out exactly as
--- stage_transitions FINAL says, as of the last refresh. The price: the counts lag writes by up to one
--- interval plus the refresh itself, and each refresh costs one pass over customer_stage
+-- customer's newest transition) every 10 s and swaps it in atomically. Why not counts kept at write
+-- time (signed ±1 rows, SummingMergeTree)? A count moves a customer from one stage to another, and
+-- only a replay-proof view of the customer's previous stage can say from which: an insert block
+-- sees its own rows, and a replayed transition lands in a new block (new deduplication token), so
+-- ±1 rows would count it twice. A recompute has no such state: it is the same question asked of
+-- each customer's newest transition (ReplacingMergeTree by time: idempotent), so replays, late
+-- events, identity merges (an absorbed id keeps its own rows and is counted as the raw tables count
+-- it), journeys restarted after advocacy and erased customers all come out exactly as
+-- stage_transitions FINAL says, as of the last refresh. The price: the counts lag writes by up to
+-- one interval plus the refresh itself, and each refresh costs one pass over customer_stage
 -- (docs/clickhouse.md, "Snapshots"). An erase (services/writer/forget/erase-rows.ts) refreshes at once.
--- The refresh runs on one thread at the lowest OS priority (max_threads = 1, os_threads_nice_value_query
--- = 19): the dashboard's reads, a few milliseconds each, go first, and the refresh takes what is left.
+-- The refresh runs on one thread at the lowest OS priority (max_threads = 1,
+-- os_threads_nice_value_query = 19): the dashboard's reads, a few milliseconds each, go first.
 -- On a cluster each shard refreshes from its own customer_stage_local (a customer lives on one
 -- shard) and the Distributed table sums the shards.
+--
 -- customer_stage: each customer's newest transition (stage and site) as plain columns, the input of
 -- the snapshots. ReplacingMergeTree(version) keeps the row with the highest `at` (ms) whatever the
 -- order of arrival; a replayed transition is the same row again. Read with FINAL, which costs little

@@ -1,5 +1,5 @@
 -- The churn risk list (/api/churn): every customer's newest score, ranked highest first, with the
--- site of the customer's current journey (NULL without one). The list is the first rows of the sort
+-- site of the customer's newest transition (NULL without one). The list is the first rows of the sort
 -- key and "how many are at risk" a range of it, where churn_scores FINAL had to collapse every
 -- customer's versions and sort them all at read time (819 ms p95 at 1 M customers, loaded machine).
 --
@@ -7,9 +7,9 @@
 -- materialized view and swapped in whole, for the reasons of 021_stage_counts.sql (and at the same
 -- low priority): a re-scored customer's new score replaces the old one only in a table keyed by
 -- customer, and a table ranked by score cannot be kept by inserts alone (the old score's row would
--- stay). Exact as of the last
--- refresh, replays and merges included; an erase refreshes it at once. Each refresh rewrites one row
--- per customer (0.85 s at 1 M customers, load 9: every 30 s, not 10, to keep that under 3%).
+-- stay). Exact as of the last refresh, replays and merges included; an erase refreshes it at once.
+-- Each refresh rewrites one row per customer (0.85 s at 1 M customers, load 9: every 30 s, not
+-- 10, to keep that under 3% of a core).
 -- ORDER BY (-score, customer_id): the API's order (score DESC, customer_id), read in order.
 -- On a cluster each shard ranks its own customers; the Distributed table merges the shards' tops.
 CREATE TABLE IF NOT EXISTS {db}.churn_ranked{local} {on_cluster}
