@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { JourneyRecord } from '../../schemas/journey.js';
 import type { Touchpoint } from '../../schemas/touchpoint.js';
 import { topicCodecs, topicsWithPrefix } from '../../schemas/topics.js';
-import type { OutgoingRecord } from '../platform/kafka/producer.js';
+import { MAX_REQUEST_BYTES, recordBytes, type OutgoingRecord, type RecordProducer } from '../platform/kafka/producer.js';
 import { touchpoint } from './core/test-touchpoint.js';
 import { createLogger } from '../platform/logging/logger.js';
 import { createIdentityRouter } from './identity-router.js';
@@ -24,7 +24,10 @@ const silent = createLogger('test', 'silent');
 /** The identity table in memory; `fromTopic`: what a restarted instance reads back. */
 const tableInMemory = (fromTopic: OutgoingRecord[] = []) => identityTableInMemory(topics.identityLinks, fromTopic);
 
-function setup(failSends: number, options: { table?: ReturnType<typeof createIdentityTable>; failOnCall?: number; input?: KafkaMessage[]; windowCopyDir?: string; emptyInput?: boolean } = {}) {
+function setup(
+  failSends: number,
+  options: { table?: ReturnType<typeof createIdentityTable>; failOnCall?: number; input?: KafkaMessage[]; windowCopyDir?: string; emptyInput?: boolean; producer?: RecordProducer } = {},
+) {
   const emptyInput = options.emptyInput ?? false;
   const sent: OutgoingRecord[][] = [];
   const inputRead: string[] = [];
@@ -33,7 +36,7 @@ function setup(failSends: number, options: { table?: ReturnType<typeof createIde
   const router = createIdentityRouter({
     topics,
     table: options.table ?? tableInMemory(),
-    producer: {
+    producer: options.producer ?? {
       send: async (records) => {
         calls++;
         if (failures-- > 0 || calls === options.failOnCall) throw new Error('broker down');
@@ -79,39 +82,46 @@ const batch = [
   message(2, touchpoint({ messageId: 'm2', anonymousId: 'a1', userId: 'u1' })),
 ];
 
+const control = { heartbeat: async () => {}, commit: async () => {}, progress: async () => {} };
+
+/** A batch as the consumer hands it, then a stop's flush: the batch's work is durable (or the flush rejects). */
+const routeDurably = async (router: ReturnType<typeof createIdentityRouter>, b: { topic: string; partition: number; messages: KafkaMessage[]; highWatermark: string }) => {
+  await router.handleBatch(b, control);
+  return router.flush({ partition: b.partition });
+};
+
 describe('identity router', () => {
   it('sends a merge notice after the absorbed customer’s earlier touchpoints of the same batch', async () => {
     const { router, sent } = setup(0);
-    await router.handleBatch({ topic: topics.touchpoints, partition: 0, messages: batch, highWatermark: '3' }, { heartbeat: async () => {}, commit: async () => {}, progress: async () => {} });
+    await routeDurably(router, { topic: topics.touchpoints, partition: 0, messages: batch, highWatermark: '3' });
     expect(routed(sent.flat())).toEqual(['touchpoint:a:a1', 'merge:a:a1>u:u1', 'absorbing:u:u1', 'touchpoint:u:u1', 'touchpoint:u:u1']);
   });
 
   it('re-sends the merge notice of a failed send at the same place when the batch is retried', async () => {
     const { router, sent } = setup(1);
-    const control = { heartbeat: async () => {}, commit: async () => {}, progress: async () => {} };
-    await expect(router.handleBatch({ topic: topics.touchpoints, partition: 0, messages: batch, highWatermark: '3' }, control)).rejects.toThrow('broker down');
-    await router.handleBatch({ topic: topics.touchpoints, partition: 0, messages: batch, highWatermark: '3' }, control);
+    await expect(routeDurably(router, { topic: topics.touchpoints, partition: 0, messages: batch, highWatermark: '3' })).rejects.toThrow('broker down');
+    // The consumer reads the partition again from its durable point (rewindOnFailure).
+    await routeDurably(router, { topic: topics.touchpoints, partition: 0, messages: batch, highWatermark: '3' });
     // m0 is routed to a:a1 again: the retry rebuilds the same sequence, not the post-merge view.
     expect(routed(sent.flat())).toEqual(['touchpoint:a:a1', 'merge:a:a1>u:u1', 'absorbing:u:u1', 'touchpoint:u:u1', 'touchpoint:u:u1']);
     expect(sent.flat().filter((r) => r.topic === topics.identityLinks).length).toBeGreaterThan(0);
   });
 
-  const control = { heartbeat: async () => {}, commit: async () => {}, progress: async () => {} };
   const whole = { topic: topics.touchpoints, partition: 0, messages: batch, highWatermark: '3' };
 
   it('after a crash between its outputs and its links, a restarted router routes the batch exactly as the first time', async () => {
     // The first instance sends its outputs, then dies before the links reach the table topic.
     const first = setup(0, { failOnCall: 2 });
-    await expect(first.router.handleBatch(whole, control)).rejects.toThrow();
+    await expect(routeDurably(first.router, whole)).rejects.toThrow();
     const restarted = setup(0, { table: tableInMemory(first.sent.flat()) });
-    await restarted.router.handleBatch(whole, control);
+    await routeDurably(restarted.router, whole);
     expect(routed(restarted.sent.flat())).toEqual(routed(first.sent.flat()));
     expect(routed(restarted.sent.flat())).toEqual(['touchpoint:a:a1', 'merge:a:a1>u:u1', 'absorbing:u:u1', 'touchpoint:u:u1', 'touchpoint:u:u1']);
   });
 
   it('skips a batch whose links and marker were sent before the crash, instead of routing it with its own links', async () => {
     const first = setup(0);
-    expect(await first.router.handleBatch(whole, control)).toEqual({ offset: '3' });
+    expect(await routeDurably(first.router, whole)).toEqual({ offset: '3' });
     const restarted = setup(0, { table: tableInMemory(first.sent.flat()) });
     expect(await restarted.router.handleBatch(whole, control)).toEqual({ offset: '3' });
     expect(routed(restarted.sent.flat())).toEqual([]);
@@ -122,10 +132,10 @@ describe('identity router', () => {
     // when the graph already links a1 to u1. Routed again, it would land on u:u1 as well as a:a1.
     const retry = message(3, touchpoint({ messageId: 'm0', anonymousId: 'a1' }));
     const first = setup(0);
-    await first.router.handleBatch(whole, control);
+    await routeDurably(first.router, whole);
     const restarted = setup(0, { table: tableInMemory(first.sent.flat()), input: batch });
     await restarted.router.onAssigned!({ topic: topics.touchpoints, partition: 0 }, { offset: '3', metadata: null });
-    await restarted.router.handleBatch({ ...whole, messages: [retry], highWatermark: '4' }, control);
+    await routeDurably(restarted.router, { ...whole, messages: [retry], highWatermark: '4' });
     expect(routed(restarted.sent.flat())).toEqual([]);
   });
 
@@ -146,12 +156,12 @@ describe('identity router', () => {
       const windowCopyDir = tempDir();
       const first = setup(0, { windowCopyDir });
       await first.router.onAssigned!(tp0, { offset: '-1', metadata: null });
-      await first.router.handleBatch(whole, control);
+      await routeDurably(first.router, whole);
       await first.router.onRevoked!(tp0);
       const restarted = setup(0, { table: tableInMemory(first.sent.flat()), input: batch, windowCopyDir });
       await restarted.router.onAssigned!(tp0, { offset: '3', metadata: null });
       expect(restarted.inputRead).toEqual([]);
-      await restarted.router.handleBatch({ ...whole, messages: [retry], highWatermark: '4' }, control);
+      await routeDurably(restarted.router, { ...whole, messages: [retry], highWatermark: '4' });
       expect(routed(restarted.sent.flat())).toEqual([]);
     });
 
@@ -159,15 +169,15 @@ describe('identity router', () => {
       const windowCopyDir = tempDir();
       const first = setup(0, { windowCopyDir });
       await first.router.onAssigned!(tp0, { offset: '-1', metadata: null });
-      await first.router.handleBatch({ ...whole, messages: batch.slice(0, 1), highWatermark: '3' }, control);
+      await routeDurably(first.router, { ...whole, messages: batch.slice(0, 1), highWatermark: '3' });
       await first.router.onRevoked!(tp0);
       // Offsets 1 and 2 were routed elsewhere: the copy ends at 1.
       const elsewhere = setup(0, { table: tableInMemory(first.sent.flat()) });
-      await elsewhere.router.handleBatch({ ...whole, messages: batch.slice(1), highWatermark: '3' }, control);
+      await routeDurably(elsewhere.router, { ...whole, messages: batch.slice(1), highWatermark: '3' });
       const restarted = setup(0, { table: tableInMemory([...first.sent.flat(), ...elsewhere.sent.flat()]), input: batch, windowCopyDir });
       await restarted.router.onAssigned!(tp0, { offset: '3', metadata: null });
       expect(restarted.inputRead).toEqual(['1', '2']);
-      await restarted.router.handleBatch({ ...whole, messages: [retry, message(4, touchpoint({ messageId: 'm2', anonymousId: 'a1', userId: 'u1' }))], highWatermark: '5' }, control);
+      await routeDurably(restarted.router, { ...whole, messages: [retry, message(4, touchpoint({ messageId: 'm2', anonymousId: 'a1', userId: 'u1' }))], highWatermark: '5' });
       expect(routed(restarted.sent.flat())).toEqual([]);
     });
 
@@ -175,12 +185,12 @@ describe('identity router', () => {
       const windowCopyDir = tempDir();
       const first = setup(0, { windowCopyDir });
       await first.router.onAssigned!(tp0, { offset: '-1', metadata: null });
-      await first.router.handleBatch(whole, control);
+      await routeDurably(first.router, whole);
       await first.router.onRevoked!(tp0);
       // The new owner resumes at 0 (say its marker and commits were lost with the topic's history).
       const restarted = setup(0, { input: [], windowCopyDir });
       await restarted.router.onAssigned!(tp0, { offset: '-1', metadata: null });
-      await restarted.router.handleBatch(whole, control);
+      await routeDurably(restarted.router, whole);
       expect(routed(restarted.sent.flat())).toEqual(['touchpoint:a:a1', 'merge:a:a1>u:u1', 'absorbing:u:u1', 'touchpoint:u:u1', 'touchpoint:u:u1']);
     });
   });
@@ -194,7 +204,7 @@ describe('identity router', () => {
 
     it('each touchpoint carries its input partition and that partition’s max event time before it; each output partition gets the watermark', async () => {
       const { router, sent } = setup(0);
-      await router.handleBatch({ topic: topics.touchpoints, partition: 0, messages: timed, highWatermark: '4' }, control);
+      await routeDurably(router, { topic: topics.touchpoints, partition: 0, messages: timed, highWatermark: '4' });
       const out = decoded(sent.flat());
       const touchpoints = out.filter((o) => o.record.kind === 'touchpoint').map((o) => [o.record.source, o.record.sourceWatermark]);
       // The first has nothing before it: its own time.
@@ -205,17 +215,17 @@ describe('identity router', () => {
 
     it('a retried batch and a restarted router carry the same watermarks as the first attempt', async () => {
       const once = setup(0);
-      await once.router.handleBatch({ topic: topics.touchpoints, partition: 0, messages: timed.slice(0, 2), highWatermark: '4' }, control);
-      await once.router.handleBatch({ topic: topics.touchpoints, partition: 0, messages: timed.slice(2), highWatermark: '4' }, control);
+      await routeDurably(once.router, { topic: topics.touchpoints, partition: 0, messages: timed.slice(0, 2), highWatermark: '4' });
+      await routeDurably(once.router, { topic: topics.touchpoints, partition: 0, messages: timed.slice(2), highWatermark: '4' });
       const expected = decoded(once.sent.flat()).filter((o) => o.record.kind === 'touchpoint').map((o) => o.record.sourceWatermark);
 
       const second = { topic: topics.touchpoints, partition: 0, messages: timed.slice(2), highWatermark: '4' };
       const crashed = setup(1);
-      await crashed.router.handleBatch({ topic: topics.touchpoints, partition: 0, messages: timed.slice(0, 2), highWatermark: '4' }, control).catch(() => {});
-      await crashed.router.handleBatch({ topic: topics.touchpoints, partition: 0, messages: timed.slice(0, 2), highWatermark: '4' }, control);
+      await expect(routeDurably(crashed.router, { topic: topics.touchpoints, partition: 0, messages: timed.slice(0, 2), highWatermark: '4' })).rejects.toThrow('broker down');
+      await routeDurably(crashed.router, { topic: topics.touchpoints, partition: 0, messages: timed.slice(0, 2), highWatermark: '4' });
       // A new instance resumes from the marker the first instance wrote after its first batch.
       const restarted = setup(0, { table: tableInMemory(crashed.sent.flat()) });
-      await restarted.router.handleBatch(second, control);
+      await routeDurably(restarted.router, second);
       const replayed = [...decoded(crashed.sent.flat()), ...decoded(restarted.sent.flat())].filter((o) => o.record.kind === 'touchpoint').map((o) => o.record.sourceWatermark);
       expect(replayed).toEqual(expected);
     });
@@ -244,9 +254,151 @@ describe('identity router', () => {
 
       const used = setup(0, { emptyInput: true });
       await used.router.onAssigned!(tp0, { offset: '-1', metadata: null });
-      await used.router.handleBatch(whole, control);
+      await routeDurably(used.router, whole);
       await used.router.onIdle!(tp0, control);
       expect(notices(used.sent.flat()).filter((n) => n.record.kind === 'watermark' && n.record.sourceWatermark == null)).toEqual([]);
+    });
+  });
+
+  describe('rounds: routing does not wait for the broker', () => {
+    /** A broker that acknowledges (or fails) each send when the test says. */
+    const manualBroker = () => {
+      const calls: Array<{ records: OutgoingRecord[]; ack: () => void; fail: (e: Error) => void }> = [];
+      const producer: RecordProducer = {
+        send: (records) => new Promise<void>((resolve, reject) => calls.push({ records, ack: resolve, fail: reject })),
+      };
+      /** Lets the router's rounds run up to their next send. */
+      const settle = () => new Promise<void>((r) => setImmediate(r));
+      return { calls, producer, settle };
+    };
+    const markers = (records: OutgoingRecord[]) => records.filter((r) => String(r.key).startsWith('@router-applied:')).map((r) => `${r.key}=${String(r.value)}`);
+    const first = { topic: topics.touchpoints, partition: 0, messages: batch.slice(0, 1), highWatermark: '3' };
+    const rest = { topic: topics.touchpoints, partition: 0, messages: batch.slice(1), highWatermark: '3' };
+
+    it('routes the next batch while a round is in flight; the marker of each round follows its acknowledged outputs, and what was routed meanwhile goes in one round', async () => {
+      const broker = manualBroker();
+      const { router } = setup(0, { producer: broker.producer });
+      expect(await router.handleBatch(first, control)).toBeNull(); // nothing durable yet
+      await broker.settle();
+      expect(broker.calls).toHaveLength(1); // the first round's outputs, in flight
+      expect(await router.handleBatch(rest, control)).toBeNull(); // routed without waiting for it
+      broker.calls[0]!.ack();
+      await broker.settle();
+      expect(markers(broker.calls[1]!.records)).toEqual(['@router-applied:0=0@0']); // offset 0 only
+      broker.calls[1]!.ack();
+      await broker.settle();
+      // The second round: both of `rest`'s touchpoints in one send, then its links and marker.
+      expect(routed(broker.calls[2]!.records)).toEqual(['merge:a:a1>u:u1', 'absorbing:u:u1', 'touchpoint:u:u1', 'touchpoint:u:u1']);
+      broker.calls[2]!.ack();
+      await broker.settle();
+      expect(markers(broker.calls[3]!.records)).toEqual(['@router-applied:0=2@0']);
+      expect(broker.calls[3]!.records.some((r) => r.key === 'u:u1' || r.key === 'a:a1')).toBe(true); // the merge's links with it
+      broker.calls[3]!.ack();
+      expect(await router.flush({ partition: 0 })).toEqual({ offset: '3' });
+      expect(broker.calls).toHaveLength(4);
+    });
+
+    it('a failed round stops what was routed behind it; the partition throws once, and read again from its durable point routes as the first time', async () => {
+      const broker = manualBroker();
+      const { router } = setup(0, { producer: broker.producer });
+      await router.handleBatch(first, control);
+      await broker.settle();
+      broker.calls[0]!.ack(); // outputs of offset 0
+      await broker.settle();
+      broker.calls[1]!.ack(); // its marker: offset 0 is durable
+      await broker.settle();
+      await router.handleBatch(rest, control);
+      await broker.settle();
+      broker.calls[2]!.fail(new Error('broker down')); // the outputs of offsets 1 and 2
+      await broker.settle();
+      expect(broker.calls).toHaveLength(3); // no marker after a failed send
+      await expect(router.handleBatch({ ...rest, messages: [message(3, touchpoint({ messageId: 'm3', anonymousId: 'a1' }))] }, control)).rejects.toThrow('broker down');
+      // The consumer reads again from offset 1.
+      const again = router.handleBatch(rest, control);
+      expect(await again).toEqual({ offset: '1' });
+      await broker.settle();
+      expect(routed(broker.calls[3]!.records)).toEqual(routed(broker.calls[2]!.records)); // the same decisions: the merge again
+      broker.calls[3]!.ack();
+      await broker.settle();
+      expect(markers(broker.calls[4]!.records)).toEqual(['@router-applied:0=2@0']);
+      broker.calls[4]!.ack();
+      expect(await router.flush({ partition: 0 })).toEqual({ offset: '3' });
+    });
+
+    it('a failed partition’s links go only with its own marker, after its replay re-sent its outputs: never with another partition’s round before that', async () => {
+      const broker = manualBroker();
+      const acked: OutgoingRecord[] = [];
+      const ack = (i: number) => {
+        acked.push(...broker.calls[i]!.records);
+        broker.calls[i]!.ack();
+      };
+      const { router } = setup(0, { producer: broker.producer });
+      const p0 = { topic: topics.touchpoints, partition: 0, messages: batch, highWatermark: '3' };
+      const p1 = { topic: topics.touchpoints, partition: 1, messages: [message(0, touchpoint({ messageId: 'q0', anonymousId: 'b1', userId: 'v1', type: 'identify' }))], highWatermark: '1' };
+      await router.handleBatch(p0, control);
+      await broker.settle();
+      broker.calls[0]!.fail(new Error('broker down')); // partition 0's outputs (with the a1–u1 merge notice) are lost
+      await broker.settle();
+      // Partition 1 goes on: its round is durable, and its append carries nothing of partition 0's.
+      await router.handleBatch(p1, control);
+      await broker.settle();
+      ack(1);
+      await broker.settle();
+      expect(markers(broker.calls[2]!.records)).toEqual(['@router-applied:1=0@0']);
+      expect(broker.calls[2]!.records.map((r) => String(r.key)).filter((k) => k === 'a:a1' || k === 'u:u1')).toEqual([]);
+      ack(2);
+      await broker.settle();
+
+      // A kill -9 now: a new instance reads the table as it is and routes partition 0 as the first time, merge notice included.
+      const restarted = setup(0, { table: tableInMemory(acked) });
+      await routeDurably(restarted.router, p0);
+      expect(routed(restarted.sent.flat())).toEqual(['touchpoint:a:a1', 'merge:a:a1>u:u1', 'absorbing:u:u1', 'touchpoint:u:u1', 'touchpoint:u:u1']);
+
+      // No crash: partition 0 throws once, is read again from its durable point, and its links go with its own marker.
+      await expect(router.handleBatch(p0, control)).rejects.toThrow('broker down');
+      await router.handleBatch(p0, control);
+      await broker.settle();
+      expect(routed(broker.calls[3]!.records)).toEqual(['touchpoint:a:a1', 'merge:a:a1>u:u1', 'absorbing:u:u1', 'touchpoint:u:u1', 'touchpoint:u:u1']);
+      ack(3);
+      await broker.settle();
+      expect(markers(broker.calls[4]!.records)).toEqual(['@router-applied:0=2@0']);
+      expect(broker.calls[4]!.records.filter((r) => r.key === 'a:a1' || r.key === 'u:u1').map((r) => `${r.key}=${String(r.value)}`).sort()).toEqual(['a:a1=u:u1', 'u:u1=#']);
+      ack(4);
+      expect(await router.flush({ partition: 0 })).toEqual({ offset: '3' });
+    });
+
+    it('what was routed behind a round in flight goes in as many rounds as its appends need: each append is one request, with whole batches and their markers', async () => {
+      const broker = manualBroker();
+      const { router } = setup(0, { producer: broker.producer });
+      await router.handleBatch(first, control);
+      await broker.settle(); // a round in flight while four partitions route bursts of new identities
+      const long = (prefix: string, p: number, i: number) => `${prefix}${p}-${i}-${'x'.repeat(200)}`;
+      const burst = (p: number) => Array.from({ length: 150 }, (_, i) => message(i, touchpoint({ messageId: `n${p}-${i}`, anonymousId: long('a', p, i), userId: long('u', p, i), type: 'identify' })));
+      for (const p of [1, 2, 3, 4]) await router.handleBatch({ topic: topics.touchpoints, partition: p, messages: burst(p), highWatermark: '150' }, control);
+      // Together their links are over one request: one append would be split, and not atomic.
+      for (let acked = 0; acked < broker.calls.length; acked++) {
+        broker.calls[acked]!.ack();
+        await broker.settle();
+      }
+      const appends = broker.calls.map((c) => c.records).filter((records) => records.some((r) => r.topic === topics.identityLinks));
+      for (const append of appends) expect(append.reduce((n, r) => n + recordBytes(r), 0)).toBeLessThanOrEqual(MAX_REQUEST_BYTES);
+      expect(appends.length).toBeGreaterThan(2);
+      for (const p of [1, 2, 3, 4]) expect(await router.flush({ partition: p })).toEqual({ offset: '150' });
+      expect(new Set(appends.flat().filter((r) => !String(r.key).startsWith('@')).map((r) => String(r.key))).size).toBe(4 * 150 * 2);
+    });
+
+    it('cuts a batch whose links would not fit one request: each append is under the limit and ends with its marker', async () => {
+      const { router, sent } = setup(0);
+      const long = (prefix: string, i: number) => `${prefix}${i}-${'x'.repeat(200)}`;
+      const many = Array.from({ length: 1_500 }, (_, i) => message(i, touchpoint({ messageId: `n${i}`, anonymousId: long('a', i), userId: long('u', i), type: 'identify' })));
+      expect(await routeDurably(router, { topic: topics.touchpoints, partition: 0, messages: many, highWatermark: '1500' })).toEqual({ offset: '1500' });
+      const appends = sent.filter((records) => records.some((r) => r.topic === topics.identityLinks));
+      expect(appends.length).toBeGreaterThan(1);
+      for (const append of appends) {
+        expect(append.reduce((n, r) => n + recordBytes(r), 0)).toBeLessThanOrEqual(MAX_REQUEST_BYTES);
+        expect(String(append.at(-1)!.key)).toBe('@router-applied:0');
+      }
+      expect(new Set(appends.flat().filter((r) => !String(r.key).startsWith('@')).map((r) => String(r.key))).size).toBe(3_000);
     });
   });
 });

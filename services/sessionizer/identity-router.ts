@@ -11,22 +11,58 @@ import { deadLetterRecord } from '../platform/pipeline/dead-letter.js';
 import { touchpointIds } from '../platform/privacy/deletion-request.js';
 import { linksFrom, type LinkOptions } from './core/identity.js';
 import { RecentMessages } from './core/recent-messages.js';
+import { createRouterPipeline, linkEntryBytes, type LinkEntries, type RoutedPoint } from './router-pipeline.js';
 import type { RetryWindowCopy } from './retry-window-copy.js';
 import { routerMarkerKey, routerMarkerValue, type createIdentityTable } from './identity-table.js';
 
 /** How often (processing time) an input partition's watermark goes to every output partition. */
 const WATERMARK_EVERY_MS = 500;
+/** Routed bytes waiting for the broker beyond which routing waits for a round (router-pipeline.ts). */
+const MAX_QUEUED_OUTPUT_BYTES = 4 * 1024 * 1024;
+/**
+ * Link bytes (linkEntryBytes) after which a batch is cut (a point there, then a wait for its
+ * round): a round's append (links and markers) must stay one request of MAX_REQUEST_BYTES, or the
+ * producer would split it and a crash between the parts would leave links without their marker.
+ * The pipeline puts as many cut pieces in one round as fit (router-pipeline.ts).
+ */
+const MAX_LINK_BYTES_PER_ROUND = 256 * 1024;
 
-/** Where one touchpoint went: its customer, and the merges its links caused (in order). */
+const noteLink = (links: LinkEntries, id: string, parent: string) => {
+  links.entries.set(id, parent);
+  links.bytes += linkEntryBytes(id, parent);
+};
+
+/** A touchpoint whose links touched nothing (most): its decision shares this. */
+const NO_LINKS: ReadonlyArray<readonly [string, string]> = [];
+
+/**
+ * Where one touchpoint went: its customer, the merges its links caused (in order), and the link
+ * entries its routing wrote (as they were then). A replayed decision writes these again, with its
+ * own partition's marker: the graph already holds them, so routing again would not find them.
+ */
 interface RouteDecision {
   customerId: string;
   merges: JourneyRecord[];
+  links: ReadonlyArray<readonly [string, string]>;
+}
+
+/** One assigned input partition: its retry window and what it routed that is not durable yet. */
+interface PartitionRun {
+  seen: RecentMessages;
+  /** Routing decisions since the partition's last durable point, by input offset (in order). */
+  decisions: Map<bigint, RouteDecision>;
+  /** The newest offset handled (routed or dropped), durable or not. */
+  handled: bigint | null;
+  /** The first offset routed since the partition's previous point was queued. */
+  firstUnqueued: bigint | null;
+  /** A round holding this partition's work failed: the next batch or tick throws, so the consumer rewinds. */
+  failed: unknown;
 }
 
 export interface IdentityRouterDeps {
   topics: Topics;
   table: ReturnType<typeof createIdentityTable>;
-  /** Writes the identity links with each batch's applied-offset marker (one atomic append). */
+  /** Writes the identity links with the applied-offset markers (one atomic append per round). */
   producer: RecordProducer;
   /** Writes the routed records (default `producer`); may gather them with other steps' outputs. */
   outputs?: RecordProducer;
@@ -53,8 +89,13 @@ export interface IdentityRouterDeps {
  * onto `identified-touchpoints` (Kafka Streams' repartition step). New links go to the identity
  * table topic; a link that merges two customers sends a `merge` notice to the absorbed customer's
  * owner, which hands its state to the survivor's owner (see journey-processor.ts).
+ *
+ * Routing does not wait for the broker: routed work becomes durable in rounds (router-pipeline.ts),
+ * and a batch returns the partition's newest durable point to commit. After a failed round, the
+ * partitions whose work it held throw at their next batch or tick and are read again from their
+ * durable point (the consumer's rewindOnFailure), routing them as the first time.
  */
-export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler {
+export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler & { flush(tp: { partition: number }): Promise<{ offset: string } | null> } {
   const outputs = deps.outputs ?? deps.producer;
   /** When each input partition last sent its watermark to every output partition, and which. */
   const watermarkSent = new Map<number, { at: number; watermark: number }>();
@@ -65,7 +106,7 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
   const dead = new Counter({ name: 'sessionizer_dead_letters_total', help: 'Undecodable touchpoints', registers: [deps.registry] });
   const retries = new Counter({ name: 'sessionizer_router_duplicates_total', help: 'Touchpoints dropped by the router as recent duplicates (SDK retries)', registers: [deps.registry] });
   const forgottenDrops = new Counter({ name: 'sessionizer_forgotten_touchpoints_dropped_total', help: 'Touchpoints of forgotten ids dropped by the router (README: Privacy)', registers: [deps.registry] });
-  const recent = new Map<number, RecentMessages>();
+  const runs = new Map<number, PartitionRun>();
   const windowCopies = new Map<number, RetryWindowCopy>();
   /**
    * Per input partition: the max event time routed so far (its event-time watermark). Each routed
@@ -79,33 +120,98 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
   const record = (r: JourneyRecord): OutgoingRecord => ({ topic: deps.topics.identifiedTouchpoints, key: r.customerId, value: deps.recordCodec.encode(r) });
 
   /**
-   * Routing decisions of sends that failed, by partition:offset. The in-memory graph already holds
-   * their links, so a retried batch would route its earlier touchpoints to the survivor and find
-   * nothing to merge: it replays these decisions instead, so the output is the same sequence as
-   * if the first send had succeeded.
+   * Routing decisions of rounds that failed, by partition:offset. The in-memory graph already holds
+   * their links, so routing those touchpoints again would send the earlier ones to the survivor and
+   * find nothing to merge: the rewound partition replays these decisions instead, so the output is
+   * the same sequence as if the first round had succeeded.
+   *
+   * Their links are written only by the replay, each with the touchpoint it came from: in the round
+   * that re-sends that touchpoint's outputs, with its own partition's marker. Written earlier (with
+   * a round of other partitions' work, as a first version of the rounds did), a kill -9 before the
+   * replay leaves the table holding links whose merge notices were never sent: the restarted router
+   * finds nothing to merge and routes the partition differently (the 1M fault run's differing
+   * sessions, docs/performance.md).
    */
   const unsentRoutes = new Map<string, RouteDecision>();
-  /** Link entries of sends that failed (the graph holds them; a retry would not find them new). */
-  let unsentLinks: OutgoingRecord[] = [];
 
-  const decide = (tp: Touchpoint, linkEntries: Map<string, string>): RouteDecision => {
+  const durablePoint = (partition: number) => {
+    const applied = deps.table.appliedOffset(partition);
+    return applied === null ? null : { offset: (applied + 1n).toString() };
+  };
+
+  const pipeline = createRouterPipeline({
+    outputs,
+    table: deps.producer,
+    appendOf: (links, points) => [
+      ...[...links].map(([id, parent]): OutgoingRecord => ({ topic: deps.topics.identityLinks, key: id, value: Buffer.from(parent) })),
+      ...points.map((p): OutgoingRecord => ({ topic: deps.topics.identityLinks, key: routerMarkerKey(p.partition), value: Buffer.from(routerMarkerValue(p.last, p.watermark)) })),
+    ],
+    onDurable: (points) => {
+      for (const point of points) {
+        deps.table.markApplied(point.partition, point.last, point.watermark);
+        const run = runs.get(point.partition);
+        if (!run) continue; // revoked meanwhile: the marker is written, the run is gone
+        for (const offset of run.decisions.keys()) {
+          if (offset > point.last) break;
+          run.decisions.delete(offset);
+          unsentRoutes.delete(`${point.partition}:${offset}`);
+        }
+        const committed = run.seen.commit(point.seenThrough);
+        if (committed.length > 0) windowCopies.get(point.partition)?.append(point.first, committed, point.last + 1n);
+      }
+    },
+    onFailed: (error) => {
+      // Everything not durable is undone: ids not seen, decisions kept for the replay, watermarks
+      // back to the markers'. The partitions concerned are read again from their durable points.
+      for (const [partition, run] of runs) {
+        const applied = deps.table.appliedOffset(partition);
+        if (run.handled === null || (applied !== null && run.handled <= applied)) continue;
+        run.seen.rollback();
+        for (const [offset, decision] of run.decisions) unsentRoutes.set(`${partition}:${offset}`, decision);
+        run.decisions.clear();
+        run.handled = applied;
+        run.firstUnqueued = null;
+        run.failed ??= error;
+        watermarks.delete(partition);
+        watermarkSent.delete(partition);
+      }
+    },
+  });
+
+  const runOf = (partition: number): PartitionRun => {
+    let run = runs.get(partition);
+    if (!run) runs.set(partition, (run = { seen: new RecentMessages(deps.recentMessagesPerPartition), decisions: new Map(), handled: null, firstUnqueued: null, failed: undefined }));
+    return run;
+  };
+  /** A failed round held this partition's work: throw once, so the consumer reads it again from its durable point. */
+  const throwIfFailed = (run: PartitionRun) => {
+    if (run.failed === undefined) return;
+    const error = run.failed;
+    run.failed = undefined;
+    throw error;
+  };
+
+  const decide = (tp: Touchpoint, linkEntries: LinkEntries): RouteDecision => {
     const merges: JourneyRecord[] = [];
-    for (const link of linksFrom(tp, deps.linkOptions)) {
+    const found = linksFrom(tp, deps.linkOptions);
+    const links: Array<[string, string]> = [];
+    for (const link of found) {
       const result = deps.table.apply(link);
-      for (const [id, parent] of deps.table.entriesFor([link.a, link.b])) linkEntries.set(id, parent);
+      links.push(...deps.table.entriesFor([link.a, link.b]));
       if (result.merged) {
         mergesTotal.inc();
         merges.push(
           { kind: 'merge', customerId: result.absorbed, touchpoint: null, mergeInto: result.survivor, mergedFrom: null, state: null },
           { kind: 'absorbing', customerId: result.survivor, touchpoint: null, mergeInto: null, mergedFrom: result.absorbed, state: null },
         );
-        for (const [id, parent] of deps.table.entriesFor([result.absorbed])) linkEntries.set(id, parent);
+        links.push(...deps.table.entriesFor([result.absorbed]));
       }
     }
-    return { customerId: deps.table.graph.customerIdFor(tp), merges };
+    for (const [id, parent] of links) noteLink(linkEntries, id, parent);
+    return { customerId: deps.table.graph.customerIdFor(tp), merges, links: links.length > 0 ? links : NO_LINKS };
   };
 
-  const route = (message: KafkaMessage, partition: number, out: OutgoingRecord[], decisions: Map<string, RouteDecision>, linkEntries: Map<string, string>, seen: RecentMessages) => {
+  const route = (message: KafkaMessage, partition: number, out: OutgoingRecord[], run: PartitionRun, linkEntries: LinkEntries) => {
     let tp: Touchpoint;
     try {
       if (!message.value) throw new Error('empty message value');
@@ -115,7 +221,7 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
       out.push(deadLetterRecord(deps.topics.deadLetter, { topic: deps.topics.touchpoints, stage: 'sessionizer', message }, (error as Error).message, deps.now()));
       return;
     }
-    if (seen.seenBefore(tp.messageId)) {
+    if (run.seen.seenBefore(tp.messageId)) {
       retries.inc(); // a drop, not a loss: the first copy went on
       return;
     }
@@ -124,9 +230,10 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
       forgottenDrops.inc();
       return;
     }
-    const at = `${partition}:${message.offset}`;
-    const decision = unsentRoutes.get(at) ?? decide(tp, linkEntries);
-    decisions.set(at, decision);
+    const replayed = unsentRoutes.get(`${partition}:${message.offset}`);
+    if (replayed) for (const [id, parent] of replayed.links) noteLink(linkEntries, id, parent);
+    const decision = replayed ?? decide(tp, linkEntries);
+    run.decisions.set(BigInt(message.offset), decision);
     // Merge notices in sequence: the absorbed customer's touchpoints routed before this one precede
     // the notice on its partition whatever the batch boundaries were, so its exported state is too.
     for (const merge of decision.merges) out.push(record(merge));
@@ -154,13 +261,12 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
    * WATERMARK_EVERY_MS per input partition: the routed touchpoints carry it too, and these records
    * are for output partitions this input sends nothing to (their sessions still close).
    */
-  const watermarkRecords = async (partition: number): Promise<OutgoingRecord[]> => {
+  const watermarkRecords = (partition: number, count: number): OutgoingRecord[] => {
     const watermark = watermarkOf(partition);
     const sent = watermarkSent.get(partition);
     if (!Number.isFinite(watermark) || (sent && (sent.watermark === watermark || deps.now() - sent.at < WATERMARK_EVERY_MS))) return [];
     watermarkSent.set(partition, { at: deps.now(), watermark });
     const value = deps.recordCodec.encode({ kind: 'watermark', customerId: '', touchpoint: null, mergeInto: null, mergedFrom: null, state: null, source: partition, sourceWatermark: watermark });
-    const count = await deps.outputPartitions();
     return Array.from({ length: count }, (_, q) => ({ topic: deps.topics.identifiedTouchpoints, key: '', value, partition: q }));
   };
 
@@ -171,31 +277,46 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
    * watermark instead of waiting for it; its first touchpoint makes it count again. At most every
    * WATERMARK_EVERY_MS, and only while the partition has no watermark at all.
    */
-  const emptyNotices = async (partition: number): Promise<OutgoingRecord[]> => {
+  const emptyNotices = async (partition: number, count: number): Promise<OutgoingRecord[]> => {
     const sentAt = emptySent.get(partition);
     if (Number.isFinite(watermarkOf(partition)) || (sentAt !== undefined && deps.now() - sentAt < WATERMARK_EVERY_MS)) return [];
     emptySent.set(partition, deps.now());
     if (!(await deps.inputIsEmpty(partition))) return [];
     const value = deps.recordCodec.encode({ kind: 'watermark', customerId: '', touchpoint: null, mergeInto: null, mergedFrom: null, state: null, source: partition, sourceWatermark: null });
-    const count = await deps.outputPartitions();
     return Array.from({ length: count }, (_, q) => ({ topic: deps.topics.identifiedTouchpoints, key: '', value, partition: q }));
   };
 
   return {
     /** A watermark held back by the interval goes once the partition is quiet; an empty partition says so. */
     async onIdle(tp) {
-      if (!recent.has(tp.partition)) return null;
-      const records = Number.isFinite(watermarkOf(tp.partition)) ? await watermarkRecords(tp.partition) : await emptyNotices(tp.partition);
-      if (records.length > 0) await outputs.send(records);
-      return null;
+      const run = runs.get(tp.partition);
+      if (!run) return null;
+      throwIfFailed(run);
+      const count = await deps.outputPartitions();
+      const records = Number.isFinite(watermarkOf(tp.partition)) ? watermarkRecords(tp.partition, count) : await emptyNotices(tp.partition, count);
+      pipeline.enqueue(records, { entries: new Map(), bytes: 0 }, null);
+      return durablePoint(tp.partition);
+    },
+    /** Before a stop: everything routed becomes durable (or the stop reports the failure). */
+    async flush(tp) {
+      const run = runs.get(tp.partition);
+      if (!run) return null;
+      await pipeline.flushed();
+      throwIfFailed(run);
+      return durablePoint(tp.partition);
     },
     async onRevoked(tp) {
+      // What this partition routed goes on to its markers: the next owner catches up with the table
+      // before routing, and either finds a round's links with its marker or neither (one append).
+      await pipeline.flushed();
+      runs.delete(tp.partition);
       watermarkSent.delete(tp.partition);
       emptySent.delete(tp.partition);
       windowCopies.get(tp.partition)?.close();
       windowCopies.delete(tp.partition);
     },
     async onAssigned(tp, committed) {
+      await pipeline.flushed(); // a former assignment's rounds end before this one starts
       await deps.table.caughtUp();
       // The previous owner's marker for this partition may have been written a moment ago.
       await deps.table.catchUpToEnd();
@@ -228,7 +349,10 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
         });
       }
       seen.commit();
-      recent.set(tp.partition, seen);
+      // Decisions kept from a failed round that another owner has since made durable are not needed again.
+      const prefix = `${tp.partition}:`;
+      for (const at of unsentRoutes.keys()) if (at.startsWith(prefix) && applied !== null && BigInt(at.slice(prefix.length)) <= applied) unsentRoutes.delete(at);
+      runs.set(tp.partition, { seen, decisions: new Map(), handled: applied, firstUnqueued: null, failed: undefined });
       if (copy) {
         if (read > 0 || !fromCopy) copy.reset(seen.hashes(), resumeAt);
         windowCopies.set(tp.partition, copy);
@@ -236,53 +360,47 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
       deps.logger.info({ partition: tp.partition, resumeAt: resumeAt.toString(), ids: seen.size, fromCopy: fromCopy?.hashes.length ?? 0, readFromInput: read, ms: deps.now() - started }, 'router retry window rebuilt');
     },
     async handleBatch(batch: PartitionBatch) {
-      const out: OutgoingRecord[] = [];
-      const decisions = new Map<string, RouteDecision>();
-      const linkEntries = new Map<string, string>();
-      let seen = recent.get(batch.partition);
-      if (!seen) recent.set(batch.partition, (seen = new RecentMessages(deps.recentMessagesPerPartition)));
+      const run = runOf(batch.partition);
+      throwIfFailed(run);
+      // Asked before routing, so that the batch is routed and queued in one synchronous step: a
+      // round that fails meanwhile finds all of it queued, or none of it.
+      const outputPartitions = await deps.outputPartitions();
+      throwIfFailed(run);
       // Touchpoints up to the marker were routed completely before a crash or a move: routing them
       // again with a graph that already holds their links could send them to another customer.
       const applied = deps.table.appliedOffset(batch.partition);
-      const watermarkBefore = watermarkOf(batch.partition);
+      const skipThrough = applied !== null && (run.handled === null || applied > run.handled) ? applied : run.handled;
+      let out: OutgoingRecord[] = [];
+      let links: LinkEntries = { entries: new Map(), bytes: 0 };
       let last: bigint | null = null;
-      let firstRouted: bigint | null = null;
-      for (const message of batch.messages) {
-        last = BigInt(message.offset);
-        if (applied !== null && last <= applied) continue;
-        firstRouted ??= last;
-        route(message, batch.partition, out, decisions, linkEntries, seen);
-      }
-      if (last === null) return null;
-      // Outputs first, then the links with the applied-offset marker in one send to the table's
-      // single partition (one atomic append). A crash between the two leaves the graph without this
-      // batch's links, so the replay routes every touchpoint exactly as the first time; a crash
-      // after both finds the marker and skips the batch.
-      const links: OutgoingRecord[] = [...linkEntries].map(([id, parent]) => ({ topic: deps.topics.identityLinks, key: id, value: Buffer.from(parent) }));
-      const watermark = watermarkOf(batch.partition);
-      const marker: OutgoingRecord = {
-        topic: deps.topics.identityLinks,
-        key: routerMarkerKey(batch.partition),
-        value: Buffer.from(routerMarkerValue(last, Number.isFinite(watermark) ? watermark : null)),
+      /** Queues what is routed up to `last` with its point (one synchronous step with the routing). */
+      const queue = () => {
+        run.handled = last;
+        const watermark = watermarkOf(batch.partition);
+        const point: RoutedPoint = { partition: batch.partition, last: last!, watermark: Number.isFinite(watermark) ? watermark : null, first: run.firstUnqueued!, seenThrough: run.seen.position };
+        run.firstUnqueued = null;
+        pipeline.enqueue(out, links, point);
+        out = [];
+        links = { entries: new Map(), bytes: 0 };
       };
-      try {
-        out.push(...(await watermarkRecords(batch.partition)));
-        await outputs.send(out);
-        await deps.producer.send([...unsentLinks, ...links, marker]);
-      } catch (error) {
-        seen.rollback(); // the batch will be handled again: its ids must not count as seen
-        watermarkSent.delete(batch.partition);
-        watermarks.set(batch.partition, watermarkBefore); // and its touchpoints must carry the same watermarks
-        unsentLinks = [...unsentLinks, ...links];
-        for (const [at, decision] of decisions) unsentRoutes.set(at, decision);
-        throw error;
+      for (const message of batch.messages) {
+        const offset = BigInt(message.offset);
+        if (skipThrough !== null && offset <= skipThrough) continue;
+        last = offset;
+        run.firstUnqueued ??= offset;
+        route(message, batch.partition, out, run, links);
+        // Cut without waiting: the batch stays one synchronous step (no round fails halfway
+        // through it), and the pipeline gives each round only the pieces its append has room for.
+        if (links.bytes > MAX_LINK_BYTES_PER_ROUND) queue();
       }
-      deps.table.markApplied(batch.partition, last, Number.isFinite(watermark) ? watermark : null);
-      unsentLinks = [];
-      for (const at of decisions.keys()) unsentRoutes.delete(at);
-      const committed = seen.commit();
-      if (firstRouted !== null && committed.length > 0) windowCopies.get(batch.partition)?.append(firstRouted, committed, last + 1n);
-      return { offset: (last + 1n).toString() };
+      if (last === null || run.handled === last) return durablePoint(batch.partition);
+      out.push(...watermarkRecords(batch.partition, outputPartitions));
+      queue();
+      if (pipeline.queuedBytes() > MAX_QUEUED_OUTPUT_BYTES) {
+        await pipeline.flushed();
+        throwIfFailed(run);
+      }
+      return durablePoint(batch.partition);
     },
   };
 }

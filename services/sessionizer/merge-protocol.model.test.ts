@@ -259,6 +259,7 @@ class World {
     router.routed += messages.length;
     const control = { heartbeat: async () => {}, commit: async () => {}, progress: async () => {} };
     await router.handler.handleBatch({ topic: topics.touchpoints, partition: r, messages, highWatermark: String(router.routed) }, control);
+    await router.handler.flush({ partition: r }); // the batch's round: outputs, then links and marker
   }
 
   /** Router `r`'s table reads the identity-links topic to its end (the other router's links reach it). */

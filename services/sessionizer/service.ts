@@ -297,7 +297,14 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
       restoredRecords.inc(stats.records);
     },
   });
-  const routerConsumer = createPartitionedConsumer(deps.kafka, router, { name: 'sessionizer-router', groupId: `${deps.groupId}-router`, topics: [deps.topics.touchpoints], tuning: deps.consumerTuning }, logger);
+  // The router returns durable points behind what it routed (router-pipeline.ts): after a failed
+  // round its partitions are read again from there.
+  const routerConsumer = createPartitionedConsumer(
+    deps.kafka,
+    router,
+    { name: 'sessionizer-router', groupId: `${deps.groupId}-router`, topics: [deps.topics.touchpoints], rewindOnFailure: true, tuning: deps.consumerTuning },
+    logger,
+  );
   const sessionsConsumer = createPartitionedConsumer(
     deps.kafka,
     stateful,

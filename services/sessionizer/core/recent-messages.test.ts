@@ -22,4 +22,21 @@ describe('RecentMessages', () => {
     recent.rollback();
     expect(recent.seenBefore('x')).toBe(false);
   });
+
+  it('commits only the ids routed before a durable point; later ones stay pending and a rollback forgets them', () => {
+    const recent = new RecentMessages(10);
+    recent.seenBefore('a');
+    recent.seenBefore('b');
+    const durable = recent.position;
+    recent.seenBefore('c'); // routed after the durable point was taken
+    expect(recent.commit(durable)).toHaveLength(2);
+    expect(recent.commit(durable)).toHaveLength(0); // a point commits once
+    recent.rollback(); // c's send failed
+    expect(recent.seenBefore('a')).toBe(true);
+    expect(recent.seenBefore('c')).toBe(false);
+    const after = recent.position; // positions go on after a rollback: c, checked again, is before it
+    recent.seenBefore('d');
+    expect(recent.commit(after)).toHaveLength(1);
+    expect(recent.commit()).toHaveLength(1); // d
+  });
 });

@@ -8,27 +8,41 @@ import { cyrb53 } from './hash.js';
  * it on assignment from its local copy (retry-window-copy.ts) and the input partition itself (the
  * ids before where it resumes that the copy lacks).
  *
- * Two steps, because a batch whose send fails is handled again: ids are checked during the batch
- * (`seenBefore`, which also catches a repeat within the batch) but only remembered for later
- * batches once its outputs are durable (`commit`); `rollback` forgets the batch's ids.
+ * Two steps, because routed work whose send fails is handled again: ids are checked as they are
+ * routed (`seenBefore`, which also catches a repeat not yet durable) but only remembered for good
+ * once their outputs are durable (`commit`, oldest first: work routed after a durable point stays
+ * pending); `rollback` forgets every pending id.
  */
 export class RecentMessages {
   private readonly seen = new Map<number, true>();
-  private readonly pending = new Set<number>();
+  /** Ids checked but not durable yet, in the order they were routed (and as a set, to look up). */
+  private pending: number[] = [];
+  private readonly pendingSet = new Set<number>();
+  /** The position of `pending[0]`: positions count every id ever checked in, so they never repeat. */
+  private pendingStart = 0;
   constructor(private readonly capacity: number) {}
 
   seenBefore(messageId: string): boolean {
     const hash = cyrb53(messageId);
-    if (this.seen.has(hash) || this.pending.has(hash)) return true;
-    this.pending.add(hash);
+    if (this.seen.has(hash) || this.pendingSet.has(hash)) return true;
+    this.pending.push(hash);
+    this.pendingSet.add(hash);
     return false;
   }
 
-  /** Remembers the batch's ids; returns their hashes (for the local copy). */
-  commit(): number[] {
-    const committed = [...this.pending];
+  /** The position after the newest pending id: a durable point taken now commits up to here. */
+  get position(): number {
+    return this.pendingStart + this.pending.length;
+  }
+
+  /** Remembers the pending ids before position `upTo` (all by default); returns their hashes (for the local copy). */
+  commit(upTo = this.position): number[] {
+    const count = Math.max(0, Math.min(this.pending.length, upTo - this.pendingStart));
+    const committed = this.pending.slice(0, count);
+    this.pending = this.pending.slice(count);
+    this.pendingStart += count;
+    for (const hash of committed) this.pendingSet.delete(hash);
     this.remember(committed);
-    this.pending.clear();
     return committed;
   }
 
@@ -46,7 +60,9 @@ export class RecentMessages {
   }
 
   rollback(): void {
-    this.pending.clear();
+    this.pendingStart += this.pending.length;
+    this.pending = [];
+    this.pendingSet.clear();
   }
 
   get size(): number {
