@@ -20,10 +20,10 @@ const WATERMARK_EVERY_MS = 500;
 /** Routed bytes waiting for the broker beyond which routing waits for a round (router-pipeline.ts). */
 const MAX_QUEUED_OUTPUT_BYTES = 4 * 1024 * 1024;
 /**
- * Link bytes (linkEntryBytes) after which a batch is cut (a point there, then a wait for its
- * round): a round's append (links and markers) must stay one request of MAX_REQUEST_BYTES, or the
+ * Link bytes (linkEntryBytes) after which a batch is cut (a point there, queued as a piece of its
+ * own): a round's append (links and markers) must stay one request of MAX_REQUEST_BYTES, or the
  * producer would split it and a crash between the parts would leave links without their marker.
- * The pipeline puts as many cut pieces in one round as fit (router-pipeline.ts).
+ * The pipeline puts as many pieces in one round as fit (router-pipeline.ts).
  */
 const MAX_LINK_BYTES_PER_ROUND = 256 * 1024;
 
@@ -193,9 +193,8 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
 
   const decide = (tp: Touchpoint, linkEntries: LinkEntries): RouteDecision => {
     const merges: JourneyRecord[] = [];
-    const found = linksFrom(tp, deps.linkOptions);
     const links: Array<[string, string]> = [];
-    for (const link of found) {
+    for (const link of linksFrom(tp, deps.linkOptions)) {
       const result = deps.table.apply(link);
       links.push(...deps.table.entriesFor([link.a, link.b]));
       if (result.merged) {
