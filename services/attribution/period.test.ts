@@ -3,8 +3,12 @@ import { parsePeriod } from './period.js';
 
 describe('the attribution run period', () => {
   it('reads dates and zone-less times as UTC, and times with a zone as given', () => {
-    expect(parsePeriod('2026-11-01', '2026-12-01T12:30')).toEqual({ fromMs: Date.UTC(2026, 10, 1), toMs: Date.UTC(2026, 11, 1, 12, 30) });
+    expect(parsePeriod('2026-11-01', '2026-12-01T12:00')).toEqual({ fromMs: Date.UTC(2026, 10, 1), toMs: Date.UTC(2026, 11, 1, 12) });
     expect(parsePeriod('2026-11-01T00:00:00+02:00', '2026-11-02').fromMs).toBe(Date.UTC(2026, 9, 31, 22));
+  });
+
+  it('widens the period to whole UTC hours, as /api/attribution reads it', () => {
+    expect(parsePeriod('2026-11-01T10:15', '2026-11-01T12:30')).toEqual({ fromMs: Date.UTC(2026, 10, 1, 10), toMs: Date.UTC(2026, 10, 1, 13) });
   });
 
   it('refuses a missing, malformed or empty period, naming the option', () => {

@@ -1,3 +1,5 @@
+import { hourWindow } from '../platform/attribution/hour-window.js';
+
 const DATE_OR_TIME = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
 /** An ISO-8601 date or date-time; without a zone it is UTC (never the host's zone). */
@@ -9,10 +11,13 @@ export function parseInstant(name: string, text: string | undefined): number {
   return ms;
 }
 
-/** The run's period [from, to). */
+/**
+ * The run's period [from, to), widened to whole UTC hours (hourWindow): /api/attribution answers
+ * whole hours and finds a stored run by its exact period.
+ */
 export function parsePeriod(from: string | undefined, to: string | undefined): { fromMs: number; toMs: number } {
   const fromMs = parseInstant('from', from);
   const toMs = parseInstant('to', to);
   if (fromMs >= toMs) throw new Error('--from must be before --to');
-  return { fromMs, toMs };
+  return hourWindow({ fromMs, toMs });
 }

@@ -169,8 +169,8 @@ export const ENDPOINTS: Endpoint[] = [
     scope: 'dashboard',
     summary: 'Attribution: conversions credited per channel or campaign, by model',
     description:
-      'Conversions (Order Completed, Contract Signed) in the window (default: last 24 h), credited to touches (channels other than web and other). ' +
-      'Heuristic models (first_touch, last_touch, linear, position_based 40/20/40, time_decay with a 7-day half-life) are read from the attribution table, ' +
+      'Conversions (Order Completed, Contract Signed) in the window (default: last 24 h) widened to whole UTC hours (the response\'s from and to say which), credited to touches (channels other than web and other). ' +
+      'Heuristic models (first_touch, last_touch, linear, position_based 40/20/40, time_decay with a 7-day half-life) are read from attribution_hourly, a snapshot of the attribution table refreshed every 5 minutes, ' +
       "where the journey step credits each conversion as it happens to the stitched customer's touches of its site within 30 days before it (both edges inclusive), " +
       'and corrects it when a late touch or an identity merge adds touches. ' +
       'markov (channels only): the newest stored run of npm run attribution for exactly this site and period, else computed at query time from the window\'s journey paths (README: Attribution).',

@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { runMarkovAttribution } from '../../services/attribution/markov-run.js';
+import { hourWindow } from '../../services/platform/attribution/hour-window.js';
 import { DEFAULT_CONVERSION_EVENTS, DEFAULT_IGNORED_CHANNELS, DEFAULT_MAX_PATH_TOUCHES } from '../../services/platform/attribution/journey-paths.js';
 import { createClickHouse, type ClickHouse } from '../../services/platform/clickhouse/client.js';
 import { migrate } from '../../services/platform/clickhouse/migrate.js';
@@ -156,7 +157,7 @@ export async function loadBenchData(
     await engine.client.command({ query: sql.replaceAll('{db}', database) });
     load[table] = round1((performance.now() - t0) / 1000);
   }
-  // The snapshots (stage_counts) take the loaded rows in at their next scheduled refresh: now, timed.
+  // The snapshots take the loaded rows in at their next scheduled refresh: now, timed.
   const t0 = performance.now();
   await refreshSnapshots({ ...engine, database });
   load.snapshots = round1((performance.now() - t0) / 1000);
@@ -188,8 +189,8 @@ const URLS = (nowMs: number, customers: number): Record<string, string | ((call:
   'attribution (first touch, shop, 7 d)': `/api/attribution?from=${nowMs - 7 * DAY_MS}&to=${nowMs}&site=shop&model=first_touch`,
 });
 
-/** The bench's whole 30 days (rows are at most 30 days before now): the Markov run's period. */
-const markovWindow = (nowMs: number) => ({ fromMs: nowMs - 30 * DAY_MS, toMs: nowMs + 60_000 });
+/** The bench's whole 30 days (rows are at most 30 days before now) in whole hours, as the API reads them: the Markov run's period. */
+const markovWindow = (nowMs: number) => hourWindow({ fromMs: nowMs - 30 * DAY_MS, toMs: nowMs + 60_000 });
 const markovPeriod = (nowMs: number): string => `from=${markovWindow(nowMs).fromMs}&to=${markovWindow(nowMs).toMs}`;
 
 /** One `npm run attribution` over the bench's data (every site), timed: the paths' query and the Markov computation. */

@@ -6,6 +6,7 @@ import { runMarkovAttribution } from '../../services/attribution/markov-run.js';
 import { DEFAULT_CONVERSION_EVENTS, DEFAULT_IGNORED_CHANNELS } from '../../services/platform/attribution/journey-paths.js';
 import { markovAttribution } from '../../services/platform/attribution/markov.js';
 import { attributionCreditRow, chDateTime64 } from '../../services/platform/clickhouse/rows.js';
+import { refreshSnapshots } from '../../services/platform/clickhouse/snapshots.js';
 import { AttributionPartition } from '../../services/sessionizer/attribution/attribution-partition.js';
 import { makeTouchpoint } from '../../schemas/test-touchpoint.js';
 import type { AttributionCredit } from '../../schemas/journey.js';
@@ -84,6 +85,8 @@ beforeAll(async () => {
   db = await freshDatabase('attr');
   await db.ch.client.insert({ table: `${db.database}.touchpoints`, values: ROWS, format: 'JSONEachRow', clickhouse_settings: { insert_deduplication_token: '' } });
   await db.ch.client.insert({ table: `${db.database}.attribution`, values: journeyStepRows(), format: 'JSONEachRow', clickhouse_settings: { insert_deduplication_token: '' } });
+  // attribution_hourly is refreshed on a schedule: the answers below are as of now.
+  await refreshSnapshots(db.ch);
   api = buildQueryApi({ clickhouse: db.ch, logger: pino({ level: 'silent' }), metrics: new Registry(), now: () => NOW, cacheTtlMs: 0 });
 });
 
@@ -175,6 +178,73 @@ describe('attribution from ClickHouse', () => {
     expect(run).toMatchObject({ totalConversions: 1, totalNulls: 4, unattributedConversions: 0, pathsUsed: 5 });
     const byChannel = (rows: { channel: string; conversions: number }[]) => Object.fromEntries(rows.map((r) => [r.channel, Number(r.conversions.toFixed(9))]));
     expect(byChannel(run.channels)).toEqual(byChannel(markovAttribution(paths).channels));
+  });
+
+  it('answers from the hourly snapshot exactly what attribution FINAL and the touchpoints say for the whole hours asked, corrections and replays included', async () => {
+    const before = await db.ch.client.query({ query: `SELECT count() AS n FROM ${db.database}.attribution`, format: 'JSONEachRow' });
+    expect(Number((await before.json<{ n: string }>())[0]!.n)).toBeGreaterThan(0);
+    // On another site, so the answers above stay as they were: a conversion attributed, then
+    // corrected by a late touch (version 2 replaces version 1 row by row and adds a touch), a second
+    // conversion whose rows were written twice (a replay), and a conversion touchpoint without touches.
+    const credit = (conversion: string, model: string, touch: string, channel: string, credit: number, version: number, at: number, campaign: string | null = null) => ({
+      conversion_id: conversion, customer_id: `c-${conversion}`, site: 'outlet', converted_at: chDateTime64(at), model, touch_message_id: touch, channel, campaign,
+      touch_at: chDateTime64(at - HOUR), credit, revenue_share: version === 2 ? credit * 10 : null, version,
+    });
+    const rows = [
+      ...['linear', 'first_touch'].map((m) => credit('k1', m, 't1', 'search', 1, 1, T + 2.5 * HOUR)),
+      credit('k1', 'linear', 't1', 'search', 0.5, 2, T + 2.5 * HOUR),
+      credit('k1', 'linear', 't0', 'ads', 0.5, 2, T + 2.5 * HOUR, 'late'),
+      credit('k1', 'first_touch', 't1', 'search', 0, 2, T + 2.5 * HOUR),
+      credit('k1', 'first_touch', 't0', 'ads', 1, 2, T + 2.5 * HOUR, 'late'),
+      ...['linear', 'first_touch'].map((m) => credit('k2', m, 't2', 'email', 1, 1, T + 7.25 * HOUR)),
+    ];
+    const insert = (values: object[]) => db.ch.client.insert({ table: `${db.database}.attribution`, values, format: 'JSONEachRow', clickhouse_settings: { insert_deduplication_token: '' } });
+    await insert(rows);
+    await insert(rows.slice(-2));
+    const order = (at: number) => ({ ...tp('u:olga', { user: 'olga' }, 'other', 'Order Completed', at), site: 'outlet' });
+    const orders = [order(T + 2.5 * HOUR), order(T + 7.25 * HOUR), order(T + 7.5 * HOUR)];
+    await db.ch.client.insert({ table: `${db.database}.touchpoints`, values: [...orders, orders[2]!], format: 'JSONEachRow', clickhouse_settings: { insert_deduplication_token: '' } });
+    await refreshSnapshots(db.ch);
+
+    // The same questions of the raw tables, for the whole hours covering each asked period.
+    const raw = async (fromMs: number, toMs: number, model: string, key: string) => {
+      const period = `converted_at >= fromUnixTimestamp64Milli(${fromMs}, 'UTC') AND converted_at < fromUnixTimestamp64Milli(${toMs}, 'UTC') AND site = 'outlet'`;
+      const q = async <T>(query: string) => (await db.ch.client.query({ query, format: 'JSONEachRow' })).json<T>();
+      const sums = await q<{ key: string; conversions: number; revenue: number | null }>(
+        `SELECT ${key} AS key, sum(credit) AS conversions, sum(revenue_share) AS revenue FROM ${db.database}.attribution FINAL WHERE ${period} AND model = '${model}' GROUP BY key HAVING conversions > 0 ORDER BY key`,
+      );
+      const [n] = await q<{ attributed: string; total: string }>(
+        `SELECT (SELECT uniqExact(conversion_id) FROM ${db.database}.attribution WHERE ${period}) AS attributed,
+                (SELECT uniqExact(message_id) FROM ${db.database}.touchpoints WHERE site = 'outlet' AND event IN ('Order Completed', 'Contract Signed')
+                   AND ts >= fromUnixTimestamp64Milli(${fromMs}, 'UTC') AND ts < fromUnixTimestamp64Milli(${toMs}, 'UTC')) AS total`,
+      );
+      return { sums: sums.map((r) => ({ key: r.key, conversions: Number(r.conversions.toFixed(9)), revenue: r.revenue === null ? null : Number(r.revenue.toFixed(9)) })), attributed: Number(n!.attributed), total: Number(n!.total) };
+    };
+    const cases = [
+      { from: T, to: T + 24 * HOUR, covered: [T, T + 24 * HOUR] },
+      // Inside the hours: widened to 02:00–08:00, which holds both conversions and all three orders.
+      { from: T + 2.75 * HOUR, to: T + 7.1 * HOUR, covered: [T + 2 * HOUR, T + 8 * HOUR] },
+      // One hour alone: the corrected conversion, and an order without any touch.
+      { from: T + 7 * HOUR, to: T + 8 * HOUR, covered: [T + 7 * HOUR, T + 8 * HOUR] },
+    ];
+    for (const c of cases) {
+      for (const [model, breakdown, key] of [
+        ['linear', 'channel', 'channel'],
+        ['first_touch', 'campaign', "ifNull(campaign, '(none)')"],
+      ] as const) {
+        const answer = await get(`/api/attribution?from=${c.from}&to=${c.to}&site=outlet&model=${model}&breakdown=${breakdown}`, R.AttributionResponse);
+        expect([Date.parse(answer.from), Date.parse(answer.to)]).toEqual(c.covered);
+        const expected = await raw(c.covered[0]!, c.covered[1]!, model, key);
+        const m = answer.models[0]!;
+        const got = [...m.rows].sort((a, b) => (a.key < b.key ? -1 : 1)).map((r) => ({ key: r.key, conversions: Number(r.conversions.toFixed(9)), revenue: r.revenue === null ? null : Number(r.revenue.toFixed(9)) }));
+        expect(got).toEqual(expected.sums);
+        expect([m.conversions, m.unattributedConversions]).toEqual([expected.attributed, expected.total - expected.attributed]);
+      }
+    }
+    // The correction took: version 2's split, not version 1's whole credit to search.
+    const whole = await get(`/api/attribution?from=${T}&to=${T + 24 * HOUR}&site=outlet&model=linear`, R.AttributionResponse);
+    expect(Object.fromEntries(whole.models[0]!.rows.map((r) => [r.key, r.conversions]))).toEqual({ email: 1, search: 0.5, ads: 0.5 });
+    expect([whole.models[0]!.conversions, whole.models[0]!.unattributedConversions]).toEqual([2, 1]);
   });
 
   it('lists the most common paths to conversion and to drop-off with their rates', async () => {

@@ -20,9 +20,9 @@ const ALICE = ['u:alice', 'a:alice-phone'];
  */
 const SEED: Record<string, Array<Record<string, unknown>>> = {
   touchpoints: [
-    { message_id: 'a1', customer_id: 'u:alice', user_id: 'alice', anonymous_id: 'alice-phone', site: 'shop', ts: at(0) },
+    { message_id: 'a1', customer_id: 'u:alice', user_id: 'alice', anonymous_id: 'alice-phone', site: 'shop', ts: at(0), event: 'Order Completed' },
     { message_id: 'a2', customer_id: 'u:alice', user_id: null, anonymous_id: 'alice-phone', site: 'shop', ts: at(1) },
-    { message_id: 'b1', customer_id: 'u:bob', user_id: 'bob', anonymous_id: null, site: 'shop', ts: at(0) },
+    { message_id: 'b1', customer_id: 'u:bob', user_id: 'bob', anonymous_id: null, site: 'shop', ts: at(0), event: 'Order Completed' },
   ],
   sessions: [
     { session_id: 's_a', customer_id: 'u:alice', status: 'closed', version: 1, site: 'shop', started_at: at(0), ended_at: at(1), event_count: 2 },
@@ -52,8 +52,12 @@ const SEED: Record<string, Array<Record<string, unknown>>> = {
     { source_topic: 'touchpoints', stage: 'sessionizer', reason: 'bad', at: at(0), key: 'bob-laptop', payload: '{}' },
   ],
 };
-/** Every table the seed fills, views' targets included (churn_score_history, customer_journey, customer_activity_weekly, funnel_minute). */
-const TABLES = [...CUSTOMER_TABLES.map((t) => t.table), 'funnel_minute'];
+/**
+ * Every table the seed fills, views' targets included (churn_score_history, customer_journey,
+ * customer_activity_weekly, funnel_minute, conversion_touchpoints_hourly), and the attribution snapshots.
+ */
+const AGGREGATES = ['funnel_minute', 'conversion_touchpoints_hourly', 'attribution_hourly', 'attribution_campaign_hourly'];
+const TABLES = [...CUSTOMER_TABLES.map((t) => t.table), ...AGGREGATES];
 
 /** A ClickHouse whose statements (DELETE, INSERT … SELECT, ALTER) fail after the first `allowed`: the process dies there. */
 function dyingAfter(ch: ClickHouse, allowed: number): ClickHouse {
@@ -87,14 +91,14 @@ describe('erasing a customer\'s rows, stopped after any statement and run again'
     await refreshSnapshots(db.ch);
   };
 
-  /** Every table's rows (sorted), funnel_minute by value, and the snapshots (stage_counts, churn_ranked). */
+  /** Every table's rows (sorted), the aggregates by value, and the snapshots (stage_counts, churn_ranked). */
   const snapshot = async () => {
     const out: Record<string, unknown> = {};
     const counts = await db.ch.client.query({ query: `SELECT site, stage, customers FROM ${db.database}.stage_counts ORDER BY site, stage`, format: 'JSONEachRow' });
     out.stage_counts = await counts.json();
     const ranked = await db.ch.client.query({ query: `SELECT customer_id, site, score FROM ${db.database}.churn_ranked ORDER BY customer_id`, format: 'JSONEachRow' });
     out.churn_ranked = await ranked.json();
-    for (const table of TABLES.filter((t) => t !== 'funnel_minute')) {
+    for (const table of TABLES.filter((t) => !AGGREGATES.includes(t))) {
       const rs = await db.ch.client.query({ query: `SELECT * FROM ${db.database}.${table}`, format: 'JSONEachRow' });
       out[table] = (await rs.json<Record<string, unknown>>()).map((r) => JSON.stringify(r)).sort();
     }
@@ -105,6 +109,21 @@ describe('erasing a customer\'s rows, stopped after any statement and run again'
       format: 'JSONEachRow',
     });
     out.funnel_minute = (await rs.json<Record<string, unknown>>()).map((r) => ({ ...r, events: Number(r.events), customers: Number(r.customers) }));
+    const conversions = await db.ch.client.query({
+      query: `SELECT site, uniqExactMerge(message_ids) AS n FROM ${db.database}.conversion_touchpoints_hourly GROUP BY site, hour ORDER BY site, hour`,
+      format: 'JSONEachRow',
+    });
+    out.conversion_touchpoints_hourly = (await conversions.json<{ site: string; n: string }>()).map((r) => ({ site: r.site, n: Number(r.n) }));
+    const credit = await db.ch.client.query({
+      query: `SELECT site, model, channel, credit, conversions FROM ${db.database}.attribution_hourly ORDER BY site, model, channel`,
+      format: 'JSONEachRow',
+    });
+    out.attribution_hourly = (await credit.json<Record<string, unknown>>()).map((r) => ({ ...r, conversions: Number(r.conversions) }));
+    const byCampaign = await db.ch.client.query({
+      query: `SELECT site, model, campaign, credit FROM ${db.database}.attribution_campaign_hourly ORDER BY site, model, campaign`,
+      format: 'JSONEachRow',
+    });
+    out.attribution_campaign_hourly = await byCampaign.json<Record<string, unknown>>();
     return out;
   };
 
@@ -115,7 +134,7 @@ describe('erasing a customer\'s rows, stopped after any statement and run again'
       get: (target, prop, receiver) => (prop === 'command' ? (p: Parameters<ClickHouse['client']['command']>[0]) => (statements++, target.command(p)) : Reflect.get(target, prop, receiver)),
     });
     const deleted = await eraseCustomerRows({ ...db.ch, client: counting }, ALICE);
-    expect(deleted).toMatchObject({ touchpoints: 2, sessions: 1, stage_transitions: 1, funnel_events: 3, churn_scores: 1, attribution: 1, dead_letters: 1, funnel_minute: 3, referrals_blanked: 1 });
+    expect(deleted).toMatchObject({ touchpoints: 2, sessions: 1, stage_transitions: 1, funnel_events: 3, churn_scores: 1, attribution: 1, dead_letters: 1, funnel_minute: 3, conversion_touchpoints_hourly: 1, referrals_blanked: 1 });
     const clean = await snapshot();
     expect(JSON.stringify(clean)).not.toMatch(/alice/);
     // Bob's own funnel: one entry in minute 0, one conversion in minute 1, nothing in minute 2.
@@ -127,6 +146,10 @@ describe('erasing a customer\'s rows, stopped after any statement and run again'
     // The snapshots held Alice and Bob; they are recomputed without her.
     expect(clean.stage_counts).toEqual([{ site: 'shop', stage: 'consideration', customers: 1 }]);
     expect(clean.churn_ranked).toEqual([{ customer_id: 'u:bob', site: 'shop', score: 0.4 }]);
+    // Bob's order alone, and his credit alone.
+    expect(clean.conversion_touchpoints_hourly).toEqual([{ site: 'shop', n: 1 }]);
+    expect(clean.attribution_hourly).toEqual([{ site: 'shop', model: 'last_touch', channel: 'ads', credit: 1, conversions: 1 }]);
+    expect(clean.attribution_campaign_hourly).toEqual([{ site: 'shop', model: 'last_touch', campaign: null, credit: 1 }]);
     expect(statements).toBeGreaterThan(5);
 
     for (let allowed = 0; allowed < statements; allowed++) {

@@ -7,6 +7,7 @@ import {
   type JourneyPathRow,
 } from '../../platform/attribution/journey-paths.js';
 import type { HeuristicModel } from '../../platform/attribution/heuristic.js';
+import { hourWindow } from '../../platform/attribution/hour-window.js';
 import { markovAttribution } from '../../platform/attribution/markov.js';
 import type { Window } from '../params.js';
 import type { QueryParams, QueryRunner } from '../runner.js';
@@ -62,21 +63,22 @@ interface CreditSumRow {
 }
 
 /**
- * Heuristic credit per channel (or campaign) of the conversions in [w.fromMs, w.toMs), as the journey
- * step wrote it to `attribution` (one row per conversion, model and touch; FINAL keeps each row's
- * newest version, so a correction replaces what it corrects). Conversions without a touch have no
- * rows: they are the period's conversion touchpoints less the attributed ones.
+ * Heuristic credit per channel (or campaign) of the conversions in the whole hours [w.fromMs, w.toMs),
+ * from attribution_hourly or attribution_campaign_hourly (migration 030): the journey step's rows in `attribution` summed per hour
+ * with FINAL (each row's newest version, so a correction replaces what it corrects), as of the
+ * snapshot's last refresh. Conversions without a touch have no rows: they are the period's
+ * conversion touchpoints (conversion_touchpoints_hourly, kept at write time) less the attributed ones.
  */
 async function journeyStepHeuristics(db: QueryRunner, w: Window, site: string | undefined, models: readonly HeuristicModel[], breakdown: Breakdown): Promise<ModelResult[]> {
   const siteCondition = site === undefined ? '' : 'AND site = {site:String}';
-  const params: QueryParams = { fromMs: w.fromMs, toMs: w.toMs, models: [...models], conversionEvents: [...DEFAULT_CONVERSION_EVENTS], ...(site === undefined ? {} : { site }) };
-  const key = breakdown === 'channel' ? 'channel' : `ifNull(campaign, '${NO_CAMPAIGN}')`;
-  const period = `converted_at >= fromUnixTimestamp64Milli({fromMs:Int64}, 'UTC') AND converted_at < fromUnixTimestamp64Milli({toMs:Int64}, 'UTC') ${siteCondition}`;
+  const params: QueryParams = { fromMs: w.fromMs, toMs: w.toMs, models: [...models], ...(site === undefined ? {} : { site }) };
+  const [key, table] = breakdown === 'channel' ? ['channel', 'attribution_hourly'] : [`ifNull(campaign, '${NO_CAMPAIGN}')`, 'attribution_campaign_hourly'];
+  const period = `hour >= toDateTime(intDiv({fromMs:Int64}, 1000), 'UTC') AND hour < toDateTime(intDiv({toMs:Int64}, 1000), 'UTC') ${siteCondition}`;
   const [sums, counts] = await Promise.all([
     db.rows<CreditSumRow>(
       'attribution',
-      `SELECT model, ${key} AS key, sum(credit) AS conversions, sum(revenue_share) AS revenue
-FROM {db}.attribution FINAL
+      `SELECT model, ${key} AS key, sum(credit) AS conversions, sum(revenue) AS revenue
+FROM {db}.${table}
 WHERE ${period} AND model IN {models:Array(String)}
 GROUP BY model, key
 HAVING conversions > 0`,
@@ -85,10 +87,8 @@ HAVING conversions > 0`,
     db.rows<{ attributed: string | number; total: string | number }>(
       'attribution',
       `SELECT
-  (SELECT uniqExact(conversion_id) FROM {db}.attribution WHERE ${period} AND model IN {models:Array(String)}) AS attributed,
-  (SELECT uniqExact(message_id) FROM {db}.touchpoints
-   WHERE ts >= fromUnixTimestamp64Milli({fromMs:Int64}, 'UTC') AND ts < fromUnixTimestamp64Milli({toMs:Int64}, 'UTC') ${siteCondition}
-     AND event IN {conversionEvents:Array(String)}) AS total`,
+  (SELECT sum(conversions) FROM (SELECT any(conversions) AS conversions FROM {db}.attribution_hourly WHERE ${period} GROUP BY site, hour)) AS attributed,
+  (SELECT uniqExactMerge(message_ids) FROM {db}.conversion_touchpoints_hourly WHERE ${period}) AS total`,
       params,
     ),
   ]);
@@ -156,12 +156,15 @@ async function queryTimeMarkov(db: QueryRunner, w: Window, site: string | undefi
 }
 
 /**
- * Credit per channel (or campaign) under each requested model. Heuristic models: the journey step's
+ * Credit per channel (or campaign) under each requested model, for the whole UTC hours covering the
+ * asked period (the result's `from` and `to`). Heuristic models: the journey step's
  * rows in `attribution` (each conversion credited as it happened, corrected by late touches and
  * identity merges). Markov (channels only): the newest stored run of exactly this site and period,
  * else computed at query time over the window's journeys.
  */
 export async function attribution(db: QueryRunner, w: Window, site: string | undefined, models: readonly AttributionModel[], breakdown: Breakdown): Promise<AttributionResult> {
+  // Read by the hour of conversion: the answer is for the whole UTC hours covering the asked period.
+  w = hourWindow(w);
   const heuristic = models.filter((m): m is HeuristicModel => m !== 'markov');
   const results: ModelResult[] = heuristic.length > 0 ? await journeyStepHeuristics(db, w, site, heuristic, breakdown) : [];
   if (models.includes('markov')) results.push((await storedMarkovRun(db, w, site)) ?? (await queryTimeMarkov(db, w, site)));

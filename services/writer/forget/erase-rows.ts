@@ -17,12 +17,13 @@ export function idColumns(ids: readonly string[]) {
 
 /**
  * What each table loses, as `WHERE` predicates over `{ids}`, `{users}`, `{anonymous}`, `{keys}`.
- * Every table that names a customer is here; `funnel_minute` (aggregate states, no customer
- * column) is recomputed for the minutes the customer touched (eraseCustomerRows), `alerts` and
- * `attribution_runs` (per channel) name no customer. The MVs' targets (churn_score_history, customer_journey, customer_stage, customer_activity_weekly) hold
+ * Every table that names a customer is here; `funnel_minute` and `conversion_touchpoints_hourly`
+ * (aggregate states, no customer column) are recomputed for the minutes and hours the customer
+ * touched (eraseCustomerRows), `alerts` and `attribution_runs` (per channel) name no customer. The
+ * MVs' targets (churn_score_history, customer_journey, customer_stage, customer_activity_weekly) hold
  * the customer's own rows and lose them like any table. The snapshots (`SNAPSHOT_VIEWS`:
- * stage_counts, churn_ranked, cohort_retention) are recomputed from the tables above once the rows
- * are gone (eraseCustomerRows).
+ * stage_counts, churn_ranked, cohort_retention, attribution_hourly, attribution_campaign_hourly) are
+ * recomputed from the tables above once the rows are gone (eraseCustomerRows).
  */
 export const CUSTOMER_TABLES: ReadonlyArray<{ table: string; where: string }> = [
   { table: 'touchpoints', where: 'customer_id IN {ids:Array(String)} OR user_id IN {users:Array(String)} OR anonymous_id IN {anonymous:Array(String)}' },
@@ -54,6 +55,22 @@ SELECT
 FROM ${db}.funnel_events AS e FINAL
 WHERE has({keys:Array(String)}, concat(e.site, '|', toString(toStartOfMinute(e.at)))) AND e.customer_id NOT IN {ids:Array(String)}
 GROUP BY minute, site, stage, kind, from_stage, channel, device_type, campaign, segment`;
+
+/** The customer's touchpoints (CUSTOMER_TABLES' predicate for `touchpoints`). */
+const CUSTOMER_TOUCHPOINTS = CUSTOMER_TABLES.find((t) => t.table === 'touchpoints')!.where;
+
+/**
+ * The conversion_touchpoints_hourly view's SELECT (migration 030) over some (site, hour) keys,
+ * without the customer's touchpoints: the hours come out as if they had never been there. (The
+ * predicate is NULL for a row whose anonymous or user id is NULL: ifNull keeps such a row.)
+ */
+const CONVERSION_HOURS_RECOMPUTE = (db: string) => `
+INSERT INTO ${db}.conversion_touchpoints_hourly
+SELECT t.site AS site, toStartOfHour(t.ts) AS hour, uniqExactState(t.message_id) AS message_ids
+FROM ${db}.touchpoints AS t
+WHERE has({keys:Array(String)}, concat(t.site, '|', toString(toStartOfHour(t.ts))))
+  AND t.event IN ('Order Completed', 'Contract Signed') AND NOT ifNull(${CUSTOMER_TOUCHPOINTS}, false)
+GROUP BY site, hour`;
 
 /**
  * Removes every row of the customer `ids` (namespaced) from every table, with lightweight DELETE
@@ -93,6 +110,21 @@ export async function eraseCustomerRows(ch: ClickHouse, ids: readonly string[]):
     deleted.funnel_minute = await count('funnel_minute', where, keyed);
     await ch.client.command({ query: `DELETE FROM ${db}.funnel_minute WHERE ${where}`, query_params: keyed });
     await ch.client.command({ query: FUNNEL_MINUTE_RECOMPUTE(db), query_params: keyed, clickhouse_settings: { insert_deduplication_token: '' } });
+  }
+  // Likewise the hours of the customer's conversion touchpoints (a set of message ids cannot lose one).
+  const hoursRs = await ch.client.query({
+    query: `SELECT DISTINCT concat(site, '|', toString(toStartOfHour(ts))) AS k FROM ${db}.touchpoints
+            WHERE (${CUSTOMER_TOUCHPOINTS}) AND event IN ('Order Completed', 'Contract Signed')`,
+    query_params: params,
+    format: 'JSONEachRow',
+  });
+  const hourKeys = (await hoursRs.json<{ k: string }>()).map((r) => r.k);
+  if (hourKeys.length > 0) {
+    const keyed = { ...params, keys: hourKeys };
+    const where = `has({keys:Array(String)}, concat(site, '|', toString(hour)))`;
+    deleted.conversion_touchpoints_hourly = await count('conversion_touchpoints_hourly', where, keyed);
+    await ch.client.command({ query: `DELETE FROM ${db}.conversion_touchpoints_hourly WHERE ${where}`, query_params: keyed });
+    await ch.client.command({ query: CONVERSION_HOURS_RECOMPUTE(db), query_params: keyed, clickhouse_settings: { insert_deduplication_token: '' } });
   }
   for (const { table, where } of CUSTOMER_TABLES) {
     const n = await count(table, where);
