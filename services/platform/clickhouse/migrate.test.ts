@@ -67,9 +67,11 @@ describe('migrations on a cluster', () => {
 
   it('backfill into the local table of the shard the migration runs on (docs say: every shard)', () => {
     const backfills = ddl.filter((s) => s.startsWith('INSERT'));
-    expect(backfills).toHaveLength(1);
+    expect(backfills).toHaveLength(2);
     expect(backfills[0]).toMatch(/^INSERT INTO journey\.customer_stage_local\s/);
     expect(backfills[0]).toContain('FROM journey.stage_transitions_local AS t');
+    expect(backfills[1]).toMatch(/^INSERT INTO journey\.conversion_touchpoints_hourly_local\s/);
+    expect(backfills[1]).toContain('FROM journey.touchpoints_local AS t');
   });
 
   it('store rows in Replicated *_local tables, keeping engine arguments', () => {
@@ -90,11 +92,14 @@ describe('migrations on a cluster', () => {
       [
         'alerts',
         'attribution',
+        'attribution_campaign_hourly',
+        'attribution_hourly',
         'attribution_runs',
         'churn_ranked',
         'churn_score_history',
         'churn_scores',
         'cohort_retention',
+        'conversion_touchpoints_hourly',
         'customer_activity_weekly',
         'customer_journey',
         'customer_stage',
@@ -138,6 +143,10 @@ describe('migrations on a cluster', () => {
     const cohorts = statementFor(/MATERIALIZED VIEW IF NOT EXISTS journey\.cohort_retention_mv/);
     expect(cohorts).toContain('TO journey.cohort_retention_local');
     expect(cohorts).not.toMatch(/customer_activity_weekly(?!_local)/);
+    const attribution = statementFor(/MATERIALIZED VIEW IF NOT EXISTS journey\.attribution_hourly_mv/);
+    expect(attribution).toContain('TO journey.attribution_hourly_local');
+    expect(attribution).toContain('FROM journey.attribution_local FINAL');
+    expect(statementFor(/MATERIALIZED VIEW IF NOT EXISTS journey\.conversion_touchpoints_hourly_mv/)).toContain('FROM journey.touchpoints_local AS t');
   });
 
   it('leave no placeholder unrendered', () => {
