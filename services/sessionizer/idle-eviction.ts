@@ -22,6 +22,13 @@ export const DEFAULT_EVICTION_LIMITS: EvictionLimits = { customerIdleMs: 400 * D
 export const EVICTION_ROUND_MS = 3_600_000;
 
 /**
+ * The same round keeps encoded again the journeys quiet this long in event time (a touchpoint or
+ * a merge decoded them): memory follows the recently active customers, and a customer in the
+ * middle of a visit is not decoded for every touchpoint.
+ */
+export const ENCODE_QUIET_AFTER_MS = DAY_MS;
+
+/**
  * The longest event-time window any outcome of a customer's journey waits on: a drop-off
  * (conversion window), a lapse, churn rescoring of a silent customer, an attribution lookback.
  * The customer idle time must be longer, so nothing the journey would still emit is evicted (the
@@ -77,7 +84,7 @@ export class IdleEviction {
    * trails this customer's own events by the idle time less the longest journey window (months).
    */
   beforeTouchpoint(customerId: string, at: number): void {
-    const last = this.stores.stages.get(customerId)?.lastActivityAt;
+    const last = this.stores.stages.lastActivityAt(customerId);
     if (last === undefined || last === null || at - last < this.limits.customerIdleMs) return;
     removeCustomerState(customerId, this.stores);
     this.counters.customersEvicted('returned', 1);
@@ -95,7 +102,7 @@ export class IdleEviction {
     if (start) this.nextRoundAt = eventTime + EVICTION_ROUND_MS;
     const { stages, barrier, forwards } = this.stores;
     let evicted = 0;
-    for (const customerId of stages.idleCustomers(eventTime - this.limits.customerIdleMs, limit, start)) {
+    for (const customerId of stages.idleCustomers(eventTime - this.limits.customerIdleMs, limit, start, eventTime - ENCODE_QUIET_AFTER_MS)) {
       if (barrier.isWaiting(customerId)) continue;
       removeCustomerState(customerId, this.stores);
       evicted++;

@@ -2,6 +2,7 @@ import type { AttributionCredit, CustomerTouchpoint } from '../../../schemas/jou
 import { HEURISTIC_MODELS, heuristicCredit, type HeuristicOptions, type Touch } from '../../platform/attribution/heuristic.js';
 import { emptyAttributionState, insertTouch, prune, type AttributionLimits, type AttributionState, type KeptConversion, type Pruned, type StoredTouch } from './attribution-state.js';
 import { decodeAttributionState, encodeAttributionState } from './attribution-state-codec.js';
+import { packBytes, unpackBytes, type PackedBytes } from '../../platform/collections/packed-bytes.js';
 
 /**
  * Rule-based attribution in the journey step, per conversion as it happens (README: Attribution).
@@ -43,8 +44,13 @@ export interface AttributionCounters {
   corrected?(n: number): void;
 }
 
+/**
+ * A customer's touches are kept encoded (packed bytes of its changelog part) from a restore until
+ * the first access that needs them (a touchpoint, a merge into it, `get`), then decoded; a merge
+ * away or a snapshot of one never accessed hands on the same bytes.
+ */
 export class AttributionPartition {
-  private readonly states = new Map<string, AttributionState>();
+  private readonly states = new Map<string, AttributionState | PackedBytes>();
   private readonly dirty = new Set<string>();
   private readonly conversionEvents: ReadonlySet<string>;
   private readonly conversionStages: ReadonlySet<string>;
@@ -71,7 +77,7 @@ export class AttributionPartition {
     const isConversion = this.conversionEvents.has(tp.event) || this.entersConversionStage(enteredStages);
     if (!isConversion && this.ignoredChannels.has(tp.channel)) return [];
     const id = ctp.customerId;
-    let state = this.states.get(id);
+    let state = this.hot(id);
     if (state === undefined) {
       state = emptyAttributionState();
       this.states.set(id, state);
@@ -109,7 +115,7 @@ export class AttributionPartition {
     if (state === undefined) return null;
     this.states.delete(customerId);
     this.dirty.add(customerId);
-    return encodeAttributionState(state);
+    return typeof state === 'string' ? unpackBytes(state) : encodeAttributionState(state);
   }
 
   /**
@@ -118,7 +124,7 @@ export class AttributionPartition {
    */
   importCustomer(survivorId: string, exported: Uint8Array): AttributionCredit[] {
     const absorbed = decodeAttributionState(exported);
-    const own = this.states.get(survivorId) ?? emptyAttributionState();
+    const own = this.hot(survivorId) ?? emptyAttributionState();
     const countBefore = new Map<KeptConversion, number>();
     for (const [side, convs] of [
       [own, own.conversions],
@@ -144,19 +150,20 @@ export class AttributionPartition {
   }
 
   get(customerId: string): AttributionState | undefined {
-    return this.states.get(customerId);
+    return this.hot(customerId);
   }
 
   /** The attribution part of a customer's changelog value, or null when it has none. */
   snapshot(customerId: string): Uint8Array | null {
     const state = this.states.get(customerId);
-    return state === undefined ? null : encodeAttributionState(state);
+    if (state === undefined) return null;
+    return typeof state === 'string' ? unpackBytes(state) : encodeAttributionState(state);
   }
 
-  /** Rebuilds a customer from its changelog value's part; null deletes it. Does not mark it dirty. */
+  /** Rebuilds a customer from its changelog value's part (kept encoded); null deletes it. Does not mark it dirty. */
   restore(customerId: string, part: Uint8Array | null): void {
     if (part === null) this.states.delete(customerId);
-    else this.states.set(customerId, decodeAttributionState(part));
+    else this.states.set(customerId, packBytes(part));
   }
 
   dirtyCount(): number {
@@ -167,6 +174,15 @@ export class AttributionPartition {
     const keys = [...this.dirty];
     this.dirty.clear();
     return keys;
+  }
+
+  /** The customer's state decoded and kept so (it is in use), or undefined. */
+  private hot(customerId: string): AttributionState | undefined {
+    const held = this.states.get(customerId);
+    if (typeof held !== 'string') return held;
+    const state = decodeAttributionState(unpackBytes(held));
+    this.states.set(customerId, state);
+    return state;
   }
 
   private entersConversionStage(entered: readonly string[]): boolean {

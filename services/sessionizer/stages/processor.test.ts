@@ -4,8 +4,8 @@ import { EVENTS } from '../../../schemas/event-names.js';
 import type { CustomerTouchpoint } from '../../../schemas/journey.js';
 import { DAY, HOUR, loadShippedChurnModel, loadShippedStageRules, pageView, T0, touch } from './testing.js';
 import { StagesPartition, type ProcessOutput } from './processor.js';
-import { SnapshotError } from './state-codec.js';
-import { defaultStagesCoreConfig } from './stages-config.js';
+import { encodeJourneyState, JOURNEY_HEADER_BYTES, readJourneyHeader, SnapshotError } from './state-codec.js';
+import { defaultStagesCoreConfig, StagesCoreConfig } from './stages-config.js';
 
 const options = { rules: loadShippedStageRules('ecommerce.yaml'), config: defaultStagesCoreConfig(), churn: loadShippedChurnModel() };
 const partition = () => new StagesPartition(options);
@@ -209,6 +209,106 @@ describe('changelog', () => {
         expect(byCustomer(restored.tick(at + 200 * DAY))).toEqual(byCustomer(original.tick(at + 200 * DAY)));
       }),
       { numRuns: 50 },
+    );
+  });
+});
+
+describe('journeys kept encoded (a restore, the idle round)', () => {
+  /** A value with a valid header and an unreadable body: any decode of it throws. */
+  const undecodable = (lastActivityAt: number, dueAt: number | null) => {
+    const p = partition();
+    feed(p, [touch('c1', EVENTS.adClicked, lastActivityAt)]);
+    const value = Buffer.from(p.snapshot('c1')!);
+    const header = readJourneyHeader(value)!;
+    const out = Buffer.alloc(JOURNEY_HEADER_BYTES + 3, 0xff);
+    value.copy(out, 0, 0, JOURNEY_HEADER_BYTES);
+    out.writeDoubleLE(dueAt ?? Number.NaN, 2);
+    return { value: out, schedule: header.schedule };
+  };
+
+  it('a restore decodes no journey: it schedules from the value’s header, and writes an untouched customer back as the same bytes', () => {
+    const { value } = undecodable(T0, T0 + DAY);
+    const p = partition();
+    p.restore('c1', value);
+    expect(p.stats()).toMatchObject({ customers: 1, encoded: 1, byStage: { awareness: 1 } });
+    expect(p.nextDueAt()).toBe(T0 + DAY);
+    expect(p.lastActivityAt('c1')).toBe(T0);
+    expect(Buffer.from(p.snapshot('c1')!)).toEqual(value);
+    // Its first access decodes it, and fails loudly as the restore used to.
+    expect(() => p.get('c1')).toThrow(SnapshotError);
+  });
+
+  it('the idle round finds an idle restored customer without decoding it', () => {
+    const { value } = undecodable(T0, null);
+    const p = partition();
+    p.restore('c1', value);
+    expect(p.idleCustomers(T0 + DAY, 10, true)).toEqual(['c1']);
+    expect(p.idleCustomers(T0 - DAY, 10, true)).toEqual([]);
+  });
+
+  it('decodes a restored journey at its first touchpoint and keeps it decoded; the idle round encodes it again once it has been quiet', () => {
+    const p = partition();
+    feed(p, [touch('a', EVENTS.adClicked, T0), touch('b', EVENTS.orderCompleted, T0)]);
+    const q = partition();
+    for (const id of ['a', 'b']) q.restore(id, p.snapshot(id));
+    expect(q.stats().encoded).toBe(2);
+    const next = touch('a', EVENTS.productViewed, T0 + HOUR);
+    expect(q.process(next, T0 + HOUR)).toEqual(p.process(next, T0 + HOUR));
+    expect(q.stats().encoded).toBe(1);
+    // Quiet since T0 + HOUR: not yet at T0 (kept decoded), encoded at T0 + 2 HOUR.
+    q.idleCustomers(-Infinity, 10, true, T0);
+    expect(q.stats().encoded).toBe(1);
+    q.idleCustomers(-Infinity, 10, true, T0 + 2 * HOUR);
+    expect(q.stats().encoded).toBe(2);
+    expect(q.get('a')).toEqual(p.get('a'));
+    expect(q.snapshot('b')).toEqual(p.snapshot('b'));
+  });
+
+  it('a value scheduled under other settings is decoded at restore and scheduled under the current ones', () => {
+    const p = partition();
+    feed(p, [touch('c1', EVENTS.productViewed, T0)]);
+    const everyTwoDays = StagesCoreConfig.parse({ churn: { rescoreEveryMs: 2 * DAY } });
+    const q = new StagesPartition({ ...options, config: everyTwoDays });
+    q.restore('c1', p.snapshot('c1'));
+    expect(p.nextDueAt()).toBe(T0 + DAY);
+    expect(q.nextDueAt()).toBe(T0 + 2 * DAY);
+    expect(readJourneyHeader(q.snapshot('c1')!)?.dueAt).toBe(T0 + 2 * DAY);
+  });
+
+  it('restores a value written before the header (format 2) and writes it in format 3', () => {
+    const p = partition();
+    feed(p, [touch('c1', EVENTS.orderCompleted, T0)]);
+    const q = partition();
+    q.restore('c1', encodeJourneyState(p.get('c1')!));
+    expect(q.get('c1')).toEqual(p.get('c1'));
+    expect(q.nextDueAt()).toBe(p.nextDueAt());
+    expect(q.snapshot('c1')).toEqual(p.snapshot('c1'));
+  });
+
+  it('keeping journeys encoded between steps changes no output and no value (property)', () => {
+    const events = [EVENTS.adClicked, EVENTS.productViewed, EVENTS.productAdded, EVENTS.orderCompleted, EVENTS.featureUsed, EVENTS.npsSubmitted, EVENTS.paymentFailed, EVENTS.supportTicketOpened];
+    const step = fc.oneof(
+      fc.tuple(fc.constant('touch' as const), fc.constantFrom('a', 'b', 'c'), fc.constantFrom(...events), fc.integer({ min: 0, max: 5 * 24 })),
+      fc.tuple(fc.constant('tick' as const), fc.constant(''), fc.constant(''), fc.integer({ min: 1, max: 60 * 24 })),
+    );
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 40 }), (steps) => {
+        const decoded = partition();
+        const encoded = partition();
+        let at = T0;
+        steps.forEach(([kind, c, e, gap], i) => {
+          at += gap * HOUR;
+          if (kind === 'touch') {
+            const tp = touch(c, e, at, { messageId: `m${i}`, props: { score: 5 } });
+            expect(encoded.process(tp, at)).toEqual(decoded.process(tp, at));
+          } else expect(encoded.tick(at)).toEqual(decoded.tick(at));
+          encoded.idleCustomers(-Infinity, Infinity, true, Infinity); // every journey encoded again
+          expect(encoded.stats().encoded).toBe(encoded.stats().customers);
+        });
+        for (const id of ['a', 'b', 'c']) expect(encoded.snapshot(id)).toEqual(decoded.snapshot(id));
+        expect(encoded.takeDirtyKeys().sort()).toEqual(decoded.takeDirtyKeys().sort());
+      }),
+      { numRuns: 60 },
     );
   });
 });

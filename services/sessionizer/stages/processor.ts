@@ -1,11 +1,13 @@
 import { MapSweep } from '../../platform/collections/map-sweep.js';
+import { packBytes, packedFloat64LE, unpackBytes, type PackedBytes } from '../../platform/collections/packed-bytes.js';
+import { cyrb53 } from '../core/hash.js';
 import { STAGES, type ChurnScore, type CustomerTouchpoint, type FunnelEvent, type Stage, type StageTransition } from '../../../schemas/journey.js';
 import { churnDueAt, scoreChurn, type ChurnModel } from './churn/score.js';
 import { DueIndex } from './due-index.js';
 import { applyTouchpoint, journeyDueAt, tick as journeyTick } from './journey.js';
 import { newJourneyState, type JourneyState } from './journey-state.js';
 import { mergeJourneyStates } from './merge.js';
-import { decodeJourneyState, encodeJourneyState } from './state-codec.js';
+import { decodeJourneyState, encodeJourneyState, readJourneyHeader } from './state-codec.js';
 import type { StagesCoreConfig } from './stages-config.js';
 import type { StageRules } from './stage-rules.js';
 
@@ -30,6 +32,8 @@ export interface TickOutput {
 
 export interface PartitionStats {
   customers: number;
+  /** Of them, journeys kept encoded (restored, or cooled by the idle round, and not decoded since). */
+  encoded: number;
   byStage: Record<Stage | 'none', number>;
   /** Customers with a pending deadline or rescore. */
   scheduled: number;
@@ -45,19 +49,45 @@ export interface ChangelogRecord {
 }
 
 /**
+ * A journey kept encoded: its changelog value (state-codec.ts format 3) as packed bytes. Its
+ * header gives its stage, due time and last activity without decoding it.
+ */
+type ColdJourney = PackedBytes;
+const STAGE_AT = 1;
+const LAST_ACTIVITY_AT = 10;
+
+/** A fingerprint of the settings a journey's due time depends on (journeyDueAt, churnDueAt). */
+function scheduleFingerprint(config: StagesCoreConfig): number {
+  const { lapse, churn } = config;
+  return cyrb53(JSON.stringify([lapse.afterMs, lapse.from, lapse.to, churn.rescoreEveryMs, churn.rescoreForMs, churn.cartAbandonAfterMs])) >>> 0;
+}
+
+/**
  * The stages state of one input partition: journeys keyed by customerId, a due index for the
  * time-driven work, and the set of customers changed since the changelog was last written.
  * Pure: the caller passes the clock and does all I/O.
+ *
+ * A journey is held decoded (hot) or encoded (cold, about a sixth of the memory). A restore keeps
+ * every journey cold, scheduled from its value's header, so neither the restore nor the idle round
+ * decodes it; the first access that needs the state (a touchpoint, a merge either way, a forget,
+ * `get`) decodes it and keeps it hot. Due work decodes a cold journey for the tick and encodes the
+ * result again (it is written to the changelog anyway when it changed). The idle round cools hot
+ * journeys quiet for a while again (`idleCustomers`). Encoding is exact (decode(encode(s)) equals
+ * s), so whether a journey was cold changes no output, and a cold journey's value is written back
+ * as the same bytes.
  */
 export class StagesPartition {
-  private readonly states = new Map<string, JourneyState>();
+  private readonly states = new Map<string, JourneyState | ColdJourney>();
   private readonly due = new DueIndex();
   private readonly dirty = new Set<string>();
   private readonly idleSweep = new MapSweep(this.states);
+  private readonly schedule: number;
   private touchpoints = 0;
   private ticked = 0;
 
-  constructor(private readonly options: StagesPartitionOptions) {}
+  constructor(private readonly options: StagesPartitionOptions) {
+    this.schedule = scheduleFingerprint(options.config);
+  }
 
   /**
    * Applies one touchpoint (in order per customer). `now` bounds its time: the moment the event was
@@ -66,7 +96,7 @@ export class StagesPartition {
   process(ctp: CustomerTouchpoint, now: number): ProcessOutput {
     const { rules, config, churn } = this.options;
     const id = ctp.customerId;
-    const before = this.states.get(id) ?? newJourneyState(id, ctp.accountId);
+    const before = this.hot(id) ?? newJourneyState(id, ctp.accountId);
     // A touchpoint stamped in the future (a skewed client clock) is taken as happening now, so it
     // cannot push the journey clock past the moment it was received.
     const input = ctp.touchpoint.timestamp > now ? { ...ctp, touchpoint: { ...ctp.touchpoint, timestamp: now } } : ctp;
@@ -86,13 +116,16 @@ export class StagesPartition {
     const { config, churn } = this.options;
     const out: TickOutput = { transitions: [], funnel: [], churn: [] };
     for (const id of this.due.popDue(now, limit)) {
-      const state = this.states.get(id);
-      if (state === undefined) continue;
+      const held = this.states.get(id);
+      if (held === undefined) continue;
       if (deferred(id)) {
         // Its deadline waits too: held touchpoints from before it must be applied first.
-        this.schedule(id, state);
+        this.due.schedule(id, typeof held === 'string' ? coldDueAt(held) : this.dueAt(held));
         continue;
       }
+      // A cold journey is decoded for its due work only, and kept encoded after it.
+      const cold = typeof held === 'string';
+      const state = cold ? decodeJourneyState(unpackBytes(held)) : held;
       this.ticked++;
       const at = Math.max(now, state.lastActivityAt ?? now);
       const step = journeyTick(state, at, config);
@@ -107,13 +140,10 @@ export class StagesPartition {
       }
       out.transitions.push(...step.transitions);
       out.funnel.push(...step.funnel);
-      if (step.state !== state || emitted) this.store(id, next);
-      else {
-        // Only the rescoring time moved: not worth a changelog record. After a restore the
-        // customer is merely rescored once more, which emits nothing new.
-        this.states.set(id, next);
-        this.schedule(id, next);
-      }
+      if (step.state !== state || emitted) this.dirty.add(id);
+      // Else only the rescoring time moved: not worth a changelog record. After a restore the
+      // customer is merely rescored once more, which emits nothing new.
+      this.keep(id, next, cold);
     }
     return out;
   }
@@ -123,16 +153,22 @@ export class StagesPartition {
    * time-driven work left (no drop-off, lapse or rescoring due: evicting one earlier would lose it),
    * from a round over every journey that visits at most `limit` of them per call; `start` begins a
    * round unless one is under way. The caller evicts them (exportCustomer writes the tombstone).
+   * The same round encodes again the hot journeys whose last activity is at or before `coolBefore`
+   * (or who never had any), so memory follows the recently active customers, not all ever decoded.
    */
-  idleCustomers(before: number, limit: number, start: boolean): string[] {
+  idleCustomers(before: number, limit: number, start: boolean, coolBefore = -Infinity): string[] {
     if (start) this.idleSweep.start();
-    return this.idleSweep.visit(limit, (id, state) => this.isIdle(id, state, before));
+    return this.idleSweep.visit(limit, (id, state) => {
+      const last = typeof state === 'string' ? coldLastActivityAt(state) : state.lastActivityAt;
+      if (typeof state !== 'string' && (last === null || last <= coolBefore)) this.keep(id, state, true);
+      return (last === null || last <= before) && !this.due.has(id);
+    });
   }
 
 
   /** Removes a customer that identity stitching merged into another id; send the result to the survivor's partition. */
   exportCustomer(customerId: string): JourneyState | null {
-    const state = this.states.get(customerId);
+    const state = this.hot(customerId);
     if (state === undefined) return null;
     this.states.delete(customerId);
     this.due.unschedule(customerId);
@@ -142,31 +178,48 @@ export class StagesPartition {
 
   /** Merges an exported journey into `survivorId` (see merge.ts for the rules). */
   importCustomer(survivorId: string, exported: JourneyState): ProcessOutput {
-    const { state, transitions, funnel } = mergeJourneyStates(this.states.get(survivorId) ?? null, exported, survivorId, this.options.config);
+    const { state, transitions, funnel } = mergeJourneyStates(this.hot(survivorId) ?? null, exported, survivorId, this.options.config);
     this.store(survivorId, state);
     return { transitions, funnel, churn: null };
   }
 
+  /** The customer's journey (decoded, if it was kept encoded: an access). */
   get(customerId: string): JourneyState | undefined {
-    return this.states.get(customerId);
+    return this.hot(customerId);
   }
 
-  /** The changelog value for a customer, or null when it has no state (a tombstone). */
+  /** When the customer was last active (null: never; undefined: unknown here), without decoding it. */
+  lastActivityAt(customerId: string): number | null | undefined {
+    const held = this.states.get(customerId);
+    return typeof held === 'string' ? coldLastActivityAt(held) : held?.lastActivityAt;
+  }
+
+  /** The changelog value for a customer (format 3), or null when it has no state (a tombstone). */
   snapshot(customerId: string): Uint8Array | null {
-    const state = this.states.get(customerId);
-    return state === undefined ? null : encodeJourneyState(state);
+    const held = this.states.get(customerId);
+    if (held === undefined) return null;
+    return typeof held === 'string' ? unpackBytes(held) : this.encode(held);
   }
 
-  /** Rebuilds a customer from the changelog; null deletes it. Does not mark it dirty. */
+  /**
+   * Rebuilds a customer from the changelog; null deletes it. Does not mark it dirty. The journey is
+   * kept encoded: a value of format 3 written under the same schedule settings as is, scheduled
+   * from its header; an older format, or one scheduled under other settings, is decoded once here
+   * and kept in format 3.
+   */
   restore(customerId: string, snapshot: Uint8Array | null): void {
     if (snapshot === null) {
       this.states.delete(customerId);
       this.due.unschedule(customerId);
       return;
     }
-    const state = decodeJourneyState(snapshot);
-    this.states.set(customerId, state);
-    this.schedule(customerId, state);
+    const header = readJourneyHeader(snapshot);
+    if (header !== null && header.schedule === this.schedule) {
+      this.states.set(customerId, packBytes(snapshot));
+      this.due.schedule(customerId, header.dueAt);
+      return;
+    }
+    this.keep(customerId, decodeJourneyState(snapshot), true);
   }
 
   /** How many customers changed since their changelog record was last drained. */
@@ -204,24 +257,55 @@ export class StagesPartition {
 
   stats(): PartitionStats {
     const byStage = Object.fromEntries([...STAGES, 'none'].map((s) => [s, 0])) as Record<Stage | 'none', number>;
-    for (const s of this.states.values()) byStage[s.stage ?? 'none']++;
-    return { customers: this.states.size, byStage, scheduled: this.due.size, dirty: this.dirty.size, touchpoints: this.touchpoints, ticked: this.ticked };
+    let encoded = 0;
+    for (const s of this.states.values()) {
+      if (typeof s === 'string') encoded++;
+      byStage[(typeof s === 'string' ? coldStage(s) : s.stage) ?? 'none']++;
+    }
+    return { customers: this.states.size, encoded, byStage, scheduled: this.due.size, dirty: this.dirty.size, touchpoints: this.touchpoints, ticked: this.ticked };
   }
 
-  private isIdle(id: string, state: JourneyState, before: number): boolean {
-    return (state.lastActivityAt === null || state.lastActivityAt <= before) && !this.due.has(id);
+  /** The customer's journey decoded and kept so (it is in use), or undefined. */
+  private hot(id: string): JourneyState | undefined {
+    const held = this.states.get(id);
+    if (typeof held !== 'string') return held;
+    const state = decodeJourneyState(unpackBytes(held));
+    this.states.set(id, state);
+    return state;
   }
 
   private store(id: string, state: JourneyState): void {
-    this.states.set(id, state);
     this.dirty.add(id);
-    this.schedule(id, state);
+    this.keep(id, state, false);
   }
 
-  private schedule(id: string, state: JourneyState): void {
+  /** Holds the state (encoded when `cold`) and schedules its due work. */
+  private keep(id: string, state: JourneyState, cold: boolean): void {
+    const at = this.dueAt(state);
+    this.states.set(id, cold ? packBytes(encodeJourneyState(state, { at, schedule: this.schedule })) : state);
+    this.due.schedule(id, at);
+  }
+
+  private encode(state: JourneyState): Buffer {
+    return encodeJourneyState(state, { at: this.dueAt(state), schedule: this.schedule });
+  }
+
+  private dueAt(state: JourneyState): number | null {
     const { config } = this.options;
     const a = journeyDueAt(state, config);
     const b = churnDueAt(state, config);
-    this.due.schedule(id, a === null ? b : b === null ? a : Math.min(a, b));
+    return a === null ? b : b === null ? a : Math.min(a, b);
   }
 }
+
+const coldLastActivityAt = (cold: ColdJourney): number | null => {
+  const at = packedFloat64LE(cold, LAST_ACTIVITY_AT);
+  return Number.isNaN(at) ? null : at;
+};
+
+const coldDueAt = (cold: ColdJourney): number | null => {
+  const at = packedFloat64LE(cold, 2);
+  return Number.isNaN(at) ? null : at;
+};
+
+const coldStage = (cold: ColdJourney): Stage | null => STAGES[cold.charCodeAt(STAGE_AT)] ?? null;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { newJourneyState, type JourneyState } from './journey-state.js';
-import { decodeJourneyState, encodeJourneyState, SnapshotError } from './state-codec.js';
+import { decodeJourneyState, encodeJourneyState, JOURNEY_HEADER_BYTES, readJourneyHeader, SnapshotError } from './state-codec.js';
 
 const full = (): JourneyState => ({
   ...newJourneyState('cust-1', 'acct-9'),
@@ -46,6 +46,23 @@ describe('journey state codec', () => {
     const back = decodeJourneyState(encodeJourneyState(fresh));
     expect(back).toEqual(fresh);
     expect('entered' in back).toBe(false);
+  });
+
+  it('format 3 carries the stage, due time, last activity and schedule fingerprint before the same Avro body', () => {
+    const withHeader = encodeJourneyState(full(), { at: 1_700_600_000_001, schedule: 0xdeadbeef });
+    expect(decodeJourneyState(withHeader)).toEqual(full());
+    expect(readJourneyHeader(withHeader)).toEqual({ stage: 'retention', dueAt: 1_700_600_000_001, lastActivityAt: 1_700_000_000_123, schedule: 0xdeadbeef });
+    expect(withHeader.subarray(JOURNEY_HEADER_BYTES)).toEqual(Buffer.from(encodeJourneyState(full()).subarray(1)));
+    const fresh = encodeJourneyState(newJourneyState('c'), { at: null, schedule: 1 });
+    expect(readJourneyHeader(fresh)).toEqual({ stage: null, dueAt: null, lastActivityAt: null, schedule: 1 });
+    expect(() => decodeJourneyState(withHeader.subarray(0, JOURNEY_HEADER_BYTES - 1))).toThrow(SnapshotError);
+  });
+
+  it('format 2 (written before the header, and for merge transfers) has no header and still decodes', () => {
+    const before = encodeJourneyState(full());
+    expect(before[0]).toBe(0x02);
+    expect(readJourneyHeader(before)).toBeNull();
+    expect(decodeJourneyState(before)).toEqual(full());
   });
 
   it('reads the JSON format written before (format 1)', () => {

@@ -1,20 +1,30 @@
 import avro from 'avsc';
 import { encodeAvro } from '../../../schemas/codec.js';
-import { STAGES } from '../../../schemas/journey.js';
+import { STAGES, type Stage } from '../../../schemas/journey.js';
 import { JourneyStateSchema, type JourneyState } from './journey-state.js';
 
 /**
  * The journey part of a customer's changelog value (and of a merge transfer).
  *
- * Format 2 (written): one byte 0x02, then the state as Avro binary (JOURNEY_STATE_AVRO below): no
- * key names, numbers as 8-byte doubles, strings with a varint length. About 2.5× smaller than the
- * JSON it replaced and several times cheaper to encode; the state is written for every changed
- * customer, so its size is what the changelog, the broker and a restore pay for.
+ * Format 3 (the changelog value, written by StagesPartition): format 2 behind a fixed header,
+ *   [0x03][u8 stage rank, 0xFF = none][f64 LE due at][f64 LE last activity at][u32 LE schedule][Avro],
+ * NaN for a time that is none. The header says what a restore and the idle round need without
+ * decoding the state (the store keeps it encoded until first access): the customer's next due time
+ * (drop-off, lapse, churn rescoring), computed under the settings whose fingerprint is `schedule`
+ * (a restore under other settings decodes and computes it again), its last activity and its stage.
+ * Format 2 (written for merge transfers, still read): one byte 0x02, then the state as Avro binary
+ * (JOURNEY_STATE_AVRO below): no key names, numbers as 8-byte doubles, strings with a varint length.
+ * About 2.5× smaller than the JSON it replaced and several times cheaper to encode; the state is
+ * written for every changed customer, so its size is what the changelog, the broker and a restore pay for.
  * Format 1 (still read, so a changelog written before keeps restoring): UTF-8 JSON `{"v":1,"state":…}`,
  * validated with the zod schema.
  * Decoding fails loudly (SnapshotError) on anything else, a truncated value or trailing bytes.
  */
 const FORMAT_AVRO = 0x02;
+const FORMAT_WITH_HEADER = 0x03;
+/** Bytes of format 3 before its Avro body (the format byte included). */
+export const JOURNEY_HEADER_BYTES = 22;
+const NO_STAGE = 0xff;
 const JSON_OPEN_BRACE = 0x7b;
 const JSON_VERSION = 1;
 
@@ -105,22 +115,61 @@ export const JOURNEY_STATE_AVRO = {
 // wrapUnions false: a ['null', X] union reads and writes plain values, as the state holds them.
 const avroType = avro.Type.forSchema(JOURNEY_STATE_AVRO as avro.Schema, { wrapUnions: false });
 
-export function encodeJourneyState(state: JourneyState): Uint8Array {
-  const out = encodeAvro(avroType, { ...state, entered: state.entered ?? null, opened: state.opened ?? null }, 1);
-  out[0] = FORMAT_AVRO;
+/** What format 3 carries besides the state (the stage and last activity come from the state). */
+export interface JourneyHeader {
+  stage: Stage | null;
+  /** The earliest time-driven work (null: none), as computed under the settings `schedule`. */
+  dueAt: number | null;
+  lastActivityAt: number | null;
+  /** A 32-bit fingerprint of the settings the due time depends on. */
+  schedule: number;
+}
+
+/** Format 3 when `due` is given (the changelog value), else format 2 (a merge transfer). */
+export function encodeJourneyState(state: JourneyState, due?: { at: number | null; schedule: number }): Buffer {
+  const headerBytes = due === undefined ? 1 : JOURNEY_HEADER_BYTES;
+  const out = encodeAvro(avroType, { ...state, entered: state.entered ?? null, opened: state.opened ?? null }, headerBytes);
+  if (due === undefined) {
+    out[0] = FORMAT_AVRO;
+    return out;
+  }
+  out[0] = FORMAT_WITH_HEADER;
+  out[1] = state.stage === null ? NO_STAGE : STAGES.indexOf(state.stage);
+  out.writeDoubleLE(due.at ?? Number.NaN, 2);
+  out.writeDoubleLE(state.lastActivityAt ?? Number.NaN, 10);
+  out.writeUInt32LE(due.schedule >>> 0, 18);
   return out;
 }
 
+/** Format 3's header, or null for a value of format 1 or 2 (decode it to learn the same). */
+export function readJourneyHeader(bytes: Uint8Array): JourneyHeader | null {
+  if (bytes[0] !== FORMAT_WITH_HEADER) return null;
+  if (bytes.length < JOURNEY_HEADER_BYTES) throw new SnapshotError('journey snapshot cut short in its header');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, JOURNEY_HEADER_BYTES);
+  const dueAt = view.getFloat64(2, true);
+  const lastActivityAt = view.getFloat64(10, true);
+  return {
+    stage: bytes[1] === NO_STAGE ? null : (STAGES[bytes[1]!] ?? null),
+    dueAt: Number.isNaN(dueAt) ? null : dueAt,
+    lastActivityAt: Number.isNaN(lastActivityAt) ? null : lastActivityAt,
+    schedule: view.getUint32(18, true),
+  };
+}
+
 export function decodeJourneyState(bytes: Uint8Array): JourneyState {
-  if (bytes[0] === FORMAT_AVRO) return decodeAvro(bytes);
+  if (bytes[0] === FORMAT_WITH_HEADER) {
+    if (bytes.length < JOURNEY_HEADER_BYTES) throw new SnapshotError('journey snapshot cut short in its header');
+    return decodeAvro(bytes, JOURNEY_HEADER_BYTES);
+  }
+  if (bytes[0] === FORMAT_AVRO) return decodeAvro(bytes, 1);
   if (bytes[0] === JSON_OPEN_BRACE) return decodeJson(bytes);
   throw new SnapshotError(`not a journey snapshot (first byte ${bytes[0] ?? 'none'})`);
 }
 
-function decodeAvro(bytes: Uint8Array): JourneyState {
+function decodeAvro(bytes: Uint8Array, headerBytes: number): JourneyState {
   let decoded: JourneyState & { entered: boolean | null; opened: boolean | null };
   try {
-    decoded = avroType.fromBuffer(Buffer.from(bytes.buffer, bytes.byteOffset + 1, bytes.length - 1));
+    decoded = avroType.fromBuffer(Buffer.from(bytes.buffer, bytes.byteOffset + headerBytes, bytes.length - headerBytes));
   } catch (cause) {
     throw new SnapshotError(`invalid journey snapshot: ${(cause as Error).message}`, { cause });
   }
