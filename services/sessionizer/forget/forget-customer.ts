@@ -34,6 +34,6 @@ export function forgetCustomer(customerId: string, stores: CustomerStores): void
  */
 export function removeCustomerState(customerId: string, stores: Pick<CustomerStores, 'sessions' | 'stages' | 'attribution'>): void {
   stores.sessions.exportCustomer(customerId);
-  stores.stages.exportCustomer(customerId);
+  stores.stages.remove(customerId); // kept encoded, it leaves without being decoded
   stores.attribution?.exportCustomer(customerId);
 }

@@ -238,12 +238,15 @@ describe('journeys kept encoded (a restore, the idle round)', () => {
     expect(() => p.get('c1')).toThrow(SnapshotError);
   });
 
-  it('the idle round finds an idle restored customer without decoding it', () => {
+  it('the idle round finds an idle restored customer, and eviction removes it, without decoding it', () => {
     const { value } = undecodable(T0, null);
     const p = partition();
     p.restore('c1', value);
-    expect(p.idleCustomers(T0 + DAY, 10, true)).toEqual(['c1']);
     expect(p.idleCustomers(T0 - DAY, 10, true)).toEqual([]);
+    expect(p.idleCustomers(T0 + DAY, 10, true)).toEqual(['c1']);
+    p.remove('c1');
+    expect(p.stats().customers).toBe(0);
+    expect(p.drainDirty()).toEqual([{ customerId: 'c1', snapshot: null }]);
   });
 
   it('decodes a restored journey at its first touchpoint and keeps it decoded; the idle round encodes it again once it has been quiet', () => {

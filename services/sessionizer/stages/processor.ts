@@ -170,10 +170,15 @@ export class StagesPartition {
   exportCustomer(customerId: string): JourneyState | null {
     const state = this.hot(customerId);
     if (state === undefined) return null;
-    this.states.delete(customerId);
+    this.remove(customerId);
+    return state;
+  }
+
+  /** Removes a customer without decoding it (idle eviction, a deletion); the next flush writes its tombstone. */
+  remove(customerId: string): void {
+    if (!this.states.delete(customerId)) return;
     this.due.unschedule(customerId);
     this.dirty.add(customerId);
-    return state;
   }
 
   /** Merges an exported journey into `survivorId` (see merge.ts for the rules). */
