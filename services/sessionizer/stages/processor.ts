@@ -140,6 +140,10 @@ export class StagesPartition {
       }
       out.transitions.push(...step.transitions);
       out.funnel.push(...step.funnel);
+      if (next === state) {
+        this.due.schedule(id, this.dueAt(state)); // nothing was due after all: kept as it was
+        continue;
+      }
       if (step.state !== state || emitted) this.dirty.add(id);
       // Else only the rescoring time moved: not worth a changelog record. After a restore the
       // customer is merely rescored once more, which emits nothing new.
