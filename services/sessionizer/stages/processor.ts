@@ -7,7 +7,7 @@ import { DueIndex } from './due-index.js';
 import { applyTouchpoint, journeyDueAt, tick as journeyTick } from './journey.js';
 import { newJourneyState, type JourneyState } from './journey-state.js';
 import { mergeJourneyStates } from './merge.js';
-import { decodeJourneyState, encodeJourneyState, readJourneyHeader } from './state-codec.js';
+import { decodeJourneyState, encodeJourneyState, JOURNEY_HEADER_AT, readJourneyHeader } from './state-codec.js';
 import type { StagesCoreConfig } from './stages-config.js';
 import type { StageRules } from './stage-rules.js';
 
@@ -53,8 +53,6 @@ export interface ChangelogRecord {
  * header gives its stage, due time and last activity without decoding it.
  */
 type ColdJourney = PackedBytes;
-const STAGE_AT = 1;
-const LAST_ACTIVITY_AT = 10;
 
 /** A fingerprint of the settings a journey's due time depends on (journeyDueAt, churnDueAt). */
 function scheduleFingerprint(config: StagesCoreConfig): number {
@@ -307,14 +305,12 @@ export class StagesPartition {
   }
 }
 
-const coldLastActivityAt = (cold: ColdJourney): number | null => {
-  const at = packedFloat64LE(cold, LAST_ACTIVITY_AT);
-  return Number.isNaN(at) ? null : at;
+/** A time of a cold journey's header (NaN there: none). */
+const coldTime = (cold: ColdJourney, at: number): number | null => {
+  const t = packedFloat64LE(cold, at);
+  return Number.isNaN(t) ? null : t;
 };
-
-const coldDueAt = (cold: ColdJourney): number | null => {
-  const at = packedFloat64LE(cold, 2);
-  return Number.isNaN(at) ? null : at;
-};
-
-const coldStage = (cold: ColdJourney): Stage | null => STAGES[cold.charCodeAt(STAGE_AT)] ?? null;
+const coldLastActivityAt = (cold: ColdJourney): number | null => coldTime(cold, JOURNEY_HEADER_AT.lastActivityAt);
+const coldDueAt = (cold: ColdJourney): number | null => coldTime(cold, JOURNEY_HEADER_AT.dueAt);
+/** 0xFF there (no stage) is no index of STAGES. */
+const coldStage = (cold: ColdJourney): Stage | null => STAGES[cold.charCodeAt(JOURNEY_HEADER_AT.stage)] ?? null;

@@ -24,6 +24,8 @@ const FORMAT_AVRO = 0x02;
 const FORMAT_WITH_HEADER = 0x03;
 /** Bytes of format 3 before its Avro body (the format byte included). */
 export const JOURNEY_HEADER_BYTES = 22;
+/** Where format 3's header fields are (a store reads them from the bytes it keeps). */
+export const JOURNEY_HEADER_AT = { stage: 1, dueAt: 2, lastActivityAt: 10, schedule: 18 } as const;
 const NO_STAGE = 0xff;
 const JSON_OPEN_BRACE = 0x7b;
 const JSON_VERSION = 1;
@@ -134,10 +136,10 @@ export function encodeJourneyState(state: JourneyState, due?: { at: number | nul
     return out;
   }
   out[0] = FORMAT_WITH_HEADER;
-  out[1] = state.stage === null ? NO_STAGE : STAGES.indexOf(state.stage);
-  out.writeDoubleLE(due.at ?? Number.NaN, 2);
-  out.writeDoubleLE(state.lastActivityAt ?? Number.NaN, 10);
-  out.writeUInt32LE(due.schedule >>> 0, 18);
+  out[JOURNEY_HEADER_AT.stage] = state.stage === null ? NO_STAGE : STAGES.indexOf(state.stage);
+  out.writeDoubleLE(due.at ?? Number.NaN, JOURNEY_HEADER_AT.dueAt);
+  out.writeDoubleLE(state.lastActivityAt ?? Number.NaN, JOURNEY_HEADER_AT.lastActivityAt);
+  out.writeUInt32LE(due.schedule >>> 0, JOURNEY_HEADER_AT.schedule);
   return out;
 }
 
@@ -146,13 +148,14 @@ export function readJourneyHeader(bytes: Uint8Array): JourneyHeader | null {
   if (bytes[0] !== FORMAT_WITH_HEADER) return null;
   if (bytes.length < JOURNEY_HEADER_BYTES) throw new SnapshotError('journey snapshot cut short in its header');
   const view = new DataView(bytes.buffer, bytes.byteOffset, JOURNEY_HEADER_BYTES);
-  const dueAt = view.getFloat64(2, true);
-  const lastActivityAt = view.getFloat64(10, true);
+  const dueAt = view.getFloat64(JOURNEY_HEADER_AT.dueAt, true);
+  const lastActivityAt = view.getFloat64(JOURNEY_HEADER_AT.lastActivityAt, true);
+  const stage = bytes[JOURNEY_HEADER_AT.stage]!;
   return {
-    stage: bytes[1] === NO_STAGE ? null : (STAGES[bytes[1]!] ?? null),
+    stage: stage === NO_STAGE ? null : (STAGES[stage] ?? null),
     dueAt: Number.isNaN(dueAt) ? null : dueAt,
     lastActivityAt: Number.isNaN(lastActivityAt) ? null : lastActivityAt,
-    schedule: view.getUint32(18, true),
+    schedule: view.getUint32(JOURNEY_HEADER_AT.schedule, true),
   };
 }
 
