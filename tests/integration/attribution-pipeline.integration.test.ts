@@ -2,6 +2,7 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { refreshSnapshots } from '../../services/platform/clickhouse/snapshots.js';
 import { buildQueryApi } from '../../services/query-api/app.js';
 import * as R from '../../services/query-api/responses.js';
 import { freshDatabase, type TestDatabase } from '../support/clickhouse.js';
@@ -66,6 +67,8 @@ describe('attribution: touchpoints → journey step → writer → attribution t
       ['c1', 0.4], ['c2', 0.1], ['c4', 0.1], ['c-late', 0.4],
     ]);
 
+    // The API reads the attribution snapshots, refreshed on a schedule: as of now.
+    await refreshSnapshots(db.ch);
     const api = buildQueryApi({ clickhouse: db.ch, logger: pino({ level: 'silent' }), metrics: new Registry(), now: () => t0 + 60 * MIN, cacheTtlMs: 0 });
     cleanup.defer(() => api.close());
     const period = `from=${new Date(t0 - 60 * MIN).toISOString()}&to=${new Date(t0 + 60 * MIN).toISOString()}&site=shop.example`;
