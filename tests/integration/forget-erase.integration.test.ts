@@ -56,7 +56,7 @@ const SEED: Record<string, Array<Record<string, unknown>>> = {
  * Every table the seed fills, views' targets included (churn_score_history, customer_journey,
  * customer_activity_weekly, funnel_minute, conversion_touchpoints_hourly), and the attribution snapshots.
  */
-const AGGREGATES = ['funnel_minute', 'conversion_touchpoints_hourly', 'attribution_hourly', 'attribution_campaign_hourly'];
+const AGGREGATES = ['funnel_minute', 'conversion_touchpoints_hourly', 'attribution_hourly', 'attribution_campaign_hourly', 'attribution_conversions_hourly'];
 const TABLES = [...CUSTOMER_TABLES.map((t) => t.table), ...AGGREGATES];
 
 /** A ClickHouse whose statements (DELETE, INSERT … SELECT, ALTER) fail after the first `allowed`: the process dies there. */
@@ -124,6 +124,11 @@ describe('erasing a customer\'s rows, stopped after any statement and run again'
       format: 'JSONEachRow',
     });
     out.attribution_campaign_hourly = await byCampaign.json<Record<string, unknown>>();
+    const counted = await db.ch.client.query({
+      query: `SELECT site, attributed, conversions FROM ${db.database}.attribution_conversions_hourly ORDER BY site, hour`,
+      format: 'JSONEachRow',
+    });
+    out.attribution_conversions_hourly = (await counted.json<{ site: string; attributed: string; conversions: string }>()).map((r) => ({ site: r.site, attributed: Number(r.attributed), conversions: Number(r.conversions) }));
     return out;
   };
 
@@ -150,6 +155,7 @@ describe('erasing a customer\'s rows, stopped after any statement and run again'
     expect(clean.conversion_touchpoints_hourly).toEqual([{ site: 'shop', n: 1 }]);
     expect(clean.attribution_hourly).toEqual([{ site: 'shop', model: 'last_touch', channel: 'ads', credit: 1, conversions: 1 }]);
     expect(clean.attribution_campaign_hourly).toEqual([{ site: 'shop', model: 'last_touch', campaign: null, credit: 1 }]);
+    expect(clean.attribution_conversions_hourly).toEqual([{ site: 'shop', attributed: 1, conversions: 1 }]);
     expect(statements).toBeGreaterThan(5);
 
     for (let allowed = 0; allowed < statements; allowed++) {

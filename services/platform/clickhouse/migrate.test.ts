@@ -93,6 +93,7 @@ describe('migrations on a cluster', () => {
         'alerts',
         'attribution',
         'attribution_campaign_hourly',
+        'attribution_conversions_hourly',
         'attribution_hourly',
         'attribution_runs',
         'churn_ranked',

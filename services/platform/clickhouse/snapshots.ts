@@ -5,7 +5,7 @@ import type { ClickHouse } from './client.js';
  * (docs/clickhouse.md, "Snapshots"): each recomputes its target table from the raw tables
  * on a schedule. Names without the database.
  */
-export const SNAPSHOT_VIEWS = ['stage_counts_mv', 'churn_ranked_mv', 'cohort_retention_mv', 'attribution_hourly_mv', 'attribution_campaign_hourly_mv'] as const;
+export const SNAPSHOT_VIEWS = ['stage_counts_mv', 'churn_ranked_mv', 'cohort_retention_mv', 'attribution_hourly_mv', 'attribution_campaign_hourly_mv', 'attribution_conversions_hourly_mv'] as const;
 
 export type SnapshotView = (typeof SNAPSHOT_VIEWS)[number];
 

@@ -67,7 +67,8 @@ interface CreditSumRow {
  * from attribution_hourly or attribution_campaign_hourly (migration 030): the journey step's rows in `attribution` summed per hour
  * with FINAL (each row's newest version, so a correction replaces what it corrects), as of the
  * snapshot's last refresh. Conversions without a touch have no rows: they are the period's
- * conversion touchpoints (conversion_touchpoints_hourly, kept at write time) less the attributed ones.
+ * conversion touchpoints less the attributed ones, both counted per hour in
+ * attribution_conversions_hourly (migration 031), refreshed with the credit.
  */
 async function journeyStepHeuristics(db: QueryRunner, w: Window, site: string | undefined, models: readonly HeuristicModel[], breakdown: Breakdown): Promise<ModelResult[]> {
   const siteCondition = site === undefined ? '' : 'AND site = {site:String}';
@@ -86,9 +87,7 @@ HAVING conversions > 0`,
     ),
     db.rows<{ attributed: string | number; total: string | number }>(
       'attribution',
-      `SELECT
-  (SELECT sum(conversions) FROM (SELECT any(conversions) AS conversions FROM {db}.attribution_hourly WHERE ${period} GROUP BY site, hour)) AS attributed,
-  (SELECT uniqExactMerge(message_ids) FROM {db}.conversion_touchpoints_hourly WHERE ${period}) AS total`,
+      `SELECT sum(attributed) AS attributed, sum(conversions) AS total FROM {db}.attribution_conversions_hourly WHERE ${period}`,
       params,
     ),
   ]);
@@ -166,8 +165,10 @@ export async function attribution(db: QueryRunner, w: Window, site: string | und
   // Read by the hour of conversion: the answer is for the whole UTC hours covering the asked period.
   w = hourWindow(w);
   const heuristic = models.filter((m): m is HeuristicModel => m !== 'markov');
-  const results: ModelResult[] = heuristic.length > 0 ? await journeyStepHeuristics(db, w, site, heuristic, breakdown) : [];
-  if (models.includes('markov')) results.push((await storedMarkovRun(db, w, site)) ?? (await queryTimeMarkov(db, w, site)));
+  // The heuristic and the Markov reads are independent: side by side.
+  const markov = async (): Promise<ModelResult[]> => (models.includes('markov') ? [(await storedMarkovRun(db, w, site)) ?? (await queryTimeMarkov(db, w, site))] : []);
+  const [heuristics, markovResults] = await Promise.all([heuristic.length > 0 ? journeyStepHeuristics(db, w, site, heuristic, breakdown) : [], markov()]);
+  const results: ModelResult[] = [...heuristics, ...markovResults];
   const order = (m: AttributionModel) => models.indexOf(m);
   results.sort((a, b) => order(a.model) - order(b.model));
   return { from: iso(w.fromMs), to: iso(w.toMs), site: site ?? null, breakdown, models: results };
