@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STAGES, type Stage } from '../../schemas/journey.js';
 import { loadMigrations, migrate } from '../../services/platform/clickhouse/migrate.js';
-import { chDateTime64 } from '../../services/platform/clickhouse/rows.js';
+import { chDateTime64, type ChurnRow } from '../../services/platform/clickhouse/rows.js';
 import { refreshSnapshots } from '../../services/platform/clickhouse/snapshots.js';
 import { buildQueryApi } from '../../services/query-api/app.js';
 import { mondayOf } from '../../services/query-api/queries/cohorts.js';
@@ -107,16 +107,8 @@ function fixture(seed: number, customers: number) {
   return { rows, regressions, newJourneys, siteChanges, merges };
 }
 
-interface ScoreRow {
-  customer_id: string;
-  at: string;
-  score: number;
-  p_alive: number;
-  reasons: string[];
-  next_action: string;
-  stage: Stage | null;
-  crossed_threshold: boolean;
-}
+/** A churn_scores row (rows.ts), with the stage typed. */
+type ScoreRow = ChurnRow & { stage: Stage | null };
 
 /**
  * Churn scores of the fixture's customers (and of customers without a journey): one to four per

@@ -1,4 +1,5 @@
 import type { ClickHouse } from '../../platform/clickhouse/client.js';
+import { DEFAULT_CONVERSION_EVENTS } from '../../platform/attribution/journey-paths.js';
 import { refreshSnapshots } from '../../platform/clickhouse/snapshots.js';
 
 /** Split namespaced ids the way each column stores them. */
@@ -60,7 +61,8 @@ GROUP BY minute, site, stage, kind, from_stage, channel, device_type, campaign, 
 const CUSTOMER_TOUCHPOINTS = CUSTOMER_TABLES.find((t) => t.table === 'touchpoints')!.where;
 
 /**
- * The conversion_touchpoints_hourly view's SELECT (migration 030) over some (site, hour) keys,
+ * The conversion_touchpoints_hourly view's SELECT (migration 030; its events are
+ * DEFAULT_CONVERSION_EVENTS, hour-window.test.ts keeps the two equal) over some (site, hour) keys,
  * without the customer's touchpoints: the hours come out as if they had never been there. (The
  * predicate is NULL for a row whose anonymous or user id is NULL: ifNull keeps such a row.)
  */
@@ -69,7 +71,7 @@ INSERT INTO ${db}.conversion_touchpoints_hourly
 SELECT t.site AS site, toStartOfHour(t.ts) AS hour, uniqExactState(t.message_id) AS message_ids
 FROM ${db}.touchpoints AS t
 WHERE has({keys:Array(String)}, concat(t.site, '|', toString(toStartOfHour(t.ts))))
-  AND t.event IN ('Order Completed', 'Contract Signed') AND NOT ifNull(${CUSTOMER_TOUCHPOINTS}, false)
+  AND t.event IN {conversionEvents:Array(String)} AND NOT ifNull(${CUSTOMER_TOUCHPOINTS}, false)
 GROUP BY site, hour`;
 
 /**
@@ -114,13 +116,13 @@ export async function eraseCustomerRows(ch: ClickHouse, ids: readonly string[]):
   // Likewise the hours of the customer's conversion touchpoints (a set of message ids cannot lose one).
   const hoursRs = await ch.client.query({
     query: `SELECT DISTINCT concat(site, '|', toString(toStartOfHour(ts))) AS k FROM ${db}.touchpoints
-            WHERE (${CUSTOMER_TOUCHPOINTS}) AND event IN ('Order Completed', 'Contract Signed')`,
-    query_params: params,
+            WHERE (${CUSTOMER_TOUCHPOINTS}) AND event IN {conversionEvents:Array(String)}`,
+    query_params: { ...params, conversionEvents: [...DEFAULT_CONVERSION_EVENTS] },
     format: 'JSONEachRow',
   });
   const hourKeys = (await hoursRs.json<{ k: string }>()).map((r) => r.k);
   if (hourKeys.length > 0) {
-    const keyed = { ...params, keys: hourKeys };
+    const keyed = { ...params, keys: hourKeys, conversionEvents: [...DEFAULT_CONVERSION_EVENTS] };
     const where = `has({keys:Array(String)}, concat(site, '|', toString(hour)))`;
     deleted.conversion_touchpoints_hourly = await count('conversion_touchpoints_hourly', where, keyed);
     await ch.client.command({ query: `DELETE FROM ${db}.conversion_touchpoints_hourly WHERE ${where}`, query_params: keyed });
