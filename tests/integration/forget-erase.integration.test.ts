@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouse } from '../../services/platform/clickhouse/client.js';
 import { chDateTime64 } from '../../services/platform/clickhouse/rows.js';
-import { refreshSnapshots } from '../../services/platform/clickhouse/snapshots.js';
+import { SNAPSHOT_VIEWS, refreshSnapshots } from '../../services/platform/clickhouse/snapshots.js';
 import { deletionsTable } from '../../services/platform/privacy/deletions-table.js';
 import { CUSTOMER_TABLES, eraseCustomerRows } from '../../services/writer/forget/erase-rows.js';
 import { freshDatabase, type TestDatabase } from '../support/clickhouse.js';
@@ -139,7 +139,7 @@ describe('erasing a customer\'s rows, stopped after any statement and run again'
       get: (target, prop, receiver) => (prop === 'command' ? (p: Parameters<ClickHouse['client']['command']>[0]) => (statements++, target.command(p)) : Reflect.get(target, prop, receiver)),
     });
     const deleted = await eraseCustomerRows({ ...db.ch, client: counting }, ALICE);
-    expect(deleted).toMatchObject({ touchpoints: 2, sessions: 1, stage_transitions: 1, funnel_events: 3, churn_scores: 1, attribution: 1, dead_letters: 1, funnel_minute: 3, conversion_touchpoints_hourly: 1, referrals_blanked: 1 });
+    expect(deleted).toMatchObject({ touchpoints: 2, touchpoints_by_customer: 2, sessions: 1, stage_transitions: 1, stage_transitions_by_customer: 1, funnel_events: 3, churn_scores: 1, attribution: 1, dead_letters: 1, funnel_minute: 3, conversion_touchpoints_hourly: 1, referrals_blanked: 1 });
     const clean = await snapshot();
     expect(JSON.stringify(clean)).not.toMatch(/alice/);
     // Bob's own funnel: one entry in minute 0, one conversion in minute 1, nothing in minute 2.
@@ -164,6 +164,22 @@ describe('erasing a customer\'s rows, stopped after any statement and run again'
       await eraseCustomerRows(db.ch, ALICE);
       expect(await snapshot(), `stopped after ${allowed} statements, then run again`).toEqual(clean);
     }
+  });
+
+  it('covers every table that holds a customer\'s ids: erased, or a snapshot the erase recomputes', async () => {
+    // A table added later with a customer column must join CUSTOMER_TABLES (or be a snapshot):
+    // otherwise a deletion would leave the customer there.
+    const rs = await db.ch.client.query({
+      query: `SELECT DISTINCT table FROM system.columns
+              WHERE database = {db:String} AND name IN ('customer_id', 'user_id', 'anonymous_id', 'linked')
+                AND table IN (SELECT name FROM system.tables WHERE database = {db:String} AND engine NOT IN ('MaterializedView', 'View'))`,
+      query_params: { db: db.database },
+      format: 'JSONEachRow',
+    });
+    const holding = (await rs.json<{ table: string }>()).map((r) => r.table).sort();
+    const snapshots = SNAPSHOT_VIEWS.map((view) => view.replace(/_mv$/, ''));
+    expect(holding.filter((table) => !CUSTOMER_TABLES.some((t) => t.table === table) && !snapshots.includes(table as never))).toEqual([]);
+    expect(holding).toContain('customer_id_links');
   });
 
   it('a deletion stopped between its finished version and the removal of its pending ones keeps no raw id once the next executor starts', async () => {

@@ -67,11 +67,17 @@ describe('migrations on a cluster', () => {
 
   it('backfill into the local table of the shard the migration runs on (docs say: every shard)', () => {
     const backfills = ddl.filter((s) => s.startsWith('INSERT'));
-    expect(backfills).toHaveLength(2);
+    expect(backfills).toHaveLength(5);
     expect(backfills[0]).toMatch(/^INSERT INTO journey\.customer_stage_local\s/);
     expect(backfills[0]).toContain('FROM journey.stage_transitions_local AS t');
     expect(backfills[1]).toMatch(/^INSERT INTO journey\.conversion_touchpoints_hourly_local\s/);
     expect(backfills[1]).toContain('FROM journey.touchpoints_local AS t');
+    expect(backfills[2]).toMatch(/^INSERT INTO journey\.customer_id_links_local\s/);
+    expect(backfills[2]).toContain('FROM journey.touchpoints_local AS t');
+    expect(backfills[3]).toMatch(/^INSERT INTO journey\.touchpoints_by_customer_local\s/);
+    expect(backfills[3]).toContain('FROM journey.touchpoints_local AS t');
+    expect(backfills[4]).toMatch(/^INSERT INTO journey\.stage_transitions_by_customer_local\s/);
+    expect(backfills[4]).toContain('FROM journey.stage_transitions_local AS t');
   });
 
   it('store rows in Replicated *_local tables, keeping engine arguments', () => {
@@ -102,6 +108,7 @@ describe('migrations on a cluster', () => {
         'cohort_retention',
         'conversion_touchpoints_hourly',
         'customer_activity_weekly',
+        'customer_id_links',
         'customer_journey',
         'customer_stage',
         'dead_letters',
@@ -111,13 +118,17 @@ describe('migrations on a cluster', () => {
         'sessions',
         'stage_counts',
         'stage_transitions',
+        'stage_transitions_by_customer',
         'touchpoints',
+        'touchpoints_by_customer',
       ].sort(),
     );
     expect(byTable.touchpoints).toBe("Distributed('main', 'journey', 'touchpoints_local', cityHash64(customer_id))");
     expect(byTable.stage_transitions).toContain('cityHash64(customer_id)');
     expect(byTable.funnel_events).toContain('cityHash64(customer_id)');
     expect(byTable.churn_scores).toContain('cityHash64(customer_id)');
+    expect(byTable.touchpoints_by_customer).toContain('cityHash64(customer_id)');
+    expect(byTable.stage_transitions_by_customer).toContain('cityHash64(customer_id)');
     // A conversion's corrected credit must meet its older versions: sharded by the customer whose journey it is.
     expect(byTable.attribution).toContain('cityHash64(customer_id)');
     expect(byTable.attribution_runs).toContain('cityHash64(run_id)');

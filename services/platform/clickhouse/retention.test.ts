@@ -7,7 +7,19 @@ describe('retention settings', () => {
       ['touchpoints', 90],
       ['sessions', 30],
       ['funnel_minute', 0],
+      // The per-customer copies of touchpoints follow it (migration 032).
+      ['touchpoints_by_customer', 90],
+      ['customer_id_links', 90],
     ]);
+    expect(parseRetention('stage_transitions=400,touchpoints_by_customer=30,touchpoints=90')).toEqual(
+      new Map([
+        ['stage_transitions', 400],
+        ['touchpoints_by_customer', 30],
+        ['touchpoints', 90],
+        ['customer_id_links', 90],
+        ['stage_transitions_by_customer', 400],
+      ]),
+    );
     expect(parseRetention('').size).toBe(0);
     expect(() => parseRetention('users=3')).toThrow(/"users" has no retention setting/);
     expect(() => parseRetention('touchpoints')).toThrow(/not table=days/);

@@ -9,8 +9,11 @@ import type { MigrationTarget } from './migrate.js';
  */
 export const RETENTION_COLUMNS = {
   touchpoints: 'ts',
+  touchpoints_by_customer: 'ts',
+  customer_id_links: 'last_seen',
   sessions: 'ended_at',
   stage_transitions: 'at',
+  stage_transitions_by_customer: 'at',
   funnel_events: 'at',
   funnel_minute: 'minute',
   churn_scores: 'at',
@@ -22,6 +25,16 @@ export const RETENTION_COLUMNS = {
 } as const;
 export type RetentionTable = keyof typeof RETENTION_COLUMNS;
 export type Retention = ReadonlyMap<RetentionTable, number>;
+
+/**
+ * Tables kept as copies of another for per-customer reads (migration 032): unless listed themselves,
+ * they keep rows as long as their source does, so a customer's timeline never outlives (nor loses
+ * before) the touchpoints it shows.
+ */
+const COPIES: ReadonlyArray<readonly [RetentionTable, readonly RetentionTable[]]> = [
+  ['touchpoints', ['touchpoints_by_customer', 'customer_id_links']],
+  ['stage_transitions', ['stage_transitions_by_customer']],
+];
 
 /** DateTime ends in 2106: a row's time + TTL must stay inside it, or ClickHouse drops the row at insert. */
 const MAX_DAYS = 25_000;
@@ -37,6 +50,11 @@ export function parseRetention(spec: string): Retention {
     const n = Number(days);
     if (n > MAX_DAYS) throw new Error(`${table}: ${n} days is over ${MAX_DAYS}`);
     out.set(table as RetentionTable, n);
+  }
+  const listed = new Set(out.keys());
+  for (const [source, copies] of COPIES) {
+    const days = out.get(source);
+    if (days !== undefined) for (const copy of copies) if (!listed.has(copy)) out.set(copy, days);
   }
   return out;
 }

@@ -1,23 +1,25 @@
 import type { QueryRunner } from '../runner.js';
 
 /**
- * Which ids are one person, read back from touchpoints. The sessionizer links ids in a union-find
+ * Which ids are one person, read back from ClickHouse. The sessionizer links ids in a union-find
  * whose root (the customer id) is the least member by namespace rank (u: < e: < a:) then the id
- * (IdentityGraph.precedes). Every touchpoints row carries the customer id it was processed under
- * (the root at that moment) and the raw user_id / anonymous_id it came with, so ids that share a row
- * are linked, and the least customer id seen is the newest root: roots only ever decrease as
- * components grow, whatever order rows arrived in. (The row that asserts a link is itself processed
- * under the root the link produced, so the current root is among the customer ids seen.)
+ * (IdentityGraph.precedes). Every touchpoint carries the customer id it was processed under (the
+ * root at that moment) and the raw user_id / anonymous_id it came with, so ids that share a
+ * touchpoint are linked, and the least customer id seen is the newest root: roots only ever
+ * decrease as components grow, whatever order rows arrived in. (The row that asserts a link is
+ * itself processed under the root the link produced, so the current root is among the customer ids
+ * seen.)
  *
- * Resolution is a bounded closure: start from the requested id, read the (customer_id, user_id,
- * anonymous_id) triples of rows that name any id not yet read (by customer_id: the sort key; by
- * user_id / anonymous_id: bloom-filter skip indexes), add the ids they name, repeat until nothing
- * new (at most MAX_ROUNDS rounds, MAX_LINKED_IDS ids).
+ * customer_id_links (migration 032) holds those pairs as an undirected adjacency list kept at write
+ * time: for a touchpoint of customer c naming ids X, (x, c, customer) and (c, x) for each x. The
+ * resolution is a bounded closure over it: each round reads the links of the frontier and of the ids
+ * they lead to (two hops, one query, both by the sort key), adds the ids found, and goes on from
+ * those not read yet, at most MAX_ROUNDS rounds and MAX_LINKED_IDS ids.
  */
 export const MAX_ROUNDS = 4;
 export const MAX_LINKED_IDS = 100;
-/** Distinct triples read per round; a customer with more id combinations than this is cut short. */
-const MAX_TRIPLES = 1_000;
+/** Links read per round; a customer with more than this is cut short. */
+const MAX_LINKS = 1_000;
 
 export interface ResolvedCustomer {
   /** The stitched customer id: the least customer id the linked rows carry (the requested id when none). */
@@ -30,10 +32,11 @@ export interface ResolvedCustomer {
   truncated: boolean;
 }
 
-export interface IdTriple {
-  customer_id: string;
-  user_id: string | null;
-  anonymous_id: string | null;
+/** One row of customer_id_links: `linked` shared a touchpoint with `id`, and was that touchpoint's customer id if `linked_is_customer`. */
+export interface IdLink {
+  id: string;
+  linked: string;
+  linked_is_customer: boolean | number;
 }
 
 function namespaceRank(id: string): number {
@@ -50,60 +53,42 @@ export function compareIds(x: string, y: string): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/** The namespaced ids one touchpoints row names. */
-export function idsOfTriple(t: IdTriple): string[] {
-  const ids = [t.customer_id];
-  if (t.user_id !== null) ids.push(`u:${t.user_id}`);
-  if (t.anonymous_id !== null) ids.push(`a:${t.anonymous_id}`);
-  return ids;
-}
-
-/** Splits ids into the columns they can be looked up by: every id as a customer id, `u:`/`a:` also by their raw column. */
-export function lookupColumns(ids: readonly string[]): { customers: string[]; users: string[]; anonymous: string[] } {
-  return {
-    customers: [...ids],
-    users: ids.filter((id) => id.startsWith('u:')).map((id) => id.slice(2)),
-    anonymous: ids.filter((id) => id.startsWith('a:')).map((id) => id.slice(2)),
-  };
-}
-
-// Three selects, not one OR: a skip index can only skip a granule when the whole condition is false
-// there, so each column's lookup gets its own index (or the sort key for customer_id).
-const TRIPLES_SQL = `SELECT customer_id, user_id, anonymous_id FROM (
-  SELECT customer_id, user_id, anonymous_id FROM {db}.touchpoints WHERE customer_id IN {customers:Array(String)}
-  UNION ALL
-  SELECT customer_id, user_id, anonymous_id FROM {db}.touchpoints WHERE user_id IN {users:Array(String)}
-  UNION ALL
-  SELECT customer_id, user_id, anonymous_id FROM {db}.touchpoints WHERE anonymous_id IN {anonymous:Array(String)}
-)
-GROUP BY customer_id, user_id, anonymous_id
-LIMIT ${MAX_TRIPLES}`;
+// The links of the frontier's ids and of the ids they link to: two hops by the sort key (`id`) in one
+// round trip. DISTINCT: rows of unmerged parts may repeat.
+export const LINKS_SQL = `SELECT DISTINCT id, linked, linked_is_customer FROM {db}.customer_id_links
+WHERE id IN {ids:Array(String)}
+   OR id IN (SELECT linked FROM {db}.customer_id_links WHERE id IN {ids:Array(String)} LIMIT ${MAX_LINKS})
+LIMIT ${MAX_LINKS}`;
 
 export async function resolveCustomer(db: QueryRunner, endpoint: string, id: string): Promise<ResolvedCustomer> {
   const known = new Set<string>([id]);
-  let frontier = [id];
+  /** Ids whose links have been read (as the frontier or as the second hop). */
+  const read = new Set<string>();
   const customerIds = new Set<string>();
+  let frontier = [id];
   let truncated = false;
   for (let round = 0; frontier.length > 0; round++) {
     if (round === MAX_ROUNDS) {
       truncated = true;
       break;
     }
-    const triples = await db.rows<IdTriple>(endpoint, TRIPLES_SQL, lookupColumns(frontier));
-    for (const t of triples) customerIds.add(t.customer_id);
-    if (triples.length >= MAX_TRIPLES) truncated = true;
-    frontier = [];
-    for (const t of triples) {
-      for (const linked of idsOfTriple(t)) {
-        if (known.has(linked)) continue;
-        if (known.size >= MAX_LINKED_IDS) {
-          truncated = true;
-          continue;
-        }
-        known.add(linked);
-        frontier.push(linked);
+    const links = await db.rows<IdLink>(endpoint, LINKS_SQL, { ids: frontier });
+    if (links.length >= MAX_LINKS) truncated = true;
+    const asked = new Set(frontier);
+    for (const f of frontier) read.add(f);
+    for (const link of links) {
+      read.add(link.id);
+      // The frontier's own links say which ids the second hop read.
+      if (asked.has(link.id)) read.add(link.linked);
+      if (link.linked_is_customer) customerIds.add(link.linked);
+      if (known.has(link.linked)) continue;
+      if (known.size >= MAX_LINKED_IDS) {
+        truncated = true;
+        continue;
       }
+      known.add(link.linked);
     }
+    frontier = [...known].filter((k) => !read.has(k));
   }
   const linkedIds = [...known].sort(compareIds);
   const customerId = [...customerIds].sort(compareIds)[0] ?? id;

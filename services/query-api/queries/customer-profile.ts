@@ -196,11 +196,12 @@ FROM {db}.customer_journey
 WHERE customer_id IN {ids:Array(String)}
 GROUP BY customer_id`;
 
-// LIMIT 1 BY transition_id instead of FINAL: every column is fixed per transition_id, so this is the
-// same answer, and the customer_id bloom filter prunes granules (FINAL would have to read around them).
+// stage_transitions_by_customer (migration 032): the customer's transitions by the sort key. LIMIT 1
+// BY transition_id instead of FINAL: every column is fixed per transition_id, so this is the same
+// answer without merging at read time.
 const TRANSITIONS_SQL = `SELECT transition_id, customer_id, from_stage, to_stage, toUnixTimestamp64Milli(at) AS at_ms,
   cause, site, channel, journey_number
-FROM {db}.stage_transitions
+FROM {db}.stage_transitions_by_customer
 WHERE customer_id IN {ids:Array(String)}
 ORDER BY at DESC, transition_id DESC
 LIMIT 1 BY transition_id
@@ -234,7 +235,7 @@ WHERE customer_id IN {ids:Array(String)}
 ORDER BY at DESC, customer_id
 LIMIT 1`;
 
-const ACCOUNT_SQL = `SELECT account_id FROM {db}.touchpoints
+const ACCOUNT_SQL = `SELECT account_id FROM {db}.touchpoints_by_customer
 WHERE customer_id IN {ids:Array(String)} AND account_id IS NOT NULL
 ORDER BY ts DESC
 LIMIT 1`;

@@ -90,13 +90,13 @@ export function shapeTimelinePage(customerId: string, linkedIds: string[], limit
   };
 }
 
-// Keyset pagination on (ts, message_id), the tail of the sort key (site, customer_id, ts, message_id).
-// LIMIT 1 BY (ts, message_id) instead of FINAL: a replayed touchpoint (same message id and time)
+// Keyset pagination on (ts, message_id), the tail of touchpoints_by_customer's sort key (customer_id,
+// ts, message_id; migration 032). LIMIT 1 BY (ts, message_id) instead of FINAL: a replayed touchpoint (same message id and time)
 // is served once, and every page key is unique, so "strictly after the cursor" can neither repeat
 // nor skip a row. The ts >= bound lets the primary index skip what earlier pages read.
 const TIMELINE_SQL = `SELECT message_id, customer_id, session_id, type, event, anonymous_id, user_id, account_id, site, channel,
   toUnixTimestamp64Milli(ts) AS ts_ms, url, path, utm_campaign, device_type, revenue, late, properties
-FROM {db}.touchpoints
+FROM {db}.touchpoints_by_customer
 WHERE customer_id IN {ids:Array(String)}
   AND ts >= fromUnixTimestamp64Milli({afterMs:Int64}, 'UTC')
   AND (toUnixTimestamp64Milli(ts), message_id) > ({afterMs:Int64}, {afterId:String})

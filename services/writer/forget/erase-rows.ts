@@ -21,15 +21,19 @@ export function idColumns(ids: readonly string[]) {
  * Every table that names a customer is here; `funnel_minute` and `conversion_touchpoints_hourly`
  * (aggregate states, no customer column) are recomputed for the minutes and hours the customer
  * touched (eraseCustomerRows), `alerts` and `attribution_runs` (per channel) name no customer. The
- * MVs' targets (churn_score_history, customer_journey, customer_stage, customer_activity_weekly) hold
- * the customer's own rows and lose them like any table. The snapshots (`SNAPSHOT_VIEWS`:
+ * MVs' targets (churn_score_history, customer_journey, customer_stage, customer_activity_weekly,
+ * touchpoints_by_customer, customer_id_links, stage_transitions_by_customer) hold the customer's own
+ * rows and lose them like any table. The snapshots (`SNAPSHOT_VIEWS`:
  * stage_counts, churn_ranked, cohort_retention, attribution_hourly, attribution_campaign_hourly) are
  * recomputed from the tables above once the rows are gone (eraseCustomerRows).
  */
 export const CUSTOMER_TABLES: ReadonlyArray<{ table: string; where: string }> = [
   { table: 'touchpoints', where: 'customer_id IN {ids:Array(String)} OR user_id IN {users:Array(String)} OR anonymous_id IN {anonymous:Array(String)}' },
+  { table: 'touchpoints_by_customer', where: 'customer_id IN {ids:Array(String)}' },
+  { table: 'customer_id_links', where: 'id IN {ids:Array(String)} OR linked IN {ids:Array(String)}' },
   { table: 'sessions', where: 'customer_id IN {ids:Array(String)}' },
   { table: 'stage_transitions', where: 'customer_id IN {ids:Array(String)}' },
+  { table: 'stage_transitions_by_customer', where: 'customer_id IN {ids:Array(String)}' },
   { table: 'funnel_events', where: 'customer_id IN {ids:Array(String)}' },
   { table: 'churn_scores', where: 'customer_id IN {ids:Array(String)}' },
   { table: 'churn_score_history', where: 'customer_id IN {ids:Array(String)}' },

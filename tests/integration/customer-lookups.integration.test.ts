@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { loadMigrations, migrate } from '../../services/platform/clickhouse/migrate.js';
+import { chDateTime64 } from '../../services/platform/clickhouse/rows.js';
+import { freshDatabase, type TestDatabase } from '../support/clickhouse.js';
+import { createPrng } from '../support/prng.js';
+
+/**
+ * Migration 032's per-customer tables (what the profile and timeline API read) hold exactly what
+ * their sources say, for rows written before the migration (its backfill) and after it (its views),
+ * replays included.
+ */
+const T0 = Date.UTC(2026, 10, 2);
+const MIN = 60_000;
+
+/** Touchpoints of customers whose ids were stitched: anonymous before login, some users on two devices. */
+function touchpoints(seed: number, count: number) {
+  const prng = createPrng(seed);
+  return Array.from({ length: count }, (_, i) => {
+    const person = Math.floor(prng() * 20);
+    const loggedIn = prng() < 0.6;
+    return {
+      message_id: `m-${seed}-${i}`,
+      customer_id: loggedIn ? `u:user${person}` : `a:dev${person}-${Math.floor(prng() * 2)}`,
+      user_id: loggedIn ? `user${person}` : null,
+      anonymous_id: prng() < 0.8 ? `dev${person}-${Math.floor(prng() * 2)}` : null,
+      site: prng() < 0.5 ? 'shop' : 'app',
+      event: 'Product Viewed',
+      ts: chDateTime64(T0 + Math.floor(prng() * 1_000) * MIN),
+      properties: `{"i":${i}}`,
+    };
+  });
+}
+
+function transitions(seed: number, count: number) {
+  const prng = createPrng(seed);
+  return Array.from({ length: count }, (_, i) => ({
+    transition_id: `tr-${seed}-${i}`,
+    customer_id: `u:user${Math.floor(prng() * 20)}`,
+    to_stage: 'consideration',
+    at: chDateTime64(T0 + i * MIN),
+    cause: 'rule',
+    message_id: `m-${i}`,
+    site: 'shop',
+    journey_number: 1,
+  }));
+}
+
+const insert = (db: TestDatabase, table: string, values: Array<Record<string, unknown>>) =>
+  db.ch.client.insert({ table: `${db.database}.${table}`, values, format: 'JSONEachRow', clickhouse_settings: { insert_deduplication_token: randomUUID() } });
+
+const read = async (db: TestDatabase, sql: string) =>
+  (await (await db.ch.client.query({ query: sql.replaceAll('{db}', db.database), format: 'JSONEachRow' })).json<Record<string, unknown>>()).map((r) => JSON.stringify(r)).sort();
+
+describe('customer lookup tables (migration 032)', () => {
+  it('equal their sources for rows written before the migration and after it, replays included', async () => {
+    const db = await freshDatabase('lookups', { migrate: false });
+    try {
+      const target = { database: db.database, touchpointTtlDays: 3650 };
+      await migrate(db.ch.client, target, loadMigrations().filter((m) => m.version < 32));
+      const before = touchpoints(1, 300);
+      await insert(db, 'touchpoints', before);
+      await insert(db, 'stage_transitions', transitions(1, 40));
+      await migrate(db.ch.client, target);
+      await insert(db, 'touchpoints', touchpoints(2, 300));
+      await insert(db, 'touchpoints', before.slice(0, 50)); // a replay (another token: not dropped as a retry)
+      await insert(db, 'stage_transitions', transitions(2, 40));
+
+      const columns = 'message_id, customer_id, user_id, anonymous_id, site, ts, properties';
+      const timeline = await read(db, `SELECT ${columns} FROM {db}.touchpoints_by_customer FINAL`);
+      expect(timeline).toHaveLength(600);
+      expect(timeline).toEqual(await read(db, `SELECT ${columns} FROM {db}.touchpoints FINAL`));
+
+      const history = await read(db, 'SELECT transition_id, customer_id, to_stage, at FROM {db}.stage_transitions_by_customer FINAL');
+      expect(history).toHaveLength(80);
+      expect(history).toEqual(await read(db, 'SELECT transition_id, customer_id, to_stage, at FROM {db}.stage_transitions FINAL'));
+
+      // The adjacency, asked independently of the views' array form: every id of a touchpoint with its
+      // customer id, both ways, the customer flag on the side that is the customer id.
+      const links = await read(db, 'SELECT DISTINCT id, linked, linked_is_customer FROM {db}.customer_id_links');
+      const expected = await read(
+        db,
+        `WITH ids AS (
+           SELECT customer_id AS c, customer_id AS x FROM {db}.touchpoints
+           UNION ALL SELECT customer_id, concat('u:', assumeNotNull(user_id)) FROM {db}.touchpoints WHERE user_id IS NOT NULL
+           UNION ALL SELECT customer_id, concat('a:', assumeNotNull(anonymous_id)) FROM {db}.touchpoints WHERE anonymous_id IS NOT NULL
+         )
+         SELECT DISTINCT id, linked, linked_is_customer FROM (
+           SELECT x AS id, c AS linked, true AS linked_is_customer FROM ids
+           UNION ALL SELECT c AS id, x AS linked, x = c AS linked_is_customer FROM ids
+         )`,
+      );
+      expect(links.length).toBeGreaterThan(60);
+      expect(links).toEqual(expected);
+    } finally {
+      await db.drop();
+    }
+  });
+});
