@@ -75,7 +75,7 @@ describe('query API without a store', () => {
       await api.close();
     }
     expect(server.queries.length).toBeGreaterThanOrEqual(ENDPOINTS.length);
-    for (const q of server.queries) expect(q.clickhouse_settings).toMatchObject({ readonly: '1' });
+    for (const q of server.queries) expect(q.clickhouse_settings).toMatchObject({ readonly: '2' });
     for (const q of embedded.queries) expect(q.clickhouse_settings).toBeUndefined();
   });
 

@@ -13,15 +13,17 @@ export interface QueryRunner {
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
- * Settings for API reads. On a server, readonly = 1 makes every API query unable to write or change
- * DDL whatever its text (defence in depth behind parameter binding), and distributed_product_mode =
+ * Settings for API reads. On a server, readonly = 2 makes every API query unable to write or change
+ * DDL whatever its text (defence in depth behind parameter binding) while it may still set its own
+ * query settings (readonly = 1 would refuse the customer lookups' `SETTINGS max_threads = 1`,
+ * one-customer.ts); distributed_product_mode =
  * local keeps IN/JOIN subqueries shard-local (sound because tables are sharded by customer).
  * Embedded chdb applies clickhouse_settings as session-wide SET statements that outlive the query,
  * so readonly there would also lock out the writer sharing the engine: no settings in that mode.
  */
 export function readSettings(mode: ClickHouse['mode']): ClickHouseSettings | undefined {
   if (mode === 'embedded') return undefined;
-  return { readonly: '1', max_execution_time: 20, distributed_product_mode: 'local' };
+  return { readonly: '2', max_execution_time: 20, distributed_product_mode: 'local' };
 }
 
 export function createQueryRunner(ch: ClickHouse, timer: QueryTimer): QueryRunner {

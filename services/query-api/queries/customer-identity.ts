@@ -1,4 +1,5 @@
 import type { QueryRunner } from '../runner.js';
+import { ONE_CUSTOMER_SETTINGS } from './one-customer.js';
 
 /**
  * Which ids are one person, read back from ClickHouse. The sessionizer links ids in a union-find
@@ -54,11 +55,14 @@ export function compareIds(x: string, y: string): number {
 }
 
 // The links of the frontier's ids and of the ids they link to: two hops by the sort key (`id`) in one
-// round trip. DISTINCT: rows of unmerged parts may repeat.
+// round trip. DISTINCT: rows of unmerged parts may repeat. GLOBAL IN: on a cluster a component's
+// links may sit on several shards (each touchpoint's links are on its customer's shard at the time),
+// so the second hop must start from every shard's first.
 export const LINKS_SQL = `SELECT DISTINCT id, linked, linked_is_customer FROM {db}.customer_id_links
 WHERE id IN {ids:Array(String)}
-   OR id IN (SELECT linked FROM {db}.customer_id_links WHERE id IN {ids:Array(String)} LIMIT ${MAX_LINKS})
-LIMIT ${MAX_LINKS}`;
+   OR id GLOBAL IN (SELECT linked FROM {db}.customer_id_links WHERE id IN {ids:Array(String)} LIMIT ${MAX_LINKS})
+LIMIT ${MAX_LINKS}
+${ONE_CUSTOMER_SETTINGS}`;
 
 export async function resolveCustomer(db: QueryRunner, endpoint: string, id: string): Promise<ResolvedCustomer> {
   const known = new Set<string>([id]);

@@ -2,6 +2,7 @@ import type { Stage } from '../../../schemas/journey.js';
 import { NotFoundError } from '../params.js';
 import type { QueryRunner } from '../runner.js';
 import { resolveCustomer, type ResolvedCustomer } from './customer-identity.js';
+import { ONE_CUSTOMER_SETTINGS } from './one-customer.js';
 import { iso } from './window.js';
 import type { ChurnRisk } from './churn.js';
 
@@ -194,7 +195,8 @@ const JOURNEYS_SQL = `SELECT customer_id, argMaxMerge(stage) AS stage, toUnixTim
   argMaxMerge(account_id) AS account_id, max(journey_number) AS journey_number
 FROM {db}.customer_journey
 WHERE customer_id IN {ids:Array(String)}
-GROUP BY customer_id`;
+GROUP BY customer_id
+${ONE_CUSTOMER_SETTINGS}`;
 
 // stage_transitions_by_customer (migration 032): the customer's transitions by the sort key. LIMIT 1
 // BY transition_id instead of FINAL: every column is fixed per transition_id, so this is the same
@@ -205,7 +207,8 @@ FROM {db}.stage_transitions_by_customer
 WHERE customer_id IN {ids:Array(String)}
 ORDER BY at DESC, transition_id DESC
 LIMIT 1 BY transition_id
-LIMIT ${MAX_TRANSITIONS}`;
+LIMIT ${MAX_TRANSITIONS}
+${ONE_CUSTOMER_SETTINGS}`;
 
 // A session's newest version may name another customer (re-attribution after a merge), so the
 // candidates found by customer_id are re-read by (session_id, session_uid) (the sort key; the
@@ -227,18 +230,24 @@ FROM (
 )
 WHERE customer_id IN {ids:Array(String)} AND status != 'merged'
 ORDER BY started_at_ms DESC, session_id
-LIMIT ${RECENT_SESSIONS}`;
+LIMIT ${RECENT_SESSIONS}
+${ONE_CUSTOMER_SETTINGS}`;
 
+// The newest row by `at` without FINAL: ReplacingMergeTree(at) keeps exactly that row of each
+// customer, so the row with the highest `at` of the linked ids is FINAL's answer too (a re-scoring
+// at the same instant writes the same score).
 const CHURN_SQL = `SELECT customer_id, toUnixTimestamp64Milli(at) AS at_ms, score, p_alive, reasons, next_action, stage, crossed_threshold
-FROM {db}.churn_scores FINAL
+FROM {db}.churn_scores
 WHERE customer_id IN {ids:Array(String)}
 ORDER BY at DESC, customer_id
-LIMIT 1`;
+LIMIT 1
+${ONE_CUSTOMER_SETTINGS}`;
 
 const ACCOUNT_SQL = `SELECT account_id FROM {db}.touchpoints_by_customer
 WHERE customer_id IN {ids:Array(String)} AND account_id IS NOT NULL
 ORDER BY ts DESC
-LIMIT 1`;
+LIMIT 1
+${ONE_CUSTOMER_SETTINGS}`;
 
 export async function customerProfile(db: QueryRunner, id: string): Promise<CustomerProfile> {
   const endpoint = 'customer-profile';

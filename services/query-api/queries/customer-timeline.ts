@@ -2,6 +2,7 @@ import { encodeCursor, type TimelineCursor } from '../cursor.js';
 import { NotFoundError } from '../params.js';
 import type { QueryRunner } from '../runner.js';
 import { resolveCustomer } from './customer-identity.js';
+import { ONE_CUSTOMER_SETTINGS } from './one-customer.js';
 import { iso } from './window.js';
 
 export interface TimelineRow {
@@ -102,7 +103,8 @@ WHERE customer_id IN {ids:Array(String)}
   AND (toUnixTimestamp64Milli(ts), message_id) > ({afterMs:Int64}, {afterId:String})
 ORDER BY ts, message_id
 LIMIT 1 BY ts, message_id
-LIMIT {rows:UInt32}`;
+LIMIT {rows:UInt32}
+${ONE_CUSTOMER_SETTINGS}`;
 
 /** Before every touchpoint: ts >= 1970 and any message id > ''. */
 const START: TimelineCursor = { tsMs: 0, messageId: '' };
