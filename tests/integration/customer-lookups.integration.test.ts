@@ -46,6 +46,22 @@ function transitions(seed: number, count: number) {
   }));
 }
 
+/** Session versions; every third session of the second batch moves to another customer in a later version. */
+function sessions(seed: number, count: number) {
+  const rows = Array.from({ length: count }, (_, i) => ({
+    session_id: `s-${seed}-${i}`,
+    customer_id: `u:user${i % 20}`,
+    status: 'opened',
+    version: 1,
+    site: 'shop',
+    started_at: chDateTime64(T0 + i * MIN),
+    ended_at: chDateTime64(T0 + i * MIN),
+    event_count: 1,
+  }));
+  const moved = seed === 2 ? rows.filter((_, i) => i % 3 === 0).map((r) => ({ ...r, customer_id: 'u:user99', status: 'updated', version: 2 })) : [];
+  return [...rows, ...moved];
+}
+
 const insert = (db: TestDatabase, table: string, values: Array<Record<string, unknown>>) =>
   db.ch.client.insert({ table: `${db.database}.${table}`, values, format: 'JSONEachRow', clickhouse_settings: { insert_deduplication_token: randomUUID() } });
 
@@ -61,10 +77,12 @@ describe('customer lookup tables (migration 032)', () => {
       const before = touchpoints(1, 300);
       await insert(db, 'touchpoints', before);
       await insert(db, 'stage_transitions', transitions(1, 40));
+      await insert(db, 'sessions', sessions(1, 30));
       await migrate(db.ch.client, target);
       await insert(db, 'touchpoints', touchpoints(2, 300));
       await insert(db, 'touchpoints', before.slice(0, 50)); // a replay (another token: not dropped as a retry)
       await insert(db, 'stage_transitions', transitions(2, 40));
+      await insert(db, 'sessions', sessions(2, 30));
 
       const columns = 'message_id, customer_id, user_id, anonymous_id, site, ts, properties';
       const timeline = await read(db, `SELECT ${columns} FROM {db}.touchpoints_by_customer FINAL`);
@@ -74,6 +92,17 @@ describe('customer lookup tables (migration 032)', () => {
       const history = await read(db, 'SELECT transition_id, customer_id, to_stage, at FROM {db}.stage_transitions_by_customer FINAL');
       expect(history).toHaveLength(80);
       expect(history).toEqual(await read(db, 'SELECT transition_id, customer_id, to_stage, at FROM {db}.stage_transitions FINAL'));
+
+      // Per (customer, session) the newest version under that customer, from the versions written
+      // (`sessions` itself keeps only each session's newest version, whoever's it is).
+      const candidates = await read(db, 'SELECT customer_id, session_id, version, started_at FROM {db}.sessions_by_customer FINAL');
+      const newest = new Map<string, ReturnType<typeof sessions>[number]>();
+      for (const v of [...sessions(1, 30), ...sessions(2, 30)]) {
+        const key = `${v.customer_id}|${v.session_id}`;
+        if ((newest.get(key)?.version ?? 0) < v.version) newest.set(key, v);
+      }
+      expect(candidates).toHaveLength(60 + 10);
+      expect(candidates).toEqual([...newest.values()].map((v) => JSON.stringify({ customer_id: v.customer_id, session_id: v.session_id, version: v.version, started_at: v.started_at })).sort());
 
       // The adjacency, asked independently of the views' array form: every id of a touchpoint with its
       // customer id, both ways, the customer flag on the side that is the customer id.

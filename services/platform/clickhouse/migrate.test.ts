@@ -67,7 +67,7 @@ describe('migrations on a cluster', () => {
 
   it('backfill into the local table of the shard the migration runs on (docs say: every shard)', () => {
     const backfills = ddl.filter((s) => s.startsWith('INSERT'));
-    expect(backfills).toHaveLength(5);
+    expect(backfills).toHaveLength(6);
     expect(backfills[0]).toMatch(/^INSERT INTO journey\.customer_stage_local\s/);
     expect(backfills[0]).toContain('FROM journey.stage_transitions_local AS t');
     expect(backfills[1]).toMatch(/^INSERT INTO journey\.conversion_touchpoints_hourly_local\s/);
@@ -76,8 +76,10 @@ describe('migrations on a cluster', () => {
     expect(backfills[2]).toContain('FROM journey.touchpoints_local AS t');
     expect(backfills[3]).toMatch(/^INSERT INTO journey\.touchpoints_by_customer_local\s/);
     expect(backfills[3]).toContain('FROM journey.touchpoints_local AS t');
-    expect(backfills[4]).toMatch(/^INSERT INTO journey\.stage_transitions_by_customer_local\s/);
-    expect(backfills[4]).toContain('FROM journey.stage_transitions_local AS t');
+    expect(backfills[4]).toMatch(/^INSERT INTO journey\.sessions_by_customer_local\s/);
+    expect(backfills[4]).toContain('FROM journey.sessions_local AS s');
+    expect(backfills[5]).toMatch(/^INSERT INTO journey\.stage_transitions_by_customer_local\s/);
+    expect(backfills[5]).toContain('FROM journey.stage_transitions_local AS t');
   });
 
   it('store rows in Replicated *_local tables, keeping engine arguments', () => {
@@ -116,6 +118,7 @@ describe('migrations on a cluster', () => {
         'funnel_events',
         'funnel_minute',
         'sessions',
+        'sessions_by_customer',
         'stage_counts',
         'stage_transitions',
         'stage_transitions_by_customer',
@@ -129,6 +132,7 @@ describe('migrations on a cluster', () => {
     expect(byTable.churn_scores).toContain('cityHash64(customer_id)');
     expect(byTable.touchpoints_by_customer).toContain('cityHash64(customer_id)');
     expect(byTable.stage_transitions_by_customer).toContain('cityHash64(customer_id)');
+    expect(byTable.sessions_by_customer).toContain('cityHash64(customer_id)');
     // A conversion's corrected credit must meet its older versions: sharded by the customer whose journey it is.
     expect(byTable.attribution).toContain('cityHash64(customer_id)');
     expect(byTable.attribution_runs).toContain('cityHash64(run_id)');

@@ -7,9 +7,10 @@ describe('retention settings', () => {
       ['touchpoints', 90],
       ['sessions', 30],
       ['funnel_minute', 0],
-      // The per-customer copies of touchpoints follow it (migration 032).
+      // The per-customer copies follow their sources (migration 032).
       ['touchpoints_by_customer', 90],
       ['customer_id_links', 90],
+      ['sessions_by_customer', 30],
     ]);
     expect(parseRetention('stage_transitions=400,touchpoints_by_customer=30,touchpoints=90')).toEqual(
       new Map([

@@ -12,6 +12,7 @@ export const RETENTION_COLUMNS = {
   touchpoints_by_customer: 'ts',
   customer_id_links: 'last_seen',
   sessions: 'ended_at',
+  sessions_by_customer: 'ended_at',
   stage_transitions: 'at',
   stage_transitions_by_customer: 'at',
   funnel_events: 'at',
@@ -33,6 +34,7 @@ export type Retention = ReadonlyMap<RetentionTable, number>;
  */
 const COPIES: ReadonlyArray<readonly [RetentionTable, readonly RetentionTable[]]> = [
   ['touchpoints', ['touchpoints_by_customer', 'customer_id_links']],
+  ['sessions', ['sessions_by_customer']],
   ['stage_transitions', ['stage_transitions_by_customer']],
 ];
 

@@ -211,7 +211,7 @@ LIMIT ${MAX_TRANSITIONS}
 ${ONE_CUSTOMER_SETTINGS}`;
 
 // A session's newest version may name another customer (re-attribution after a merge), so the
-// candidates found by customer_id are re-read by (session_id, session_uid) (the sort key; the
+// candidates found by customer_id (in sessions_by_customer, migration 032) are re-read by (session_id, session_uid) (the sort key; the
 // 128-bit session_uid keeps two sessions with the same 53-bit session_id apart) with all their
 // versions, and only those whose newest version still belongs to a linked id are kept.
 const SESSIONS_SQL = `SELECT session_id, customer_id, status, site, started_at_ms, ended_at_ms, event_count, channels,
@@ -222,7 +222,7 @@ FROM (
     entry_url, exit_url, furthest_stage, converted
   FROM {db}.sessions
   WHERE (session_id, session_uid) IN (
-    SELECT session_id, session_uid FROM {db}.sessions WHERE customer_id IN {ids:Array(String)}
+    SELECT session_id, session_uid FROM {db}.sessions_by_customer WHERE customer_id IN {ids:Array(String)}
     ORDER BY started_at DESC LIMIT ${SESSION_VERSIONS_SCANNED}
   )
   ORDER BY session_id, session_uid, version DESC

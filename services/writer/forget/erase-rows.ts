@@ -22,7 +22,7 @@ export function idColumns(ids: readonly string[]) {
  * (aggregate states, no customer column) are recomputed for the minutes and hours the customer
  * touched (eraseCustomerRows), `alerts` and `attribution_runs` (per channel) name no customer. The
  * MVs' targets (churn_score_history, customer_journey, customer_stage, customer_activity_weekly,
- * touchpoints_by_customer, customer_id_links, stage_transitions_by_customer) hold the customer's own
+ * touchpoints_by_customer, customer_id_links, sessions_by_customer, stage_transitions_by_customer) hold the customer's own
  * rows and lose them like any table. The snapshots (`SNAPSHOT_VIEWS`:
  * stage_counts, churn_ranked, cohort_retention, attribution_hourly, attribution_campaign_hourly) are
  * recomputed from the tables above once the rows are gone (eraseCustomerRows).
@@ -32,6 +32,7 @@ export const CUSTOMER_TABLES: ReadonlyArray<{ table: string; where: string }> = 
   { table: 'touchpoints_by_customer', where: 'customer_id IN {ids:Array(String)}' },
   { table: 'customer_id_links', where: 'id IN {ids:Array(String)} OR linked IN {ids:Array(String)}' },
   { table: 'sessions', where: 'customer_id IN {ids:Array(String)}' },
+  { table: 'sessions_by_customer', where: 'customer_id IN {ids:Array(String)}' },
   { table: 'stage_transitions', where: 'customer_id IN {ids:Array(String)}' },
   { table: 'stage_transitions_by_customer', where: 'customer_id IN {ids:Array(String)}' },
   { table: 'funnel_events', where: 'customer_id IN {ids:Array(String)}' },

@@ -110,6 +110,31 @@ SELECT t.transition_id AS transition_id, t.customer_id AS customer_id, t.from_st
   t.at AS at, t.cause AS cause, t.site AS site, t.channel AS channel, t.journey_number AS journey_number
 FROM {db}.stage_transitions{local} AS t;
 
+-- sessions_by_customer: which sessions a customer had, sorted by customer: the profile's candidates
+-- for its recent sessions (it then reads their newest versions from `sessions` by its sort key, since
+-- a later version may have moved a session to another customer). One row per (customer, session)
+-- with its newest version's times; a version under another customer is another row here.
+CREATE TABLE IF NOT EXISTS {db}.sessions_by_customer{local} {on_cluster}
+(
+  customer_id String CODEC(ZSTD(1)),
+  session_id String CODEC(ZSTD(1)),
+  session_uid UUID,
+  version UInt64,
+  started_at DateTime64(3, 'UTC') CODEC(Delta, ZSTD(1)),
+  ended_at DateTime64(3, 'UTC') CODEC(Delta, ZSTD(1))
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY (customer_id, session_id, session_uid)
+SETTINGS index_granularity = 1024, non_replicated_deduplication_window = 10000;
+
+{cluster_only} CREATE TABLE IF NOT EXISTS {db}.sessions_by_customer {on_cluster} AS {db}.sessions_by_customer_local
+ENGINE = Distributed({cluster}, '{db}', 'sessions_by_customer_local', cityHash64(customer_id));
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.sessions_by_customer_mv {on_cluster} TO {db}.sessions_by_customer{local} AS
+SELECT s.customer_id AS customer_id, s.session_id AS session_id, s.session_uid AS session_uid, s.version AS version,
+  s.started_at AS started_at, s.ended_at AS ended_at
+FROM {db}.sessions{local} AS s;
+
 -- Rows written before this migration (the views above see only new inserts). A row inserted between
 -- a view's creation and its backfill arrives twice and collapses (same sort key). On a large install
 -- this reads `touchpoints` once (10 M rows: about a minute on two cores). On a cluster this fills the
@@ -129,6 +154,10 @@ INSERT INTO {db}.touchpoints_by_customer{local}
 SELECT t.message_id, t.customer_id, t.account_id, t.session_id, t.type, t.event, t.anonymous_id, t.user_id, t.site, t.channel,
   t.ts, t.url, t.path, t.utm_campaign, t.device_type, t.revenue, t.late, t.properties
 FROM {db}.touchpoints{local} AS t;
+
+INSERT INTO {db}.sessions_by_customer{local}
+SELECT s.customer_id, s.session_id, s.session_uid, s.version, s.started_at, s.ended_at
+FROM {db}.sessions{local} AS s;
 
 INSERT INTO {db}.stage_transitions_by_customer{local}
 SELECT t.transition_id, t.customer_id, t.from_stage, t.to_stage, t.at, t.cause, t.site, t.channel, t.journey_number
