@@ -26,14 +26,17 @@ describe('retention per table (CLICKHOUSE_TTL_DAYS) on the real ClickHouse engin
     await db.ch.client.insert({ table: `${db.database}.sessions`, values: [session('old', now - 40 * DAY), session('new', now - 2 * DAY)], format: 'JSONEachRow', clickhouse_settings: { date_time_input_format: 'best_effort', input_format_skip_unknown_fields: 1 } });
     expect(await count(`SELECT count() AS n FROM ${db.database}.sessions`)).toBe(2);
 
-    expect(await applyRetention(db.ch.client, target, parseRetention('sessions=30,funnel_minute=0'))).toEqual(['sessions']);
+    // sessions_by_customer (migration 032) follows sessions.
+    expect(await applyRetention(db.ch.client, target, parseRetention('sessions=30,funnel_minute=0'))).toEqual(['sessions', 'sessions_by_customer']);
     expect(await engineFull('sessions')).toContain('TTL toDateTime(ended_at) + toIntervalDay(30)');
-    await db.ch.client.command({ query: `OPTIMIZE TABLE ${db.database}.sessions FINAL` });
-    expect(await count(`SELECT count() AS n FROM ${db.database}.sessions`)).toBe(1);
+    for (const table of ['sessions', 'sessions_by_customer']) {
+      await db.ch.client.command({ query: `OPTIMIZE TABLE ${db.database}.${table} FINAL` });
+      expect(await count(`SELECT count() AS n FROM ${db.database}.${table}`), table).toBe(1);
+    }
 
     // The same setting again: nothing to change (no part rewritten).
     expect(await applyRetention(db.ch.client, target, parseRetention('sessions=30'))).toEqual([]);
-    expect(await applyRetention(db.ch.client, target, parseRetention('sessions=0'))).toEqual(['sessions']);
+    expect(await applyRetention(db.ch.client, target, parseRetention('sessions=0'))).toEqual(['sessions', 'sessions_by_customer']);
     expect(await engineFull('sessions')).not.toContain('TTL');
   });
 });
