@@ -5,7 +5,8 @@ import { makeTouchpoint } from '../../../schemas/test-touchpoint.js';
 import type { Touchpoint } from '../../../schemas/touchpoint.js';
 import { HEURISTIC_MODELS, heuristicCredit, type Touch } from '../../platform/attribution/heuristic.js';
 import { AttributionPartition, DEFAULT_ATTRIBUTION_OPTIONS } from './attribution-partition.js';
-import { AttributionStateError, decodeAttributionState, encodeAttributionState } from './attribution-state-codec.js';
+import { AttributionStateError, decodeAttributionState, encodeAttributionState as encodeCompact } from './attribution-state-codec.js';
+import { CustomerAttribution, type AttributionState } from './attribution-state.js';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 10, 1);
@@ -34,6 +35,10 @@ const newest = (rows: AttributionCredit[]) => {
   }
   return out;
 };
+
+/** The codec on plain states: a state is held compact (CustomerAttribution) and shown as objects. */
+const encodeAttributionState = (state: AttributionState) => encodeCompact(CustomerAttribution.of(state));
+const decodeToView = (bytes: Uint8Array) => decodeAttributionState(bytes).view();
 
 describe('attribution in the journey step: a conversion', () => {
   it('emits the rows of every model for the touches of its window, versioned by their count', () => {
@@ -205,7 +210,7 @@ describe('attribution state codec', () => {
     p.process(order('u', 'o1', T0 + DAY, 12.5));
     p.process(order('u', 'o2', T0 + 2 * DAY, null));
     const state = p.get('u')!;
-    expect(decodeAttributionState(encodeAttributionState(state))).toEqual(state);
+    expect(decodeToView(encodeAttributionState(state))).toEqual(state);
     const restored = new AttributionPartition();
     restored.restore('u', p.snapshot('u'));
     expect(restored.get('u')).toEqual(state);
@@ -226,10 +231,76 @@ describe('attribution state codec', () => {
     const second = { clock: T0, touches: [{ messageId: 'm', at: T0, channel: 'search', campaign: null, site: 'blog' }], conversions: [] };
     const a = encodeAttributionState(first);
     const b = encodeAttributionState(second);
-    expect(decodeAttributionState(a)).toEqual(first);
-    expect(decodeAttributionState(b)).toEqual(second);
+    expect(decodeToView(a)).toEqual(first);
+    expect(decodeToView(b)).toEqual(second);
     // The second value holds none of the first one's strings.
     expect(b.length).toBeLessThan(40);
+  });
+
+  it('writes the bytes format 1 always had, and goes on alike from bytes written before the state was held compact (fixture of d475a21)', () => {
+    // Written by d475a21 (touches as objects) for these events: a late touch, two sites, campaigns and
+    // none, conversions with and without revenue, touches dropped by age and by the bound.
+    const written = {
+      mid: '0180f0d7bdb46809036164730677696e7465720473686f7006736f6369616c06737072696e670673656172636805656d61696c04626c6f67017504ffcf98f70100020205742d6f6c6480b8992903050202743080b8992905050202743180f0b25206000702743201000208010000000000002940026f31',
+      bounded: '01c0c8ad85dd680b067365617263680263340473686f7005656d61696c026335026336026337026338026339036331300363313108bfa233000202027434c0a907030502027435c0a907000602027436c0a907030702027437c0a907000802027438c0a907030902027439c0a907000a0203743130c0a907030b020374313100',
+      last: '0182f08fd7dd680d05656d61696c0263350473686f7006736561726368026336026337026338026339036331300363313108726566657272616c06737072696e67017508c1a08e52000202027435c0a907030502027436c0a907000602027437c0a907030702027438c0a907000802027439c0a90703090203743130c0a907000a0203743131c0a7e2510a0c02037431320100020c010000000000c05840026f33',
+    };
+    const inSite = (messageId: string, channel: string, at: number, campaign: string | null, site: string) =>
+      ctp('u', { messageId, channel: channel as Touchpoint['channel'], timestamp: at, event: 'Ad Clicked', utmCampaign: campaign, site });
+    const first = [
+      touch('u', 't-old', 'ads', T0, 'winter'),
+      touch('u', 't1', 'search', T0 + DAY, 'spring'),
+      inSite('t2', 'email', T0 + 2 * DAY, null, 'blog'),
+      ctp('u', { messageId: 'w', channel: 'web', timestamp: T0 + 2 * DAY + 1, event: 'Product Viewed' }),
+      order('u', 'o1', T0 + 3 * DAY, 12.5),
+      touch('u', 't0', 'social', T0 + DAY / 2, 'spring'),
+    ];
+    const then = [
+      touch('u', 't3', 'ads', T0 + 65 * DAY, 'été ☀'),
+      order('u', 'o2', T0 + 66 * DAY, null),
+      ...[4, 5, 6, 7, 8, 9, 10, 11].map((i) => touch('u', `t${i}`, i % 2 ? 'email' : 'search', T0 + 66 * DAY + i * 60_000, `c${i}`)),
+    ];
+    const last = [touch('u', 't12', 'referral', T0 + 67 * DAY, 'spring'), order('u', 'o3', T0 + 67 * DAY + 1, 99)];
+    const options = { ...DEFAULT_ATTRIBUTION_OPTIONS, maxTouches: 8 };
+    const p = new AttributionPartition(options);
+    const hex = () => Buffer.from(p.snapshot('u')!).toString('hex');
+    for (const e of first) p.process(e);
+    expect(hex()).toBe(written.mid);
+    for (const e of then) p.process(e);
+    expect(hex()).toBe(written.bounded);
+    for (const e of last) p.process(e);
+    expect(hex()).toBe(written.last);
+    // From the old bytes: the same rows and the same bytes from here on.
+    const restored = new AttributionPartition(options);
+    const never = new AttributionPartition(options);
+    restored.restore('u', Buffer.from(written.mid, 'hex'));
+    for (const e of first) never.process(e);
+    for (const e of [...then, ...last]) expect(restored.process(e)).toEqual(never.process(e));
+    expect(Buffer.from(restored.snapshot('u')!).toString('hex')).toBe(written.last);
+  });
+
+  it('keeps a long-lived customer’s labels to those its touches use: many campaigns over time, the latest touches exact', () => {
+    const p = new AttributionPartition();
+    const fresh = new AttributionPartition();
+    for (let i = 0; i < 1_000; i++) p.process(touch('u', `t${i}`, i % 3 ? 'email' : 'ads', T0 + i * DAY, `campaign-${i}`));
+    for (let i = 1_000 - 61; i < 1_000; i++) fresh.process(touch('u', `t${i}`, i % 3 ? 'email' : 'ads', T0 + i * DAY, `campaign-${i}`));
+    expect(p.get('u')).toEqual(fresh.get('u')); // lookback + correction: the latest 61 days of touches
+    expect(Buffer.from(p.snapshot('u')!)).toEqual(Buffer.from(fresh.snapshot('u')!));
+  });
+
+  it('a state’s written bytes are kept until it changes: every change forgets them', () => {
+    const state = CustomerAttribution.of({ clock: T0, touches: [{ messageId: 'm', at: T0, channel: 'ads', campaign: null, site: 's' }], conversions: [] });
+    const saved = () => {
+      state.saved = 'bytes';
+      return state;
+    };
+    expect(saved().insert('m', T0, 'ads', null, 's')).toBe(false); // already there: no change
+    expect(state.saved).toBe('bytes');
+    saved().insert('n', T0 + 1, 'email', 'spring', 's');
+    expect(state.saved).toBeNull();
+    saved().dropFirst(1);
+    expect(state.saved).toBeNull();
+    expect(state.view().touches.map((t) => `${t.messageId} ${t.channel} ${t.campaign}`)).toEqual(['n email spring']);
   });
 
   it('refuses another format, a cut value and trailing bytes', () => {

@@ -1,6 +1,6 @@
 import type { AttributionCredit, CustomerTouchpoint } from '../../../schemas/journey.js';
 import { HEURISTIC_MODELS, heuristicCredit, type HeuristicOptions, type Touch } from '../../platform/attribution/heuristic.js';
-import { emptyAttributionState, insertTouch, prune, type AttributionLimits, type AttributionState, type KeptConversion, type Pruned, type StoredTouch } from './attribution-state.js';
+import { CustomerAttribution, prune, type AttributionLimits, type AttributionState, type KeptConversion, type Pruned } from './attribution-state.js';
 import { decodeAttributionState, encodeAttributionState } from './attribution-state-codec.js';
 import { packBytes, unpackBytes, type PackedBytes } from '../../platform/collections/packed-bytes.js';
 
@@ -26,6 +26,7 @@ export interface AttributionOptions extends AttributionLimits {
 }
 
 const DAY_MS = 86_400_000;
+const NO_CREDITS: AttributionCredit[] = [];
 export const DEFAULT_ATTRIBUTION_OPTIONS: AttributionOptions = {
   lookbackMs: 30 * DAY_MS,
   correctionMs: 30 * DAY_MS,
@@ -47,10 +48,11 @@ export interface AttributionCounters {
 /**
  * A customer's touches are kept encoded (packed bytes of its changelog part) from a restore until
  * the first access that needs them (a touchpoint, a merge into it, `get`), then decoded; a merge
- * away or a snapshot of one never accessed hands on the same bytes.
+ * away or a snapshot of one never accessed, or not changed since its last snapshot, hands on the
+ * same bytes.
  */
 export class AttributionPartition {
-  private readonly states = new Map<string, AttributionState | PackedBytes>();
+  private readonly states = new Map<string, CustomerAttribution | PackedBytes>();
   private readonly dirty = new Set<string>();
   private readonly conversionEvents: ReadonlySet<string>;
   private readonly conversionStages: ReadonlySet<string>;
@@ -79,10 +81,12 @@ export class AttributionPartition {
     const id = ctp.customerId;
     let state = this.hot(id);
     if (state === undefined) {
-      state = emptyAttributionState();
+      state = new CustomerAttribution();
       this.states.set(id, state);
     }
+    // Marked changed as it is marked dirty (the clock alone may move): written, and encoded, again.
     this.dirty.add(id);
+    state.changed();
     // A timestamp after the event was received (a skewed client clock) moves the clock only to then.
     state.clock = Math.max(state.clock, Math.min(tp.timestamp, tp.receivedAt));
     if (isConversion) {
@@ -90,19 +94,20 @@ export class AttributionPartition {
       if (state.conversions.some((c) => c.id === conversion.id)) return [];
       state.conversions.push(conversion);
       this.pruned(prune(state, this.options));
-      return this.credits(conversion, state.touches);
+      return this.credits(conversion, state);
     }
-    const touch: StoredTouch = { messageId: tp.messageId, at: tp.timestamp, channel: tp.channel, campaign: tp.utmCampaign, site: tp.site };
-    if (touch.at < state.clock - this.options.correctionMs - this.options.lookbackMs) return []; // no conversion it could count for is still corrected
-    if (!insertTouch(state.touches, touch)) return [];
+    const at = tp.timestamp;
+    if (at < state.clock - this.options.correctionMs - this.options.lookbackMs) return []; // no conversion it could count for is still corrected
+    if (!state.insert(tp.messageId, at, tp.channel, tp.utmCampaign, tp.site)) return [];
     this.pruned(prune(state, this.options));
+    if (state.conversions.length === 0) return NO_CREDITS; // nearly every touch
     // A touch at or before a kept conversion (it came late) and inside its window re-attributes it.
     const out: AttributionCredit[] = [];
     let corrected = 0;
     for (const c of state.conversions) {
-      if (c.site !== touch.site || touch.at > c.at || touch.at < c.at - this.options.lookbackMs || touch.messageId === c.id) continue;
-      if (!state.touches.includes(touch)) break; // it was the earliest, over the bound
-      out.push(...this.credits(c, state.touches));
+      if (c.site !== tp.site || at > c.at || at < c.at - this.options.lookbackMs || tp.messageId === c.id) continue;
+      if (!state.ids.includes(tp.messageId)) break; // it was the earliest, over the bound
+      out.push(...this.credits(c, state));
       corrected++;
     }
     if (corrected > 0) this.counters.corrected?.(corrected);
@@ -115,7 +120,7 @@ export class AttributionPartition {
     if (state === undefined) return null;
     this.states.delete(customerId);
     this.dirty.add(customerId);
-    return typeof state === 'string' ? unpackBytes(state) : encodeAttributionState(state);
+    return this.bytes(state);
   }
 
   /**
@@ -124,40 +129,36 @@ export class AttributionPartition {
    */
   importCustomer(survivorId: string, exported: Uint8Array): AttributionCredit[] {
     const absorbed = decodeAttributionState(exported);
-    const own = this.hot(survivorId) ?? emptyAttributionState();
+    const merged = this.hot(survivorId) ?? new CustomerAttribution();
     const countBefore = new Map<KeptConversion, number>();
-    for (const [side, convs] of [
-      [own, own.conversions],
-      [absorbed, absorbed.conversions],
-    ] as const) {
-      for (const c of convs) countBefore.set(c, this.windowCount(c, side.touches));
-    }
-    const merged: AttributionState = { clock: Math.max(own.clock, absorbed.clock), touches: own.touches.slice(), conversions: own.conversions.slice() };
-    for (const t of absorbed.touches) insertTouch(merged.touches, t);
+    for (const side of [merged, absorbed]) for (const c of side.conversions) countBefore.set(c, this.windowCount(c, side));
+    merged.clock = Math.max(merged.clock, absorbed.clock);
+    for (let i = 0; i < absorbed.size; i++) merged.insert(absorbed.ids[i]!, absorbed.at[i]!, absorbed.channel(i), absorbed.campaign(i), absorbed.site(i));
     for (const c of absorbed.conversions) if (!merged.conversions.some((k) => k.id === c.id)) merged.conversions.push(c);
+    merged.changed();
     this.pruned(prune(merged, this.options));
     this.states.set(survivorId, merged);
     this.dirty.add(survivorId);
     const out: AttributionCredit[] = [];
     let corrected = 0;
     for (const c of merged.conversions) {
-      if (this.windowCount(c, merged.touches) <= (countBefore.get(c) ?? 0)) continue;
-      out.push(...this.credits(c, merged.touches));
+      if (this.windowCount(c, merged) <= (countBefore.get(c) ?? 0)) continue;
+      out.push(...this.credits(c, merged));
       corrected++;
     }
     if (corrected > 0) this.counters.corrected?.(corrected);
     return out;
   }
 
+  /** The customer's state as plain objects (a copy), or undefined. */
   get(customerId: string): AttributionState | undefined {
-    return this.hot(customerId);
+    return this.hot(customerId)?.view();
   }
 
   /** The attribution part of a customer's changelog value, or null when it has none. */
   snapshot(customerId: string): Uint8Array | null {
     const state = this.states.get(customerId);
-    if (state === undefined) return null;
-    return typeof state === 'string' ? unpackBytes(state) : encodeAttributionState(state);
+    return state === undefined ? null : this.bytes(state);
   }
 
   /** Rebuilds a customer from its changelog value's part (kept encoded); null deletes it. Does not mark it dirty. */
@@ -177,12 +178,22 @@ export class AttributionPartition {
   }
 
   /** The customer's state decoded and kept so (it is in use), or undefined. */
-  private hot(customerId: string): AttributionState | undefined {
+  private hot(customerId: string): CustomerAttribution | undefined {
     const held = this.states.get(customerId);
     if (typeof held !== 'string') return held;
     const state = decodeAttributionState(unpackBytes(held));
+    state.saved = held; // unchanged yet
     this.states.set(customerId, state);
     return state;
+  }
+
+  /** The state's changelog part: its bytes as last written while it has not changed since, else encoded (and kept). */
+  private bytes(state: CustomerAttribution | PackedBytes): Buffer {
+    if (typeof state === 'string') return unpackBytes(state);
+    if (state.saved !== null) return unpackBytes(state.saved);
+    const encoded = encodeAttributionState(state);
+    state.saved = packBytes(encoded);
+    return encoded;
   }
 
   private entersConversionStage(entered: readonly string[]): boolean {
@@ -190,9 +201,12 @@ export class AttributionPartition {
     return false;
   }
 
-  private windowCount(c: KeptConversion, touches: readonly StoredTouch[]): number {
+  private windowCount(c: KeptConversion, state: CustomerAttribution): number {
     let n = 0;
-    for (const t of touches) if (t.site === c.site && t.at <= c.at && t.at >= c.at - this.options.lookbackMs && t.messageId !== c.id) n++;
+    for (let i = 0; i < state.size; i++) {
+      const at = state.at[i]!;
+      if (at <= c.at && at >= c.at - this.options.lookbackMs && state.ids[i] !== c.id && state.site(i) === c.site) n++;
+    }
     return n;
   }
 
@@ -201,9 +215,9 @@ export class AttributionPartition {
   }
 
   /** Every model's rows for one conversion, from the touches of its site. Version: the touches counted. */
-  private credits(c: KeptConversion, touches: readonly StoredTouch[]): AttributionCredit[] {
+  private credits(c: KeptConversion, state: CustomerAttribution): AttributionCredit[] {
     const ofSite: Touch[] = [];
-    for (const t of touches) if (t.site === c.site) ofSite.push(t);
+    for (let i = 0; i < state.size; i++) if (state.site(i) === c.site) ofSite.push(state.touch(i));
     const conversion = { id: c.id, at: c.at, revenue: c.revenue };
     const out: AttributionCredit[] = [];
     for (const model of HEURISTIC_MODELS) {

@@ -1,4 +1,4 @@
-import type { AttributionState, KeptConversion, StoredTouch } from './attribution-state.js';
+import { CustomerAttribution, REF } from './attribution-state.js';
 
 /**
  * The attribution part of a customer's changelog value (and merge transfer), written on every change
@@ -134,26 +134,43 @@ class Reader {
 }
 
 /**
- * The customer's distinct strings in first-use order, reused by every encode (emptied first). A
- * customer has a handful of them: a linear search beats a Map, and a module-level array and
- * function allocate nothing per encode.
+ * The distinct strings of the state being encoded, in first-use order, reused by every encode
+ * (emptied first). A customer has a handful of them: a linear search beats a Map, and a
+ * module-level array allocates nothing per encode.
  */
 const strings: string[] = [];
-/** Per touch of the state being encoded: channel index, campaign index + 1 (0 = none), site index. */
-const touchIndexes: number[] = [];
+/** Per label of the state being encoded: its index in `strings`, or -1 before its first use. */
+const written: number[] = [];
 function intern(s: string): number {
   const i = strings.indexOf(s);
   if (i >= 0) return i;
   strings.push(s);
   return strings.length - 1;
 }
+/** Label `i` of the state: its index in `strings`, interned on first use (the order format 1 writes them in). */
+function labelIndex(state: CustomerAttribution, i: number): number {
+  let at = written[i]!;
+  if (at < 0) written[i] = at = intern(state.labels[i]!);
+  return at;
+}
 
-export function encodeAttributionState(state: AttributionState): Buffer {
+/**
+ * The state's changelog part. The strings go in the order of their first use by the touches
+ * (channel, campaign, site of each) and then the conversions (site, customer id): the same
+ * bytes for the same state however its labels are held.
+ */
+export function encodeAttributionState(state: CustomerAttribution): Buffer {
   strings.length = 0;
-  // Interned on the first pass: the indexes the second pass writes.
-  const touchStrings: number[] = touchIndexes;
+  written.length = 0;
+  for (let i = 0; i < state.labels.length; i++) written.push(-1);
+  // Interned on the first pass: the indexes the second pass writes (into `refs`' place, by touch).
+  const touchStrings = touchIndexes;
   touchStrings.length = 0;
-  for (const t of state.touches) touchStrings.push(intern(t.channel), t.campaign === null ? 0 : intern(t.campaign) + 1, intern(t.site));
+  for (let i = 0; i < state.size; i++) {
+    const r = state.refs[i]!;
+    const campaign = Math.floor(r / REF) % REF;
+    touchStrings.push(labelIndex(state, r % REF), campaign === 0 ? 0 : labelIndex(state, campaign - 1) + 1, labelIndex(state, Math.floor(r / (REF * REF))));
+  }
   for (const c of state.conversions) {
     intern(c.site);
     intern(c.customerId);
@@ -164,16 +181,16 @@ export function encodeAttributionState(state: AttributionState): Buffer {
   w.int(clock);
   w.uint(strings.length);
   for (const s of strings) w.string(s);
-  w.uint(state.touches.length);
+  w.uint(state.size);
   let previous = clock;
-  for (let i = 0; i < state.touches.length; i++) {
-    const t = state.touches[i]!;
-    w.int(t.at - previous);
-    previous = t.at;
+  for (let i = 0; i < state.size; i++) {
+    const at = state.at[i]!;
+    w.int(at - previous);
+    previous = at;
     w.uint(touchStrings[3 * i]!);
     w.uint(touchStrings[3 * i + 1]!);
     w.uint(touchStrings[3 * i + 2]!);
-    w.string(t.messageId);
+    w.string(state.ids[i]!);
   }
   w.uint(state.conversions.length);
   for (const c of state.conversions) {
@@ -189,37 +206,43 @@ export function encodeAttributionState(state: AttributionState): Buffer {
   }
   return w.done();
 }
+/** Per touch of the state being encoded: channel, campaign + 1 (0 = none) and site indexes in `strings`. */
+const touchIndexes: number[] = [];
 
-export function decodeAttributionState(bytes: Uint8Array): AttributionState {
+/** A state from its changelog part: its labels are the part's strings, in their order. */
+export function decodeAttributionState(bytes: Uint8Array): CustomerAttribution {
   const r = new Reader(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   const format = r.byte();
   if (format !== FORMAT) throw new AttributionStateError(`not an attribution state (format byte ${format})`);
+  const state = new CustomerAttribution();
   const clock = r.int();
-  const strings: string[] = [];
-  for (let n = r.uint(); n > 0; n--) strings.push(r.string());
-  const str = (i: number): string => {
-    const s = strings[i];
-    if (s === undefined) throw new AttributionStateError(`attribution state: string ${i} of ${strings.length}`);
-    return s;
+  state.clock = clock;
+  const labels: string[] = [];
+  for (let n = r.uint(); n > 0; n--) labels.push(r.string());
+  state.labels = labels;
+  const index = (i: number): number => {
+    if (i >= labels.length) throw new AttributionStateError(`attribution state: string ${i} of ${labels.length}`);
+    return i;
   };
-  const touches: StoredTouch[] = [];
   let previous = clock;
   for (let n = r.uint(); n > 0; n--) {
     const at = previous + r.int();
     previous = at;
-    const channel = str(r.uint());
+    const channel = index(r.uint());
     const campaign = r.uint();
-    const site = str(r.uint());
-    touches.push({ messageId: r.string(), at, channel, campaign: campaign === 0 ? null : str(campaign - 1), site });
+    if (campaign > 0) index(campaign - 1);
+    const site = index(r.uint());
+    state.at.push(at);
+    state.ids.push(r.string());
+    state.refs.push(channel + campaign * REF + site * REF * REF);
   }
-  const conversions: KeptConversion[] = [];
   for (let n = r.uint(); n > 0; n--) {
     const at = clock + r.int();
-    const site = str(r.uint());
-    const customerId = str(r.uint());
+    const site = labels[index(r.uint())]!;
+    const customerId = labels[index(r.uint())]!;
     const revenue = r.byte() === 0 ? null : r.float();
-    conversions.push({ id: r.string(), at, revenue, site, customerId });
+    state.conversions.push({ id: r.string(), at, revenue, site, customerId });
   }
   r.end();
-  return { clock, touches, conversions };
+  return state;
 }

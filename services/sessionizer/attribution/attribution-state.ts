@@ -1,3 +1,5 @@
+import type { PackedBytes } from '../../platform/collections/packed-bytes.js';
+
 /**
  * What the journey step keeps per customer to attribute its conversions as they happen
  * (services/platform/attribution/heuristic.ts computes the credit): a bounded list of the
@@ -5,7 +7,7 @@
  * merge can re-attribute a conversion already attributed.
  *
  * Invariants (what makes a correction exact and its version grow):
- * - `touches` is sorted by (at, messageId), one per messageId, at most `maxTouches`;
+ * - the touches are sorted by (at, messageId), one per messageId, at most `maxTouches`;
  * - every kept conversion's lookback window is complete: no touch inside it was ever dropped. Touches
  *   are dropped by age only below `clock − lookback − correction`, below every kept conversion's
  *   window; when the count bound drops the earliest touch, the kept conversions whose window held
@@ -31,6 +33,7 @@ export interface KeptConversion {
   customerId: string;
 }
 
+/** A customer's state as plain objects: what `AttributionPartition.get` shows (tests, inspection). */
 export interface AttributionState {
   /** The customer's event-time clock: the newest touch or conversion time seen (capped at its receipt). */
   clock: number;
@@ -46,18 +49,126 @@ export interface AttributionLimits {
   maxConversions: number;
 }
 
-export const emptyAttributionState = (): AttributionState => ({ clock: -Infinity, touches: [], conversions: [] });
+/** `refs` packs a touch's three label indexes into one number, each below 2^16 (exact in a double). */
+export const REF = 0x10000;
+/** Past this many labels the table is rebuilt from the touches and conversions still kept. */
+const MAX_LABELS = 256;
 
-const before = (a: StoredTouch, b: StoredTouch): boolean => a.at < b.at || (a.at === b.at && a.messageId < b.messageId);
+/**
+ * A customer's attribution state as held in memory: the touches as parallel arrays, with no object
+ * per touch. Nearly every touchpoint is a touch (only `web` and `other` are not), and each is kept
+ * for weeks: as objects (a touch, its channel, campaign and site strings from the decoded record)
+ * they were four or five long-lived heap objects per event for the GC to promote and mark; here a
+ * touch is its messageId string and two array slots, its channel, campaign and site indexes into
+ * the customer's few labels. Conversions are rare and stay objects.
+ *
+ * `saved` is the changelog part last written for this state (attribution-state-codec.ts), kept
+ * while nothing changed: a customer is written at every flush after any change of any of its parts
+ * (a page view, a session closing), and its attribution part is then re-used, not encoded again.
+ * Every change goes through the methods below or is followed by `changed()`.
+ */
+export class CustomerAttribution {
+  clock = -Infinity;
+  /** Per touch, in (at, messageId) order: event time, messageId, label indexes (channel + (campaign + 1)·2^16 + site·2^32; campaign + 1 = 0: none). */
+  readonly at: number[] = [];
+  readonly ids: string[] = [];
+  readonly refs: number[] = [];
+  /** The channels, campaigns and sites the touches refer to, each once (others may linger until a rebuild). */
+  labels: string[] = [];
+  conversions: KeptConversion[] = [];
+  saved: PackedBytes | null = null;
 
-/** Inserts in order (usually at the end: touches come mostly in time order); false when the messageId is there already. */
-export function insertTouch(touches: StoredTouch[], touch: StoredTouch): boolean {
-  let i = touches.length;
-  while (i > 0 && before(touch, touches[i - 1]!)) i--;
-  // Same messageId: at the same time it sits right before; at another time (a replayed id), scan.
-  for (const t of touches) if (t.messageId === touch.messageId) return false;
-  touches.splice(i, 0, touch);
-  return true;
+  get size(): number {
+    return this.at.length;
+  }
+
+  changed(): void {
+    this.saved = null;
+  }
+
+  channel(i: number): string {
+    return this.labels[this.refs[i]! % REF]!;
+  }
+
+  campaign(i: number): string | null {
+    const c = Math.floor(this.refs[i]! / REF) % REF;
+    return c === 0 ? null : this.labels[c - 1]!;
+  }
+
+  site(i: number): string {
+    return this.labels[Math.floor(this.refs[i]! / (REF * REF))]!;
+  }
+
+  touch(i: number): StoredTouch {
+    return { messageId: this.ids[i]!, at: this.at[i]!, channel: this.channel(i), campaign: this.campaign(i), site: this.site(i) };
+  }
+
+  /**
+   * Inserts in (at, messageId) order (usually at the end: touches come mostly in time order);
+   * false when the messageId is there already.
+   */
+  insert(messageId: string, at: number, channel: string, campaign: string | null, site: string): boolean {
+    if (this.ids.includes(messageId)) return false;
+    let i = this.at.length;
+    while (i > 0 && (at < this.at[i - 1]! || (at === this.at[i - 1]! && messageId < this.ids[i - 1]!))) i--;
+    if (this.labels.length >= MAX_LABELS) this.rebuildLabels();
+    const ref = this.label(channel) + (campaign === null ? 0 : this.label(campaign) + 1) * REF + this.label(site) * REF * REF;
+    if (i === this.at.length) {
+      this.at.push(at);
+      this.ids.push(messageId);
+      this.refs.push(ref);
+    } else {
+      this.at.splice(i, 0, at);
+      this.ids.splice(i, 0, messageId);
+      this.refs.splice(i, 0, ref);
+    }
+    this.saved = null;
+    return true;
+  }
+
+  /** Drops the first n touches. */
+  dropFirst(n: number): void {
+    if (n === 0) return;
+    this.at.splice(0, n);
+    this.ids.splice(0, n);
+    this.refs.splice(0, n);
+    this.saved = null;
+  }
+
+  /** The index of `s` in the labels, added when new. */
+  label(s: string): number {
+    const i = this.labels.indexOf(s);
+    if (i >= 0) return i;
+    this.labels.push(s);
+    return this.labels.length - 1;
+  }
+
+  /** Keeps only the labels the touches still use: a customer's campaigns come and go over the years. */
+  private rebuildLabels(): void {
+    const old = this.labels;
+    this.labels = [];
+    for (let i = 0; i < this.refs.length; i++) {
+      const r = this.refs[i]!;
+      const c = Math.floor(r / REF) % REF;
+      this.refs[i] = this.label(old[r % REF]!) + (c === 0 ? 0 : this.label(old[c - 1]!) + 1) * REF + this.label(old[Math.floor(r / (REF * REF))]!) * REF * REF;
+    }
+  }
+
+  /** The state as plain objects (a copy). */
+  view(): AttributionState {
+    const touches: StoredTouch[] = [];
+    for (let i = 0; i < this.size; i++) touches.push(this.touch(i));
+    return { clock: this.clock, touches, conversions: this.conversions.map((c) => ({ ...c })) };
+  }
+
+  /** A state from plain objects (its touches in order, one per messageId). */
+  static of(state: AttributionState): CustomerAttribution {
+    const out = new CustomerAttribution();
+    out.clock = state.clock;
+    for (const t of state.touches) out.insert(t.messageId, t.at, t.channel, t.campaign, t.site);
+    out.conversions = state.conversions.map((c) => ({ ...c }));
+    return out;
+  }
 }
 
 /** What pruning dropped: touches (by age or by the bound) and conversions no longer corrected. */
@@ -67,36 +178,40 @@ export interface Pruned {
   conversionsFrozen: number;
 }
 
+/** Nothing dropped: what pruning returns for nearly every touch (no allocation). */
+const NOTHING_PRUNED: Pruned = Object.freeze({ touchesByAge: 0, touchesByBound: 0, conversionsFrozen: 0 });
+
 /**
  * Applies the age and count bounds in place. Conversions older than `clock − correction` (or past
  * `maxConversions`, the oldest first) are no longer corrected; touches older than every window that
  * can still be attributed exactly go; over `maxTouches` the earliest go, and with each the kept
  * conversions whose window held it.
  */
-export function prune(state: AttributionState, limits: AttributionLimits): Pruned {
-  const out: Pruned = { touchesByAge: 0, touchesByBound: 0, conversionsFrozen: 0 };
+export function prune(state: CustomerAttribution, limits: AttributionLimits): Pruned {
   const horizon = state.clock - limits.correctionMs;
+  let conversionsFrozen = 0;
   // Most customers keep no conversion: nothing to allocate for them on every touch.
   if (state.conversions.length > 0) {
     const keep = state.conversions.filter((c) => c.at >= horizon);
     keep.sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const excess = Math.max(0, keep.length - limits.maxConversions);
-    out.conversionsFrozen += state.conversions.length - keep.length + excess;
+    conversionsFrozen += state.conversions.length - keep.length + excess;
+    if (conversionsFrozen > 0) state.changed();
     state.conversions = excess > 0 ? keep.slice(excess) : keep;
   }
   const oldest = horizon - limits.lookbackMs;
   let drop = 0;
-  while (drop < state.touches.length && state.touches[drop]!.at < oldest) drop++;
-  out.touchesByAge = drop;
-  const overBound = Math.max(0, state.touches.length - drop - limits.maxTouches);
-  if (overBound > 0) {
-    out.touchesByBound = overBound;
-    drop += overBound;
-    const lastDropped = state.touches[drop - 1]!.at;
+  while (drop < state.size && state.at[drop]! < oldest) drop++;
+  const touchesByAge = drop;
+  const touchesByBound = Math.max(0, state.size - drop - limits.maxTouches);
+  if (touchesByBound > 0) {
+    drop += touchesByBound;
+    const lastDropped = state.at[drop - 1]!;
     const before = state.conversions.length;
     state.conversions = state.conversions.filter((c) => c.at - limits.lookbackMs > lastDropped);
-    out.conversionsFrozen += before - state.conversions.length;
+    conversionsFrozen += before - state.conversions.length;
   }
-  if (drop > 0) state.touches = state.touches.slice(drop);
-  return out;
+  state.dropFirst(drop);
+  if (drop === 0 && conversionsFrozen === 0) return NOTHING_PRUNED;
+  return { touchesByAge, touchesByBound, conversionsFrozen };
 }
