@@ -15,7 +15,7 @@ import { createKafkaProducer } from '../../services/platform/kafka/producer.js';
 import { knownTouchpoints } from '../faults/input.js';
 import { groupLag } from '../faults/quiescence.js';
 import { startServiceProcess, waitForOutput } from '../support/processes.js';
-import { brokerPid, cpuSecondsOrNaN, peakRssMb } from './proc-stats.js';
+import { brokerPid, cpuSecondsOrNaN, peakRssMb, threadCpuSeconds } from './proc-stats.js';
 
 export interface JourneyBenchOptions {
   brokers: string;
@@ -81,6 +81,7 @@ export async function runJourneyBench(o: JourneyBenchOptions): Promise<unknown> 
     }
     const seconds = (Date.now() - started) / 1000;
     const cpu = cpuSecondsOrNaN(svc.child.pid);
+    const threads = svc.child.pid ? threadCpuSeconds(svc.child.pid) : { main: NaN, other: NaN };
     const brokerCpu = cpuSecondsOrNaN(broker) - brokerCpuBefore;
     const after = await endOffsets(kafka, Object.values(topics));
     const written: Record<string, number> = {};
@@ -94,6 +95,8 @@ export async function runJourneyBench(o: JourneyBenchOptions): Promise<unknown> 
       seconds: round(seconds, 1),
       eventsPerSecond: Math.round(produced / seconds),
       cpuSecondsPerMillion: { sessionizer: round((cpu / produced) * 1e6, 1), broker: round((brokerCpu / produced) * 1e6, 1) },
+      // The sessionizer's CPU by thread: the main thread (what a CPU profile shows) and the others (V8's GC and compiler helpers).
+      sessionizerThreadsCpuSecondsPerMillion: { main: round((threads.main / produced) * 1e6, 1), other: round((threads.other / produced) * 1e6, 1) },
       recordsWrittenPerTouchpoint: written,
       recordsWrittenPerTouchpointTotal: round(Object.values(written).reduce((a, b) => a + b, 0), 2),
       peakRssMb: svc.child.pid ? peakRssMb(svc.child.pid) : null,

@@ -44,17 +44,24 @@ async function onDedicatedBroker(port: number, step: (brokers: string) => Promis
 const benchLog = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 /** The journey processor on the fault run's input as a backlog (BENCH_JOURNEY_EVENTS, 1,000,000), on a broker of its own. */
 const journey = () =>
-  onDedicatedBroker(env('BENCH_JOURNEY_KAFKA_PORT', 19_392), (brokers) =>
-    runJourneyBench({
-      brokers,
-      events: env('BENCH_JOURNEY_EVENTS', 1_000_000),
-      seed: env('FAULT_SEED', 11),
-      cpuProfileDir: process.env.BENCH_CPU_PROFILE_DIR,
-      // BENCH_JOURNEY_ATTRIBUTION=on|off: the journey step with or without attribution (its cost, README: Benchmarks).
-      ...(process.env.BENCH_JOURNEY_ATTRIBUTION ? { attribution: process.env.BENCH_JOURNEY_ATTRIBUTION === 'on' } : {}),
-      log: benchLog,
-    }),
-  );
+  onDedicatedBroker(env('BENCH_JOURNEY_KAFKA_PORT', 19_392), (brokers) => {
+    const run = (attribution: boolean | undefined) =>
+      runJourneyBench({
+        brokers,
+        events: env('BENCH_JOURNEY_EVENTS', 1_000_000),
+        seed: env('FAULT_SEED', 11),
+        cpuProfileDir: process.env.BENCH_CPU_PROFILE_DIR,
+        ...(attribution === undefined ? {} : { attribution }),
+        log: benchLog,
+      });
+    // BENCH_JOURNEY_ATTRIBUTION=on|off: the journey step with or without attribution (its cost, README:
+    // Benchmarks); `paired`: both at once, each on its own topics of the one broker, so that both see
+    // the same load from the rest of the machine (one after the other, a loaded machine's swings
+    // exceeded the difference). Their broker figure is then the two runs' together.
+    const setting = process.env.BENCH_JOURNEY_ATTRIBUTION;
+    if (setting === 'paired') return Promise.all([run(true), run(false)]).then(([on, off]) => ({ on, off }));
+    return run(setting ? setting === 'on' : undefined);
+  });
 /** A simulated history (BENCH_IMPORT_DAYS x BENCH_IMPORT_CUSTOMERS) imported through the pipeline, on a broker of its own. */
 const importStep = () =>
   onDedicatedBroker(env('BENCH_IMPORT_KAFKA_PORT', 19_492), (brokers) =>
