@@ -288,21 +288,6 @@ describe('attribution state codec', () => {
     expect(Buffer.from(p.snapshot('u')!)).toEqual(Buffer.from(fresh.snapshot('u')!));
   });
 
-  it('a state’s written bytes are kept until it changes: every change forgets them', () => {
-    const state = CustomerAttribution.of({ clock: T0, touches: [{ messageId: 'm', at: T0, channel: 'ads', campaign: null, site: 's' }], conversions: [] });
-    const saved = () => {
-      state.saved = 'bytes';
-      return state;
-    };
-    expect(saved().insert('m', T0, 'ads', null, 's')).toBe(false); // already there: no change
-    expect(state.saved).toBe('bytes');
-    saved().insert('n', T0 + 1, 'email', 'spring', 's');
-    expect(state.saved).toBeNull();
-    saved().dropFirst(1);
-    expect(state.saved).toBeNull();
-    expect(state.view().touches.map((t) => `${t.messageId} ${t.channel} ${t.campaign}`)).toEqual(['n email spring']);
-  });
-
   it('refuses another format, a cut value and trailing bytes', () => {
     const bytes = encodeAttributionState({ clock: T0, touches: [{ messageId: 'm', at: T0, channel: 'ads', campaign: null, site: 's' }], conversions: [] });
     expect(() => decodeAttributionState(Buffer.from([9, ...bytes.subarray(1)]))).toThrow(AttributionStateError);

@@ -48,8 +48,10 @@ export interface AttributionCounters {
 /**
  * A customer's touches are kept encoded (packed bytes of its changelog part) from a restore until
  * the first access that needs them (a touchpoint, a merge into it, `get`), then decoded; a merge
- * away or a snapshot of one never accessed, or not changed since its last snapshot, hands on the
- * same bytes.
+ * away or a snapshot of one never accessed hands on the same bytes. A decoded state is encoded for
+ * every snapshot of its customer: not kept encoded as well, because nearly every snapshot follows a
+ * change of its touches (in-process on the fault input, 5.5% of them did not; keeping each
+ * state's last bytes cost a copy and a long-lived string per encode to save those).
  */
 export class AttributionPartition {
   private readonly states = new Map<string, CustomerAttribution | PackedBytes>();
@@ -84,9 +86,7 @@ export class AttributionPartition {
       state = new CustomerAttribution();
       this.states.set(id, state);
     }
-    // Marked changed as it is marked dirty (the clock alone may move): written, and encoded, again.
     this.dirty.add(id);
-    state.changed();
     // A timestamp after the event was received (a skewed client clock) moves the clock only to then.
     state.clock = Math.max(state.clock, Math.min(tp.timestamp, tp.receivedAt));
     if (isConversion) {
@@ -135,7 +135,6 @@ export class AttributionPartition {
     merged.clock = Math.max(merged.clock, absorbed.clock);
     for (let i = 0; i < absorbed.size; i++) merged.insert(absorbed.ids[i]!, absorbed.at[i]!, absorbed.channel(i), absorbed.campaign(i), absorbed.site(i));
     for (const c of absorbed.conversions) if (!merged.conversions.some((k) => k.id === c.id)) merged.conversions.push(c);
-    merged.changed();
     this.pruned(prune(merged, this.options));
     this.states.set(survivorId, merged);
     this.dirty.add(survivorId);
@@ -182,18 +181,13 @@ export class AttributionPartition {
     const held = this.states.get(customerId);
     if (typeof held !== 'string') return held;
     const state = decodeAttributionState(unpackBytes(held));
-    state.saved = held; // unchanged yet
     this.states.set(customerId, state);
     return state;
   }
 
-  /** The state's changelog part: its bytes as last written while it has not changed since, else encoded (and kept). */
+  /** The state's changelog part: the bytes it was restored from while it has not been decoded, else encoded. */
   private bytes(state: CustomerAttribution | PackedBytes): Buffer {
-    if (typeof state === 'string') return unpackBytes(state);
-    if (state.saved !== null) return unpackBytes(state.saved);
-    const encoded = encodeAttributionState(state);
-    state.saved = packBytes(encoded);
-    return encoded;
+    return typeof state === 'string' ? unpackBytes(state) : encodeAttributionState(state);
   }
 
   private entersConversionStage(entered: readonly string[]): boolean {

@@ -1,5 +1,3 @@
-import type { PackedBytes } from '../../platform/collections/packed-bytes.js';
-
 /**
  * What the journey step keeps per customer to attribute its conversions as they happen
  * (services/platform/attribution/heuristic.ts computes the credit): a bounded list of the
@@ -61,11 +59,6 @@ const MAX_LABELS = 256;
  * they were four or five long-lived heap objects per event for the GC to promote and mark; here a
  * touch is its messageId string and two array slots, its channel, campaign and site indexes into
  * the customer's few labels. Conversions are rare and stay objects.
- *
- * `saved` is the changelog part last written for this state (attribution-state-codec.ts), kept
- * while nothing changed: a customer is written at every flush after any change of any of its parts
- * (a page view, a session closing), and its attribution part is then re-used, not encoded again.
- * Every change goes through the methods below or is followed by `changed()`.
  */
 export class CustomerAttribution {
   clock = -Infinity;
@@ -76,14 +69,9 @@ export class CustomerAttribution {
   /** The channels, campaigns and sites the touches refer to, each once (others may linger until a rebuild). */
   labels: string[] = [];
   conversions: KeptConversion[] = [];
-  saved: PackedBytes | null = null;
 
   get size(): number {
     return this.at.length;
-  }
-
-  changed(): void {
-    this.saved = null;
   }
 
   channel(i: number): string {
@@ -122,7 +110,6 @@ export class CustomerAttribution {
       this.ids.splice(i, 0, messageId);
       this.refs.splice(i, 0, ref);
     }
-    this.saved = null;
     return true;
   }
 
@@ -132,7 +119,6 @@ export class CustomerAttribution {
     this.at.splice(0, n);
     this.ids.splice(0, n);
     this.refs.splice(0, n);
-    this.saved = null;
   }
 
   /** The index of `s` in the labels, added when new. */
@@ -196,7 +182,6 @@ export function prune(state: CustomerAttribution, limits: AttributionLimits): Pr
     keep.sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const excess = Math.max(0, keep.length - limits.maxConversions);
     conversionsFrozen += state.conversions.length - keep.length + excess;
-    if (conversionsFrozen > 0) state.changed();
     state.conversions = excess > 0 ? keep.slice(excess) : keep;
   }
   const oldest = horizon - limits.lookbackMs;
