@@ -92,7 +92,7 @@ export class AttributionPartition {
     if (isConversion) {
       const conversion: KeptConversion = { id: tp.messageId, at: tp.timestamp, revenue: tp.revenue, site: tp.site, customerId: id };
       if (state.conversions.some((c) => c.id === conversion.id)) return [];
-      state.conversions.push(conversion);
+      state.addConversion(conversion);
       this.pruned(prune(state, this.options));
       return this.credits(conversion, state);
     }
@@ -133,8 +133,8 @@ export class AttributionPartition {
     const countBefore = new Map<KeptConversion, number>();
     for (const side of [merged, absorbed]) for (const c of side.conversions) countBefore.set(c, this.windowCount(c, side));
     merged.clock = Math.max(merged.clock, absorbed.clock);
-    for (let i = 0; i < absorbed.size; i++) merged.insert(absorbed.ids[i]!, absorbed.at[i]!, absorbed.channel(i), absorbed.campaign(i), absorbed.site(i));
-    for (const c of absorbed.conversions) if (!merged.conversions.some((k) => k.id === c.id)) merged.conversions.push(c);
+    for (let i = 0; i < absorbed.size; i++) merged.insert(absorbed.ids[i]!, absorbed.at(i), absorbed.channel(i), absorbed.campaign(i), absorbed.site(i));
+    for (const c of absorbed.conversions) if (!merged.conversions.some((k) => k.id === c.id)) merged.addConversion(c);
     this.pruned(prune(merged, this.options));
     this.states.set(survivorId, merged);
     this.dirty.add(survivorId);
@@ -198,7 +198,7 @@ export class AttributionPartition {
   private windowCount(c: KeptConversion, state: CustomerAttribution): number {
     let n = 0;
     for (let i = 0; i < state.size; i++) {
-      const at = state.at[i]!;
+      const at = state.at(i);
       if (at <= c.at && at >= c.at - this.options.lookbackMs && state.ids[i] !== c.id && state.site(i) === c.site) n++;
     }
     return n;

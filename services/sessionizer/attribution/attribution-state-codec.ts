@@ -167,7 +167,7 @@ export function encodeAttributionState(state: CustomerAttribution): Buffer {
   const touchStrings = touchIndexes;
   touchStrings.length = 0;
   for (let i = 0; i < state.size; i++) {
-    const r = state.refs[i]!;
+    const r = state.refs(i);
     const campaign = Math.floor(r / REF) % REF;
     touchStrings.push(labelIndex(state, r % REF), campaign === 0 ? 0 : labelIndex(state, campaign - 1) + 1, labelIndex(state, Math.floor(r / (REF * REF))));
   }
@@ -184,7 +184,7 @@ export function encodeAttributionState(state: CustomerAttribution): Buffer {
   w.uint(state.size);
   let previous = clock;
   for (let i = 0; i < state.size; i++) {
-    const at = state.at[i]!;
+    const at = state.at(i);
     w.int(at - previous);
     previous = at;
     w.uint(touchStrings[3 * i]!);
@@ -217,31 +217,42 @@ export function decodeAttributionState(bytes: Uint8Array): CustomerAttribution {
   const state = new CustomerAttribution();
   const clock = r.int();
   state.clock = clock;
-  const labels: string[] = [];
-  for (let n = r.uint(); n > 0; n--) labels.push(r.string());
+  // Every array of its exact length (CustomerAttribution), from the counts that come first; a
+  // count larger than the bytes left cannot be real (each item takes at least a byte).
+  const counted = (): number => {
+    const n = r.uint();
+    if (n > bytes.byteLength) throw new AttributionStateError('attribution state cut short');
+    return n;
+  };
+  const labels = new Array<string>(counted());
+  for (let i = 0; i < labels.length; i++) labels[i] = r.string();
   state.labels = labels;
   const index = (i: number): number => {
     if (i >= labels.length) throw new AttributionStateError(`attribution state: string ${i} of ${labels.length}`);
     return i;
   };
   let previous = clock;
-  for (let n = r.uint(); n > 0; n--) {
+  const count = counted();
+  const nums = new Array<number>(2 * count);
+  const ids = new Array<string>(count);
+  for (let i = 0; i < count; i++) {
     const at = previous + r.int();
     previous = at;
     const channel = index(r.uint());
     const campaign = r.uint();
     if (campaign > 0) index(campaign - 1);
     const site = index(r.uint());
-    state.at.push(at);
-    state.ids.push(r.string());
-    state.refs.push(channel + campaign * REF + site * REF * REF);
+    nums[2 * i] = at;
+    nums[2 * i + 1] = channel + campaign * REF + site * REF * REF;
+    ids[i] = r.string();
   }
+  state.setTouches(nums, ids);
   for (let n = r.uint(); n > 0; n--) {
     const at = clock + r.int();
     const site = labels[index(r.uint())]!;
     const customerId = labels[index(r.uint())]!;
     const revenue = r.byte() === 0 ? null : r.float();
-    state.conversions.push({ id: r.string(), at, revenue, site, customerId });
+    state.addConversion({ id: r.string(), at, revenue, site, customerId });
   }
   r.end();
   return state;

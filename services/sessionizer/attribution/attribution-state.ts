@@ -47,48 +47,69 @@ export interface AttributionLimits {
   maxConversions: number;
 }
 
-/** `refs` packs a touch's three label indexes into one number, each below 2^16 (exact in a double). */
+/** A touch's label indexes pack into one number, each below 2^16 (exact in a double). */
 export const REF = 0x10000;
 /** Past this many labels the table is rebuilt from the touches and conversions still kept. */
 const MAX_LABELS = 256;
 
+/** A copy of `items` with `item` at `i`, exactly as long (a pushed-to array keeps room for 16 more). */
+function inserted<T>(items: readonly T[], i: number, item: T): T[] {
+  const out = new Array<T>(items.length + 1);
+  for (let j = 0; j < i; j++) out[j] = items[j]!;
+  out[i] = item;
+  for (let j = i; j < items.length; j++) out[j + 1] = items[j]!;
+  return out;
+}
+
+/** Shared by every customer without a conversion (nearly all): frozen, so it is replaced, never pushed to. */
+const NO_CONVERSIONS: KeptConversion[] = Object.freeze([]) as unknown as KeptConversion[];
+
 /**
- * A customer's attribution state as held in memory: the touches as parallel arrays, with no object
- * per touch. Nearly every touchpoint is a touch (only `web` and `other` are not), and each is kept
- * for weeks: as objects (a touch, its channel, campaign and site strings from the decoded record)
- * they were four or five long-lived heap objects per event for the GC to promote and mark; here a
- * touch is its messageId string and two array slots, its channel, campaign and site indexes into
- * the customer's few labels. Conversions are rare and stay objects.
+ * A customer's attribution state as held in memory: the touches as two arrays, with no object per
+ * touch. Nearly every touchpoint is a touch (only `web` and `other` are not), and each is kept for
+ * weeks: as objects (a touch, its channel, campaign and site strings from the decoded record) they
+ * were four or five long-lived heap objects per event for the GC to promote and mark; here a touch is
+ * its messageId string and two numbers, its time and its channel, campaign and site as indexes into
+ * the customer's few labels. Every array is exactly as long as its content: most customers have a
+ * few touches, and an array grown by push keeps room for 16 more (a customer's arrays are replaced
+ * on each insert instead; the copy is short-lived). Conversions are rare and stay objects.
  */
 export class CustomerAttribution {
   clock = -Infinity;
-  /** Per touch, in (at, messageId) order: event time, messageId, label indexes (channel + (campaign + 1)·2^16 + site·2^32; campaign + 1 = 0: none). */
-  readonly at: number[] = [];
-  readonly ids: string[] = [];
-  readonly refs: number[] = [];
+  /** Per touch, in (at, messageId) order: [at, label indexes] (channel + (campaign + 1)·2^16 + site·2^32; campaign + 1 = 0: none). */
+  nums: number[] = [];
+  ids: string[] = [];
   /** The channels, campaigns and sites the touches refer to, each once (others may linger until a rebuild). */
   labels: string[] = [];
-  conversions: KeptConversion[] = [];
+  conversions: KeptConversion[] = NO_CONVERSIONS;
 
   get size(): number {
-    return this.at.length;
+    return this.ids.length;
+  }
+
+  at(i: number): number {
+    return this.nums[2 * i]!;
+  }
+
+  refs(i: number): number {
+    return this.nums[2 * i + 1]!;
   }
 
   channel(i: number): string {
-    return this.labels[this.refs[i]! % REF]!;
+    return this.labels[this.refs(i) % REF]!;
   }
 
   campaign(i: number): string | null {
-    const c = Math.floor(this.refs[i]! / REF) % REF;
+    const c = Math.floor(this.refs(i) / REF) % REF;
     return c === 0 ? null : this.labels[c - 1]!;
   }
 
   site(i: number): string {
-    return this.labels[Math.floor(this.refs[i]! / (REF * REF))]!;
+    return this.labels[Math.floor(this.refs(i) / (REF * REF))]!;
   }
 
   touch(i: number): StoredTouch {
-    return { messageId: this.ids[i]!, at: this.at[i]!, channel: this.channel(i), campaign: this.campaign(i), site: this.site(i) };
+    return { messageId: this.ids[i]!, at: this.at(i), channel: this.channel(i), campaign: this.campaign(i), site: this.site(i) };
   }
 
   /**
@@ -97,35 +118,42 @@ export class CustomerAttribution {
    */
   insert(messageId: string, at: number, channel: string, campaign: string | null, site: string): boolean {
     if (this.ids.includes(messageId)) return false;
-    let i = this.at.length;
-    while (i > 0 && (at < this.at[i - 1]! || (at === this.at[i - 1]! && messageId < this.ids[i - 1]!))) i--;
+    let i = this.size;
+    while (i > 0 && (at < this.at(i - 1) || (at === this.at(i - 1) && messageId < this.ids[i - 1]!))) i--;
     if (this.labels.length >= MAX_LABELS) this.rebuildLabels();
     const ref = this.label(channel) + (campaign === null ? 0 : this.label(campaign) + 1) * REF + this.label(site) * REF * REF;
-    if (i === this.at.length) {
-      this.at.push(at);
-      this.ids.push(messageId);
-      this.refs.push(ref);
-    } else {
-      this.at.splice(i, 0, at);
-      this.ids.splice(i, 0, messageId);
-      this.refs.splice(i, 0, ref);
-    }
+    this.ids = inserted(this.ids, i, messageId);
+    const nums = new Array<number>(this.nums.length + 2);
+    for (let j = 0; j < 2 * i; j++) nums[j] = this.nums[j]!;
+    nums[2 * i] = at;
+    nums[2 * i + 1] = ref;
+    for (let j = 2 * i; j < this.nums.length; j++) nums[j + 2] = this.nums[j]!;
+    this.nums = nums;
     return true;
   }
 
   /** Drops the first n touches. */
   dropFirst(n: number): void {
     if (n === 0) return;
-    this.at.splice(0, n);
-    this.ids.splice(0, n);
-    this.refs.splice(0, n);
+    this.ids = this.ids.slice(n);
+    this.nums = this.nums.slice(2 * n);
+  }
+
+  /** Sets the touches (decoding): times, label indexes and messageIds in order, arrays of their exact length. */
+  setTouches(nums: number[], ids: string[]): void {
+    this.nums = nums;
+    this.ids = ids;
+  }
+
+  addConversion(c: KeptConversion): void {
+    this.conversions = inserted(this.conversions, this.conversions.length, c);
   }
 
   /** The index of `s` in the labels, added when new. */
   label(s: string): number {
     const i = this.labels.indexOf(s);
     if (i >= 0) return i;
-    this.labels.push(s);
+    this.labels = inserted(this.labels, this.labels.length, s);
     return this.labels.length - 1;
   }
 
@@ -133,10 +161,10 @@ export class CustomerAttribution {
   private rebuildLabels(): void {
     const old = this.labels;
     this.labels = [];
-    for (let i = 0; i < this.refs.length; i++) {
-      const r = this.refs[i]!;
+    for (let i = 0; i < this.size; i++) {
+      const r = this.refs(i);
       const c = Math.floor(r / REF) % REF;
-      this.refs[i] = this.label(old[r % REF]!) + (c === 0 ? 0 : this.label(old[c - 1]!) + 1) * REF + this.label(old[Math.floor(r / (REF * REF))]!) * REF * REF;
+      this.nums[2 * i + 1] = this.label(old[r % REF]!) + (c === 0 ? 0 : this.label(old[c - 1]!) + 1) * REF + this.label(old[Math.floor(r / (REF * REF))]!) * REF * REF;
     }
   }
 
@@ -152,7 +180,7 @@ export class CustomerAttribution {
     const out = new CustomerAttribution();
     out.clock = state.clock;
     for (const t of state.touches) out.insert(t.messageId, t.at, t.channel, t.campaign, t.site);
-    out.conversions = state.conversions.map((c) => ({ ...c }));
+    for (const c of state.conversions) out.addConversion({ ...c });
     return out;
   }
 }
@@ -186,12 +214,12 @@ export function prune(state: CustomerAttribution, limits: AttributionLimits): Pr
   }
   const oldest = horizon - limits.lookbackMs;
   let drop = 0;
-  while (drop < state.size && state.at[drop]! < oldest) drop++;
+  while (drop < state.size && state.at(drop) < oldest) drop++;
   const touchesByAge = drop;
   const touchesByBound = Math.max(0, state.size - drop - limits.maxTouches);
   if (touchesByBound > 0) {
     drop += touchesByBound;
-    const lastDropped = state.at[drop - 1]!;
+    const lastDropped = state.at(drop - 1);
     const before = state.conversions.length;
     state.conversions = state.conversions.filter((c) => c.at - limits.lookbackMs > lastDropped);
     conversionsFrozen += before - state.conversions.length;
