@@ -106,7 +106,7 @@ export class AttributionPartition {
     let corrected = 0;
     for (const c of state.conversions) {
       if (c.site !== tp.site || at > c.at || at < c.at - this.options.lookbackMs || tp.messageId === c.id) continue;
-      if (!state.ids.includes(tp.messageId)) break; // it was the earliest, over the bound
+      if (!state.has(tp.messageId)) break; // it was the earliest, over the bound
       out.push(...this.credits(c, state));
       corrected++;
     }

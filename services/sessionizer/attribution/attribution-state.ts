@@ -61,7 +61,9 @@ function inserted<T>(items: readonly T[], i: number, item: T): T[] {
   return out;
 }
 
-/** Shared by every customer without a conversion (nearly all): frozen, so it is replaced, never pushed to. */
+/** Shared by every customer without a conversion (nearly all) or touch: frozen, so replaced, never written to. */
+const NO_NUMBERS: number[] = Object.freeze([]) as unknown as number[];
+const NO_STRINGS: string[] = Object.freeze([]) as unknown as string[];
 const NO_CONVERSIONS: KeptConversion[] = Object.freeze([]) as unknown as KeptConversion[];
 
 /**
@@ -70,22 +72,21 @@ const NO_CONVERSIONS: KeptConversion[] = Object.freeze([]) as unknown as KeptCon
  * weeks: as objects (a touch, its channel, campaign and site strings from the decoded record) they
  * were four or five long-lived heap objects per event for the GC to promote and mark; here a touch is
  * its messageId string and two numbers, its time and its channel, campaign and site as indexes into
- * the customer's few labels. Every array is exactly as long as its content: most customers have a
- * few touches, and an array grown by push keeps room for 16 more (a customer's arrays are replaced
- * on each insert instead; the copy is short-lived). Conversions are rare and stay objects.
+ * the customer's few labels. The arrays grow by half when full, in place otherwise (an insert or a
+ * drop shifts within them): an array grown by push keeps room for 16 more, most customers have a few
+ * touches, and copying them on every insert made the scavenger copy each new array again. Conversions
+ * are rare and stay objects.
  */
 export class CustomerAttribution {
   clock = -Infinity;
+  /** Touches held: the first `size` of `ids`, and of `nums` in pairs. */
+  size = 0;
   /** Per touch, in (at, messageId) order: [at, label indexes] (channel + (campaign + 1)·2^16 + site·2^32; campaign + 1 = 0: none). */
-  nums: number[] = [];
-  ids: string[] = [];
+  private nums: number[] = NO_NUMBERS;
+  ids: Array<string | undefined> = NO_STRINGS;
   /** The channels, campaigns and sites the touches refer to, each once (others may linger until a rebuild). */
   labels: string[] = [];
   conversions: KeptConversion[] = NO_CONVERSIONS;
-
-  get size(): number {
-    return this.ids.length;
-  }
 
   at(i: number): number {
     return this.nums[2 * i]!;
@@ -93,6 +94,11 @@ export class CustomerAttribution {
 
   refs(i: number): number {
     return this.nums[2 * i + 1]!;
+  }
+
+  has(messageId: string): boolean {
+    for (let i = 0; i < this.size; i++) if (this.ids[i] === messageId) return true;
+    return false;
   }
 
   channel(i: number): string {
@@ -117,32 +123,54 @@ export class CustomerAttribution {
    * false when the messageId is there already.
    */
   insert(messageId: string, at: number, channel: string, campaign: string | null, site: string): boolean {
-    if (this.ids.includes(messageId)) return false;
+    if (this.has(messageId)) return false;
     let i = this.size;
     while (i > 0 && (at < this.at(i - 1) || (at === this.at(i - 1) && messageId < this.ids[i - 1]!))) i--;
     if (this.labels.length >= MAX_LABELS) this.rebuildLabels();
     const ref = this.label(channel) + (campaign === null ? 0 : this.label(campaign) + 1) * REF + this.label(site) * REF * REF;
-    this.ids = inserted(this.ids, i, messageId);
-    const nums = new Array<number>(this.nums.length + 2);
-    for (let j = 0; j < 2 * i; j++) nums[j] = this.nums[j]!;
-    nums[2 * i] = at;
-    nums[2 * i + 1] = ref;
-    for (let j = 2 * i; j < this.nums.length; j++) nums[j + 2] = this.nums[j]!;
-    this.nums = nums;
+    if (this.size === this.ids.length) this.grow(this.size + (this.size >> 1) + 2);
+    for (let j = this.size; j > i; j--) {
+      this.ids[j] = this.ids[j - 1];
+      this.nums[2 * j] = this.nums[2 * j - 2]!;
+      this.nums[2 * j + 1] = this.nums[2 * j - 1]!;
+    }
+    this.ids[i] = messageId;
+    this.nums[2 * i] = at;
+    this.nums[2 * i + 1] = ref;
+    this.size++;
     return true;
   }
 
-  /** Drops the first n touches. */
+  /** Drops the first n touches (in place). */
   dropFirst(n: number): void {
     if (n === 0) return;
-    this.ids = this.ids.slice(n);
-    this.nums = this.nums.slice(2 * n);
+    for (let j = n; j < this.size; j++) {
+      this.ids[j - n] = this.ids[j];
+      this.nums[2 * (j - n)] = this.nums[2 * j]!;
+      this.nums[2 * (j - n) + 1] = this.nums[2 * j + 1]!;
+    }
+    this.size -= n;
+    for (let j = this.size; j < this.size + n; j++) this.ids[j] = undefined; // not kept alive
   }
 
-  /** Sets the touches (decoding): times, label indexes and messageIds in order, arrays of their exact length. */
+  /** Sets the touches (decoding): [at, label indexes] pairs and messageIds in order, arrays of their exact length. */
   setTouches(nums: number[], ids: string[]): void {
     this.nums = nums;
     this.ids = ids;
+    this.size = ids.length;
+  }
+
+  private grow(capacity: number): void {
+    const ids = new Array<string | undefined>(capacity);
+    const nums = new Array<number>(2 * capacity);
+    for (let j = 0; j < this.size; j++) {
+      ids[j] = this.ids[j];
+      nums[2 * j] = this.nums[2 * j]!;
+      nums[2 * j + 1] = this.nums[2 * j + 1]!;
+    }
+    for (let j = 2 * this.size; j < 2 * capacity; j++) nums[j] = 0; // doubles from the start: no hole to convert later
+    this.ids = ids;
+    this.nums = nums;
   }
 
   addConversion(c: KeptConversion): void {
