@@ -69,9 +69,11 @@ export const SessionizerEnv = z.object({
   SESSIONIZER_MERGE_WAIT_MAX_HELD_KB: envInt(256, 16, 384),
   /**
    * Rule-based attribution per conversion in the journey step (README: Attribution). Off unless
-   * asked for: it cost the journey step ~35% more CPU per event on a quiet machine, ~11% on a loaded
-   * one after the cheaper state codec (measured, README: Benchmarks), not shown within the 10% it
-   * may; `npm start` turns it on for the demo.
+   * asked for: with it on and off side by side (the journey bench's paired mode, 200 k events, load
+   * 9–26) the journey step needed +9.4% CPU per event before the compact touch state and +10.2%
+   * after (4 pairs, ±4 points each; README: Benchmarks): at the 10% it may, not shown under it.
+   * Alternated single runs earlier gave +35% on a quiet machine and +11% on a loaded one.
+   * `npm start` turns it on for the demo.
    */
   ATTRIBUTION_ENABLED: envBoolean(false),
   /** A conversion's touches: those at most this long before it (both edges inclusive). */
