@@ -49,7 +49,7 @@ export interface AttributionLimits {
 
 /** A touch's label indexes pack into one number, each below 2^16 (exact in a double). */
 export const REF = 0x10000;
-/** Past this many labels the table is rebuilt from the touches and conversions still kept. */
+/** Past this many labels the table is rebuilt from the touches still kept (a conversion holds its own strings). */
 const MAX_LABELS = 256;
 
 /** A copy of `items` with `item` at `i`, exactly as long (a pushed-to array keeps room for 16 more). */
