@@ -212,6 +212,32 @@ async function timedMarkovRun(engine: ClickHouse, nowMs: number) {
   };
 }
 
+/** How long the bench waits at most for the engine's merges after the load. */
+const MERGE_WAIT_MS = 300_000;
+
+/**
+ * Waits (at most MERGE_WAIT_MS) until no merge of `database` runs, as on a system some minutes after
+ * a bulk load: the load's INSERT … SELECTs leave each table in parts of about a million rows, whose
+ * background merges would otherwise share the two cores with the timed calls. Reports the wait and
+ * the active parts per table then (a lookup by key reads every part), so a figure says what it
+ * was measured on.
+ */
+async function settleMerges(engine: ClickHouse, database: string): Promise<{ waitedSeconds: number; settled: boolean; partsPerTable: Record<string, number> }> {
+  const started = performance.now();
+  const read = async <T>(query: string) => (await engine.client.query({ query, query_params: { d: database }, format: 'JSONEachRow' })).json<T>();
+  let settled = false;
+  while (performance.now() - started < MERGE_WAIT_MS) {
+    const [running] = await read<{ n: string | number }>('SELECT count() AS n FROM system.merges WHERE database = {d:String}');
+    if (Number(running?.n ?? 0) === 0) {
+      settled = true;
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
+  const parts = await read<{ table: string; parts: string | number }>('SELECT table, count() AS parts FROM system.parts WHERE database = {d:String} AND active GROUP BY table ORDER BY table');
+  return { waitedSeconds: round1((performance.now() - started) / 1000), settled, partsPerTable: Object.fromEntries(parts.map((p) => [p.table, Number(p.parts)])) };
+}
+
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 const round1 = (x: number): number => Math.round(x * 10) / 10;
 
@@ -226,6 +252,7 @@ export async function runQueriesBench(opts: QueriesBenchOptions = {}): Promise<R
   const nowMs = Math.floor(Date.now() / 60_000) * 60_000;
   try {
     const load = await loadBenchData(engine, database, n, nowMs, customers);
+    const merges = await settleMerges(engine, database);
     const counts = await (
       await engine.client.query({
         query: `SELECT table, sum(rows) AS rows FROM system.parts WHERE database = {d:String} AND active GROUP BY table ORDER BY table`,
@@ -263,6 +290,7 @@ export async function runQueriesBench(opts: QueriesBenchOptions = {}): Promise<R
       iterations,
       rows: Object.fromEntries(counts.map((c) => [c.table, Number(c.rows)])),
       loadSeconds: load,
+      merges,
       queriesMs: queries,
       ...(markov ? { markov } : {}),
       ...(opts.only ? { only: opts.only } : {}),
