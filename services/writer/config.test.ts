@@ -6,6 +6,10 @@ describe('writer config: CLICKHOUSE_TTL_DAYS', () => {
     expect([...WriterEnv.parse({ CLICKHOUSE_TTL_DAYS: 'touchpoints=90,sessions=90' }).CLICKHOUSE_TTL_DAYS]).toEqual([
       ['touchpoints', 90],
       ['sessions', 90],
+      // The per-customer copies follow their sources (retention.ts).
+      ['touchpoints_by_customer', 90],
+      ['customer_id_links', 90],
+      ['sessions_by_customer', 90],
     ]);
     expect(WriterEnv.parse({}).CLICKHOUSE_TTL_DAYS.size).toBe(0);
     const bad = WriterEnv.safeParse({ CLICKHOUSE_TTL_DAYS: 'visitors=3' });
