@@ -17,6 +17,8 @@ export interface TopicFollowerOptions {
   /** Where a (re)launch goes on: the next offset not yet applied, or null to read from the start. */
   resumeAt?(): bigint | null;
   stopped(): boolean;
+  /** Injected for tests: the pause before a relaunch (default a timer). */
+  sleep?(ms: number): Promise<void>;
 }
 
 /**
@@ -28,7 +30,7 @@ export interface TopicFollowerOptions {
 export function createTopicFollower(o: TopicFollowerOptions): { launch(): Promise<void>; disconnect(): Promise<void> } {
   let consumer: Consumer | undefined;
   const relaunch = async () => {
-    const launched = await relaunchAfterPause(launch, { pauseMs: RELAUNCH_PAUSE_MS, stopped: o.stopped, onFailure: (err) => o.logger.error({ err }, 'topic follower relaunch failed; retrying') });
+    const launched = await relaunchAfterPause(launch, { pauseMs: RELAUNCH_PAUSE_MS, stopped: o.stopped, ...(o.sleep ? { sleep: o.sleep } : {}), onFailure: (err) => o.logger.error({ err }, 'topic follower relaunch failed; retrying') });
     if (launched) o.logger.warn('topic follower relaunched');
   };
   const launch = async (): Promise<void> => {
@@ -44,7 +46,19 @@ export function createTopicFollower(o: TopicFollowerOptions): { launch(): Promis
     await self.run({ autoCommit: false, eachBatch: async ({ batch }) => o.onBatch(batch.messages) });
     // A batch fetched from the beginning before the seek applies is harmless: entries apply idempotently.
     const resumeAt = o.resumeAt?.() ?? null;
-    if (resumeAt !== null && resumeAt > 0n) self.seek({ topic: o.topic, partition: 0, offset: resumeAt.toString() });
+    if (resumeAt === null || resumeAt <= 0n) return;
+    try {
+      self.seek({ topic: o.topic, partition: 0, offset: resumeAt.toString() });
+    } catch (err) {
+      // kafkajs is restarting this consumer after a retriable crash while joining (the coordinator
+      // still loading after a broker restart) and has no group to seek in ("consumer#run must be
+      // called first"). Failing here would fail the owner's start: this consumer is dropped and a
+      // fresh one launched after the pause instead, going on from resumeAt like any relaunch.
+      o.logger.warn({ err }, 'topic follower could not seek its resume offset; relaunching');
+      consumer = undefined;
+      await self.disconnect().catch(() => {});
+      void relaunch();
+    }
   };
   return { launch, disconnect: async () => void (await consumer?.disconnect()) };
 }
