@@ -58,7 +58,7 @@ export function compareIds(x: string, y: string): number {
 // round trip. DISTINCT: rows of unmerged parts may repeat. GLOBAL IN: on a cluster a component's
 // links may sit on several shards (each touchpoint's links are on its customer's shard at the time),
 // so the second hop must start from every shard's first.
-export const LINKS_SQL = `SELECT DISTINCT id, linked, linked_is_customer FROM {db}.customer_id_links
+const LINKS_SQL = `SELECT DISTINCT id, linked, linked_is_customer FROM {db}.customer_id_links
 WHERE id IN {ids:Array(String)}
    OR id GLOBAL IN (SELECT linked FROM {db}.customer_id_links WHERE id IN {ids:Array(String)} LIMIT ${MAX_LINKS})
 LIMIT ${MAX_LINKS}
