@@ -6,9 +6,9 @@ import { freshDatabase, type TestDatabase } from '../support/clickhouse.js';
 import { createPrng } from '../support/prng.js';
 
 /**
- * Migration 032's per-customer tables (what the profile and timeline API read) hold exactly what
- * their sources say, for rows written before the migration (its backfill) and after it (its views),
- * replays included.
+ * The per-customer tables (what the profile and timeline API read; migration 032, two of them rebuilt
+ * by 033) hold exactly what their sources say, for rows written before 032, between 032 and 033 (033's
+ * backfill) and after both (the views), replays included.
  */
 const T0 = Date.UTC(2026, 10, 2);
 const MIN = 60_000;
@@ -46,7 +46,7 @@ function transitions(seed: number, count: number) {
   }));
 }
 
-/** Session versions; every third session of the second batch moves to another customer in a later version. */
+/** Session versions; every third session of the later batches moves to another customer in a later version. */
 function sessions(seed: number, count: number) {
   const rows = Array.from({ length: count }, (_, i) => ({
     session_id: `s-${seed}-${i}`,
@@ -58,7 +58,7 @@ function sessions(seed: number, count: number) {
     ended_at: chDateTime64(T0 + i * MIN),
     event_count: 1,
   }));
-  const moved = seed === 2 ? rows.filter((_, i) => i % 3 === 0).map((r) => ({ ...r, customer_id: 'u:user99', status: 'updated', version: 2 })) : [];
+  const moved = seed > 1 ? rows.filter((_, i) => i % 3 === 0).map((r) => ({ ...r, customer_id: 'u:user99', status: 'updated', version: 2 })) : [];
   return [...rows, ...moved];
 }
 
@@ -68,8 +68,8 @@ const insert = (db: TestDatabase, table: string, values: Array<Record<string, un
 const read = async (db: TestDatabase, sql: string) =>
   (await (await db.ch.client.query({ query: sql.replaceAll('{db}', db.database), format: 'JSONEachRow' })).json<Record<string, unknown>>()).map((r) => JSON.stringify(r)).sort();
 
-describe('customer lookup tables (migration 032)', () => {
-  it('equal their sources for rows written before the migration and after it, replays included', async () => {
+describe('customer lookup tables (migrations 032, 033)', () => {
+  it('equal their sources for rows written before the migrations, between them and after them, replays included', async () => {
     const db = await freshDatabase('lookups', { migrate: false });
     try {
       const target = { database: db.database, touchpointTtlDays: 3650 };
@@ -78,31 +78,41 @@ describe('customer lookup tables (migration 032)', () => {
       await insert(db, 'touchpoints', before);
       await insert(db, 'stage_transitions', transitions(1, 40));
       await insert(db, 'sessions', sessions(1, 30));
-      await migrate(db.ch.client, target);
+      await migrate(db.ch.client, target, loadMigrations().filter((m) => m.version < 33));
       await insert(db, 'touchpoints', touchpoints(2, 300));
+      await insert(db, 'sessions', sessions(2, 30));
+      await migrate(db.ch.client, target);
+      await insert(db, 'touchpoints', touchpoints(3, 300));
       await insert(db, 'touchpoints', before.slice(0, 50)); // a replay (another token: not dropped as a retry)
       await insert(db, 'stage_transitions', transitions(2, 40));
-      await insert(db, 'sessions', sessions(2, 30));
+      await insert(db, 'sessions', sessions(3, 30));
 
       const columns = 'message_id, customer_id, user_id, anonymous_id, site, ts, properties';
       const timeline = await read(db, `SELECT ${columns} FROM {db}.touchpoints_by_customer FINAL`);
-      expect(timeline).toHaveLength(600);
+      expect(timeline).toHaveLength(900);
       expect(timeline).toEqual(await read(db, `SELECT ${columns} FROM {db}.touchpoints FINAL`));
 
       const history = await read(db, 'SELECT transition_id, customer_id, to_stage, at FROM {db}.stage_transitions_by_customer FINAL');
       expect(history).toHaveLength(80);
       expect(history).toEqual(await read(db, 'SELECT transition_id, customer_id, to_stage, at FROM {db}.stage_transitions FINAL'));
 
-      // Per (customer, session) the newest version under that customer, from the versions written
-      // (`sessions` itself keeps only each session's newest version, whoever's it is).
-      const candidates = await read(db, 'SELECT customer_id, session_id, version, started_at FROM {db}.sessions_by_customer FINAL');
+      // Rows written before 033 come from its backfill out of `sessions`, which keeps each session's
+      // newest version only (whoever's it is); after it, the view adds per (customer, session) the
+      // newest version under that customer.
+      const sessionColumns = 'customer_id, session_id, version, status, site, started_at, ended_at, event_count';
+      const versions = await read(db, `SELECT ${sessionColumns} FROM {db}.sessions_by_customer FINAL`);
       const newest = new Map<string, ReturnType<typeof sessions>[number]>();
-      for (const v of [...sessions(1, 30), ...sessions(2, 30)]) {
-        const key = `${v.customer_id}|${v.session_id}`;
+      const keep = (key: string, v: ReturnType<typeof sessions>[number]) => {
         if ((newest.get(key)?.version ?? 0) < v.version) newest.set(key, v);
-      }
-      expect(candidates).toHaveLength(60 + 10);
-      expect(candidates).toEqual([...newest.values()].map((v) => JSON.stringify({ customer_id: v.customer_id, session_id: v.session_id, version: v.version, started_at: v.started_at })).sort());
+      };
+      for (const v of [...sessions(1, 30), ...sessions(2, 30)]) keep(v.session_id, v);
+      for (const v of sessions(3, 30)) keep(`${v.customer_id}|${v.session_id}`, v);
+      expect(versions).toHaveLength(60 + 30 + 10);
+      expect(versions).toEqual(
+        [...newest.values()]
+          .map((v) => JSON.stringify({ customer_id: v.customer_id, session_id: v.session_id, version: v.version, status: v.status, site: v.site, started_at: v.started_at, ended_at: v.ended_at, event_count: v.event_count }))
+          .sort(),
+      );
 
       // The adjacency, asked independently of the views' array form: every id of a touchpoint with its
       // customer id, both ways, the customer flag on the side that is the customer id.

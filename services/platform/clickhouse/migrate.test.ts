@@ -67,7 +67,7 @@ describe('migrations on a cluster', () => {
 
   it('backfill into the local table of the shard the migration runs on (docs say: every shard)', () => {
     const backfills = ddl.filter((s) => s.startsWith('INSERT'));
-    expect(backfills).toHaveLength(6);
+    expect(backfills).toHaveLength(8);
     expect(backfills[0]).toMatch(/^INSERT INTO journey\.customer_stage_local\s/);
     expect(backfills[0]).toContain('FROM journey.stage_transitions_local AS t');
     expect(backfills[1]).toMatch(/^INSERT INTO journey\.conversion_touchpoints_hourly_local\s/);
@@ -80,6 +80,11 @@ describe('migrations on a cluster', () => {
     expect(backfills[4]).toContain('FROM journey.sessions_local AS s');
     expect(backfills[5]).toMatch(/^INSERT INTO journey\.stage_transitions_by_customer_local\s/);
     expect(backfills[5]).toContain('FROM journey.stage_transitions_local AS t');
+    // Migration 033 rebuilds two of them from their sources.
+    expect(backfills[6]).toMatch(/^INSERT INTO journey\.touchpoints_by_customer_local\s/);
+    expect(backfills[6]).toContain('FROM journey.touchpoints_local AS t');
+    expect(backfills[7]).toMatch(/^INSERT INTO journey\.sessions_by_customer_local\s/);
+    expect(backfills[7]).toContain('FROM journey.sessions_local AS s');
   });
 
   it('store rows in Replicated *_local tables, keeping engine arguments', () => {

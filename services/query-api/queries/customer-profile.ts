@@ -9,8 +9,6 @@ import type { ChurnRisk } from './churn.js';
 /** Bounds of one profile: the newest transitions and sessions, so a read never grows with a customer's age. */
 export const MAX_TRANSITIONS = 100;
 export const RECENT_SESSIONS = 10;
-/** Newest session versions read to find the recent sessions (a session has a few versions). */
-const SESSION_VERSIONS_SCANNED = 200;
 
 export interface JourneyRow {
   customer_id: string;
@@ -210,25 +208,24 @@ LIMIT 1 BY transition_id
 LIMIT ${MAX_TRANSITIONS}
 ${ONE_CUSTOMER_SETTINGS}`;
 
-// A session's newest version may name another customer (re-attribution after a merge), so the
-// candidates found by customer_id (in sessions_by_customer, migration 032) are re-read by (session_id, session_uid) (the sort key; the
-// 128-bit session_uid keeps two sessions with the same 53-bit session_id apart) with all their
-// versions, and only those whose newest version still belongs to a linked id are kept.
+// sessions_by_customer (migration 033) holds every version under the customer it names. A version
+// moves a session to another customer only when an identity merge links the two, so the newest
+// version of each of the linked ids' sessions is among their rows (when the linked ids are complete;
+// see linkedIdsComplete); the 128-bit session_uid keeps two sessions with the same 53-bit session_id
+// apart. A session whose newest version names an id outside this customer (or says `merged`) is not
+// theirs now.
 const SESSIONS_SQL = `SELECT session_id, customer_id, status, site, started_at_ms, ended_at_ms, event_count, channels,
   entry_event, exit_event, entry_url, exit_url, furthest_stage, converted
 FROM (
-  SELECT session_id, session_uid, customer_id, status, site, toUnixTimestamp64Milli(started_at) AS started_at_ms,
+  SELECT session_id, customer_id, status, site, toUnixTimestamp64Milli(started_at) AS started_at_ms,
     toUnixTimestamp64Milli(ended_at) AS ended_at_ms, event_count, channels, entry_event, exit_event,
     entry_url, exit_url, furthest_stage, converted
-  FROM {db}.sessions
-  WHERE (session_id, session_uid) IN (
-    SELECT session_id, session_uid FROM {db}.sessions_by_customer WHERE customer_id IN {ids:Array(String)}
-    ORDER BY started_at DESC LIMIT ${SESSION_VERSIONS_SCANNED}
-  )
+  FROM {db}.sessions_by_customer
+  WHERE customer_id IN {ids:Array(String)}
   ORDER BY session_id, session_uid, version DESC
   LIMIT 1 BY session_id, session_uid
 )
-WHERE customer_id IN {ids:Array(String)} AND status != 'merged'
+WHERE status != 'merged'
 ORDER BY started_at_ms DESC, session_id
 LIMIT ${RECENT_SESSIONS}
 ${ONE_CUSTOMER_SETTINGS}`;
