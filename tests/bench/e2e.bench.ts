@@ -181,7 +181,7 @@ export async function runE2eBench(o: E2eOptions): Promise<Record<string, unknown
   };
 
   // Fixed-rate phases, one per rate.
-  const poller = createFreshnessPoller(ch.client, 'journey', o.sampleEvery);
+  const poller = await createFreshnessPoller(ch.client, 'journey', o.sampleEvery);
   const offsetsOf = async (keys: TopicKey[]) => {
     const out: Record<string, Record<string, number>> = {};
     for (const k of keys) out[topics[k]] = Object.fromEntries((await admin.fetchTopicOffsets(topics[k])).map((p) => [p.partition, Number(p.high)]));
@@ -308,7 +308,7 @@ export async function runE2eBench(o: E2eOptions): Promise<Record<string, unknown
         partsRead: pollStats.partsRead,
         pollQueryMs: { ...distribution(pollStats.pollMs), totalSeconds: round(pollStats.pollMs.reduce((s, x) => s + x, 0) / 1000, 1) },
         method:
-          `per event: the sampled events are those with CRC32(messageId) % ${o.sampleEvery} = 0. Every ${POLL_EVERY_MS} ms (after the previous poll answered) the bench reads the parts of touchpoints it has not read yet for sampled rows; ` +
+          `per event: the sampled events are those with CRC32(messageId) % ${o.sampleEvery} = 0. Every ${POLL_EVERY_MS} ms (after the previous poll answered) the bench reads the parts it has not read yet of a small table that a materialized view fills with the sampled rows of each insert into touchpoints, in that insert (freshness.ts); ` +
           'an event’s freshness is the time the first poll that returned it answered, minus its received_at (an upper bound: it became queryable between the previous poll and this answer). ' +
           'After the load it polls until the pipeline has drained and nothing new turned up for 2 s, or the deadline. The sampled events the collector accepted are read from the touchpoints topic afterwards; ' +
           'percentiles are over every sampled event, and one never found (neverSeen) counts as slower than all found ones, so a percentile that lands on one is null.',
