@@ -13,7 +13,7 @@ import type { SessionizerConfig } from './core/sessions.js';
 import { AttributionPartition, type AttributionCounters, type AttributionOptions } from './attribution/attribution-partition.js';
 import { DEFAULT_CUSTOMER_BOUNDS, type BoundKind, type CustomerBounds } from './core/customer-bounds.js';
 import { SessionizerPartition } from './core/partition.js';
-import { CUSTOMER_STATE_HEADER_BYTES, decodeCustomerState, encodeCustomerState } from './customer-state.js';
+import { CUSTOMER_STATE_HEADER_BYTES, decodeCustomerState, encodeCustomerState, type CustomerStateParts } from './customer-state.js';
 import { StagesPartition, type StagesPartitionOptions } from './stages/processor.js';
 import { forgetCustomer } from './forget/forget-customer.js';
 import { touchpointIds } from '../platform/privacy/deletion-request.js';
@@ -27,6 +27,7 @@ import { decodeJourneyState, encodeJourneyState } from './stages/state-codec.js'
  * touchpoints partition's event-time watermark as seen here.
  */
 const WATERMARK_PREFIX = 'wm:';
+const NO_PARTS: CustomerStateParts = { sessions: null, journey: null, attribution: null };
 const NO_STAGES: readonly string[] = [];
 /**
  * The stages the touchpoint `messageId` made its customer enter: its own transitions, not those
@@ -411,10 +412,12 @@ export function createJourneyProcessor(
     restore(key, value) {
       if (forwards.restore(key, value) || barrier.restore(key, value)) return;
       if (key.startsWith(WATERMARK_PREFIX)) {
-        noteSource(Number(key.slice(WATERMARK_PREFIX.length)), Number(value.toString('utf8')));
+        // Never deleted: a source's watermark only moves on.
+        if (value !== null) noteSource(Number(key.slice(WATERMARK_PREFIX.length)), Number(value.toString('utf8')));
         return;
       }
-      const parts = decodeCustomerState(value);
+      // A tombstone (an evicted or deleted customer) removes every part; a later value replaces them all.
+      const parts = value === null ? NO_PARTS : decodeCustomerState(value);
       sessions.restore(key, parts.sessions);
       stages.restore(key, parts.journey);
       attribution?.restore(key, parts.attribution ?? null);

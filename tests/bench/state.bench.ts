@@ -20,6 +20,7 @@ import { SessionizerEnv } from '../../services/sessionizer/config.js';
 import { sessionizerConfig } from '../../services/sessionizer/core/sessions.js';
 import { createJourneyProcessor } from '../../services/sessionizer/journey-processor.js';
 import { sessionSettings } from '../../services/sessionizer/settings.js';
+import { APPLIED_OFFSET_KEY } from '../../services/platform/streams/changelog.js';
 import type { StateUpdate } from '../../services/platform/streams/stateful-handler.js';
 import { startServiceProcess, waitForOutput, type ServiceProcess } from '../support/processes.js';
 
@@ -123,7 +124,11 @@ async function fillChangelog(kafka: Kafka, topics: Topics, customers: number, en
     for (const chunk of customerStates(topics, customers, end)) {
       if (sample.length < SAMPLE) sample.push(...chunk);
       const updates: OutgoingRecord[] = chunk.map((u) => ({ topic: topics.journeyChangelog, key: u.key, value: u.value, partition: partitionOfHash(u.key, PARTITIONS) }));
-      for (let i = 0; i < updates.length; i += 2_000) await producer.send(updates.slice(i, i + 2_000));
+      // Each send ends, on every partition, with the applied-offset marker, as each flush of the
+      // journey step does (a restore holds a step's records until its marker). -1: no input
+      // offset applied, so the probes (offset 0 on) are processed.
+      const markers = Array.from({ length: PARTITIONS }, (_, partition): OutgoingRecord => ({ topic: topics.journeyChangelog, key: APPLIED_OFFSET_KEY, value: Buffer.from('-1'), partition }));
+      for (let i = 0; i < updates.length; i += 2_000) await producer.send([...updates.slice(i, i + 2_000), ...markers]);
       records += updates.length;
       for (const u of chunk) bytes += u.value?.length ?? 0;
       if ((records / CHUNK) % 8 < 1) log(`state: ${records} records of ${customers} customers in the changelog`);
@@ -245,7 +250,8 @@ async function startAndRestore(kafka: Kafka, o: StateBenchOptions, topics: Topic
     startToProcessingSeconds: (processingAt - started) / 1000,
     restoreMs: restores.map((l) => Number(l.ms)),
     readMs: restores.map((l) => Number(l.readMs)),
-    keys: restores.reduce((n, l) => n + Number(l.keys), 0),
+    /** Values the restore applied (each customer's one value, and the source watermarks). */
+    keys: restores.reduce((n, l) => n + Number(l.values), 0),
   };
 }
 
@@ -327,7 +333,7 @@ export async function runStateBench(o: StateBenchOptions): Promise<unknown> {
       );
       const rssJoiner = await settledRssMb(joiner.child.pid!);
       const restored = logLines(joiner, 'partition restored');
-      joined = { partitions: restored.map((l) => Number((l.tp as { partition: number }).partition)).sort(), keys: restored.reduce((n, l) => n + Number(l.keys), 0), rssMb: Math.round(rssJoiner) };
+      joined = { partitions: restored.map((l) => Number((l.tp as { partition: number }).partition)).sort(), keys: restored.reduce((n, l) => n + Number(l.values), 0), rssMb: Math.round(rssJoiner) };
     } finally {
       joiner.child.kill('SIGTERM');
       await joiner.exited;

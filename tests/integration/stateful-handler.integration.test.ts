@@ -33,7 +33,7 @@ function countingProcessor(outTopic: string): PartitionProcessor & { counts: Map
   const dirty = new Set<string>();
   return {
     counts,
-    restore: (key, value) => void counts.set(key, Number(value.toString())),
+    restore: (key, value) => void (value === null ? counts.delete(key) : counts.set(key, Number(value.toString()))),
     process(message: KafkaMessage): OutgoingRecord[] {
       const key = message.key!.toString();
       const n = (counts.get(key) ?? 0) + 1;

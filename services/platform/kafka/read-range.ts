@@ -61,8 +61,8 @@ export async function readPartitionRange(
     await cluster.addTargetTopic(topic);
     let offset = from;
     let emptyAt: bigint | null = null;
-    /** One fetch at `offset`; a retry first refreshes the metadata (the leader may have moved). */
-    const fetchAt = async (attempt: number): Promise<KafkaMessage[]> => {
+    /** One fetch at `at`; a retry first refreshes the metadata (the leader may have moved). */
+    const fetchAt = async (at: bigint, attempt: number): Promise<KafkaMessage[]> => {
       if (attempt > 0) await cluster.refreshMetadata().catch(() => undefined);
       const leader = Object.keys(cluster.findLeaderForPartitions(topic, [partition]))[0];
       if (leader === undefined) throw new Error(`no leader for ${topic}[${partition}]`);
@@ -73,17 +73,30 @@ export async function readPartitionRange(
         maxWaitTime: 100,
         minBytes: 1,
         maxBytes,
-        topics: [{ topic, partitions: [{ partition, fetchOffset: offset.toString(), maxBytes }] }],
+        topics: [{ topic, partitions: [{ partition, fetchOffset: at.toString(), maxBytes }] }],
       });
       return response.responses[0]?.partitions[0]?.messages ?? [];
     };
     const fetchPolicy: RetryPolicy = { delayMs: ({ attempt }) => (attempt + 1 >= ATTEMPTS ? null : backoffMs(attempt, FETCH_BACKOFF, Math.random)), sleep: sleepMs };
+    const fetchWithRetries = (at: bigint) =>
+      retry((attempt) => fetchAt(at, attempt), fetchPolicy).catch((error: unknown) => {
+        throw new Error(`reading ${topic}[${partition}] at ${at} failed: ${(error as Error).message}`, { cause: error });
+      });
+    /**
+     * The next fetch goes out as soon as a response is in, before its records are handed on, so
+     * the broker reads while this process decodes and applies: at most two responses are held.
+     */
+    let ahead: { at: bigint; messages: Promise<KafkaMessage[]> } | null = null;
     while (offset < to) {
       let messages: KafkaMessage[];
-      try {
-        messages = await retry(fetchAt, fetchPolicy);
-      } catch (error) {
-        throw new Error(`reading ${topic}[${partition}] at ${offset} failed: ${(error as Error).message}`, { cause: error });
+      if (ahead !== null && ahead.at === offset) messages = await ahead.messages;
+      else messages = await fetchWithRetries(offset);
+      ahead = null;
+      const lastAt: bigint = messages.length > 0 ? BigInt(messages[messages.length - 1]!.offset) + 1n : offset;
+      if (lastAt > offset && lastAt < to) {
+        const next = fetchWithRetries(lastAt);
+        next.catch(() => undefined); // not awaited if the records end differently; awaited (and thrown) if used
+        ahead = { at: lastAt, messages: next };
       }
       const before = offset;
       for (const m of messages) {
@@ -104,6 +117,7 @@ export async function readPartitionRange(
         else emptyAt = offset;
       }
     }
+    // A fetch still out when the range ended early is left to finish; its result is dropped.
   } finally {
     await cluster.disconnect().catch(() => undefined);
   }

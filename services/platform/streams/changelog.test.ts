@@ -5,33 +5,49 @@ import { APPLIED_OFFSET_KEY, ChangelogFold } from './changelog.js';
 
 const b = (s: string) => Buffer.from(s);
 const marker = (offset: number): [string, Buffer] => [APPLIED_OFFSET_KEY, b(String(offset))];
-const fold = (records: Array<[string, Buffer | null]>, base = new Map<string, Buffer>()) => {
-  const f = new ChangelogFold(base);
-  for (const [k, v] of records) f.add(k, v);
+/** Folds `records` (changelog offsets 0, 1, …; `base`: a local copy's, before them) as a restore does, into a map. */
+const fold = (records: Array<[string, Buffer | null]>, base: Array<[string, Buffer | null]> = []) => {
+  const entries = new Map<string, string>();
+  const f = new ChangelogFold({ committed: (k, v) => (k === APPLIED_OFFSET_KEY ? undefined : v === null ? entries.delete(k) : entries.set(k, v.toString())) });
+  for (const [k, v] of base) f.add(k, v, null);
+  records.forEach(([k, v], i) => f.add(k, v, BigInt(i)));
   const out = f.finish();
-  return { entries: Object.fromEntries([...out.entries].map(([k, v]) => [k, v.toString()])), applied: out.appliedOffset, rollback: Object.fromEntries([...out.rollback].map(([k, v]) => [k, v?.toString() ?? null])) };
+  return { entries: Object.fromEntries(entries), applied: out.appliedOffset, rollback: out.rollback, lastMarkerAt: out.lastMarkerAt };
 };
 
 describe('changelog fold: the applied-offset marker commits a step', () => {
   it('takes every step that ends with its marker', () => {
-    expect(fold([['a', b('1')], marker(10), ['a', b('2')], ['b', b('x')], marker(20), ['b', null], marker(30)])).toEqual({ entries: { a: '2' }, applied: 30n, rollback: {} });
+    expect(fold([['a', b('1')], marker(10), ['a', b('2')], ['b', b('x')], marker(20), ['b', null], marker(30)])).toEqual({ entries: { a: '2' }, applied: 30n, rollback: [], lastMarkerAt: 6n });
   });
 
-  it('leaves out a step that did not reach its marker, and says what to write back', () => {
+  it('leaves out a step that did not reach its marker, and names its keys for the committed values to be written back', () => {
     // Step 2 was split into appends and only the first arrived: a and c are ahead of offset 10.
     const out = fold([['a', b('1')], ['b', b('1')], marker(10), ['a', b('2')], ['c', b('2')]]);
-    expect(out).toEqual({ entries: { a: '1', b: '1' }, applied: 10n, rollback: { a: '1', c: null } });
+    expect(out).toEqual({ entries: { a: '1', b: '1' }, applied: 10n, rollback: ['a', 'c'], lastMarkerAt: 2n });
   });
 
   it('a rollback written before the next marker supersedes the abandoned values', () => {
     const out = fold([['a', b('1')], marker(10), ['a', b('abandoned')], ['a', b('1')], ['b', b('3')], marker(12)]);
-    expect(out).toEqual({ entries: { a: '1', b: '3' }, applied: 12n, rollback: {} });
+    expect(out).toEqual({ entries: { a: '1', b: '3' }, applied: 12n, rollback: [], lastMarkerAt: 5n });
   });
 
   it('continues from a local copy (its marker included), and takes a changelog without markers whole', () => {
-    const base = new Map([['a', b('1')], marker(10)]);
-    expect(fold([['a', b('2')]], base)).toEqual({ entries: { a: '1' }, applied: 10n, rollback: { a: '1' } });
-    expect(fold([['a', b('1')], ['b', b('2')]])).toEqual({ entries: { a: '1', b: '2' }, applied: null, rollback: {} });
+    expect(fold([['a', b('2')]], [['a', b('1')], marker(10)])).toEqual({ entries: { a: '1' }, applied: 10n, rollback: ['a'], lastMarkerAt: null });
+    expect(fold([['a', b('1')], ['b', b('2')]])).toEqual({ entries: { a: '1', b: '2' }, applied: null, rollback: [], lastMarkerAt: null });
+  });
+
+  it('passes each value on as soon as it is committed, holding back only the records after a marker', () => {
+    const seen: string[] = [];
+    const f = new ChangelogFold({ committed: (k, v) => seen.push(`${k}=${v?.toString() ?? 'null'}`) });
+    // Before any marker a record is committed either way (by a later marker, or as a changelog taken whole).
+    f.add('a', b('1'), 0n);
+    f.add('b', null, 1n);
+    expect(seen).toEqual(['a=1', 'b=null']);
+    f.add(...marker(7), 2n);
+    f.add('a', b('2'), 3n);
+    expect(seen).toEqual(['a=1', 'b=null', `${APPLIED_OFFSET_KEY}=7`]);
+    f.add(...marker(8), 4n);
+    expect(seen).toEqual(['a=1', 'b=null', `${APPLIED_OFFSET_KEY}=7`, 'a=2', `${APPLIED_OFFSET_KEY}=8`]);
   });
 });
 

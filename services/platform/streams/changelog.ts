@@ -1,17 +1,27 @@
 import type { Kafka } from 'kafkajs';
 import { readPartitionRange } from '../kafka/read-range.js';
 import type { Logger } from '../logging/logger.js';
-import type { LoadedState } from './local-state-log.js';
+import type { LocalStateLog, StateCopyWriter } from './local-state-log.js';
 
 /** The key under which a partition's changelog records the last input offset its state includes. */
 export const APPLIED_OFFSET_KEY = '__applied_offset__';
 
+/**
+ * Takes a key's committed value as a restore reads it, replacing any before; null: the key holds
+ * nothing now (a tombstone). The value is a view into a buffer the restore drops right after (a
+ * fetch response, the local copy's file): whatever is kept must be copied, or it would keep the
+ * whole buffer alive.
+ */
+export type RestoreSink = (key: string, value: Buffer | null) => void;
+
 export interface RestoredPartition {
-  /** Latest committed value per key (tombstoned keys are absent). */
-  entries: Map<string, Buffer>;
+  /** Values handed to the sink (a key written several times counts each time). */
+  values: number;
+  /** Tombstones handed to the sink. */
+  tombstones: number;
   /**
    * Keys written after the last applied-offset marker (a step whose append took several requests
-   * and did not finish), with their committed values (null: none). Not in `entries`' newer form: the
+   * and did not finish), with their committed values (null: none). Never handed to the sink: the
    * next append must write these values first, so the abandoned ones are superseded (see
    * ChangelogFold).
    */
@@ -28,95 +38,150 @@ export interface RestoredPartition {
 }
 
 /**
- * Reads one partition of a compacted changelog to its current end (readPartitionRange), keeping
- * the latest value per key and the applied-offset marker. With a usable local copy (one that is
- * not past the changelog's end nor before its start, i.e. of this topic's incarnation), reads only
- * the records after it; otherwise from the first offset.
+ * Fetch size of a restore: it reads to the end at once, so a large fetch is fewer round trips and
+ * record batches decoded per call; a value handed on is copied by the sink, so a response is
+ * dropped as soon as its records are applied (at most two are held per partition, read-range.ts).
  */
-export async function restorePartition(
+const RESTORE_FETCH_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Restores one partition of a compacted changelog as it reads it: each committed value goes to
+ * `apply` at once (a later one of the same key replaces it, a tombstone deletes), so no map of the
+ * partition's values is built beside the state. Reads the local copy (`localCopy`, when it is not
+ * past the changelog's end nor before its start, i.e. of this topic's incarnation) and then only
+ * the records after it; otherwise the changelog from its first offset, writing a new copy as it
+ * goes. The committed records read from Kafka go to the copy too (it is never ahead of the topic);
+ * when the changelog ends with an unfinished step (rollback) the new copy is abandoned, and the
+ * caller discards the copy.
+ */
+export async function restoreChangelog(
   kafka: Kafka,
   topic: string,
   partition: number,
   logger: Logger,
-  now: () => number = Date.now,
-  localCopy: LoadedState | null = null,
+  o: { apply: RestoreSink; now?: () => number; localCopy?: LocalStateLog | null },
 ): Promise<RestoredPartition> {
+  const now = o.now ?? Date.now;
   const started = now();
   const admin = kafka.admin();
   await admin.connect();
   const offsets = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
-  const info = offsets.find((o) => o.partition === partition);
+  const info = offsets.find((x) => x.partition === partition);
   const end = BigInt(info?.high ?? '0');
   const low = BigInt(info?.low ?? '0');
-  const usable = localCopy !== null && localCopy.nextOffset >= low && localCopy.nextOffset <= end;
-  if (localCopy !== null && !usable) logger.warn({ topic, partition, copy: localCopy.nextOffset.toString(), low: low.toString(), end: end.toString() }, 'local state copy does not fit the changelog; reading it whole');
-  const fold = new ChangelogFold(usable ? localCopy.entries : new Map<string, Buffer>());
-  const from = usable ? localCopy.nextOffset : low;
+  const fits = (copyOffset: bigint) => copyOffset >= low && copyOffset <= end;
+  let values = 0;
+  let tombstones = 0;
+  let writer: StateCopyWriter | null = null;
+  const fold = new ChangelogFold({
+    committed(key, value) {
+      writer?.add(key, value);
+      if (key === APPLIED_OFFSET_KEY) return;
+      if (value === null) tombstones++;
+      else values++;
+      o.apply(key, value);
+    },
+    marker(at) {
+      if (at !== null) writer?.commit(at + 1n);
+    },
+  });
+  const copy = o.localCopy ?? null;
+  const copyOffset = copy?.replay(fits, (key, value) => fold.add(key, value, null)) ?? null;
+  const usable = copyOffset !== null && fits(copyOffset);
+  if (copyOffset !== null && !usable) logger.warn({ topic, partition, copy: copyOffset.toString(), low: low.toString(), end: end.toString() }, 'local state copy does not fit the changelog; reading it whole');
+  const from = usable ? copyOffset : low;
+  writer = copy?.writer(usable ? 'append' : 'fresh') ?? null;
   let records = 0;
-  if (end > from) {
-    records = await readPartitionRange(kafka, { topic, partition, from, to: end }, (m) => fold.add(m.key?.toString('utf8') ?? '', m.value));
+  let kept: ReturnType<ChangelogFold['finish']>;
+  try {
+    if (end > from) {
+      records = await readPartitionRange(kafka, { topic, partition, from, to: end, maxBytesPerPartition: RESTORE_FETCH_BYTES }, (m) =>
+        fold.add(m.key?.toString('utf8') ?? '', m.value, BigInt(m.offset)),
+      );
+    }
+    kept = fold.finish();
+    if (kept.rollback.length === 0) writer?.finish(end);
+    else writer?.abandon();
+  } catch (error) {
+    writer?.abandon();
+    throw error;
   }
-  const { entries, appliedOffset, rollback } = fold.finish();
+  const rollback = new Map<string, Buffer | null>();
+  if (kept.rollback.length > 0) {
+    // Rare (a split step cut by a crash): the committed values of its keys are read again, from
+    // what came before the last marker, rather than keeping every value for the case.
+    for (const key of kept.rollback) rollback.set(key, null);
+    const take = (key: string, value: Buffer | null) => {
+      if (rollback.has(key)) rollback.set(key, value === null ? null : Buffer.from(value));
+    };
+    if (usable) copy!.replay(fits, take);
+    if (kept.lastMarkerAt !== null) await readPartitionRange(kafka, { topic, partition, from, to: kept.lastMarkerAt + 1n }, (m) => take(m.key?.toString('utf8') ?? '', m.value));
+    logger.warn({ topic, partition, keys: rollback.size }, 'changelog ends with an unfinished step: its state is rolled back to the last applied-offset marker');
+  }
   const ms = now() - started;
-  if (rollback.size > 0) logger.warn({ topic, partition, keys: rollback.size }, 'changelog ends with an unfinished step: its state is rolled back to the last applied-offset marker');
-  logger.info({ topic, partition, keys: entries.size, records, fromLocalCopy: usable, ms }, 'state restored');
-  return { entries, appliedOffset, rollback, records, end, fromLocalCopy: usable, ms };
+  logger.info({ topic, partition, values, tombstones, records, fromLocalCopy: usable, ms }, 'state restored');
+  return { values, tombstones, appliedOffset: kept.appliedOffset, rollback, records, end, fromLocalCopy: usable, ms };
 }
 
 /**
- * Folds changelog records, in offset order, into the committed state. The applied-offset marker is
- * the commit record of a step: every append carries one, last. A step too large for one request
- * goes as several appends with the marker only in the last (stateful-handler.ts), so records after
- * the last marker belong to a step that did not finish: their inputs will be processed again, and
- * applying them would apply those inputs twice. They are left out, and reported as `rollback` (the
- * committed value of each such key) for the next append to write first: once a later marker
- * follows, the abandoned values would otherwise count as committed. A changelog without any marker
- * (never committed an input) is taken whole.
+ * A whole partition of a compacted changelog as a map of its latest values (the values copied):
+ * for a changelog of a few keys (the alerter's); a per-customer state restores through
+ * `restoreChangelog` straight into its store.
+ */
+export async function restorePartition(kafka: Kafka, topic: string, partition: number, logger: Logger, now: () => number = Date.now): Promise<RestoredPartition & { entries: Map<string, Buffer> }> {
+  const entries = new Map<string, Buffer>();
+  const apply: RestoreSink = (key, value) => (value === null ? entries.delete(key) : entries.set(key, Buffer.from(value)));
+  return { ...(await restoreChangelog(kafka, topic, partition, logger, { apply, now })), entries };
+}
+
+/**
+ * Folds changelog records, in offset order, into the committed state, passing each committed record
+ * on as soon as it is known to be committed. The applied-offset marker is the commit record of a
+ * step: every append carries one, last. A step too large for one request goes as several appends
+ * with the marker only in the last (stateful-handler.ts), so records after the last marker belong
+ * to a step that did not finish: their inputs will be processed again, and applying them would
+ * apply those inputs twice. They are left out, and reported as `rollback` (their keys) for the next
+ * append to write the committed values first: once a later marker follows, the abandoned values
+ * would otherwise count as committed. A changelog without any marker (never committed an input) is
+ * taken whole.
+ *
+ * So only records after a marker wait (one step's, until the next marker): before the first marker
+ * every record is committed either way (by that marker, or as a changelog taken whole), and is
+ * passed on at once.
  */
 export class ChangelogFold {
   private readonly pending = new Map<string, Buffer | null>();
   private appliedOffset: bigint | null = null;
   private marked = false;
+  private lastMarkerAt: bigint | null = null;
 
-  /** `base`: a committed state (a local copy, marker included). */
-  constructor(private readonly entries: Map<string, Buffer>) {
-    const marker = entries.get(APPLIED_OFFSET_KEY);
-    if (marker !== undefined) {
-      this.appliedOffset = BigInt(marker.toString('utf8'));
-      this.marked = true;
-      entries.delete(APPLIED_OFFSET_KEY);
-    }
-  }
+  /**
+   * `committed`: each committed record in offset order, markers included (a local copy keeps them);
+   * `marker`: after each marker's step was passed on, with the marker's changelog offset (null: a
+   * local copy's).
+   */
+  constructor(private readonly out: { committed(key: string, value: Buffer | null): void; marker?(at: bigint | null): void }) {}
 
-  add(key: string, value: Buffer | null): void {
+  /** One record; `at` is its changelog offset (null: from a local copy). */
+  add(key: string, value: Buffer | null, at: bigint | null): void {
     if (key !== APPLIED_OFFSET_KEY) {
-      this.pending.set(key, value);
+      if (!this.marked) this.out.committed(key, value);
+      else this.pending.set(key, value);
       return;
     }
+    for (const [k, v] of this.pending) this.out.committed(k, v);
+    this.pending.clear();
     this.marked = true;
     this.appliedOffset = value ? BigInt(value.toString('utf8')) : null;
-    this.commitPending();
+    this.lastMarkerAt = at;
+    this.out.committed(key, value);
+    this.out.marker?.(at);
   }
 
-  finish(): { entries: Map<string, Buffer>; appliedOffset: bigint | null; rollback: Map<string, Buffer | null> } {
-    const rollback = new Map<string, Buffer | null>();
-    if (!this.marked) this.commitPending();
-    for (const key of this.pending.keys()) rollback.set(key, this.entries.get(key) ?? null);
+  /** Keys of the unfinished step (passed on never), the last marker's offsets. */
+  finish(): { appliedOffset: bigint | null; rollback: string[]; lastMarkerAt: bigint | null } {
+    const rollback = [...this.pending.keys()];
     this.pending.clear();
-    return { entries: this.entries, appliedOffset: this.appliedOffset, rollback };
+    return { appliedOffset: this.appliedOffset, rollback, lastMarkerAt: this.lastMarkerAt };
   }
-
-  private commitPending(): void {
-    for (const [key, value] of this.pending) {
-      if (value === null) this.entries.delete(key);
-      else this.entries.set(key, value);
-    }
-    this.pending.clear();
-  }
-}
-
-/** The state as changelog entries again, marker included (what a local copy holds). */
-export function* changelogEntries(restored: Pick<RestoredPartition, 'entries' | 'appliedOffset'>): Iterable<[string, Buffer]> {
-  yield* restored.entries;
-  if (restored.appliedOffset !== null) yield [APPLIED_OFFSET_KEY, Buffer.from(restored.appliedOffset.toString())];
 }

@@ -32,47 +32,114 @@ export interface LoadedState {
 export interface LocalStateLog {
   load(): LoadedState | null;
   append(entries: readonly LogEntry[], nextOffset: bigint): void;
-  /** Replaces the file with one frame holding `entries` (the compacted copy after a restore). */
+  /**
+   * Streams the copy's entries in order (null: a tombstone) to `onEntry`, without folding them in
+   * memory first, if `accept` takes the offset the copy reaches (it is checked first); a value is a
+   * view into the file's bytes, to be copied if kept. Returns that offset (the topic is read from
+   * there), or null when there is no copy. A torn end is cut off, as by `load`.
+   */
+  replay(accept: (nextOffset: bigint) => boolean, onEntry: (key: string, value: Buffer | null) => void): bigint | null;
+  /** Replaces the file with one frame holding `entries`. */
   rewrite(entries: Iterable<[string, Buffer]>, nextOffset: bigint): void;
+  /**
+   * Writes a copy as a restore reads it, in frames of about a MiB: `fresh` builds a new file beside
+   * this one and puts it in place at `finish` (until then the old one stays); `append` adds frames
+   * to this one (after a `replay`, the restore's tail).
+   */
+  writer(mode: 'fresh' | 'append'): StateCopyWriter;
   /** Deletes the copy; the next restore reads the whole topic. Appends are ignored from now on. */
   discard(): void;
   /** Releases the file for another owner (a revoked partition, a stopping service). */
   close(): void;
 }
 
+/** A copy being written by a restore; every method does nothing once the copy is discarded. */
+export interface StateCopyWriter {
+  /** One committed entry (null: a tombstone), copied at once. */
+  add(key: string, value: Uint8Array | null): void;
+  /** Everything added so far is the topic's state up to `nextOffset`: a frame may end here. */
+  commit(nextOffset: bigint): void;
+  /** Writes the rest as the state up to `nextOffset`; a fresh copy takes the file's place. */
+  finish(nextOffset: bigint): void;
+  /** Drops a fresh copy unfinished (the file stays as it was). */
+  abandon(): void;
+}
+
 /** Where a service keeps its local copies: DATA_DIR/state (broker.sh clears it when it formats a new broker). */
 export const localStateDir = (dataDir: string): string => join(dataDir, 'state');
 
 const FRAME_HEADER = 8;
+/** A restore's copy is written in frames of about this size (one write each). */
+const WRITER_FRAME_BYTES = 1024 * 1024;
 /** Below this, a file is never compacted: a restore reads a few MiB in milliseconds. */
 const COMPACT_FLOOR_BYTES = 64 * 1024 * 1024;
 
-export function encodeFrame(entries: Iterable<LogEntry>, nextOffset: bigint): Buffer {
-  const parts: Buffer[] = [];
-  let count = 0;
-  for (const e of entries) {
-    const key = Buffer.from(e.key, 'utf8');
-    const head = Buffer.allocUnsafe(8);
-    head.writeUInt32BE(key.length, 0);
-    parts.push(head.subarray(0, 4), key);
-    head.writeInt32BE(e.value === null ? -1 : e.value.length, 4);
-    parts.push(head.subarray(4, 8));
-    if (e.value !== null) parts.push(e.value);
-    count++;
+/**
+ * Builds one frame from entries added one at a time, each copied in as it is added (so a value
+ * that is a view into a larger buffer, a consumer's fetch, is not kept), into one growing buffer:
+ * no allocation per entry.
+ */
+export class FrameBuilder {
+  private bytes = Buffer.allocUnsafe(64 * 1024);
+  private pos = FRAME_HEADER + 12;
+  private count = 0;
+
+  add(key: string, value: Uint8Array | null): void {
+    this.reserve(8 + Buffer.byteLength(key, 'utf8') + (value?.length ?? 0));
+    const keyLength = this.bytes.write(key, this.pos + 4, 'utf8');
+    this.bytes.writeUInt32BE(keyLength, this.pos);
+    this.pos += 4 + keyLength;
+    this.bytes.writeInt32BE(value === null ? -1 : value.length, this.pos);
+    this.pos += 4;
+    if (value !== null) {
+      this.bytes.set(value, this.pos);
+      this.pos += value.length;
+    }
+    this.count++;
   }
-  const prefix = Buffer.allocUnsafe(12);
-  prefix.writeBigInt64BE(nextOffset, 0);
-  prefix.writeUInt32BE(count, 8);
-  const payload = Buffer.concat([prefix, ...parts]);
-  const header = Buffer.allocUnsafe(FRAME_HEADER);
-  header.writeUInt32BE(payload.length, 0);
-  header.writeUInt32BE(crc32(payload), 4);
-  return Buffer.concat([header, payload]);
+
+  /** Bytes the frame would take now. */
+  get size(): number {
+    return this.pos;
+  }
+
+  get entries(): number {
+    return this.count;
+  }
+
+  /** The frame (a copy) of everything added, and starts empty again. */
+  take(nextOffset: bigint): Buffer {
+    const payload = this.bytes.subarray(FRAME_HEADER, this.pos);
+    payload.writeBigInt64BE(nextOffset, 0);
+    payload.writeUInt32BE(this.count, 8);
+    this.bytes.writeUInt32BE(payload.length, 0);
+    this.bytes.writeUInt32BE(crc32(payload), 4);
+    const frame = Buffer.from(this.bytes.subarray(0, this.pos));
+    this.pos = FRAME_HEADER + 12;
+    this.count = 0;
+    return frame;
+  }
+
+  private reserve(n: number): void {
+    if (this.pos + n <= this.bytes.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(2 * this.bytes.length, this.pos + n));
+    this.bytes.copy(grown, 0, 0, this.pos);
+    this.bytes = grown;
+  }
 }
 
-/** Folds every intact frame of `bytes`; `validBytes` is where the first torn or corrupt frame starts. */
-export function decodeFrames(bytes: Buffer): { entries: Map<string, Buffer>; nextOffset: bigint | null; validBytes: number } {
-  const entries = new Map<string, Buffer>();
+export function encodeFrame(entries: Iterable<LogEntry>, nextOffset: bigint): Buffer {
+  const frame = new FrameBuilder();
+  for (const e of entries) frame.add(e.key, e.value);
+  return frame.take(nextOffset);
+}
+
+/**
+ * Calls `onEntry` for every entry of every intact frame of `bytes`, in order (null: a tombstone);
+ * the value is a view into `bytes`. Returns the offset after the last intact frame (null: none)
+ * and where the first torn or corrupt frame starts.
+ */
+export function forEachFrameEntry(bytes: Buffer, onEntry: (key: string, value: Buffer | null) => void): { nextOffset: bigint | null; validBytes: number } {
   let nextOffset: bigint | null = null;
   let at = 0;
   while (at + FRAME_HEADER <= bytes.length) {
@@ -90,17 +157,24 @@ export function decodeFrames(bytes: Buffer): { entries: Map<string, Buffer>; nex
       p += 4 + keyLength;
       const valueLength = payload.readInt32BE(p);
       p += 4;
-      if (valueLength < 0) entries.delete(key);
+      if (valueLength < 0) onEntry(key, null);
       else {
-        // A copy: the file's buffer is dropped after loading, the values live on in the state.
-        entries.set(key, Buffer.from(payload.subarray(p, p + valueLength)));
+        onEntry(key, payload.subarray(p, p + valueLength));
         p += valueLength;
       }
     }
     nextOffset = frameOffset;
     at = end;
   }
-  return { entries, nextOffset, validBytes: at };
+  return { nextOffset, validBytes: at };
+}
+
+/** Folds every intact frame of `bytes`; `validBytes` is where the first torn or corrupt frame starts. */
+export function decodeFrames(bytes: Buffer): { entries: Map<string, Buffer>; nextOffset: bigint | null; validBytes: number } {
+  const entries = new Map<string, Buffer>();
+  // A copy of each value: the file's buffer is dropped after loading, the values live on in the state.
+  const { nextOffset, validBytes } = forEachFrameEntry(bytes, (key, value) => (value === null ? entries.delete(key) : entries.set(key, Buffer.from(value))));
+  return { entries, nextOffset, validBytes };
 }
 
 /**
@@ -163,7 +237,8 @@ export function openLocalStateLog(path: string, logger: Logger): LocalStateLog |
       fail(err, 'rewrite');
     }
   };
-  const load = (): LoadedState | null => {
+  /** Reads the file through `read` (a fold of its frames), cutting off a torn end; null: no copy. */
+  const readCopy = <T extends { nextOffset: bigint | null; validBytes: number }>(read: (raw: Buffer) => T): T | null => {
     if (disabled) return null;
     try {
       let raw: Buffer;
@@ -172,7 +247,7 @@ export function openLocalStateLog(path: string, logger: Logger): LocalStateLog |
       } catch {
         return null; // no copy yet
       }
-      const folded = decodeFrames(raw);
+      const folded = read(raw);
       if (folded.nextOffset === null) return null;
       if (folded.validBytes < raw.length) {
         const descriptor = openForAppend();
@@ -180,15 +255,79 @@ export function openLocalStateLog(path: string, logger: Logger): LocalStateLog |
         logger.warn({ path, cut: raw.length - folded.validBytes }, 'local state copy ended in a torn frame; cut off');
       }
       bytes = compactedBytes = folded.validBytes;
-      return { entries: folded.entries, nextOffset: folded.nextOffset, bytes: folded.validBytes };
+      return folded;
     } catch (err) {
       fail(err, 'load');
       return null;
     }
   };
+  const load = (): LoadedState | null => {
+    const folded = readCopy(decodeFrames);
+    return folded === null ? null : { entries: folded.entries, nextOffset: folded.nextOffset!, bytes: folded.validBytes };
+  };
+  /** Bounded: a copy that has grown well past its last compacted size is folded and rewritten. */
+  const compactIfGrown = () => {
+    if (bytes <= Math.max(COMPACT_FLOOR_BYTES, 2 * compactedBytes)) return;
+    closeFd();
+    const folded = decodeFrames(readFileSync(path));
+    if (folded.nextOffset !== null) rewrite(folded.entries, folded.nextOffset);
+  };
+  const writer = (mode: 'fresh' | 'append'): StateCopyWriter => {
+    const frame = new FrameBuilder();
+    const tmp = `${path}.tmp`;
+    let target: number | null = null;
+    let written = 0;
+    const guard = (what: string, act: () => void) => {
+      if (disabled) return;
+      try {
+        act();
+      } catch (err) {
+        if (target !== null) closeSync(target);
+        target = null;
+        fail(err, what);
+      }
+    };
+    const write = (nextOffset: bigint) => {
+      const bytesOfFrame = frame.take(nextOffset);
+      if (mode === 'append') {
+        writeSync(openForAppend(), bytesOfFrame);
+        bytes += bytesOfFrame.length;
+      } else {
+        target ??= openSync(tmp, 'w');
+        writeSync(target, bytesOfFrame);
+      }
+      written += bytesOfFrame.length;
+    };
+    return {
+      add: (key, value) => guard('write', () => frame.add(key, value)),
+      commit: (nextOffset) => guard('write', () => (frame.size >= WRITER_FRAME_BYTES ? write(nextOffset) : undefined)),
+      finish: (nextOffset) =>
+        guard(mode === 'fresh' ? 'rewrite' : 'append', () => {
+          if (frame.entries > 0 || (mode === 'fresh' && written === 0)) write(nextOffset);
+          if (mode === 'append') return compactIfGrown();
+          closeSync(target!);
+          target = null;
+          closeFd();
+          renameSync(tmp, path);
+          bytes = compactedBytes = written;
+        }),
+      abandon: () => {
+        if (target !== null) closeSync(target);
+        target = null;
+        if (mode === 'fresh') rmSync(tmp, { force: true });
+      },
+    };
+  };
 
   return {
     load,
+    replay: (accept, onEntry) =>
+      readCopy((raw) => {
+        const scan = forEachFrameEntry(raw, () => {});
+        if (scan.nextOffset !== null && accept(scan.nextOffset)) forEachFrameEntry(raw.subarray(0, scan.validBytes), onEntry);
+        return scan;
+      })?.nextOffset ?? null,
+    writer,
     append(entries, nextOffset) {
       if (disabled || entries.length === 0) return;
       try {
@@ -196,12 +335,7 @@ export function openLocalStateLog(path: string, logger: Logger): LocalStateLog |
         const descriptor = openForAppend();
         writeSync(descriptor, frame);
         bytes += frame.length;
-        // Bounded: a copy that has grown well past its last compacted size is folded and rewritten.
-        if (bytes > Math.max(COMPACT_FLOOR_BYTES, 2 * compactedBytes)) {
-          closeFd();
-          const folded = decodeFrames(readFileSync(path));
-          if (folded.nextOffset !== null) rewrite(folded.entries, folded.nextOffset);
-        }
+        compactIfGrown();
       } catch (err) {
         fail(err, 'append');
       }

@@ -182,10 +182,14 @@ export class MergeBarrier {
     return out;
   }
 
-  /** Takes a changelog entry if it is one of ours. */
-  restore(key: string, value: Buffer): boolean {
+  /** Takes a changelog entry if it is one of ours (null: a tombstone, the wait is over). */
+  restore(key: string, value: Buffer | null): boolean {
     if (this.imported.restore(key, value)) return true;
     if (!key.startsWith(PREFIX)) return false;
+    if (value === null) {
+      this.waits.delete(key.slice(PREFIX.length));
+      return true;
+    }
     // Records written before `began` existed carry the start as `since`.
     const parsed = JSON.parse(value.toString('utf8')) as { pending: string[]; held: string[]; began?: number; since?: number };
     const held = parsed.held.map((b) => Buffer.from(b, 'base64'));

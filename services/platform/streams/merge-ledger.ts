@@ -86,9 +86,13 @@ export class MergeLedger {
     return idle.length;
   }
 
-  /** Takes a changelog entry if it is one of ours. */
-  restore(key: string, value: Buffer): boolean {
+  /** Takes a changelog entry if it is one of ours (null: a tombstone, the entry is gone). */
+  restore(key: string, value: Buffer | null): boolean {
     if (!key.startsWith(this.prefix)) return false;
+    if (value === null) {
+      this.entries.delete(key.slice(this.prefix.length));
+      return true;
+    }
     const text = value.toString('utf8');
     const cut = text.lastIndexOf(TIME_SEPARATOR);
     const entry = cut < 0 ? { survivor: text, at: Number.NaN } : { survivor: text.slice(0, cut), at: Number(text.slice(cut + 1)) };

@@ -3,7 +3,7 @@ import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { CommitPoint, PartitionBatch, PartitionControl, PartitionHandler, TopicPartition } from '../kafka/consumer.js';
 import { appendEndKey, chunkBySize, MAX_REQUEST_BYTES, recordBytes, type AppendEnds, type OutgoingRecord, type RecordProducer } from '../kafka/producer.js';
 import type { Logger } from '../logging/logger.js';
-import { APPLIED_OFFSET_KEY, changelogEntries, restorePartition } from './changelog.js';
+import { APPLIED_OFFSET_KEY, restoreChangelog } from './changelog.js';
 import { openLocalStateLog, type LocalStateLog } from './local-state-log.js';
 
 /** One key's state as it goes to the changelog; null is a tombstone (the key holds nothing now). */
@@ -17,7 +17,12 @@ export interface StateUpdate {
  * order, returns the records they cause, and reports which keys' state changed.
  */
 export interface PartitionProcessor {
-  restore(key: string, value: Buffer): void;
+  /**
+   * A key's committed value from the changelog, in changelog order while the partition restores:
+   * it replaces the key's state; null (a tombstone) deletes it. The value is a view into a fetch
+   * response that is dropped after the call: copy what is kept (see RestoreSink).
+   */
+  restore(key: string, value: Buffer | null): void;
   process(message: KafkaMessage): OutgoingRecord[];
   /**
    * Time-driven work (session expiry, silence). `caughtUp`: the partition had no lag at its last
@@ -70,7 +75,7 @@ export interface StatefulHandlerDeps {
    */
   localStateDir?: string;
   /** `ms`: the whole restore, the changelog read and the processor taking every entry. */
-  onRestored?(tp: TopicPartition, stats: { keys: number; ms: number; records: number; fromLocalCopy: boolean }): void;
+  onRestored?(tp: TopicPartition, stats: { values: number; ms: number; records: number; fromLocalCopy: boolean }): void;
   /**
    * A state flush too large for one request went as `appends` appends, the marker in the last
    * (see flushState): counted, as a crash between them costs a rollback at the next restore.
@@ -150,18 +155,18 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
     const started = deps.now();
     deps.logger.info({ tp, changelog: deps.changelogTopic }, 'restoring partition state');
     const copy = openLocalCopy(tp);
-    const restored = await restorePartition(deps.kafka, deps.changelogTopic, tp.partition, deps.logger, deps.now, copy?.load() ?? null);
-    // Read from Kafka: the copy is rewritten compacted, so the next restore starts from here.
+    // Each committed value goes to the processor as it is read; what came from Kafka goes to the
+    // copy too, so the next restore starts from here.
+    const restored = await restoreChangelog(deps.kafka, deps.changelogTopic, tp.partition, deps.logger, { apply: (k, v) => processor.restore(k, v), now: deps.now, localCopy: copy });
     // An unfinished step's records stay in the changelog until the rollback is written: a copy
     // claiming to reach its end would hide them from the next restore, so it is dropped.
     if (copy && restored.rollback.size > 0) {
       copy.discard();
       localCopies.delete(key(tp));
-    } else if (copy && (restored.records > 0 || !restored.fromLocalCopy)) copy.rewrite(changelogEntries(restored), restored.end);
-    for (const [k, v] of restored.entries) processor.restore(k, v);
+    }
     processor.takeStateUpdates(); // restoring is not a change
     const ms = deps.now() - started;
-    deps.logger.info({ tp, keys: restored.entries.size, ms, readMs: restored.ms }, 'partition restored');
+    deps.logger.info({ tp, values: restored.values, tombstones: restored.tombstones, ms, readMs: restored.ms }, 'partition restored');
     const run: PartitionRun = {
       processor,
       applied: restored.appliedOffset,
@@ -174,7 +179,7 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
       rollback: [...restored.rollback].map(([k, value]) => ({ key: k, value })),
     };
     runs.set(key(tp), run);
-    deps.onRestored?.(tp, { keys: restored.entries.size, ms, records: restored.records, fromLocalCopy: restored.fromLocalCopy });
+    deps.onRestored?.(tp, { values: restored.values, ms, records: restored.records, fromLocalCopy: restored.fromLocalCopy });
     return run;
   };
 

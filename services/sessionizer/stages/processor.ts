@@ -221,6 +221,8 @@ export class StagesPartition {
       return;
     }
     const header = readJourneyHeader(snapshot);
+    // A restore streams the changelog: a later value of the customer replaces its due time too.
+    this.due.unschedule(customerId);
     if (header !== null && header.schedule === this.schedule) {
       this.states.set(customerId, packBytes(snapshot));
       this.due.schedule(customerId, header.dueAt);
