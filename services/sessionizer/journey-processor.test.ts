@@ -386,6 +386,26 @@ describe('journey processor: state', () => {
     expect(restored.stages.get('u:1')).toEqual(p.stages.get('u:1'));
   });
 
+  it('a restore streaming the changelog takes a later value of a customer over the earlier one, and a tombstone deletes every part', () => {
+    const p = processor();
+    const order: JourneyRecord = { kind: 'touchpoint', customerId: 'u:1', touchpoint: touch('u:1', EVENTS.orderCompleted, T0), mergeInto: null, mergedFrom: null, state: null };
+    p.process(message(order));
+    const first = p.takeStateUpdates().find((u) => u.key === 'u:1')!.value!;
+    p.process(message({ ...order, touchpoint: touch('u:1', EVENTS.productReviewed, T0 + 60_000, { messageId: 'second' }) }));
+    const second = p.takeStateUpdates().find((u) => u.key === 'u:1')!.value!;
+
+    const restored = processor();
+    restored.restore('u:1', first);
+    restored.restore('u:1', second);
+    expect(restored.stages.get('u:1')).toEqual(p.stages.get('u:1'));
+    expect(restored.sessions.stats().openSessions).toBe(1);
+    restored.restore('u:1', null);
+    expect(restored.stages.get('u:1')).toBeUndefined();
+    expect(restored.sessions.stats()).toMatchObject({ customers: 0, openSessions: 0 });
+    expect(restored.stages.nextDueAt()).toBeNull();
+    expect(restored.takeStateUpdates().filter((u) => u.key === 'u:1')).toEqual([]);
+  });
+
   it('a customer with neither part left is a tombstone', () => {
     const p = processor();
     p.process(message({ kind: 'touchpoint', customerId: 'anon', touchpoint: touch('anon', EVENTS.adClicked, T0), mergeInto: null, mergedFrom: null, state: null }));

@@ -72,6 +72,61 @@ describe('local state log', () => {
     expect(asStrings(log.load()!.entries)).toEqual({ k0: '45', k4: '49', k1: 'x' });
   });
 
+  it('replays its entries in order, tombstones included, only when the offset it reaches is accepted', () => {
+    const path = tempPath();
+    const log = openLocalStateLog(path, logger)!;
+    log.append([{ key: 'a', value: b('1') }, { key: 'b', value: b('2') }], 12n);
+    log.append([{ key: 'a', value: b('3') }, { key: 'b', value: null }], 15n);
+    const seen: string[] = [];
+    const take = (key: string, value: Buffer | null) => seen.push(`${key}=${value?.toString() ?? 'null'}`);
+    expect(log.replay((at) => at <= 14n, take)).toBe(15n);
+    expect(seen).toEqual([]);
+    expect(log.replay(() => true, take)).toBe(15n);
+    expect(seen).toEqual(['a=1', 'b=2', 'a=3', 'b=null']);
+    expect(openLocalStateLog(tempPath(), logger)!.replay(() => true, take)).toBeNull();
+  });
+
+  it('a fresh copy written by a restore replaces the old file only when finished, in frames that each reach their committed offset', () => {
+    const path = tempPath();
+    const log = openLocalStateLog(path, logger)!;
+    log.append([{ key: 'old', value: b('x') }], 3n);
+    const fresh = log.writer('fresh');
+    const big = Buffer.alloc(600 * 1024, 1);
+    fresh.add('a', big);
+    fresh.commit(10n);
+    fresh.add('b', big);
+    fresh.commit(20n); // over a MiB: a frame is cut here
+    fresh.add('a', null);
+    expect(asStrings(decodeFrames(readFileSync(path)).entries)).toEqual({ old: 'x' });
+    fresh.finish(30n);
+    const frames = decodeFrames(readFileSync(path));
+    expect([...frames.entries.keys()]).toEqual(['b']);
+    expect(frames.entries.get('b')!.equals(big)).toBe(true);
+    expect(frames.nextOffset).toBe(30n);
+    expect(existsSync(`${path}.tmp`)).toBe(false);
+    // A torn second frame leaves the first, which reaches offset 20.
+    writeFileSync(path, readFileSync(path).subarray(0, statSync(path).size - 3));
+    expect(decodeFrames(readFileSync(path)).nextOffset).toBe(20n);
+  });
+
+  it('an abandoned fresh copy leaves the file as it was; an appending writer adds to it', () => {
+    const path = tempPath();
+    const log = openLocalStateLog(path, logger)!;
+    log.append([{ key: 'a', value: b('1') }], 3n);
+    const fresh = log.writer('fresh');
+    fresh.add('a', b('2'));
+    fresh.commit(5n);
+    fresh.abandon();
+    expect(existsSync(`${path}.tmp`)).toBe(false);
+    const tail = log.writer('append');
+    tail.add('b', b('2'));
+    tail.commit(6n);
+    tail.finish(8n);
+    const loaded = log.load()!;
+    expect(asStrings(loaded.entries)).toEqual({ a: '1', b: '2' });
+    expect(loaded.nextOffset).toBe(8n);
+  });
+
   it('is held by one owner at a time: a second open in this process gets null until the first closes', () => {
     const path = tempPath();
     const first = openLocalStateLog(path, logger)!;
