@@ -1,26 +1,74 @@
 /**
- * Bytes kept as a one-byte (latin1) string, one character per byte: the cheapest way V8 holds a
- * small immutable byte string. A string is one heap object (a 16-byte header before its bytes),
- * where a Buffer costs a typed-array object and a separate backing store, and a slice of a
- * consumer's fetch buffer would keep the whole fetch alive. Stores that keep many customers
- * encoded until first access (a restore) hold them this way.
+ * Bytes kept as a one-byte (latin1) string: the cheapest way V8 holds a small immutable byte
+ * string. A string is one heap object (a 16-byte header before its bytes), where a Buffer costs a
+ * typed-array object and a separate backing store, and a slice of a consumer's fetch buffer would
+ * keep the whole fetch alive. Stores that keep many customers encoded until first access (a
+ * restore) hold them this way.
+ *
+ * After its first `plain` bytes (kept as they are, so fields there can be read in place) a run of
+ * zero bytes is kept as two characters, 0 and the run's length (1–255): encoded state is mostly
+ * fixed-width fields at zero (a journey of the `state` bench, 357 bytes, packs to about 224). A
+ * lone zero costs two characters, so bytes without zeros cost nothing more and random bytes about
+ * 0.4% more.
  */
 export type PackedBytes = string;
 
-/** Copies the bytes (the source may be a view into a larger buffer). */
-export function packBytes(bytes: Uint8Array): PackedBytes {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+let scratch = Buffer.allocUnsafe(4096);
+
+/** Copies the bytes (the source may be a view into a larger buffer); the first `plain` stay readable in place. */
+export function packBytes(bytes: Uint8Array, plain = 0): PackedBytes {
+  const n = bytes.length;
+  if (scratch.length < 2 * n) scratch = Buffer.allocUnsafe(2 * n);
+  const head = Math.min(plain, n);
+  scratch.set(bytes.subarray(0, head), 0);
+  let o = head;
+  for (let i = head; i < n; ) {
+    const b = bytes[i]!;
+    if (b !== 0) {
+      scratch[o++] = b;
+      i++;
+      continue;
+    }
+    let run = 1;
+    while (run < 255 && i + run < n && bytes[i + run] === 0) run++;
+    scratch[o++] = 0;
+    scratch[o++] = run;
+    i += run;
+  }
+  return scratch.toString('latin1', 0, o);
 }
 
-/** The bytes again, exactly: a new buffer. */
-export function unpackBytes(packed: PackedBytes): Buffer {
-  return Buffer.from(packed, 'latin1');
+/** The bytes again, exactly: a new buffer (`plain` as given to packBytes). */
+export function unpackBytes(packed: PackedBytes, plain = 0): Buffer {
+  const raw = Buffer.from(packed, 'latin1');
+  let n = 0;
+  let runs = 0;
+  for (let i = 0; i < raw.length; ) {
+    if (i >= plain && raw[i] === 0) {
+      n += raw[i + 1]!;
+      i += 2;
+      runs++;
+    } else {
+      n++;
+      i++;
+    }
+  }
+  if (runs === 0) return raw;
+  const out = Buffer.alloc(n); // zero-filled: runs are skipped over
+  let o = 0;
+  for (let i = 0; i < raw.length; ) {
+    if (i >= plain && raw[i] === 0) {
+      o += raw[i + 1]!;
+      i += 2;
+    } else out[o++] = raw[i++]!;
+  }
+  return out;
 }
 
-const scratch = new DataView(new ArrayBuffer(8));
+const float = new DataView(new ArrayBuffer(8));
 
-/** The little-endian float64 at `offset`, read without unpacking the rest. */
+/** The little-endian float64 at `offset`, read without unpacking the rest (within the `plain` bytes). */
 export function packedFloat64LE(packed: PackedBytes, offset: number): number {
-  for (let i = 0; i < 8; i++) scratch.setUint8(i, packed.charCodeAt(offset + i));
-  return scratch.getFloat64(0, true);
+  for (let i = 0; i < 8; i++) float.setUint8(i, packed.charCodeAt(offset + i));
+  return float.getFloat64(0, true);
 }

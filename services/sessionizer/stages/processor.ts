@@ -7,7 +7,7 @@ import { DueIndex } from './due-index.js';
 import { applyTouchpoint, journeyDueAt, tick as journeyTick } from './journey.js';
 import { newJourneyState, type JourneyState } from './journey-state.js';
 import { mergeJourneyStates } from './merge.js';
-import { decodeJourneyState, encodeJourneyState, JOURNEY_HEADER_AT, readJourneyHeader } from './state-codec.js';
+import { decodeJourneyState, encodeJourneyState, JOURNEY_HEADER_AT, JOURNEY_HEADER_BYTES, readJourneyHeader } from './state-codec.js';
 import type { StagesCoreConfig } from './stages-config.js';
 import type { StageRules } from './stage-rules.js';
 
@@ -123,7 +123,7 @@ export class StagesPartition {
       }
       // A cold journey is decoded for its due work only, and kept encoded after it.
       const cold = typeof held === 'string';
-      const state = cold ? decodeJourneyState(unpackBytes(held)) : held;
+      const state = cold ? decodeJourneyState(unpackBytes(held, JOURNEY_HEADER_BYTES)) : held;
       this.ticked++;
       const at = Math.max(now, state.lastActivityAt ?? now);
       const step = journeyTick(state, at, config);
@@ -205,7 +205,7 @@ export class StagesPartition {
   snapshot(customerId: string): Uint8Array | null {
     const held = this.states.get(customerId);
     if (held === undefined) return null;
-    return typeof held === 'string' ? unpackBytes(held) : this.encode(held);
+    return typeof held === 'string' ? unpackBytes(held, JOURNEY_HEADER_BYTES) : this.encode(held);
   }
 
   /**
@@ -221,10 +221,10 @@ export class StagesPartition {
       return;
     }
     const header = readJourneyHeader(snapshot);
-    // A restore streams the changelog: a later value of the customer replaces its due time too.
-    this.due.unschedule(customerId);
+    // A restore streams the changelog, so a customer may come again with a later due time: the
+    // earlier one stays scheduled, a lower bound like any (the visit finds nothing due and reschedules).
     if (header !== null && header.schedule === this.schedule) {
-      this.states.set(customerId, packBytes(snapshot));
+      this.states.set(customerId, packBytes(snapshot, JOURNEY_HEADER_BYTES));
       this.due.schedule(customerId, header.dueAt);
       return;
     }
@@ -278,7 +278,7 @@ export class StagesPartition {
   private hot(id: string): JourneyState | undefined {
     const held = this.states.get(id);
     if (typeof held !== 'string') return held;
-    const state = decodeJourneyState(unpackBytes(held));
+    const state = decodeJourneyState(unpackBytes(held, JOURNEY_HEADER_BYTES));
     this.states.set(id, state);
     return state;
   }
@@ -291,7 +291,7 @@ export class StagesPartition {
   /** Holds the state (encoded when `cold`) and schedules its due work. */
   private keep(id: string, state: JourneyState, cold: boolean): void {
     const at = this.dueAt(state);
-    this.states.set(id, cold ? packBytes(encodeJourneyState(state, { at, schedule: this.schedule })) : state);
+    this.states.set(id, cold ? packBytes(encodeJourneyState(state, { at, schedule: this.schedule }), JOURNEY_HEADER_BYTES) : state);
     this.due.schedule(id, at);
   }
 
