@@ -19,23 +19,22 @@ let scratch = Buffer.allocUnsafe(4096);
 export function packBytes(bytes: Uint8Array, plain = 0): PackedBytes {
   const n = bytes.length;
   if (scratch.length < 2 * n) scratch = Buffer.allocUnsafe(2 * n);
-  const head = Math.min(plain, n);
-  scratch.set(bytes.subarray(0, head), 0);
-  let o = head;
-  for (let i = head; i < n; ) {
-    const b = bytes[i]!;
-    if (b !== 0) {
-      scratch[o++] = b;
-      i++;
-      continue;
-    }
+  const out = scratch;
+  let i = 0;
+  let o = 0;
+  for (const head = Math.min(plain, n); i < head; i++) out[o++] = bytes[i]!;
+  while (i < n) {
+    const b = bytes[i++]!;
+    out[o++] = b;
+    if (b !== 0) continue;
     let run = 1;
-    while (run < 255 && i + run < n && bytes[i + run] === 0) run++;
-    scratch[o++] = 0;
-    scratch[o++] = run;
-    i += run;
+    while (i < n && run < 255 && bytes[i] === 0) {
+      run++;
+      i++;
+    }
+    out[o++] = run;
   }
-  return scratch.toString('latin1', 0, o);
+  return out.toString('latin1', 0, o);
 }
 
 /** The bytes again, exactly: a new buffer (`plain` as given to packBytes). */
