@@ -164,6 +164,16 @@ function rssMb(pid: number): number {
   return kb / 1024;
 }
 
+/**
+ * CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat (clock ticks of
+ * 1/100 s): unlike the wall clock, it hardly moves with the machine's load.
+ */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** The pino lines of a service's output with this message. */
 const logLines = (svc: ServiceProcess, msg: string): Array<Record<string, unknown>> =>
   svc
@@ -240,6 +250,7 @@ async function startAndRestore(kafka: Kafka, o: StateBenchOptions, topics: Topic
   await sendProbes(kafka, topics, prefix, end);
   await until(async () => (await endOffset(kafka, topics.customerTouchpoints)) >= outputsBefore + PARTITIONS, 900_000, 'the probes processed', svc);
   const processingAt = Date.now();
+  const cpu = cpuSeconds(svc.child.pid!);
   const restores = logLines(svc, 'partition restored');
   const firstRestoreAt = Math.min(...logLines(svc, 'restoring partition state').map((l) => Number(l.time)));
   return {
@@ -248,6 +259,8 @@ async function startAndRestore(kafka: Kafka, o: StateBenchOptions, topics: Topic
     /** From the first partition's restore starting to a probe processed on every partition. */
     restoreToProcessingSeconds: (processingAt - firstRestoreAt) / 1000,
     startToProcessingSeconds: (processingAt - started) / 1000,
+    /** CPU of the process from its start to a probe processed on every partition. */
+    cpuSecondsToProcessing: cpu,
     restoreMs: restores.map((l) => Number(l.ms)),
     readMs: restores.map((l) => Number(l.readMs)),
     /** Values the restore applied (each customer's one value, and the source watermarks). */
@@ -346,6 +359,8 @@ export async function runStateBench(o: StateBenchOptions): Promise<unknown> {
       changelogValueBytesPerCustomer: round(filled.bytes / o.customers, 1),
       restoredKeys: first.keys,
       restoreSecondsPerMillionCustomers: round(first.restoreToProcessingSeconds * perMillion, 2),
+      /** The sessionizer's CPU to processing, over an empty one's, per million: the restore's cost without the machine's load. */
+      restoreCpuSecondsPerMillionCustomers: round((first.cpuSecondsToProcessing - empty.cpuSecondsToProcessing) * perMillion, 2),
       restoreMsByPartition: first.restoreMs,
       changelogReadMsByPartition: first.readMs,
       startToProcessingSeconds: round(first.startToProcessingSeconds, 1),
