@@ -1,7 +1,8 @@
 import type { AttributionCredit, CustomerTouchpoint } from '../../../schemas/journey.js';
 import { HEURISTIC_MODELS, heuristicCredit, type HeuristicOptions, type Touch } from '../../platform/attribution/heuristic.js';
 import { CustomerAttribution, prune, type AttributionLimits, type AttributionState, type KeptConversion, type Pruned } from './attribution-state.js';
-import { decodeAttributionState, encodeAttributionState } from './attribution-state-codec.js';
+import { withTouch } from './attribution-state-append.js';
+import { decodeAttributionState, encodeAttributionState, encodePackedAttributionState } from './attribution-state-codec.js';
 import { packBytes, unpackBytes, type PackedBytes } from '../../platform/collections/packed-bytes.js';
 
 /**
@@ -46,12 +47,15 @@ export interface AttributionCounters {
 }
 
 /**
- * A customer's touches are kept encoded (packed bytes of its changelog part) from a restore until
- * the first access that needs them (a touchpoint, a merge into it, `get`), then decoded; a merge
- * away or a snapshot of one never accessed hands on the same bytes. A decoded state is encoded for
- * every snapshot of its customer: not kept encoded as well, because nearly every snapshot follows a
- * change of its touches (in-process on the fault input, 5.5% of them did not; keeping each
- * state's last bytes cost a copy and a long-lived string per encode to save those).
+ * A customer's state is held packed (the bytes of its changelog part as a latin1 string: one heap
+ * object with nothing in it for the GC to trace) between accesses: from a restore, and after every
+ * snapshot. A touch in time order to a customer with no kept conversion, nearly every touch, is
+ * appended to the packed bytes as they are (withTouch); anything else (a conversion, a late or
+ * equal-time touch, touches to drop, a merge into it, `get`) decodes the state, which stays decoded
+ * until its customer's next snapshot packs it again. A merge away or a snapshot of a packed state
+ * hands on the same bytes. Held decoded between flushes as before, each customer's touch list was
+ * arrays, messageId and label strings that every touch added to and the GC promoted and marked:
+ * about half of attribution's CPU was GC on V8's helper threads (docs/performance.md).
  */
 export class AttributionPartition {
   private readonly states = new Map<string, CustomerAttribution | PackedBytes>();
@@ -81,14 +85,24 @@ export class AttributionPartition {
     const isConversion = this.conversionEvents.has(tp.event) || this.entersConversionStage(enteredStages);
     if (!isConversion && this.ignoredChannels.has(tp.channel)) return [];
     const id = ctp.customerId;
+    // A timestamp after the event was received (a skewed client clock) moves the clock only to then.
+    const observedAt = Math.min(tp.timestamp, tp.receivedAt);
+    const held = this.states.get(id);
+    if (!isConversion && typeof held !== 'object') {
+      const next = withTouch(held ?? null, observedAt, tp.messageId, tp.timestamp, tp.channel, tp.utmCampaign, tp.site, this.options);
+      if (next !== null) {
+        if (next !== held) this.states.set(id, next);
+        this.dirty.add(id);
+        return NO_CREDITS; // no kept conversion: nothing to attribute again
+      }
+    }
     let state = this.hot(id);
     if (state === undefined) {
       state = new CustomerAttribution();
       this.states.set(id, state);
     }
     this.dirty.add(id);
-    // A timestamp after the event was received (a skewed client clock) moves the clock only to then.
-    state.clock = Math.max(state.clock, Math.min(tp.timestamp, tp.receivedAt));
+    state.clock = Math.max(state.clock, observedAt);
     if (isConversion) {
       const conversion: KeptConversion = { id: tp.messageId, at: tp.timestamp, revenue: tp.revenue, site: tp.site, customerId: id };
       if (state.conversions.some((c) => c.id === conversion.id)) return [];
@@ -157,7 +171,12 @@ export class AttributionPartition {
   /** The attribution part of a customer's changelog value, or null when it has none. */
   snapshot(customerId: string): Uint8Array | null {
     const state = this.states.get(customerId);
-    return state === undefined ? null : this.bytes(state);
+    if (state === undefined) return null;
+    if (typeof state === 'string') return unpackBytes(state);
+    // Packed again until the next access that needs it decoded (withTouch appends to the packed bytes).
+    const packed = encodePackedAttributionState(state);
+    this.states.set(customerId, packed);
+    return unpackBytes(packed);
   }
 
   /** Rebuilds a customer from its changelog value's part (kept encoded); null deletes it. Does not mark it dirty. */

@@ -1,3 +1,4 @@
+import type { PackedBytes } from '../../platform/collections/packed-bytes.js';
 import { CustomerAttribution, REF } from './attribution-state.js';
 
 /**
@@ -15,7 +16,7 @@ import { CustomerAttribution, REF } from './attribution-state.js';
  * A touch of a week-old journey costs about 45 bytes with a 36-character messageId.
  * Decoding fails loudly (AttributionStateError) on another format, a cut value or trailing bytes.
  */
-const FORMAT = 0x01;
+export const FORMAT = 0x01;
 
 export class AttributionStateError extends Error {
   readonly retriable = false;
@@ -32,7 +33,8 @@ export class AttributionStateError extends Error {
  */
 let scratch = Buffer.allocUnsafe(16 * 1024);
 
-class Writer {
+/** Also used by attribution-state-append.ts, which writes format 1 from a packed state. */
+export class Writer {
   length = 0;
   private room(n: number): void {
     if (this.length + n <= scratch.length) return;
@@ -85,14 +87,24 @@ class Writer {
     scratch.writeDoubleLE(x, this.length);
     this.length += 8;
   }
+  /** Bytes `from`..`to` of `source` as they are. */
+  copy(source: Buffer, from: number, to: number): void {
+    this.room(to - from);
+    this.length += source.copy(scratch, this.length, from, to);
+  }
   done(): Buffer {
     const out = Buffer.allocUnsafe(this.length);
     scratch.copy(out, 0, 0, this.length);
     return out;
   }
+  /** The bytes written as a packed (latin1) string: how the partition holds a state. */
+  packed(): PackedBytes {
+    return scratch.toString('latin1', 0, this.length);
+  }
 }
 
-class Reader {
+/** Also used by attribution-state-append.ts, which reads a packed state without decoding it. */
+export class Reader {
   at = 0;
   constructor(private readonly buf: Buffer) {}
   private need(n: number): void {
@@ -114,6 +126,19 @@ class Reader {
   int(): number {
     const z = this.uint();
     return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+  }
+  /** Skips a string (length + UTF-8): its bytes start where `at` was plus its length's bytes; returns its byte length. */
+  skipString(): number {
+    const n = this.uint();
+    this.need(n);
+    this.at += n;
+    return n;
+  }
+  /** Whether the n bytes at `start` are `s`, a string of ASCII characters only. */
+  isAscii(start: number, n: number, s: string): boolean {
+    if (s.length !== n) return false;
+    for (let i = 0; i < n; i++) if (this.buf[start + i] !== s.charCodeAt(i)) return false;
+    return true;
   }
   string(): string {
     const n = this.uint();
@@ -160,6 +185,15 @@ function labelIndex(state: CustomerAttribution, i: number): number {
  * bytes for the same state however its labels are held.
  */
 export function encodeAttributionState(state: CustomerAttribution): Buffer {
+  return write(state).done();
+}
+
+/** The state's changelog part as a packed (latin1) string: how the partition holds a customer between accesses. */
+export function encodePackedAttributionState(state: CustomerAttribution): PackedBytes {
+  return write(state).packed();
+}
+
+function write(state: CustomerAttribution): Writer {
   strings.length = 0;
   written.length = 0;
   for (let i = 0; i < state.labels.length; i++) written.push(-1);
@@ -204,7 +238,7 @@ export function encodeAttributionState(state: CustomerAttribution): Buffer {
     }
     w.string(c.id);
   }
-  return w.done();
+  return w;
 }
 /** Per touch of the state being encoded: channel, campaign + 1 (0 = none) and site indexes in `strings`. */
 const touchIndexes: number[] = [];
