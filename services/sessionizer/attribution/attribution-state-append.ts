@@ -1,4 +1,4 @@
-import { unpackBytes, type PackedBytes } from '../../platform/collections/packed-bytes.js';
+import type { PackedBytes } from '../../platform/collections/packed-bytes.js';
 import type { AttributionLimits } from './attribution-state.js';
 import { FORMAT, Reader, Writer } from './attribution-state-codec.js';
 
@@ -45,8 +45,8 @@ export function withTouch(
   let siteIndex = -1;
   let repeat = false;
   if (packed !== null) {
-    bytes = unpackBytes(packed);
-    const r = new Reader(bytes);
+    bytes = unpacked(packed);
+    const r = new Reader(bytes, packed.length);
     if (r.byte() !== FORMAT) return null; // decoding says what is wrong with it
     clock = r.int();
     strings = r.uint();
@@ -136,6 +136,17 @@ export function withTouch(
   }
   w.uint(0);
   return w.packed();
+}
+
+/**
+ * The packed bytes in the first `packed.length` bytes of one buffer reused by every call (grown for a
+ * larger state): a touch allocates nothing to read the state (the writer has a scratch of its own).
+ */
+let input = Buffer.allocUnsafe(16 * 1024);
+function unpacked(packed: PackedBytes): Buffer {
+  if (packed.length > input.length) input = Buffer.allocUnsafe(Math.max(2 * input.length, packed.length));
+  input.write(packed, 0, 'latin1');
+  return input;
 }
 
 function ascii(s: string): boolean {

@@ -106,9 +106,13 @@ export class Writer {
 /** Also used by attribution-state-append.ts, which reads a packed state without decoding it. */
 export class Reader {
   at = 0;
-  constructor(private readonly buf: Buffer) {}
+  /** Reads `buf` up to `end` (a scratch buffer holds a state in its first bytes). */
+  constructor(
+    private readonly buf: Buffer,
+    private readonly length: number = buf.length,
+  ) {}
   private need(n: number): void {
-    if (this.at + n > this.buf.length) throw new AttributionStateError('attribution state cut short');
+    if (this.at + n > this.length) throw new AttributionStateError('attribution state cut short');
   }
   byte(): number {
     this.need(1);
@@ -154,7 +158,7 @@ export class Reader {
     return x;
   }
   end(): void {
-    if (this.at !== this.buf.length) throw new AttributionStateError(`attribution state: ${this.buf.length - this.at} trailing bytes`);
+    if (this.at !== this.length) throw new AttributionStateError(`attribution state: ${this.length - this.at} trailing bytes`);
   }
 }
 
