@@ -69,11 +69,12 @@ export const SessionizerEnv = z.object({
   SESSIONIZER_MERGE_WAIT_MAX_HELD_KB: envInt(256, 16, 384),
   /**
    * Rule-based attribution per conversion in the journey step (README: Attribution). Off unless
-   * asked for: with it on and off side by side (the journey bench's paired mode, 200 k events, load
-   * 9–26) the journey step needed +9.4% CPU per event before the compact touch state and +10.2%
-   * after (4 pairs, ±4 points each; README: Benchmarks): at the 10% it may, not shown under it.
-   * Alternated single runs earlier gave +35% on a quiet machine and +11% on a loaded one.
-   * `npm start` turns it on for the demo.
+   * asked for: the issue allows it 10% more journey-step CPU per event, and side by side with it off
+   * (the journey bench's paired mode, 200 k events) it measured +11.4% on a quiet machine (six pairs,
+   * +10.0 to +12.9%) with customers' touch lists held decoded, and +8.6% with them held packed
+   * (attribution-partition.ts; nine pairs under load 2–52, +4.9 to +13.5%, two over 10%): under
+   * the 10% on average, not on every pair (docs/performance.md: Attribution held packed). `npm
+   * start` turns it on for the demo.
    */
   ATTRIBUTION_ENABLED: envBoolean(false),
   /** A conversion's touches: those at most this long before it (both edges inclusive). */
