@@ -13,6 +13,12 @@
  */
 export type PackedBytes = string;
 
+/**
+ * As `plain`: every byte kept as it is (the string is the bytes in latin1), for a holder that reads
+ * or appends to the bytes in place (the attribution state, attribution-state-append.ts).
+ */
+export const ALL_PLAIN = Number.POSITIVE_INFINITY;
+
 let scratch = Buffer.allocUnsafe(4096);
 
 /** Copies the bytes (the source may be a view into a larger buffer); the first `plain` stay readable in place. */

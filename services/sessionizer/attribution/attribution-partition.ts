@@ -3,7 +3,7 @@ import { HEURISTIC_MODELS, heuristicCredit, type HeuristicOptions, type Touch } 
 import { CustomerAttribution, prune, type AttributionLimits, type AttributionState, type KeptConversion, type Pruned } from './attribution-state.js';
 import { withTouch } from './attribution-state-append.js';
 import { decodeAttributionState, encodeAttributionState, encodePackedAttributionState } from './attribution-state-codec.js';
-import { packBytes, unpackBytes, type PackedBytes } from '../../platform/collections/packed-bytes.js';
+import { ALL_PLAIN, packBytes, unpackBytes, type PackedBytes } from '../../platform/collections/packed-bytes.js';
 
 /**
  * Rule-based attribution in the journey step, per conversion as it happens (README: Attribution).
@@ -172,17 +172,17 @@ export class AttributionPartition {
   snapshot(customerId: string): Uint8Array | null {
     const state = this.states.get(customerId);
     if (state === undefined) return null;
-    if (typeof state === 'string') return unpackBytes(state);
+    if (typeof state === 'string') return unpackBytes(state, ALL_PLAIN);
     // Packed again until the next access that needs it decoded (withTouch appends to the packed bytes).
     const packed = encodePackedAttributionState(state);
     this.states.set(customerId, packed);
-    return unpackBytes(packed);
+    return unpackBytes(packed, ALL_PLAIN);
   }
 
   /** Rebuilds a customer from its changelog value's part (kept encoded); null deletes it. Does not mark it dirty. */
   restore(customerId: string, part: Uint8Array | null): void {
     if (part === null) this.states.delete(customerId);
-    else this.states.set(customerId, packBytes(part));
+    else this.states.set(customerId, packBytes(part, ALL_PLAIN));
   }
 
   dirtyCount(): number {
@@ -199,14 +199,14 @@ export class AttributionPartition {
   private hot(customerId: string): CustomerAttribution | undefined {
     const held = this.states.get(customerId);
     if (typeof held !== 'string') return held;
-    const state = decodeAttributionState(unpackBytes(held));
+    const state = decodeAttributionState(unpackBytes(held, ALL_PLAIN));
     this.states.set(customerId, state);
     return state;
   }
 
   /** The state's changelog part: the bytes it was restored from while it has not been decoded, else encoded. */
   private bytes(state: CustomerAttribution | PackedBytes): Buffer {
-    return typeof state === 'string' ? unpackBytes(state) : encodeAttributionState(state);
+    return typeof state === 'string' ? unpackBytes(state, ALL_PLAIN) : encodeAttributionState(state);
   }
 
   private entersConversionStage(entered: readonly string[]): boolean {
