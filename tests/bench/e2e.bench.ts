@@ -29,6 +29,8 @@ export interface E2eOptions {
   sampleEvery: number;
   /** After a fixed-rate load stops, how long sampled events may still take to become queryable. */
   freshnessDeadlineSeconds: number;
+  /** Writes a V8 CPU profile of the collector and the sessionizer here (node --cpu-prof) when set. */
+  cpuProfileDir?: string;
   log: (line: string) => void;
 }
 
@@ -82,7 +84,7 @@ export async function runE2eBench(o: E2eOptions): Promise<Record<string, unknown
   const env = { KAFKA_BROKERS: o.brokers, KAFKA_TOPIC_PREFIX: prefix, KAFKA_PARTITIONS: '4', LOG_LEVEL: 'warn', SESSIONIZER_GROUP_ID: `${prefix}sess`, COLLECTOR_HTTP_PORT: String(COLLECTOR_PORT), SESSIONIZER_HTTP_PORT: '0' };
   const procs: Record<string, ServiceProcess> = {};
   for (const [name, entry, banner] of SERVICES) {
-    procs[name] = startServiceProcess(entry, env);
+    procs[name] = startServiceProcess(entry, env, o.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(o.cpuProfileDir, name)}`] : []);
     await waitForOutput(procs[name]!, banner, 120_000);
   }
   // The collector answers before its producer is connected (503 until then): wait for healthy.

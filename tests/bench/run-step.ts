@@ -98,6 +98,7 @@ async function e2e(): Promise<unknown> {
       rates: (process.env.BENCH_RATES ?? String(env('BENCH_RATE', 10_000))).split(',').map(Number).filter((r) => r > 0),
       sampleEvery: env('BENCH_SAMPLE_EVERY', 50),
       freshnessDeadlineSeconds: env('BENCH_FRESHNESS_DEADLINE_SECONDS', 120),
+      cpuProfileDir: process.env.BENCH_CPU_PROFILE_DIR,
       log: (line) => process.stderr.write(`[bench] ${line}\n`),
     });
   } finally {
