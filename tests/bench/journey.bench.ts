@@ -2,10 +2,11 @@
 // fault run's input, read from `touchpoints` as a backlog: events/s and CPU-seconds per million
 // events, to set beside a Kafka Streams session-window job on the same topic and machine
 // (docs/performance.md). Also counts the Kafka records the processing wrote per input touchpoint.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { parse as parseYaml } from 'yaml';
 import { identityKey } from '../../schemas/touchpoint.js';
 import { topicCodecs, topicsWithPrefix } from '../../schemas/topics.js';
 import { loadSources } from '../../services/platform/segment/sources-file.js';
@@ -25,6 +26,12 @@ export interface JourneyBenchOptions {
   cpuProfileDir?: string;
   /** ATTRIBUTION_ENABLED for the sessionizer (undefined: the sessionizer's default); recorded in the result. */
   attribution?: boolean;
+  /**
+   * 'fault' (default): the fault run's input. 'e2e': what the e2e bench's flat-out phase sends
+   * (tests/bench/simulator-fast.yaml at 50,000 calls/s of simulated time, seed 1001): the same
+   * processing on the e2e's mix of customers, without the e2e's other processes.
+   */
+  input?: 'fault' | 'e2e';
   log: (line: string) => void;
 }
 
@@ -35,13 +42,16 @@ export async function runJourneyBench(o: JourneyBenchOptions): Promise<unknown> 
   const prefix = `jb${Date.now().toString(36)}.`;
   const topics = topicsWithPrefix(prefix);
   await ensureTopics(kafka, pipelineTopicSpecs(topics, 4));
-  o.log(`journey: producing ${o.events} touchpoints (the fault run's input, seed ${o.seed}) as a backlog`);
+  const e2eInput = o.input === 'e2e';
+  const overlay = e2eInput ? { ...(parseYaml(readFileSync('tests/bench/simulator-fast.yaml', 'utf8')) as Record<string, unknown>), arrival: { callsPerSecond: 50_000 } } : undefined;
+  const seed = e2eInput ? 1001 : o.seed;
+  o.log(`journey: producing ${o.events} touchpoints (${e2eInput ? "the e2e flat-out phase's input" : "the fault run's input"}, seed ${seed}) as a backlog`);
   const producer = createKafkaProducer(kafka, { name: 'journey-bench' });
   await producer.start();
   const codec = topicCodecs.touchpoints();
   const sources = loadSources('services/collector/sources.local.yaml');
   let produced = 0;
-  for (const chunk of knownTouchpoints({ seed: o.seed, count: o.events, startTime: Date.now() - 6 * 3_600_000, sources, chunk: 5_000 })) {
+  for (const chunk of knownTouchpoints({ seed, count: o.events, startTime: Date.now() - 6 * 3_600_000, sources, chunk: 5_000, overlay })) {
     await producer.send(chunk.map((tp) => ({ topic: topics.touchpoints, key: identityKey(tp), value: codec.encode(tp) })));
     produced += chunk.length;
   }
@@ -90,6 +100,7 @@ export async function runJourneyBench(o: JourneyBenchOptions): Promise<unknown> 
       if (n > 0) written[key] = round(n / produced, 3);
     }
     const result = {
+      input: e2eInput ? 'e2e flat-out (simulator-fast.yaml, 50,000 calls/s, seed 1001)' : `fault run (seed ${seed})`,
       attribution: o.attribution ?? 'default',
       events: produced,
       seconds: round(seconds, 1),

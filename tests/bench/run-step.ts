@@ -51,6 +51,7 @@ const journey = () =>
         events: env('BENCH_JOURNEY_EVENTS', 1_000_000),
         seed: env('FAULT_SEED', 11),
         cpuProfileDir: process.env.BENCH_CPU_PROFILE_DIR,
+        input: process.env.BENCH_JOURNEY_INPUT === 'e2e' ? 'e2e' : 'fault',
         ...(attribution === undefined ? {} : { attribution }),
         log: benchLog,
       });

@@ -9,8 +9,18 @@ import type { Touchpoint } from '../../schemas/touchpoint.js';
  * converts them, but with receivedAt = the simulated send time, so two runs get identical input
  * (the collector would stamp the wall clock). Generated in chunks to keep memory flat.
  */
-export function* knownTouchpoints(options: { seed: number; count: number; startTime: number; sources: SourceConfig[]; chunk?: number }): Generator<Touchpoint[]> {
-  const sim = createSimulator(parseSimulatorConfig({ seed: options.seed, arrival: { callsPerSecond: 500 } }), { startTime: options.startTime });
+export function* knownTouchpoints(options: {
+  seed: number;
+  count: number;
+  startTime: number;
+  sources: SourceConfig[];
+  chunk?: number;
+  /** Simulator settings over the defaults (a config file's content); the arrival rate defaults to 500 calls/s. */
+  overlay?: Record<string, unknown>;
+}): Generator<Touchpoint[]> {
+  const overlay = options.overlay ?? {};
+  const arrival = { callsPerSecond: 500, ...((overlay.arrival as object | undefined) ?? {}) };
+  const sim = createSimulator(parseSimulatorConfig({ ...overlay, seed: options.seed, arrival }), { startTime: options.startTime });
   const byKey = new Map(options.sources.map((s) => [s.writeKey, s]));
   let produced = 0;
   let n = 0;
