@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +30,18 @@ describe('local state log', () => {
     const loaded = openLocalStateLog(path, logger)!.load()!;
     expect(asStrings(loaded.entries)).toEqual({ a: '3', c: '' });
     expect(loaded.nextOffset).toBe(15n);
+  });
+
+  it('writes a frame byte for byte as the file format says (a copy written before still loads)', () => {
+    const payload = Buffer.concat([
+      Buffer.from('000000000000002a' + '00000002', 'hex'), // next offset 42, 2 entries
+      Buffer.from('00000002', 'hex'), b('k1'), Buffer.from('00000003', 'hex'), b('abc'),
+      Buffer.from('00000001', 'hex'), b('t'), Buffer.from('ffffffff', 'hex'), // a tombstone
+    ]);
+    const header = Buffer.alloc(8);
+    header.writeUInt32BE(payload.length, 0);
+    header.writeUInt32BE(crc32(payload), 4);
+    expect(encodeFrame([{ key: 'k1', value: b('abc') }, { key: 't', value: null }], 42n).equals(Buffer.concat([header, payload]))).toBe(true);
   });
 
   it('has nothing to load before the first append', () => {
