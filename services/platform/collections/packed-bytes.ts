@@ -46,6 +46,7 @@ export function packBytes(bytes: Uint8Array, plain = 0): PackedBytes {
 /** The bytes again, exactly: a new buffer (`plain` as given to packBytes). */
 export function unpackBytes(packed: PackedBytes, plain = 0): Buffer {
   const raw = Buffer.from(packed, 'latin1');
+  if (plain >= raw.length) return raw; // all plain (ALL_PLAIN, or a state no longer than its prefix): no run to look for
   let n = 0;
   let runs = 0;
   for (let i = 0; i < raw.length; ) {

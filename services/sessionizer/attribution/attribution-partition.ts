@@ -47,8 +47,9 @@ export interface AttributionCounters {
 }
 
 /**
- * A customer's state is held packed (the bytes of its changelog part as a latin1 string: one heap
- * object with nothing in it for the GC to trace) between accesses: from a restore, and after every
+ * A customer's state is held packed (the bytes of its changelog part as a latin1 string, ALL_PLAIN
+ * so withTouch can append to them in place: one heap object with nothing in it for the GC to
+ * trace) between accesses: from a restore, and after every
  * snapshot. A touch in time order to a customer with no kept conversion, nearly every touch, is
  * appended to the packed bytes as they are (withTouch); anything else (a conversion, a late or
  * equal-time touch, touches to drop, a merge into it, `get`) decodes the state, which stays decoded

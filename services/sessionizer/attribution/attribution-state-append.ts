@@ -4,7 +4,8 @@ import { FORMAT, Reader, Writer } from './attribution-state-codec.js';
 
 /**
  * A touch applied to a customer's state while it stays packed (its changelog part, format 1 of
- * attribution-state-codec.ts, as a latin1 string): nearly every touch comes in time order to a
+ * attribution-state-codec.ts, as a latin1 string packed with ALL_PLAIN: the string is the bytes, so
+ * they are read and appended to in place, never through packed bytes' zero runs): nearly every touch comes in time order to a
  * customer with no kept conversion, and for those the new state is the old bytes with a new clock,
  * the touch appended and its new labels added to the strings, never decoded. The partition holds
  * every customer so between flushes: one string per customer instead of arrays, label and messageId
