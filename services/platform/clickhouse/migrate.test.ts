@@ -67,7 +67,7 @@ describe('migrations on a cluster', () => {
 
   it('backfill into the local table of the shard the migration runs on (docs say: every shard)', () => {
     const backfills = ddl.filter((s) => s.startsWith('INSERT'));
-    expect(backfills).toHaveLength(8);
+    expect(backfills).toHaveLength(11);
     expect(backfills[0]).toMatch(/^INSERT INTO journey\.customer_stage_local\s/);
     expect(backfills[0]).toContain('FROM journey.stage_transitions_local AS t');
     expect(backfills[1]).toMatch(/^INSERT INTO journey\.conversion_touchpoints_hourly_local\s/);
@@ -85,6 +85,11 @@ describe('migrations on a cluster', () => {
     expect(backfills[6]).toContain('FROM journey.touchpoints_local AS t');
     expect(backfills[7]).toMatch(/^INSERT INTO journey\.sessions_by_customer_local\s/);
     expect(backfills[7]).toContain('FROM journey.sessions_local AS s');
+    // Migration 034 fills customer_summary from its three sources.
+    for (const [i, source] of [[8, 'stage_transitions_local AS t'], [9, 'churn_scores_local AS c'], [10, 'touchpoints_local AS t']] as const) {
+      expect(backfills[i]).toMatch(/^INSERT INTO journey\.customer_summary_local\s/);
+      expect(backfills[i]).toContain(`FROM journey.${source}`);
+    }
   });
 
   it('store rows in Replicated *_local tables, keeping engine arguments', () => {
@@ -118,6 +123,7 @@ describe('migrations on a cluster', () => {
         'customer_id_links',
         'customer_journey',
         'customer_stage',
+        'customer_summary',
         'dead_letters',
         'deletions',
         'funnel_events',
@@ -138,6 +144,7 @@ describe('migrations on a cluster', () => {
     expect(byTable.touchpoints_by_customer).toContain('cityHash64(customer_id)');
     expect(byTable.stage_transitions_by_customer).toContain('cityHash64(customer_id)');
     expect(byTable.sessions_by_customer).toContain('cityHash64(customer_id)');
+    expect(byTable.customer_summary).toContain('cityHash64(customer_id)');
     // A conversion's corrected credit must meet its older versions: sharded by the customer whose journey it is.
     expect(byTable.attribution).toContain('cityHash64(customer_id)');
     expect(byTable.attribution_runs).toContain('cityHash64(run_id)');

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeCursor } from '../cursor.js';
 import { CustomerPath, CustomerTimelineQuery, parseQuery } from '../params.js';
 import type { ResolvedCustomer } from './customer-identity.js';
-import { shapeProfile, type ChurnRow, type JourneyRow, type ProfileRows, type SessionRow } from './customer-profile.js';
+import { shapeProfile, splitSummary, type ChurnRow, type JourneyRow, type ProfileRows, type SessionRow, type SummaryRow } from './customer-profile.js';
 import { shapeTimelinePage, type TimelineRow } from './customer-timeline.js';
 
 const T = Date.UTC(2026, 2, 4, 9);
@@ -108,5 +108,29 @@ describe('customer parameters', () => {
     expect(message(() => parseQuery(CustomerTimelineQuery, { limit: '1e3' }))).toBe('limit: expected a whole number');
     expect(message(() => parseQuery(CustomerTimelineQuery, { limit: ['1', '2'] }))).toBe('limit: expected a single value');
     expect(message(() => parseQuery(CustomerTimelineQuery, { page: '2' }))).toBe('page: unknown parameter');
+  });
+});
+
+describe('splitSummary', () => {
+  const empty = { score: 0, p_alive: 0, reasons: [], next_action: '', stage: null, crossed_threshold: false };
+  const row = (customer_id: string, parts: Partial<SummaryRow>): SummaryRow => ({
+    customer_id, stage: 'awareness', entered_at_ms: null, previous_stage: null, furthest_stage: 'awareness', journey_account_id: null,
+    journey_number: '0', churn_at_ms: null, churn: empty, account_at_ms: null, account_id: '', ...parts,
+  });
+
+  it('keeps only the parts each id has, and the account of the newest touchpoint across ids', () => {
+    const rows = splitSummary([
+      row('u:al', { entered_at_ms: String(T), stage: 'purchase', furthest_stage: 'purchase', journey_number: '2', journey_account_id: 'old-co', account_at_ms: String(T - 5), account_id: 'acme' }),
+      row('a:d1', { churn_at_ms: String(T + 1), churn: { ...empty, score: 0.4, reasons: ['silent'], next_action: 'email' }, account_at_ms: String(T + 9), account_id: 'beta' }),
+      row('a:d2', {}),
+    ]);
+    expect(rows.journeys).toEqual([{ customer_id: 'u:al', stage: 'purchase', entered_at_ms: String(T), previous_stage: null, furthest_stage: 'purchase', account_id: 'old-co', journey_number: '2' }]);
+    expect(rows.churn).toEqual([{ ...empty, score: 0.4, reasons: ['silent'], next_action: 'email', customer_id: 'a:d1', at_ms: String(T + 1) }]);
+    expect(rows.touchpointAccount).toEqual([{ account_id: 'beta' }]);
+  });
+
+  it('gives nothing for ids with no summary', () => {
+    expect(splitSummary([])).toEqual({ journeys: [], churn: [], touchpointAccount: [] });
+    expect(shapeProfile({ ...resolved, seenInTouchpoints: false }, { ...none, ...splitSummary([row('u:al', {})]) })).toBeNull();
   });
 });

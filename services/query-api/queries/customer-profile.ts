@@ -188,10 +188,48 @@ export function shapeProfile(resolved: ResolvedCustomer, rows: ProfileRows): Cus
   };
 }
 
-const JOURNEYS_SQL = `SELECT customer_id, argMaxMerge(stage) AS stage, toUnixTimestamp64Milli(max(entered_at)) AS entered_at_ms,
+/** One customer_summary row (migration 034), finalized: each part NULL when its source has no row for the id. */
+export interface SummaryRow {
+  customer_id: string;
+  stage: Stage;
+  entered_at_ms: string | number | null;
+  previous_stage: Stage | null;
+  furthest_stage: Stage | null;
+  journey_account_id: string | null;
+  journey_number: string | number;
+  churn_at_ms: string | number | null;
+  churn: Omit<ChurnRow, 'customer_id' | 'at_ms'>;
+  account_at_ms: string | number | null;
+  account_id: string;
+}
+
+/** The journey, churn and account rows of the linked ids, from their summary rows. */
+export function splitSummary(rows: readonly SummaryRow[]): Pick<ProfileRows, 'journeys' | 'churn' | 'touchpointAccount'> {
+  const journeys: JourneyRow[] = rows
+    .filter((r) => r.entered_at_ms !== null)
+    .map((r) => ({
+      customer_id: r.customer_id,
+      stage: r.stage,
+      entered_at_ms: r.entered_at_ms!,
+      previous_stage: r.previous_stage,
+      furthest_stage: r.furthest_stage,
+      account_id: r.journey_account_id,
+      journey_number: r.journey_number,
+    }));
+  const churn: ChurnRow[] = rows.filter((r) => r.churn_at_ms !== null).map((r) => ({ ...r.churn, customer_id: r.customer_id, at_ms: r.churn_at_ms! }));
+  const newestAccount = rows.filter((r) => r.account_at_ms !== null).sort((a, b) => ms(b.account_at_ms!) - ms(a.account_at_ms!))[0];
+  return { journeys, churn, touchpointAccount: newestAccount ? [{ account_id: newestAccount.account_id }] : [] };
+}
+
+// customer_summary holds, per id, the journey as customer_journey does, the newest churn score (as
+// churn_scores' ReplacingMergeTree(at) keeps it) and the newest touchpoint account: one lookup of one
+// small granule instead of three (migration 034).
+const SUMMARY_SQL = `SELECT customer_id, argMaxMerge(stage) AS stage, toUnixTimestamp64Milli(max(entered_at)) AS entered_at_ms,
   argMaxMerge(previous_stage) AS previous_stage, tupleElement(max(furthest), 2) AS furthest_stage,
-  argMaxMerge(account_id) AS account_id, max(journey_number) AS journey_number
-FROM {db}.customer_journey
+  argMaxMerge(journey_account_id) AS journey_account_id, max(journey_number) AS journey_number,
+  toUnixTimestamp64Milli(max(churn_at)) AS churn_at_ms, argMaxMerge(churn) AS churn,
+  toUnixTimestamp64Milli(max(account_at)) AS account_at_ms, argMaxMerge(account_id) AS account_id
+FROM {db}.customer_summary
 WHERE customer_id IN {ids:Array(String)}
 GROUP BY customer_id
 ${ONE_CUSTOMER_SETTINGS}`;
@@ -230,34 +268,16 @@ ORDER BY started_at_ms DESC, session_id
 LIMIT ${RECENT_SESSIONS}
 ${ONE_CUSTOMER_SETTINGS}`;
 
-// The newest row by `at` without FINAL: ReplacingMergeTree(at) keeps exactly that row of each
-// customer, so the row with the highest `at` of the linked ids is FINAL's answer too (a re-scoring
-// at the same instant writes the same score).
-const CHURN_SQL = `SELECT customer_id, toUnixTimestamp64Milli(at) AS at_ms, score, p_alive, reasons, next_action, stage, crossed_threshold
-FROM {db}.churn_scores
-WHERE customer_id IN {ids:Array(String)}
-ORDER BY at DESC, customer_id
-LIMIT 1
-${ONE_CUSTOMER_SETTINGS}`;
-
-const ACCOUNT_SQL = `SELECT account_id FROM {db}.touchpoints_by_customer
-WHERE customer_id IN {ids:Array(String)} AND account_id IS NOT NULL
-ORDER BY ts DESC
-LIMIT 1
-${ONE_CUSTOMER_SETTINGS}`;
-
 export async function customerProfile(db: QueryRunner, id: string): Promise<CustomerProfile> {
   const endpoint = 'customer-profile';
   const resolved = await resolveCustomer(db, endpoint, id);
   const params = { ids: resolved.linkedIds };
-  const [journeys, transitions, sessions, churn, touchpointAccount] = await Promise.all([
-    db.rows<JourneyRow>(endpoint, JOURNEYS_SQL, params),
+  const [summary, transitions, sessions] = await Promise.all([
+    db.rows<SummaryRow>(endpoint, SUMMARY_SQL, params),
     db.rows<TransitionRow>(endpoint, TRANSITIONS_SQL, params),
     db.rows<SessionRow>(endpoint, SESSIONS_SQL, params),
-    db.rows<ChurnRow>(endpoint, CHURN_SQL, params),
-    resolved.seenInTouchpoints ? db.rows<{ account_id: string }>(endpoint, ACCOUNT_SQL, params) : Promise.resolve([]),
   ]);
-  const profile = shapeProfile(resolved, { journeys, transitions, sessions, churn, touchpointAccount });
+  const profile = shapeProfile(resolved, { ...splitSummary(summary), transitions, sessions });
   if (!profile) throw new NotFoundError(`no customer with id ${JSON.stringify(id)}`);
   return profile;
 }

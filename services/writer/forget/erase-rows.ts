@@ -22,7 +22,8 @@ export function idColumns(ids: readonly string[]) {
  * (aggregate states, no customer column) are recomputed for the minutes and hours the customer
  * touched (eraseCustomerRows), `alerts` and `attribution_runs` (per channel) name no customer. The
  * MVs' targets (churn_score_history, customer_journey, customer_stage, customer_activity_weekly,
- * touchpoints_by_customer, customer_id_links, sessions_by_customer, stage_transitions_by_customer) hold the customer's own
+ * touchpoints_by_customer, customer_id_links, sessions_by_customer, stage_transitions_by_customer,
+ * customer_summary) hold the customer's own
  * rows and lose them like any table. The snapshots (`SNAPSHOT_VIEWS`:
  * stage_counts, churn_ranked, cohort_retention, attribution_hourly, attribution_campaign_hourly) are
  * recomputed from the tables above once the rows are gone (eraseCustomerRows).
@@ -39,6 +40,7 @@ export const CUSTOMER_TABLES: ReadonlyArray<{ table: string; where: string }> = 
   { table: 'churn_scores', where: 'customer_id IN {ids:Array(String)}' },
   { table: 'churn_score_history', where: 'customer_id IN {ids:Array(String)}' },
   { table: 'customer_journey', where: 'customer_id IN {ids:Array(String)}' },
+  { table: 'customer_summary', where: 'customer_id IN {ids:Array(String)}' },
   { table: 'customer_stage', where: 'customer_id IN {ids:Array(String)}' },
   { table: 'customer_activity_weekly', where: 'customer_id IN {ids:Array(String)}' },
   { table: 'attribution', where: 'customer_id IN {ids:Array(String)}' },
