@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -51,8 +51,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   project.provide('kafkaBrokers', brokers);
   project.provide('clickhouseUrl', clickhouseUrl);
-  project.provide('testDataDir', mkdtempSync(join(tmpdir(), 'journey-it-')));
+  // The embedded engine's data of every test file (~200 MB a run): removed once all workers are done.
+  const testDataDir = mkdtempSync(join(tmpdir(), 'journey-it-'));
+  project.provide('testDataDir', testDataDir);
   return async () => {
     for (const stop of stops.reverse()) await stop();
+    rmSync(testDataDir, { recursive: true, force: true });
   };
 }
