@@ -1,5 +1,7 @@
-import { absorb, sessionIdOf, type EventSummary } from './session-summary.js';
+import { absorb, copySummary, sessionIdOf, type EventSummary } from './session-summary.js';
+import { isSingleEvent, KeptEvents } from './kept-events.js';
 import type { OpenSession } from './sessions.js';
+import { StringPool } from './string-pool.js';
 
 /** Everything a partition keeps about one customer, as plain data (changelog and merge transfer). */
 export interface CustomerImage {
@@ -16,16 +18,22 @@ export interface CustomerImage {
 }
 
 /*
- * Layout (little endian), format 2 (format 1, still read, is the same without the trailing flags):
+ * Layout (little endian), format 3:
  *   u8 format | f64 watermark | f64 clock | nstr accountId
  *   u32 pairs | pairs × (f64 hash, f64 time)
- *   u32 sessions | sessions × (u8 hasFolded | [summary] | u32 recent | recent × summary)
+ *   u32 sessions | sessions × (u8 hasFolded | [summary] | u32 recent | recent × event)
+ *   u8 flags (bit 0: bounded)
  * summary: u32 count | f64 start | f64 firstHash | str site | str entryEvent | nstr entryUrl |
  *          f64 end | f64 endHash | str exitEvent | nstr exitUrl | u16 channels | i8 stage | u8 converted
- *   u8 flags (bit 0: bounded)
+ * event (one event: its exit is its entry): f64 time | f64 hash | str site | str event | nstr url |
+ *          u16 channels | i8 stage | u8 converted
  * str: u32 byte length + UTF-8; nstr: u32 (length + 1), 0 = null. Session ids are derived, not stored.
+ * Still read: format 2, the same with each kept event written as a full summary (its entry fields
+ * twice, 28 bytes and two strings more per kept event, every one re-encoded at every flush of its
+ * customer); format 1, format 2 without the trailing flags.
  */
-const FORMAT = 2;
+const FORMAT = 3;
+const FORMAT_SUMMARIES = 2;
 const FORMAT_WITHOUT_FLAGS = 1;
 const FLAG_BOUNDED = 1;
 
@@ -147,27 +155,76 @@ function writeSummary(w: ByteWriter, s: EventSummary): void {
   w.u8(s.converted ? 1 : 0);
 }
 
-function readSummary(r: ByteReader): EventSummary {
+function readSummary(r: ByteReader, pool: StringPool): EventSummary {
   return {
     count: r.u32(),
     start: r.f64(),
     firstHash: r.f64(),
-    site: r.str(),
-    entryEvent: r.str(),
-    entryUrl: r.nstr(),
+    site: pool.intern(r.str()),
+    entryEvent: pool.intern(r.str()),
+    entryUrl: pool.internOrNull(r.nstr()),
     end: r.f64(),
     endHash: r.f64(),
-    exitEvent: r.str(),
-    exitUrl: r.nstr(),
+    exitEvent: pool.intern(r.str()),
+    exitUrl: pool.internOrNull(r.nstr()),
     channels: r.u16(),
     stage: r.i8(),
     converted: r.u8() === 1,
   };
 }
 
-/** One writer per encoder instance: encoding is synchronous, so its buffer is reused between calls. */
+function writeEvents(w: ByteWriter, kept: KeptEvents): void {
+  w.u32(kept.length);
+  for (let i = 0; i < kept.length; i++) {
+    w.f64(kept.start(i));
+    w.f64(kept.hash(i));
+    w.str(kept.site(i));
+    w.str(kept.event(i));
+    w.nstr(kept.url(i));
+    w.u16(kept.channels(i));
+    w.i8(kept.stage(i));
+    w.u8(kept.converted(i) ? 1 : 0);
+  }
+}
+
+function readEvents(r: ByteReader, pool: StringPool): KeptEvents {
+  const kept = new KeptEvents();
+  for (let n = r.u32(); n > 0; n--) {
+    const start = r.f64();
+    const hash = r.f64();
+    const site = pool.intern(r.str());
+    const event = pool.intern(r.str());
+    const url = pool.internOrNull(r.nstr());
+    kept.add(start, hash, site, event, url, r.u16(), r.i8(), r.u8() === 1);
+  }
+  return kept;
+}
+
+/**
+ * A session's kept events as format 2 wrote them (summaries). Only single events were ever kept
+ * (summarize); should one not be, it and those before it go to the folded summary, which keeps
+ * every folded event before every kept one.
+ */
+function readSummariesAsEvents(r: ByteReader, pool: StringPool, folded: EventSummary | null): { folded: EventSummary | null; recent: KeptEvents } {
+  const summaries: EventSummary[] = [];
+  for (let n = r.u32(); n > 0; n--) summaries.push(readSummary(r, pool));
+  let from = 0;
+  for (let i = 0; i < summaries.length; i++) if (!isSingleEvent(summaries[i]!)) from = i + 1;
+  for (let i = 0; i < from; i++) {
+    if (folded) absorb(folded, summaries[i]!);
+    else folded = copySummary(summaries[i]!);
+  }
+  return { folded, recent: KeptEvents.of(summaries.slice(from)) };
+}
+
+/**
+ * One writer per encoder instance: encoding is synchronous, so its buffer is reused between calls.
+ * Decoded strings go through `pool` (the partition's), so restored state shares them too.
+ */
 export class CustomerCodec {
   private readonly writer = new ByteWriter();
+
+  constructor(private readonly pool = new StringPool()) {}
 
   encode(image: CustomerImage): Uint8Array {
     const w = this.writer.reset();
@@ -181,8 +238,7 @@ export class CustomerCodec {
     for (const s of image.sessions) {
       w.u8(s.folded ? 1 : 0);
       if (s.folded) writeSummary(w, s.folded);
-      w.u32(s.recent.length);
-      for (const e of s.recent) writeSummary(w, e);
+      writeEvents(w, s.recent);
     }
     w.u8(image.bounded ? FLAG_BOUNDED : 0);
     return w.finish();
@@ -191,7 +247,7 @@ export class CustomerCodec {
   decode(bytes: Uint8Array): CustomerImage {
     const r = new ByteReader(bytes);
     const format = r.u8();
-    if (format !== FORMAT && format !== FORMAT_WITHOUT_FLAGS) throw new Error(`unknown sessionizer customer format ${format}`);
+    if (format !== FORMAT && format !== FORMAT_SUMMARIES && format !== FORMAT_WITHOUT_FLAGS) throw new Error(`unknown sessionizer customer format ${format}`);
     const watermark = r.f64();
     const clock = r.f64();
     const accountId = r.nstr();
@@ -199,14 +255,13 @@ export class CustomerCodec {
     for (let n = r.u32() * 2; n > 0; n--) recentIds.push(r.f64());
     const sessions: OpenSession[] = [];
     for (let n = r.u32(); n > 0; n--) {
-      const folded = r.u8() === 1 ? readSummary(r) : null;
-      const recent: EventSummary[] = [];
-      for (let m = r.u32(); m > 0; m--) recent.push(readSummary(r));
-      const all = { ...(folded ?? recent[0]!) };
-      for (let i = folded ? 0 : 1; i < recent.length; i++) absorb(all, recent[i]!);
+      const read = r.u8() === 1 ? readSummary(r, this.pool) : null;
+      const { folded, recent } = format === FORMAT ? { folded: read, recent: readEvents(r, this.pool) } : readSummariesAsEvents(r, this.pool, read);
+      const all = folded ? copySummary(folded) : recent.at(0);
+      for (let i = folded ? 0 : 1; i < recent.length; i++) absorb(all, recent.at(i));
       sessions.push({ id: sessionIdOf(all.firstHash), folded, recent, all });
     }
-    const flags = format === FORMAT ? r.u8() : 0;
+    const flags = format === FORMAT_WITHOUT_FLAGS ? 0 : r.u8();
     return { watermark, clock, accountId, recentIds, sessions, bounded: (flags & FLAG_BOUNDED) !== 0 };
   }
 }

@@ -6,6 +6,7 @@ import { DEFAULT_CUSTOMER_BOUNDS, type BoundKind, type CustomerBounds, type OnBo
 import { cyrb53 } from './hash.js';
 import { capIds, forgetBefore, fromPairs, isDuplicate, oldestTime, pairsOf, remember, type RecentIds } from './recent-ids.js';
 import { sessionIdOf, summarize, toSessionRecord } from './session-summary.js';
+import { StringPool } from './string-pool.js';
 import {
   closesAt,
   diff,
@@ -81,7 +82,9 @@ export class SessionizerPartition {
   private readonly bounded = new Set<string>();
   private readonly schedule = new TimeHeap<string>();
   private readonly dirty = new Set<string>();
-  private readonly codec = new CustomerCodec();
+  /** The sites, event names and URLs the sessions hold, one copy each (also those restored). */
+  private readonly strings = new StringPool();
+  private readonly codec = new CustomerCodec(this.strings);
   private wm = -Infinity;
   private activeCount = 0;
   private openSessionCount = 0;
@@ -136,7 +139,7 @@ export class SessionizerPartition {
       this.reschedule(customerId, state);
       return { duplicate: false, late: true, sessionId: sessionIdOf(hash), accountId: account, sessions: [] };
     }
-    const event = summarize(tp, hash, cfg.stageOf(tp));
+    const event = summarize(tp, hash, cfg.stageOf(tp), this.strings);
     const before = sessions.length;
     const placed =
       !behind && followsFolded(sessions, event) ? placeInOrder(sessions, event, cfg) : placeByUnion(sessions, event, cfg);

@@ -1,6 +1,7 @@
 import { CHANNELS, type Touchpoint } from '../../../schemas/touchpoint.js';
 import { STAGES, stageRank, type SessionRecord, type Stage } from '../../../schemas/journey.js';
 import { hashHex } from './hash.js';
+import type { StringPool } from './string-pool.js';
 
 /**
  * Summary of a set of one customer's events. `absorb` is commutative and associative, so events can be
@@ -52,18 +53,22 @@ export function sessionUidOf(start: number, firstHash: number): string {
 /** A safe integer as 16 hex digits (two's complement below 0, an event time before 1970). */
 const hex64 = (n: number): string => (n >= 0 ? `00${hashHex(n)}` : BigInt.asUintN(64, BigInt(n)).toString(16).padStart(16, '0'));
 
-export function summarize(tp: Touchpoint, hash: number, stage: Stage | null): EventSummary {
+/** The summary of one event; its strings from `pool` when given (the state keeps them: string-pool.ts). */
+export function summarize(tp: Touchpoint, hash: number, stage: Stage | null, pool?: StringPool): EventSummary {
+  const site = pool ? pool.intern(tp.site) : tp.site;
+  const event = pool ? pool.intern(tp.event) : tp.event;
+  const url = pool ? pool.internOrNull(tp.url) : tp.url;
   return {
     count: 1,
     start: tp.timestamp,
     firstHash: hash,
-    site: tp.site,
-    entryEvent: tp.event,
-    entryUrl: tp.url,
+    site,
+    entryEvent: event,
+    entryUrl: url,
     end: tp.timestamp,
     endHash: hash,
-    exitEvent: tp.event,
-    exitUrl: tp.url,
+    exitEvent: event,
+    exitUrl: url,
     channels: CHANNEL_BIT.get(tp.channel) ?? OTHER_BIT,
     stage: stage === null ? -1 : stageRank(stage),
     converted: stage === 'purchase',

@@ -1,6 +1,7 @@
 import type { Touchpoint } from '../../../schemas/touchpoint.js';
 import type { Stage } from '../../../schemas/journey.js';
 import { absorb, copySummary, isBefore, sameEvents, sessionIdOf, type EventSummary } from './session-summary.js';
+import { KeptEvents } from './kept-events.js';
 
 export interface SessionConfig {
   /** A session ends after this much event time without an event. */
@@ -40,8 +41,8 @@ export function sessionizerConfig(stageOf: SessionizerConfig['stageOf'], overrid
 export interface OpenSession {
   id: string;
   folded: EventSummary | null;
-  /** Single-event summaries, in event order. */
-  recent: EventSummary[];
+  /** Single events, in event order (packed: kept-events.ts). */
+  recent: KeptEvents;
   /** folded ⊕ recent. */
   all: EventSummary;
 }
@@ -57,7 +58,7 @@ export interface Placement {
 const after = (e: EventSummary, s: EventSummary): boolean => isBefore(s.end, s.endHash, e.start, e.firstHash);
 
 function openWith(e: EventSummary): OpenSession {
-  return { id: sessionIdOf(e.firstHash), folded: null, recent: [e], all: copySummary(e) };
+  return { id: sessionIdOf(e.firstHash), folded: null, recent: KeptEvents.of([e]), all: copySummary(e) };
 }
 
 /** Greedy cut rule: an event continues the current session unless the gap or the max length is exceeded. */
@@ -69,18 +70,17 @@ function continues(start: number, lastAt: number, t: number, cfg: SessionConfig)
 function foldFirst(s: OpenSession, n: number): void {
   const recent = s.recent;
   for (let i = 0; i < n; i++) {
-    if (s.folded) absorb(s.folded, recent[i]!);
-    else s.folded = copySummary(recent[i]!);
+    if (s.folded) absorb(s.folded, recent.at(i));
+    else s.folded = recent.at(i);
   }
-  recent.copyWithin(0, n);
-  recent.length -= n;
+  recent.dropFirst(n);
 }
 
-/** Moves each session's leading recent events matching `isFinal` into its folded summary. */
-export function foldWhere(sessions: OpenSession[], isFinal: (e: EventSummary) => boolean): void {
+/** Moves each session's leading recent events matching `isFinal` (by time and hash) into its folded summary. */
+export function foldWhere(sessions: OpenSession[], isFinal: (start: number, hash: number) => boolean): void {
   for (const s of sessions) {
     let n = 0;
-    while (n < s.recent.length && isFinal(s.recent[n]!)) n++;
+    while (n < s.recent.length && isFinal(s.recent.start(n), s.recent.hash(n))) n++;
     if (n > 0) foldFirst(s, n);
   }
 }
@@ -90,7 +90,7 @@ export function foldBefore(sessions: OpenSession[], horizon: number): void {
   for (let i = 0; i < sessions.length; i++) {
     const s = sessions[i]!;
     let n = 0;
-    while (n < s.recent.length && s.recent[n]!.start < horizon) n++;
+    while (n < s.recent.length && s.recent.start(n) < horizon) n++;
     if (n > 0) foldFirst(s, n);
   }
 }
@@ -163,7 +163,7 @@ function recut(sessions: OpenSession[], e: EventSummary, cfg: SessionConfig): Pl
   let from = sessions.length - 1;
   while (from > 0 && sessions[from]!.folded === null) from--;
   const old = sessions.slice(from);
-  const events = old.flatMap((s) => s.recent);
+  const events = old.flatMap((s) => s.recent.toArray());
   let at = events.length;
   while (at > 0 && isBefore(e.start, e.firstHash, events[at - 1]!.start, events[at - 1]!.firstHash)) at--;
   events.splice(at, 0, e);
@@ -173,10 +173,11 @@ function recut(sessions: OpenSession[], e: EventSummary, cfg: SessionConfig): Pl
   let current: OpenSession | null = null;
   const head = old[0]!;
   if (head.folded) {
-    current = { id: head.id, folded: head.folded, recent: [], all: copySummary(head.folded) };
+    current = { id: head.id, folded: head.folded, recent: new KeptEvents(), all: copySummary(head.folded) };
     rebuilt.push(current);
   }
   let sessionId = '';
+  // `e` is compared by identity below: the other events are fresh copies (toArray).
   for (const ev of events) {
     if (current && continues(current.all.start, current.all.end, ev.start, cfg)) {
       current.recent.push(ev);
@@ -215,7 +216,7 @@ export function diff(before: Map<string, EventSummary>, now: OpenSession[]): Ses
  * bridging them if needed. The max length is not re-applied to such unions. Mutates `sessions`.
  */
 export function placeByUnion(sessions: OpenSession[], e: EventSummary, cfg: SessionConfig): Placement {
-  const single: OpenSession = { id: sessionIdOf(e.firstHash), folded: copySummary(e), recent: [], all: copySummary(e) };
+  const single: OpenSession = { id: sessionIdOf(e.firstHash), folded: copySummary(e), recent: new KeptEvents(), all: copySummary(e) };
   const before = summariesById(sessions);
   mergeSessions(sessions, [single], cfg);
   const holder = sessions.find((s) => s.all.start <= e.start && e.start <= s.all.end)!;
@@ -239,7 +240,7 @@ export function mergeSessions(sessions: OpenSession[], incoming: OpenSession[], 
         if (prev.folded) absorb(prev.folded, s.folded);
         else prev.folded = copySummary(s.folded);
       }
-      prev.recent = mergeByOrder(prev.recent, s.recent);
+      prev.recent = KeptEvents.merged(prev.recent, s.recent);
       absorb(prev.all, s.all);
     } else {
       out.push(s);
@@ -247,13 +248,7 @@ export function mergeSessions(sessions: OpenSession[], incoming: OpenSession[], 
   }
   sessions.splice(0, sessions.length, ...out);
   const folded = lastFolded(sessions);
-  if (folded) foldWhere(sessions, (e) => !after(e, folded));
-}
-
-function mergeByOrder(a: EventSummary[], b: EventSummary[]): EventSummary[] {
-  if (b.length === 0) return a;
-  if (a.length === 0) return b;
-  return [...a, ...b].sort((x, y) => (x.start !== y.start ? x.start - y.start : x.firstHash - y.firstHash));
+  if (folded) foldWhere(sessions, (start, hash) => !isBefore(folded.end, folded.endHash, start, hash));
 }
 
 /**
