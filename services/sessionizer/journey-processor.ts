@@ -399,7 +399,8 @@ export function createJourneyProcessor(
   const customerValue = (customerId: string): Buffer | null => {
     const journey = stages.snapshot(customerId);
     const attributionPart = attribution?.snapshot(customerId) ?? null;
-    const value = encodeCustomerState({ sessions: sessions.snapshot(customerId), journey, attribution: attributionPart });
+    // In place: encodeCustomerState copies it before the next snapshot.
+    const value = encodeCustomerState({ sessions: sessions.snapshotInPlace(customerId), journey, attribution: attributionPart });
     if (value === null || value.length <= bounds.maxStateBytes) return value;
     const room = bounds.maxStateBytes - CUSTOMER_STATE_HEADER_BYTES - (journey?.length ?? 0) - (attributionPart?.length ?? 0);
     return encodeCustomerState({ sessions: sessions.trimToFit(customerId, room), journey, attribution: attributionPart });

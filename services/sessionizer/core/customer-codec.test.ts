@@ -87,3 +87,20 @@ describe('customer codec', () => {
     expect(read.sessions[0]!.all.count).toBe(6);
   });
 });
+
+describe('customer codec strings', () => {
+  it('writes any string as UTF-8, an ASCII prefix by hand and the rest by the encoder', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary' })), fc.string(), (tail, head) => {
+        const site = head + tail;
+        const written: CustomerImage = { watermark: 1, clock: 2, accountId: site, recentIds: [], bounded: false, sessions: [] };
+        const bytes = new CustomerCodec().encode(written);
+        const expected = Buffer.from(site, 'utf8');
+        // u8 format, f64 watermark, f64 clock, then the account id: u32 (length + 1) and its bytes.
+        expect(Buffer.from(bytes).readUInt32LE(17)).toBe(expected.length + 1);
+        expect(Buffer.from(bytes.subarray(21, 21 + expected.length))).toEqual(expected);
+        expect(new CustomerCodec().decode(bytes).accountId).toBe(site);
+      }),
+    );
+  });
+});

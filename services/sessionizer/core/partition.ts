@@ -245,11 +245,19 @@ export class SessionizerPartition {
 
   /** The changelog value for a customer; null = tombstone (nothing kept). */
   snapshot(customerId: string): Uint8Array | null {
+    return this.snapshotInPlace(customerId)?.slice() ?? null;
+  }
+
+  /**
+   * `snapshot` without the copy: the bytes stay in the codec's buffer and are valid only until the
+   * next snapshot of this partition (the state flush copies them into the customer's value at once).
+   */
+  snapshotInPlace(customerId: string): Uint8Array | null {
     const state = this.customers.get(customerId);
     const accountId = this.accounts.get(customerId) ?? null;
     const bounded = this.bounded.has(customerId);
     if (state === undefined && accountId === null && !bounded) return null;
-    return this.codec.encode(this.imageOf(state, accountId, bounded));
+    return this.codec.encodeInPlace(this.imageOf(state, accountId, bounded));
   }
 
   /** Whether this customer ever reached a bound (customer-bounds.ts). */
