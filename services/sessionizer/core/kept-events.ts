@@ -19,13 +19,25 @@ const CONVERTED = 0x100_0000;
  * Flags: channels (16 bits) | (stage + 1) << 16 | converted << 24.
  */
 export class KeptEvents {
-  private readonly nums: number[] = [];
-  private readonly strs: Array<string | null> = [];
+  /**
+   * A session opened by one event holds just it (most sessions are short): its arrays are made
+   * to size, where a first push onto empty arrays would reserve room for 17 elements each.
+   */
+  constructor(
+    private readonly nums: number[] = [],
+    private readonly strs: Array<string | null> = [],
+  ) {}
 
   static of(events: readonly EventSummary[]): KeptEvents {
     const kept = new KeptEvents();
     for (const e of events) kept.push(e);
     return kept;
+  }
+
+  /** A set of one event (a single-event summary). */
+  static one(e: EventSummary): KeptEvents {
+    if (!isSingleEvent(e)) throw new Error('a kept event must be a single event');
+    return new KeptEvents([e.start, e.firstHash, flagsOf(e.channels, e.stage, e.converted)], [e.site, e.entryEvent, e.entryUrl]);
   }
 
   get length(): number {
@@ -101,7 +113,7 @@ export class KeptEvents {
 
   /** Appends one event by its fields (the codec reads them so, with no summary in between). */
   add(start: number, hash: number, site: string, event: string, url: string | null, channels: number, stage: number, converted: boolean): void {
-    this.nums.push(start, hash, (channels & 0xffff) + (stage + 1) * STAGE_SHIFT + (converted ? CONVERTED : 0));
+    this.nums.push(start, hash, flagsOf(channels, stage, converted));
     this.strs.push(site, event, url);
   }
 
@@ -121,6 +133,8 @@ export class KeptEvents {
     return KeptEvents.of([...a.toArray(), ...b.toArray()].sort((x, y) => (x.start !== y.start ? x.start - y.start : x.firstHash - y.firstHash)));
   }
 }
+
+const flagsOf = (channels: number, stage: number, converted: boolean): number => (channels & 0xffff) + (stage + 1) * STAGE_SHIFT + (converted ? CONVERTED : 0);
 
 /** A summary of exactly one event: what a kept event is (its exit fields are its entry fields). */
 export function isSingleEvent(e: EventSummary): boolean {

@@ -58,7 +58,7 @@ export interface Placement {
 const after = (e: EventSummary, s: EventSummary): boolean => isBefore(s.end, s.endHash, e.start, e.firstHash);
 
 function openWith(e: EventSummary): OpenSession {
-  return { id: sessionIdOf(e.firstHash), folded: null, recent: KeptEvents.of([e]), all: copySummary(e) };
+  return { id: sessionIdOf(e.firstHash), folded: null, recent: KeptEvents.one(e), all: copySummary(e) };
 }
 
 /** Greedy cut rule: an event continues the current session unless the gap or the max length is exceeded. */
