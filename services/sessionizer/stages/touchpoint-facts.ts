@@ -9,8 +9,26 @@ export interface Dimensions {
   segment: string | null;
 }
 
+/**
+ * Distinct dimensions are few (sites × channels × campaigns × device types × segments), and every
+ * decoded journey holds two (entry, last) for as long as it stays decoded (a day of event time
+ * after its last touchpoint): one shared, frozen object per distinct value, not an object and five
+ * fresh strings per touchpoint for the GC to promote and trace. Bounded: past `POOLED_DIMENSIONS`
+ * values the pool starts afresh (journeys keep the objects they hold).
+ */
+const POOLED_DIMENSIONS = 4_096;
+const dimensionsPool = new Map<string, Dimensions>();
+/** Length-prefixed, so no two values share a key whatever their characters; null is '-'. */
+const keyPart = (s: string | null): string => (s === null ? '-' : `${s.length}:${s}`);
+
 export function dimensionsOf(tp: Touchpoint): Dimensions {
-  return { site: tp.site, channel: tp.channel, campaign: tp.utmCampaign, deviceType: tp.deviceType, segment: tp.segment };
+  const key = keyPart(tp.site) + keyPart(tp.channel) + keyPart(tp.deviceType) + keyPart(tp.utmCampaign) + keyPart(tp.segment);
+  const known = dimensionsPool.get(key);
+  if (known !== undefined) return known;
+  if (dimensionsPool.size >= POOLED_DIMENSIONS) dimensionsPool.clear();
+  const dims = Object.freeze({ site: tp.site, channel: tp.channel, campaign: tp.utmCampaign, deviceType: tp.deviceType, segment: tp.segment });
+  dimensionsPool.set(key, dims);
+  return dims;
 }
 
 const NO_PROPERTIES: Readonly<Record<string, unknown>> = Object.freeze({});
