@@ -117,9 +117,10 @@ export class KeptEvents {
     this.strs.push(site, event, url);
   }
 
-  /** Removes the first `n` events. */
+  /** Removes the first `n` events (all of them when there are fewer). */
   dropFirst(n: number): void {
     if (n <= 0) return;
+    n = Math.min(n, this.length);
     this.nums.copyWithin(0, n * NUMS);
     this.nums.length -= n * NUMS;
     this.strs.copyWithin(0, n * STRS);
