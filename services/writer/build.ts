@@ -57,6 +57,7 @@ export function buildWriter(config: WriterConfig, adapters: WriterAdapters): Com
     maxBufferRows: config.WRITER_MAX_BUFFER_ROWS,
     maxRowsPerInsert: config.WRITER_MAX_ROWS_PER_INSERT,
     flushIntervalMs: config.WRITER_FLUSH_INTERVAL_MS,
+    derivedFlushIntervalMs: config.WRITER_DERIVED_FLUSH_INTERVAL_MS,
     replayWaitMs: config.WRITER_REPLAY_WAIT_MS,
     consumerTuning: consumerTuning(config),
     registry,

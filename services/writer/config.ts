@@ -10,6 +10,8 @@ export const WriterEnv = z.object({
   WRITER_MAX_ROWS_PER_INSERT: envInt(100_000, 1, 10_000_000),
   /** ...or when its oldest record has waited this long. */
   WRITER_FLUSH_INTERVAL_MS: envInt(500, 10, 60_000),
+  /** ...for every table but touchpoints (sessions, stage transitions, funnel, churn, ...): fewer, larger inserts (service.ts). */
+  WRITER_DERIVED_FLUSH_INTERVAL_MS: envInt(2_000, 10, 60_000),
   /** How long a writer holding only some partitions of an interrupted block waits for the others. */
   WRITER_REPLAY_WAIT_MS: envInt(10_000, 0, 600_000),
   /** At most ~68 years: received_at + TTL must stay inside DateTime (2106), or ClickHouse drops every row at insert. */

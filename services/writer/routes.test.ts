@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { codecFor, SchemaDecodeError } from '../../schemas/codec.js';
 import { makeTouchpoint } from '../../schemas/test-touchpoint.js';
 import { topicCodecs, topicsWithPrefix } from '../../schemas/topics.js';
-import { journeyRoutes } from './routes.js';
+import { journeyRoutes, withBlockAges } from './routes.js';
 
 describe('writer routes: customer-touchpoints', () => {
   const topics = topicsWithPrefix('t.');
@@ -21,5 +21,24 @@ describe('writer routes: customer-touchpoints', () => {
     const malformed = codecFor<unknown>('journey-record').encode({ ...none, kind: 'touchpoint', customerId: 'u:1' });
     expect(() => route.decode(malformed)).toThrow(SchemaDecodeError);
     expect(() => route.decode(malformed)).toThrow(/invalid 'touchpoint' record: touchpoint: /);
+  });
+});
+
+describe('writer routes: block ages', () => {
+  const topics = topicsWithPrefix('t.');
+  const ageOf = (ages: { touchpointsMs: number; derivedMs: number }) =>
+    Object.fromEntries(withBlockAges(journeyRoutes(topics, 'db'), topics.customerTouchpoints, ages).map((r) => [r.topic, r.maxAgeMs]));
+
+  it('touchpoints keep the flush interval; every other table waits the derived interval', () => {
+    const ages = ageOf({ touchpointsMs: 200, derivedMs: 2_000 });
+    expect(ages[topics.customerTouchpoints]).toBe(200);
+    expect(ages[topics.sessions]).toBe(2_000);
+    expect(ages[topics.stageTransitions]).toBe(2_000);
+    expect(ages[topics.funnelEvents]).toBe(2_000);
+    expect(ages[topics.churnScores]).toBe(2_000);
+  });
+
+  it('a derived interval shorter than the touchpoints’ is raised to it (no table is flushed sooner than the touchpoints)', () => {
+    expect(new Set(Object.values(ageOf({ touchpointsMs: 600_000, derivedMs: 2_000 })))).toEqual(new Set([600_000]));
   });
 });

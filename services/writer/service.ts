@@ -9,6 +9,7 @@ import type { Logger } from '../platform/logging/logger.js';
 import { sleepMs } from '../platform/retry/retry.js';
 import { composeComponents, type Component } from '../platform/runtime/component.js';
 import { createClickHouseInserter } from './clickhouse-inserter.js';
+import { withBlockAges } from './routes.js';
 import { createWriterHandler, type TopicRoute } from './writer-handler.js';
 
 export interface WriterServiceDeps {
@@ -21,8 +22,13 @@ export interface WriterServiceDeps {
   maxBufferRows: number;
   /** An insert larger than this is split into chunks with derived tokens. */
   maxRowsPerInsert: number;
-  /** ...or when its oldest record has waited this long (ms). */
+  /** ...or when its oldest record has waited this long (ms): the touchpoints table's block... */
   flushIntervalMs: number;
+  /**
+   * ...and every other table's (sessions, stage transitions, funnel events, churn scores, ...):
+   * default DERIVED_FLUSH_INTERVAL_MS, never less than `flushIntervalMs`.
+   */
+  derivedFlushIntervalMs?: number;
   /** How long a writer holding only some members of an interrupted block waits for the rest (default 10 s). */
   replayWaitMs?: number;
   registry: Registry;
@@ -32,6 +38,17 @@ export interface WriterServiceDeps {
   now?: () => number;
   random?: () => number;
 }
+
+/**
+ * Why the derived tables wait longer: an insert's CPU in the engine is mostly fixed (the query,
+ * a part per table and per materialized view it fires, their merges, the block's commits), about
+ * 10–20 ms whatever its size up to a few thousand rows (docs/performance.md, "Writer: where the
+ * CPU goes"). These tables get ~0.25 rows per touchpoint, so at the touchpoints' interval they are
+ * inserted as often in blocks 4x smaller, and their inserts were most of the writer's engine CPU.
+ * Nothing reads them faster than every 2 s (the dashboard's refresh; the stage and churn snapshots
+ * every 10 s / 30 s; the alerter's windows are minutes), and the bench's freshness is the touchpoints'.
+ */
+export const DERIVED_FLUSH_INTERVAL_MS = 2_000;
 
 /** The writer: producer (dead letters) → consumer → handler; stopped in reverse (consumer first). */
 export function createWriterService(deps: WriterServiceDeps): Component & { bufferedRows(): number } {
@@ -62,7 +79,7 @@ export function createWriterService(deps: WriterServiceDeps): Component & { buff
     }
   };
   const handler = createWriterHandler({
-    routes: deps.routes,
+    routes: withBlockAges(deps.routes, deps.topics.customerTouchpoints, { touchpointsMs: deps.flushIntervalMs, derivedMs: deps.derivedFlushIntervalMs ?? DERIVED_FLUSH_INTERVAL_MS }),
     inserter,
     producer,
     deadLetterTopic: deps.topics.deadLetter,

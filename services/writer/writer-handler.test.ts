@@ -1,6 +1,6 @@
 import type { KafkaMessage } from 'kafkajs';
 import { Registry } from 'prom-client';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { DeadLetter } from '../../schemas/journey.js';
 import type { CommittedOffset, PartitionControl } from '../platform/kafka/consumer.js';
 import type { RecordProducer } from '../platform/kafka/producer.js';
@@ -24,7 +24,10 @@ function world() {
 }
 type World = ReturnType<typeof world>;
 
-function writer(w: World, options: { maxBufferRows?: number; replayWaitMs?: number; failDoneCommits?: boolean; clock?: { now: number } } = {}) {
+function writer(
+  w: World,
+  options: { maxBufferRows?: number; replayWaitMs?: number; failDoneCommits?: boolean; clock?: { now: number }; flushIntervalMs?: number; routeMaxAgeMs?: number } = {},
+) {
   const clock = options.clock ?? { now: 0 };
   let dying = false;
   const inserter: BlockInserter = {
@@ -41,13 +44,13 @@ function writer(w: World, options: { maxBufferRows?: number; replayWaitMs?: numb
   };
   const producer = { send: async () => undefined } as unknown as RecordProducer;
   const handler = createWriterHandler({
-    routes: [route],
+    routes: [options.routeMaxAgeMs === undefined ? route : { ...route, maxAgeMs: options.routeMaxAgeMs }],
     inserter,
     producer,
     deadLetterTopic: 'dead-letter',
     deadLetterCodec: { encode: () => Buffer.alloc(0), decode: () => ({}) as DeadLetter } as never,
     maxBufferRows: options.maxBufferRows ?? 12,
-    flushIntervalMs: 60_000,
+    flushIntervalMs: options.flushIntervalMs ?? 60_000,
     replayWaitMs: options.replayWaitMs ?? 5_000,
     committedOffsets: async () => new Map(w.group),
     now: () => clock.now,
@@ -186,5 +189,29 @@ describe('writer handler: bundles', () => {
     expect(w.inserts).toEqual([{ token: 'touchpoints:0:0-1', rows: ['a', 'b', 'c', 'd', 'e', 'f', 'g'], dropped: false }]);
     expect(w.group.get(0)).toEqual({ offset: '2', metadata: 'done:0:0-1' });
     x.handler.close();
+  });
+});
+
+describe('writer handler: a block due by age', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+  // Date.now is faked with the timers, so the handler's clock and its timer move together.
+  const fakeClock = { get now() { return Date.now(); } };
+
+  it('is cut when its oldest record waited flushIntervalMs, or the route’s own maxAgeMs when it has one', async () => {
+    for (const [routeMaxAgeMs, dueMs] of [[undefined, 100], [1_000, 1_000]] as const) {
+      vi.useFakeTimers();
+      const w = world();
+      const x = writer(w, { maxBufferRows: 12, flushIntervalMs: 100, routeMaxAgeMs, clock: fakeClock });
+      await x.assign(0);
+      await x.batch(0, 0, 1); // 2 records, a third of a block: only age makes it due
+      await vi.advanceTimersByTimeAsync(dueMs - 1);
+      expect(w.inserts).toHaveLength(0);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(w.inserts).toEqual([{ token: 'touchpoints:0:0-1', rows: ['0-0', '0-1'], dropped: false }]);
+      x.handler.close();
+      vi.useRealTimers();
+    }
   });
 });

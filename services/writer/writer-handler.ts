@@ -35,6 +35,8 @@ export interface TopicRoute {
   decode(bytes: Buffer): unknown;
   /** null: a control record with nothing to store (it is committed like any other). */
   toRow(value: unknown): Record<string, unknown> | null;
+  /** The age at which this table's block is due, if not the handler's `flushIntervalMs`. */
+  maxAgeMs?: number;
 }
 
 export interface WriterHandlerDeps {
@@ -156,6 +158,7 @@ export function createWriterHandler(deps: WriterHandlerDeps): PartitionHandler &
     return n;
   };
   const allRecords = () => [...tables.values()].reduce((n, t) => n + records(t), 0);
+  const maxAgeOf = (t: TableState) => t.route.maxAgeMs ?? deps.flushIntervalMs;
 
   const inserted = new Counter({ name: 'writer_rows_inserted_total', help: 'Rows acknowledged by ClickHouse', labelNames: ['table'], registers: [deps.registry] });
   const deadLettered = new Counter({ name: 'writer_dead_letters_total', help: 'Records sent to the dead-letter topic', labelNames: ['topic', 'reason'], registers: [deps.registry] });
@@ -294,7 +297,7 @@ export function createWriterHandler(deps: WriterHandlerDeps): PartitionHandler &
       if (decision.kind === 'skip') return makeBlock(t, spec, 'skip', blockToken(spec), decision.ranges, false);
       return makeBlock(t, spec, decision.kind, decision.token, decision.ranges, decision.kind === 'part' && decision.mayDuplicate);
     }
-    const spec = cutBlock(t.route.topic, buffers(t), { blockRows, maxAgeMs: deps.flushIntervalMs, now: deps.now(), force });
+    const spec = cutBlock(t.route.topic, buffers(t), { blockRows, maxAgeMs: maxAgeOf(t), now: deps.now(), force });
     return spec ? makeBlock(t, spec, 'new', blockToken(spec), spec.ranges, false) : null;
   };
 
@@ -426,7 +429,7 @@ export function createWriterHandler(deps: WriterHandlerDeps): PartitionHandler &
     let at = Infinity;
     if (t.block) at = t.retryAt;
     else {
-      const due = nextDueAt(buffers(t), deps.flushIntervalMs);
+      const due = nextDueAt(buffers(t), maxAgeOf(t));
       if (due !== null) at = due;
       for (const st of t.partitions.values()) if (st.pending) at = Math.min(at, deps.now() + Math.min(KNOWLEDGE_REFRESH_MS, replayWaitMs));
     }

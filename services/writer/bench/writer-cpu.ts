@@ -138,6 +138,7 @@ async function measure() {
     maxBufferRows: config.WRITER_MAX_BUFFER_ROWS,
     maxRowsPerInsert: config.WRITER_MAX_ROWS_PER_INSERT,
     flushIntervalMs: config.WRITER_FLUSH_INTERVAL_MS,
+    derivedFlushIntervalMs: config.WRITER_DERIVED_FLUSH_INTERVAL_MS,
     registry,
     logger,
   });
