@@ -29,5 +29,5 @@ export function withBlockAges(routes: TopicRoute[], touchpointsTopic: string, ag
 /** customer-touchpoints carries an envelope: only touchpoints are rows; merges and transfers are control. */
 function customerTouchpointRow(value: unknown): Record<string, unknown> | null {
   const record = value as JourneyRecord;
-  return record.kind === 'touchpoint' ? { ...touchpointRow(record.touchpoint) } : null;
+  return record.kind === 'touchpoint' ? (touchpointRow(record.touchpoint) as unknown as Record<string, unknown>) : null;
 }

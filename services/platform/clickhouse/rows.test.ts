@@ -1,5 +1,6 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AttributionCredit, CustomerTouchpoint } from '../../../schemas/journey.js';
 import { heuristicCredit } from '../attribution/heuristic.js';
@@ -47,6 +48,19 @@ describe('ClickHouse row mappers', () => {
   it('formats epoch milliseconds as a UTC DateTime64(3) text that basic and best_effort parsing both read', () => {
     expect(chDateTime64(Date.UTC(2026, 10, 22, 17, 0, 0, 123))).toBe('2026-11-22 17:00:00.123');
     expect(chDateTime64(0)).toBe('1970-01-01 00:00:00.000');
+  });
+
+  it('formats every millisecond as the ISO text does (the minute kept per slot never leaks into another minute)', () => {
+    const iso = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+    const near = Date.UTC(2026, 11, 7, 12);
+    fc.assert(
+      fc.property(fc.oneof(fc.integer({ min: 0, max: 253_402_300_799_999 }), fc.integer({ min: near - 3_600_000, max: near + 3_600_000 }), fc.integer({ min: -86_400_000, max: -1 }), fc.double({ min: 0, max: 2e12, noNaN: true })), (ms) => {
+        expect(chDateTime64(ms)).toBe(iso(ms));
+      }),
+      { numRuns: 20_000 },
+    );
+    // Two minutes 64 apart share a slot: each still gets its own.
+    for (const ms of [near, near + 64 * 60_000 + 1, near + 999, near + 64 * 60_000 + 59_999]) expect(chDateTime64(ms)).toBe(iso(ms));
   });
 
   it('maps every written topic to a table whose columns are exactly the row keys', () => {
