@@ -42,3 +42,17 @@ describe('writer routes: block ages', () => {
     expect(new Set(Object.values(ageOf({ touchpointsMs: 600_000, derivedMs: 2_000 })))).toEqual(new Set([600_000]));
   });
 });
+
+describe('writer routes: sessions', () => {
+  const topics = topicsWithPrefix('t.');
+  const route = journeyRoutes(topics, 'db').find((r) => r.topic === topics.sessions)!;
+
+  it('are versioned by customer, session and uid: a version of the same session under another customer is kept (sessions_by_customer keeps it)', () => {
+    const v = route.versioned!;
+    const row = (customer_id: string, version: number) => ({ customer_id, session_id: 's1', session_uid: 'u', version });
+    expect(v.key(row('u:1', 1))).toBe(v.key(row('u:1', 2)));
+    expect(v.key(row('u:1', 1))).not.toBe(v.key(row('u:2', 1)));
+    expect(v.version(row('u:1', 7))).toBe(7);
+    expect(journeyRoutes(topics, 'db').filter((r) => r.versioned).map((r) => r.topic)).toEqual([topics.sessions]);
+  });
+});

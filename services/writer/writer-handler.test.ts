@@ -26,7 +26,15 @@ type World = ReturnType<typeof world>;
 
 function writer(
   w: World,
-  options: { maxBufferRows?: number; replayWaitMs?: number; failDoneCommits?: boolean; clock?: { now: number }; flushIntervalMs?: number; routeMaxAgeMs?: number } = {},
+  options: {
+    maxBufferRows?: number;
+    replayWaitMs?: number;
+    failDoneCommits?: boolean;
+    clock?: { now: number };
+    flushIntervalMs?: number;
+    routeMaxAgeMs?: number;
+    versioned?: TopicRoute['versioned'];
+  } = {},
 ) {
   const clock = options.clock ?? { now: 0 };
   let dying = false;
@@ -44,7 +52,7 @@ function writer(
   };
   const producer = { send: async () => undefined } as unknown as RecordProducer;
   const handler = createWriterHandler({
-    routes: [options.routeMaxAgeMs === undefined ? route : { ...route, maxAgeMs: options.routeMaxAgeMs }],
+    routes: [{ ...route, ...(options.routeMaxAgeMs === undefined ? {} : { maxAgeMs: options.routeMaxAgeMs }), ...(options.versioned ? { versioned: options.versioned } : {}) }],
     inserter,
     producer,
     deadLetterTopic: 'dead-letter',
@@ -213,5 +221,19 @@ describe('writer handler: a block due by age', () => {
       x.handler.close();
       vi.useRealTimers();
     }
+  });
+});
+
+describe('writer handler: a versioned table', () => {
+  it('sends only the newest version of each key in a block, and commits every record', async () => {
+    const w = world();
+    // ids are `${partition}-${offset}`: key by the offset's parity, version by the offset.
+    const x = writer(w, { maxBufferRows: 100, versioned: { key: (r) => String(Number(String(r.id).split('-')[1]) % 2), version: (r) => Number(String(r.id).split('-')[1]) } });
+    await x.assign(0);
+    await x.batch(0, 0, 4);
+    await x.flush(0);
+    expect(w.inserts).toEqual([{ token: 'touchpoints:0:0-4', rows: ['0-3', '0-4'], dropped: false }]);
+    expect(w.group.get(0)).toEqual({ offset: '5', metadata: 'done:0:0-4' });
+    x.handler.close();
   });
 });

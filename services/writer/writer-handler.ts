@@ -27,6 +27,7 @@ import {
 } from './core/block-plan.js';
 import { backoffMs } from '../platform/retry/backoff.js';
 import { INSERT_BACKOFF } from './core/insert-errors.js';
+import { newestVersions } from './core/newest-versions.js';
 
 /** How one topic's records become rows of one table. */
 export interface TopicRoute {
@@ -37,6 +38,12 @@ export interface TopicRoute {
   toRow(value: unknown): Record<string, unknown> | null;
   /** The age at which this table's block is due, if not the handler's `flushIntervalMs`. */
   maxAgeMs?: number;
+  /**
+   * For a ReplacingMergeTree(version) table: a row's key (covered by the sort key) and version. A
+   * block then sends only the newest version of each key (core/newest-versions.ts): the engine would
+   * drop the others on insert anyway.
+   */
+  versioned?: { key(row: Record<string, unknown>): string; version(row: Record<string, unknown>): number };
 }
 
 export interface WriterHandlerDeps {
@@ -172,6 +179,12 @@ export function createWriterHandler(deps: WriterHandlerDeps): PartitionHandler &
     labelNames: ['table'],
     registers: [deps.registry],
   });
+  const superseded = new Counter({
+    name: 'writer_rows_superseded_in_block_total',
+    help: 'Rows not sent because a newer version of the same key is in the same block (versioned tables)',
+    labelNames: ['table'],
+    registers: [deps.registry],
+  });
   new Gauge({ name: 'writer_buffered_rows', help: 'Records held: waiting for their block or being inserted', registers: [deps.registry], collect() { this.set(allRecords()); } });
 
   const deadLetter = (topic: string, message: KafkaMessage, reason: string): DeadLetter => ({
@@ -277,7 +290,11 @@ export function createWriterHandler(deps: WriterHandlerDeps): PartitionHandler &
       }
     }
     const step = kind === 'skip' ? 'finalize' : kind === 'new' && rows.length > 0 ? 'intent' : 'insert';
-    return { spec, kind, token, mayDuplicate, ranges, members, rows, dead, step, intentsTried: false, finalized: new Set() };
+    // Rebuilt from the same records, a replayed block keeps the same rows (and its token is its ranges').
+    const versioned = t.route.versioned;
+    const sent = versioned ? newestVersions(rows, versioned.key, versioned.version) : rows;
+    if (sent.length < rows.length) superseded.inc({ table: t.route.table }, rows.length - sent.length);
+    return { spec, kind, token, mayDuplicate, ranges, members, rows: sent, dead, step, intentsTried: false, finalized: new Set() };
   };
 
   /** The next block of a table: an interrupted block that can be replayed now, else a new one if due. */
