@@ -9,7 +9,8 @@
  *   KAFKA_BROKERS=127.0.0.1:19720 WRITER_FLUSH_INTERVAL_MS=200 \
  *     npx tsx services/writer/bench/writer-replay.ts measure <source prefix> <seconds>
  *
- * The clock runs from the writer's start until its group has committed every record; CPU is the
+ * The clock runs from the writer's start until its group has committed every record and no merge
+ * runs (for a second); CPU is the
  * process's (process.cpuUsage(): chdb runs in it) and, by thread name from /proc/self/task, the
  * engine's query threads (libuv workers that run chdb's queries: inserts and the views they fire),
  * its merges (MergeMutate), the JavaScript thread and V8's helper threads (GC). Refreshable views
@@ -159,6 +160,12 @@ async function measure() {
   const code = await fed;
   if (code !== 0) throw new Error(`feeder exited ${code}`);
   while ((await lag()) > 0) await new Promise((r) => setTimeout(r, 250));
+  // The merges of what was written, too: how many are still running at the end varies from run to run.
+  for (let idle = 0; idle < 4; ) {
+    await new Promise((r) => setTimeout(r, 250));
+    const [m] = await (await ch.client.query({ query: 'SELECT count() AS n FROM system.merges', format: 'JSONEachRow' })).json<{ n: string }>();
+    idle = Number(m!.n) === 0 ? idle + 1 : 0;
+  }
   const cpu = process.cpuUsage(cpu0);
   const threads1 = threadCpu();
   const wallMs = Date.now() - t0;
