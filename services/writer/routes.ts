@@ -31,7 +31,7 @@ const SESSION_VERSIONS = {
 
 /**
  * Every route but the touchpoints' waits `derivedMs` (at least `touchpointsMs`) for its block:
- * fewer, larger inserts into the tables that get ~0.25 rows per touchpoint (service.ts says why).
+ * fewer, larger inserts into the tables nothing reads faster than every 2 s (service.ts says why).
  */
 export function withBlockAges(routes: TopicRoute[], touchpointsTopic: string, ages: { touchpointsMs: number; derivedMs: number }): TopicRoute[] {
   const derivedMs = Math.max(ages.touchpointsMs, ages.derivedMs);

@@ -40,13 +40,14 @@ export interface WriterServiceDeps {
 }
 
 /**
- * Why the derived tables wait longer: an insert's CPU in the engine is mostly fixed (the query,
- * a part per table and per materialized view it fires, their merges, the block's commits), about
- * 10–20 ms whatever its size up to a few thousand rows (docs/performance.md, "Writer: where the
- * CPU goes"). These tables get ~0.25 rows per touchpoint, so at the touchpoints' interval they are
- * inserted as often in blocks 4x smaller, and their inserts were most of the writer's engine CPU.
- * Nothing reads them faster than every 2 s (the dashboard's refresh; the stage and churn snapshots
- * every 10 s / 30 s; the alerter's windows are minutes), and the bench's freshness is the touchpoints'.
+ * Why the derived tables wait longer: the writer's CPU follows its number of inserts more than its
+ * rows. An insert costs 40–75 ms of CPU whatever its size up to a few thousand rows (the query, a
+ * part per table and per materialized view it fires, their merges, the block's commits;
+ * docs/performance.md, "Writer: where the CPU goes"), and at the touchpoints' interval each derived
+ * table was inserted as often as `touchpoints` (sessions with as many rows, the others ~0.3 per
+ * touchpoint). Nothing reads them faster than every 2 s (the dashboard's refresh; the stage and
+ * churn snapshots every 10 s / 30 s; the alerter's windows are minutes), and the bench's freshness
+ * is the touchpoints'.
  */
 export const DERIVED_FLUSH_INTERVAL_MS = 2_000;
 
