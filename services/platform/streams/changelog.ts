@@ -1,5 +1,5 @@
 import type { Kafka } from 'kafkajs';
-import { readPartitionRange } from '../kafka/read-range.js';
+import { readPartitionRecords } from '../kafka/read-range.js';
 import type { Logger } from '../logging/logger.js';
 import type { LocalStateLog, StateCopyWriter } from './local-state-log.js';
 
@@ -95,9 +95,7 @@ export async function restoreChangelog(
   let kept: ReturnType<ChangelogFold['finish']>;
   try {
     if (end > from) {
-      records = await readPartitionRange(kafka, { topic, partition, from, to: end, maxBytesPerPartition: RESTORE_FETCH_BYTES }, (m) =>
-        fold.add(m.key?.toString('utf8') ?? '', m.value, BigInt(m.offset)),
-      );
+      records = await readPartitionRecords(kafka, { topic, partition, from, to: end, maxBytesPerPartition: RESTORE_FETCH_BYTES }, (key, value, at) => fold.add(key ?? '', value, at));
     }
     kept = fold.finish();
     if (kept.rollback.length === 0) writer?.finish(end);
@@ -115,7 +113,7 @@ export async function restoreChangelog(
       if (rollback.has(key)) rollback.set(key, value === null ? null : Buffer.from(value));
     };
     if (usable) copy!.replay(fits, take);
-    if (kept.lastMarkerAt !== null) await readPartitionRange(kafka, { topic, partition, from, to: kept.lastMarkerAt + 1n }, (m) => take(m.key?.toString('utf8') ?? '', m.value));
+    if (kept.lastMarkerAt !== null) await readPartitionRecords(kafka, { topic, partition, from, to: kept.lastMarkerAt + 1n }, (key, value) => take(key ?? '', value));
     logger.warn({ topic, partition, keys: rollback.size }, 'changelog ends with an unfinished step: its state is rolled back to the last applied-offset marker');
   }
   const ms = now() - started;
@@ -163,7 +161,7 @@ export class ChangelogFold {
   constructor(private readonly out: { committed(key: string, value: Buffer | null): void; marker?(at: bigint | null): void }) {}
 
   /** One record; `at` is its changelog offset (null: from a local copy). */
-  add(key: string, value: Buffer | null, at: bigint | null): void {
+  add(key: string, value: Buffer | null, at: number | null): void {
     if (key !== APPLIED_OFFSET_KEY) {
       if (!this.marked) this.out.committed(key, value);
       else this.pending.set(key, value);
@@ -173,9 +171,9 @@ export class ChangelogFold {
     this.pending.clear();
     this.marked = true;
     this.appliedOffset = value ? BigInt(value.toString('utf8')) : null;
-    this.lastMarkerAt = at;
+    this.lastMarkerAt = at === null ? null : BigInt(at);
     this.out.committed(key, value);
-    this.out.marker?.(at);
+    this.out.marker?.(this.lastMarkerAt);
   }
 
   /** Keys of the unfinished step (passed on never), the last marker's offsets. */
