@@ -60,6 +60,19 @@ const FETCH_API_KEY = 1;
 const fetchDefinitions = (kafkajsInternals('kafkajs/src/protocol/requests/index.js') as { requests: { Fetch: unknown } }).requests.Fetch;
 const { createErrorFromCode } = kafkajsInternals('kafkajs/src/protocol/error.js') as { createErrorFromCode(code: number): Error };
 
+export interface RangeOptions {
+  topic: string;
+  partition: number;
+  from: bigint;
+  to: bigint;
+  maxBytesPerPartition?: number;
+  /**
+   * After each response's records are handed on: a promise to wait for before the next is handed
+   * on (the consumer of the records is behind, a disk say), or undefined.
+   */
+  pace?: () => Promise<void> | undefined;
+}
+
 /**
  * One read of a range: how a fetch at an offset is made, where its records end (so the next fetch
  * can go out before they are handed on), and the handing on of those in [from, to).
@@ -79,7 +92,7 @@ interface RangeReader<T> {
  */
 export function readPartitionRange(
   kafka: Kafka,
-  range: { topic: string; partition: number; from: bigint; to: bigint; maxBytesPerPartition?: number },
+  range: RangeOptions,
   onMessage: (message: KafkaMessage) => void,
 ): Promise<number> {
   return readRange<KafkaMessage[]>(kafka, range, {
@@ -114,7 +127,7 @@ export function readPartitionRange(
  */
 export function readPartitionRecords(
   kafka: Kafka,
-  range: { topic: string; partition: number; from: bigint; to: bigint; maxBytesPerPartition?: number },
+  range: RangeOptions,
   onRecord: (key: string | null, value: Buffer | null, offset: number) => void,
 ): Promise<number> {
   return readRange<RecordBatchView[]>(kafka, range, {
@@ -153,7 +166,7 @@ export function readPartitionRecords(
   });
 }
 
-async function readRange<T>(kafka: Kafka, range: { topic: string; partition: number; from: bigint; to: bigint; maxBytesPerPartition?: number }, reader: RangeReader<T>): Promise<number> {
+async function readRange<T>(kafka: Kafka, range: RangeOptions, reader: RangeReader<T>): Promise<number> {
   const { topic, partition, from, to } = range;
   if (to <= from) return 0;
   const maxBytes = range.maxBytesPerPartition ?? 8 * 1024 * 1024;
@@ -204,6 +217,8 @@ async function readRange<T>(kafka: Kafka, range: { topic: string; partition: num
       const { handed, next } = reader.hand(fetched, offset, to);
       read += handed;
       offset = next;
+      const behind = range.pace?.();
+      if (behind !== undefined) await behind;
       // Nothing at or after the offset twice in a row: a record batch that compaction emptied (kafkajs
       // decodes it to no records and drops its offsets). Step over one offset of it.
       if (offset === before) {

@@ -95,13 +95,17 @@ export async function restoreChangelog(
   let kept: ReturnType<ChangelogFold['finish']>;
   try {
     if (end > from) {
-      records = await readPartitionRecords(kafka, { topic, partition, from, to: end, maxBytesPerPartition: RESTORE_FETCH_BYTES }, (key, value, at) => fold.add(key ?? '', value, at));
+      // The copy's frames are written as they fill, off this thread; the read waits when they are
+      // behind (pace), so a slow disk does not hold the changelog in memory.
+      records = await readPartitionRecords(kafka, { topic, partition, from, to: end, maxBytesPerPartition: RESTORE_FETCH_BYTES, pace: () => writer?.backlog() }, (key, value, at) =>
+        fold.add(key ?? '', value, at),
+      );
     }
     kept = fold.finish();
-    if (kept.rollback.length === 0) writer?.finish(end);
-    else writer?.abandon();
+    if (kept.rollback.length === 0) await writer?.finish(end);
+    else await writer?.abandon();
   } catch (error) {
-    writer?.abandon();
+    await writer?.abandon();
     throw error;
   }
   const rollback = new Map<string, Buffer | null>();
