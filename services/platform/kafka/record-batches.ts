@@ -1,10 +1,12 @@
-import { CompressionCodecs } from 'kafkajs';
+import kafkajs from 'kafkajs';
 
 /**
  * A fetch response's record batches read in place, for reads that only want each record's key,
  * value and offset (a restore): kafkajs decodes every record into an object with its offset and
  * timestamp as strings computed through Long, a header object and a Decoder of its own, which was
  * most of a restore's decoding and garbage (docs/performance.md, "Restore: raw record batches").
+ *
+ * (kafkajs is a CommonJS module whose CompressionCodecs Node cannot import by name: hence the default import.)
  *
  * Record batch (magic 2, the only format Kafka 4 reads and writes):
  *   [i64 base offset][i32 length][i32 leader epoch][i8 magic][u32 crc][i16 attributes]
@@ -60,7 +62,7 @@ export async function recordBatches(records: Buffer): Promise<RecordBatchView[]>
     };
     const codec = attributes & COMPRESSION_MASK;
     if (codec !== 0 && !batch.control && batch.count > 0) {
-      const make = (CompressionCodecs as Record<number, (() => { decompress(b: Buffer): Promise<Buffer> }) | undefined>)[codec];
+      const make = (kafkajs.CompressionCodecs as Record<number, (() => { decompress(b: Buffer): Promise<Buffer> }) | undefined>)[codec];
       if (make === undefined) throw new Error(`record batch at ${baseOffset} uses compression codec ${codec}, not registered with kafkajs`);
       batch.bytes = await make().decompress(records.subarray(at + BATCH_HEADER, end));
       batch.start = 0;
