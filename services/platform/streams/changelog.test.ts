@@ -38,7 +38,13 @@ describe('changelog fold: the applied-offset marker commits a step', () => {
 
   it('passes each value on as soon as it is committed, holding back only the records after a marker', () => {
     const seen: string[] = [];
-    const f = new ChangelogFold({ committed: (k, v) => seen.push(`${k}=${v?.toString() ?? 'null'}`) });
+    const at: Array<number | null> = [];
+    const f = new ChangelogFold({
+      committed: (k, v, offset) => {
+        seen.push(`${k}=${v?.toString() ?? 'null'}`);
+        at.push(offset);
+      },
+    });
     // Before any marker a record is committed either way (by a later marker, or as a changelog taken whole).
     f.add('a', b('1'), 0);
     f.add('b', null, 1);
@@ -48,6 +54,10 @@ describe('changelog fold: the applied-offset marker commits a step', () => {
     expect(seen).toEqual(['a=1', 'b=null', `${APPLIED_OFFSET_KEY}=7`]);
     f.add(...marker(8), 4);
     expect(seen).toEqual(['a=1', 'b=null', `${APPLIED_OFFSET_KEY}=7`, 'a=2', `${APPLIED_OFFSET_KEY}=8`]);
+    // The offset of a record passed on as read (the committed state reaches it: a local copy's frame
+    // may end there, as in a compacted changelog's cleaned part, which has no markers); none for a
+    // held step's record, passed on at its marker, nor for the markers.
+    expect(at).toEqual([0, 1, null, null, null]);
   });
 });
 

@@ -76,12 +76,16 @@ export async function restoreChangelog(
   let tombstones = 0;
   let writer: StateCopyWriter | null = null;
   const fold = new ChangelogFold({
-    committed(key, value) {
+    committed(key, value, at) {
       writer?.add(key, value);
       if (key === APPLIED_OFFSET_KEY) return;
       if (value === null) tombstones++;
       else values++;
       o.apply(key, value);
+      // No step held: the copy may end after this record. A compacted changelog keeps one marker,
+      // so its cleaned part, most of it, has none: waiting for markers, the copy's first frame
+      // grew to the partition's size (~90 MiB a partition at a million customers) before a write.
+      if (at !== null) writer?.commit(at + 1);
     },
     marker(at) {
       if (at !== null) writer?.commit(at + 1n);
@@ -160,25 +164,27 @@ export class ChangelogFold {
   private lastMarkerAt: bigint | null = null;
 
   /**
-   * `committed`: each committed record in offset order, markers included (a local copy keeps them);
+   * `committed`: each committed record in offset order, markers included (a local copy keeps them),
+   * with its changelog offset when it is passed on as it is read, no step held (so the committed
+   * state is the topic's up to it), else null (a held step's record, a marker, a local copy's);
    * `marker`: after each marker's step was passed on, with the marker's changelog offset (null: a
    * local copy's).
    */
-  constructor(private readonly out: { committed(key: string, value: Buffer | null): void; marker?(at: bigint | null): void }) {}
+  constructor(private readonly out: { committed(key: string, value: Buffer | null, at: number | null): void; marker?(at: bigint | null): void }) {}
 
   /** One record; `at` is its changelog offset (null: from a local copy). */
   add(key: string, value: Buffer | null, at: number | null): void {
     if (key !== APPLIED_OFFSET_KEY) {
-      if (!this.marked) this.out.committed(key, value);
+      if (!this.marked) this.out.committed(key, value, at);
       else this.pending.set(key, value);
       return;
     }
-    for (const [k, v] of this.pending) this.out.committed(k, v);
+    for (const [k, v] of this.pending) this.out.committed(k, v, null);
     this.pending.clear();
     this.marked = true;
     this.appliedOffset = value ? BigInt(value.toString('utf8')) : null;
     this.lastMarkerAt = at === null ? null : BigInt(at);
-    this.out.committed(key, value);
+    this.out.committed(key, value, null);
     this.out.marker?.(this.lastMarkerAt);
   }
 

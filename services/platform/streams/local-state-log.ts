@@ -59,7 +59,7 @@ export interface StateCopyWriter {
   /** One committed entry (null: a tombstone), copied at once. */
   add(key: string, value: Uint8Array | null): void;
   /** Everything added so far is the topic's state up to `nextOffset`: a frame may end here. */
-  commit(nextOffset: bigint): void;
+  commit(nextOffset: bigint | number): void;
   /**
    * While more than a few MiB of frames wait to be written: a promise of the writes so far, to be
    * awaited before reading on (the frames are copies of what was read: a slow disk would otherwise
@@ -329,7 +329,7 @@ export function openLocalStateLog(path: string, logger: Logger): LocalStateLog |
     };
     return {
       add: (key, value) => guard(() => frame.add(key, value)),
-      commit: (nextOffset) => guard(() => (frame.size >= WRITER_FRAME_BYTES ? queue(nextOffset) : undefined)),
+      commit: (nextOffset) => guard(() => (frame.size >= WRITER_FRAME_BYTES ? queue(BigInt(nextOffset)) : undefined)),
       backlog: () => (queuedBytes > WRITER_BACKLOG_BYTES ? writes : undefined),
       async finish(nextOffset) {
         guard(() => (frame.entries > 0 || (mode === 'fresh' && written + queuedBytes === 0) ? queue(nextOffset) : undefined));
