@@ -76,6 +76,7 @@ export interface StateCopyWriter {
 export const localStateDir = (dataDir: string): string => join(dataDir, 'state');
 
 const FRAME_HEADER = 8;
+const EMPTY = Buffer.alloc(0);
 /** A restore's copy is written in frames of about this size (one write each). */
 const WRITER_FRAME_BYTES = 1024 * 1024;
 /** Frames a restore's copy may have waiting for the disk before the restore waits for them. */
@@ -89,7 +90,10 @@ const COMPACT_FLOOR_BYTES = 64 * 1024 * 1024;
  * no allocation per entry.
  */
 export class FrameBuilder {
-  private bytes = Buffer.allocUnsafe(64 * 1024);
+  /** Empty between frames: the next frame's buffer is allocated by its first entry. */
+  private bytes = EMPTY;
+  /** The size the next buffer starts at: the last frame's, so a frame is grown once at most. */
+  private capacity = 64 * 1024;
   private pos = FRAME_HEADER + 12;
   private count = 0;
 
@@ -116,14 +120,20 @@ export class FrameBuilder {
     return this.count;
   }
 
-  /** The frame (a copy) of everything added, and starts empty again. */
+  /**
+   * The frame of everything added, and starts empty again. The frame is the builder's buffer
+   * handed over, not a copy (a restore's frames were each copied once more to be written).
+   */
   take(nextOffset: bigint): Buffer {
+    this.reserve(0);
     const payload = this.bytes.subarray(FRAME_HEADER, this.pos);
     payload.writeBigInt64BE(nextOffset, 0);
     payload.writeUInt32BE(this.count, 8);
     this.bytes.writeUInt32BE(payload.length, 0);
     this.bytes.writeUInt32BE(crc32(payload), 4);
-    const frame = Buffer.from(this.bytes.subarray(0, this.pos));
+    const frame = this.bytes.subarray(0, this.pos);
+    this.capacity = this.bytes.length;
+    this.bytes = EMPTY;
     this.pos = FRAME_HEADER + 12;
     this.count = 0;
     return frame;
@@ -131,8 +141,8 @@ export class FrameBuilder {
 
   private reserve(n: number): void {
     if (this.pos + n <= this.bytes.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(2 * this.bytes.length, this.pos + n));
-    this.bytes.copy(grown, 0, 0, this.pos);
+    const grown = Buffer.allocUnsafe(Math.max(2 * this.bytes.length, this.pos + n, this.capacity));
+    if (this.bytes.length > 0) this.bytes.copy(grown, 0, 0, this.pos);
     this.bytes = grown;
   }
 }
