@@ -38,13 +38,13 @@ export interface RestoredPartition {
 }
 
 /**
- * Fetch size of a restore: a value handed on is copied by the sink, so a response is dropped as
- * soon as its records are applied (at most two are held per partition, read-range.ts). 4 MiB: with
- * 16, four partitions restoring at once held up to 8 responses and kafkajs' copies of them, which
- * set how far the process' memory grew (and stayed: the allocator keeps it); with 1 MiB the
- * round trips to a loaded broker were most of the read (docs/performance.md).
+ * Fetch size of a restore: it reads to the end at once, so a large fetch is fewer round trips; a
+ * value handed on is copied by the sink, so a response is dropped as soon as its records are
+ * applied (at most two are held per partition, read-range.ts), and the GC after the restores frees
+ * them (stateful-handler.ts). 4 MiB and 1 MiB were tried: slower, and no less memory after the GC
+ * (docs/performance.md, "Restore: record batches read in place").
  */
-const RESTORE_FETCH_BYTES = 4 * 1024 * 1024;
+const RESTORE_FETCH_BYTES = 16 * 1024 * 1024;
 
 /**
  * Restores one partition of a compacted changelog as it reads it: each committed value goes to
