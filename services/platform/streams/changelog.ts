@@ -38,13 +38,14 @@ export interface RestoredPartition {
 }
 
 /**
- * Fetch size of a restore: it reads to the end at once, so a large fetch is fewer round trips; a
- * value handed on is copied by the sink, so a response is dropped as soon as its records are
- * applied (at most two are held per partition, read-range.ts), and the GC after the restores frees
- * them (stateful-handler.ts). 4 MiB and 1 MiB were tried: slower, and no less memory after the GC
- * (docs/performance.md, "Restore: record batches read in place").
+ * Fetch size of a restore: a value handed on is copied by the sink, so a response is dropped as
+ * soon as its records are applied (at most two are held per partition, read-range.ts), and the GC
+ * after the restores frees them (stateful-handler.ts). 4 MiB: at a million customers 16 MiB cost
+ * more CPU and memory (10.7 CPU-s and 614 MB per million against 6.1–7.8 and 483–485; each large
+ * buffer counts towards V8's full collections of a large heap), though at 200,000 it read faster;
+ * 1 MiB was mostly round trips to a loaded broker (docs/performance.md).
  */
-const RESTORE_FETCH_BYTES = 16 * 1024 * 1024;
+const RESTORE_FETCH_BYTES = 4 * 1024 * 1024;
 
 /**
  * Restores one partition of a compacted changelog as it reads it: each committed value goes to
