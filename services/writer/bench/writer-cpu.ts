@@ -29,8 +29,7 @@ import { pipelineTopicSpecs } from '../../platform/kafka/pipeline-topics.js';
 import { createKafkaProducer } from '../../platform/kafka/producer.js';
 import { createLogger } from '../../platform/logging/logger.js';
 import { WriterEnv } from '../config.js';
-import { journeyRoutes } from '../routes.js';
-import { createWriterService } from '../service.js';
+import { benchWriterService } from './bench-writer-service.js';
 import { benchTouchpoint } from './bench-touchpoint.js';
 
 const [mode = 'backlog', a = '100000', b = '30', prefixArg] = process.argv.slice(2);
@@ -129,19 +128,7 @@ async function measure() {
   const config = parseEnv(WriterEnv, { ...process.env, KAFKA_BROKERS: brokers.join(',') });
   await migrate(ch.client, { database: 'journey', touchpointTtlDays: config.TOUCHPOINT_TTL_DAYS });
   const registry = new Registry();
-  const writer = createWriterService({
-    kafka,
-    clickhouse: ch,
-    topics,
-    routes: journeyRoutes(topics, 'journey'),
-    groupId: `${prefix}writer`,
-    maxBufferRows: config.WRITER_MAX_BUFFER_ROWS,
-    maxRowsPerInsert: config.WRITER_MAX_ROWS_PER_INSERT,
-    flushIntervalMs: config.WRITER_FLUSH_INTERVAL_MS,
-    derivedFlushIntervalMs: config.WRITER_DERIVED_FLUSH_INTERVAL_MS,
-    registry,
-    logger,
-  });
+  const writer = benchWriterService({ kafka, clickhouse: ch, topics, groupId: `${prefix}writer`, config, registry, logger });
   const count = async () => {
     const rs = await ch.client.query({ query: 'SELECT (SELECT count() FROM journey.touchpoints) + (SELECT count() FROM journey.sessions) AS c', format: 'JSONEachRow' });
     return Number((await rs.json<{ c: string }>())[0]!.c);

@@ -32,7 +32,7 @@ import { createKafkaProducer, type OutgoingRecord } from '../../platform/kafka/p
 import { createLogger } from '../../platform/logging/logger.js';
 import { WriterEnv } from '../config.js';
 import { journeyRoutes } from '../routes.js';
-import { createWriterService } from '../service.js';
+import { benchWriterService } from './bench-writer-service.js';
 
 const [mode = '', source = '', secondsArg = '100', target = ''] = process.argv.slice(2);
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
@@ -123,19 +123,7 @@ async function measure() {
   await migrate(ch.client, { database: 'journey', touchpointTtlDays: 3650 });
   const registry = new Registry();
   const groupId = `${prefix}writer`;
-  const writer = createWriterService({
-    kafka,
-    clickhouse: ch,
-    topics,
-    routes: journeyRoutes(topics, 'journey'),
-    groupId,
-    maxBufferRows: config.WRITER_MAX_BUFFER_ROWS,
-    maxRowsPerInsert: config.WRITER_MAX_ROWS_PER_INSERT,
-    flushIntervalMs: config.WRITER_FLUSH_INTERVAL_MS,
-    derivedFlushIntervalMs: config.WRITER_DERIVED_FLUSH_INTERVAL_MS,
-    registry,
-    logger,
-  });
+  const writer = benchWriterService({ kafka, clickhouse: ch, topics, groupId, config, registry, logger });
   const threads0 = threadCpu();
   const cpu0 = process.cpuUsage();
   const t0 = Date.now();
