@@ -331,6 +331,16 @@ describe('volume monitors', () => {
     expect(run.events[0]!.baselineRate).toBeCloseTo(2000, 6);
   });
 
+  it('learns the overdispersion during the warm-up: bursty traffic does not fire on its first judged window', () => {
+    const bursty: VolumeMonitor = { ...volume, settings: { ...volume.settings, warmupWindows: 24, minSample: 20, significance: 5, minRelativeDrop: 0.6, evidenceWindows: 1 } };
+    // One visitor's session is many events: hours alternate 5 and 45 around a mean of 25.
+    const warmUp = feed(createSeriesGroup(bursty, SITE), bursty, 0, times(24, [5, 0]).map((w, k) => (k % 2 === 0 ? w : [45, 0])));
+    expect(new Set(warmUp.verdicts)).toEqual(new Set(['insufficient', 'warmingUp']));
+    const quietHour = feed(warmUp.state, bursty, warmUp.next, [[2, 0]]);
+    expect(quietHour.verdicts).toEqual(['normal']);
+    expect(quietHour.events).toEqual([]);
+  });
+
   it('gives no verdict while the expected volume is below minSample', () => {
     const warm = warmed(volume, [20, 0]);
     const run = feed(warm.state, volume, warm.next, [[0, 0]]);

@@ -199,7 +199,13 @@ export function stepSeries(series: SeriesState, window: WindowObservation, monit
     reference.trials >= settings.minSample &&
     (reference.source === 'lastWeek' || series.baselineWindows >= settings.warmupWindows);
   if (!warm) {
-    const learned = learning ? absorb(series, window, null, monitor) : series;
+    // The overdispersion is learned during the warm-up too, so the first judged window is measured
+    // against the noise the series really has: learned only from judged windows, it starts at the
+    // prior (pure Poisson/binomial noise) and bursty traffic (one visitor's session is many events)
+    // fires on its first judged windows. A replay of 90 simulated days raised exactly those two
+    // false alarms (README, "Load your history").
+    const rawZ = reference !== null && reference.trials >= settings.minSample ? testDrop(current, 1, reference, 1, monitor).z : null;
+    const learned = learning ? absorb(series, window, rawZ, monitor) : series;
     return { ...none, series: { ...learned, lastAt: window.at, recent: nextRecent }, verdict: 'warmingUp', reference };
   }
 
