@@ -168,6 +168,33 @@ describe('detector state machine', () => {
     expect(run.state.parent.phase).toBe('ok');
   });
 
+  it('judges a thin series on its windows pooled until they reach minSample, and reports the drop from the first', () => {
+    const monitor = conversionMonitor({ minSample: 20, evidenceWindows: 4, warmupWindows: 12 });
+    // 12 customers a window, half convert: no window alone reaches minSample, two together do.
+    const thin = times(60, [12, 6]);
+    const learnt = feed(createSeriesGroup(monitor, SITE), monitor, 0, thin);
+    expect(learnt.verdicts.filter((v) => v === 'normal').length).toBeGreaterThan(0);
+    expect(learnt.state.parent.baselineWindows).toBe(30);
+    const drop = feed(learnt.state, monitor, learnt.next, [[12, 0], [12, 1]]);
+    expect(drop.verdicts).toEqual(['insufficient', 'anomalous']);
+    expect(drop.events).toHaveLength(1);
+    expect(drop.events[0]).toMatchObject({ status: 'firing', since: at(learnt.next), at: at(learnt.next + 1) });
+    expect(drop.events[0]!.observedRate).toBeCloseTo(1 / 24, 6);
+  });
+
+  it('pools at most evidenceWindows windows, and never across a gap', () => {
+    const monitor = conversionMonitor({ minSample: 100, evidenceWindows: 3 });
+    const warm = warmed(monitor);
+    const thin = feed(warm.state, monitor, warm.next, [[30, 3], [30, 3], [30, 3], [30, 3]]);
+    // Three windows judged together are still thin: the pool (at most evidenceWindows - 1 = 2 windows
+    // waiting) starts again from the third, and the fourth joins it.
+    expect(thin.verdicts).toEqual(['insufficient', 'insufficient', 'insufficient', 'insufficient']);
+    expect(thin.state.parent.pooled).toEqual({ at: at(warm.next + 2), trials: 60, successes: 6, windows: 2 });
+    const afterGap = evaluate(thin.state, { at: at(thin.next + 1), trials: 80, successes: 8 }, undefined, monitor);
+    expect(afterGap.verdict).toBe('insufficient');
+    expect(afterGap.state.parent.pooled).toEqual({ at: at(thin.next + 1), trials: 80, successes: 8, windows: 1 });
+  });
+
   it('freezes the baseline during an incident so a long drop does not become the new normal', () => {
     const monitor = conversionMonitor({ keepFiringForWindows: 2 });
     const warm = warmed(monitor);
@@ -356,6 +383,15 @@ describe('volume monitors', () => {
 });
 
 describe('snapshot and restore', () => {
+  it('restores a snapshot written before thin windows were pooled (no `pooled` field) as one with none', () => {
+    const monitor = conversionMonitor();
+    const detector = evaluateSeries(emptyDetectorState(), monitor, SITE, { at: at(0), trials: 1000, successes: 100 }).detector;
+    const old = JSON.parse(snapshot(detector)) as { groups: Record<string, { parent: Record<string, unknown> }> };
+    expect(Object.keys(old.groups)).toHaveLength(1);
+    for (const group of Object.values(old.groups)) delete group.parent.pooled;
+    expect(restore(JSON.stringify(old))).toEqual(detector);
+  });
+
   it('round-trips the whole detector state through JSON and continues identically', () => {
     const monitor = conversionMonitor({}, ['deviceType']);
     let detector = emptyDetectorState();
