@@ -6,7 +6,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 
-const STEPS = ['simulator', 'collector', 'sessionizer', 'stages', 'alerting', 'queries', 'journey', 'import', 'state', 'e2e'];
+const STEPS = ['simulator', 'collector', 'sessionizer', 'stages', 'alerting', 'queries', 'journey', 'import', 'state', 'whale', 'e2e'];
 const only = process.argv.slice(2);
 const log = (line: string) => process.stdout.write(`[bench] ${line}\n`);
 const results: Record<string, unknown> = {

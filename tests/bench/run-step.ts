@@ -11,6 +11,7 @@ import { runSessionizerBench } from './sessionizer.bench.js';
 import { runSimulatorBench } from './simulator.bench.js';
 import { runStagesBench } from './stages.bench.js';
 import { runStateBench } from './state.bench.js';
+import { runWhaleBench } from './whale.bench.js';
 
 const [name, brokers = '127.0.0.1:19092'] = process.argv.slice(2);
 const env = (key: string, fallback: number) => Number(process.env[key] ?? fallback);
@@ -25,6 +26,8 @@ const steps: Record<string, () => Promise<unknown>> = {
   journey: () => journey(),
   import: () => importStep(),
   state: () => stateStep(),
+  // In process, no broker: BENCH_WHALE_EVENTS (300,000) per run, flushed every BENCH_WHALE_BATCH (1,000).
+  whale: async () => runWhaleBench({ events: env('BENCH_WHALE_EVENTS', 300_000), batch: env('BENCH_WHALE_BATCH', 1_000), log: benchLog }),
   e2e: () => e2e(),
 };
 /** Runs `step` against a broker of its own on `port` (a fresh data directory), stopped afterwards or on Ctrl-C. */
