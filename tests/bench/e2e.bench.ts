@@ -31,11 +31,14 @@ export interface E2eOptions {
   freshnessDeadlineSeconds: number;
   /** Writes a V8 CPU profile of the collector and the sessionizer here (node --cpu-prof) when set. */
   cpuProfileDir?: string;
+  /** The collector's HTTP port (two runs at once need two). */
+  collectorPort: number;
+  /** The writer's WRITER_FLUSH_INTERVAL_MS: how long a touchpoint waits for its block at most. */
+  writerFlushMs: number;
   log: (line: string) => void;
 }
 
 const POLL_EVERY_MS = 100;
-const COLLECTOR_PORT = 18080;
 /** The pipeline's processes besides the writer (which runs here, owning the embedded ClickHouse). */
 const SERVICES = [
   ['collector', 'services/collector/main.ts', 'collector:'],
@@ -61,6 +64,7 @@ const round = (x: number, digits = 0) => (Number.isFinite(x) ? Math.round(x * 10
  * measured phases.
  */
 export async function runE2eBench(o: E2eOptions): Promise<Record<string, unknown>> {
+  const COLLECTOR_PORT = o.collectorPort;
   const loadAtStart = loadavg();
   const prefix = `b${Date.now().toString(36)}.`;
   const topics = topicsWithPrefix(prefix);
@@ -89,7 +93,7 @@ export async function runE2eBench(o: E2eOptions): Promise<Record<string, unknown
   }
   // The collector answers before its producer is connected (503 until then): wait for healthy.
   await waitHealthy([`http://127.0.0.1:${COLLECTOR_PORT}/healthz`], 60_000);
-  const { ch, writer } = await benchWriter({ kafka, topics, prefix, dataDir, flushIntervalMs: 200, logger });
+  const { ch, writer } = await benchWriter({ kafka, topics, prefix, dataDir, flushIntervalMs: o.writerFlushMs, logger });
   await writer.start();
 
   const touchpointRows = async () => Number((await (await ch.client.query({ query: 'SELECT count() AS c FROM journey.touchpoints', format: 'JSONEachRow' })).json<{ c: number }>())[0]!.c);
@@ -366,6 +370,11 @@ export async function runE2eBench(o: E2eOptions): Promise<Record<string, unknown
           : o.dedicatedBroker
             ? 'The broker serves this run alone.'
             : 'The broker is shared: its CPU includes anything else using it meanwhile.'),
+    },
+    settings: {
+      writerFlushIntervalMs: o.writerFlushMs,
+      // Service settings this run took from the environment (the services inherit it), beside their defaults.
+      serviceEnv: Object.fromEntries(Object.entries(process.env).filter(([k]) => /^(SESSIONIZER|COLLECTOR|WRITER)_/.test(k))),
     },
     kafkaRecordsPerAcceptedEvent: {
       total: round(recordsTotal / measured.accepted, 3),

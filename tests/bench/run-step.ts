@@ -103,6 +103,8 @@ async function e2e(): Promise<unknown> {
       sampleEvery: env('BENCH_SAMPLE_EVERY', 50),
       freshnessDeadlineSeconds: env('BENCH_FRESHNESS_DEADLINE_SECONDS', 120),
       cpuProfileDir: process.env.BENCH_CPU_PROFILE_DIR,
+      collectorPort: env('BENCH_COLLECTOR_PORT', 18_080),
+      writerFlushMs: env('BENCH_WRITER_FLUSH_MS', 200),
       log: (line) => process.stderr.write(`[bench] ${line}\n`),
     });
   } finally {
