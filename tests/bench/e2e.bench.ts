@@ -72,7 +72,7 @@ export async function runE2eBench(o: E2eOptions): Promise<Record<string, unknown
   const logger = createLogger('bench', 'warn');
   const kafka = createKafka({ brokers: o.brokers.split(','), clientId: 'bench', logger });
   await ensureTopics(kafka, pipelineTopicSpecs(topics, 4));
-  const admin = kafka.admin();
+  const admin = patientAdmin(kafka.admin());
   await admin.connect();
   // The hop topics: every topic whose records carry a touchpoint (touchpoints, identified-touchpoints,
   // customer-touchpoints today). Stamped by the broker on append, so a record's timestamp is its arrival.
@@ -386,6 +386,31 @@ export async function runE2eBench(o: E2eOptions): Promise<Record<string, unknown
     loadAverage: { start: loadAtStart.map((x) => round(x, 2)), end: loadAtEnd.map((x) => round(x, 2)) },
     broker: { brokers: o.brokers, pid: broker ?? null, dedicated: o.dedicatedBroker, hopTopicTimestamps: timestampType },
   };
+}
+
+/**
+ * The admin with its offset and group reads retried: on a machine this loaded the broker sometimes
+ * answers NOT_LEADER_FOR_PARTITION for a moment (its controller session lapsed), which kafkajs' admin
+ * throws at once, and a run of several minutes would end for a figure read between phases.
+ */
+function patientAdmin(admin: Admin): Admin {
+  const patient =
+    <A extends unknown[], R>(call: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await call(...args);
+        } catch (error) {
+          if (attempt >= 10 || (error as { retriable?: boolean }).retriable !== true) throw error;
+          await sleep(1000);
+        }
+      }
+    };
+  return Object.assign(admin, {
+    fetchTopicOffsets: patient(admin.fetchTopicOffsets.bind(admin)),
+    fetchOffsets: patient(admin.fetchOffsets.bind(admin)),
+    listGroups: patient(admin.listGroups.bind(admin)),
+  });
 }
 
 function peakRssMbOrNull(pid: number): number | null {
