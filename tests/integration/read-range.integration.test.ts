@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { KafkaMessage } from 'kafkajs';
 import { ensureTopics } from '../../services/platform/kafka/admin.js';
 import { createKafkaProducer } from '../../services/platform/kafka/producer.js';
-import { readPartitionRange } from '../../services/platform/kafka/read-range.js';
+import { readPartitionRange, readPartitionRecords } from '../../services/platform/kafka/read-range.js';
 import { uniquePrefix } from '../support/kafka.js';
 import { testKafka } from '../support/pipeline.js';
 
@@ -35,5 +35,38 @@ describe('readPartitionRange on the real broker (no consumer group)', () => {
     // A range starting and ending inside batches.
     expect(await read(395n, 805n)).toEqual(expected(395, 805));
     expect(await read(7n, 7n)).toEqual([]);
+  });
+
+  it('reads the record batches in place (readPartitionRecords): the same keys, values and offsets, gzip batches too', async () => {
+    const topic = `${uniquePrefix()}range-raw`;
+    await ensureTopics(kafka, [{ topic, partitions: 2 }]);
+    const plain = createKafkaProducer(kafka, { name: 'range-raw' });
+    const gzip = createKafkaProducer(kafka, { name: 'range-raw-gzip', compression: true });
+    await plain.start();
+    await gzip.start();
+    try {
+      for (let send = 0; send < 4; send++) {
+        const producer = send % 2 === 0 ? plain : gzip;
+        await producer.send(Array.from({ length: 300 }, (_, i) => ({ topic, key: i % 7 === 0 ? null : `k${send}-${i}-é`, value: i % 11 === 0 ? null : Buffer.alloc(400, send * 300 + i), partition: 1 })));
+      }
+    } finally {
+      await plain.stop();
+      await gzip.stop();
+    }
+    const both = async (from: bigint, to: bigint, maxBytesPerPartition?: number) => {
+      const decoded: Array<[string | null, string | null, number]> = [];
+      await readPartitionRange(kafka, { topic, partition: 1, from, to, maxBytesPerPartition }, (m) => decoded.push([m.key?.toString('utf8') ?? null, m.value?.toString('hex') ?? null, Number(m.offset)]));
+      const inPlace: Array<[string | null, string | null, number]> = [];
+      const count = await readPartitionRecords(kafka, { topic, partition: 1, from, to, maxBytesPerPartition }, (key, value, offset) => inPlace.push([key, value?.toString('hex') ?? null, offset]));
+      expect(count).toBe(inPlace.length);
+      return { decoded, inPlace };
+    };
+    const whole = await both(0n, 1_200n, 16 * 1024);
+    expect(whole.inPlace).toHaveLength(1_200);
+    expect(whole.inPlace.map(([, , offset]) => offset)).toEqual(Array.from({ length: 1_200 }, (_, i) => i));
+    expect(whole.inPlace).toEqual(whole.decoded);
+    const inside = await both(295n, 905n);
+    expect(inside.inPlace).toHaveLength(610);
+    expect(inside.inPlace).toEqual(inside.decoded);
   });
 });

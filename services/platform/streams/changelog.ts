@@ -1,5 +1,5 @@
 import type { Kafka } from 'kafkajs';
-import { readPartitionRange } from '../kafka/read-range.js';
+import { readPartitionRecords } from '../kafka/read-range.js';
 import type { Logger } from '../logging/logger.js';
 import type { LocalStateLog, StateCopyWriter } from './local-state-log.js';
 
@@ -38,11 +38,14 @@ export interface RestoredPartition {
 }
 
 /**
- * Fetch size of a restore: it reads to the end at once, so a large fetch is fewer round trips and
- * record batches decoded per call; a value handed on is copied by the sink, so a response is
- * dropped as soon as its records are applied (at most two are held per partition, read-range.ts).
+ * Fetch size of a restore: a value handed on is copied by the sink, so a response is dropped as
+ * soon as its records are applied (at most two are held per partition, read-range.ts), and the GC
+ * after the restores frees them (stateful-handler.ts). 4 MiB: at a million customers 16 MiB cost
+ * more CPU and memory (10.7 CPU-s and 614 MB per million against 6.1–7.8 and 483–485; each large
+ * buffer counts towards V8's full collections of a large heap), though at 200,000 it read faster;
+ * 1 MiB was mostly round trips to a loaded broker (docs/performance.md).
  */
-const RESTORE_FETCH_BYTES = 16 * 1024 * 1024;
+const RESTORE_FETCH_BYTES = 4 * 1024 * 1024;
 
 /**
  * Restores one partition of a compacted changelog as it reads it: each committed value goes to
@@ -74,12 +77,16 @@ export async function restoreChangelog(
   let tombstones = 0;
   let writer: StateCopyWriter | null = null;
   const fold = new ChangelogFold({
-    committed(key, value) {
+    committed(key, value, at) {
       writer?.add(key, value);
       if (key === APPLIED_OFFSET_KEY) return;
       if (value === null) tombstones++;
       else values++;
       o.apply(key, value);
+      // No step held: the copy may end after this record. A compacted changelog keeps one marker,
+      // so its cleaned part, most of it, has none: waiting for markers, the copy's first frame
+      // grew to the partition's size (~90 MiB a partition at a million customers) before a write.
+      if (at !== null) writer?.commit(at + 1);
     },
     marker(at) {
       if (at !== null) writer?.commit(at + 1n);
@@ -95,15 +102,17 @@ export async function restoreChangelog(
   let kept: ReturnType<ChangelogFold['finish']>;
   try {
     if (end > from) {
-      records = await readPartitionRange(kafka, { topic, partition, from, to: end, maxBytesPerPartition: RESTORE_FETCH_BYTES }, (m) =>
-        fold.add(m.key?.toString('utf8') ?? '', m.value, BigInt(m.offset)),
+      // The copy's frames are written as they fill, off this thread; the read waits when they are
+      // behind (pace), so a slow disk does not hold the changelog in memory.
+      records = await readPartitionRecords(kafka, { topic, partition, from, to: end, maxBytesPerPartition: RESTORE_FETCH_BYTES, pace: () => writer?.backlog() }, (key, value, at) =>
+        fold.add(key ?? '', value, at),
       );
     }
     kept = fold.finish();
-    if (kept.rollback.length === 0) writer?.finish(end);
-    else writer?.abandon();
+    if (kept.rollback.length === 0) await writer?.finish(end);
+    else await writer?.abandon();
   } catch (error) {
-    writer?.abandon();
+    await writer?.abandon();
     throw error;
   }
   const rollback = new Map<string, Buffer | null>();
@@ -115,7 +124,7 @@ export async function restoreChangelog(
       if (rollback.has(key)) rollback.set(key, value === null ? null : Buffer.from(value));
     };
     if (usable) copy!.replay(fits, take);
-    if (kept.lastMarkerAt !== null) await readPartitionRange(kafka, { topic, partition, from, to: kept.lastMarkerAt + 1n }, (m) => take(m.key?.toString('utf8') ?? '', m.value));
+    if (kept.lastMarkerAt !== null) await readPartitionRecords(kafka, { topic, partition, from, to: kept.lastMarkerAt + 1n }, (key, value) => take(key ?? '', value));
     logger.warn({ topic, partition, keys: rollback.size }, 'changelog ends with an unfinished step: its state is rolled back to the last applied-offset marker');
   }
   const ms = now() - started;
@@ -156,26 +165,28 @@ export class ChangelogFold {
   private lastMarkerAt: bigint | null = null;
 
   /**
-   * `committed`: each committed record in offset order, markers included (a local copy keeps them);
+   * `committed`: each committed record in offset order, markers included (a local copy keeps them),
+   * with its changelog offset when it is passed on as it is read, no step held (so the committed
+   * state is the topic's up to it), else null (a held step's record, a marker, a local copy's);
    * `marker`: after each marker's step was passed on, with the marker's changelog offset (null: a
    * local copy's).
    */
-  constructor(private readonly out: { committed(key: string, value: Buffer | null): void; marker?(at: bigint | null): void }) {}
+  constructor(private readonly out: { committed(key: string, value: Buffer | null, at: number | null): void; marker?(at: bigint | null): void }) {}
 
   /** One record; `at` is its changelog offset (null: from a local copy). */
-  add(key: string, value: Buffer | null, at: bigint | null): void {
+  add(key: string, value: Buffer | null, at: number | null): void {
     if (key !== APPLIED_OFFSET_KEY) {
-      if (!this.marked) this.out.committed(key, value);
+      if (!this.marked) this.out.committed(key, value, at);
       else this.pending.set(key, value);
       return;
     }
-    for (const [k, v] of this.pending) this.out.committed(k, v);
+    for (const [k, v] of this.pending) this.out.committed(k, v, null);
     this.pending.clear();
     this.marked = true;
     this.appliedOffset = value ? BigInt(value.toString('utf8')) : null;
-    this.lastMarkerAt = at;
-    this.out.committed(key, value);
-    this.out.marker?.(at);
+    this.lastMarkerAt = at === null ? null : BigInt(at);
+    this.out.committed(key, value, null);
+    this.out.marker?.(this.lastMarkerAt);
   }
 
   /** Keys of the unfinished step (passed on never), the last marker's offsets. */

@@ -99,7 +99,7 @@ describe('local state log', () => {
     expect(openLocalStateLog(tempPath(), logger)!.replay(() => true, take)).toBeNull();
   });
 
-  it('a fresh copy written by a restore replaces the old file only when finished, in frames that each reach their committed offset', () => {
+  it('a fresh copy written by a restore replaces the old file only when finished, in frames that each reach their committed offset', async () => {
     const path = tempPath();
     const log = openLocalStateLog(path, logger)!;
     log.append([{ key: 'old', value: b('x') }], 3n);
@@ -111,7 +111,7 @@ describe('local state log', () => {
     fresh.commit(20n); // over a MiB: a frame is cut here
     fresh.add('a', null);
     expect(asStrings(decodeFrames(readFileSync(path)).entries)).toEqual({ old: 'x' });
-    fresh.finish(30n);
+    await fresh.finish(30n);
     const frames = decodeFrames(readFileSync(path));
     expect([...frames.entries.keys()]).toEqual(['b']);
     expect(frames.entries.get('b')!.equals(big)).toBe(true);
@@ -122,22 +122,44 @@ describe('local state log', () => {
     expect(decodeFrames(readFileSync(path)).nextOffset).toBe(20n);
   });
 
-  it('an abandoned fresh copy leaves the file as it was; an appending writer adds to it', () => {
+  it('an abandoned fresh copy leaves the file as it was; an appending writer adds to it', async () => {
     const path = tempPath();
     const log = openLocalStateLog(path, logger)!;
     log.append([{ key: 'a', value: b('1') }], 3n);
     const fresh = log.writer('fresh');
     fresh.add('a', b('2'));
     fresh.commit(5n);
-    fresh.abandon();
+    await fresh.abandon();
     expect(existsSync(`${path}.tmp`)).toBe(false);
     const tail = log.writer('append');
     tail.add('b', b('2'));
     tail.commit(6n);
-    tail.finish(8n);
+    await tail.finish(8n);
     const loaded = log.load()!;
     expect(asStrings(loaded.entries)).toEqual({ a: '1', b: '2' });
     expect(loaded.nextOffset).toBe(8n);
+  });
+
+  it('writes frames behind the restore, in order, and says when too many wait (backlog) so the restore waits for the disk', async () => {
+    const path = tempPath();
+    const log = openLocalStateLog(path, logger)!;
+    const fresh = log.writer('fresh');
+    const mib = Buffer.alloc(1024 * 1024, 7);
+    expect(fresh.backlog()).toBeUndefined();
+    // Twelve frames queued at once, without a write in between: more than the bound waits.
+    for (let i = 0; i < 12; i++) {
+      fresh.add(`k${i}`, mib);
+      fresh.commit(BigInt(i + 1));
+    }
+    const behind = fresh.backlog();
+    expect(behind).toBeInstanceOf(Promise);
+    await behind;
+    expect(fresh.backlog()).toBeUndefined();
+    fresh.add('k0', null);
+    await fresh.finish(13n);
+    const frames = decodeFrames(readFileSync(path));
+    expect([...frames.entries.keys()]).toEqual(Array.from({ length: 11 }, (_, i) => `k${i + 1}`));
+    expect(frames.nextOffset).toBe(13n);
   });
 
   it('is held by one owner at a time: a second open in this process gets null until the first closes', () => {

@@ -1,4 +1,5 @@
 import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Logger } from '../logging/logger.js';
@@ -58,19 +59,28 @@ export interface StateCopyWriter {
   /** One committed entry (null: a tombstone), copied at once. */
   add(key: string, value: Uint8Array | null): void;
   /** Everything added so far is the topic's state up to `nextOffset`: a frame may end here. */
-  commit(nextOffset: bigint): void;
-  /** Writes the rest as the state up to `nextOffset`; a fresh copy takes the file's place. */
-  finish(nextOffset: bigint): void;
-  /** Drops a fresh copy unfinished (the file stays as it was). */
-  abandon(): void;
+  commit(nextOffset: bigint | number): void;
+  /**
+   * While more than a few MiB of frames wait to be written: a promise of the writes so far, to be
+   * awaited before reading on (the frames are copies of what was read: a slow disk would otherwise
+   * hold the changelog in memory). Undefined when there is room.
+   */
+  backlog(): Promise<void> | undefined;
+  /** Writes the rest as the state up to `nextOffset` and waits for every write; a fresh copy takes the file's place. */
+  finish(nextOffset: bigint): Promise<void>;
+  /** Drops a fresh copy unfinished (the file stays as it was), once the writes under way are done. */
+  abandon(): Promise<void>;
 }
 
 /** Where a service keeps its local copies: DATA_DIR/state (broker.sh clears it when it formats a new broker). */
 export const localStateDir = (dataDir: string): string => join(dataDir, 'state');
 
 const FRAME_HEADER = 8;
+const EMPTY = Buffer.alloc(0);
 /** A restore's copy is written in frames of about this size (one write each). */
 const WRITER_FRAME_BYTES = 1024 * 1024;
+/** Frames a restore's copy may have waiting for the disk before the restore waits for them. */
+const WRITER_BACKLOG_BYTES = 8 * 1024 * 1024;
 /** Below this, a file is never compacted: a restore reads a few MiB in milliseconds. */
 const COMPACT_FLOOR_BYTES = 64 * 1024 * 1024;
 
@@ -80,7 +90,10 @@ const COMPACT_FLOOR_BYTES = 64 * 1024 * 1024;
  * no allocation per entry.
  */
 export class FrameBuilder {
-  private bytes = Buffer.allocUnsafe(64 * 1024);
+  /** Empty between frames: the next frame's buffer is allocated by its first entry. */
+  private bytes = EMPTY;
+  /** The size the next buffer starts at: the last frame's, so a frame is grown once at most. */
+  private capacity = 64 * 1024;
   private pos = FRAME_HEADER + 12;
   private count = 0;
 
@@ -107,14 +120,20 @@ export class FrameBuilder {
     return this.count;
   }
 
-  /** The frame (a copy) of everything added, and starts empty again. */
+  /**
+   * The frame of everything added, and starts empty again. The frame is the builder's buffer
+   * handed over, not a copy (a restore's frames were each copied once more to be written).
+   */
   take(nextOffset: bigint): Buffer {
+    this.reserve(0);
     const payload = this.bytes.subarray(FRAME_HEADER, this.pos);
     payload.writeBigInt64BE(nextOffset, 0);
     payload.writeUInt32BE(this.count, 8);
     this.bytes.writeUInt32BE(payload.length, 0);
     this.bytes.writeUInt32BE(crc32(payload), 4);
-    const frame = Buffer.from(this.bytes.subarray(0, this.pos));
+    const frame = this.bytes.subarray(0, this.pos);
+    this.capacity = this.bytes.length;
+    this.bytes = EMPTY;
     this.pos = FRAME_HEADER + 12;
     this.count = 0;
     return frame;
@@ -122,8 +141,8 @@ export class FrameBuilder {
 
   private reserve(n: number): void {
     if (this.pos + n <= this.bytes.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(2 * this.bytes.length, this.pos + n));
-    this.bytes.copy(grown, 0, 0, this.pos);
+    const grown = Buffer.allocUnsafe(Math.max(2 * this.bytes.length, this.pos + n, this.capacity));
+    if (this.bytes.length > 0) this.bytes.copy(grown, 0, 0, this.pos);
     this.bytes = grown;
   }
 }
@@ -275,45 +294,74 @@ export function openLocalStateLog(path: string, logger: Logger): LocalStateLog |
   const writer = (mode: 'fresh' | 'append'): StateCopyWriter => {
     const frame = new FrameBuilder();
     const tmp = `${path}.tmp`;
-    let target: number | null = null;
+    // Frames are written off the main thread (the libuv pool), in order, each after the one before:
+    // a synchronous write of each MiB held the restore's decoding and applying (1.8 s of 9 in a
+    // 200,000-customer restore under load). Its own descriptor: no other write shares it.
+    let file: FileHandle | null = null;
+    let writes: Promise<void> = Promise.resolve();
+    let queuedBytes = 0;
     let written = 0;
-    const guard = (what: string, act: () => void) => {
-      if (disabled) return;
+    let stopped = false;
+    const stop = (err: unknown, what: string) => {
+      if (stopped) return;
+      stopped = true;
+      fail(err, what);
+    };
+    const queue = (nextOffset: bigint) => {
+      const bytesOfFrame = frame.take(nextOffset);
+      queuedBytes += bytesOfFrame.length;
+      writes = writes.then(async () => {
+        try {
+          if (disabled || stopped) return;
+          file ??= await open(mode === 'append' ? path : tmp, mode === 'append' ? 'a' : 'w');
+          await file.writeFile(bytesOfFrame); // all of it, at the handle's position
+          written += bytesOfFrame.length;
+          if (mode === 'append') bytes += bytesOfFrame.length;
+        } catch (err) {
+          stop(err, 'write');
+        } finally {
+          queuedBytes -= bytesOfFrame.length;
+        }
+      });
+    };
+    const closeFile = async () => {
+      const f = file;
+      file = null;
+      await f?.close();
+    };
+    const guard = (act: () => void) => {
+      if (disabled || stopped) return;
       try {
         act();
       } catch (err) {
-        if (target !== null) closeSync(target);
-        target = null;
-        fail(err, what);
+        stop(err, 'write');
       }
-    };
-    const write = (nextOffset: bigint) => {
-      const bytesOfFrame = frame.take(nextOffset);
-      if (mode === 'append') {
-        writeSync(openForAppend(), bytesOfFrame);
-        bytes += bytesOfFrame.length;
-      } else {
-        target ??= openSync(tmp, 'w');
-        writeSync(target, bytesOfFrame);
-      }
-      written += bytesOfFrame.length;
     };
     return {
-      add: (key, value) => guard('write', () => frame.add(key, value)),
-      commit: (nextOffset) => guard('write', () => (frame.size >= WRITER_FRAME_BYTES ? write(nextOffset) : undefined)),
-      finish: (nextOffset) =>
-        guard(mode === 'fresh' ? 'rewrite' : 'append', () => {
-          if (frame.entries > 0 || (mode === 'fresh' && written === 0)) write(nextOffset);
+      add: (key, value) => guard(() => frame.add(key, value)),
+      commit: (nextOffset) => guard(() => (frame.size >= WRITER_FRAME_BYTES ? queue(BigInt(nextOffset)) : undefined)),
+      backlog: () => (queuedBytes > WRITER_BACKLOG_BYTES ? writes : undefined),
+      async finish(nextOffset) {
+        guard(() => (frame.entries > 0 || (mode === 'fresh' && written + queuedBytes === 0) ? queue(nextOffset) : undefined));
+        await writes;
+        try {
+          await closeFile();
+          if (disabled || stopped) {
+            if (mode === 'fresh') rmSync(tmp, { force: true });
+            return;
+          }
           if (mode === 'append') return compactIfGrown();
-          closeSync(target!);
-          target = null;
           closeFd();
           renameSync(tmp, path);
           bytes = compactedBytes = written;
-        }),
-      abandon: () => {
-        if (target !== null) closeSync(target);
-        target = null;
+        } catch (err) {
+          stop(err, mode === 'fresh' ? 'rewrite' : 'append');
+        }
+      },
+      async abandon() {
+        stopped = true; // frames still queued are not written
+        await writes;
+        await closeFile().catch(() => undefined);
         if (mode === 'fresh') rmSync(tmp, { force: true });
       },
     };

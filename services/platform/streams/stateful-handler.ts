@@ -4,6 +4,7 @@ import type { CommitPoint, PartitionBatch, PartitionControl, PartitionHandler, T
 import { appendEndKey, chunkBySize, MAX_REQUEST_BYTES, recordBytes, type AppendEnds, type OutgoingRecord, type RecordProducer } from '../kafka/producer.js';
 import type { Logger } from '../logging/logger.js';
 import { APPLIED_OFFSET_KEY, restoreChangelog } from './changelog.js';
+import { collectGarbage } from './collect-garbage.js';
 import { openLocalStateLog, type LocalStateLog } from './local-state-log.js';
 
 /** One key's state as it goes to the changelog; null is a tombstone (the key holds nothing now). */
@@ -125,6 +126,8 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
   const maxChangedKeys = deps.maxChangedKeys ?? 512;
   const maxAppendBytes = Math.min(deps.maxAppendBytes ?? MAX_REQUEST_BYTES, MAX_REQUEST_BYTES);
   const key = (tp: TopicPartition) => `${tp.topic}:${tp.partition}`;
+  /** Restores under way: when the last of a round ends, one full GC frees their fetch responses (collect-garbage.ts). */
+  let restoring = 0;
 
   const openLocalCopy = (tp: TopicPartition): LocalStateLog | null => {
     closeLocalCopy(tp);
@@ -157,7 +160,13 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
     const copy = openLocalCopy(tp);
     // Each committed value goes to the processor as it is read; what came from Kafka goes to the
     // copy too, so the next restore starts from here.
-    const restored = await restoreChangelog(deps.kafka, deps.changelogTopic, tp.partition, deps.logger, { apply: (k, v) => processor.restore(k, v), now: deps.now, localCopy: copy });
+    restoring++;
+    let restored: Awaited<ReturnType<typeof restoreChangelog>>;
+    try {
+      restored = await restoreChangelog(deps.kafka, deps.changelogTopic, tp.partition, deps.logger, { apply: (k, v) => processor.restore(k, v), now: deps.now, localCopy: copy });
+    } finally {
+      if (--restoring === 0) collectGarbage();
+    }
     // An unfinished step's records stay in the changelog until the rollback is written: a copy
     // claiming to reach its end would hide them from the next restore, so it is dropped.
     if (copy && restored.rollback.size > 0) {
