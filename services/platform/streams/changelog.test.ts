@@ -9,7 +9,7 @@ const marker = (offset: number): [string, Buffer] => [APPLIED_OFFSET_KEY, b(Stri
 const fold = (records: Array<[string, Buffer | null]>, base: Array<[string, Buffer | null]> = []) => {
   const entries = new Map<string, string>();
   const f = new ChangelogFold({ committed: (k, v) => (k === APPLIED_OFFSET_KEY ? undefined : v === null ? entries.delete(k) : entries.set(k, v.toString())) });
-  for (const [k, v] of base) f.add(k, v, null);
+  for (const [k, v] of base) f.addCopied(k, v);
   records.forEach(([k, v], i) => f.add(k, v, i));
   const out = f.finish();
   return { entries: Object.fromEntries(entries), applied: out.appliedOffset, rollback: out.rollback, lastMarkerAt: out.lastMarkerAt };
@@ -34,6 +34,15 @@ describe('changelog fold: the applied-offset marker commits a step', () => {
   it('continues from a local copy (its marker included), and takes a changelog without markers whole', () => {
     expect(fold([['a', b('2')]], [['a', b('1')], marker(10)])).toEqual({ entries: { a: '1' }, applied: 10n, rollback: ['a'], lastMarkerAt: null });
     expect(fold([['a', b('1')], ['b', b('2')]])).toEqual({ entries: { a: '1', b: '2' }, applied: null, rollback: [], lastMarkerAt: null });
+  });
+
+  it('takes a local copy whole, the marker anywhere in it (a compacted copy keeps keys in the order they first came)', () => {
+    // Compacted: b and c first came after the first marker; the marker holds its latest value.
+    const compacted: Array<[string, Buffer | null]> = [['a', b('1')], marker(30), ['b', b('2')], ['c', b('3')]];
+    expect(fold([], compacted)).toEqual({ entries: { a: '1', b: '2', c: '3' }, applied: 30n, rollback: [], lastMarkerAt: null });
+    // The tail's steps still wait for their markers.
+    expect(fold([['b', b('4')]], compacted)).toEqual({ entries: { a: '1', b: '2', c: '3' }, applied: 30n, rollback: ['b'], lastMarkerAt: null });
+    expect(fold([['b', b('4')], marker(31)], compacted)).toEqual({ entries: { a: '1', b: '4', c: '3' }, applied: 31n, rollback: [], lastMarkerAt: 1n });
   });
 
   it('passes each value on as soon as it is committed, holding back only the records after a marker', () => {

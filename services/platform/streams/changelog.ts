@@ -93,7 +93,9 @@ export async function restoreChangelog(
     },
   });
   const copy = o.localCopy ?? null;
-  const copyOffset = copy?.replay(fits, (key, value) => fold.add(key, value, null)) ?? null;
+  // The copy holds committed state only, in any order (a compacted copy is one frame of its folded
+  // state, the marker among the keys): all of it is passed on, the tail's steps then wait for their markers.
+  const copyOffset = copy?.replay(fits, (key, value) => fold.addCopied(key, value)) ?? null;
   const usable = copyOffset !== null && fits(copyOffset);
   if (copyOffset !== null && !usable) logger.warn({ topic, partition, copy: copyOffset.toString(), low: low.toString(), end: end.toString() }, 'local state copy does not fit the changelog; reading it whole');
   const from = usable ? copyOffset : low;
@@ -187,6 +189,24 @@ export class ChangelogFold {
     this.lastMarkerAt = at === null ? null : BigInt(at);
     this.out.committed(key, value, null);
     this.out.marker?.(this.lastMarkerAt);
+  }
+
+  /**
+   * One entry of a local copy, read before the changelog's tail: committed, as everything in the
+   * copy is (its frames end only where the committed state reaches, see restoreChangelog and
+   * stateful-handler's copyLocally), so it is passed on at once, wherever the marker is among the
+   * entries. A compacted copy is one frame of its folded state in the order keys first appeared,
+   * the marker early among them: taken through `add`, every key after the marker was held as an
+   * unfinished step, so a restore from a copy compacted by the last flush, with no marker after
+   * it, handed the processor almost none of its customers (and wrote them back as a rollback).
+   */
+  addCopied(key: string, value: Buffer | null): void {
+    if (key === APPLIED_OFFSET_KEY) {
+      this.marked = true;
+      this.appliedOffset = value ? BigInt(value.toString('utf8')) : null;
+      this.lastMarkerAt = null;
+    }
+    this.out.committed(key, value, null);
   }
 
   /** Keys of the unfinished step (passed on never), the last marker's offsets. */

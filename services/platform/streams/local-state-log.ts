@@ -84,6 +84,11 @@ const WRITER_BACKLOG_BYTES = 8 * 1024 * 1024;
 /** Below this, a file is never compacted: a restore reads a few MiB in milliseconds. */
 const COMPACT_FLOOR_BYTES = 64 * 1024 * 1024;
 
+export interface LocalStateLogOptions {
+  /** Below this size the file is never compacted (default 64 MiB; tests compact small files). */
+  compactFloorBytes?: number;
+}
+
 /**
  * Builds one frame from entries added one at a time, each copied in as it is added (so a value
  * that is a view into a larger buffer, a consumer's fetch, is not kept), into one growing buffer:
@@ -201,7 +206,8 @@ export function decodeFrames(bytes: Buffer): { entries: Map<string, Buffer>; nex
  * (two instances sharing one data directory: the second restores from the topic alone). A lock
  * left by a dead process (kill -9) is taken over.
  */
-export function openLocalStateLog(path: string, logger: Logger): LocalStateLog | null {
+export function openLocalStateLog(path: string, logger: Logger, options: LocalStateLogOptions = {}): LocalStateLog | null {
+  const compactFloorBytes = options.compactFloorBytes ?? COMPACT_FLOOR_BYTES;
   const lockPath = `${path}.lock`;
   try {
     mkdirSync(dirname(path), { recursive: true });
@@ -286,7 +292,7 @@ export function openLocalStateLog(path: string, logger: Logger): LocalStateLog |
   };
   /** Bounded: a copy that has grown well past its last compacted size is folded and rewritten. */
   const compactIfGrown = () => {
-    if (bytes <= Math.max(COMPACT_FLOOR_BYTES, 2 * compactedBytes)) return;
+    if (bytes <= Math.max(compactFloorBytes, 2 * compactedBytes)) return;
     closeFd();
     const folded = decodeFrames(readFileSync(path));
     if (folded.nextOffset !== null) rewrite(folded.entries, folded.nextOffset);
