@@ -130,6 +130,27 @@ describe('stateful handler on the real broker', () => {
     expect(await read(topics.changelog, 0)).toHaveLength(1);
   });
 
+  it('says when a batch begins after the next input its state expects (input never applied), and not otherwise', async () => {
+    const { topics, producer } = await setup();
+    let now = 0;
+    const gaps: Array<{ handled: bigint; first: bigint }> = [];
+    const deps = { kafka, producer, changelogTopic: topics.changelog, now: () => now, onInputGap: (_tp: unknown, gap: { handled: bigint; first: bigint }) => gaps.push(gap) };
+    const { handler } = countingHandler(topics.out, deps);
+    const tp = { topic: topics.input, partition: 0 };
+    await handler.onAssigned!(tp, { offset: '-1', metadata: null });
+    now = 1_000;
+    expect(await handler.handleBatch(batch(tp.topic, 0, 0, 10), control)).toEqual({ offset: '10' });
+    expect(await handler.handleBatch(batch(tp.topic, 0, 10, 5), control)).toBeNull();
+    // A batch read again from before the state's offset is no gap either.
+    expect(await handler.handleBatch(batch(tp.topic, 0, 12, 5), control)).toBeNull();
+    expect(gaps).toEqual([]);
+    // A restarted member restores (applied offset 9) while the group has gone on to 20.
+    const restarted = countingHandler(topics.out, deps).handler;
+    await restarted.onAssigned!(tp, { offset: '20', metadata: null });
+    await restarted.handleBatch(batch(tp.topic, 0, 20, 5), control);
+    expect(gaps).toEqual([{ handled: 9n, first: 20n }]);
+  });
+
   it('after an output send fails, the partition starts again from the changelog and applies nothing twice', async () => {
     const { topics, producer, read } = await setup();
     let now = 0;

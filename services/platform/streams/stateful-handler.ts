@@ -84,6 +84,13 @@ export interface StatefulHandlerDeps {
   onSplitFlush?(tp: TopicPartition, stats: { appends: number; bytes: number; records: number }): void;
   /** Bytes of one changelog append (recordBytes; default MAX_REQUEST_BYTES, so it is one request). */
   maxAppendBytes?: number;
+  /**
+   * A batch began after the next input the state expects (`first` > `handled` + 1): the input
+   * between was never applied to this state. The input topics have contiguous offsets, so this is
+   * either input the broker's retention deleted or a state behind what the group committed (a
+   * restore that lost steps): logged as a warning and told here, never silent.
+   */
+  onInputGap?(tp: TopicPartition, gap: { handled: bigint; first: bigint }): void;
 }
 
 /** Output bytes sent but not yet acknowledged, per partition, beyond which the step waits for them. */
@@ -296,6 +303,12 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
         throw run.failed;
       }
       const { processor } = run;
+      const first = batch.messages[0];
+      if (first !== undefined && run.handled !== null && BigInt(first.offset) > run.handled + 1n) {
+        const gap = { handled: run.handled, first: BigInt(first.offset) };
+        deps.logger.warn({ tp: { topic: batch.topic, partition: batch.partition }, handled: gap.handled.toString(), first: gap.first.toString() }, 'input skipped: the batch begins after the next offset the state expects');
+        deps.onInputGap?.(batch, gap);
+      }
       let pending: OutgoingRecord[] = [];
       let pendingBytes = 0;
       let flushed: CommitPoint | null = null;
