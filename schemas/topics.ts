@@ -18,6 +18,12 @@ import type {
  */
 export const TOPIC_NAMES = {
   touchpoints: 'touchpoints',
+  /**
+   * Imported history (`npm run import`): the same records, keys and partition count as
+   * `touchpoints`, in a lane of its own so that live traffic does not make it late
+   * (docs/history-lane.md). Each import ends with a `history-end` marker on every partition.
+   */
+  touchpointsHistory: 'touchpoints-history',
   /** Identity links (id → parent id), compacted, ONE partition: a global table every instance reads whole. */
   identityLinks: 'identity-links',
   /** Touchpoints re-keyed by resolved customer id (the sessionizer's repartition topic; JourneyRecord). */

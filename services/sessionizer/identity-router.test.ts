@@ -55,8 +55,9 @@ function setup(
         }
       }
     },
-    openWindowCopy: options.windowCopyDir === undefined ? undefined : (partition) => new RetryWindowCopy(openLocalStateLog(join(options.windowCopyDir!, `window-${partition}.log`), silent)!, 1_000),
+    openWindowCopy: options.windowCopyDir === undefined ? undefined : (input) => new RetryWindowCopy(openLocalStateLog(join(options.windowCopyDir!, `window-${input.partition}.log`), silent)!, 1_000),
     outputPartitions: async () => 2,
+    inputPartitions: async () => 2,
     inputIsEmpty: async () => emptyInput,
     registry: new Registry(),
     logger: silent,
@@ -87,7 +88,7 @@ const control = { heartbeat: async () => {}, commit: async () => {}, progress: a
 /** A batch as the consumer hands it, then a stop's flush: the batch's work is durable (or the flush rejects). */
 const routeDurably = async (router: ReturnType<typeof createIdentityRouter>, b: { topic: string; partition: number; messages: KafkaMessage[]; highWatermark: string }) => {
   await router.handleBatch(b, control);
-  return router.flush({ partition: b.partition });
+  return router.flush({ topic: topics.touchpoints, partition: b.partition });
 };
 
 describe('identity router', () => {
@@ -294,7 +295,7 @@ describe('identity router', () => {
       expect(markers(broker.calls[3]!.records)).toEqual(['@router-applied:0=2@0']);
       expect(broker.calls[3]!.records.some((r) => r.key === 'u:u1' || r.key === 'a:a1')).toBe(true); // the merge's links with it
       broker.calls[3]!.ack();
-      expect(await router.flush({ partition: 0 })).toEqual({ offset: '3' });
+      expect(await router.flush({ topic: topics.touchpoints, partition: 0 })).toEqual({ offset: '3' });
       expect(broker.calls).toHaveLength(4);
     });
 
@@ -322,7 +323,7 @@ describe('identity router', () => {
       await broker.settle();
       expect(markers(broker.calls[4]!.records)).toEqual(['@router-applied:0=2@0']);
       broker.calls[4]!.ack();
-      expect(await router.flush({ partition: 0 })).toEqual({ offset: '3' });
+      expect(await router.flush({ topic: topics.touchpoints, partition: 0 })).toEqual({ offset: '3' });
     });
 
     it('a failed partition’s links go only with its own marker, after its replay re-sent its outputs: never with another partition’s round before that', async () => {
@@ -364,7 +365,7 @@ describe('identity router', () => {
       expect(markers(broker.calls[4]!.records)).toEqual(['@router-applied:0=2@0']);
       expect(broker.calls[4]!.records.filter((r) => r.key === 'a:a1' || r.key === 'u:u1').map((r) => `${r.key}=${String(r.value)}`).sort()).toEqual(['a:a1=u:u1', 'u:u1=#']);
       ack(4);
-      expect(await router.flush({ partition: 0 })).toEqual({ offset: '3' });
+      expect(await router.flush({ topic: topics.touchpoints, partition: 0 })).toEqual({ offset: '3' });
     });
 
     it('what was routed behind a round in flight goes in as many rounds as its appends need: each append is one request, with whole batches and their markers', async () => {
@@ -383,7 +384,7 @@ describe('identity router', () => {
       const appends = broker.calls.map((c) => c.records).filter((records) => records.some((r) => r.topic === topics.identityLinks));
       for (const append of appends) expect(append.reduce((n, r) => n + recordBytes(r), 0)).toBeLessThanOrEqual(MAX_REQUEST_BYTES);
       expect(appends.length).toBeGreaterThan(2);
-      for (const p of [1, 2, 3, 4]) expect(await router.flush({ partition: p })).toEqual({ offset: '150' });
+      for (const p of [1, 2, 3, 4]) expect(await router.flush({ topic: topics.touchpoints, partition: p })).toEqual({ offset: '150' });
       expect(new Set(appends.flat().filter((r) => !String(r.key).startsWith('@')).map((r) => String(r.key))).size).toBe(4 * 150 * 2);
     });
 

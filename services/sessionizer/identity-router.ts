@@ -4,7 +4,8 @@ import type { Codec } from '../../schemas/codec.js';
 import type { JourneyRecord } from '../../schemas/journey.js';
 import type { Touchpoint } from '../../schemas/touchpoint.js';
 import type { Topics } from '../../schemas/topics.js';
-import type { PartitionBatch, PartitionHandler } from '../platform/kafka/consumer.js';
+import { isHistoryEnd } from '../../schemas/history-end.js';
+import type { PartitionBatch, PartitionHandler, TopicPartition } from '../platform/kafka/consumer.js';
 import type { OutgoingRecord, RecordProducer } from '../platform/kafka/producer.js';
 import type { Logger } from '../platform/logging/logger.js';
 import { deadLetterRecord } from '../platform/pipeline/dead-letter.js';
@@ -46,7 +47,21 @@ interface RouteDecision {
   links: ReadonlyArray<readonly [string, string]>;
 }
 
-/** One assigned input partition: its retry window and what it routed that is not durable yet. */
+/**
+ * One input of the router: a `touchpoints` partition p (source p, lane live) or a
+ * `touchpoints-history` partition p (source P + p, lane history; P the touchpoints partition count).
+ * The source number is what routed records carry, so the journey step keeps one event-time
+ * watermark per input (docs/history-lane.md). Its applied-offset marker has a key of its own.
+ */
+interface RouterInput {
+  topic: string;
+  partition: number;
+  lane: 'live' | 'history';
+  source: number;
+  marker: string;
+}
+
+/** One assigned input: its retry window and what it routed that is not durable yet. */
 interface PartitionRun {
   seen: RecentMessages;
   /** Routing decisions since the partition's last durable point, by input offset (in order). */
@@ -57,6 +72,12 @@ interface PartitionRun {
   firstUnqueued: bigint | null;
   /** A round holding this partition's work failed: the next batch or tick throws, so the consumer rewinds. */
   failed: unknown;
+  /**
+   * A history input whose last handled record is an import's `history-end` marker: closed until
+   * its next touchpoint (the journey step does not wait for it). Null: not known yet (after an
+   * assignment or a failed round), looked up from the record at the resume point before routing.
+   */
+  closed: boolean | null;
 }
 
 export interface IdentityRouterDeps {
@@ -71,14 +92,16 @@ export interface IdentityRouterDeps {
   linkOptions: LinkOptions;
   /** How many recent messageIds each partition remembers to drop retries before routing. */
   recentMessagesPerPartition: number;
-  /** Reads the touchpoints of `partition` in [from, to) (from clamped to the partition's start), oldest first. */
-  readRange(partition: number, from: bigint, to: bigint, onMessage: (message: KafkaMessage) => void): Promise<void>;
-  /** The local copy of a partition's retry window, or null (no state directory, or held by another process). */
-  openWindowCopy?(partition: number): RetryWindowCopy | null;
+  /** Reads the records of an input partition in [from, to) (from clamped to the partition's start), oldest first. */
+  readRange(input: TopicPartition, from: bigint, to: bigint, onMessage: (message: KafkaMessage) => void): Promise<void>;
+  /** The local copy of an input partition's retry window, or null (no state directory, or held by another process). */
+  openWindowCopy?(input: TopicPartition): RetryWindowCopy | null;
   /** Partitions of identified-touchpoints: each gets this router's watermarks (at most every WATERMARK_EVERY_MS). */
   outputPartitions(): Promise<number>;
-  /** Whether the touchpoints partition holds nothing to read now (its start offset is its end). */
-  inputIsEmpty(partition: number): Promise<boolean>;
+  /** Partitions of `touchpoints` (P): a `touchpoints-history` partition p is source P + p. */
+  inputPartitions(): Promise<number>;
+  /** Whether the input partition holds nothing to read now (its start offset is its end). */
+  inputIsEmpty(input: TopicPartition): Promise<boolean>;
   registry: Registry;
   logger: Logger;
   now: () => number;
@@ -95,8 +118,18 @@ export interface IdentityRouterDeps {
  * partitions whose work it held throw at their next batch or tick and are read again from their
  * durable point (the consumer's rewindOnFailure), routing them as the first time.
  */
-export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler & { flush(tp: { partition: number }): Promise<{ offset: string } | null> } {
+export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler & { flush(tp: TopicPartition): Promise<{ offset: string } | null> } {
   const outputs = deps.outputs ?? deps.producer;
+  /** Every input seen, by source number (see RouterInput); the maps below are keyed by source too. */
+  const inputs = new Map<number, RouterInput>();
+  const inputOf = async (tp: TopicPartition): Promise<RouterInput> => {
+    const lane = tp.topic === deps.topics.touchpointsHistory ? 'history' : 'live';
+    const source = lane === 'history' ? (await deps.inputPartitions()) + tp.partition : tp.partition;
+    let input = inputs.get(source);
+    if (!input) inputs.set(source, (input = { topic: tp.topic, partition: tp.partition, lane, source, marker: routerMarkerKey(tp.partition, lane) }));
+    return input;
+  };
+  const markerOf = (source: number) => inputs.get(source)!.marker;
   /** When each input partition last sent its watermark to every output partition, and which. */
   const watermarkSent = new Map<number, { at: number; watermark: number }>();
   /** When each input partition last said it was empty. */
@@ -115,7 +148,7 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
    * alone and hold its own watermark at the least of the sources. Kept in the applied marker.
    */
   const watermarks = new Map<number, number>();
-  const watermarkOf = (partition: number) => watermarks.get(partition) ?? deps.table.appliedWatermark(partition) ?? -Infinity;
+  const watermarkOf = (source: number) => watermarks.get(source) ?? deps.table.appliedWatermark(markerOf(source)) ?? -Infinity;
 
   const record = (r: JourneyRecord): OutgoingRecord => ({ topic: deps.topics.identifiedTouchpoints, key: r.customerId, value: deps.recordCodec.encode(r) });
 
@@ -134,8 +167,8 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
    */
   const unsentRoutes = new Map<string, RouteDecision>();
 
-  const durablePoint = (partition: number) => {
-    const applied = deps.table.appliedOffset(partition);
+  const durablePoint = (source: number) => {
+    const applied = deps.table.appliedOffset(markerOf(source));
     return applied === null ? null : { offset: (applied + 1n).toString() };
   };
 
@@ -144,11 +177,11 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
     table: deps.producer,
     appendOf: (links, points) => [
       ...[...links].map(([id, parent]): OutgoingRecord => ({ topic: deps.topics.identityLinks, key: id, value: Buffer.from(parent) })),
-      ...points.map((p): OutgoingRecord => ({ topic: deps.topics.identityLinks, key: routerMarkerKey(p.partition), value: Buffer.from(routerMarkerValue(p.last, p.watermark)) })),
+      ...points.map((p): OutgoingRecord => ({ topic: deps.topics.identityLinks, key: markerOf(p.partition), value: Buffer.from(routerMarkerValue(p.last, p.watermark)) })),
     ],
     onDurable: (points) => {
       for (const point of points) {
-        deps.table.markApplied(point.partition, point.last, point.watermark);
+        deps.table.markApplied(markerOf(point.partition), point.last, point.watermark);
         const run = runs.get(point.partition);
         if (!run) continue; // revoked meanwhile: the marker is written, the run is gone
         for (const offset of run.decisions.keys()) {
@@ -163,25 +196,41 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
     onFailed: (error) => {
       // Everything not durable is undone: ids not seen, decisions kept for the replay, watermarks
       // back to the markers'. The partitions concerned are read again from their durable points.
-      for (const [partition, run] of runs) {
-        const applied = deps.table.appliedOffset(partition);
+      for (const [source, run] of runs) {
+        const applied = deps.table.appliedOffset(markerOf(source));
         if (run.handled === null || (applied !== null && run.handled <= applied)) continue;
         run.seen.rollback();
-        for (const [offset, decision] of run.decisions) unsentRoutes.set(`${partition}:${offset}`, decision);
+        for (const [offset, decision] of run.decisions) unsentRoutes.set(`${source}:${offset}`, decision);
         run.decisions.clear();
         run.handled = applied;
         run.firstUnqueued = null;
         run.failed ??= error;
-        watermarks.delete(partition);
-        watermarkSent.delete(partition);
+        run.closed = null; // as at the durable point: looked up again
+        watermarks.delete(source);
+        watermarkSent.delete(source);
       }
     },
   });
 
-  const runOf = (partition: number): PartitionRun => {
-    let run = runs.get(partition);
-    if (!run) runs.set(partition, (run = { seen: new RecentMessages(deps.recentMessagesPerPartition), decisions: new Map(), handled: null, firstUnqueued: null, failed: undefined }));
+  const runOf = (source: number): PartitionRun => {
+    let run = runs.get(source);
+    if (!run) runs.set(source, (run = { seen: new RecentMessages(deps.recentMessagesPerPartition), decisions: new Map(), handled: null, firstUnqueued: null, failed: undefined, closed: null }));
     return run;
+  };
+  /**
+   * Whether a history input is closed where routing resumes: its last handled record is a
+   * `history-end` marker. Not kept anywhere: read back from the input (one record) after an
+   * assignment or a failed round, so a restart needs no state of its own for it.
+   */
+  const knowClosed = async (input: RouterInput, run: PartitionRun): Promise<void> => {
+    if (run.closed !== null) return;
+    if (input.lane === 'live' || run.handled === null) {
+      run.closed = false;
+      return;
+    }
+    let closed = false;
+    await deps.readRange(input, run.handled, run.handled + 1n, (message) => (closed = isHistoryEnd(message)));
+    run.closed ??= closed;
   };
   /** A failed round held this partition's work: throw once, so the consumer reads it again from its durable point. */
   const throwIfFailed = (run: PartitionRun) => {
@@ -210,14 +259,22 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
     return { customerId: deps.table.graph.customerIdFor(tp), merges, links: links.length > 0 ? links : NO_LINKS };
   };
 
-  const route = (message: KafkaMessage, partition: number, out: OutgoingRecord[], run: PartitionRun, linkEntries: LinkEntries) => {
+  const route = (message: KafkaMessage, input: RouterInput, out: OutgoingRecord[], run: PartitionRun, linkEntries: LinkEntries) => {
+    const { source } = input;
+    if (input.lane === 'history' && isHistoryEnd(message)) {
+      // The import is done with this partition: closed (a notice ends the batch), and its next
+      // import starts a watermark of its own (its first touchpoint is on time by definition).
+      run.closed = true;
+      watermarks.set(source, -Infinity);
+      return;
+    }
     let tp: Touchpoint;
     try {
       if (!message.value) throw new Error('empty message value');
       tp = deps.touchpointCodec.decode(message.value);
     } catch (error) {
       dead.inc();
-      out.push(deadLetterRecord(deps.topics.deadLetter, { topic: deps.topics.touchpoints, stage: 'sessionizer', message }, (error as Error).message, deps.now()));
+      out.push(deadLetterRecord(deps.topics.deadLetter, { topic: input.topic, stage: 'sessionizer', message }, (error as Error).message, deps.now()));
       return;
     }
     if (run.seen.seenBefore(tp.messageId)) {
@@ -229,7 +286,7 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
       forgottenDrops.inc();
       return;
     }
-    const replayed = unsentRoutes.get(`${partition}:${message.offset}`);
+    const replayed = unsentRoutes.get(`${source}:${message.offset}`);
     if (replayed) for (const [id, parent] of replayed.links) noteLink(linkEntries, id, parent);
     const decision = replayed ?? decide(tp, linkEntries);
     run.decisions.set(BigInt(message.offset), decision);
@@ -237,8 +294,9 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
     // the notice on its partition whatever the batch boundaries were, so its exported state is too.
     for (const merge of decision.merges) out.push(record(merge));
     routed.inc();
+    run.closed = false; // a touchpoint after a history-end marker reopens the history input
     const { customerId } = decision;
-    const watermark = watermarkOf(partition);
+    const watermark = watermarkOf(source);
     out.push(
       record({
         kind: 'touchpoint',
@@ -247,12 +305,12 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
         mergeInto: null,
         mergedFrom: null,
         state: null,
-        source: partition,
+        source,
         // The partition's first touchpoint has nothing before it: it is on time by definition.
         sourceWatermark: Number.isFinite(watermark) ? watermark : tp.timestamp,
       }),
     );
-    if (tp.timestamp > watermark) watermarks.set(partition, tp.timestamp);
+    if (tp.timestamp > watermark) watermarks.set(source, tp.timestamp);
   };
 
   /**
@@ -260,12 +318,12 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
    * WATERMARK_EVERY_MS per input partition: the routed touchpoints carry it too, and these records
    * are for output partitions this input sends nothing to (their sessions still close).
    */
-  const watermarkRecords = (partition: number, count: number): OutgoingRecord[] => {
-    const watermark = watermarkOf(partition);
-    const sent = watermarkSent.get(partition);
+  const watermarkRecords = (source: number, count: number): OutgoingRecord[] => {
+    const watermark = watermarkOf(source);
+    const sent = watermarkSent.get(source);
     if (!Number.isFinite(watermark) || (sent && (sent.watermark === watermark || deps.now() - sent.at < WATERMARK_EVERY_MS))) return [];
-    watermarkSent.set(partition, { at: deps.now(), watermark });
-    const value = deps.recordCodec.encode({ kind: 'watermark', customerId: '', touchpoint: null, mergeInto: null, mergedFrom: null, state: null, source: partition, sourceWatermark: watermark });
+    watermarkSent.set(source, { at: deps.now(), watermark });
+    const value = deps.recordCodec.encode({ kind: 'watermark', customerId: '', touchpoint: null, mergeInto: null, mergedFrom: null, state: null, source, sourceWatermark: watermark });
     return Array.from({ length: count }, (_, q) => ({ topic: deps.topics.identifiedTouchpoints, key: '', value, partition: q }));
   };
 
@@ -276,61 +334,86 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
    * watermark instead of waiting for it; its first touchpoint makes it count again. At most every
    * WATERMARK_EVERY_MS, and only while the partition has no watermark at all.
    */
-  const emptyNotices = async (partition: number, count: number): Promise<OutgoingRecord[]> => {
-    const sentAt = emptySent.get(partition);
-    if (Number.isFinite(watermarkOf(partition)) || (sentAt !== undefined && deps.now() - sentAt < WATERMARK_EVERY_MS)) return [];
-    emptySent.set(partition, deps.now());
-    if (!(await deps.inputIsEmpty(partition))) return [];
-    const value = deps.recordCodec.encode({ kind: 'watermark', customerId: '', touchpoint: null, mergeInto: null, mergedFrom: null, state: null, source: partition, sourceWatermark: null });
+  const emptyNotices = async (input: RouterInput, count: number): Promise<OutgoingRecord[]> => {
+    const sentAt = emptySent.get(input.source);
+    if (Number.isFinite(watermarkOf(input.source)) || (sentAt !== undefined && deps.now() - sentAt < WATERMARK_EVERY_MS)) return [];
+    emptySent.set(input.source, deps.now());
+    if (!(await deps.inputIsEmpty(input))) return [];
+    return nullNotices(input.source, count);
+  };
+  const nullNotices = (source: number, count: number): OutgoingRecord[] => {
+    const value = deps.recordCodec.encode({ kind: 'watermark', customerId: '', touchpoint: null, mergeInto: null, mergedFrom: null, state: null, source, sourceWatermark: null });
     return Array.from({ length: count }, (_, q) => ({ topic: deps.topics.identifiedTouchpoints, key: '', value, partition: q }));
+  };
+  /**
+   * For a closed history input: the same record as an empty input's notice (the journey step takes
+   * it from a history source whatever came before, docs/history-lane.md). At once when the marker
+   * is routed (`force`), then again at most every WATERMARK_EVERY_MS while the input stays closed,
+   * so a journey step that restarted meanwhile learns it too.
+   */
+  const closedNotices = (source: number, count: number, force: boolean): OutgoingRecord[] => {
+    const sentAt = emptySent.get(source);
+    if (!force && sentAt !== undefined && deps.now() - sentAt < WATERMARK_EVERY_MS) return [];
+    emptySent.set(source, deps.now());
+    return nullNotices(source, count);
   };
 
   return {
-    /** A watermark held back by the interval goes once the partition is quiet; an empty partition says so. */
+    /** A watermark held back by the interval goes once the partition is quiet; an empty or closed input says so. */
     async onIdle(tp) {
-      const run = runs.get(tp.partition);
+      const input = await inputOf(tp);
+      const run = runs.get(input.source);
       if (!run) return null;
       throwIfFailed(run);
+      await knowClosed(input, run);
       const count = await deps.outputPartitions();
-      const records = Number.isFinite(watermarkOf(tp.partition)) ? watermarkRecords(tp.partition, count) : await emptyNotices(tp.partition, count);
+      const records = run.closed
+        ? closedNotices(input.source, count, false)
+        : Number.isFinite(watermarkOf(input.source))
+          ? watermarkRecords(input.source, count)
+          : await emptyNotices(input, count);
       pipeline.enqueue(records, { entries: new Map(), bytes: 0 }, null);
-      return durablePoint(tp.partition);
+      return durablePoint(input.source);
     },
     /** Before a stop: everything routed becomes durable (or the stop reports the failure). */
     async flush(tp) {
-      const run = runs.get(tp.partition);
+      const input = await inputOf(tp);
+      const run = runs.get(input.source);
       if (!run) return null;
       await pipeline.flushed();
       throwIfFailed(run);
-      return durablePoint(tp.partition);
+      return durablePoint(input.source);
     },
     async onRevoked(tp) {
+      const { source } = await inputOf(tp);
       // What this partition routed goes on to its markers: the next owner catches up with the table
       // before routing, and either finds a round's links with its marker or neither (one append).
       await pipeline.flushed();
-      runs.delete(tp.partition);
-      watermarkSent.delete(tp.partition);
-      emptySent.delete(tp.partition);
-      windowCopies.get(tp.partition)?.close();
-      windowCopies.delete(tp.partition);
+      runs.delete(source);
+      watermarkSent.delete(source);
+      emptySent.delete(source);
+      windowCopies.get(source)?.close();
+      windowCopies.delete(source);
     },
     async onAssigned(tp, committed) {
+      const input = await inputOf(tp);
+      const { source } = input;
       await pipeline.flushed(); // a former assignment's rounds end before this one starts
       await deps.table.caughtUp();
       // The previous owner's marker for this partition may have been written a moment ago.
       await deps.table.catchUpToEnd();
-      watermarks.delete(tp.partition); // resume from the marker's watermark, not a former assignment's
+      watermarks.delete(source); // resume from the marker's watermark, not a former assignment's
       // The retry window is rebuilt: the messageIds just before where this partition resumes, from
       // the local copy and, for what it lacks, from the input itself. Otherwise an SDK retry whose
       // first copy came before a restart would be routed again, possibly to the survivor of a merge
       // its first copy preceded.
-      const applied = deps.table.appliedOffset(tp.partition);
+      const applied = deps.table.appliedOffset(input.marker);
       const resumeAt = [committed.offset === '-1' ? 0n : BigInt(committed.offset), applied === null ? 0n : applied + 1n].reduce((a, b) => (a > b ? a : b));
       const seen = new RecentMessages(deps.recentMessagesPerPartition);
       const started = deps.now();
-      windowCopies.get(tp.partition)?.close();
-      windowCopies.delete(tp.partition);
-      const copy = deps.openWindowCopy?.(tp.partition) ?? null;
+      windowCopies.get(source)?.close();
+      windowCopies.delete(source);
+      const copy = deps.openWindowCopy?.(input) ?? null;
       const fromCopy = copy?.load(resumeAt) ?? null;
       if (fromCopy) seen.remember(fromCopy.hashes);
       // What the copy lacks: the ids between its end and where routing resumes (all of the window without a copy).
@@ -338,10 +421,10 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
       const readFrom = fromCopy && fromCopy.end > windowStart ? fromCopy.end : windowStart;
       let read = 0;
       if (readFrom < resumeAt) {
-        await deps.readRange(tp.partition, readFrom, resumeAt, (message) => {
+        await deps.readRange(input, readFrom, resumeAt, (message) => {
           read++;
           try {
-            if (message.value) seen.seenBefore(deps.touchpointCodec.leadingString(message.value));
+            if (message.value && !isHistoryEnd(message)) seen.seenBefore(deps.touchpointCodec.leadingString(message.value));
           } catch {
             // Undecodable input was dead-lettered when it was first routed.
           }
@@ -349,25 +432,28 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
       }
       seen.commit();
       // Decisions kept from a failed round that another owner has since made durable are not needed again.
-      const prefix = `${tp.partition}:`;
+      const prefix = `${source}:`;
       for (const at of unsentRoutes.keys()) if (at.startsWith(prefix) && applied !== null && BigInt(at.slice(prefix.length)) <= applied) unsentRoutes.delete(at);
-      runs.set(tp.partition, { seen, decisions: new Map(), handled: applied, firstUnqueued: null, failed: undefined });
+      runs.set(source, { seen, decisions: new Map(), handled: applied, firstUnqueued: null, failed: undefined, closed: null });
       if (copy) {
         if (read > 0 || !fromCopy) copy.reset(seen.hashes(), resumeAt);
-        windowCopies.set(tp.partition, copy);
+        windowCopies.set(source, copy);
       }
-      deps.logger.info({ partition: tp.partition, resumeAt: resumeAt.toString(), ids: seen.size, fromCopy: fromCopy?.hashes.length ?? 0, readFromInput: read, ms: deps.now() - started }, 'router retry window rebuilt');
+      deps.logger.info({ topic: input.topic, partition: input.partition, resumeAt: resumeAt.toString(), ids: seen.size, fromCopy: fromCopy?.hashes.length ?? 0, readFromInput: read, ms: deps.now() - started }, 'router retry window rebuilt');
     },
     async handleBatch(batch: PartitionBatch) {
-      const run = runOf(batch.partition);
+      const input = await inputOf(batch);
+      const { source } = input;
+      const run = runOf(source);
       throwIfFailed(run);
       // Asked before routing, so that the batch is routed and queued in one synchronous step: a
       // round that fails meanwhile finds all of it queued, or none of it.
       const outputPartitions = await deps.outputPartitions();
+      await knowClosed(input, run);
       throwIfFailed(run);
       // Touchpoints up to the marker were routed completely before a crash or a move: routing them
       // again with a graph that already holds their links could send them to another customer.
-      const applied = deps.table.appliedOffset(batch.partition);
+      const applied = deps.table.appliedOffset(input.marker);
       const skipThrough = applied !== null && (run.handled === null || applied > run.handled) ? applied : run.handled;
       let out: OutgoingRecord[] = [];
       let links: LinkEntries = { entries: new Map(), bytes: 0 };
@@ -375,8 +461,8 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
       /** Queues what is routed up to `last` with its point (one synchronous step with the routing). */
       const queue = () => {
         run.handled = last;
-        const watermark = watermarkOf(batch.partition);
-        const point: RoutedPoint = { partition: batch.partition, last: last!, watermark: Number.isFinite(watermark) ? watermark : null, first: run.firstUnqueued!, seenThrough: run.seen.position };
+        const watermark = watermarkOf(source);
+        const point: RoutedPoint = { partition: source, last: last!, watermark: Number.isFinite(watermark) ? watermark : null, first: run.firstUnqueued!, seenThrough: run.seen.position };
         run.firstUnqueued = null;
         pipeline.enqueue(out, links, point);
         out = [];
@@ -387,19 +473,20 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
         if (skipThrough !== null && offset <= skipThrough) continue;
         last = offset;
         run.firstUnqueued ??= offset;
-        route(message, batch.partition, out, run, links);
+        route(message, input, out, run, links);
         // Cut without waiting: the batch stays one synchronous step (no round fails halfway
         // through it), and the pipeline gives each round only the pieces its append has room for.
         if (links.bytes > MAX_LINK_BYTES_PER_ROUND) queue();
       }
-      if (last === null || run.handled === last) return durablePoint(batch.partition);
-      out.push(...watermarkRecords(batch.partition, outputPartitions));
+      if (last === null || run.handled === last) return durablePoint(source);
+      // A batch that ends closed says so at once: the journey step stops waiting for this input.
+      out.push(...(run.closed ? closedNotices(source, outputPartitions, true) : watermarkRecords(source, outputPartitions)));
       queue();
       if (pipeline.queuedBytes() > MAX_QUEUED_OUTPUT_BYTES) {
         await pipeline.flushed();
         throwIfFailed(run);
       }
-      return durablePoint(batch.partition);
+      return durablePoint(source);
     },
   };
 }

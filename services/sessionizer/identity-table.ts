@@ -20,12 +20,14 @@ import { ForgottenIds } from '../platform/privacy/forgotten-ids.js';
  * The router's applied-offset markers live in the identity-links topic beside the links, under keys
  * no identity id can take (ids are `u:`, `a:`, `e:`): written after a batch's links, they tell a
  * restarted router which touchpoints were routed completely, so it never routes them again with a
- * graph that already holds their links.
+ * graph that already holds their links. One per router input: `@router-applied:<p>` for a
+ * `touchpoints` partition (the key since the first version, so an upgrade reads its markers as they
+ * are), `@router-applied:history:<p>` for a `touchpoints-history` partition (docs/history-lane.md).
  */
-export const routerMarkerKey = (partition: number): string => `@router-applied:${partition}`;
+export const routerMarkerKey = (partition: number, lane: 'live' | 'history' = 'live'): string => (lane === 'live' ? `@router-applied:${partition}` : `@router-applied:history:${partition}`);
 /** A marker's value: the offset, and the partition's event-time watermark up to it (`<offset>@<ms>`). */
 export const routerMarkerValue = (offset: bigint, watermark: number | null): string => (watermark === null ? offset.toString() : `${offset}@${watermark}`);
-const routerMarkerPartition = (key: string): number | null => (key.startsWith('@router-applied:') ? Number(key.slice('@router-applied:'.length)) : null);
+const isRouterMarker = (key: string): boolean => key.startsWith('@router-applied:');
 
 /**
  * `stateDir`: where the table keeps a local copy of the topic (platform/streams/local-state-log.ts),
@@ -48,12 +50,12 @@ export function createIdentityTable(deps: {
   caughtUp(): Promise<void>;
   /** Resolves once the table has read everything written to its topic before this call. */
   catchUpToEnd(): Promise<void>;
-  /** The last touchpoints offset of `partition` whose routing is complete (links and outputs sent), or null. */
-  appliedOffset(partition: number): bigint | null;
-  /** The event-time watermark of `partition` up to its applied offset (max touchpoint time), or null. */
-  appliedWatermark(partition: number): number | null;
+  /** The last offset of the input whose marker key is `marker` (routerMarkerKey) whose routing is complete (links and outputs sent), or null. */
+  appliedOffset(marker: string): bigint | null;
+  /** The event-time watermark of that input up to its applied offset (max touchpoint time), or null. */
+  appliedWatermark(marker: string): number | null;
   /** Records a completed batch locally at once (the topic has it too; reading it back takes a moment). */
-  markApplied(partition: number, offset: bigint, watermark: number | null): void;
+  markApplied(marker: string, offset: bigint, watermark: number | null): void;
 } {
   const graph = new IdentityGraph();
   const forgotten = deps.forgotten ?? new ForgottenIds();
@@ -101,18 +103,17 @@ export function createIdentityTable(deps: {
     applied = loaded.nextOffset - 1n;
   };
 
-  /** Per touchpoints partition: the last offset whose routing is complete (router markers in this topic). */
-  const markers = new Map<number, { offset: bigint; watermark: number | null }>();
-  const markApplied = (partition: number, offset: bigint, watermark: number | null) => {
-    if ((markers.get(partition)?.offset ?? -1n) < offset) markers.set(partition, { offset, watermark });
+  /** Per router input, by marker key: the last offset whose routing is complete (router markers in this topic). */
+  const markers = new Map<string, { offset: bigint; watermark: number | null }>();
+  const markApplied = (marker: string, offset: bigint, watermark: number | null) => {
+    if ((markers.get(marker)?.offset ?? -1n) < offset) markers.set(marker, { offset, watermark });
   };
 
   const applyEntry = (id: string, value: string | null) => {
     if (applyForgetEntry(id, value, { graph, forgotten }) || value === null) return;
-    const partition = routerMarkerPartition(id);
-    if (partition !== null) {
+    if (isRouterMarker(id)) {
       const [offset, watermark] = value.split('@');
-      markApplied(partition, BigInt(offset!), watermark === undefined ? null : Number(watermark));
+      markApplied(id, BigInt(offset!), watermark === undefined ? null : Number(watermark));
     }
     else graph.applyEntry(id, value);
   };
@@ -138,8 +139,8 @@ export function createIdentityTable(deps: {
       const end = BigInt(p0?.high ?? '0');
       while (applied + 1n < end) await new Promise((r) => setTimeout(r, 20));
     },
-    appliedOffset: (partition) => markers.get(partition)?.offset ?? null,
-    appliedWatermark: (partition) => markers.get(partition)?.watermark ?? null,
+    appliedOffset: (marker) => markers.get(marker)?.offset ?? null,
+    appliedWatermark: (marker) => markers.get(marker)?.watermark ?? null,
     markApplied,
     async start() {
       const admin = deps.kafka.admin();

@@ -547,7 +547,7 @@ describe('journey processor: records whose fields do not fit their kind', () => 
     ['an absorbing notice without the absorbed id', { kind: 'absorbing', customerId: 'u:1' }, /invalid 'absorbing' record: mergedFrom: /],
     ['a transfer without the absorbed id', { kind: 'transfer', customerId: 'u:1', state: Buffer.from([1]) }, /invalid 'transfer' record: mergedFrom: /],
     ['a watermark without its source', { kind: 'watermark', customerId: '', sourceWatermark: 5 }, /invalid 'watermark' record: source: /],
-    ['a watermark of a touchpoints partition the pipeline does not have', { kind: 'watermark', customerId: '', source: 1, sourceWatermark: 5 }, /watermark of touchpoints partition 1: the touchpoints topic has 1 partitions/],
+    ['a watermark of a router input the pipeline does not have', { kind: 'watermark', customerId: '', source: 2, sourceWatermark: 5 }, /watermark of router input 2: the touchpoints topics have 1 partitions each \(sources 0\.\.1\)/],
     ['a forget without a customer', { kind: 'forget', customerId: '' }, /invalid 'forget' record: customerId: /],
     ['a merge that also carries a state', { kind: 'merge', customerId: 'a:1', mergeInto: 'u:1', state: Buffer.from([1]) }, /invalid 'merge' record: state: /],
     ['a kind the protocol does not have', { kind: 'split', customerId: 'u:1' }, /invalid 'split' record: kind: /],

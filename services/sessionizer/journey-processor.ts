@@ -24,9 +24,11 @@ import { decodeJourneyState, encodeJourneyState } from './stages/state-codec.js'
 /**
  * Changelog keys: a customer id (sessions and journey in one value, customer-state.ts);
  * `fwd:<absorbed>` → survivor (forwards); `imp:` / `wait:` (merge barrier); `wm:<source>` → that
- * touchpoints partition's event-time watermark as seen here.
+ * router input's event-time watermark as seen here, or `closed` for a history source whose import
+ * ended (docs/history-lane.md).
  */
 const WATERMARK_PREFIX = 'wm:';
+const CLOSED = 'closed';
 const NO_PARTS: CustomerStateParts = { sessions: null, journey: null, attribution: null };
 const NO_STAGES: readonly string[] = [];
 /**
@@ -94,9 +96,12 @@ export interface JourneyProcessorDeps {
    */
   maxEventLagMs: number;
   /**
-   * Partitions of the touchpoints topic (the router's input): this partition's watermark is the
-   * least of theirs, so an on-time event from a source that lags the others still finds its
-   * sessions open and unfolded. A source not heard from yet holds it back.
+   * Partitions of the touchpoints topic (P). The router's inputs are the sources: touchpoints
+   * partitions 0..P-1 (live) and touchpoints-history partitions as P..2P-1 (history,
+   * docs/history-lane.md). This partition's watermark is the least of the open sources', so an
+   * on-time event from a source that lags the others still finds its sessions open and unfolded. A
+   * live source not heard from yet holds it back; a history source counts only while an import
+   * runs through it (from its first record to its `history-end` notice).
    */
   sourcePartitions: number;
   /** How long (processing time) and for how many records a merge survivor waits for the absorbed state. */
@@ -150,27 +155,66 @@ export function createJourneyProcessor(
   /** The partition's event-time clock: its watermark less the grace period (a later event before it is late). */
   const eventTime = () => sessions.watermark - deps.sessions.graceMs;
   const sourceWatermarks = new Map<number, number>();
-  /** Sources the router found empty when it looked, with no touchpoint from them here since. */
+  /**
+   * Sources the router found empty when it looked, with no touchpoint from them here since, and
+   * history sources whose import ended (closed): neither is waited for.
+   */
   const emptySources = new Set<number>();
   /** Per source, the furthest event time its records (touchpoints too) have shown here: a replay shows as trailing. */
   const sourceProgress = new Map<number, number>();
   const dirtySources = new Set<number>();
   const { topics, codecs, counters, now } = deps;
-  const validSource = (source: number) => Number.isInteger(source) && source >= 0 && source < deps.sourcePartitions;
+  const validSource = (source: number) => Number.isInteger(source) && source >= 0 && source < 2 * deps.sourcePartitions;
+  const isHistory = (source: number) => source >= deps.sourcePartitions;
+  /** A history source an import is running through: heard from, and not closed since. */
+  const openHistory = (source: number) => isHistory(source) && sourceWatermarks.has(source) && !emptySources.has(source);
+  /** After a restore, the clock is settled once before the next record or tick (see settleRestoredClock). */
+  let restoredClock = false;
 
   /**
-   * The partition watermark follows the least source. Every source must have a watermark, except
-   * those the router found empty: an unheard source holds it back (its events may be on the way).
+   * The partition watermark follows the least source. Every live source must have a watermark,
+   * except those the router found empty: an unheard source holds it back (its events may be on the
+   * way). A history source counts only while open.
    */
   const followLeastSource = () => {
     let least = Infinity;
-    for (let source = 0; source < deps.sourcePartitions; source++) {
+    for (let source = 0; source < 2 * deps.sourcePartitions; source++) {
       if (emptySources.has(source)) continue;
       const watermark = sourceWatermarks.get(source);
-      if (watermark === undefined) return;
+      if (watermark === undefined) {
+        if (isHistory(source)) continue;
+        return;
+      }
       if (watermark < least) least = watermark;
     }
     if (Number.isFinite(least)) sessions.advanceWatermark(least);
+  };
+
+  /**
+   * A history source opens (an import's first record here, or the next import's after a
+   * `history-end`): its watermark starts over at `watermark`, and the clock goes back to it when it
+   * is ahead, so the import's sessions and windows close on the import's own time while the live
+   * sources' wait (docs/history-lane.md: what it costs).
+   */
+  const openHistorySource = (source: number, watermark: number) => {
+    emptySources.delete(source);
+    sourceWatermarks.set(source, watermark);
+    sourceProgress.set(source, watermark);
+    dirtySources.add(source);
+    sessions.rewindWatermark(watermark);
+    followLeastSource();
+  };
+
+  /**
+   * A restore brings every customer's clock back (SessionizerPartition takes the newest), which is
+   * the live clock for customers written before an import began: while a history source is open,
+   * the clock goes back to the least open history source's watermark, as it was before the restart.
+   */
+  const settleRestoredClock = () => {
+    restoredClock = false;
+    let least = Infinity;
+    for (let source = deps.sourcePartitions; source < 2 * deps.sourcePartitions; source++) if (openHistory(source)) least = Math.min(least, sourceWatermarks.get(source)!);
+    if (Number.isFinite(least)) sessions.rewindWatermark(least);
   };
 
   const setSourceWatermark = (source: number, watermark: number) => {
@@ -189,8 +233,19 @@ export function createJourneyProcessor(
   /** A source's event-time watermark, from the router (or restored). */
   const noteSource = (source: number, watermark: number) => {
     if (!validSource(source)) return;
+    if (isHistory(source) && !openHistory(source)) return openHistorySource(source, watermark);
     noteProgress(source, watermark);
     setSourceWatermark(source, watermark);
+  };
+
+  /** The router's notice that a source has nothing to wait for: empty when it looked, or (history) its import ended. */
+  const noteEmpty = (source: number) => {
+    if (isHistory(source)) {
+      // Closed whatever came before: the router sends it after the import's last record.
+      if (!emptySources.has(source)) dirtySources.add(source);
+      emptySources.add(source);
+    } else if (!sourceProgress.has(source)) emptySources.add(source);
+    followLeastSource();
   };
 
   /**
@@ -206,7 +261,8 @@ export function createJourneyProcessor(
   const advanceLiveSources = (t: number) => {
     const live = t - deps.maxEventLagMs;
     let replaying = false;
-    for (const progress of sourceProgress.values()) if (progress < live) replaying = true;
+    // Of the live lane only: an import in the history lane is not a replay of the live sources.
+    for (const [source, progress] of sourceProgress) if (!isHistory(source) && !emptySources.has(source) && progress < live) replaying = true;
     for (let source = 0; source < deps.sourcePartitions; source++) {
       if (emptySources.has(source)) continue;
       // Heard from: by its watermark, else by its touchpoints' (its watermark record is on the way).
@@ -289,12 +345,9 @@ export function createJourneyProcessor(
     }
     switch (record.kind) {
       case 'watermark':
-        // Its source is one of this pipeline's partitions (readRecord).
+        // Its source is one of this pipeline's inputs (readRecord).
         if (record.sourceWatermark !== null) noteSource(record.source, record.sourceWatermark);
-        else if (!sourceProgress.has(record.source)) {
-          emptySources.add(record.source); // the router found it empty: not waited for
-          followLeastSource();
-        }
+        else noteEmpty(record.source);
         return [];
       case 'absorbing':
         barrier.absorbing(record.customerId, record.mergedFrom, now());
@@ -302,7 +355,10 @@ export function createJourneyProcessor(
       case 'touchpoint': {
         const ctp = record.touchpoint;
         const sourceWatermark = record.source != null && record.sourceWatermark != null ? record.sourceWatermark : undefined;
-        if (sourceWatermark !== undefined && validSource(record.source!)) noteProgress(record.source!, sourceWatermark);
+        if (sourceWatermark !== undefined && validSource(record.source!)) {
+          if (isHistory(record.source!) && !openHistory(record.source!)) openHistorySource(record.source!, sourceWatermark);
+          else noteProgress(record.source!, sourceWatermark);
+        }
         // At the time the stages take it (a future-stamped event counts as received).
         eviction.beforeTouchpoint(record.customerId, Math.min(ctp.touchpoint.timestamp, ctp.touchpoint.receivedAt));
         const result = sessions.process(ctp.touchpoint, record.customerId, ctp.accountId, sourceWatermark);
@@ -372,7 +428,7 @@ export function createJourneyProcessor(
       return dlq((error as Error).message, error);
     }
     if (record.kind === 'watermark' && !validSource(record.source)) {
-      return dlq(`watermark of touchpoints partition ${record.source}: the touchpoints topic has ${deps.sourcePartitions} partitions`);
+      return dlq(`watermark of router input ${record.source}: the touchpoints topics have ${deps.sourcePartitions} partitions each (sources 0..${2 * deps.sourcePartitions - 1})`);
     }
     return ok(record);
   };
@@ -413,8 +469,13 @@ export function createJourneyProcessor(
     restore(key, value) {
       if (forwards.restore(key, value) || barrier.restore(key, value)) return;
       if (key.startsWith(WATERMARK_PREFIX)) {
-        // Never deleted: a source's watermark only moves on.
-        if (value !== null) noteSource(Number(key.slice(WATERMARK_PREFIX.length)), Number(value.toString('utf8')));
+        // Never deleted: a source's watermark only moves on (a history source's starts over with each import).
+        restoredClock = true;
+        const source = Number(key.slice(WATERMARK_PREFIX.length));
+        const text = value?.toString('utf8');
+        if (text === CLOSED) {
+          if (validSource(source)) emptySources.add(source);
+        } else if (text !== undefined) noteSource(source, Number(text));
         return;
       }
       // A tombstone (an evicted or deleted customer) removes every part; a later value replaces them all.
@@ -424,6 +485,7 @@ export function createJourneyProcessor(
       attribution?.restore(key, parts.attribution ?? null);
     },
     process(message: KafkaMessage) {
+      if (restoredClock) settleRestoredClock();
       // The router sends in bundles (record-bundle.ts): one input offset, its members in order.
       let members: KafkaMessage[];
       try {
@@ -441,6 +503,7 @@ export function createJourneyProcessor(
       return fitted(out);
     },
     tick(at: number, context) {
+      if (restoredClock) settleRestoredClock();
       // Wall-clock punctuation only for an idle, caught-up partition, and only for live sources.
       if (context.caughtUp) {
         advanceLiveSources(at - deps.maxEventLagMs);
@@ -480,7 +543,10 @@ export function createJourneyProcessor(
       for (const customerId of changed) {
         updates.push({ key: customerId, value: customerValue(customerId) });
       }
-      for (const source of dirtySources) updates.push({ key: `${WATERMARK_PREFIX}${source}`, value: Buffer.from(String(sourceWatermarks.get(source)!)) });
+      for (const source of dirtySources) {
+        const closed = isHistory(source) && emptySources.has(source);
+        updates.push({ key: `${WATERMARK_PREFIX}${source}`, value: Buffer.from(closed ? CLOSED : String(sourceWatermarks.get(source)!)) });
+      }
       dirtySources.clear();
       updates.push(...forwards.drainUpdates(), ...barrier.drainUpdates());
       return updates;

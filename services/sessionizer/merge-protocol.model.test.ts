@@ -218,6 +218,7 @@ class World {
           recentMessagesPerPartition: 1_000,
           readRange: async () => {},
           outputPartitions: async () => 2,
+          inputPartitions: async () => 2,
           inputIsEmpty: async () => false,
           registry: new Registry(),
           logger: silent,
@@ -259,7 +260,7 @@ class World {
     router.routed += messages.length;
     const control = { heartbeat: async () => {}, commit: async () => {}, progress: async () => {} };
     await router.handler.handleBatch({ topic: topics.touchpoints, partition: r, messages, highWatermark: String(router.routed) }, control);
-    await router.handler.flush({ partition: r }); // the batch's round: outputs, then links and marker
+    await router.handler.flush({ topic: topics.touchpoints, partition: r }); // the batch's round: outputs, then links and marker
   }
 
   /** Router `r`'s table reads the identity-links topic to its end (the other router's links reach it). */

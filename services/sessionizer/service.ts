@@ -4,7 +4,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Stage } from '../../schemas/journey.js';
 import type { Touchpoint } from '../../schemas/touchpoint.js';
 import { topicCodecs, type Topics } from '../../schemas/topics.js';
-import { createPartitionedConsumer } from '../platform/kafka/consumer.js';
+import { createPartitionedConsumer, type TopicPartition } from '../platform/kafka/consumer.js';
 import type { ConsumerTuning } from '../platform/kafka/consumer-tuning.js';
 import { partitionCount } from '../platform/kafka/admin.js';
 import { bundledTopics } from '../platform/kafka/pipeline-topics.js';
@@ -102,18 +102,20 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
     }
     return count;
   };
-  // One admin round trip for the whole topic, shared by the partitions that ask while it is in
+  // One admin round trip per input topic, shared by the partitions that ask while it is in
   // flight (an idle tick asks for every empty partition at once); never a cached, older answer.
-  let offsetsInFlight: ReturnType<ReturnType<Kafka['admin']>['fetchTopicOffsets']> | null = null;
-  const touchpointsOffsets = async (partition: number) => {
-    offsetsInFlight ??= (async () => {
-      const admin = deps.kafka.admin();
-      await admin.connect();
-      return admin.fetchTopicOffsets(deps.topics.touchpoints).finally(() => admin.disconnect());
-    })().finally(() => {
-      offsetsInFlight = null;
-    });
-    return (await offsetsInFlight).find((o) => o.partition === partition);
+  const offsetsInFlight = new Map<string, ReturnType<ReturnType<Kafka['admin']>['fetchTopicOffsets']>>();
+  const inputOffsets = async (input: TopicPartition) => {
+    let inFlight = offsetsInFlight.get(input.topic);
+    if (!inFlight) {
+      inFlight = (async () => {
+        const admin = deps.kafka.admin();
+        await admin.connect();
+        return admin.fetchTopicOffsets(input.topic).finally(() => admin.disconnect());
+      })().finally(() => offsetsInFlight.delete(input.topic));
+      offsetsInFlight.set(input.topic, inFlight);
+    }
+    return (await inFlight).find((o) => o.partition === input.partition);
   };
   const recentMessagesPerPartition = deps.recentMessagesPerPartition ?? 200_000;
   const router = createIdentityRouter({
@@ -125,20 +127,21 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
     recordCodec,
     linkOptions: deps.linkOptions,
     recentMessagesPerPartition,
-    readRange: async (partition, from, to, onMessage) => {
-      const low = BigInt((await touchpointsOffsets(partition))?.low ?? '0');
-      await readPartitionRange(deps.kafka, { topic: deps.topics.touchpoints, partition, from: from > low ? from : low, to }, onMessage);
+    readRange: async (input, from, to, onMessage) => {
+      const low = BigInt((await inputOffsets(input))?.low ?? '0');
+      await readPartitionRange(deps.kafka, { topic: input.topic, partition: input.partition, from: from > low ? from : low, to }, onMessage);
     },
     openWindowCopy:
       deps.stateDir === undefined
         ? undefined
-        : (partition) => {
-            const log = openLocalStateLog(join(deps.stateDir!, `${deps.topics.touchpoints}-${partition}.retry-window.log`), logger);
+        : (input) => {
+            const log = openLocalStateLog(join(deps.stateDir!, `${input.topic}-${input.partition}.retry-window.log`), logger);
             return log ? new RetryWindowCopy(log, recentMessagesPerPartition) : null;
           },
     outputPartitions: () => partitionsOf(deps.topics.identifiedTouchpoints),
-    inputIsEmpty: async (partition) => {
-      const offsets = await touchpointsOffsets(partition);
+    inputPartitions: () => partitionsOf(deps.topics.touchpoints),
+    inputIsEmpty: async (input) => {
+      const offsets = await inputOffsets(input);
       return offsets !== undefined && offsets.low === offsets.high;
     },
     registry: deps.registry,
@@ -298,11 +301,12 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
     },
   });
   // The router returns durable points behind what it routed (router-pipeline.ts): after a failed
-  // round its partitions are read again from there.
+  // round its partitions are read again from there. It reads the live lane and the history lane
+  // (docs/history-lane.md), each partition an event-time source of its own.
   const routerConsumer = createPartitionedConsumer(
     deps.kafka,
     router,
-    { name: 'sessionizer-router', groupId: `${deps.groupId}-router`, topics: [deps.topics.touchpoints], rewindOnFailure: true, tuning: deps.consumerTuning },
+    { name: 'sessionizer-router', groupId: `${deps.groupId}-router`, topics: [deps.topics.touchpoints, deps.topics.touchpointsHistory], rewindOnFailure: true, tuning: deps.consumerTuning },
     logger,
   );
   const sessionsConsumer = createPartitionedConsumer(

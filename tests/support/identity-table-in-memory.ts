@@ -1,28 +1,27 @@
 import type { OutgoingRecord } from '../../services/platform/kafka/producer.js';
 import { IdentityGraph } from '../../services/sessionizer/core/identity.js';
 import { ForgottenIds } from '../../services/platform/privacy/forgotten-ids.js';
-import { routerMarkerKey, type createIdentityTable } from '../../services/sessionizer/identity-table.js';
+import { type createIdentityTable } from '../../services/sessionizer/identity-table.js';
 
 /**
  * The identity table without its Kafka reader: the same graph, applied in memory. `fromTopic`
  * rebuilds what a restarted instance would read: the identity-links records that were sent (to
- * `identityLinksTopic`). Router markers are read for partition 0, the touchpoints partition the
- * unit tests route.
+ * `identityLinksTopic`). Router markers are read by their keys (routerMarkerKey).
  */
 export function identityTableInMemory(identityLinksTopic: string, fromTopic: OutgoingRecord[] = []): ReturnType<typeof createIdentityTable> {
   const graph = new IdentityGraph();
-  const markers = new Map<number, { offset: bigint; watermark: number | null }>();
+  const markers = new Map<string, { offset: bigint; watermark: number | null }>();
   for (const r of fromTopic.filter((x) => x.topic === identityLinksTopic)) {
     const key = String(r.key);
     const [offset, watermark] = String(r.value).split('@');
-    if (key === routerMarkerKey(0)) markers.set(0, { offset: BigInt(offset!), watermark: watermark === undefined ? null : Number(watermark) });
+    if (key.startsWith('@router-applied:')) markers.set(key, { offset: BigInt(offset!), watermark: watermark === undefined ? null : Number(watermark) });
     else graph.apply({ a: key, b: String(r.value) });
   }
   return {
     catchUpToEnd: async () => {},
-    appliedOffset: (partition) => markers.get(partition)?.offset ?? null,
-    appliedWatermark: (partition) => markers.get(partition)?.watermark ?? null,
-    markApplied: (partition, offset, watermark) => void markers.set(partition, { offset, watermark }),
+    appliedOffset: (marker) => markers.get(marker)?.offset ?? null,
+    appliedWatermark: (marker) => markers.get(marker)?.watermark ?? null,
+    markApplied: (marker, offset, watermark) => void markers.set(marker, { offset, watermark }),
     name: 'identity-table',
     graph,
     forgotten: new ForgottenIds(),

@@ -79,7 +79,7 @@ export function testSessionizer(kafka: Kafka, topics: Topics, groupId: string, o
 /** The sessionizer's consumer groups (router first), for waitForDrained. */
 export function sessionizerGroups(groupId: string, topics: Topics): GroupOnTopics[] {
   return [
-    { groupId: `${groupId}-router`, topics: [topics.touchpoints] },
+    { groupId: `${groupId}-router`, topics: [topics.touchpoints, topics.touchpointsHistory] },
     { groupId: `${groupId}-sessions`, topics: [topics.identifiedTouchpoints] },
   ];
 }

@@ -15,20 +15,27 @@ export interface ImportArgs {
   paths: string[];
   /** Import a file again although its progress file says it was imported completely. */
   force: boolean;
+  /**
+   * Into `touchpoints`, as live traffic (the behaviour before the history lane): for an import
+   * into a pipeline with no live traffic, where the lane's cost buys nothing. Default false: into
+   * `touchpoints-history`, closed with a `history-end` marker (docs/history-lane.md).
+   */
+  liveTopic: boolean;
 }
 
-export const IMPORT_USAGE = 'usage: npm run import -- [--source <writeKey>] <file or folder>... [--force]  (--source for lines without a writeKey of their own)';
+export const IMPORT_USAGE =
+  'usage: npm run import -- [--source <writeKey>] <file or folder>... [--force] [--live-topic]  (--source for lines without a writeKey of their own; --live-topic: into touchpoints, not the history lane)';
 
-/** `[--source <writeKey>] <file or folder>... [--force]`; a problem stops the start with the usage. */
+/** `[--source <writeKey>] <file or folder>... [--force] [--live-topic]`; a problem stops the start with the usage. */
 export function parseImportArgs(argv: string[]): ImportArgs {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { source: { type: 'string' }, force: { type: 'boolean', default: false } } });
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { source: { type: 'string' }, force: { type: 'boolean', default: false }, 'live-topic': { type: 'boolean', default: false } } });
   } catch (error) {
     throw new ConfigError([(error as Error).message, IMPORT_USAGE]);
   }
   const writeKey = parsed.values.source ?? null;
   if (writeKey === '') throw new ConfigError(['--source needs a write key', IMPORT_USAGE]);
   if (parsed.positionals.length === 0) throw new ConfigError(['no file or folder to import', IMPORT_USAGE]);
-  return { writeKey, paths: parsed.positionals, force: parsed.values.force ?? false };
+  return { writeKey, paths: parsed.positionals, force: parsed.values.force ?? false, liveTopic: parsed.values['live-topic'] ?? false };
 }

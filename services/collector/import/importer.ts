@@ -6,6 +6,8 @@ import { parseIsoTimestamp } from '../../platform/segment/iso-time.js';
 import { isJsonObject } from '../../platform/segment/json-object.js';
 import type { SourceInfo } from '../../platform/segment/source-config.js';
 import type { TouchpointSink } from '../../platform/segment/sink.js';
+import type { OutgoingRecord } from '../../platform/kafka/producer.js';
+import { HISTORY_END_HEADER, HISTORY_END_KEY, historyEndValue } from '../../../schemas/history-end.js';
 
 /** One line of a history file, and how far into the file (bytes read so far) it ends. */
 export interface HistoryLine {
@@ -153,4 +155,17 @@ function dlq(raw: unknown, reason: string, source: SourceInfo, at: number): Line
 export function derivedMessageId(sourceId: string, text: string): string {
   const h = createHash('sha256').update(sourceId).update('\n').update(text).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/**
+ * The end of an import in the history lane: one `history-end` marker per partition of
+ * `touchpoints-history`, written after the last file's last chunk was acknowledged. The router
+ * passes each on as a notice that closes its partition's source, so the journey step's clock goes
+ * on with the live traffic's (docs/history-lane.md). Written by every run that finishes, also one
+ * that found its files imported before: a run interrupted between its last chunk and its markers
+ * leaves the lane open until then.
+ */
+export function historyEndRecords(topic: string, partitions: number, lastEventTime: number | null): OutgoingRecord[] {
+  const value = historyEndValue(lastEventTime);
+  return Array.from({ length: partitions }, (_, partition) => ({ topic, partition, key: HISTORY_END_KEY, value, headers: { [HISTORY_END_HEADER]: '1' } }));
 }

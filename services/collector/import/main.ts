@@ -11,14 +11,18 @@ import { indexSourcesByWriteKey } from '../../platform/segment/source-config.js'
 import { createKafkaTouchpointSink } from '../../platform/kafka/touchpoint-sink.js';
 import { ImportEnv, parseImportArgs } from './config.js';
 import { historyLines } from './history-file.js';
-import { importLines, type ImportProgress } from './importer.js';
+import { historyEndRecords, importLines, type ImportProgress } from './importer.js';
+import { partitionCount } from '../../platform/kafka/admin.js';
+import type { TouchpointSink } from '../../platform/segment/sink.js';
 import { importProgressFile } from './progress-file.js';
 import { progressLine } from './progress-line.js';
 import { commandExitCode } from '../../platform/runtime/run-command.js';
 
 /**
- * `npm run import -- [--source <writeKey>] <file or folder>...`: history into the pipeline (README,
- * "Load your history"). Wires config → Kafka → the collector's sink → importLines, per file.
+ * `npm run import -- [--source <writeKey>] <file or folder>... [--live-topic]`: history into the
+ * pipeline (README, "Load your history"). Wires config → Kafka → the collector's sink →
+ * importLines, per file; by default into the history lane (`touchpoints-history`), closed at the
+ * end with a `history-end` marker on every partition (docs/history-lane.md).
  */
 async function main(): Promise<number> {
   const config = parseEnv(ImportEnv, process.env);
@@ -33,15 +37,24 @@ async function main(): Promise<number> {
   await pipelineTopicsSetup(kafka, topics, config.KAFKA_PARTITIONS).start();
   const producer = createKafkaProducer(kafka, { name: 'import' });
   await producer.start();
-  const sink = createKafkaTouchpointSink({
+  const kafkaSink = createKafkaTouchpointSink({
     producer,
     topics,
+    touchpointsTopic: args.liveTopic ? topics.touchpoints : topics.touchpointsHistory,
     touchpointCodec: topicCodecs.touchpoints(),
     deadLetterCodec: topicCodecs.deadLetter(),
     sendTimeoutMs: 120_000,
     maxInFlightEvents: 10_000_000,
     maxInFlightBytes: 1024 * 1024 * 1024,
   });
+  /** The newest event time sent (the end markers carry it, for people reading the topic). */
+  let lastEventTime: number | null = null;
+  const sink: TouchpointSink = {
+    send: (batch) => {
+      for (const tp of batch.touchpoints) if (lastEventTime === null || tp.timestamp > lastEventTime) lastEventTime = tp.timestamp;
+      return kafkaSink.send(batch);
+    },
+  };
   const out = process.stderr;
   try {
     for (const file of files) {
@@ -81,6 +94,11 @@ async function main(): Promise<number> {
       // The summary on stdout (progress went to stderr): what a script reading the result wants.
       process.stdout.write(`${file}: ${summary(result)}\n`);
       for (const [reason, n] of Object.entries(result.reasons).sort((a, b) => b[1] - a[1]).slice(0, 10)) process.stdout.write(`  rejected ${n.toLocaleString('en')}: ${reason}\n`);
+    }
+    if (!args.liveTopic) {
+      const partitions = await partitionCount(kafka, topics.touchpointsHistory);
+      await producer.send(historyEndRecords(topics.touchpointsHistory, partitions, lastEventTime));
+      process.stdout.write(`history lane closed: a history-end marker on each of the ${partitions} partitions of ${topics.touchpointsHistory}\n`);
     }
   } finally {
     await producer.stop();

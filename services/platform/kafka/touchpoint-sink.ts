@@ -8,6 +8,8 @@ import { SinkUnavailableError, type TouchpointSink } from '../segment/sink.js';
 export interface KafkaSinkOptions {
   producer: RecordProducer;
   topics: Topics;
+  /** Where touchpoints go: `topics.touchpoints` unless given (the import's history lane: docs/history-lane.md). */
+  touchpointsTopic?: string;
   touchpointCodec: Codec<Touchpoint>;
   deadLetterCodec: Codec<DeadLetter>;
   /** A send not acknowledged within this time answers 503 (the SDK retries; messageIds dedupe). */
@@ -29,6 +31,7 @@ export interface KafkaSinkOptions {
 export function createKafkaTouchpointSink(options: KafkaSinkOptions): TouchpointSink & { inFlight(): number; inFlightBytes(): number } {
   let inFlight = 0;
   let inFlightBytes = 0;
+  const touchpointsTopic = options.touchpointsTopic ?? options.topics.touchpoints;
   return {
     inFlight: () => inFlight,
     inFlightBytes: () => inFlightBytes,
@@ -38,7 +41,7 @@ export function createKafkaTouchpointSink(options: KafkaSinkOptions): Touchpoint
         throw new SinkUnavailableError('collector is shedding load: too many events waiting for Kafka', { retryAfterSeconds: 1 });
       }
       const records = [
-        ...batch.touchpoints.map((tp) => ({ topic: options.topics.touchpoints, key: identityKey(tp), value: options.touchpointCodec.encode(tp) })),
+        ...batch.touchpoints.map((tp) => ({ topic: touchpointsTopic, key: identityKey(tp), value: options.touchpointCodec.encode(tp) })),
         ...batch.deadLetters.map((d) => ({ topic: options.topics.deadLetter, key: d.key, value: options.deadLetterCodec.encode(d) })),
       ];
       const bytes = records.reduce((n, r) => n + r.value.length + (r.key?.length ?? 0), 0);

@@ -156,6 +156,16 @@ export class SessionizerPartition {
   }
 
   /**
+   * Moves event time back to `t` (an import starting behind the clock: docs/history-lane.md).
+   * What closed stays closed; what is open stays open longer, and the next closings wait for the
+   * clock to pass them again. Nothing here needs the watermark to grow: versions grow per customer
+   * on their own, and folding and pruning only keep more for a while.
+   */
+  rewindWatermark(t: number): void {
+    if (t < this.wm) this.wm = t;
+  }
+
+  /**
    * Closes sessions whose end + gap + grace < watermark, packs customers left without an open
    * session, prunes messageIds past the dedup window and drops customers with none left.
    * Cost is proportional to the customers due, not to all customers.

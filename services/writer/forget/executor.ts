@@ -87,6 +87,8 @@ export function createDeletionExecutor(deps: DeletionExecutorDeps): Component & 
     await deps.producer.send(records.identity);
     const deadline = at + deps.settleTimeoutMs;
     let settled = await settle(deps.topics.touchpoints, deps.groups.router, await topicEnds(deps.kafka, deps.topics.touchpoints), deadline);
+    // The router's history lane too (an import under way: docs/history-lane.md).
+    settled = (await settle(deps.topics.touchpointsHistory, deps.groups.router, await topicEnds(deps.kafka, deps.topics.touchpointsHistory), deadline)) && settled;
     await deps.producer.send(records.journey);
     settled = (await settle(deps.topics.identifiedTouchpoints, deps.groups.journey, await topicEnds(deps.kafka, deps.topics.identifiedTouchpoints), deadline)) && settled;
     for (const topic of deps.writerTopics) settled = (await settle(topic, deps.groups.writer, await topicEnds(deps.kafka, topic), deadline)) && settled;
