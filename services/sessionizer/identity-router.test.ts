@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { JourneyRecord } from '../../schemas/journey.js';
 import type { Touchpoint } from '../../schemas/touchpoint.js';
 import { topicCodecs, topicsWithPrefix } from '../../schemas/topics.js';
+import { HISTORY_END_HEADER, HISTORY_END_KEY } from '../../schemas/history-end.js';
 import { MAX_REQUEST_BYTES, recordBytes, type OutgoingRecord, type RecordProducer } from '../platform/kafka/producer.js';
 import { touchpoint } from './core/test-touchpoint.js';
 import { createLogger } from '../platform/logging/logger.js';
@@ -88,7 +89,7 @@ const control = { heartbeat: async () => {}, commit: async () => {}, progress: a
 /** A batch as the consumer hands it, then a stop's flush: the batch's work is durable (or the flush rejects). */
 const routeDurably = async (router: ReturnType<typeof createIdentityRouter>, b: { topic: string; partition: number; messages: KafkaMessage[]; highWatermark: string }) => {
   await router.handleBatch(b, control);
-  return router.flush({ topic: topics.touchpoints, partition: b.partition });
+  return router.flush({ topic: b.topic, partition: b.partition });
 };
 
 describe('identity router', () => {
@@ -258,6 +259,63 @@ describe('identity router', () => {
       await routeDurably(used.router, whole);
       await used.router.onIdle!(tp0, control);
       expect(notices(used.sent.flat()).filter((n) => n.record.kind === 'watermark' && n.record.sourceWatermark == null)).toEqual([]);
+    });
+  });
+
+  describe('the history lane (touchpoints-history, docs/history-lane.md)', () => {
+    // setup's inputPartitions is 2: touchpoints-history partition 1 is source 3.
+    const history = { topic: topics.touchpointsHistory, partition: 1 };
+    const imported = (offset: number, timestamp: number) => message(offset, touchpoint({ messageId: `h${offset}`, userId: `h${offset}`, anonymousId: undefined, timestamp }));
+    const end = (offset: number): KafkaMessage =>
+      ({ offset: String(offset), key: Buffer.from(HISTORY_END_KEY), value: Buffer.from('{}'), timestamp: '0', attributes: 0, headers: { [HISTORY_END_HEADER]: Buffer.from('1') } }) as KafkaMessage;
+    const journeyRecords = (records: OutgoingRecord[]) =>
+      records.filter((r) => r.topic === topics.identifiedTouchpoints).map((r) => ({ partition: r.partition, record: recordCodec.decode(r.value as Buffer) as JourneyRecord }));
+    const markers = (records: OutgoingRecord[]) => records.filter((r) => r.topic === topics.identityLinks && String(r.key).startsWith('@router-applied')).map((r) => `${String(r.key)}=${String(r.value)}`);
+
+    it('numbers a history partition as source P + p, with a marker key of its own beside the live partition’s', async () => {
+      const { router, sent } = setup(0);
+      await routeDurably(router, { ...history, messages: [imported(0, 5_000), imported(1, 6_000)], highWatermark: '2' });
+      await routeDurably(router, { topic: topics.touchpoints, partition: 1, messages: [message(0, touchpoint({ messageId: 'live', timestamp: 9_000 }))], highWatermark: '1' });
+      const touchpoints = journeyRecords(sent.flat()).filter((o) => o.record.kind === 'touchpoint').map((o) => [o.record.source, o.record.sourceWatermark]);
+      expect(touchpoints).toEqual([[3, 5_000], [3, 5_000], [1, 9_000]]);
+      expect(markers(sent.flat())).toEqual(['@router-applied:history:1=1@6000', '@router-applied:1=0@9000']);
+    });
+
+    it('a history-end marker closes the source: every output partition is told at once, and the next import starts a watermark of its own', async () => {
+      const { router, sent } = setup(0);
+      await routeDurably(router, { ...history, messages: [imported(0, 50_000), end(1)], highWatermark: '2' });
+      const closing = journeyRecords(sent.flat()).filter((o) => o.record.kind === 'watermark').map((o) => [o.partition, o.record.source, o.record.sourceWatermark]);
+      expect(closing).toEqual([[0, 3, null], [1, 3, null]]);
+      // The marker keeps no watermark: the closed input has none.
+      expect(markers(sent.flat())).toEqual(['@router-applied:history:1=1']);
+      sent.length = 0;
+      // A second import, of older events: its first touchpoint is on time by its own stream, and reopens the source.
+      await routeDurably(router, { ...history, messages: [imported(2, 10_000), imported(3, 11_000)], highWatermark: '4' });
+      const reopened = journeyRecords(sent.flat()).map((o) => [o.record.kind, o.record.source, o.record.sourceWatermark]);
+      expect(reopened).toEqual([['touchpoint', 3, 10_000], ['touchpoint', 3, 10_000], ['watermark', 3, 11_000], ['watermark', 3, 11_000]]);
+    });
+
+    it('a restarted router finds a closed input closed (the record before its resume point is the marker) and keeps saying so; an open one it does not', async () => {
+      const input = [imported(0, 50_000), end(1)];
+      const first = setup(0, { input });
+      await routeDurably(first.router, { ...history, messages: input, highWatermark: '2' });
+      const restarted = setup(0, { table: tableInMemory(first.sent.flat()), input });
+      await restarted.router.onAssigned!(history, { offset: '2', metadata: null });
+      await restarted.router.onIdle!(history, control);
+      expect(journeyRecords(restarted.sent.flat()).map((o) => [o.partition, o.record.kind, o.record.source, o.record.sourceWatermark])).toEqual([
+        [0, 'watermark', 3, null],
+        [1, 'watermark', 3, null],
+      ]);
+
+      const open = setup(0, { input: input.slice(0, 1) });
+      await routeDurably(open.router, { ...history, messages: input.slice(0, 1), highWatermark: '1' });
+      const reopenedAfterRestart = setup(0, { table: tableInMemory(open.sent.flat()), input: input.slice(0, 1), emptyInput: false });
+      await reopenedAfterRestart.router.onAssigned!(history, { offset: '1', metadata: null });
+      await reopenedAfterRestart.router.onIdle!(history, control);
+      expect(journeyRecords(reopenedAfterRestart.sent.flat()).map((o) => [o.record.source, o.record.sourceWatermark])).toEqual([
+        [3, 50_000],
+        [3, 50_000],
+      ]);
     });
   });
 

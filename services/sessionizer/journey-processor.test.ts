@@ -509,6 +509,119 @@ describe('journey processor: event time, not the wall clock', () => {
   });
 });
 
+describe('journey processor: the history lane (sources P..2P-1, docs/history-lane.md)', () => {
+  const MIN = 60_000;
+  const DAY = 24 * 60 * MIN;
+  /** The wall clock: live traffic is a hundred days after the imported history (T0). */
+  const LIVE = T0 + 100 * DAY;
+  const from = (source: number, customerId: string, at: number, sourceWatermark = at): JourneyRecord => ({
+    kind: 'touchpoint',
+    customerId,
+    touchpoint: { ...touch(customerId, EVENTS.productViewed, at), sessionId: '' },
+    mergeInto: null,
+    mergedFrom: null,
+    state: null,
+    source,
+    sourceWatermark,
+  });
+  const watermarkOf = (source: number, at: number | null): JourneyRecord => ({ kind: 'watermark', customerId: '', touchpoint: null, mergeInto: null, mergedFrom: null, state: null, source, sourceWatermark: at });
+  const closed = (out: Array<{ topic: string; value: unknown }>, customerId: string) =>
+    sessionsOf(out).filter((s) => s.customerId === customerId && s.status === 'closed').map((s) => s.eventCount);
+  // One touchpoints partition (P = 1): source 0 is live, source 1 the history lane.
+  const LIVE_SOURCE = 0;
+  const HISTORY = 1;
+  /** A partition with live traffic: customer `l` active at LIVE, its clock at the live time. */
+  const withLiveTraffic = (now: () => number) => {
+    const p = processor(1, now);
+    p.process(message(from(LIVE_SOURCE, 'l', LIVE)));
+    p.process(message(watermarkOf(LIVE_SOURCE, LIVE)));
+    p.process(message(watermarkOf(HISTORY, null))); // the router: the history lane is empty
+    p.tick(LIVE + MIN, { caughtUp: true });
+    return p;
+  };
+
+  it('an import takes the clock back to its own time: its sessions follow its events, and an idle live session waits for the history-end notice', () => {
+    let wall = LIVE + MIN;
+    const p = withLiveTraffic(() => wall);
+    const out: Array<{ topic: string; value: unknown }> = [];
+    const idle = (minutes: number) => {
+      for (let k = 0; k < minutes; k++) out.push(...p.tick((wall += MIN), { caughtUp: true }));
+    };
+    // The import's first event, 100 days behind the clock: a session of its own, not closed at the next tick.
+    out.push(...p.process(message(from(HISTORY, 'h', T0))));
+    idle(60);
+    expect(closed(out, 'h')).toEqual([]);
+    // An hour of wall clock later, 20 minutes later in the import's time: the same session.
+    expect(sessionsOf(p.process(message(from(HISTORY, 'h', T0 + 20 * MIN)))).at(-1)?.eventCount).toBe(2);
+    // The live customer has been idle for an hour of wall clock: its session stays open while the history trails.
+    expect(closed(out, 'l')).toEqual([]);
+    // The import's time moves on: its own session closes, by its own events' time.
+    p.process(message(watermarkOf(HISTORY, T0 + 2 * 60 * MIN)));
+    idle(1);
+    expect(closed(out, 'h')).toEqual([2]);
+    expect(closed(out, 'l')).toEqual([]);
+    // The import ends: the history source is closed, the clock goes on with the live source's, and
+    // the idle live session closes.
+    p.process(message(watermarkOf(HISTORY, null)));
+    idle(1);
+    expect(closed(out, 'l')).toEqual([1]);
+  });
+
+  it('the closed lane is kept in the changelog: a restored partition does not wait for it', () => {
+    let wall = LIVE + MIN;
+    const p = withLiveTraffic(() => wall);
+    p.process(message(from(HISTORY, 'h', T0)));
+    p.process(message(watermarkOf(HISTORY, null)));
+    const updates = p.takeStateUpdates();
+    expect(updates.filter((u) => u.key === `wm:${HISTORY}`).map((u) => u.value?.toString())).toEqual(['closed']);
+    const restored = processor(1, () => wall);
+    for (const u of updates) restored.restore(u.key, u.value);
+    // Ticking every minute, as a running service does: the live source follows the wall clock.
+    const out: Array<{ topic: string; value: unknown }> = [];
+    for (let k = 0; k < 60; k++) out.push(...restored.tick((wall += MIN), { caughtUp: true }));
+    expect(closed(out, 'l')).toEqual([1]);
+  });
+
+  it('a restart during an import keeps the clock at the import’s time, although the live customers’ state was written at the live time', () => {
+    let wall = LIVE + MIN;
+    const p = withLiveTraffic(() => wall);
+    const beforeImport = p.takeStateUpdates(); // l's value carries the live clock
+    p.process(message(from(HISTORY, 'h', T0)));
+    const duringImport = p.takeStateUpdates();
+    const restored = processor(1, () => wall);
+    // Whatever order the restore reads them in (here the live customer's value last).
+    for (const u of [...duringImport, ...beforeImport.filter((b) => !duringImport.some((d) => d.key === b.key))]) restored.restore(u.key, u.value);
+    const out: Array<{ topic: string; value: unknown }> = [];
+    for (let k = 0; k < 60; k++) out.push(...restored.tick((wall += MIN), { caughtUp: true }));
+    expect(closed(out, 'h')).toEqual([]);
+    expect(closed(out, 'l')).toEqual([]);
+    expect(sessionsOf(restored.process(message(from(HISTORY, 'h', T0 + 20 * MIN)))).at(-1)?.eventCount).toBe(2);
+  });
+
+  it('a second import after a history-end starts over at its own, earlier time', () => {
+    let wall = LIVE + MIN;
+    const p = withLiveTraffic(() => wall);
+    p.process(message(from(HISTORY, 'h', T0 + 50 * DAY)));
+    p.process(message(watermarkOf(HISTORY, null)));
+    p.tick((wall += MIN), { caughtUp: true });
+    // The next import is of older events: the source reopens at their time, and the clock goes back to it.
+    const out = p.process(message(from(HISTORY, 'g', T0)));
+    out.push(...p.tick((wall += 60 * MIN), { caughtUp: true }));
+    out.push(...p.process(message(from(HISTORY, 'g', T0 + 20 * MIN))));
+    expect(closed(out, 'g')).toEqual([]);
+    expect(sessionsOf(out).filter((s) => s.customerId === 'g').at(-1)?.eventCount).toBe(2);
+  });
+
+  it('a history source never heard from is not waited for: without an import, the live clock is as before', () => {
+    const start = LIVE;
+    const p = processor(1, () => start);
+    p.process(message(from(LIVE_SOURCE, 'l', start)));
+    const out: Array<{ topic: string; value: unknown }> = [];
+    for (let at = start + MIN; at <= start + 60 * MIN; at += MIN) out.push(...p.tick(at, { caughtUp: true }));
+    expect(closed(out, 'l')).toEqual([1]);
+  });
+});
+
 describe('journey processor, bundles', () => {
   const bundleOf = (records: JourneyRecord[], value?: Buffer): KafkaMessage =>
     ({ offset: String(offset++), key: null, value: value ?? encodeBundle(records.map((r) => ({ key: r.customerId, value: recordCodec.encode(r) }))), timestamp: '0', attributes: 0, headers: bundleHeaders() }) as KafkaMessage;

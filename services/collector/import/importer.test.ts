@@ -5,7 +5,9 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { SinkBatch, TouchpointSink } from '../../platform/segment/sink.js';
 import { historyLines } from './history-file.js';
-import { derivedMessageId, importLines, type HistoryLine, type ImportProgress } from './importer.js';
+import { derivedMessageId, historyEndRecords, importLines, type HistoryLine, type ImportProgress } from './importer.js';
+import { parseImportArgs } from './config.js';
+import { isHistoryEnd } from '../../../schemas/history-end.js';
 
 const source = { sourceId: 'web', site: 'shop', hashEmails: false };
 const sources = new Map([['wk_app', { sourceId: 'app', site: 'app.example', hashEmails: false }]]);
@@ -117,5 +119,25 @@ describe('history import', () => {
       expect(lines.map((l) => l.text)).toEqual(['{"a":1}', '{"b":2}', '{"c":3}']);
       expect(lines.at(-1)!.bytesRead).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('history import: the history lane (docs/history-lane.md)', () => {
+  it('goes into the history lane unless --live-topic asks for touchpoints', () => {
+    expect(parseImportArgs(['--source', 'wk', 'a.jsonl'])).toMatchObject({ liveTopic: false, paths: ['a.jsonl'] });
+    expect(parseImportArgs(['--live-topic', 'a.jsonl'])).toMatchObject({ liveTopic: true });
+  });
+
+  it('ends with one history-end marker per partition, each on its own partition and told apart by its header', () => {
+    const records = historyEndRecords('t.touchpoints-history', 3, 1_000);
+    expect(records.map((r) => [r.topic, r.partition, r.key])).toEqual([
+      ['t.touchpoints-history', 0, '@history-end'],
+      ['t.touchpoints-history', 1, '@history-end'],
+      ['t.touchpoints-history', 2, '@history-end'],
+    ]);
+    const asFetched = (r: (typeof records)[number]) => ({ headers: Object.fromEntries(Object.entries(r.headers ?? {}).map(([k, v]) => [k, Buffer.from(v)])) });
+    expect(records.every((r) => isHistoryEnd(asFetched(r)))).toBe(true);
+    expect(isHistoryEnd({ headers: {} })).toBe(false);
+    expect(JSON.parse(records[0]!.value!.toString())).toEqual({ historyEnd: true, lastEventTime: 1_000 });
   });
 });
