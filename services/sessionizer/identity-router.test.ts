@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { JourneyRecord } from '../../schemas/journey.js';
 import type { Touchpoint } from '../../schemas/touchpoint.js';
 import { topicCodecs, topicsWithPrefix } from '../../schemas/topics.js';
-import { HISTORY_END_HEADER, HISTORY_END_KEY } from '../../schemas/history-end.js';
+import { HISTORY_MARKER_HEADER, HISTORY_MARKER_KEY, historyMarkerValue, type HistoryMarker } from '../../schemas/history-marker.js';
 import { MAX_REQUEST_BYTES, recordBytes, type OutgoingRecord, type RecordProducer } from '../platform/kafka/producer.js';
 import { touchpoint } from './core/test-touchpoint.js';
 import { createLogger } from '../platform/logging/logger.js';
@@ -266,8 +266,9 @@ describe('identity router', () => {
     // setup's inputPartitions is 2: touchpoints-history partition 1 is source 3.
     const history = { topic: topics.touchpointsHistory, partition: 1 };
     const imported = (offset: number, timestamp: number) => message(offset, touchpoint({ messageId: `h${offset}`, userId: `h${offset}`, anonymousId: undefined, timestamp }));
-    const end = (offset: number): KafkaMessage =>
-      ({ offset: String(offset), key: Buffer.from(HISTORY_END_KEY), value: Buffer.from('{}'), timestamp: '0', attributes: 0, headers: { [HISTORY_END_HEADER]: Buffer.from('1') } }) as KafkaMessage;
+    const marker = (offset: number, m: HistoryMarker): KafkaMessage =>
+      ({ offset: String(offset), key: Buffer.from(HISTORY_MARKER_KEY), value: historyMarkerValue(m), timestamp: '0', attributes: 0, headers: { [HISTORY_MARKER_HEADER]: Buffer.from(m.kind) } }) as KafkaMessage;
+    const end = (offset: number) => marker(offset, { kind: 'end' });
     const journeyRecords = (records: OutgoingRecord[]) =>
       records.filter((r) => r.topic === topics.identifiedTouchpoints).map((r) => ({ partition: r.partition, record: recordCodec.decode(r.value as Buffer) as JourneyRecord }));
     const markers = (records: OutgoingRecord[]) => records.filter((r) => r.topic === topics.identityLinks && String(r.key).startsWith('@router-applied')).map((r) => `${String(r.key)}=${String(r.value)}`);
@@ -281,7 +282,17 @@ describe('identity router', () => {
       expect(markers(sent.flat())).toEqual(['@router-applied:history:1=1@6000', '@router-applied:1=0@9000']);
     });
 
-    it('a history-end marker closes the source: every output partition is told at once, and the next import starts a watermark of its own', async () => {
+    it('a begin marker opens the source at its time: every output partition is told at once, and the import’s touchpoints carry it', async () => {
+      const { router, sent } = setup(0);
+      await routeDurably(router, { ...history, messages: [marker(0, { kind: 'begin', firstEventTime: 4_000 }), imported(1, 5_000)], highWatermark: '2' });
+      expect(journeyRecords(sent.flat()).map((o) => [o.partition ?? null, o.record.kind, o.record.source, o.record.sourceWatermark])).toEqual([
+        [null, 'touchpoint', 3, 4_000],
+        [0, 'watermark', 3, 5_000],
+        [1, 'watermark', 3, 5_000],
+      ]);
+    });
+
+    it('an end marker closes the source: every output partition is told at once, and the next import starts a watermark of its own', async () => {
       const { router, sent } = setup(0);
       await routeDurably(router, { ...history, messages: [imported(0, 50_000), end(1)], highWatermark: '2' });
       const closing = journeyRecords(sent.flat()).filter((o) => o.record.kind === 'watermark').map((o) => [o.partition, o.record.source, o.record.sourceWatermark]);
@@ -289,10 +300,10 @@ describe('identity router', () => {
       // The marker keeps no watermark: the closed input has none.
       expect(markers(sent.flat())).toEqual(['@router-applied:history:1=1']);
       sent.length = 0;
-      // A second import, of older events: its first touchpoint is on time by its own stream, and reopens the source.
-      await routeDurably(router, { ...history, messages: [imported(2, 10_000), imported(3, 11_000)], highWatermark: '4' });
+      // A second import, of older events: it opens the source at its own time.
+      await routeDurably(router, { ...history, messages: [marker(2, { kind: 'begin', firstEventTime: 9_000 }), imported(3, 10_000), imported(4, 11_000)], highWatermark: '5' });
       const reopened = journeyRecords(sent.flat()).map((o) => [o.record.kind, o.record.source, o.record.sourceWatermark]);
-      expect(reopened).toEqual([['touchpoint', 3, 10_000], ['touchpoint', 3, 10_000], ['watermark', 3, 11_000], ['watermark', 3, 11_000]]);
+      expect(reopened).toEqual([['touchpoint', 3, 9_000], ['touchpoint', 3, 10_000], ['watermark', 3, 11_000], ['watermark', 3, 11_000]]);
     });
 
     it('a restarted router finds a closed input closed (the record before its resume point is the marker) and keeps saying so; an open one it does not', async () => {

@@ -4,7 +4,7 @@ import type { Codec } from '../../schemas/codec.js';
 import type { JourneyRecord } from '../../schemas/journey.js';
 import type { Touchpoint } from '../../schemas/touchpoint.js';
 import type { Topics } from '../../schemas/topics.js';
-import { isHistoryEnd } from '../../schemas/history-end.js';
+import { historyMarkerOf } from '../../schemas/history-marker.js';
 import type { PartitionBatch, PartitionHandler, TopicPartition } from '../platform/kafka/consumer.js';
 import type { OutgoingRecord, RecordProducer } from '../platform/kafka/producer.js';
 import type { Logger } from '../platform/logging/logger.js';
@@ -73,9 +73,9 @@ interface PartitionRun {
   /** A round holding this partition's work failed: the next batch or tick throws, so the consumer rewinds. */
   failed: unknown;
   /**
-   * A history input whose last handled record is an import's `history-end` marker: closed until
-   * its next touchpoint (the journey step does not wait for it). Null: not known yet (after an
-   * assignment or a failed round), looked up from the record at the resume point before routing.
+   * A history input whose last handled record is an import's end marker: closed until its next
+   * import (the journey step does not wait for it). Null: not known yet (after an assignment or a
+   * failed round), looked up from the record at the resume point before routing.
    */
   closed: boolean | null;
 }
@@ -218,9 +218,9 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
     return run;
   };
   /**
-   * Whether a history input is closed where routing resumes: its last handled record is a
-   * `history-end` marker. Not kept anywhere: read back from the input (one record) after an
-   * assignment or a failed round, so a restart needs no state of its own for it.
+   * Whether a history input is closed where routing resumes: its last handled record is an end
+   * marker. Not kept anywhere: read back from the input (one record) after an assignment or a
+   * failed round, so a restart needs no state of its own for it.
    */
   const knowClosed = async (input: RouterInput, run: PartitionRun): Promise<void> => {
     if (run.closed !== null) return;
@@ -229,7 +229,7 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
       return;
     }
     let closed = false;
-    await deps.readRange(input, run.handled, run.handled + 1n, (message) => (closed = isHistoryEnd(message)));
+    await deps.readRange(input, run.handled, run.handled + 1n, (message) => (closed = historyMarkerOf(message)?.kind === 'end'));
     run.closed ??= closed;
   };
   /** A failed round held this partition's work: throw once, so the consumer reads it again from its durable point. */
@@ -261,11 +261,21 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
 
   const route = (message: KafkaMessage, input: RouterInput, out: OutgoingRecord[], run: PartitionRun, linkEntries: LinkEntries) => {
     const { source } = input;
-    if (input.lane === 'history' && isHistoryEnd(message)) {
+    const marker = input.lane === 'history' ? historyMarkerOf(message) : null;
+    if (marker?.kind === 'end') {
       // The import is done with this partition: closed (a notice ends the batch), and its next
-      // import starts a watermark of its own (its first touchpoint is on time by definition).
+      // import starts a watermark of its own.
       run.closed = true;
       watermarks.set(source, -Infinity);
+      return;
+    }
+    if (marker?.kind === 'begin') {
+      // An import opens this partition at its first chunk's earliest time (a resumed one goes on
+      // from where it was); the watermark goes to every output partition at the end of the batch.
+      const before = watermarkOf(source);
+      watermarks.set(source, run.closed || !Number.isFinite(before) ? marker.firstEventTime : Math.max(before, marker.firstEventTime));
+      run.closed = false;
+      watermarkSent.delete(source);
       return;
     }
     let tp: Touchpoint;
@@ -294,7 +304,7 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
     // the notice on its partition whatever the batch boundaries were, so its exported state is too.
     for (const merge of decision.merges) out.push(record(merge));
     routed.inc();
-    run.closed = false; // a touchpoint after a history-end marker reopens the history input
+    run.closed = false; // a touchpoint after an end marker (an import without a begin) reopens the history input
     const { customerId } = decision;
     const watermark = watermarkOf(source);
     out.push(
@@ -424,7 +434,7 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
         await deps.readRange(input, readFrom, resumeAt, (message) => {
           read++;
           try {
-            if (message.value && !isHistoryEnd(message)) seen.seenBefore(deps.touchpointCodec.leadingString(message.value));
+            if (message.value && historyMarkerOf(message) === null) seen.seenBefore(deps.touchpointCodec.leadingString(message.value));
           } catch {
             // Undecodable input was dead-lettered when it was first routed.
           }

@@ -612,6 +612,58 @@ describe('journey processor: the history lane (sources P..2P-1, docs/history-lan
     expect(sessionsOf(out).filter((s) => s.customerId === 'g').at(-1)?.eventCount).toBe(2);
   });
 
+  describe('two history sources (P = 2: sources 2 and 3)', () => {
+    /** Two live sources, both at the live time, and an empty history lane. */
+    const withTwoLiveSources = (now: () => number) => {
+      const p = processor(2, now);
+      p.process(message(from(0, 'l', LIVE)));
+      for (const source of [0, 1]) p.process(message(watermarkOf(source, LIVE)));
+      for (const source of [2, 3]) p.process(message(watermarkOf(source, null)));
+      p.tick(LIVE + MIN, { caughtUp: true });
+      return p;
+    };
+
+    it('an import beginning in one history source waits for the other’s begin: the clock does not run ahead on the first one alone', () => {
+      let wall = LIVE + MIN;
+      const p = withTwoLiveSources(() => wall);
+      const out: Array<{ topic: string; value: unknown }> = [];
+      p.process(message(watermarkOf(2, T0))); // source 2's begin
+      out.push(...p.process(message(from(2, 'x', T0))));
+      p.process(message(watermarkOf(2, T0 + DAY))); // source 2 is a day further already
+      p.process(message(watermarkOf(3, null))); // an empty notice sent before source 3's begin
+      out.push(...p.tick((wall += MIN), { caughtUp: true }));
+      expect(closed(out, 'x')).toEqual([]);
+      // Source 3's begin and first event: 20 minutes after x's, in the same customer's session.
+      p.process(message(watermarkOf(3, T0 + 20 * MIN)));
+      out.push(...p.process(message(from(3, 'x', T0 + 20 * MIN))));
+      out.push(...p.tick((wall += MIN), { caughtUp: true }));
+      expect(closed(out, 'x')).toEqual([]);
+      expect(sessionsOf(out).filter((s) => s.customerId === 'x').at(-1)?.eventCount).toBe(2);
+      // Source 3 moves on too: now the session closes.
+      p.process(message(watermarkOf(3, T0 + DAY)));
+      expect(closed(p.tick((wall += MIN), { caughtUp: true }), 'x')).toEqual([2]);
+    });
+
+    it('a source whose import began and ended before another’s begin came stays closed: the live clock comes back after the last end', () => {
+      let wall = LIVE + MIN;
+      const p = withTwoLiveSources(() => wall);
+      const out: Array<{ topic: string; value: unknown }> = [];
+      const idle = (minutes: number) => {
+        for (let k = 0; k < minutes; k++) out.push(...p.tick((wall += MIN), { caughtUp: true }));
+      };
+      p.process(message(watermarkOf(2, T0)));
+      p.process(message(watermarkOf(2, null))); // source 2: begin, end
+      p.process(message(watermarkOf(3, T0))); // source 3's begin
+      idle(30);
+      expect(closed(out, 'l')).toEqual([]);
+      p.process(message(watermarkOf(3, null))); // source 3's end
+      idle(60);
+      expect(closed(out, 'l')).toEqual([1]);
+      // Both are kept closed.
+      expect(p.takeStateUpdates().filter((u) => u.key === 'wm:2' || u.key === 'wm:3').map((u) => `${u.key}=${u.value?.toString()}`).sort()).toEqual(['wm:2=closed', 'wm:3=closed']);
+    });
+  });
+
   it('a history source never heard from is not waited for: without an import, the live clock is as before', () => {
     const start = LIVE;
     const p = processor(1, () => start);

@@ -24,11 +24,13 @@ import { decodeJourneyState, encodeJourneyState } from './stages/state-codec.js'
 /**
  * Changelog keys: a customer id (sessions and journey in one value, customer-state.ts);
  * `fwd:<absorbed>` → survivor (forwards); `imp:` / `wait:` (merge barrier); `wm:<source>` → that
- * router input's event-time watermark as seen here, or `closed` for a history source whose import
- * ended (docs/history-lane.md).
+ * router input's event-time watermark as seen here, or for a history source `closed` (its import
+ * ended) or `pending` (another history source began an import; waited for until it says where it
+ * stands): docs/history-lane.md.
  */
 const WATERMARK_PREFIX = 'wm:';
 const CLOSED = 'closed';
+const PENDING = 'pending';
 const NO_PARTS: CustomerStateParts = { sessions: null, journey: null, attribution: null };
 const NO_STAGES: readonly string[] = [];
 /**
@@ -101,7 +103,7 @@ export interface JourneyProcessorDeps {
    * docs/history-lane.md). This partition's watermark is the least of the open sources', so an
    * on-time event from a source that lags the others still finds its sessions open and unfolded. A
    * live source not heard from yet holds it back; a history source counts only while an import
-   * runs through it (from its first record to its `history-end` notice).
+   * runs through it (from its begin notice to its end notice).
    */
   sourcePartitions: number;
   /** How long (processing time) and for how many records a merge survivor waits for the absorbed state. */
@@ -160,6 +162,13 @@ export function createJourneyProcessor(
    * history sources whose import ended (closed): neither is waited for.
    */
   const emptySources = new Set<number>();
+  /**
+   * History sources waited for without a watermark: an import began in another history source, and
+   * their own begin notice is on the way (the router routes each partition on its own, so one
+   * partition's import may reach here before another's begin). Only their watermark ends it: an
+   * empty or closed notice may be one sent before their begin.
+   */
+  const pendingHistory = new Set<number>();
   /** Per source, the furthest event time its records (touchpoints too) have shown here: a replay shows as trailing. */
   const sourceProgress = new Map<number, number>();
   const dirtySources = new Set<number>();
@@ -167,7 +176,7 @@ export function createJourneyProcessor(
   const validSource = (source: number) => Number.isInteger(source) && source >= 0 && source < 2 * deps.sourcePartitions;
   const isHistory = (source: number) => source >= deps.sourcePartitions;
   /** A history source an import is running through: heard from, and not closed since. */
-  const openHistory = (source: number) => isHistory(source) && sourceWatermarks.has(source) && !emptySources.has(source);
+  const openHistory = (source: number) => isHistory(source) && sourceWatermarks.has(source) && !emptySources.has(source) && !pendingHistory.has(source);
   /** After a restore, the clock is settled once before the next record or tick (see settleRestoredClock). */
   let restoredClock = false;
 
@@ -179,6 +188,7 @@ export function createJourneyProcessor(
   const followLeastSource = () => {
     let least = Infinity;
     for (let source = 0; source < 2 * deps.sourcePartitions; source++) {
+      if (pendingHistory.has(source)) return;
       if (emptySources.has(source)) continue;
       const watermark = sourceWatermarks.get(source);
       if (watermark === undefined) {
@@ -191,16 +201,27 @@ export function createJourneyProcessor(
   };
 
   /**
-   * A history source opens (an import's first record here, or the next import's after a
-   * `history-end`): its watermark starts over at `watermark`, and the clock goes back to it when it
-   * is ahead, so the import's sessions and windows close on the import's own time while the live
-   * sources' wait (docs/history-lane.md: what it costs).
+   * A history source opens (an import's begin notice, or its first record if that comes first):
+   * its watermark starts over at `watermark`, and the clock goes back to it when it is ahead, so
+   * the import's sessions and windows close on the import's own time while the live sources' wait
+   * (docs/history-lane.md: what it costs). A source that was not expected starts an import: every
+   * other history source not open is then waited for until its own begin comes (the import writes
+   * one to each). A pending source's begin is part of an import already under way: it pends no one,
+   * or a source that began and ended meanwhile would wait for a begin that is not coming.
    */
   const openHistorySource = (source: number, watermark: number) => {
+    const expected = pendingHistory.delete(source);
     emptySources.delete(source);
     sourceWatermarks.set(source, watermark);
     sourceProgress.set(source, watermark);
     dirtySources.add(source);
+    if (!expected) {
+      for (let other = deps.sourcePartitions; other < 2 * deps.sourcePartitions; other++) {
+        if (other === source || openHistory(other) || pendingHistory.has(other)) continue;
+        pendingHistory.add(other);
+        dirtySources.add(other);
+      }
+    }
     sessions.rewindWatermark(watermark);
     followLeastSource();
   };
@@ -241,7 +262,9 @@ export function createJourneyProcessor(
   /** The router's notice that a source has nothing to wait for: empty when it looked, or (history) its import ended. */
   const noteEmpty = (source: number) => {
     if (isHistory(source)) {
-      // Closed whatever came before: the router sends it after the import's last record.
+      // Closed whatever came before (the router sends it after the import's last record), unless
+      // pending: then it was sent before the source's begin notice.
+      if (pendingHistory.has(source)) return;
       if (!emptySources.has(source)) dirtySources.add(source);
       emptySources.add(source);
     } else if (!sourceProgress.has(source)) emptySources.add(source);
@@ -473,9 +496,17 @@ export function createJourneyProcessor(
         restoredClock = true;
         const source = Number(key.slice(WATERMARK_PREFIX.length));
         const text = value?.toString('utf8');
-        if (text === CLOSED) {
-          if (validSource(source)) emptySources.add(source);
-        } else if (text !== undefined) noteSource(source, Number(text));
+        if (text === undefined || !validSource(source)) return;
+        if (!isHistory(source)) return noteSource(source, Number(text));
+        // A history source's state as it was written, whatever order the keys come in.
+        pendingHistory.delete(source);
+        emptySources.delete(source);
+        if (text === CLOSED) emptySources.add(source);
+        else if (text === PENDING) pendingHistory.add(source);
+        else {
+          sourceWatermarks.set(source, Number(text));
+          sourceProgress.set(source, Number(text));
+        }
         return;
       }
       // A tombstone (an evicted or deleted customer) removes every part; a later value replaces them all.
@@ -544,8 +575,8 @@ export function createJourneyProcessor(
         updates.push({ key: customerId, value: customerValue(customerId) });
       }
       for (const source of dirtySources) {
-        const closed = isHistory(source) && emptySources.has(source);
-        updates.push({ key: `${WATERMARK_PREFIX}${source}`, value: Buffer.from(closed ? CLOSED : String(sourceWatermarks.get(source)!)) });
+        const state = pendingHistory.has(source) ? PENDING : isHistory(source) && emptySources.has(source) ? CLOSED : String(sourceWatermarks.get(source)!);
+        updates.push({ key: `${WATERMARK_PREFIX}${source}`, value: Buffer.from(state) });
       }
       dirtySources.clear();
       updates.push(...forwards.drainUpdates(), ...barrier.drainUpdates());

@@ -5,9 +5,9 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { SinkBatch, TouchpointSink } from '../../platform/segment/sink.js';
 import { historyLines } from './history-file.js';
-import { derivedMessageId, historyEndRecords, importLines, type HistoryLine, type ImportProgress } from './importer.js';
+import { derivedMessageId, historyMarkerRecords, importLines, type HistoryLine, type ImportProgress } from './importer.js';
 import { parseImportArgs } from './config.js';
-import { isHistoryEnd } from '../../../schemas/history-end.js';
+import { historyMarkerOf } from '../../../schemas/history-marker.js';
 
 const source = { sourceId: 'web', site: 'shop', hashEmails: false };
 const sources = new Map([['wk_app', { sourceId: 'app', site: 'app.example', hashEmails: false }]]);
@@ -128,16 +128,19 @@ describe('history import: the history lane (docs/history-lane.md)', () => {
     expect(parseImportArgs(['--live-topic', 'a.jsonl'])).toMatchObject({ liveTopic: true });
   });
 
-  it('ends with one history-end marker per partition, each on its own partition and told apart by its header', () => {
-    const records = historyEndRecords('t.touchpoints-history', 3, 1_000);
-    expect(records.map((r) => [r.topic, r.partition, r.key])).toEqual([
-      ['t.touchpoints-history', 0, '@history-end'],
-      ['t.touchpoints-history', 1, '@history-end'],
-      ['t.touchpoints-history', 2, '@history-end'],
+  it('opens and closes the lane with one marker per partition, each on its own partition and told apart by its header', () => {
+    const begin = historyMarkerRecords('t.touchpoints-history', 3, { kind: 'begin', firstEventTime: 1_000 });
+    expect(begin.map((r) => [r.topic, r.partition, r.key])).toEqual([
+      ['t.touchpoints-history', 0, '@history'],
+      ['t.touchpoints-history', 1, '@history'],
+      ['t.touchpoints-history', 2, '@history'],
     ]);
-    const asFetched = (r: (typeof records)[number]) => ({ headers: Object.fromEntries(Object.entries(r.headers ?? {}).map(([k, v]) => [k, Buffer.from(v)])) });
-    expect(records.every((r) => isHistoryEnd(asFetched(r)))).toBe(true);
-    expect(isHistoryEnd({ headers: {} })).toBe(false);
-    expect(JSON.parse(records[0]!.value!.toString())).toEqual({ historyEnd: true, lastEventTime: 1_000 });
+    // As a consumer fetches them: header values are bytes.
+    const fetched = (r: (typeof begin)[number]) => ({ value: r.value, headers: Object.fromEntries(Object.entries(r.headers ?? {}).map(([k, v]) => [k, Buffer.from(v)])) });
+    expect(begin.map((r) => historyMarkerOf(fetched(r)))).toEqual(Array(3).fill({ kind: 'begin', firstEventTime: 1_000 }));
+    const end = historyMarkerRecords('t.touchpoints-history', 3, { kind: 'end' });
+    expect(end.map((r) => historyMarkerOf(fetched(r)))).toEqual(Array(3).fill({ kind: 'end' }));
+    expect(historyMarkerOf({ value: Buffer.from('x'), headers: {} })).toBeNull();
+    expect(historyMarkerOf({ value: Buffer.from('{}'), headers: { 'jp-history': Buffer.from('begin') } })).toBeNull();
   });
 });

@@ -7,7 +7,7 @@ import { isJsonObject } from '../../platform/segment/json-object.js';
 import type { SourceInfo } from '../../platform/segment/source-config.js';
 import type { TouchpointSink } from '../../platform/segment/sink.js';
 import type { OutgoingRecord } from '../../platform/kafka/producer.js';
-import { HISTORY_END_HEADER, HISTORY_END_KEY, historyEndValue } from '../../../schemas/history-end.js';
+import { HISTORY_MARKER_HEADER, HISTORY_MARKER_KEY, historyMarkerValue, type HistoryMarker } from '../../../schemas/history-marker.js';
 
 /** One line of a history file, and how far into the file (bytes read so far) it ends. */
 export interface HistoryLine {
@@ -158,14 +158,14 @@ export function derivedMessageId(sourceId: string, text: string): string {
 }
 
 /**
- * The end of an import in the history lane: one `history-end` marker per partition of
- * `touchpoints-history`, written after the last file's last chunk was acknowledged. The router
- * passes each on as a notice that closes its partition's source, so the journey step's clock goes
- * on with the live traffic's (docs/history-lane.md). Written by every run that finishes, also one
- * that found its files imported before: a run interrupted between its last chunk and its markers
- * leaves the lane open until then.
+ * An import's markers in the history lane, one per partition of `touchpoints-history`: `begin`
+ * before the run's first touchpoint (with the earliest event time of its first chunk), `end` after
+ * its last chunk was acknowledged. The router passes each on: a begin opens the partition's history
+ * source at that time, an end closes it, so the journey step's clock goes on with the live
+ * traffic's (docs/history-lane.md). Every run that finishes writes its end, also one that found its
+ * files imported before: a run interrupted before its markers leaves the lane open until then.
  */
-export function historyEndRecords(topic: string, partitions: number, lastEventTime: number | null): OutgoingRecord[] {
-  const value = historyEndValue(lastEventTime);
-  return Array.from({ length: partitions }, (_, partition) => ({ topic, partition, key: HISTORY_END_KEY, value, headers: { [HISTORY_END_HEADER]: '1' } }));
+export function historyMarkerRecords(topic: string, partitions: number, marker: HistoryMarker): OutgoingRecord[] {
+  const value = historyMarkerValue(marker);
+  return Array.from({ length: partitions }, (_, partition) => ({ topic, partition, key: HISTORY_MARKER_KEY, value, headers: { [HISTORY_MARKER_HEADER]: marker.kind } }));
 }

@@ -11,7 +11,7 @@ import { indexSourcesByWriteKey } from '../../platform/segment/source-config.js'
 import { createKafkaTouchpointSink } from '../../platform/kafka/touchpoint-sink.js';
 import { ImportEnv, parseImportArgs } from './config.js';
 import { historyLines } from './history-file.js';
-import { historyEndRecords, importLines, type ImportProgress } from './importer.js';
+import { historyMarkerRecords, importLines, type ImportProgress } from './importer.js';
 import { partitionCount } from '../../platform/kafka/admin.js';
 import type { TouchpointSink } from '../../platform/segment/sink.js';
 import { importProgressFile } from './progress-file.js';
@@ -47,11 +47,17 @@ async function main(): Promise<number> {
     maxInFlightEvents: 10_000_000,
     maxInFlightBytes: 1024 * 1024 * 1024,
   });
-  /** The newest event time sent (the end markers carry it, for people reading the topic). */
-  let lastEventTime: number | null = null;
+  const historyTopic = topics.touchpointsHistory;
+  const historyPartitions = args.liveTopic ? 0 : await partitionCount(kafka, historyTopic);
+  let begun = false;
   const sink: TouchpointSink = {
-    send: (batch) => {
-      for (const tp of batch.touchpoints) if (lastEventTime === null || tp.timestamp > lastEventTime) lastEventTime = tp.timestamp;
+    async send(batch) {
+      // The lane opens before the run's first touchpoint, at the earliest time of its first chunk.
+      if (!begun && !args.liveTopic && batch.touchpoints.length > 0) {
+        const firstEventTime = Math.min(...batch.touchpoints.map((tp) => tp.timestamp));
+        await producer.send(historyMarkerRecords(historyTopic, historyPartitions, { kind: 'begin', firstEventTime }));
+        begun = true;
+      }
       return kafkaSink.send(batch);
     },
   };
@@ -96,9 +102,8 @@ async function main(): Promise<number> {
       for (const [reason, n] of Object.entries(result.reasons).sort((a, b) => b[1] - a[1]).slice(0, 10)) process.stdout.write(`  rejected ${n.toLocaleString('en')}: ${reason}\n`);
     }
     if (!args.liveTopic) {
-      const partitions = await partitionCount(kafka, topics.touchpointsHistory);
-      await producer.send(historyEndRecords(topics.touchpointsHistory, partitions, lastEventTime));
-      process.stdout.write(`history lane closed: a history-end marker on each of the ${partitions} partitions of ${topics.touchpointsHistory}\n`);
+      await producer.send(historyMarkerRecords(historyTopic, historyPartitions, { kind: 'end' }));
+      process.stdout.write(`history lane closed: an end marker on each of the ${historyPartitions} partitions of ${historyTopic}\n`);
     }
   } finally {
     await producer.stop();
