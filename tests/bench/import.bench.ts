@@ -74,7 +74,7 @@ export async function runImportBench(o: ImportBenchOptions): Promise<unknown> {
     if (code !== 0) throw new Error(`import exited ${code}: ${summary}`);
     const importerSeconds = (Date.now() - started) / 1000;
     const groups = [
-      { groupId: `${prefix}sess-router`, topics: [topics.touchpoints] },
+      { groupId: `${prefix}sess-router`, topics: [topics.touchpoints, topics.touchpointsHistory] },
       { groupId: `${prefix}sess-sessions`, topics: [topics.identifiedTouchpoints] },
       { groupId: `${prefix}writer`, topics: journeyRoutes(topics, 'journey').map((r) => r.topic) },
     ];

@@ -75,7 +75,10 @@ describe('history import (npm run import) through the pipeline', () => {
     );
     const dataDir = mkdtempSync(join(tmpdir(), 'history-data-'));
     const env = { KAFKA_BROKERS: testBrokers().join(','), KAFKA_TOPIC_PREFIX: prefix, KAFKA_PARTITIONS: '2', DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
-    const runImport = (file: string) => runScript('services/collector/import/main.ts', env, ['--source', 'wk_shop_server', file]);
+    // Into `touchpoints` (--live-topic): a pipeline with no live traffic, imported in two runs. In
+    // the history lane each run is an import of its own, closed at its end, after which the wall
+    // clock rules (docs/history-lane.md); history-lane.integration.test.ts covers the lane.
+    const runImport = (file: string) => runScript('services/collector/import/main.ts', env, ['--source', 'wk_shop_server', '--live-topic', file]);
     const idleTicks = async () => Number(/(\d+)\s*$/.exec((await registry.getSingleMetricAsString('sessionizer_idle_ticks_total')).trim())?.[1] ?? 0);
 
     expect(await runImport(files.first)).toMatch(/3 accepted, 0 rejected/);

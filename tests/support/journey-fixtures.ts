@@ -7,6 +7,7 @@ import { topicCodecs, type Topics } from '../../schemas/topics.js';
 import { createKafkaProducer } from '../../services/platform/kafka/producer.js';
 import { stageClassifierFromFile } from '../../services/sessionizer/stage-classifier.js';
 import { createSessionizerService } from '../../services/sessionizer/service.js';
+import type { SessionConfig } from '../../services/sessionizer/core/sessions.js';
 import { journeyRoutes } from '../../services/writer/routes.js';
 import { createWriterService } from '../../services/writer/service.js';
 import type { ClickHouse } from '../../services/platform/clickhouse/client.js';
@@ -59,13 +60,13 @@ export function tp(overrides: Partial<Touchpoint>): Touchpoint {
   return makeTouchpoint(overrides);
 }
 
-export function testSessionizer(kafka: Kafka, topics: Topics, groupId: string, options: { stateDir?: string; registry?: Registry } = {}) {
+export function testSessionizer(kafka: Kafka, topics: Topics, groupId: string, options: { stateDir?: string; registry?: Registry; sessions?: Partial<SessionConfig>; maxEventLagMs?: number } = {}) {
   return createSessionizerService({
     kafka,
     topics,
     groupId,
-    sessions: {},
-    maxEventLagMs: 5 * 60_000,
+    sessions: options.sessions ?? {},
+    maxEventLagMs: options.maxEventLagMs ?? 5 * 60_000,
     linkOptions: { emailLinks: true },
     stageOf,
     stages: loadStagesOptions(parseEnv(SessionizerEnv, {})),
