@@ -73,11 +73,11 @@ interface PartitionRun {
   /** A round holding this partition's work failed: the next batch or tick throws, so the consumer rewinds. */
   failed: unknown;
   /**
-   * A history input whose last handled record is an import's end marker: closed until its next
-   * import (the journey step does not wait for it). Null: not known yet (after an assignment or a
-   * failed round), looked up from the record at the resume point before routing.
+   * A history input whose last routed record is an import's end marker: closed until its next
+   * import. The batch that closes it ends with a notice to every journey partition, which keeps it
+   * in its changelog (so nothing here needs to be kept or said again).
    */
-  closed: boolean | null;
+  closed: boolean;
 }
 
 export interface IdentityRouterDeps {
@@ -205,7 +205,7 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
         run.handled = applied;
         run.firstUnqueued = null;
         run.failed ??= error;
-        run.closed = null; // as at the durable point: looked up again
+        run.closed = false; // the replay routes the end marker again, if it was not durable
         watermarks.delete(source);
         watermarkSent.delete(source);
       }
@@ -214,23 +214,8 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
 
   const runOf = (source: number): PartitionRun => {
     let run = runs.get(source);
-    if (!run) runs.set(source, (run = { seen: new RecentMessages(deps.recentMessagesPerPartition), decisions: new Map(), handled: null, firstUnqueued: null, failed: undefined, closed: null }));
+    if (!run) runs.set(source, (run = { seen: new RecentMessages(deps.recentMessagesPerPartition), decisions: new Map(), handled: null, firstUnqueued: null, failed: undefined, closed: false }));
     return run;
-  };
-  /**
-   * Whether a history input is closed where routing resumes: its last handled record is an end
-   * marker. Not kept anywhere: read back from the input (one record) after an assignment or a
-   * failed round, so a restart needs no state of its own for it.
-   */
-  const knowClosed = async (input: RouterInput, run: PartitionRun): Promise<void> => {
-    if (run.closed !== null) return;
-    if (input.lane === 'live' || run.handled === null) {
-      run.closed = false;
-      return;
-    }
-    let closed = false;
-    await deps.readRange(input, run.handled, run.handled + 1n, (message) => (closed = historyMarkerOf(message)?.kind === 'end'));
-    run.closed ??= closed;
   };
   /** A failed round held this partition's work: throw once, so the consumer reads it again from its durable point. */
   const throwIfFailed = (run: PartitionRun) => {
@@ -356,32 +341,21 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
     return Array.from({ length: count }, (_, q) => ({ topic: deps.topics.identifiedTouchpoints, key: '', value, partition: q }));
   };
   /**
-   * For a closed history input: the same record as an empty input's notice (the journey step takes
-   * it from a history source whatever came before, docs/history-lane.md). At once when the marker
-   * is routed (`force`), then again at most every WATERMARK_EVERY_MS while the input stays closed,
-   * so a journey step that restarted meanwhile learns it too.
+   * For a history input closed by an end marker: the same record as an empty input's notice, sent
+   * once, at the end of the batch that routed the marker (the journey step takes it from a history
+   * source whatever came before, and keeps it: docs/history-lane.md).
    */
-  const closedNotices = (source: number, count: number, force: boolean): OutgoingRecord[] => {
-    const sentAt = emptySent.get(source);
-    if (!force && sentAt !== undefined && deps.now() - sentAt < WATERMARK_EVERY_MS) return [];
-    emptySent.set(source, deps.now());
-    return nullNotices(source, count);
-  };
+  const closedNotices = (source: number, count: number): OutgoingRecord[] => nullNotices(source, count);
 
   return {
-    /** A watermark held back by the interval goes once the partition is quiet; an empty or closed input says so. */
+    /** A watermark held back by the interval goes once the partition is quiet; an empty partition says so. */
     async onIdle(tp) {
       const input = await inputOf(tp);
       const run = runs.get(input.source);
       if (!run) return null;
       throwIfFailed(run);
-      await knowClosed(input, run);
       const count = await deps.outputPartitions();
-      const records = run.closed
-        ? closedNotices(input.source, count, false)
-        : Number.isFinite(watermarkOf(input.source))
-          ? watermarkRecords(input.source, count)
-          : await emptyNotices(input, count);
+      const records = Number.isFinite(watermarkOf(input.source)) ? watermarkRecords(input.source, count) : await emptyNotices(input, count);
       pipeline.enqueue(records, { entries: new Map(), bytes: 0 }, null);
       return durablePoint(input.source);
     },
@@ -444,7 +418,7 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
       // Decisions kept from a failed round that another owner has since made durable are not needed again.
       const prefix = `${source}:`;
       for (const at of unsentRoutes.keys()) if (at.startsWith(prefix) && applied !== null && BigInt(at.slice(prefix.length)) <= applied) unsentRoutes.delete(at);
-      runs.set(source, { seen, decisions: new Map(), handled: applied, firstUnqueued: null, failed: undefined, closed: null });
+      runs.set(source, { seen, decisions: new Map(), handled: applied, firstUnqueued: null, failed: undefined, closed: false });
       if (copy) {
         if (read > 0 || !fromCopy) copy.reset(seen.hashes(), resumeAt);
         windowCopies.set(source, copy);
@@ -459,7 +433,6 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
       // Asked before routing, so that the batch is routed and queued in one synchronous step: a
       // round that fails meanwhile finds all of it queued, or none of it.
       const outputPartitions = await deps.outputPartitions();
-      await knowClosed(input, run);
       throwIfFailed(run);
       // Touchpoints up to the marker were routed completely before a crash or a move: routing them
       // again with a graph that already holds their links could send them to another customer.
@@ -490,7 +463,7 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
       }
       if (last === null || run.handled === last) return durablePoint(source);
       // A batch that ends closed says so at once: the journey step stops waiting for this input.
-      out.push(...(run.closed ? closedNotices(source, outputPartitions, true) : watermarkRecords(source, outputPartitions)));
+      out.push(...(run.closed ? closedNotices(source, outputPartitions) : watermarkRecords(source, outputPartitions)));
       queue();
       if (pipeline.queuedBytes() > MAX_QUEUED_OUTPUT_BYTES) {
         await pipeline.flushed();
