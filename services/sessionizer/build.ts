@@ -27,6 +27,7 @@ export function buildSessionizer(config: SessionizerConfig, adapters: Sessionize
     ...sessionSettings(config),
     consumerTuning: consumerTuning(config),
     stateDir: localStateDir(config.DATA_DIR),
+    identityStore: config.SESSIONIZER_IDENTITY_STORE === 'lmdb' ? { kind: 'lmdb', cacheIds: config.SESSIONIZER_IDENTITY_CACHE_IDS } : { kind: 'memory' },
     maxForgottenIds: config.FORGOTTEN_IDS_MAX,
     registry: adapters.registry,
     logger: adapters.logger,

@@ -89,6 +89,15 @@ export const SessionizerEnv = z.object({
   ATTRIBUTION_MAX_TOUCHES: envInt(64, 8, 100),
   /** Bounds the time-driven stage work (drop-offs, lapses, rescoring) of one tick per partition. */
   STAGES_TICK_LIMIT: envInt(5_000, 1, 1_000_000),
+  /**
+   * Where each instance keeps the identity graph (README: Known limits, "The identity graph").
+   * memory: every id in the heap, read whole from the local copy and the topic at start. lmdb: an
+   * LMDB store in DATA_DIR/state, pointers on disk behind a cache of SESSIONIZER_IDENTITY_CACHE_IDS
+   * ids, committed with the topic offset it covers, so a restart reads only the topic's tail.
+   */
+  SESSIONIZER_IDENTITY_STORE: z.enum(['memory', 'lmdb']).default('memory'),
+  /** Ids the lmdb store keeps decoded in memory (about 200 bytes each; the least recently used go). */
+  SESSIONIZER_IDENTITY_CACHE_IDS: envInt(100_000, 1_000, 10_000_000),
   SESSIONIZER_HTTP_PORT: envInt(8083, 0, 65_535),
   HTTP_HOST: z.string().default('127.0.0.1'),
 });

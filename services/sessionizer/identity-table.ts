@@ -5,16 +5,22 @@ import type { Component, Health } from '../platform/runtime/component.js';
 import { openLocalStateLog, type LocalStateLog } from '../platform/streams/local-state-log.js';
 import { createTopicFollower } from '../platform/kafka/topic-follower.js';
 import { IdentityGraph, type IdentityLink, type LinkResult } from './core/identity.js';
+import { IdentityView } from './core/identity-view.js';
+import { openIdentityStoreLmdb, type IdentityStoreLmdb, type IdentityStoreWrites } from './identity-store-lmdb.js';
 import { applyForgetEntry } from './forget/identity-forget.js';
 import { ForgottenIds } from '../platform/privacy/forgotten-ids.js';
 
-/** Between attempts to bring the table's reader back. */
-
 /**
  * The identity graph as a global table: every instance reads the whole single-partition
- * `identity-links` topic (id → parent) into its own union-find, and applies the links it finds
- * itself at once. Because a component's canonical id depends only on its members (see
+ * `identity-links` topic (id → parent) into its own union-find (the durable graph), and applies the
+ * links it finds itself at once (core/identity-view.ts: kept beside the durable graph until read
+ * back from the topic). Because a component's canonical id depends only on its members (see
  * core/identity.ts), instances that apply the same links in different orders still agree.
+ *
+ * The durable graph lives in memory (SESSIONIZER_IDENTITY_STORE=memory: a local copy of the topic
+ * in the state directory, read whole at start) or in an LMDB store in the state directory (lmdb:
+ * pointers on disk behind a bounded cache, each batch of the topic applied in one transaction with
+ * its offset, so a restart reads only the topic's tail; identity-store-lmdb.ts).
  */
 /**
  * The router's applied-offset markers live in the identity-links topic beside the links, under keys
@@ -29,19 +35,28 @@ export const routerMarkerKey = (partition: number, lane: 'live' | 'history' = 'l
 export const routerMarkerValue = (offset: bigint, watermark: number | null): string => (watermark === null ? offset.toString() : `${offset}@${watermark}`);
 const isRouterMarker = (key: string): boolean => key.startsWith('@router-applied:');
 
+/** Where the durable graph lives (SESSIONIZER_IDENTITY_STORE; README: Configuration). */
+export type IdentityStoreOption = { kind: 'memory' } | { kind: 'lmdb'; cacheIds: number };
+
+const NO_WRITES: IdentityStoreWrites = { setMarker: () => {} };
+
 /**
- * `stateDir`: where the table keeps a local copy of the topic (platform/streams/local-state-log.ts),
- * so a restart reads the copy and then only the topic's tail.
+ * `stateDir`: where the table keeps its local state (memory: a copy of the topic,
+ * platform/streams/local-state-log.ts; lmdb: the store). Without one, the graph is in memory and
+ * read whole from the topic.
  */
 export function createIdentityTable(deps: {
   kafka: Kafka;
   topic: string;
   logger: Logger;
   stateDir?: string;
+  /** Default memory; lmdb needs `stateDir`. */
+  store?: IdentityStoreOption;
   /** Where the forget markers of this topic go; the sessionizer shares it with its forgotten-ids reader. */
   forgotten?: ForgottenIds;
 }): Component & {
-  graph: IdentityGraph;
+  /** Customer ids as this instance sees them (the topic's links and its own not read back yet). */
+  readonly graph: Pick<IdentityView, 'resolve' | 'customerIdFor' | 'size'>;
   /** Ids a deletion forgot (forget markers in this topic, and whoever else fills `deps.forgotten`): the router drops their touchpoints. */
   forgotten: ForgottenIds;
   apply(link: IdentityLink): LinkResult;
@@ -57,7 +72,10 @@ export function createIdentityTable(deps: {
   /** Records a completed batch locally at once (the topic has it too; reading it back takes a moment). */
   markApplied(marker: string, offset: bigint, watermark: number | null): void;
 } {
-  const graph = new IdentityGraph();
+  const useLmdb = deps.store?.kind === 'lmdb' && deps.stateDir !== undefined;
+  /** The durable graph's store (lmdb), opened at start; null in memory. */
+  let store: IdentityStoreLmdb | null = null;
+  let view = new IdentityView(new IdentityGraph());
   const forgotten = deps.forgotten ?? new ForgottenIds();
   let caughtUpResolve: () => void = () => {};
   const caughtUp = new Promise<void>((r) => (caughtUpResolve = r));
@@ -78,12 +96,20 @@ export function createIdentityTable(deps: {
     stopped: () => stopped,
     resumeAt: () => (applied >= 0n ? applied + 1n : null),
     onBatch: (messages) => {
-      for (const m of messages) {
-        if (m.key) applyEntry(m.key.toString('utf8'), m.value?.toString('utf8') ?? null);
-        if (BigInt(m.offset) > applied) applied = BigInt(m.offset);
-      }
       const last = messages.at(-1);
-      if (last) copy?.append(messages.map((m) => ({ key: m.key?.toString('utf8') ?? '', value: m.value })), BigInt(last.offset) + 1n);
+      if (!last) return;
+      // A relaunch may read a batch again from an earlier offset: entries apply idempotently.
+      const through = BigInt(last.offset) > applied ? BigInt(last.offset) : applied;
+      const applyAll = (writes: IdentityStoreWrites) => {
+        for (const m of messages) if (m.key) applyEntry(m.key.toString('utf8'), m.value?.toString('utf8') ?? null, writes);
+      };
+      if (store) store.commit(through, applyAll);
+      else {
+        applyAll(NO_WRITES);
+        copy?.append(messages.map((m) => ({ key: m.key?.toString('utf8') ?? '', value: m.value })), BigInt(last.offset) + 1n);
+      }
+      applied = through;
+      view.refresh();
       if (applied + 1n >= target) caughtUpResolve();
     },
   });
@@ -99,8 +125,22 @@ export function createIdentityTable(deps: {
       copy?.rewrite([], low);
       return;
     }
-    for (const [id, value] of loaded.entries) applyEntry(id, value.toString('utf8'));
+    for (const [id, value] of loaded.entries) applyEntry(id, value.toString('utf8'), NO_WRITES);
     applied = loaded.nextOffset - 1n;
+  };
+
+  /** Opens the LMDB store; one that does not fit the topic (not past its end, not before its start) is emptied. */
+  const openStore = (low: bigint, high: bigint): void => {
+    const opened = openIdentityStoreLmdb({ path: join(deps.stateDir!, `${deps.topic}.lmdb`), topic: deps.topic, cacheIds: (deps.store as { cacheIds: number }).cacheIds, logger: log });
+    store = opened;
+    const next = opened.appliedOffset + 1n;
+    if (opened.appliedOffset >= 0n && (next < low || next > high)) {
+      log.warn({ store: next.toString(), low: low.toString(), high: high.toString() }, 'identity store does not fit the topic; rebuilding it from the topic');
+      opened.clear();
+    }
+    view = new IdentityView(new IdentityGraph(opened.parents));
+    for (const [key, value] of opened.markers()) applyEntry(key, value, NO_WRITES);
+    applied = opened.appliedOffset;
   };
 
   /** Per router input, by marker key: the last offset whose routing is complete (router markers in this topic). */
@@ -109,24 +149,28 @@ export function createIdentityTable(deps: {
     if ((markers.get(marker)?.offset ?? -1n) < offset) markers.set(marker, { offset, watermark });
   };
 
-  const applyEntry = (id: string, value: string | null) => {
-    if (applyForgetEntry(id, value, { graph, forgotten }) || value === null) return;
+  /** One entry of the topic; `writes` keeps its non-link entries with the store's commit (lmdb). */
+  const applyEntry = (id: string, value: string | null, writes: IdentityStoreWrites) => {
+    if (id.startsWith('@')) writes.setMarker(id, value);
+    if (applyForgetEntry(id, value, { graph: view, forgotten }) || value === null) return;
     if (isRouterMarker(id)) {
       const [offset, watermark] = value.split('@');
       markApplied(id, BigInt(offset!), watermark === undefined ? null : Number(watermark));
     }
-    else graph.applyEntry(id, value);
+    else if (!id.startsWith('@')) view.durable.applyEntry(id, value);
   };
 
   return {
     name: 'identity-table',
-    graph,
+    get graph() {
+      return view;
+    },
     forgotten,
-    apply: (link) => graph.apply(link),
+    apply: (link) => view.apply(link),
     entriesFor(ids) {
       const out: Array<[string, string]> = [];
       for (const id of new Set(ids)) {
-        const v = graph.entryOf(id);
+        const v = view.entryOf(id);
         if (v !== undefined) out.push([id, v]);
       }
       return out;
@@ -149,22 +193,25 @@ export function createIdentityTable(deps: {
       await admin.disconnect();
       target = BigInt(p0?.high ?? '0');
       const started = Date.now();
-      loadLocalCopy(BigInt(p0?.low ?? '0'), target);
-      const fromCopy = applied + 1n;
+      if (useLmdb) openStore(BigInt(p0?.low ?? '0'), target);
+      else loadLocalCopy(BigInt(p0?.low ?? '0'), target);
+      const fromLocal = applied + 1n;
       if (applied + 1n >= target) caughtUpResolve();
       stopped = false;
       await follower.launch();
       await caughtUp;
-      log.info({ ids: graph.size, fromLocalCopy: fromCopy.toString(), fromTopic: (target - fromCopy).toString(), ms: Date.now() - started }, 'identity graph loaded');
+      log.info({ store: useLmdb ? 'lmdb' : 'memory', ids: view.size, fromLocal: fromLocal.toString(), fromTopic: (target - fromLocal).toString(), ms: Date.now() - started }, 'identity graph loaded');
     },
     async stop() {
       stopped = true;
       await follower.disconnect();
       copy?.close();
       copy = null;
+      await store?.close();
+      store = null;
     },
     health(): Health {
-      return { ok: applied + 1n >= target, details: { ids: graph.size } };
+      return { ok: applied + 1n >= target, details: { ids: view.size, pendingLinks: view.pendingLinks } };
     },
   };
 }

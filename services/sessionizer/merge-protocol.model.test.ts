@@ -268,7 +268,7 @@ class World {
     const router = this.routers[r]!;
     for (const link of this.links.slice(router.synced)) {
       const key = String(link.key);
-      if (!isRouterMarker(key)) router.table.graph.applyEntry(key, String(link.value));
+      if (!isRouterMarker(key)) router.table.applyFromTopic(key, String(link.value));
     }
     router.synced = this.links.length;
   }

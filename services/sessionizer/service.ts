@@ -23,7 +23,7 @@ import type { CustomerBounds } from './core/customer-bounds.js';
 import type { LinkOptions } from './core/identity.js';
 import { sessionizerConfig, type SessionConfig } from './core/sessions.js';
 import { createIdentityRouter } from './identity-router.js';
-import { createIdentityTable } from './identity-table.js';
+import { createIdentityTable, type IdentityStoreOption } from './identity-table.js';
 import { DEFAULT_ATTRIBUTION_OPTIONS, type AttributionOptions } from './attribution/attribution-partition.js';
 import type { EvictionLimits } from './idle-eviction.js';
 import { createJourneyProcessor } from './journey-processor.js';
@@ -62,6 +62,8 @@ export interface SessionizerServiceDeps {
   consumerTuning?: ConsumerTuning;
   /** Local copies of the changelog partitions (DATA_DIR/state), so a restart reads only the changelog's tail. */
   stateDir?: string;
+  /** Where the identity graph lives (SESSIONIZER_IDENTITY_STORE; default memory; lmdb needs stateDir). */
+  identityStore?: IdentityStoreOption;
   /** Forgotten ids kept (FORGOTTEN_IDS_MAX; README: Privacy). */
   maxForgottenIds?: number;
   logger: Logger;
@@ -89,7 +91,7 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
   // topic is what a reprocessing with fresh state topics (README: Privacy, Reprocessing) still has.
   const forgotten = new ForgottenIds(deps.maxForgottenIds);
   const forgottenReader = createForgottenIdsReader({ kafka: deps.kafka, topic: deps.topics.forgottenIds, into: forgotten, logger });
-  const table = createIdentityTable({ kafka: deps.kafka, topic: deps.topics.identityLinks, logger, stateDir: deps.stateDir, forgotten });
+  const table = createIdentityTable({ kafka: deps.kafka, topic: deps.topics.identityLinks, logger, stateDir: deps.stateDir, store: deps.identityStore, forgotten });
   const recordCodec = topicCodecs.identifiedTouchpoints();
   // Asked once, when first needed (the topics exist by then); a failure is asked again next time.
   const counted = new Map<string, Promise<number>>();

@@ -59,7 +59,42 @@ function namespaceRank(id: string): number {
 }
 
 /** The changelog value of a root (older changelogs wrote `#<n>`; any value starting with it reads as a root). */
-const ROOT_MARK = '#';
+export const ROOT_MARK = '#';
+
+/**
+ * Where a union-find keeps its pointers: id → parent id, or ROOT_MARK for a root. The in-memory
+ * one below serves the unit tests and SESSIONIZER_IDENTITY_STORE=memory; the lmdb one
+ * (identity-store-lmdb.ts) keeps them on disk with bounded memory. Writes happen only inside
+ * `IdentityGraph.apply` and `forgetComponent`, which the owner runs where the store may write
+ * (the lmdb store: inside one transaction per batch of identity-links).
+ */
+export interface ParentStore {
+  get(id: string): string | undefined;
+  set(id: string, parent: string): void;
+  delete(id: string): void;
+  /** Every id held (a deletion's scan). */
+  ids(): Iterable<string>;
+  readonly size: number;
+}
+
+export class MemoryParentStore implements ParentStore {
+  private readonly parent = new Map<string, string>();
+  get size(): number {
+    return this.parent.size;
+  }
+  get(id: string): string | undefined {
+    return this.parent.get(id);
+  }
+  set(id: string, parent: string): void {
+    this.parent.set(id, parent);
+  }
+  delete(id: string): void {
+    this.parent.delete(id);
+  }
+  ids(): Iterable<string> {
+    return this.parent.keys();
+  }
+}
 
 /**
  * Union-find over namespaced ids. The root of a component is its least member under (namespace
@@ -67,41 +102,44 @@ const ROOT_MARK = '#';
  * linked, never on the order links were applied, which instance applied them, or when path
  * compression ran.
  *
- * Memory: one Map entry per non-root (id → parent) and one Set entry per root.
+ * Paths are compressed by `apply` only; `resolve` reads. A store may then be written only where its
+ * owner applies links (the lmdb store: in one transaction with the applied offset), and a lookup
+ * between batches never writes. Chains stay short: `apply` leaves every id it touched one step from
+ * its root, and a chain grows only when a root is absorbed.
+ *
+ * Memory (in-memory store): one Map entry per id.
  */
 export class IdentityGraph {
-  private readonly parent = new Map<string, string>();
-  private readonly roots = new Set<string>();
+  constructor(private readonly store: ParentStore = new MemoryParentStore()) {}
 
   get size(): number {
-    return this.parent.size + this.roots.size;
+    return this.store.size;
   }
 
   /** Whether any link mentioned this id. */
   knows(id: string): boolean {
-    return this.parent.has(id) || this.roots.has(id);
+    return this.store.get(id) !== undefined;
   }
 
   apply(link: IdentityLink): LinkResult {
     if (link.onlyIfKnown && !this.knows(link.b)) return { merged: false };
     this.register(link.a);
     this.register(link.b);
-    const ra = this.find(link.a);
-    const rb = this.find(link.b);
+    const ra = this.find(link.a, true);
+    const rb = this.find(link.b, true);
     if (ra === rb) return { merged: false };
-    const [survivor, absorbed] = this.precedes(ra, rb) ? [ra, rb] : [rb, ra];
-    this.parent.set(absorbed, survivor);
-    this.roots.delete(absorbed);
+    const [survivor, absorbed] = precedes(ra, rb) ? [ra, rb] : [rb, ra];
+    this.store.set(absorbed, survivor);
     return { merged: true, survivor, absorbed };
   }
 
   /** The canonical id of a namespaced id; an id no link mentioned is its own root. */
   resolve(id: string): string {
-    return this.find(id);
+    return this.find(id, false);
   }
 
   customerIdFor(tp: Pick<Touchpoint, 'userId' | 'anonymousId'>): string {
-    return this.find(primaryNode(tp));
+    return this.resolve(primaryNode(tp));
   }
 
   /**
@@ -109,9 +147,7 @@ export class IdentityGraph {
    * mentioned it.
    */
   entryOf(id: string): string | undefined {
-    const up = this.parent.get(id);
-    if (up !== undefined) return up;
-    return this.roots.has(id) ? ROOT_MARK : undefined;
+    return this.store.get(id);
   }
 
   /**
@@ -120,52 +156,54 @@ export class IdentityGraph {
    * that wrote them.
    */
   applyEntry(id: string, value: string): void {
-    this.apply({ a: id, b: value.startsWith(ROOT_MARK) ? id : value });
+    this.apply({ a: id, b: isRootMark(value) ? id : value });
   }
 
   /**
    * Removes the whole component of `id` (a deletion, README: Privacy) and returns its members; an
    * unknown id removes nothing. A scan of every id: deletions are rare, and a union-find has no
-   * child pointers to walk instead.
+   * child pointers to walk instead (the lmdb store reads its whole file for it: docs/performance.md).
    */
   forgetComponent(id: string): string[] {
     if (!this.knows(id)) return [];
-    const root = this.find(id);
+    const root = this.find(id, false);
     const members: string[] = [];
-    for (const node of this.parent.keys()) if (this.find(node) === root) members.push(node);
-    for (const node of members) this.parent.delete(node);
-    this.roots.delete(root);
+    for (const node of this.store.ids()) if (node !== root && this.find(node, false) === root) members.push(node);
+    for (const node of members) this.store.delete(node);
+    this.store.delete(root);
     members.push(root);
     return members;
   }
 
   private register(id: string): void {
-    if (!this.parent.has(id)) this.roots.add(id);
+    if (this.store.get(id) === undefined) this.store.set(id, ROOT_MARK);
   }
 
-  /** Root lookup with full path compression (two passes, no recursion). */
-  private find(id: string): string {
+  /** Root lookup (no recursion); with `compress`, every id on the path then points at the root. */
+  private find(id: string, compress: boolean): string {
     let root = id;
-    for (let up = this.parent.get(root); up !== undefined; up = this.parent.get(root)) root = up;
+    for (let up = this.store.get(root); up !== undefined && !isRootMark(up); up = this.store.get(root)) root = up;
+    if (!compress) return root;
     let node = id;
     while (node !== root) {
-      const up = this.parent.get(node)!;
-      this.parent.set(node, root);
+      const up = this.store.get(node)!;
+      if (up !== root) this.store.set(node, root);
       node = up;
     }
     return root;
   }
+}
 
-  /**
-   * The canonical order of ids: namespace rank (u: < e: < a:), then the id itself. It depends on
-   * nothing but the two ids, so a component's root is a function of its members alone: instances
-   * that apply the same links in different orders (their own links at once, others' when read from
-   * the identity-links topic) always agree on every customer id.
-   */
-  private precedes(x: string, y: string): boolean {
-    const rank = namespaceRank(x) - namespaceRank(y);
-    if (rank !== 0) return rank < 0;
-    return x < y;
-  }
+const isRootMark = (value: string): boolean => value.startsWith(ROOT_MARK);
 
+/**
+ * The canonical order of ids: namespace rank (u: < e: < a:), then the id itself. It depends on
+ * nothing but the two ids, so a component's root is a function of its members alone: instances
+ * that apply the same links in different orders (their own links at once, others' when read from
+ * the identity-links topic) always agree on every customer id.
+ */
+export function precedes(x: string, y: string): boolean {
+  const rank = namespaceRank(x) - namespaceRank(y);
+  if (rank !== 0) return rank < 0;
+  return x < y;
 }

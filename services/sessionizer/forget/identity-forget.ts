@@ -1,6 +1,5 @@
 import { readForgetMarker } from '../../platform/privacy/forget-marker.js';
 import type { ForgottenIds } from '../../platform/privacy/forgotten-ids.js';
-import type { IdentityGraph } from '../core/identity.js';
 
 /**
  * What a deletion writes to identity-links (writer/forget/forget-records.ts), applied to one
@@ -10,7 +9,7 @@ import type { IdentityGraph } from '../core/identity.js';
  * of these. The markers precede the tombstones in one append, so by the time the links go, no
  * touchpoint of the customer can link them again.
  */
-export function applyForgetEntry(key: string, value: string | null, table: { graph: IdentityGraph; forgotten: ForgottenIds }): boolean {
+export function applyForgetEntry(key: string, value: string | null, table: { graph: { forgetComponent(id: string): string[] }; forgotten: ForgottenIds }): boolean {
   if (value === null) {
     if (!key.startsWith('@')) table.graph.forgetComponent(key);
     return true;
