@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { Logger } from '../platform/logging/logger.js';
@@ -32,17 +32,27 @@ const readDigestValue = (value: string): { parent: string; id: string } => {
 
 /**
  * The identity graph's pointers (id → parent, `#` for a root) in an LMDB environment, read through
- * a bounded LRU of ids (`cacheIds`). Memory: the cache (about 200 bytes an id) and LMDB's pages,
+ * a bounded cache of ids (`cacheIds`). Memory: the cache (about 200 bytes an id) and LMDB's pages,
  * which are file-backed (the OS keeps the hot ones and drops the rest: RssFile, not heap or
  * anonymous RSS).
  *
  * Writes go only into the transaction `IdentityStoreLmdb.commit` runs (one per batch of
  * identity-links, with the offset it covers): a write outside one throws, so nothing is ever
- * written behind the offset's back. The cache is written through and dropped if a commit fails.
+ * written behind the offset's back. They are gathered during the commit and written at its end;
+ * the cache takes them once written and is dropped if a commit fails.
  */
 class LmdbParentStore implements ParentStore {
-  /** null: looked up and absent (a new id is asked for several times before its first link). */
-  private readonly cache = new Map<string, string | null>();
+  /**
+   * The cache: two generations of at most cacheIds / 2 ids each (null: looked up and absent; a new
+   * id is asked for several times before its first link). A hit in the old generation moves to the
+   * young one; a full young generation becomes the old one and the old one goes. An LRU within a
+   * factor of two, without deleting from the middle of a Map (V8 then walks its holes on every
+   * eviction: 3 s of 5 in a profile).
+   */
+  private young = new Map<string, string | null>();
+  private old = new Map<string, string | null>();
+  /** What the open commit changed (null: deleted), read before the cache and LMDB. */
+  private readonly dirty = new Map<string, string | null>();
   writable = false;
 
   constructor(
@@ -55,11 +65,14 @@ class LmdbParentStore implements ParentStore {
   }
 
   get(id: string): string | undefined {
-    const cached = this.cache.get(id);
-    if (cached !== undefined) {
-      this.cache.delete(id); // most recent last
-      this.cache.set(id, cached);
-      return cached ?? undefined;
+    const written = this.dirty.get(id);
+    if (written !== undefined) return written ?? undefined;
+    const young = this.young.get(id);
+    if (young !== undefined) return young ?? undefined;
+    const old = this.old.get(id);
+    if (old !== undefined) {
+      this.remember(id, old);
+      return old ?? undefined;
     }
     const key = keyOf(id);
     const raw = this.db.get(key);
@@ -70,29 +83,55 @@ class LmdbParentStore implements ParentStore {
 
   set(id: string, parent: string): void {
     this.mustWrite();
-    const key = keyOf(id);
-    void this.db.put(key, isDigestKey(key) ? digestValue(parent, id) : parent); // inside the transaction: immediate
-    this.remember(id, parent);
+    this.dirty.set(id, parent);
   }
 
   delete(id: string): void {
     this.mustWrite();
-    void this.db.remove(keyOf(id));
-    this.remember(id, null);
+    this.dirty.set(id, null);
   }
 
+  /**
+   * Writes what the commit changed, once per id (an id registered as a root and linked in the
+   * same batch is written once), in key order (LMDB's B-tree pages are then touched in order).
+   * Runs inside the commit's transaction.
+   */
+  writeDirty(): void {
+    const keyed = [...this.dirty].map(([id, parent]) => ({ id, parent, key: keyOf(id) }));
+    keyed.sort((x, y) => Buffer.compare(x.key, y.key));
+    for (const { id, parent, key } of keyed) {
+      if (parent === null) this.db.removeSync(key);
+      else this.db.putSync(key, isDigestKey(key) ? digestValue(parent, id) : parent);
+      this.remember(id, parent);
+    }
+    this.dirty.clear();
+  }
+
+  /** After a failed commit: what it wrote is gone, and what the cache holds may be too. */
+  drop(): void {
+    this.dirty.clear();
+    this.young.clear();
+    this.old.clear();
+  }
+
+  /** The ids in LMDB and those the open commit added (a deletion's scan; it runs inside a commit). */
   *ids(): Iterable<string> {
-    for (const { key, value } of this.db.getRange()) yield isDigestKey(key as Buffer) ? readDigestValue(value).id : (key as Buffer).toString('utf8');
-  }
-
-  dropCache(): void {
-    this.cache.clear();
+    for (const { key, value } of this.db.getRange()) {
+      const id = isDigestKey(key as Buffer) ? readDigestValue(value).id : (key as Buffer).toString('utf8');
+      if (!this.dirty.has(id)) yield id;
+    }
+    for (const [id, parent] of this.dirty) if (parent !== null) yield id;
   }
 
   private remember(id: string, parent: string | null): void {
-    this.cache.delete(id);
-    this.cache.set(id, parent);
-    if (this.cache.size > this.cacheIds) this.cache.delete(this.cache.keys().next().value!);
+    if (this.young.size >= this.cacheIds / 2) {
+      this.old = this.young;
+      this.young = new Map();
+    }
+    this.young.set(id, parent);
+    // An older value left in the old generation must not be read after this one ages out of the
+    // young one (`get` reads the young one first, so it is never read before).
+    if (this.old.has(id)) this.old.set(id, parent);
   }
 
   private mustWrite(): void {
@@ -137,14 +176,24 @@ export function openIdentityStoreLmdb(o: { path: string; topic: string; cacheIds
   const path = locked ? o.path : mkdtempSync(`${o.path}.private-`);
   if (!locked) o.logger.warn({ path: o.path }, 'identity store held by another live process; building a private one');
 
+  // noSync: a commit is a write into the OS page cache, not a flush (a flush per batch of
+  // identity-links measured 2–9 ms of blocked event loop, docs/performance.md). A kill -9 loses
+  // nothing the OS has; an OS crash may leave the file torn, so a store not closed cleanly since a
+  // reboot is rebuilt from the topic (shutdown-state.json).
+  const dataFile = join(path, 'data.mdb');
+  const shutdownFile = join(path, 'shutdown-state.json');
+  if (existsSync(dataFile) && !survivedLastShutdown(shutdownFile)) {
+    o.logger.warn({ path }, 'identity store was not closed cleanly before a reboot; rebuilding from the topic');
+    rmSync(path, { recursive: true, force: true });
+  }
   const openEnv = () => {
-    const env = open({ path, noSubdir: false, maxDbs: 4 });
+    const env = open({ path, noSubdir: false, maxDbs: 4, noSync: true });
     const ids = env.openDB<string, Buffer>({ name: 'ids', keyEncoding: 'binary', encoding: 'string' });
     const meta = env.openDB<string, string>({ name: 'meta', encoding: 'string' });
     return { env, ids, meta };
   };
   let opened: ReturnType<typeof openEnv>;
-  if (!looksLikeLmdb(join(path, 'data.mdb'))) {
+  if (!looksLikeLmdb(dataFile)) {
     o.logger.warn({ path }, 'identity store file is not an LMDB file (truncated or overwritten); rebuilding from the topic');
     rmSync(path, { recursive: true, force: true });
   }
@@ -169,6 +218,7 @@ export function openIdentityStoreLmdb(o: { path: string; topic: string; cacheIds
     void meta.put('format', FORMAT);
     void meta.put('topic', o.topic);
   });
+  writeDurably(shutdownFile, JSON.stringify({ bootId: bootId(), clean: false }));
   const parents = new LmdbParentStore(ids, o.cacheIds);
   const MARKER = 'marker:';
 
@@ -190,11 +240,12 @@ export function openIdentityStoreLmdb(o: { path: string; topic: string; cacheIds
       try {
         env.transactionSync(() => {
           parents.writable = true;
-          apply({ setMarker: (key, value) => void (value === null ? meta.remove(MARKER + key) : meta.put(MARKER + key, value)) });
-          void meta.put('applied', appliedOffset.toString());
+          apply({ setMarker: (key, value) => void (value === null ? meta.removeSync(MARKER + key) : meta.putSync(MARKER + key, value)) });
+          parents.writeDirty();
+          meta.putSync('applied', appliedOffset.toString());
         });
       } catch (err) {
-        parents.dropCache(); // it may hold what the aborted transaction wrote
+        parents.drop(); // it may hold what the aborted transaction wrote
         throw err;
       } finally {
         parents.writable = false;
@@ -207,14 +258,53 @@ export function openIdentityStoreLmdb(o: { path: string; topic: string; cacheIds
         void meta.put('format', FORMAT);
         void meta.put('topic', o.topic);
       });
-      parents.dropCache();
+      parents.drop();
     },
     async close() {
       await env.close();
+      if (existsSync(dataFile)) {
+        const fd = openSync(dataFile, 'r+');
+        fsyncSync(fd);
+        closeSync(fd);
+        writeDurably(shutdownFile, JSON.stringify({ bootId: bootId(), clean: true }));
+      }
       if (locked) releaseLock(lockPath);
       else rmSync(path, { recursive: true, force: true });
     },
   };
+}
+
+/** This boot of the machine (Linux); '' elsewhere, where a reboot goes unnoticed. */
+function bootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Whether the store's last writes are all in its file: it was closed cleanly (and flushed), or the
+ * machine has not rebooted since (a kill -9 leaves every commit in the OS page cache).
+ */
+function survivedLastShutdown(shutdownFile: string): boolean {
+  try {
+    const state = JSON.parse(readFileSync(shutdownFile, 'utf8')) as { bootId?: string; clean?: boolean };
+    return state.clean === true || state.bootId === bootId();
+  } catch {
+    return false;
+  }
+}
+
+/** A torn write reads as unparsable, which `survivedLastShutdown` takes as not clean: a rebuild. */
+function writeDurably(file: string, text: string): void {
+  const fd = openSync(file, 'w');
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** LMDB's two meta pages start with this (little-endian), after a 24-byte page header. */
