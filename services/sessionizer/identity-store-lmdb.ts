@@ -114,13 +114,13 @@ class LmdbParentStore implements ParentStore {
     this.old.clear();
   }
 
-  /** The ids in LMDB and those the open commit added (a deletion's scan; it runs inside a commit). */
-  *ids(): Iterable<string> {
+  /** The pointers in LMDB, as the open commit left them (a deletion's scan; it runs inside a commit). */
+  *entries(): Iterable<[string, string]> {
     for (const { key, value } of this.db.getRange()) {
-      const id = isDigestKey(key as Buffer) ? readDigestValue(value).id : (key as Buffer).toString('utf8');
-      if (!this.dirty.has(id)) yield id;
+      const { id, parent } = isDigestKey(key as Buffer) ? readDigestValue(value) : { id: (key as Buffer).toString('utf8'), parent: value };
+      if (!this.dirty.has(id)) yield [id, parent];
     }
-    for (const [id, parent] of this.dirty) if (parent !== null) yield id;
+    for (const [id, parent] of this.dirty) if (parent !== null) yield [id, parent];
   }
 
   private remember(id: string, parent: string | null): void {

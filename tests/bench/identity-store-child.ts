@@ -93,6 +93,12 @@ if (store) {
   for (const [id, value] of entries()) graph.applyEntry(id, value);
   restartSeconds = (performance.now() - t2) / 1000;
 }
+// A deletion: one person's component, found by a scan of every pointer (IdentityGraph.forgetComponent).
+const t3 = performance.now();
+let forgotten = 0;
+if (store) store.commit(offset + 1n, () => void (forgotten = graph.forgetComponent(sample[0]!).length));
+else forgotten = graph.forgetComponent(sample[0]!).length;
+const forgetSeconds = (performance.now() - t3) / 1000;
 const ids = graph.size;
 const diskMb = store ? Math.round(statSync(join(path, 'data.mdb')).size / 1024 / 1024) : 0;
 await store?.close();
@@ -107,6 +113,8 @@ console.log(
     lookupsPerSecond,
     found,
     restartSeconds: Number(restartSeconds.toFixed(3)),
+    forgetSeconds: Number(forgetSeconds.toFixed(3)),
+    forgotten,
     heapMb: built.heapMb - before.heapMb,
     rssMb: built.rssMb - before.rssMb,
     rssAnonMb: built.rssAnonMb - before.rssAnonMb,

@@ -2,6 +2,7 @@
 // the journey step itself writes), then the sessionizer started on it: how long until it has
 // restored every partition and processes again, and its resident memory per million customers.
 // Then a second instance joins the group: it must restore only the partitions it is given.
+import { runIdentityStoreBench } from './identity-store.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -371,6 +372,8 @@ export async function runStateBench(o: StateBenchOptions): Promise<unknown> {
       inProcess,
       secondInstance: { restoredPartitions: joined.partitions, restoredKeys: joined.keys, rssMb: joined.rssMb },
       tenMillionRun: false,
+      /** The identity graph alone, 2,000,000 identity-links entries, in memory and in LMDB (identity-store.ts). */
+      identity: runIdentityStoreBench(2_000_000, o.log),
       loadAverage: { start: round(loadAtStart, 2), beforeRestore: round(loadBeforeRestore, 2), end: round(loadavg()[0]!, 2) },
     };
     o.log(`state: ${JSON.stringify(result)}`);

@@ -72,8 +72,8 @@ export interface ParentStore {
   get(id: string): string | undefined;
   set(id: string, parent: string): void;
   delete(id: string): void;
-  /** Every id held (a deletion's scan). */
-  ids(): Iterable<string>;
+  /** Every id held with its parent (a deletion's scan). */
+  entries(): Iterable<[string, string]>;
   readonly size: number;
 }
 
@@ -91,8 +91,8 @@ export class MemoryParentStore implements ParentStore {
   delete(id: string): void {
     this.parent.delete(id);
   }
-  ids(): Iterable<string> {
-    return this.parent.keys();
+  entries(): Iterable<[string, string]> {
+    return this.parent.entries();
   }
 }
 
@@ -161,18 +161,27 @@ export class IdentityGraph {
 
   /**
    * Removes the whole component of `id` (a deletion, README: Privacy) and returns its members; an
-   * unknown id removes nothing. A scan of every id: deletions are rare, and a union-find has no
-   * child pointers to walk instead (the lmdb store reads its whole file for it: docs/performance.md).
+   * unknown id removes nothing. Scans every pointer: deletions are rare, and a union-find has no
+   * child pointers to walk instead. A pass takes the ids pointing at a member found so far (most
+   * point at the root itself), in the store's order and without a lookup each (the lmdb store reads
+   * its file in order: docs/performance.md, "Identity graph in LMDB"); passes repeat while they find
+   * more, as many as the longest path.
    */
   forgetComponent(id: string): string[] {
     if (!this.knows(id)) return [];
     const root = this.find(id, false);
-    const members: string[] = [];
-    for (const node of this.store.ids()) if (node !== root && this.find(node, false) === root) members.push(node);
+    const members = new Set([root]);
+    for (let found = true; found; ) {
+      found = false;
+      for (const [node, up] of this.store.entries()) {
+        if (!members.has(node) && members.has(up)) {
+          members.add(node);
+          found = true;
+        }
+      }
+    }
     for (const node of members) this.store.delete(node);
-    this.store.delete(root);
-    members.push(root);
-    return members;
+    return [...members.keys()].filter((m) => m !== root).concat(root);
   }
 
   private register(id: string): void {
