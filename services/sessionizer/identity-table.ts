@@ -152,6 +152,14 @@ export function createIdentityTable(deps: {
   /** One entry of the topic; `writes` keeps its non-link entries with the store's commit (lmdb). */
   const applyEntry = (id: string, value: string | null, writes: IdentityStoreWrites) => {
     if (id.startsWith('@')) writes.setMarker(id, value);
+    if (value === null && !id.startsWith('@')) {
+      // A deletion scans every pointer, on the event loop (docs/performance.md, "Identity graph in LMDB"): its time is logged.
+      const started = Date.now();
+      applyForgetEntry(id, value, { graph: view, forgotten });
+      const ms = Date.now() - started;
+      if (ms >= 100) log.warn({ ms, ids: view.size }, 'identity deletion scanned the graph');
+      return;
+    }
     if (applyForgetEntry(id, value, { graph: view, forgotten }) || value === null) return;
     if (isRouterMarker(id)) {
       const [offset, watermark] = value.split('@');
