@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { Logger } from '../platform/logging/logger.js';
+import { releaseStateLock, takeStateLock } from '../platform/streams/state-lock.js';
 import type { ParentStore } from './core/identity.js';
 
 /**
@@ -172,7 +173,7 @@ export interface IdentityStoreLmdb {
 export function openIdentityStoreLmdb(o: { path: string; topic: string; cacheIds: number; logger: Logger }): IdentityStoreLmdb {
   mkdirSync(dirname(o.path), { recursive: true });
   const lockPath = `${o.path}.lock`;
-  const locked = takeLock(lockPath);
+  const locked = takeStateLock(lockPath);
   const path = locked ? o.path : mkdtempSync(`${o.path}.private-`);
   if (!locked) o.logger.warn({ path: o.path }, 'identity store held by another live process; building a private one');
 
@@ -268,7 +269,7 @@ export function openIdentityStoreLmdb(o: { path: string; topic: string; cacheIds
         closeSync(fd);
         writeDurably(shutdownFile, JSON.stringify({ bootId: bootId(), clean: true }));
       }
-      if (locked) releaseLock(lockPath);
+      if (locked) releaseStateLock(lockPath);
       else rmSync(path, { recursive: true, force: true });
     },
   };
@@ -330,33 +331,3 @@ function looksLikeLmdb(file: string): boolean {
   return magicAt(24) && (magicAt(4_096 + 24) || magicAt(16_384 + 24));
 }
 
-/** Lock files this process holds (a second instance in one process must not share the store). */
-const heldHere = new Set<string>();
-
-/** The lock names its holder's pid; a lock whose process is gone is taken over. */
-function takeLock(lockPath: string): boolean {
-  if (heldHere.has(lockPath)) return false;
-  try {
-    writeFileSync(lockPath, String(process.pid), { flag: 'wx' });
-  } catch {
-    const holder = Number(readFileSync(lockPath, 'utf8').trim());
-    if (holder !== process.pid && alive(holder)) return false;
-    writeFileSync(lockPath, String(process.pid));
-  }
-  heldHere.add(lockPath);
-  return true;
-}
-
-function releaseLock(lockPath: string): void {
-  if (heldHere.delete(lockPath)) rmSync(lockPath, { force: true });
-}
-
-function alive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

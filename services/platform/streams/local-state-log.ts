@@ -3,6 +3,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Logger } from '../logging/logger.js';
+import { releaseStateLock, takeStateLock } from './state-lock.js';
 
 /** One key's latest value in a compacted topic; null is a tombstone. */
 export interface LogEntry {
@@ -211,7 +212,7 @@ export function openLocalStateLog(path: string, logger: Logger, options: LocalSt
   const lockPath = `${path}.lock`;
   try {
     mkdirSync(dirname(path), { recursive: true });
-    if (!takeLock(lockPath)) {
+    if (!takeStateLock(lockPath)) {
       logger.warn({ path }, 'local state copy held by another live process; restoring from the topic alone');
       return null;
     }
@@ -400,48 +401,10 @@ export function openLocalStateLog(path: string, logger: Logger, options: LocalSt
       disabled = true;
       try {
         closeFd();
-        releaseLock(lockPath);
+        releaseStateLock(lockPath);
       } catch {
         // The lock names this process; once it has exited, the next owner takes it over.
       }
     },
   };
-}
-
-/** Copies this process holds: two handlers of one process never share a copy either. */
-const heldHere = new Set<string>();
-
-function takeLock(lockPath: string): boolean {
-  if (heldHere.has(lockPath)) return false;
-  if (!takeFileLock(lockPath)) return false;
-  heldHere.add(lockPath);
-  return true;
-}
-
-function releaseLock(lockPath: string): void {
-  if (!heldHere.delete(lockPath)) return;
-  rmSync(lockPath, { force: true });
-}
-
-function takeFileLock(lockPath: string): boolean {
-  try {
-    writeFileSync(lockPath, String(process.pid), { flag: 'wx' });
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
-  const holder = Number(readFileSync(lockPath, 'utf8').trim());
-  // This pid with no entry in heldHere: a lock left by an earlier process that had this pid.
-  if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && processAlive(holder)) return false;
-  writeFileSync(lockPath, String(process.pid));
-  return true;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
