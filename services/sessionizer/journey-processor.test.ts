@@ -386,6 +386,17 @@ describe('journey processor: state', () => {
     expect(restored.stages.get('u:1')).toEqual(p.stages.get('u:1'));
   });
 
+  it('counts a customer whose sessions and journey both changed once toward the flush cap', () => {
+    const p = processor();
+    for (const id of ['u:1', 'u:2', 'u:3']) {
+      p.process(message({ kind: 'touchpoint', customerId: id, touchpoint: touch(id, EVENTS.productViewed, T0, { messageId: `m-${id}` }), mergeInto: null, mergedFrom: null, state: null }));
+    }
+    const changed = p.changedKeys();
+    // One value per customer and one per source watermark: what the flush will write.
+    expect(changed).toBe(p.takeStateUpdates().length);
+    expect(p.changedKeys()).toBe(0);
+  });
+
   it('a restore streaming the changelog takes a later value of a customer over the earlier one, and a tombstone deletes every part', () => {
     const p = processor();
     const order: JourneyRecord = { kind: 'touchpoint', customerId: 'u:1', touchpoint: touch('u:1', EVENTS.orderCompleted, T0), mergeInto: null, mergedFrom: null, state: null };

@@ -565,8 +565,11 @@ export function createJourneyProcessor(
       return fitted([...released, ...sessionsOut, ...settled]);
     },
     drain: () => fitted(releaseSessions()),
-    // Not the attribution part's: it changes only with the same customer's journey (a touchpoint, a merge).
-    changedKeys: () => sessions.dirtyCount() + stages.dirtyCount() + dirtySources.size,
+    // The larger of the two parts' counts, not their sum: a touchpoint changes both parts of one
+    // customer, so a sum counted most customers twice and flushed at half the cap. The union lies
+    // between this and twice it. Not the attribution part's: it changes only with the same
+    // customer's journey (a touchpoint, a merge).
+    changedKeys: () => Math.max(sessions.dirtyCount(), stages.dirtyCount()) + dirtySources.size,
     takeStateUpdates(): StateUpdate[] {
       // One value per changed customer, whichever part changed.
       const changed = new Set([...sessions.dirtyKeys(), ...stages.takeDirtyKeys(), ...(attribution?.takeDirtyKeys() ?? [])]);

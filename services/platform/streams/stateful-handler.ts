@@ -36,7 +36,10 @@ export interface PartitionProcessor {
    * the state never includes an effect whose output was not sent.
    */
   drain?(): OutgoingRecord[];
-  /** How many keys' state changed since the last `takeStateUpdates` (an upper bound is fine). */
+  /**
+   * How many keys' state changed since the last `takeStateUpdates`, within a factor of two (at
+   * least half of them, at most all): a flush is taken once it reaches the cap. Called per record.
+   */
   changedKeys(): number;
   /**
    * State changed since the last call (and forgets it). Each value must stay under
