@@ -26,15 +26,19 @@ export const SessionizerEnv = z.object({
   /**
    * The journey step writes its changed state to the changelog at most this often per partition
    * (a customer changed many times in between is written once); a crash replays what came after.
-   * 5 s: a customer active now sends every few seconds, so most are written once for several
-   * events (Kafka Streams commits every 30 s); outputs never wait for it.
+   * 15 s: at live rates most active customers send several events within it, so the changelog
+   * carries about half the values a 5 s interval did (docs/performance.md, "Flush interval"); Kafka
+   * Streams commits every 30 s. A partition whose input stops flushes after a quiet second instead
+   * (stateful-handler.ts), so a drain or a deletion does not wait for the interval.
    */
-  SESSIONIZER_STATE_FLUSH_MS: envInt(5_000, 0, 60_000),
+  SESSIONIZER_STATE_FLUSH_MS: envInt(15_000, 0, 60_000),
   /**
    * ...or once this many customers changed in a partition. A flush larger than one produce
    * request goes as several appends, the applied-offset marker last (README: Effectively once).
+   * 20,000: large enough that the interval, not the cap, decides at 5,000 events/s over four
+   * partitions; a flush of that many is ~16 MB (~20 appends).
    */
-  SESSIONIZER_STATE_FLUSH_MAX_CUSTOMERS: envInt(4_096, 1, 100_000),
+  SESSIONIZER_STATE_FLUSH_MAX_CUSTOMERS: envInt(20_000, 1, 100_000),
   /**
    * A session's versions go to `sessions` at most this often per partition (the newest of each
    * session since the last time, and always before a state flush): a session that takes an event

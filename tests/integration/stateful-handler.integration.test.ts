@@ -114,6 +114,33 @@ describe('stateful handler on the real broker', () => {
     expect((await read(topics.out, 0)).length).toBe(600);
   });
 
+  it('flushes a partition whose input stopped after a quiet second, without waiting for the interval', async () => {
+    const { topics, producer, read } = await setup();
+    let now = 0;
+    const handler = createStatefulHandler({ kafka, producer, changelogTopic: topics.changelog, createProcessor: () => countingProcessor(topics.out), now: () => now, logger: testLogger('stateful-it'), stateFlushIntervalMs: 60_000 });
+    const tp = { topic: topics.input, partition: 0 };
+    await handler.onAssigned!(tp, { offset: '-1', metadata: null });
+    expect(await handler.handleBatch(batch(tp.topic, 0, 0, 30), control)).toBeNull();
+    now = 500;
+    expect(await handler.handleBatch(batch(tp.topic, 0, 30, 30), control)).toBeNull();
+    // Input came 500 ms ago: not quiet yet.
+    now = 1_000;
+    expect(await handler.onIdle!(tp, control)).toBeNull();
+    expect(await read(topics.changelog, 0)).toEqual([]);
+    now = 1_500;
+    expect(await handler.onIdle!(tp, control)).toEqual({ offset: '60' });
+    expect(await read(topics.changelog, 0)).toEqual([
+      ['k0', '20'],
+      ['k1', '20'],
+      ['k2', '20'],
+      [APPLIED_OFFSET_KEY, '59'],
+    ]);
+    // Flushed and still quiet: nothing more until new input (or the interval).
+    now = 5_000;
+    expect(await handler.onIdle!(tp, control)).toBeNull();
+    expect(await read(topics.changelog, 0)).toHaveLength(4);
+  });
+
   it('commits input that changed no state, with the marker alone (a group that must pass it is not held up)', async () => {
     const { topics, producer, read } = await setup();
     let now = 0;

@@ -66,6 +66,13 @@ export interface StatefulHandlerDeps {
    */
   stateFlushIntervalMs?: number;
   /**
+   * A partition whose input stopped flushes once it has had none for this long, without waiting for
+   * the interval (default 1,000 ms): with nothing more arriving there is nothing left to coalesce,
+   * and whoever waits for the group to pass its input (a deletion, a drain) is not held up by the
+   * interval. While input keeps coming, the interval alone decides.
+   */
+  stateFlushQuietMs?: number;
+  /**
    * A flush goes early once this many keys changed, so it is usually one produce request (default
    * 512: ~1.2 KB per typical customer in the journey step; one larger goes as several appends, see
    * flushState).
@@ -107,6 +114,8 @@ interface PartitionRun {
   /** The newest input offset the processor has taken (≥ applied). */
   handled: bigint | null;
   lastFlushAt: number;
+  /** When the newest input was taken (deps.now()). */
+  lastInputAt: number;
   /** Output sends since the last state flush: all must be acknowledged before the marker moves. */
   unacked: Promise<void>[];
   unackedBytes: number;
@@ -133,6 +142,7 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
   const localCopies = new Map<string, LocalStateLog>();
   const outputs = deps.outputs ?? deps.producer;
   const flushIntervalMs = deps.stateFlushIntervalMs ?? 1_000;
+  const flushQuietMs = deps.stateFlushQuietMs ?? 1_000;
   const maxChangedKeys = deps.maxChangedKeys ?? 512;
   const maxAppendBytes = Math.min(deps.maxAppendBytes ?? MAX_REQUEST_BYTES, MAX_REQUEST_BYTES);
   const key = (tp: TopicPartition) => `${tp.topic}:${tp.partition}`;
@@ -191,6 +201,7 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
       applied: restored.appliedOffset,
       handled: restored.appliedOffset,
       lastFlushAt: deps.now(),
+      lastInputAt: deps.now(),
       unacked: [],
       unackedBytes: 0,
       failed: undefined,
@@ -287,6 +298,8 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
   };
 
   const flushDue = (run: PartitionRun) => deps.now() - run.lastFlushAt >= flushIntervalMs;
+  /** Input taken since the last flush, and none for flushQuietMs: flush now (deps.stateFlushQuietMs). */
+  const quietFlushDue = (run: PartitionRun) => run.handled !== run.applied && deps.now() - run.lastInputAt >= flushQuietMs;
 
   return {
     async onAssigned(tp) {
@@ -340,6 +353,7 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
         } else if (++sinceHeartbeat % 500 === 0) await control.heartbeat();
       }
       if (last === null) return null;
+      run.lastInputAt = deps.now();
       run.caughtUp = BigInt(batch.highWatermark) <= last + 1n;
       pending.push(...processor.tick(deps.now(), { caughtUp: false }));
       sendOutputs(run, pending);
@@ -350,7 +364,7 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
       const run = runs.get(key(tp));
       if (!run || run.failed !== undefined) return null;
       sendOutputs(run, run.processor.tick(deps.now(), { caughtUp: run.caughtUp }));
-      return flushDue(run) ? flushState(tp, run, control) : null;
+      return flushDue(run) || quietFlushDue(run) ? flushState(tp, run, control) : null;
     },
     async flush(tp, control) {
       const run = runs.get(key(tp));
