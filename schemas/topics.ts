@@ -1,6 +1,7 @@
 import type { Codec } from './codec.js';
 import { checkedCodec, codecFor } from './codec.js';
 import { JourneyRecord } from './journey.js';
+import { wellFormedJourneyRecord } from './journey-record-check.js';
 import type { Touchpoint } from './touchpoint.js';
 import type {
   AlertEvent,
@@ -61,7 +62,7 @@ export function topicsWithPrefix(prefix: string): Topics {
 let journeyRecords: Codec<JourneyRecord> | null = null;
 /** The customer-keyed topics' envelope, decoded only into a record that fits its kind (journey.ts). */
 function journeyRecordCodec(): Codec<JourneyRecord> {
-  journeyRecords ??= checkedCodec(codecFor<unknown>('journey-record'), JourneyRecord);
+  journeyRecords ??= checkedCodec(codecFor<unknown>('journey-record'), JourneyRecord, wellFormedJourneyRecord);
   return journeyRecords;
 }
 
