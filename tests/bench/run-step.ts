@@ -104,7 +104,7 @@ async function e2e(): Promise<unknown> {
       freshnessDeadlineSeconds: env('BENCH_FRESHNESS_DEADLINE_SECONDS', 120),
       cpuProfileDir: process.env.BENCH_CPU_PROFILE_DIR,
       collectorPort: env('BENCH_COLLECTOR_PORT', 18_080),
-      writerFlushMs: env('BENCH_WRITER_FLUSH_MS', 200),
+      writerFlushMs: env('BENCH_WRITER_FLUSH_MS', 500),
       log: (line) => process.stderr.write(`[bench] ${line}\n`),
     });
   } finally {
