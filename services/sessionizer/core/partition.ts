@@ -24,6 +24,13 @@ import {
   type SessionizerConfig,
 } from './sessions.js';
 
+/** Events kept one by one in these sessions (not folded into their summaries yet). */
+function keptIn(sessions: readonly OpenSession[]): number {
+  let n = 0;
+  for (let i = 0; i < sessions.length; i++) n += sessions[i]!.recent.length;
+  return n;
+}
+
 /** A customer with open sessions, or touched since the last expire. */
 class ActiveCustomer {
   constructor(
@@ -66,6 +73,8 @@ export interface PartitionStats {
   idleCustomers: number;
   duplicates: number;
   lateEvents: number;
+  /** Events of open sessions kept one by one, over all customers (keptEvents()). */
+  keptEvents: number;
   watermark: number;
 }
 
@@ -88,6 +97,12 @@ export class SessionizerPartition {
   private wm = -Infinity;
   private activeCount = 0;
   private openSessionCount = 0;
+  /**
+   * Events of all open sessions kept one by one (OpenSession.recent), kept up to date by every
+   * method that changes a customer's sessions (each counts that customer's before and after): the
+   * measure of what a clock held back costs (docs/history-lane.md, the cap on an open import).
+   */
+  private keptCount = 0;
   private duplicateCount = 0;
   private lateCount = 0;
 
@@ -99,6 +114,11 @@ export class SessionizerPartition {
 
   get watermark(): number {
     return this.wm;
+  }
+
+  /** Events of open sessions kept one by one in this partition (about 330 B each: docs/performance.md). */
+  keptEvents(): number {
+    return this.keptCount;
   }
 
   /**
@@ -125,6 +145,7 @@ export class SessionizerPartition {
     const behind = t < reference - cfg.graceMs;
     if (sourceWatermark === undefined && t > this.wm) this.wm = t;
     const state = this.activate(customerId, known);
+    const keptBefore = keptIn(state.sessions);
     const account = this.noteAccount(customerId, state, tp, accountId);
     state.recentIds = remember(state.recentIds, hash, t);
     this.capIds(customerId, state);
@@ -136,6 +157,7 @@ export class SessionizerPartition {
     // `reference` do not count).
     if (behind && !strictlyInside(sessions, t, sourceWatermark === undefined ? undefined : (s: OpenSession) => closesAt(s, cfg) >= reference)) {
       this.lateCount++;
+      this.keptCount += keptIn(sessions) - keptBefore;
       this.reschedule(customerId, state);
       return { duplicate: false, late: true, sessionId: sessionIdOf(hash), accountId: account, sessions: [] };
     }
@@ -145,6 +167,7 @@ export class SessionizerPartition {
       !behind && followsFolded(sessions, event) ? placeInOrder(sessions, event, cfg) : placeByUnion(sessions, event, cfg);
     this.openSessionCount += sessions.length - before;
     this.capOpenEvents(customerId, state);
+    this.keptCount += keptIn(sessions) - keptBefore;
     this.reschedule(customerId, state);
     const records = this.records(customerId, state, placed.changes);
     return { duplicate: false, late: false, sessionId: placed.sessionId, accountId: account, sessions: records };
@@ -215,6 +238,7 @@ export class SessionizerPartition {
   importCustomer(survivorId: string, exported: Uint8Array): SessionRecord[] {
     const image = this.codec.decode(exported);
     const state = this.activate(survivorId, this.customers.get(survivorId));
+    const keptBefore = keptIn(state.sessions);
     state.clock = Math.max(state.clock, image.clock);
     for (let i = 0; i < image.recentIds.length; i += 2) {
       state.recentIds = remember(state.recentIds, image.recentIds[i]!, image.recentIds[i + 1]!);
@@ -236,6 +260,7 @@ export class SessionizerPartition {
     }
     this.openSessionCount += state.sessions.length - before;
     this.capOpenEvents(survivorId, state);
+    this.keptCount += keptIn(state.sessions) - keptBefore;
     this.dirty.add(survivorId);
     this.reschedule(survivorId, state);
     return this.records(survivorId, state, changes);
@@ -285,6 +310,8 @@ export class SessionizerPartition {
   trimToFit(customerId: string, maxBytes: number): Uint8Array | null {
     let bytes = this.snapshot(customerId);
     const before = bytes?.length ?? 0;
+    const active = this.customers.get(customerId);
+    const keptBefore = active === undefined || Array.isArray(active) ? 0 : keptIn(active.sessions);
     while (bytes !== null && bytes.length > maxBytes) {
       const state = this.customers.get(customerId);
       if (state === undefined) break; // only the account and flag are left: a few bytes
@@ -305,6 +332,8 @@ export class SessionizerPartition {
       }
       bytes = this.snapshot(customerId);
     }
+    const after = this.customers.get(customerId);
+    if (keptBefore > 0 && after !== undefined && !Array.isArray(after)) this.keptCount += keptIn(after.sessions) - keptBefore;
     const trimmed = before - (bytes?.length ?? 0);
     if (trimmed <= 0) return bytes;
     this.note('state_bytes', customerId, trimmed);
@@ -324,6 +353,7 @@ export class SessionizerPartition {
       this.customers.set(customerId, state);
       this.activeCount++;
       this.openSessionCount += state.sessions.length;
+      this.keptCount += keptIn(state.sessions);
       this.reschedule(customerId, state);
     } else if (image.recentIds.length > 0) {
       this.park(customerId, image.clock, image.recentIds);
@@ -337,6 +367,7 @@ export class SessionizerPartition {
       idleCustomers: this.customers.size - this.activeCount,
       duplicates: this.duplicateCount,
       lateEvents: this.lateCount,
+      keptEvents: this.keptCount,
       watermark: this.wm,
     };
   }
@@ -409,6 +440,7 @@ export class SessionizerPartition {
 
   private expireActive(customerId: string, state: ActiveCustomer, out: SessionRecord[]): void {
     const cfg = this.config;
+    this.keptCount -= keptIn(state.sessions);
     foldBefore(state.sessions, this.wm - cfg.graceMs);
     for (const s of takeClosable(state.sessions, this.wm, cfg)) {
       out.push(toSessionRecord(s.id, customerId, 'closed', this.nextVersion(state), s.all));
@@ -416,6 +448,7 @@ export class SessionizerPartition {
     }
     state.recentIds = forgetBefore(state.recentIds, this.wm - cfg.dedupWindowMs);
     this.dirty.add(customerId);
+    this.keptCount += keptIn(state.sessions);
     if (state.sessions.length > 0) {
       this.reschedule(customerId, state);
       return;
@@ -471,6 +504,7 @@ export class SessionizerPartition {
     if (state !== undefined && !Array.isArray(state)) {
       this.activeCount--;
       this.openSessionCount -= state.sessions.length;
+      this.keptCount -= keptIn(state.sessions);
     }
     this.customers.delete(customerId);
     this.accounts.delete(customerId);

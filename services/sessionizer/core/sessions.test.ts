@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SessionRecord } from '../../../schemas/journey.js';
 import type { Touchpoint } from '../../../schemas/touchpoint.js';
+import { CustomerCodec } from './customer-codec.js';
 import { cyrb53 } from './hash.js';
 import { SessionizerPartition } from './partition.js';
 import { sessionIdOf, sessionUidOf } from './session-summary.js';
@@ -257,5 +258,54 @@ describe('changelog', () => {
     restarted.restore('a:A', bytes);
     expect(restarted.stats()).toMatchObject({ customers: 1, idleCustomers: 1, watermark: HOUR });
     expect(restarted.process(at(0), 'a:A').duplicate).toBe(true);
+  });
+});
+
+describe('kept events (the measure of the history lane\'s cap)', () => {
+  /** Events kept one by one, counted from the customers' changelog values. */
+  const keptBySnapshots = (p: SessionizerPartition, customers: readonly string[]) => {
+    const codec = new CustomerCodec();
+    let n = 0;
+    for (const id of customers) {
+      const bytes = p.snapshot(id);
+      if (bytes !== null) for (const s of codec.decode(bytes).sessions) n += s.recent.length;
+    }
+    return n;
+  };
+
+  it('keptEvents() equals the events kept in every customer\'s sessions through placing, folding, closing, merging, trimming and restoring', () => {
+    const p = new SessionizerPartition(config, { maxRecentIds: 64, maxOpenEvents: 16, maxStateBytes: 1 << 20 });
+    const customers = ['a', 'b', 'c', 'd', 'e'];
+    let seed = 7;
+    const next = (n: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return Math.floor((seed / 2 ** 31) * n); // the high bits: an LCG's low bits repeat with a short period
+    };
+    let minute = 0;
+    for (let step = 0; step < 3_000; step++) {
+      const who = customers[next(customers.length)]!;
+      const op = next(100);
+      if (op < 80) {
+        minute += next(4);
+        // Now and then an event a few minutes out of order, or one behind the grace period.
+        const t = op < 5 ? minute - 30 : op < 15 ? minute - next(8) : minute;
+        p.process(at(t, { messageId: `m${step}` }), who);
+      } else if (op < 90) {
+        p.advanceWatermark(minute * MIN);
+        p.expire();
+      } else if (op < 94) {
+        const into = customers[next(customers.length)]!;
+        const bytes = into === who ? null : p.exportCustomer(who);
+        if (bytes !== null) p.importCustomer(into, bytes);
+      } else if (op < 97) {
+        p.trimToFit(who, 200);
+      } else {
+        p.restore(who, p.snapshot(who));
+      }
+      expect(p.keptEvents()).toBe(keptBySnapshots(p, customers));
+    }
+    expect(p.keptEvents()).toBeGreaterThan(0);
+    closeAll(p);
+    expect(p.keptEvents()).toBe(0);
   });
 });
