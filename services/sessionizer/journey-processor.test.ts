@@ -675,6 +675,123 @@ describe('journey processor: the history lane (sources P..2P-1, docs/history-lan
     });
   });
 
+  describe('the cap on what an open import makes the partition hold (historyMaxHeldEvents)', () => {
+    const CAP = 5;
+    /** A partition with the cap, counting what the journey step counts for it. */
+    const capped = (now: () => number, sourcePartitions = 1) => {
+      const seen = { demoted: 0, demotedLate: 0, demotedPlaced: 0, told: [] as unknown[] };
+      const base = processorDeps(sourcePartitions, now);
+      const p = createJourneyProcessor({
+        ...base,
+        historyMaxHeldEvents: CAP,
+        onHistoryDemoted: (d) => seen.told.push(d),
+        counters: {
+          ...base.counters,
+          historyDemoted: () => seen.demoted++,
+          demotedTouchpoint: (late) => (late ? seen.demotedLate++ : seen.demotedPlaced++),
+        },
+      });
+      return { p, seen };
+    };
+    const lateOf = (out: Array<{ topic: string; value: unknown }>) =>
+      out.filter((r) => r.topic === topics.customerTouchpoints).map((r) => recordCodec.decode(r.value as Buffer).touchpoint!.late);
+    const historyState = (updates: Array<{ key: string; value: Buffer | null }>, source = HISTORY) =>
+      updates.filter((u) => u.key === `wm:${source}`).map((u) => u.value?.toString());
+
+    it('past the cap the import is demoted: the clock goes on with the live source, the held live sessions close, and the rest of the import is late until its end; counted and told once; kept across a restart; the next import starts fresh', () => {
+      let wall = LIVE + MIN;
+      const { p, seen } = capped(() => wall);
+      p.process(message(from(LIVE_SOURCE, 'l', LIVE)));
+      p.process(message(watermarkOf(LIVE_SOURCE, LIVE)));
+      p.process(message(watermarkOf(HISTORY, null)));
+      const out: Array<{ topic: string; value: unknown }> = [];
+      const idle = (minutes: number) => {
+        for (let k = 0; k < minutes; k++) out.push(...p.tick((wall += MIN), { caughtUp: true }));
+      };
+      // The import begins 100 days behind: the clock goes back, and the live sessions are held.
+      out.push(...p.process(message(from(HISTORY, 'h', T0))));
+      idle(60);
+      expect(closed(out, 'l')).toEqual([]);
+      // Live customers come and go: l (1) + h (1) + three more kept events: at the cap, nothing changes.
+      for (const k of [1, 2, 3]) out.push(...p.process(message(from(LIVE_SOURCE, `l${k}`, wall - 5 * MIN))));
+      expect(p.sessions.keptEvents()).toBe(CAP);
+      idle(1);
+      expect(seen.demoted).toBe(0);
+      expect(closed(out, 'l')).toEqual([]);
+      // One more is over it: the import is demoted, once, and told with what it held.
+      out.push(...p.process(message(from(LIVE_SOURCE, 'l4', wall - 5 * MIN))));
+      expect(seen.demoted).toBe(1);
+      expect(seen.told).toEqual([{ sources: [HISTORY], keptEvents: CAP + 1, cap: CAP, importTime: T0, liveTime: wall - 5 * MIN }]);
+      // The clock goes on with the live source: l's session and the import's first session close.
+      idle(1);
+      expect(closed(out, 'l')).toEqual([1]);
+      expect(closed(out, 'h')).toEqual([1]);
+      // The rest of the import is judged against the live clock: late, kept and flagged; its
+      // watermarks no longer take the clock back.
+      const rest = p.process(message(from(HISTORY, 'h', T0 + 20 * MIN)));
+      expect(lateOf(rest)).toEqual([true]);
+      p.process(message(watermarkOf(HISTORY, T0 + DAY)));
+      out.push(...p.process(message(from(LIVE_SOURCE, 'l5', wall - 5 * MIN))));
+      idle(60);
+      expect(closed(out, 'l5')).toEqual([1]);
+      expect({ demoted: seen.demoted, late: seen.demotedLate, placed: seen.demotedPlaced }).toEqual({ demoted: 1, late: 1, placed: 0 });
+      // Kept in the changelog: a restarted partition goes on with the live clock, the import still demoted.
+      const updates = p.takeStateUpdates();
+      expect(historyState(updates)).toEqual(['demoted']);
+      const restarted = capped(() => wall);
+      for (const u of updates) restarted.p.restore(u.key, u.value);
+      expect(lateOf(restarted.p.process(message(from(HISTORY, 'h2', T0 + 30 * MIN))))).toEqual([true]);
+      expect(restarted.seen.demotedLate).toBe(1);
+      // Its end closes it; the next import opens as any does: its clock, its sessions, and its own cap.
+      restarted.p.process(message(watermarkOf(HISTORY, null)));
+      expect(historyState(restarted.p.takeStateUpdates())).toEqual(['closed']);
+      const next = restarted.p.process(message(from(HISTORY, 'g', T0 + 2 * DAY)));
+      next.push(...restarted.p.tick((wall += 60 * MIN), { caughtUp: true }));
+      next.push(...restarted.p.process(message(from(HISTORY, 'g', T0 + 2 * DAY + 20 * MIN))));
+      expect(lateOf(next)).toEqual([false, false]);
+      expect(sessionsOf(next).filter((s) => s.customerId === 'g').at(-1)?.eventCount).toBe(2);
+      expect(restarted.seen.demoted).toBe(0);
+    });
+
+    it('an import ahead of the live sources holds nothing back: past the cap it is demoted only once the live sources pass it', () => {
+      let wall = LIVE + MIN;
+      const { p, seen } = capped(() => wall);
+      p.process(message(from(LIVE_SOURCE, 'l', LIVE - DAY)));
+      p.process(message(watermarkOf(LIVE_SOURCE, LIVE - DAY))); // a live source replaying a backlog, a day behind
+      p.process(message(watermarkOf(HISTORY, null)));
+      for (let k = 0; k < 2 * CAP; k++) p.process(message(from(HISTORY, `h${k}`, LIVE - 60 * MIN + k)));
+      expect(p.sessions.keptEvents()).toBeGreaterThan(CAP);
+      expect(seen.demoted).toBe(0);
+      expect(historyState(p.takeStateUpdates())).toEqual([String(LIVE - 60 * MIN)]);
+      // The backlog is through: the live source is ahead now, and the import holds its clock back.
+      p.process(message(watermarkOf(LIVE_SOURCE, LIVE)));
+      p.process(message(from(LIVE_SOURCE, 'l', LIVE)));
+      expect(seen.told).toMatchObject([{ sources: [HISTORY], importTime: LIVE - 60 * MIN, liveTime: LIVE }]);
+    });
+
+    it('a source still waited for (pending) is demoted with the import: its begin no longer holds the clock, an empty notice sent before that begin does not close it, its end does', () => {
+      let wall = LIVE + MIN;
+      const { p, seen } = capped(() => wall, 2);
+      p.process(message(from(0, 'l', LIVE)));
+      for (const source of [0, 1]) p.process(message(watermarkOf(source, LIVE)));
+      for (const source of [2, 3]) p.process(message(watermarkOf(source, null)));
+      p.process(message(from(2, 'h', T0))); // source 2 begins: source 3 is pending
+      for (let k = 1; k <= CAP; k++) p.process(message(from(0, `l${k}`, LIVE)));
+      expect(seen.told).toMatchObject([{ sources: [2, 3], importTime: -Infinity }]);
+      const updates = p.takeStateUpdates();
+      expect([...historyState(updates, 2), ...historyState(updates, 3)]).toEqual(['demoted', 'demoted-pending']);
+      p.process(message(watermarkOf(3, null))); // sent before source 3's begin
+      p.process(message(watermarkOf(3, T0 + DAY))); // its begin
+      expect(historyState(p.takeStateUpdates(), 3)).toEqual(['demoted']);
+      const out: Array<{ topic: string; value: unknown }> = [];
+      for (let k = 0; k < 60; k++) out.push(...p.tick((wall += MIN), { caughtUp: true }));
+      expect(closed(out, 'l')).toEqual([1]);
+      for (const source of [2, 3]) p.process(message(watermarkOf(source, null))); // the ends
+      const ended = p.takeStateUpdates();
+      expect([...historyState(ended, 2), ...historyState(ended, 3)]).toEqual(['closed', 'closed']);
+    });
+  });
+
   it('a history source never heard from is not waited for: without an import, the live clock is as before', () => {
     const start = LIVE;
     const p = processor(1, () => start);

@@ -25,12 +25,15 @@ import { decodeJourneyState, encodeJourneyState } from './stages/state-codec.js'
  * Changelog keys: a customer id (sessions and journey in one value, customer-state.ts);
  * `fwd:<absorbed>` → survivor (forwards); `imp:` / `wait:` (merge barrier); `wm:<source>` → that
  * router input's event-time watermark as seen here, or for a history source `closed` (its import
- * ended) or `pending` (another history source began an import; waited for until it says where it
- * stands): docs/history-lane.md.
+ * ended), `pending` (another history source began an import; waited for until it says where it
+ * stands), `demoted` (its import held more kept events than the cap: no longer waited for until its
+ * end) or `demoted-pending` (demoted before its own begin came): docs/history-lane.md.
  */
 const WATERMARK_PREFIX = 'wm:';
 const CLOSED = 'closed';
 const PENDING = 'pending';
+const DEMOTED = 'demoted';
+const DEMOTED_PENDING = 'demoted-pending';
 const NO_PARTS: CustomerStateParts = { sessions: null, journey: null, attribution: null };
 const NO_STAGES: readonly string[] = [];
 /**
@@ -73,6 +76,22 @@ export interface JourneyCounters extends Partial<EvictionCounters> {
   idleTick(): void;
   /** A touchpoint record of a forgotten id dropped (a re-read of identified-touchpoints). */
   forgottenDropped?(): void;
+  /** An open import stopped holding this partition's clock: it held more kept events than the cap (once per import). */
+  historyDemoted?(): void;
+  /** A touchpoint of a demoted import, processed against the partition's clock (late unless inside an open session). */
+  demotedTouchpoint?(late: boolean): void;
+}
+
+/** What the journey step tells when an import is demoted (for a warn log line). */
+export interface HistoryDemotion {
+  /** The history sources (P..2P-1) the import ran through here. */
+  sources: number[];
+  /** Events kept one by one in the partition when it happened, and the cap. */
+  keptEvents: number;
+  cap: number;
+  /** The import's event time here (its least open source's watermark) and the live sources' least. */
+  importTime: number;
+  liveTime: number;
 }
 
 export interface JourneyProcessorDeps {
@@ -106,6 +125,15 @@ export interface JourneyProcessorDeps {
    * runs through it (from its begin notice to its end notice).
    */
   sourcePartitions: number;
+  /**
+   * At most this many events kept one by one in the partition (SessionizerPartition.keptEvents)
+   * while an open import holds its clock behind the live sources'; one more demotes the import: it
+   * stops holding the clock, and the rest of it is processed against the live clock, as late events
+   * are (docs/history-lane.md, "The cap"). Default Infinity: no cap.
+   */
+  historyMaxHeldEvents?: number;
+  /** Told once per import and partition, when the import is demoted. */
+  onHistoryDemoted?(demotion: HistoryDemotion): void;
   /** How long (processing time) and for how many records a merge survivor waits for the absorbed state. */
   mergeWait: MergeWaitLimits;
   /** What one customer may keep (README: Known limits); default DEFAULT_CUSTOMER_BOUNDS. */
@@ -169,6 +197,13 @@ export function createJourneyProcessor(
    * empty or closed notice may be one sent before their begin.
    */
   const pendingHistory = new Set<number>();
+  /**
+   * History sources whose import was demoted (it held more kept events than historyMaxHeldEvents):
+   * never waited for, their watermarks ignored, until their end notice closes them; a demoted source
+   * also in pendingHistory is still waiting for its own begin, which only ends that wait.
+   */
+  const demotedHistory = new Set<number>();
+  const maxHeldEvents = deps.historyMaxHeldEvents ?? Infinity;
   /** Per source, the furthest event time its records (touchpoints too) have shown here: a replay shows as trailing. */
   const sourceProgress = new Map<number, number>();
   const dirtySources = new Set<number>();
@@ -176,7 +211,8 @@ export function createJourneyProcessor(
   const validSource = (source: number) => Number.isInteger(source) && source >= 0 && source < 2 * deps.sourcePartitions;
   const isHistory = (source: number) => source >= deps.sourcePartitions;
   /** A history source an import is running through: heard from, and not closed since. */
-  const openHistory = (source: number) => isHistory(source) && sourceWatermarks.has(source) && !emptySources.has(source) && !pendingHistory.has(source);
+  const openHistory = (source: number) =>
+    isHistory(source) && sourceWatermarks.has(source) && !emptySources.has(source) && !pendingHistory.has(source) && !demotedHistory.has(source);
   /** After a restore, the clock is settled once before the next record or tick (see settleRestoredClock). */
   let restoredClock = false;
 
@@ -188,6 +224,7 @@ export function createJourneyProcessor(
   const followLeastSource = () => {
     let least = Infinity;
     for (let source = 0; source < 2 * deps.sourcePartitions; source++) {
+      if (demotedHistory.has(source)) continue;
       if (pendingHistory.has(source)) return;
       if (emptySources.has(source)) continue;
       const watermark = sourceWatermarks.get(source);
@@ -217,7 +254,8 @@ export function createJourneyProcessor(
     dirtySources.add(source);
     if (!expected) {
       for (let other = deps.sourcePartitions; other < 2 * deps.sourcePartitions; other++) {
-        if (other === source || openHistory(other) || pendingHistory.has(other)) continue;
+        // A demoted source is still in its own (earlier) import until its end comes.
+        if (other === source || openHistory(other) || pendingHistory.has(other) || demotedHistory.has(other)) continue;
         pendingHistory.add(other);
         dirtySources.add(other);
       }
@@ -254,6 +292,7 @@ export function createJourneyProcessor(
   /** A source's event-time watermark, from the router (or restored). */
   const noteSource = (source: number, watermark: number) => {
     if (!validSource(source)) return;
+    if (demotedHistory.has(source)) return noteDemotedBegun(source);
     if (isHistory(source) && !openHistory(source)) return openHistorySource(source, watermark);
     noteProgress(source, watermark);
     setSourceWatermark(source, watermark);
@@ -263,11 +302,62 @@ export function createJourneyProcessor(
   const noteEmpty = (source: number) => {
     if (isHistory(source)) {
       // Closed whatever came before (the router sends it after the import's last record), unless
-      // pending: then it was sent before the source's begin notice.
+      // pending: then it was sent before the source's begin notice. A demoted import's end closes it
+      // as any other's: the next import starts fresh.
       if (pendingHistory.has(source)) return;
-      if (!emptySources.has(source)) dirtySources.add(source);
+      if (demotedHistory.delete(source) || !emptySources.has(source)) dirtySources.add(source);
       emptySources.add(source);
     } else if (!sourceProgress.has(source)) emptySources.add(source);
+    followLeastSource();
+  };
+
+  /** A demoted source's watermark or touchpoint: its own begin has come, if it was still awaited. */
+  const noteDemotedBegun = (source: number) => {
+    emptySources.delete(source);
+    if (pendingHistory.delete(source)) dirtySources.add(source);
+  };
+
+  /**
+   * The least watermark of the live sources and of the open (or pending) import here; `importTime`
+   * is -Infinity while a history source is pending (it holds the clock wherever it is).
+   */
+  const clockHolders = () => {
+    let liveTime = Infinity;
+    let importTime = Infinity;
+    for (let source = 0; source < 2 * deps.sourcePartitions; source++) {
+      if (demotedHistory.has(source)) continue;
+      // A pending source may have been empty before: as in followLeastSource, pending comes first.
+      if (pendingHistory.has(source)) importTime = -Infinity;
+      else if (emptySources.has(source)) continue;
+      else if (openHistory(source)) importTime = Math.min(importTime, sourceWatermarks.get(source)!);
+      else if (!isHistory(source)) liveTime = Math.min(liveTime, sourceWatermarks.get(source) ?? Infinity);
+    }
+    return { liveTime, importTime };
+  };
+
+  /**
+   * The cap on what an open import makes this partition hold (docs/history-lane.md, "The cap"): once
+   * the events kept one by one pass historyMaxHeldEvents while the import's time is behind the live
+   * sources', the import is demoted. Its sources leave the least at once, so the clock goes on with
+   * the live sources' and the sessions it held close at the next tick; the rest of the import is
+   * processed against that clock (placed in a session still open there, else late), and its
+   * watermarks are ignored until its end notice. Checked after each touchpoint, the only record that
+   * adds kept events: where it happens depends on the input order and on which sessions the ticks
+   * had closed by then (as a late event's fate does), not on anything else.
+   */
+  const capHeldEvents = () => {
+    if (sessions.keptEvents() <= maxHeldEvents) return;
+    const { liveTime, importTime } = clockHolders();
+    if (!(importTime < liveTime)) return; // no import open, or one that holds nothing back
+    const demoted: number[] = [];
+    for (let source = deps.sourcePartitions; source < 2 * deps.sourcePartitions; source++) {
+      if (!openHistory(source) && !pendingHistory.has(source)) continue;
+      demotedHistory.add(source);
+      dirtySources.add(source);
+      demoted.push(source);
+    }
+    counters.historyDemoted?.();
+    deps.onHistoryDemoted?.({ sources: demoted, keptEvents: sessions.keptEvents(), cap: maxHeldEvents, importTime, liveTime });
     followLeastSource();
   };
 
@@ -377,8 +467,13 @@ export function createJourneyProcessor(
         return [];
       case 'touchpoint': {
         const ctp = record.touchpoint;
-        const sourceWatermark = record.source != null && record.sourceWatermark != null ? record.sourceWatermark : undefined;
-        if (sourceWatermark !== undefined && validSource(record.source!)) {
+        let sourceWatermark = record.source != null && record.sourceWatermark != null ? record.sourceWatermark : undefined;
+        const demoted = sourceWatermark !== undefined && demotedHistory.has(record.source!);
+        if (demoted) {
+          noteDemotedBegun(record.source!);
+          // Judged against the partition's clock, not its own source's: late unless inside a session still open there.
+          sourceWatermark = Math.max(sourceWatermark!, sessions.watermark);
+        } else if (sourceWatermark !== undefined && validSource(record.source!)) {
           if (isHistory(record.source!) && !openHistory(record.source!)) openHistorySource(record.source!, sourceWatermark);
           else noteProgress(record.source!, sourceWatermark);
         }
@@ -390,6 +485,8 @@ export function createJourneyProcessor(
           return [];
         }
         if (result.late) counters.late();
+        if (demoted) counters.demotedTouchpoint?.(result.late);
+        else capHeldEvents();
         const attributed = { ...ctp, customerId: record.customerId, accountId: result.accountId, sessionId: result.sessionId, late: result.late };
         counters.touchpoints();
         // A timestamp after the collector received the event (a skewed client clock) counts as then.
@@ -501,9 +598,14 @@ export function createJourneyProcessor(
         // A history source's state as it was written, whatever order the keys come in.
         pendingHistory.delete(source);
         emptySources.delete(source);
+        demotedHistory.delete(source);
         if (text === CLOSED) emptySources.add(source);
         else if (text === PENDING) pendingHistory.add(source);
-        else {
+        else if (text === DEMOTED) demotedHistory.add(source);
+        else if (text === DEMOTED_PENDING) {
+          demotedHistory.add(source);
+          pendingHistory.add(source);
+        } else {
           sourceWatermarks.set(source, Number(text));
           sourceProgress.set(source, Number(text));
         }
@@ -578,7 +680,15 @@ export function createJourneyProcessor(
         updates.push({ key: customerId, value: customerValue(customerId) });
       }
       for (const source of dirtySources) {
-        const state = pendingHistory.has(source) ? PENDING : isHistory(source) && emptySources.has(source) ? CLOSED : String(sourceWatermarks.get(source)!);
+        const state = demotedHistory.has(source)
+          ? pendingHistory.has(source)
+            ? DEMOTED_PENDING
+            : DEMOTED
+          : pendingHistory.has(source)
+            ? PENDING
+            : isHistory(source) && emptySources.has(source)
+              ? CLOSED
+              : String(sourceWatermarks.get(source)!);
         updates.push({ key: `${WATERMARK_PREFIX}${source}`, value: Buffer.from(state) });
       }
       dirtySources.clear();

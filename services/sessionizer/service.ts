@@ -30,6 +30,9 @@ import { createJourneyProcessor } from './journey-processor.js';
 import { RetryWindowCopy } from './retry-window-copy.js';
 import type { StagesPartitionOptions } from './stages/processor.js';
 
+/** An event time for a log line; an unbounded one (a source still awaited, none at all) as null. */
+const isoOrNull = (t: number) => (Number.isFinite(t) ? new Date(t).toISOString() : null);
+
 export interface SessionizerServiceDeps {
   kafka: Kafka;
   topics: Topics;
@@ -43,6 +46,8 @@ export interface SessionizerServiceDeps {
   bounds?: CustomerBounds;
   /** How long idle customers and merge-ledger entries stay, in event time (default DEFAULT_EVICTION_LIMITS; README: Known limits). */
   eviction?: EvictionLimits;
+  /** Events kept in a journey partition while an open import holds its clock back, at most (default: no cap; docs/history-lane.md). */
+  historyMaxHeldEvents?: number;
   /** Stage rules, churn model and tunables (stages-options.ts). */
   stages: StagesPartitionOptions;
   /** Rule-based attribution per conversion (default DEFAULT_ATTRIBUTION_OPTIONS; null: off). */
@@ -220,6 +225,17 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
     help: 'Touchpoint records of forgotten ids the journey step dropped (a re-read of identified-touchpoints; README: Privacy)',
     registers: [deps.registry],
   });
+  const historyDemoted = new Counter({
+    name: 'sessionizer_history_imports_demoted_total',
+    help: 'Imports that stopped holding a journey partition\'s clock: it kept more events than SESSIONIZER_HISTORY_MAX_HELD_EVENTS (once per import and partition; docs/history-lane.md)',
+    registers: [deps.registry],
+  });
+  const demotedTouchpoints = new Counter({
+    name: 'sessionizer_history_demoted_touchpoints_total',
+    help: 'Touchpoints of demoted imports, processed against the live clock: late (kept, flagged late) or placed in a session still open',
+    labelNames: ['late'],
+    registers: [deps.registry],
+  });
   const restoreMs = new Gauge({ name: 'sessionizer_last_restore_ms', help: 'Duration of the last state restore', registers: [deps.registry] });
   const restores = new Counter({
     name: 'sessionizer_restores_total',
@@ -244,9 +260,15 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
     stateFlushIntervalMs: deps.stateFlushIntervalMs,
     maxChangedKeys: deps.stateFlushMaxCustomers,
     changelogTopic: deps.topics.journeyChangelog,
-    createProcessor: async () =>
+    createProcessor: async (tp) =>
       createJourneyProcessor({
         sourcePartitions: await partitionsOf(deps.topics.touchpoints),
+        historyMaxHeldEvents: deps.historyMaxHeldEvents,
+        onHistoryDemoted: (demotion) =>
+          logger.warn(
+            { partition: tp.partition, ...demotion, importTime: isoOrNull(demotion.importTime), liveTime: isoOrNull(demotion.liveTime) },
+            'an import held more kept events than SESSIONIZER_HISTORY_MAX_HELD_EVENTS: demoted, its remaining events are processed as late (docs/history-lane.md)',
+          ),
         forgotten,
         mergeWait: deps.mergeWait ?? mergeWaitLimits(),
         bounds: deps.bounds,
@@ -284,6 +306,8 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
           oversizedOutput: () => oversized.inc(),
           idleTick: () => idleTicks.inc(),
           forgottenDropped: () => journeyForgottenDrops.inc(),
+          historyDemoted: () => historyDemoted.inc(),
+          demotedTouchpoint: (isLate) => demotedTouchpoints.inc({ late: String(isLate) }),
           customersEvicted: (how, n) => customersEvicted.inc({ how }, n),
           mergeLedgerEvicted: (n) => ledgerEvicted.inc(n),
         },

@@ -16,7 +16,7 @@ const DAY_MS = 86_400_000;
  */
 export function sessionSettings(
   config: SessionizerConfig,
-): Pick<SessionizerServiceDeps, 'sessions' | 'maxEventLagMs' | 'linkOptions' | 'mergeWait' | 'bounds' | 'stages' | 'tickLimit' | 'stageOf' | 'stateFlushIntervalMs' | 'stateFlushMaxCustomers' | 'sessionOutputIntervalMs' | 'attribution' | 'eviction'> {
+): Pick<SessionizerServiceDeps, 'sessions' | 'maxEventLagMs' | 'linkOptions' | 'mergeWait' | 'bounds' | 'stages' | 'tickLimit' | 'stageOf' | 'stateFlushIntervalMs' | 'stateFlushMaxCustomers' | 'sessionOutputIntervalMs' | 'attribution' | 'eviction' | 'historyMaxHeldEvents'> {
   const stages = loadStagesOptions(config);
   const attribution = attributionOptions(config);
   return {
@@ -29,6 +29,7 @@ export function sessionSettings(
       stages.config,
       attribution,
     ),
+    historyMaxHeldEvents: config.SESSIONIZER_HISTORY_MAX_HELD_EVENTS === 0 ? Infinity : config.SESSIONIZER_HISTORY_MAX_HELD_EVENTS,
     stateFlushIntervalMs: config.SESSIONIZER_STATE_FLUSH_MS,
     stateFlushMaxCustomers: config.SESSIONIZER_STATE_FLUSH_MAX_CUSTOMERS,
     sessionOutputIntervalMs: config.SESSIONIZER_SESSION_OUTPUT_MS,
