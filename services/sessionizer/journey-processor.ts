@@ -342,8 +342,9 @@ export function createJourneyProcessor(
    * the live sources' and the sessions it held close at the next tick; the rest of the import is
    * processed against that clock (placed in a session still open there, else late), and its
    * watermarks are ignored until its end notice. Checked after each touchpoint, the only record that
-   * adds kept events: where it happens depends on the input order and on which sessions the ticks
-   * had closed by then (as a late event's fate does), not on anything else.
+   * makes kept events (a merge's transfer only moves a customer's from another partition): where it
+   * happens depends on the input order and on which sessions the ticks had closed by then (as a late
+   * event's fate does), not on anything else.
    */
   const capHeldEvents = () => {
     if (sessions.keptEvents() <= maxHeldEvents) return;
