@@ -235,8 +235,12 @@ describe('identity router', () => {
 
   describe('an input partition with nothing in it', () => {
     const tp0 = { topic: topics.touchpoints, partition: 0 };
+    /** What is said of partition 0 (the stub's inputIsEmpty answers for partition 1 too, which has a test of its own below). */
     const notices = (records: OutgoingRecord[]) =>
-      records.filter((r) => r.topic === topics.identifiedTouchpoints).map((r) => ({ partition: r.partition, record: recordCodec.decode(r.value as Buffer) as JourneyRecord }));
+      records
+        .filter((r) => r.topic === topics.identifiedTouchpoints)
+        .map((r) => ({ partition: r.partition, record: recordCodec.decode(r.value as Buffer) as JourneyRecord }))
+        .filter((n) => n.record.source === 0);
 
     it('tells every output partition it is empty (a watermark record without a watermark), so the sessions stage does not wait for it', async () => {
       const { router, sent } = setup(0, { emptyInput: true });
@@ -259,6 +263,48 @@ describe('identity router', () => {
       await routeDurably(used.router, whole);
       await used.router.onIdle!(tp0, control);
       expect(notices(used.sent.flat()).filter((n) => n.record.kind === 'watermark' && n.record.sourceWatermark == null)).toEqual([]);
+    });
+  });
+
+  describe('a live input partition never written (never fetched, so never assigned to the handler)', () => {
+    const tp0 = { topic: topics.touchpoints, partition: 0 };
+    const emptyNotices = (records: OutgoingRecord[]) =>
+      records
+        .filter((r) => r.topic === topics.identifiedTouchpoints)
+        .map((r) => ({ partition: r.partition, record: recordCodec.decode(r.value as Buffer) as JourneyRecord }))
+        .filter((n) => n.record.kind === 'watermark' && n.record.sourceWatermark == null)
+        .map((n) => `${n.record.source}→${n.partition}`);
+
+    it('is said empty, once, by an instance that has another partition to tick: the journey step does not wait for it', async () => {
+      // Only partition 0 has touchpoints; the consumer never hands this router partition 1.
+      const { router, sent } = setup(0, { emptyInput: true });
+      await router.onAssigned!(tp0, { offset: '-1', metadata: null });
+      await routeDurably(router, whole);
+      await router.onIdle!(tp0, control);
+      await router.flush(tp0);
+      // Live partition 1 (source 1) to both journey partitions; never the history lane's (sources 2, 3).
+      expect(emptyNotices(sent.flat())).toEqual(['1→0', '1→1']);
+      await router.onIdle!(tp0, control);
+      await router.flush(tp0);
+      expect(emptyNotices(sent.flat())).toEqual(['1→0', '1→1']);
+    });
+
+    it('says nothing of a live partition another instance has routed, nor of one with touchpoints not routed yet', async () => {
+      const other = setup(0, { emptyInput: true });
+      await routeDurably(other.router, { topic: topics.touchpoints, partition: 1, messages: batch, highWatermark: '3' });
+      const routedElsewhere = setup(0, { emptyInput: true, table: tableInMemory(other.sent.flat()) });
+      await routedElsewhere.router.onAssigned!(tp0, { offset: '-1', metadata: null });
+      await routeDurably(routedElsewhere.router, whole);
+      await routedElsewhere.router.onIdle!(tp0, control);
+      await routedElsewhere.router.flush(tp0);
+      expect(emptyNotices(routedElsewhere.sent.flat())).toEqual([]);
+
+      const filling = setup(0, { emptyInput: false });
+      await filling.router.onAssigned!(tp0, { offset: '-1', metadata: null });
+      await routeDurably(filling.router, whole);
+      await filling.router.onIdle!(tp0, control);
+      await filling.router.flush(tp0);
+      expect(emptyNotices(filling.sent.flat())).toEqual([]);
     });
   });
 

@@ -134,6 +134,8 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
   const watermarkSent = new Map<number, { at: number; watermark: number }>();
   /** When each input partition last said it was empty. */
   const emptySent = new Map<number, number>();
+  /** Live inputs without a run here that this instance has said were empty (neverRoutedNotices): once each. */
+  const emptyTold = new Set<number>();
   const routed = new Counter({ name: 'sessionizer_touchpoints_routed_total', help: 'Touchpoints re-keyed by customer', registers: [deps.registry] });
   const mergesTotal = new Counter({ name: 'sessionizer_identity_merges_total', help: 'Customers merged by identity links', registers: [deps.registry] });
   const dead = new Counter({ name: 'sessionizer_dead_letters_total', help: 'Undecodable touchpoints', registers: [deps.registry] });
@@ -209,6 +211,7 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
         watermarks.delete(source);
         watermarkSent.delete(source);
       }
+      emptyTold.clear(); // a notice may have been in the failed round: said again at the next idle tick
     },
   });
 
@@ -341,6 +344,37 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
     return Array.from({ length: count }, (_, q) => ({ topic: deps.topics.identifiedTouchpoints, key: '', value, partition: q }));
   };
   /**
+   * A live input partition nothing was ever written to is never fetched, so the consumer never
+   * assigns it to this handler (a partition is prepared at its first batch) and its idle ticks never
+   * come: its own empty notice above is never sent, and the journey step waits for it as for any
+   * source not heard from. That stops the journey step's clock while another live source trails
+   * the wall clock (a replay, a backlog, `npm run import -- --live-topic`: advanceLiveSources then
+   * moves no unheard source). So on its idle ticks every instance looks at the live partitions it
+   * has no run for: one that no router ever routed (no watermark in its applied marker, which every
+   * instance reads) and that is empty when looked at gets the notice, once per run of this instance
+   * (the journey step keeps it in its changelog, so repeating it would only keep the journey
+   * group's lag from reaching 0); a failed round says it again. Sent by every instance that has an
+   * idle tick, which the journey step takes as one. History partitions are left out: their notice
+   * closes an import, which only their owner may say.
+   */
+  const neverRoutedNotices = async (count: number): Promise<OutgoingRecord[]> => {
+    const out: OutgoingRecord[] = [];
+    const partitions = await deps.inputPartitions();
+    for (let p = 0; p < partitions; p++) {
+      if (runs.has(p) || emptyTold.has(p)) continue;
+      const input = await inputOf({ topic: deps.topics.touchpoints, partition: p });
+      if (runs.has(p) || emptyTold.has(p) || Number.isFinite(watermarkOf(p))) continue;
+      const sentAt = emptySent.get(p);
+      if (sentAt !== undefined && deps.now() - sentAt < WATERMARK_EVERY_MS) continue;
+      emptySent.set(p, deps.now());
+      if (!(await deps.inputIsEmpty(input)) || runs.has(p)) continue;
+      emptyTold.add(p);
+      out.push(...nullNotices(p, count));
+    }
+    return out;
+  };
+
+  /**
    * For a history input closed by an end marker: the same record as an empty input's notice, sent
    * once, at the end of the batch that routed the marker (the journey step takes it from a history
    * source whatever came before, and keeps it: docs/history-lane.md).
@@ -348,7 +382,10 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
   const closedNotices = (source: number, count: number): OutgoingRecord[] => nullNotices(source, count);
 
   return {
-    /** A watermark held back by the interval goes once the partition is quiet; an empty partition says so. */
+    /**
+     * A watermark held back by the interval goes once the partition is quiet; an empty partition
+     * says so, and so does a live partition never written, for its owner (neverRoutedNotices).
+     */
     async onIdle(tp) {
       const input = await inputOf(tp);
       const run = runs.get(input.source);
@@ -356,6 +393,7 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
       throwIfFailed(run);
       const count = await deps.outputPartitions();
       const records = Number.isFinite(watermarkOf(input.source)) ? watermarkRecords(input.source, count) : await emptyNotices(input, count);
+      records.push(...(await neverRoutedNotices(count)));
       pipeline.enqueue(records, { entries: new Map(), bytes: 0 }, null);
       return durablePoint(input.source);
     },

@@ -517,6 +517,25 @@ describe('journey processor: event time, not the wall clock', () => {
       p.process(message(watermarkOf(1, T0 + 20 * DAY)));
       expect(closedOf(p, 'd', p.tick(LATER, { caughtUp: true }))).toEqual([1]);
     });
+
+    it('a source the router found empty stays out of the least after a restart: the router says it once (a never-written partition has no idle ticks of its own), and the clock does not stop', () => {
+      const p = processor(2);
+      p.process(message(watermarkOf(1, null))); // the router: partition 1 is empty (said once)
+      p.process(message(from(0, 'c', EVENTS.productViewed, T0)));
+      p.process(message(watermarkOf(0, T0)));
+      const updates = p.takeStateUpdates();
+      expect(updates.filter((u) => u.key === 'wm:1').map((u) => u.value?.toString())).toEqual(['empty']);
+      const restarted = processor(2);
+      for (const u of updates) restarted.restore(u.key, u.value);
+      // Source 0 replays, far behind the wall clock; source 1 is not waited for: c's session closes.
+      restarted.process(message(watermarkOf(0, T0 + DAY)));
+      expect(closedOf(restarted, 'c', restarted.tick(LATER, { caughtUp: true }))).toEqual([1]);
+      // Its first touchpoint makes it count again, and the changelog no longer says it is empty.
+      restarted.process(message(from(1, 'd', EVENTS.productViewed, T0 + DAY)));
+      expect(restarted.takeStateUpdates().filter((u) => u.key === 'wm:1').map((u) => u.value)).toEqual([null]);
+      restarted.process(message(watermarkOf(0, T0 + 20 * DAY)));
+      expect(closedOf(restarted, 'd', restarted.tick(LATER, { caughtUp: true }))).toEqual([]);
+    });
   });
 });
 

@@ -24,7 +24,8 @@ import { decodeJourneyState, encodeJourneyState } from './stages/state-codec.js'
 /**
  * Changelog keys: a customer id (sessions and journey in one value, customer-state.ts);
  * `fwd:<absorbed>` → survivor (forwards); `imp:` / `wait:` (merge barrier); `wm:<source>` → that
- * router input's event-time watermark as seen here, or for a history source `closed` (its import
+ * router input's event-time watermark as seen here, or for a live source `empty` (the router found
+ * it empty and it has sent nothing here since), or for a history source `closed` (its import
  * ended), `pending` (another history source began an import; waited for until it says where it
  * stands), `demoted` (its import held more kept events than the cap: no longer waited for until its
  * end) or `demoted-pending` (demoted before its own begin came): docs/history-lane.md.
@@ -34,6 +35,7 @@ const CLOSED = 'closed';
 const PENDING = 'pending';
 const DEMOTED = 'demoted';
 const DEMOTED_PENDING = 'demoted-pending';
+const EMPTY = 'empty';
 const NO_PARTS: CustomerStateParts = { sessions: null, journey: null, attribution: null };
 const NO_STAGES: readonly string[] = [];
 /**
@@ -285,7 +287,7 @@ export function createJourneyProcessor(
 
   /** What a record says of its source: it is not empty, and has come this far in event time. */
   const noteProgress = (source: number, watermark: number) => {
-    emptySources.delete(source);
+    if (emptySources.delete(source)) dirtySources.add(source);
     if (watermark > (sourceProgress.get(source) ?? -Infinity)) sourceProgress.set(source, watermark);
   };
 
@@ -307,7 +309,11 @@ export function createJourneyProcessor(
       if (pendingHistory.has(source)) return;
       if (demotedHistory.delete(source) || !emptySources.has(source)) dirtySources.add(source);
       emptySources.add(source);
-    } else if (!sourceProgress.has(source)) emptySources.add(source);
+    } else if (!sourceProgress.has(source) && !emptySources.has(source)) {
+      // Kept: the router says it once (a never-written partition has no idle ticks of its own).
+      emptySources.add(source);
+      dirtySources.add(source);
+    }
     followLeastSource();
   };
 
@@ -383,6 +389,18 @@ export function createJourneyProcessor(
       const heard = sourceWatermarks.get(source) ?? sourceProgress.get(source);
       if (heard === undefined ? !replaying : heard >= live) setSourceWatermark(source, t);
     }
+  };
+
+  /**
+   * A source's changelog value (see WATERMARK_PREFIX), or null (a tombstone) for a live source that
+   * is neither empty nor has a watermark yet: said empty, then a touchpoint came before its watermark.
+   */
+  const sourceState = (source: number): string | null => {
+    if (demotedHistory.has(source)) return pendingHistory.has(source) ? DEMOTED_PENDING : DEMOTED;
+    if (pendingHistory.has(source)) return PENDING;
+    if (emptySources.has(source)) return isHistory(source) ? CLOSED : EMPTY;
+    const watermark = sourceWatermarks.get(source);
+    return watermark === undefined ? null : String(watermark);
   };
 
   const loopback = (r: JourneyRecord): OutgoingRecord => ({ topic: topics.identifiedTouchpoints, key: r.customerId, value: codecs.record.encode(r) });
@@ -590,12 +608,21 @@ export function createJourneyProcessor(
     restore(key, value) {
       if (forwards.restore(key, value) || barrier.restore(key, value)) return;
       if (key.startsWith(WATERMARK_PREFIX)) {
-        // Never deleted: a source's watermark only moves on (a history source's starts over with each import).
+        // A source's watermark only moves on (a history source's starts over with each import); a
+        // live source's `empty` is deleted when it is heard from before its watermark (sourceState).
         restoredClock = true;
         const source = Number(key.slice(WATERMARK_PREFIX.length));
+        if (!validSource(source)) return;
         const text = value?.toString('utf8');
-        if (text === undefined || !validSource(source)) return;
-        if (!isHistory(source)) return noteSource(source, Number(text));
+        if (!isHistory(source)) {
+          if (text !== undefined && text !== EMPTY) return noteSource(source, Number(text));
+          sourceWatermarks.delete(source);
+          sourceProgress.delete(source);
+          if (text === EMPTY) emptySources.add(source);
+          else emptySources.delete(source);
+          return;
+        }
+        if (text === undefined) return;
         // A history source's state as it was written, whatever order the keys come in.
         pendingHistory.delete(source);
         emptySources.delete(source);
@@ -681,16 +708,8 @@ export function createJourneyProcessor(
         updates.push({ key: customerId, value: customerValue(customerId) });
       }
       for (const source of dirtySources) {
-        const state = demotedHistory.has(source)
-          ? pendingHistory.has(source)
-            ? DEMOTED_PENDING
-            : DEMOTED
-          : pendingHistory.has(source)
-            ? PENDING
-            : isHistory(source) && emptySources.has(source)
-              ? CLOSED
-              : String(sourceWatermarks.get(source)!);
-        updates.push({ key: `${WATERMARK_PREFIX}${source}`, value: Buffer.from(state) });
+        const state = sourceState(source);
+        updates.push({ key: `${WATERMARK_PREFIX}${source}`, value: state === null ? null : Buffer.from(state) });
       }
       dirtySources.clear();
       updates.push(...forwards.drainUpdates(), ...barrier.drainUpdates());
