@@ -10,7 +10,16 @@
 export const HISTORY_MARKER_HEADER = 'jp-history';
 export const HISTORY_MARKER_KEY = '@history';
 
-export type HistoryMarker = { kind: 'begin'; firstEventTime: number } | { kind: 'end' };
+/** Which `npm run import` run wrote a begin: what a second import's refusal names (services/collector/import/lane.ts). */
+export interface ImportRun {
+  id: string;
+  host: string;
+  startedAt: number;
+  files: string[];
+}
+
+/** `run`: absent in begins written before 2026-12-07 (the router reads only the time). */
+export type HistoryMarker = { kind: 'begin'; firstEventTime: number; run?: ImportRun } | { kind: 'end' };
 
 export const historyMarkerValue = (marker: HistoryMarker): Buffer => Buffer.from(JSON.stringify(marker));
 
@@ -25,9 +34,16 @@ export function historyMarkerOf(message: { headers?: Record<string, unknown>; va
   if (kind === 'end') return { kind: 'end' };
   if (kind !== 'begin') return null;
   try {
-    const { firstEventTime } = JSON.parse(message.value?.toString('utf8') ?? '') as { firstEventTime?: unknown };
-    return typeof firstEventTime === 'number' && Number.isFinite(firstEventTime) ? { kind: 'begin', firstEventTime } : null;
+    const { firstEventTime, run } = JSON.parse(message.value?.toString('utf8') ?? '') as { firstEventTime?: unknown; run?: unknown };
+    if (typeof firstEventTime !== 'number' || !Number.isFinite(firstEventTime)) return null;
+    return isImportRun(run) ? { kind: 'begin', firstEventTime, run } : { kind: 'begin', firstEventTime };
   } catch {
     return null;
   }
+}
+
+function isImportRun(v: unknown): v is ImportRun {
+  if (typeof v !== 'object' || v === null) return false;
+  const r = v as Record<string, unknown>;
+  return typeof r.id === 'string' && typeof r.host === 'string' && typeof r.startedAt === 'number' && Array.isArray(r.files) && r.files.every((f) => typeof f === 'string');
 }

@@ -21,21 +21,33 @@ export interface ImportArgs {
    * `touchpoints-history`, closed with a `history-end` marker (docs/history-lane.md).
    */
   liveTopic: boolean;
+  /**
+   * Close the history lane without importing: the end markers an interrupted import did not write
+   * (services/collector/import/lane.ts). What it imported stays.
+   */
+  closeLane: boolean;
 }
 
 export const IMPORT_USAGE =
-  'usage: npm run import -- [--source <writeKey>] <file or folder>... [--force] [--live-topic]  (--source for lines without a writeKey of their own; --live-topic: into touchpoints, not the history lane)';
+  'usage: npm run import -- [--source <writeKey>] <file or folder>... [--force] [--live-topic]  (--source for lines without a writeKey of their own; --live-topic: into touchpoints, not the history lane) | npm run import -- --close-lane  (gives up an interrupted import: its end markers)';
 
 /** `[--source <writeKey>] <file or folder>... [--force] [--live-topic]`; a problem stops the start with the usage. */
 export function parseImportArgs(argv: string[]): ImportArgs {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { source: { type: 'string' }, force: { type: 'boolean', default: false }, 'live-topic': { type: 'boolean', default: false } } });
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { source: { type: 'string' }, force: { type: 'boolean', default: false }, 'live-topic': { type: 'boolean', default: false }, 'close-lane': { type: 'boolean', default: false } },
+    });
   } catch (error) {
     throw new ConfigError([(error as Error).message, IMPORT_USAGE]);
   }
   const writeKey = parsed.values.source ?? null;
   if (writeKey === '') throw new ConfigError(['--source needs a write key', IMPORT_USAGE]);
-  if (parsed.positionals.length === 0) throw new ConfigError(['no file or folder to import', IMPORT_USAGE]);
-  return { writeKey, paths: parsed.positionals, force: parsed.values.force ?? false, liveTopic: parsed.values['live-topic'] ?? false };
+  const closeLane = parsed.values['close-lane'] ?? false;
+  const liveTopic = parsed.values['live-topic'] ?? false;
+  if (closeLane && (parsed.positionals.length > 0 || liveTopic || writeKey !== null)) throw new ConfigError(['--close-lane takes nothing else: it only writes the end markers', IMPORT_USAGE]);
+  if (!closeLane && parsed.positionals.length === 0) throw new ConfigError(['no file or folder to import', IMPORT_USAGE]);
+  return { writeKey, paths: parsed.positionals, force: parsed.values.force ?? false, liveTopic, closeLane };
 }

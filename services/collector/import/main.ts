@@ -17,12 +17,18 @@ import type { TouchpointSink } from '../../platform/segment/sink.js';
 import { importProgressFile } from './progress-file.js';
 import { progressLine } from './progress-line.js';
 import { commandExitCode } from '../../platform/runtime/run-command.js';
+import { heldLaneMessage, localLaneFile, newImportRun, openImport } from './lane.js';
+import type { ImportRun } from '../../../schemas/history-marker.js';
+
+/** The exit code of an import refused because another holds the history lane. */
+const LANE_HELD = 3;
 
 /**
  * `npm run import -- [--source <writeKey>] <file or folder>... [--live-topic]`: history into the
  * pipeline (README, "Load your history"). Wires config → Kafka → the collector's sink →
  * importLines, per file; by default into the history lane (`touchpoints-history`), closed at the
- * end with a `history-end` marker on every partition (docs/history-lane.md).
+ * end with a `history-end` marker on every partition (docs/history-lane.md). Refused (exit code 3)
+ * while another import holds the lane (lane.ts); `--close-lane` gives up an interrupted one.
  */
 async function main(): Promise<number> {
   const config = parseEnv(ImportEnv, process.env);
@@ -35,8 +41,33 @@ async function main(): Promise<number> {
   const topics = topicsWithPrefix(config.KAFKA_TOPIC_PREFIX);
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'journey-import', logger });
   await pipelineTopicsSetup(kafka, topics, config.KAFKA_PARTITIONS).start();
+  const historyTopic = topics.touchpointsHistory;
+  const lane = localLaneFile(config.DATA_DIR, historyTopic);
+  // One import at a time (lane.ts): refused while another holds the lane, unless it is this
+  // machine's own interrupted run, which then goes on under its name.
+  let run: ImportRun | null = null;
+  if (!args.liveTopic && !args.closeLane) {
+    const held = await openImport(kafka, historyTopic);
+    const mine = lane.load();
+    if (held !== null && (mine === null || held.begin?.run?.id !== mine.id)) {
+      process.stderr.write(`import refused: ${heldLaneMessage(historyTopic, held, Date.now())}\n`);
+      return LANE_HELD;
+    }
+    run = held !== null && mine !== null ? mine : newImportRun(files, Date.now());
+  }
   const producer = createKafkaProducer(kafka, { name: 'import' });
   await producer.start();
+  if (args.closeLane) {
+    try {
+      const partitions = await partitionCount(kafka, historyTopic);
+      await producer.send(historyMarkerRecords(historyTopic, partitions, { kind: 'end' }));
+      lane.clear();
+      process.stdout.write(`history lane closed: an end marker on each of the ${partitions} partitions of ${historyTopic}\n`);
+    } finally {
+      await producer.stop();
+    }
+    return 0;
+  }
   const kafkaSink = createKafkaTouchpointSink({
     producer,
     topics,
@@ -47,15 +78,15 @@ async function main(): Promise<number> {
     maxInFlightEvents: 10_000_000,
     maxInFlightBytes: 1024 * 1024 * 1024,
   });
-  const historyTopic = topics.touchpointsHistory;
   const historyPartitions = args.liveTopic ? 0 : await partitionCount(kafka, historyTopic);
   let begun = false;
   const sink: TouchpointSink = {
     async send(batch) {
       // The lane opens before the run's first touchpoint, at the earliest time of its first chunk.
-      if (!begun && !args.liveTopic && batch.touchpoints.length > 0) {
+      if (!begun && run !== null && batch.touchpoints.length > 0) {
         const firstEventTime = Math.min(...batch.touchpoints.map((tp) => tp.timestamp));
-        await producer.send(historyMarkerRecords(historyTopic, historyPartitions, { kind: 'begin', firstEventTime }));
+        lane.save(run);
+        await producer.send(historyMarkerRecords(historyTopic, historyPartitions, { kind: 'begin', firstEventTime, run }));
         begun = true;
       }
       return kafkaSink.send(batch);
@@ -103,6 +134,7 @@ async function main(): Promise<number> {
     }
     if (!args.liveTopic) {
       await producer.send(historyMarkerRecords(historyTopic, historyPartitions, { kind: 'end' }));
+      lane.clear();
       process.stdout.write(`history lane closed: an end marker on each of the ${historyPartitions} partitions of ${historyTopic}\n`);
     }
   } finally {
