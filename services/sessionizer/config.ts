@@ -70,13 +70,14 @@ export const SessionizerEnv = z.object({
    */
   SESSIONIZER_EVICT_MERGE_LEDGER_DAYS: envInt(30, 1, 3_650),
   /**
-   * Events kept one by one in a journey partition while an open import (docs/history-lane.md) holds
-   * its clock behind the live sources'; one more demotes the import (the clock goes on with the live
-   * sources, the rest of the import is processed as late events are). About 330–630 B per kept
-   * event (docs/performance.md): 500,000 is 165–315 MB per partition, 0.7–1.3 GB for the default
-   * four partitions in one instance, and at 1,000 live events/s over four partitions about half an
-   * hour of import; live traffic alone keeps about its last grace period's events (10 min: 150,000
-   * per partition at that rate), well under it. 0: no cap (the import holds the clock to its end).
+   * Events a journey partition may keep one by one beyond what it kept when an open import began
+   * there (docs/history-lane.md, "The cap"), while the import holds its clock behind the live
+   * sources'; one more demotes the import (the clock goes on with the live sources, the rest of the
+   * import is processed as late events are). Counted from the begin because live traffic alone
+   * keeps its visits' events until their sessions close (its rate × gap + grace: 600,000 per
+   * partition at 1,000 events/s over four). 200–440 B per event held (measured in process, journey
+   * state included): 500,000 is 100–220 MB per partition, and at that rate about half an hour of
+   * import. 0: no cap (the import holds the clock to its end).
    */
   SESSIONIZER_HISTORY_MAX_HELD_EVENTS: envInt(500_000, 0, 100_000_000),
   /** Bytes of records a merge survivor may hold while it waits (its changelog value is 4/3 of this). */

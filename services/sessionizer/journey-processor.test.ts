@@ -731,16 +731,17 @@ describe('journey processor: the history lane (sources P..2P-1, docs/history-lan
       out.push(...p.process(message(from(HISTORY, 'h', T0))));
       idle(60);
       expect(closed(out, 'l')).toEqual([]);
-      // Live customers come and go: l (1) + h (1) + three more kept events: at the cap, nothing changes.
-      for (const k of [1, 2, 3]) out.push(...p.process(message(from(LIVE_SOURCE, `l${k}`, wall - 5 * MIN))));
-      expect(p.sessions.keptEvents()).toBe(CAP);
+      // Live customers come and go. The cap counts what was kept since the import began (l's one
+      // event was kept before): h and four more, at the cap, change nothing.
+      for (const k of [1, 2, 3, 4]) out.push(...p.process(message(from(LIVE_SOURCE, `l${k}`, wall - 5 * MIN))));
+      expect(p.sessions.keptEvents()).toBe(1 + CAP);
       idle(1);
       expect(seen.demoted).toBe(0);
       expect(closed(out, 'l')).toEqual([]);
       // One more is over it: the import is demoted, once, and told with what it held.
-      out.push(...p.process(message(from(LIVE_SOURCE, 'l4', wall - 5 * MIN))));
+      out.push(...p.process(message(from(LIVE_SOURCE, 'l5', wall - 5 * MIN))));
       expect(seen.demoted).toBe(1);
-      expect(seen.told).toEqual([{ sources: [HISTORY], keptEvents: CAP + 1, cap: CAP, importTime: T0, liveTime: wall - 5 * MIN }]);
+      expect(seen.told).toEqual([{ sources: [HISTORY], keptEvents: CAP + 2, keptAtBegin: 1, cap: CAP, importTime: T0, liveTime: wall - 5 * MIN }]);
       // The clock goes on with the live source: l's session and the import's first session close.
       idle(1);
       expect(closed(out, 'l')).toEqual([1]);
@@ -750,9 +751,9 @@ describe('journey processor: the history lane (sources P..2P-1, docs/history-lan
       const rest = p.process(message(from(HISTORY, 'h', T0 + 20 * MIN)));
       expect(lateOf(rest)).toEqual([true]);
       p.process(message(watermarkOf(HISTORY, T0 + DAY)));
-      out.push(...p.process(message(from(LIVE_SOURCE, 'l5', wall - 5 * MIN))));
+      out.push(...p.process(message(from(LIVE_SOURCE, 'l6', wall - 5 * MIN))));
       idle(60);
-      expect(closed(out, 'l5')).toEqual([1]);
+      expect(closed(out, 'l6')).toEqual([1]);
       expect({ demoted: seen.demoted, late: seen.demotedLate, placed: seen.demotedPlaced }).toEqual({ demoted: 1, late: 1, placed: 0 });
       // Kept in the changelog: a restarted partition goes on with the live clock, the import still demoted.
       const updates = p.takeStateUpdates();
@@ -770,6 +771,27 @@ describe('journey processor: the history lane (sources P..2P-1, docs/history-lan
       expect(lateOf(next)).toEqual([false, false]);
       expect(sessionsOf(next).filter((s) => s.customerId === 'g').at(-1)?.eventCount).toBe(2);
       expect(restarted.seen.demoted).toBe(0);
+    });
+
+    it('counts what was kept since the import began, not what live traffic kept before it, across a restart', () => {
+      let wall = LIVE + MIN;
+      const { p, seen } = capped(() => wall);
+      p.process(message(watermarkOf(LIVE_SOURCE, LIVE)));
+      p.process(message(watermarkOf(HISTORY, null)));
+      // Live traffic keeps 3 × CAP events of open sessions before any import: that is not the import's.
+      for (let k = 0; k < 3 * CAP; k++) p.process(message(from(LIVE_SOURCE, `before${k}`, LIVE)));
+      p.process(message(from(HISTORY, 'h', T0)));
+      for (let k = 0; k < 3; k++) p.process(message(from(LIVE_SOURCE, `during${k}`, LIVE)));
+      expect(seen.demoted).toBe(0);
+      const updates = p.takeStateUpdates();
+      expect(updates.filter((u) => u.key === 'wm:base').map((u) => u.value?.toString())).toEqual([String(3 * CAP)]);
+      // Restarted: 4 kept since the begin; two more are over the cap.
+      const restarted = capped(() => wall);
+      for (const u of updates) restarted.p.restore(u.key, u.value);
+      restarted.p.process(message(from(LIVE_SOURCE, 'after0', LIVE)));
+      expect(restarted.seen.demoted).toBe(0);
+      restarted.p.process(message(from(LIVE_SOURCE, 'after1', LIVE)));
+      expect(restarted.seen.told).toMatchObject([{ keptEvents: 3 * CAP + CAP + 1, keptAtBegin: 3 * CAP }]);
     });
 
     it('an import ahead of the live sources holds nothing back: past the cap it is demoted only once the live sources pass it', () => {

@@ -28,7 +28,8 @@ import { decodeJourneyState, encodeJourneyState } from './stages/state-codec.js'
  * it empty and it has sent nothing here since), or for a history source `closed` (its import
  * ended), `pending` (another history source began an import; waited for until it says where it
  * stands), `demoted` (its import held more kept events than the cap: no longer waited for until its
- * end) or `demoted-pending` (demoted before its own begin came): docs/history-lane.md.
+ * end) or `demoted-pending` (demoted before its own begin came); `wm:base` → the events kept when
+ * the open import began here (the cap counts what was kept since): docs/history-lane.md.
  */
 const WATERMARK_PREFIX = 'wm:';
 const CLOSED = 'closed';
@@ -36,6 +37,7 @@ const PENDING = 'pending';
 const DEMOTED = 'demoted';
 const DEMOTED_PENDING = 'demoted-pending';
 const EMPTY = 'empty';
+const HELD_BASE_KEY = 'wm:base';
 const NO_PARTS: CustomerStateParts = { sessions: null, journey: null, attribution: null };
 const NO_STAGES: readonly string[] = [];
 /**
@@ -88,8 +90,9 @@ export interface JourneyCounters extends Partial<EvictionCounters> {
 export interface HistoryDemotion {
   /** The history sources (P..2P-1) the import ran through here. */
   sources: number[];
-  /** Events kept one by one in the partition when it happened, and the cap. */
+  /** Events kept one by one in the partition when it happened and when the import began here, and the cap (on the difference). */
   keptEvents: number;
+  keptAtBegin: number;
   cap: number;
   /** The import's event time here (its least open source's watermark) and the live sources' least. */
   importTime: number;
@@ -128,8 +131,9 @@ export interface JourneyProcessorDeps {
    */
   sourcePartitions: number;
   /**
-   * At most this many events kept one by one in the partition (SessionizerPartition.keptEvents)
-   * while an open import holds its clock behind the live sources'; one more demotes the import: it
+   * At most this many more events kept one by one in the partition (SessionizerPartition.keptEvents)
+   * than when the open import began, while it holds the clock behind the live sources'; one more
+   * demotes the import: it
    * stops holding the clock, and the rest of it is processed against the live clock, as late events
    * are (docs/history-lane.md, "The cap"). Default Infinity: no cap.
    */
@@ -206,6 +210,14 @@ export function createJourneyProcessor(
    */
   const demotedHistory = new Set<number>();
   const maxHeldEvents = deps.historyMaxHeldEvents ?? Infinity;
+  /**
+   * Events kept when the open import began here (a begin that pended the others): live traffic
+   * alone keeps its sessions' events until they close (about its rate × gap + grace), so the cap
+   * counts what was kept since, what the trailing clock added. Null: no import began here, or one
+   * began before this was kept (settled at the next restore as the count then).
+   */
+  let heldBase: number | null = null;
+  let heldBaseDirty = false;
   /** Per source, the furthest event time its records (touchpoints too) have shown here: a replay shows as trailing. */
   const sourceProgress = new Map<number, number>();
   const dirtySources = new Set<number>();
@@ -255,6 +267,8 @@ export function createJourneyProcessor(
     sourceProgress.set(source, watermark);
     dirtySources.add(source);
     if (!expected) {
+      heldBase = sessions.keptEvents();
+      heldBaseDirty = true;
       for (let other = deps.sourcePartitions; other < 2 * deps.sourcePartitions; other++) {
         // A demoted source is still in its own (earlier) import until its end comes.
         if (other === source || openHistory(other) || pendingHistory.has(other) || demotedHistory.has(other)) continue;
@@ -276,6 +290,7 @@ export function createJourneyProcessor(
     let least = Infinity;
     for (let source = deps.sourcePartitions; source < 2 * deps.sourcePartitions; source++) if (openHistory(source)) least = Math.min(least, sourceWatermarks.get(source)!);
     if (Number.isFinite(least)) sessions.rewindWatermark(least);
+    if (heldBase === null) heldBase = sessions.keptEvents(); // a changelog from before the base was kept
   };
 
   const setSourceWatermark = (source: number, watermark: number) => {
@@ -353,7 +368,7 @@ export function createJourneyProcessor(
    * event's fate does), not on anything else.
    */
   const capHeldEvents = () => {
-    if (sessions.keptEvents() <= maxHeldEvents) return;
+    if (sessions.keptEvents() - (heldBase ?? 0) <= maxHeldEvents) return;
     const { liveTime, importTime } = clockHolders();
     if (!(importTime < liveTime)) return; // no import open, or one that holds nothing back
     const demoted: number[] = [];
@@ -364,7 +379,7 @@ export function createJourneyProcessor(
       demoted.push(source);
     }
     counters.historyDemoted?.();
-    deps.onHistoryDemoted?.({ sources: demoted, keptEvents: sessions.keptEvents(), cap: maxHeldEvents, importTime, liveTime });
+    deps.onHistoryDemoted?.({ sources: demoted, keptEvents: sessions.keptEvents(), keptAtBegin: heldBase ?? 0, cap: maxHeldEvents, importTime, liveTime });
     followLeastSource();
   };
 
@@ -607,6 +622,10 @@ export function createJourneyProcessor(
     attribution,
     restore(key, value) {
       if (forwards.restore(key, value) || barrier.restore(key, value)) return;
+      if (key === HELD_BASE_KEY) {
+        heldBase = value === null ? null : Number(value.toString('utf8'));
+        return;
+      }
       if (key.startsWith(WATERMARK_PREFIX)) {
         // A source's watermark only moves on (a history source's starts over with each import); a
         // live source's `empty` is deleted when it is heard from before its watermark (sourceState).
@@ -699,7 +718,7 @@ export function createJourneyProcessor(
     // customer, so a sum counted most customers twice and flushed at half the cap. The union lies
     // between this and twice it. Not the attribution part's: it changes only with the same
     // customer's journey (a touchpoint, a merge).
-    changedKeys: () => Math.max(sessions.dirtyCount(), stages.dirtyCount()) + dirtySources.size,
+    changedKeys: () => Math.max(sessions.dirtyCount(), stages.dirtyCount()) + dirtySources.size + (heldBaseDirty ? 1 : 0),
     takeStateUpdates(): StateUpdate[] {
       // One value per changed customer, whichever part changed.
       const changed = new Set([...sessions.dirtyKeys(), ...stages.takeDirtyKeys(), ...(attribution?.takeDirtyKeys() ?? [])]);
@@ -712,6 +731,8 @@ export function createJourneyProcessor(
         updates.push({ key: `${WATERMARK_PREFIX}${source}`, value: state === null ? null : Buffer.from(state) });
       }
       dirtySources.clear();
+      if (heldBaseDirty) updates.push({ key: HELD_BASE_KEY, value: Buffer.from(String(heldBase)) });
+      heldBaseDirty = false;
       updates.push(...forwards.drainUpdates(), ...barrier.drainUpdates());
       return updates;
     },
