@@ -75,9 +75,9 @@ export const SessionizerEnv = z.object({
    * sources'; one more demotes the import (the clock goes on with the live sources, the rest of the
    * import is processed as late events are). Counted from the begin because live traffic alone
    * keeps its visits' events until their sessions close (its rate × gap + grace: 600,000 per
-   * partition at 1,000 events/s over four). 200–440 B per event held (measured in process, journey
-   * state included): 500,000 is 100–220 MB per partition, and at that rate about half an hour of
-   * import. 0: no cap (the import holds the clock to its end).
+   * partition at 1,000 events/s over four). What an event held adds to the heap: 27–193 B
+   * (measured in process, journey state included; 180–440 B per live event in all): 500,000 is
+   * 13–97 MB per partition, and at that rate about half an hour of import. 0: no cap.
    */
   SESSIONIZER_HISTORY_MAX_HELD_EVENTS: envInt(500_000, 0, 100_000_000),
   /** Bytes of records a merge survivor may hold while it waits (its changelog value is 4/3 of this). */
