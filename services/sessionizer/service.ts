@@ -46,7 +46,7 @@ export interface SessionizerServiceDeps {
   bounds?: CustomerBounds;
   /** How long idle customers and merge-ledger entries stay, in event time (default DEFAULT_EVICTION_LIMITS; README: Known limits). */
   eviction?: EvictionLimits;
-  /** Events kept in a journey partition while an open import holds its clock back, at most (default: no cap; docs/history-lane.md). */
+  /** Events a journey partition may keep beyond those kept when an open import began, while it holds the clock back (default: no cap; docs/history-lane.md). */
   historyMaxHeldEvents?: number;
   /** Stage rules, churn model and tunables (stages-options.ts). */
   stages: StagesPartitionOptions;
