@@ -95,7 +95,9 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     WRITER_HTTP_PORT: '0',
     LOG_LEVEL: process.env.FAULT_LOG_LEVEL ?? 'warn',
   };
-  const procs = pipelineProcesses(env);
+  // The services' output stays beside the run's data (logs/), named in the run's log.
+  const procs = pipelineProcesses(env, join(dataDir, 'logs'));
+  o.log(`${o.faults ? 'faulty' : 'clean'} run's data and service logs: ${dataDir}`);
   const groups = [
     { groupId: `${prefix}sessionizer-router`, topics: [topics.touchpoints] },
     { groupId: `${prefix}sessionizer-sessions`, topics: [topics.identifiedTouchpoints] },

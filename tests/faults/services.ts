@@ -1,3 +1,5 @@
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { startServiceProcess, waitForOutput, type ServiceProcess } from '../support/processes.js';
 
 export type ServiceName = 'sessionizer' | 'writer';
@@ -12,9 +14,14 @@ export interface PipelineProcesses {
   healthUrls(): string[];
 }
 
-/** The processing services as separate OS processes, so kill -9 hits exactly one of them. */
-export function pipelineProcesses(env: Record<string, string>): PipelineProcesses {
+/**
+ * The processing services as separate OS processes, so kill -9 hits exactly one of them. With
+ * `logDir`, each process's output (LOG_LEVEL, warn by default) is appended to `<logDir>/<name>.log`
+ * as it comes, so an incident in a long run can be traced to what the services said.
+ */
+export function pipelineProcesses(env: Record<string, string>, logDir?: string): PipelineProcesses {
   const running = new Map<ServiceName, ServiceProcess>();
+  if (logDir !== undefined) mkdirSync(logDir, { recursive: true });
   const entry: Record<ServiceName, string> = {
     sessionizer: 'services/sessionizer/main.ts',
     writer: 'services/writer/main.ts',
@@ -25,6 +32,16 @@ export function pipelineProcesses(env: Record<string, string>): PipelineProcesse
     async start(name) {
       const svc = startServiceProcess(entry[name], env);
       running.set(name, svc);
+      if (logDir !== undefined) {
+        // As it comes (a run that hangs can be looked into while it does); the output before this
+        // listener (none: the process has just been spawned) is in svc.output() too.
+        const file = join(logDir, `${name}.log`);
+        appendFileSync(file, `=== ${name} pid ${svc.child.pid} started ${new Date().toISOString()}\n`);
+        const write = (chunk: Buffer) => appendFileSync(file, chunk);
+        svc.child.stdout?.on('data', write);
+        svc.child.stderr?.on('data', write);
+        void svc.exited.then((code) => appendFileSync(file, `=== ${name} pid ${svc.child.pid} exited ${code} at ${new Date().toISOString()}\n`));
+      }
       await waitForOutput(svc, 'health at', 120_000);
     },
     async kill9(name) {
