@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
@@ -164,6 +164,13 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     const tails = procs.names.map((n) => `--- ${n} ---\n${procs.get(n)?.output().slice(-3000) ?? '(not running)'}`);
     throw new Error(`${error.message}\n${tails.join('\n')}`);
   });
+  // The services' counters as the pass ends (restores, merge waits, duplicates dropped...), beside their logs.
+  await Promise.all(
+    procs.healthUrls().map(async (url, i) => {
+      const text = await fetch(url.replace(/\/healthz$/, '/metrics')).then((r) => r.text(), (e: Error) => `metrics unavailable: ${e.message}`);
+      writeFileSync(join(dataDir, 'logs', `metrics-${i}.txt`), `# ${url}\n${text}`);
+    }),
+  );
   await procs.stopAll();
 
   const query = async <T>(sql: string): Promise<T[]> => JSON.parse(await runScript('tests/support/query-embedded.ts', { DATA_DIR: dataDir }, [sql])) as T[];
