@@ -185,6 +185,12 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
     help: 'Outputs over the record limit, sent to the dead-letter topic instead',
     registers: [deps.registry],
   });
+  const inputGaps = new Counter({
+    name: 'sessionizer_input_gaps_total',
+    help: 'Journey batches that began after the next input offset their state expected: read_again=true was read again from there, false was input the log no longer held (README: Effectively once)',
+    labelNames: ['read_again'],
+    registers: [deps.registry],
+  });
   const splitFlushes = new Counter({
     name: 'sessionizer_state_split_flushes_total',
     help: 'State flushes too large for one request, written as several appends with the applied-offset marker last',
@@ -316,6 +322,7 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
     now,
     logger,
     localStateDir: deps.stateDir,
+    onInputGap: (_tp, gap) => inputGaps.inc({ read_again: String(gap.readAgain) }),
     onSplitFlush: (tp, stats) => {
       splitFlushes.inc();
       logger.info({ tp, ...stats }, 'state flush written as several appends');

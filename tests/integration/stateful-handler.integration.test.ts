@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KafkaMessage } from 'kafkajs';
 import { ensureTopics } from '../../services/platform/kafka/admin.js';
-import { createPartitionedConsumer, type PartitionBatch, type PartitionControl } from '../../services/platform/kafka/consumer.js';
+import { createPartitionedConsumer, ReadAgainFrom, type PartitionBatch, type PartitionControl } from '../../services/platform/kafka/consumer.js';
 import { createKafkaProducer, type OutgoingRecord, type RecordProducer } from '../../services/platform/kafka/producer.js';
 import { readPartitionRange } from '../../services/platform/kafka/read-range.js';
 import { APPLIED_OFFSET_KEY } from '../../services/platform/streams/changelog.js';
@@ -157,11 +157,11 @@ describe('stateful handler on the real broker', () => {
     expect(await read(topics.changelog, 0)).toHaveLength(1);
   });
 
-  it('says when a batch begins after the next input its state expects (input never applied), and not otherwise', async () => {
+  it('asks to read again from the next input its state expects when a batch begins after it, once; then says the input is gone', async () => {
     const { topics, producer } = await setup();
     let now = 0;
-    const gaps: Array<{ handled: bigint; first: bigint }> = [];
-    const deps = { kafka, producer, changelogTopic: topics.changelog, now: () => now, onInputGap: (_tp: unknown, gap: { handled: bigint; first: bigint }) => gaps.push(gap) };
+    const gaps: Array<{ handled: bigint; first: bigint; readAgain: boolean }> = [];
+    const deps = { kafka, producer, changelogTopic: topics.changelog, now: () => now, onInputGap: (_tp: unknown, gap: { handled: bigint; first: bigint; readAgain: boolean }) => gaps.push(gap) };
     const { handler } = countingHandler(topics.out, deps);
     const tp = { topic: topics.input, partition: 0 };
     await handler.onAssigned!(tp, { offset: '-1', metadata: null });
@@ -172,10 +172,24 @@ describe('stateful handler on the real broker', () => {
     expect(await handler.handleBatch(batch(tp.topic, 0, 12, 5), control)).toBeNull();
     expect(gaps).toEqual([]);
     // A restarted member restores (applied offset 9) while the group has gone on to 20.
-    const restarted = countingHandler(topics.out, deps).handler;
-    await restarted.onAssigned!(tp, { offset: '20', metadata: null });
-    await restarted.handleBatch(batch(tp.topic, 0, 20, 5), control);
-    expect(gaps).toEqual([{ handled: 9n, first: 20n }]);
+    const restarted = countingHandler(topics.out, deps);
+    await restarted.handler.onAssigned!(tp, { offset: '20', metadata: null });
+    await expect(restarted.handler.handleBatch(batch(tp.topic, 0, 20, 5), control)).rejects.toEqual(new ReadAgainFrom('10'));
+    expect(gaps).toEqual([{ handled: 9n, first: 20n, readAgain: true }]);
+    expect(restarted.created.at(-1)!.counts.size).toBe(3);
+    // Read again from 10, the batch begins there: processed, no gap.
+    await restarted.handler.handleBatch(batch(tp.topic, 0, 10, 15), control);
+    expect(gaps).toHaveLength(1);
+    expect([...restarted.created.at(-1)!.counts.values()].reduce((a, b) => a + b)).toBe(25);
+    // A gap the log cannot fill (read again, still past it): said once more, then processed.
+    const again = countingHandler(topics.out, deps);
+    await again.handler.onAssigned!(tp, { offset: '40', metadata: null });
+    await expect(again.handler.handleBatch(batch(tp.topic, 0, 40, 5), control)).rejects.toBeInstanceOf(ReadAgainFrom);
+    await again.handler.handleBatch(batch(tp.topic, 0, 40, 5), control);
+    expect(gaps.slice(1)).toEqual([
+      { handled: 9n, first: 40n, readAgain: true },
+      { handled: 9n, first: 40n, readAgain: false },
+    ]);
   });
 
   it('after an output send fails, the partition starts again from the changelog and applies nothing twice', async () => {
@@ -291,5 +305,33 @@ describe('stateful handler on the real broker', () => {
     const seen = await eventually(() => [...firstOffsets], (o) => failed && o.length >= 3, 60_000, 100, 'a batch after the failure');
     // Without the rewind kafkajs would fetch again from 100, after the last batch it handed out.
     expect(seen[2]).toBe(10);
+  });
+
+  it('the consumer reads a partition again from where a handler’s state says (ReadAgainFrom), ahead of what the group committed', async () => {
+    const { topics, producer } = await setup();
+    await producer.send(Array.from({ length: 100 }, (_, i) => ({ topic: topics.input, key: `k${i}`, value: Buffer.from('x'), partition: 0 })));
+    const groupId = uniqueGroupId('read-again');
+    const admin = kafka.admin();
+    await admin.connect();
+    // The group went on to 50; the state restored below has applied only up to 2.
+    await admin.setOffsets({ groupId, topic: topics.input, partitions: [{ partition: 0, offset: '50' }] }).finally(() => admin.disconnect());
+    const firstOffsets: number[] = [];
+    const consumer = createPartitionedConsumer(
+      kafka,
+      {
+        async handleBatch(b) {
+          const first = Number(b.messages[0]!.offset);
+          firstOffsets.push(first);
+          if (first > 3) throw new ReadAgainFrom('3');
+          return { offset: b.messages.at(-1)!.offset };
+        },
+      },
+      { name: 'read-again-it', groupId, topics: [topics.input], rewindOnFailure: true, commitIntervalMs: 0 },
+      testLogger('read-again-it'),
+    );
+    cleanup.started(consumer);
+    await consumer.start();
+    const seen = await eventually(() => [...firstOffsets], (o) => o.length >= 2, 60_000, 100, 'a batch after the read again');
+    expect(seen.slice(0, 2)).toEqual([50, 3]);
   });
 });

@@ -34,6 +34,18 @@ export interface CommittedOffset {
   metadata: string | null;
 }
 
+/**
+ * Thrown by a handler whose state expects input from before the batch it was given (a state behind
+ * what the group committed): the consumer reads the partition again from `offset`, which the
+ * handler vouches for as durable, and goes on without a crash.
+ */
+export class ReadAgainFrom extends Error {
+  constructor(readonly offset: string) {
+    super(`read the partition again from offset ${offset}`);
+    this.name = 'ReadAgainFrom';
+  }
+}
+
 export interface PartitionControl {
   heartbeat(): Promise<void>;
   /** Commits now, inside the batch (e.g. an intent record before a side effect). */
@@ -301,6 +313,12 @@ export function createPartitionedConsumer(
               controlFor(self, tp, heartbeat),
             );
           } catch (error) {
+            if (error instanceof ReadAgainFrom && options.rewindOnFailure) {
+              // The handler's state is durable up to there, whatever the group committed.
+              durable.set(key(tp), error.offset);
+              rewind(self, tp);
+              return;
+            }
             rewind(self, tp);
             throw error;
           } finally {

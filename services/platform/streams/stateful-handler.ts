@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Kafka, KafkaMessage } from 'kafkajs';
-import type { CommitPoint, PartitionBatch, PartitionControl, PartitionHandler, TopicPartition } from '../kafka/consumer.js';
+import { ReadAgainFrom, type CommitPoint, type PartitionBatch, type PartitionControl, type PartitionHandler, type TopicPartition } from '../kafka/consumer.js';
 import { appendEndKey, chunkBySize, MAX_REQUEST_BYTES, recordBytes, type AppendEnds, type OutgoingRecord, type RecordProducer } from '../kafka/producer.js';
 import type { Logger } from '../logging/logger.js';
 import { APPLIED_OFFSET_KEY, restoreChangelog } from './changelog.js';
@@ -97,10 +97,13 @@ export interface StatefulHandlerDeps {
   /**
    * A batch began after the next input the state expects (`first` > `handled` + 1): the input
    * between was never applied to this state. The input topics have contiguous offsets, so this is
-   * either input the broker's retention deleted or a state behind what the group committed (a
-   * restore that lost steps): logged as a warning and told here, never silent.
+   * either a state behind what the group committed (a restore that lost steps) or input the
+   * broker's retention deleted. The first time, the partition is read again from `handled` + 1
+   * (ReadAgainFrom; needs the consumer's rewindOnFailure) and `readAgain` is true; if the next batch
+   * still begins past it, the log no longer holds that input and processing goes on from there.
+   * Logged as a warning and told here either way, never silent.
    */
-  onInputGap?(tp: TopicPartition, gap: { handled: bigint; first: bigint }): void;
+  onInputGap?(tp: TopicPartition, gap: { handled: bigint; first: bigint; readAgain: boolean }): void;
 }
 
 /** Output bytes sent but not yet acknowledged, per partition, beyond which the step waits for them. */
@@ -139,6 +142,12 @@ interface PartitionRun {
  */
 export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandler {
   const runs = new Map<string, PartitionRun>();
+  /**
+   * Per partition, the applied offset a gap was last read again from (onInputGap): the same gap
+   * again is input the log no longer holds. Outlives a revocation, so a gap the log cannot fill
+   * is read again once, not in a loop.
+   */
+  const gapsReadAgain = new Map<string, bigint>();
   const localCopies = new Map<string, LocalStateLog>();
   const outputs = deps.outputs ?? deps.producer;
   const flushIntervalMs = deps.stateFlushIntervalMs ?? 1_000;
@@ -321,9 +330,16 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
       const { processor } = run;
       const first = batch.messages[0];
       if (first !== undefined && run.handled !== null && BigInt(first.offset) > run.handled + 1n) {
-        const gap = { handled: run.handled, first: BigInt(first.offset) };
-        deps.logger.warn({ tp: { topic: batch.topic, partition: batch.partition }, handled: gap.handled.toString(), first: gap.first.toString() }, 'input skipped: the batch begins after the next offset the state expects');
+        const readAgain = gapsReadAgain.get(key(batch)) !== run.handled;
+        const gap = { handled: run.handled, first: BigInt(first.offset), readAgain };
+        const tp = { topic: batch.topic, partition: batch.partition };
         deps.onInputGap?.(batch, gap);
+        if (readAgain) {
+          deps.logger.warn({ tp, handled: gap.handled.toString(), first: gap.first.toString() }, 'the batch begins after the next offset the state expects: reading the partition again from there');
+          gapsReadAgain.set(key(batch), run.handled);
+          throw new ReadAgainFrom((run.handled + 1n).toString());
+        }
+        deps.logger.warn({ tp, handled: gap.handled.toString(), first: gap.first.toString() }, 'input skipped: read again, the partition still begins after the next offset the state expects (deleted by retention)');
       }
       let pending: OutgoingRecord[] = [];
       let pendingBytes = 0;
