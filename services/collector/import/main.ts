@@ -57,12 +57,15 @@ async function main(): Promise<number> {
   }
   const producer = createKafkaProducer(kafka, { name: 'import' });
   await producer.start();
+  /** An end marker on every partition of the lane: the import is over, the lane free for the next. */
+  const closeLane = async (partitions: number) => {
+    await producer.send(historyMarkerRecords(historyTopic, partitions, { kind: 'end' }));
+    lane.clear();
+    process.stdout.write(`history lane closed: an end marker on each of the ${partitions} partitions of ${historyTopic}\n`);
+  };
   if (args.closeLane) {
     try {
-      const partitions = await partitionCount(kafka, historyTopic);
-      await producer.send(historyMarkerRecords(historyTopic, partitions, { kind: 'end' }));
-      lane.clear();
-      process.stdout.write(`history lane closed: an end marker on each of the ${partitions} partitions of ${historyTopic}\n`);
+      await closeLane(await partitionCount(kafka, historyTopic));
     } finally {
       await producer.stop();
     }
@@ -132,11 +135,7 @@ async function main(): Promise<number> {
       process.stdout.write(`${file}: ${summary(result)}\n`);
       for (const [reason, n] of Object.entries(result.reasons).sort((a, b) => b[1] - a[1]).slice(0, 10)) process.stdout.write(`  rejected ${n.toLocaleString('en')}: ${reason}\n`);
     }
-    if (!args.liveTopic) {
-      await producer.send(historyMarkerRecords(historyTopic, historyPartitions, { kind: 'end' }));
-      lane.clear();
-      process.stdout.write(`history lane closed: an end marker on each of the ${historyPartitions} partitions of ${historyTopic}\n`);
-    }
+    if (!args.liveTopic) await closeLane(historyPartitions);
   } finally {
     await producer.stop();
   }
