@@ -4,8 +4,8 @@
 -- customer's granule decompressed the whole block around it in every column and part: a timeline
 -- page (18 columns) decompressed ~2.6 MB for 50 rows, and opened ~125 files. Measured on the
 -- embedded engine at 10 M touchpoints (copies of touchpoints_by_customer merged to one part each,
--- the page read for the same 150 customers interleaved; docs/performance.md, "Customer lookups:
--- compact parts"): CPU p50 9.6 -> 5.2 ms, ~370 KB decompressed, +3% on disk. A compact part reads
+-- the page read for the same 150 customers interleaved; docs/performance.md, "Customer lookups: what
+-- a query costs"): CPU p50 9.6 -> 5.2 ms, ~370 KB decompressed, +3% on disk. A compact part reads
 -- poorly for a scan of a few columns, which these tables never serve: every read is one customer's
 -- rows by the sort key.
 -- The wide-part thresholds are never reached, so every part, merged or inserted, is compact. A setting
