@@ -1,6 +1,6 @@
 import type { Stage } from '../../../schemas/journey.js';
 import type { Touchpoint } from '../../../schemas/touchpoint.js';
-import { conditionHolds } from './property-condition.js';
+import { conditionHolds, type PropertyCondition } from './property-condition.js';
 import type { StageRule, StageRules } from './stage-rules.js';
 import { pagePath, parseProperties, pathHasPrefix } from './touchpoint-facts.js';
 
@@ -29,11 +29,29 @@ export function classify(rules: StageRules, tp: Touchpoint, ctx: ClassifyContext
     if (m.channels !== null && !m.channels.has(tp.channel)) continue;
     if (m.pathPrefixes !== null) {
       if (path === undefined) path = pagePath(tp, properties);
-      const p = path;
-      if (p === null || !m.pathPrefixes.some((prefix) => pathHasPrefix(p, prefix))) continue;
+      if (path === null || !anyPrefix(path, m.pathPrefixes)) continue;
     }
-    if (!m.where.every((c) => conditionHolds(c, properties))) continue;
-    return { stage: rule.stage, rule };
+    if (!allHold(m.where, properties)) continue;
+    return classificationOf(rule);
   }
   return null;
+}
+
+// Loops rather than `some`/`every` with a closure: this runs for every rule of every touchpoint.
+function anyPrefix(path: string, prefixes: readonly string[]): boolean {
+  for (const prefix of prefixes) if (pathHasPrefix(path, prefix)) return true;
+  return false;
+}
+
+function allHold(conditions: readonly PropertyCondition[], properties: Readonly<Record<string, unknown>>): boolean {
+  for (const c of conditions) if (!conditionHolds(c, properties)) return false;
+  return true;
+}
+
+/** One frozen result per rule, shared by every touchpoint it matches (rules live as long as the process). */
+const classifications = new WeakMap<StageRule, Classification>();
+function classificationOf(rule: StageRule): Classification {
+  let c = classifications.get(rule);
+  if (c === undefined) classifications.set(rule, (c = Object.freeze({ stage: rule.stage, rule })));
+  return c;
 }

@@ -102,6 +102,40 @@ export function newJourneyState(customerId: string, accountId: string | null = n
   };
 }
 
+/**
+ * A copy of `state` for the caller to change before anyone else sees it. Written out field by
+ * field on purpose: V8 builds an object spread (`{ ...state, stage }`) of this size property by
+ * property into a growing out-of-object array, ~656 bytes a copy, where one literal of every field
+ * is a single in-object allocation of ~192 bytes; the journey step copies a state two or three times
+ * per touchpoint (docs/performance.md, "Journey states copied field by field"). A field added to
+ * JourneyState must be added here: the state-codec round-trip test fails otherwise.
+ */
+export function copyJourney(state: JourneyState): JourneyState {
+  return {
+    customerId: state.customerId,
+    accountId: state.accountId,
+    stage: state.stage,
+    enteredAt: state.enteredAt,
+    previousStage: state.previousStage,
+    furthestStage: state.furthestStage,
+    journeyNumber: state.journeyNumber,
+    referrerCustomerId: state.referrerCustomerId,
+    msInStage: state.msInStage,
+    entryMessageId: state.entryMessageId,
+    entryDims: state.entryDims,
+    conversionDeadline: state.conversionDeadline,
+    purchases: state.purchases,
+    lastActivityAt: state.lastActivityAt,
+    lastEngagedAt: state.lastEngagedAt,
+    lastMessageId: state.lastMessageId,
+    lastDims: state.lastDims,
+    signals: state.signals,
+    churn: state.churn,
+    entered: state.entered,
+    opened: state.opened,
+  };
+}
+
 /** Whether this customer id has had a funnel entry of its own (see `entered`). */
 export const hasOwnEntry = (state: JourneyState): boolean => state.entered ?? state.stage !== null;
 

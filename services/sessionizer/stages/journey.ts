@@ -2,7 +2,7 @@ import { STAGES, stageRank, type CustomerTouchpoint, type FunnelEvent, type Stag
 import { recordSignals } from './churn/signals.js';
 import { classify, type Classification } from './classify.js';
 import { dropoffEvent, entryEvent, funnelEventsForChange, nextStage } from './funnel.js';
-import { hasOwnEntry, hasPurchased, recordPurchase, type JourneyState } from './journey-state.js';
+import { copyJourney, hasOwnEntry, hasPurchased, recordPurchase, type JourneyState } from './journey-state.js';
 import type { StagesCoreConfig } from './stages-config.js';
 import type { StageRules } from './stage-rules.js';
 import { stableId } from './stable-id.js';
@@ -51,16 +51,15 @@ export function applyTouchpoint(state: JourneyState, ctp: CustomerTouchpoint, ru
   const hit = classify(rules, tp, { hasPurchased: hasPurchased(settled), properties });
   const dims = dimensionsOf(tp);
   const isPurchase = hit?.rule.purchase === true;
-  let s: JourneyState = {
-    ...settled,
-    accountId: ctp.accountId ?? settled.accountId,
-    lastActivityAt: at,
-    lastMessageId: tp.messageId,
-    lastDims: dims,
-    lastEngagedAt: hit !== null && stageRank(hit.stage) >= PURCHASE_RANK ? at : settled.lastEngagedAt,
-    purchases: isPurchase ? recordPurchase(settled.purchases, at) : settled.purchases,
-    signals: recordSignals(settled.signals, { tp, properties, path: pagePath(tp, properties), at, isPurchase }, config.churn.signalHalfLifeMs),
-  };
+  // `s` is this call's own copy until it is returned: changing its fields keeps the function pure.
+  const s = copyJourney(settled);
+  s.accountId = ctp.accountId ?? settled.accountId;
+  s.lastActivityAt = at;
+  s.lastMessageId = tp.messageId;
+  s.lastDims = dims;
+  if (hit !== null && stageRank(hit.stage) >= PURCHASE_RANK) s.lastEngagedAt = at;
+  if (isPurchase) s.purchases = recordPurchase(settled.purchases, at);
+  s.signals = recordSignals(settled.signals, { tp, properties, path: pagePath(tp, properties), at, isPurchase }, config.churn.signalHalfLifeMs);
   if (hit === null) return { state: s, transitions, funnel };
 
   const enter = (newJourney: boolean, referrer: string | null | undefined) =>
@@ -71,18 +70,22 @@ export function applyTouchpoint(state: JourneyState, ctp: CustomerTouchpoint, ru
   if (referrer !== null && (s.stage === null || s.furthestStage === LAST_STAGE)) step = enter(true, referrer);
   else if (s.stage === null) step = enter(true, undefined);
   else if (stageRank(hit.stage) > stageRank(s.stage)) step = enter(false, undefined);
-  else if (referrer !== null && s.referrerCustomerId === null) s = { ...s, referrerCustomerId: referrer };
+  else if (referrer !== null && s.referrerCustomerId === null) s.referrerCustomerId = referrer;
 
   if (step === null) {
     // A survivor of an identity merge that inherited its stage: its first classified touchpoint is
     // still its own entry, the row it would have had if the absorbed state had arrived later.
     if (hasOwnEntry(s)) return { state: s, transitions, funnel };
     funnel.push(entryEvent(s.customerId, hit.stage, null, at, dims, tp.messageId));
-    return { state: { ...s, entered: true }, transitions, funnel };
+    s.entered = true;
+    return { state: s, transitions, funnel };
   }
-  transitions.push(...step.transitions);
-  funnel.push(...step.funnel);
-  return { state: { ...step.state, entered: true, opened: s.stage === null ? true : s.opened }, transitions, funnel };
+  for (const t of step.transitions) transitions.push(t);
+  for (const f of step.funnel) funnel.push(f);
+  // enterStage returned a copy of its own: this call may still change it.
+  step.state.entered = true;
+  step.state.opened = s.stage === null ? true : s.opened;
+  return { state: step.state, transitions, funnel };
 }
 
 function referrerOf(hit: Classification, properties: Readonly<Record<string, unknown>>, customerId: string): string | null {
@@ -123,19 +126,17 @@ function enterStage(state: JourneyState, e: Entry, config: StagesCoreConfig): Jo
     dims: e.dims,
     causeId: e.messageId === '' ? e.transitionId : e.messageId,
   });
-  const next: JourneyState = {
-    ...state,
-    stage: e.to,
-    enteredAt: e.at,
-    previousStage: from,
-    furthestStage,
-    journeyNumber,
-    referrerCustomerId,
-    msInStage,
-    entryMessageId: e.messageId,
-    entryDims: e.dims,
-    conversionDeadline: nextStage(e.to) === null ? null : e.at + config.conversionWindowMs,
-  };
+  const next = copyJourney(state);
+  next.stage = e.to;
+  next.enteredAt = e.at;
+  next.previousStage = from;
+  next.furthestStage = furthestStage;
+  next.journeyNumber = journeyNumber;
+  next.referrerCustomerId = referrerCustomerId;
+  next.msInStage = msInStage;
+  next.entryMessageId = e.messageId;
+  next.entryDims = e.dims;
+  next.conversionDeadline = nextStage(e.to) === null ? null : e.at + config.conversionWindowMs;
   const transition: StageTransition = {
     transitionId: e.transitionId,
     customerId: state.customerId,
@@ -178,7 +179,8 @@ export function tick(state: JourneyState, now: number, config: StagesCoreConfig)
     const lapse = lapseAt !== null && lapseAt < now ? lapseAt : null;
     if (window !== null && (lapse === null || window <= lapse)) {
       if (s.stage !== null) funnel.push(dropoffEvent(s.customerId, s.stage, s.enteredAt ?? window, window, s.entryDims ?? s.lastDims ?? UNKNOWN_DIMS));
-      s = { ...s, conversionDeadline: null };
+      s = copyJourney(s);
+      s.conversionDeadline = null;
     } else if (lapse !== null) {
       const to = config.lapse.to;
       const step = enterStage(
@@ -205,7 +207,8 @@ export function tick(state: JourneyState, now: number, config: StagesCoreConfig)
 /** The earliest time at which `tick` would change this state, or null when only a touchpoint can. */
 export function journeyDueAt(state: JourneyState, config: StagesCoreConfig): number | null {
   const lapseAt = lapseDeadline(state, config);
-  const times = [state.conversionDeadline, lapseAt].filter((t): t is number => t !== null);
+  const window = state.conversionDeadline;
+  const first = window === null ? lapseAt : lapseAt === null ? window : Math.min(window, lapseAt);
   // Deadlines fire strictly after they pass.
-  return times.length === 0 ? null : Math.min(...times) + 1;
+  return first === null ? null : first + 1;
 }

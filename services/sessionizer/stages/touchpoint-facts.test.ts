@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { dimensionsOf } from './touchpoint-facts.js';
+import { dimensionsOf, pagePath } from './touchpoint-facts.js';
 import { touchpoint } from './testing.js';
 
 describe('dimensionsOf', () => {
@@ -17,6 +17,20 @@ describe('dimensionsOf', () => {
           seen.set(key, dims);
           expect(Object.isFrozen(dims)).toBe(true);
         }
+      }),
+    );
+  });
+});
+
+describe('pagePath', () => {
+  it('cuts the path at its first ? or #, as the regular expression /[?#]/ does', () => {
+    const part = fc.constantFrom('', '/', 'a', '?', '#', '?q=1', '#top', '/blog');
+    fc.assert(
+      fc.property(fc.array(part, { maxLength: 6 }), (parts) => {
+        const raw = parts.join('');
+        const cut = raw.search(/[?#]/);
+        const expected = raw === '' ? null : cut === -1 ? raw : raw.slice(0, cut);
+        expect(pagePath(touchpoint('x', 0, { path: raw }), {})).toBe(expected);
       }),
     );
   });

@@ -17,17 +17,33 @@ export interface Dimensions {
  * values the pool starts afresh (journeys keep the objects they hold).
  */
 const POOLED_DIMENSIONS = 4_096;
-const dimensionsPool = new Map<string, Dimensions>();
-/** Length-prefixed, so no two values share a key whatever their characters; null is '-'. */
-const keyPart = (s: string | null): string => (s === null ? '-' : `${s.length}:${s}`);
+/**
+ * site → channel → device type → campaign → segment → the shared object. Nested maps rather than
+ * one map by a key built from the five values: building that key was ~460 bytes of strings per
+ * touchpoint for the GC. A map tells every string apart, and null from '' (both are keys).
+ */
+type Level<T> = Map<string | null, T>;
+let dimensionsPool: Level<Level<Level<Level<Level<Dimensions>>>>> = new Map();
+let pooled = 0;
+
+const levelOf = <T>(level: Level<Level<T>>, key: string | null): Level<T> => {
+  let next = level.get(key);
+  if (next === undefined) level.set(key, (next = new Map()));
+  return next;
+};
 
 export function dimensionsOf(tp: Touchpoint): Dimensions {
-  const key = keyPart(tp.site) + keyPart(tp.channel) + keyPart(tp.deviceType) + keyPart(tp.utmCampaign) + keyPart(tp.segment);
-  const known = dimensionsPool.get(key);
+  const bySegment = levelOf(levelOf(levelOf(levelOf(dimensionsPool, tp.site), tp.channel), tp.deviceType), tp.utmCampaign);
+  const known = bySegment.get(tp.segment);
   if (known !== undefined) return known;
-  if (dimensionsPool.size >= POOLED_DIMENSIONS) dimensionsPool.clear();
   const dims = Object.freeze({ site: tp.site, channel: tp.channel, campaign: tp.utmCampaign, deviceType: tp.deviceType, segment: tp.segment });
-  dimensionsPool.set(key, dims);
+  if (pooled >= POOLED_DIMENSIONS) {
+    dimensionsPool = new Map();
+    pooled = 0;
+    return dims;
+  }
+  bySegment.set(tp.segment, dims);
+  pooled++;
   return dims;
 }
 
@@ -52,7 +68,9 @@ export function parseProperties(json: string): Readonly<Record<string, unknown>>
 export function pagePath(tp: Touchpoint, properties: Readonly<Record<string, unknown>>): string | null {
   const raw = tp.path ?? (typeof properties.path === 'string' ? properties.path : null);
   if (raw === null || raw === '') return null;
-  const cut = raw.search(/[?#]/);
+  const query = raw.indexOf('?');
+  const hash = raw.indexOf('#');
+  const cut = query === -1 ? hash : hash === -1 ? query : Math.min(query, hash);
   return cut === -1 ? raw : raw.slice(0, cut);
 }
 

@@ -1,5 +1,5 @@
 import type { ChurnScore } from '../../../../schemas/journey.js';
-import type { JourneyState } from '../journey-state.js';
+import { copyJourney, type JourneyState } from '../journey-state.js';
 import type { StagesCoreConfig } from '../stages-config.js';
 import { pAlive as bgnbdPAlive } from './bgnbd.js';
 import type { BgNbdModel } from './bgnbd-params.js';
@@ -165,7 +165,11 @@ export function scoreChurn(state: JourneyState, at: number, model: ChurnModel, c
   const { threshold, minDelta } = config.churn;
   const crossedThreshold = m.score >= threshold && (memo.emittedScore === null || memo.emittedScore < threshold);
   const emit = memo.emittedScore === null || crossedThreshold || Math.abs(m.score - memo.emittedScore) >= minDelta || m.nextAction !== memo.emittedAction;
-  if (!emit) return { churn: null, state: { ...state, churn: { ...memo, scoredAt: at } } };
+  const next = copyJourney(state);
+  if (!emit) {
+    next.churn = { scoredAt: at, emittedScore: memo.emittedScore, emittedAction: memo.emittedAction, emittedAt: memo.emittedAt };
+    return { churn: null, state: next };
+  }
   const churn: ChurnScore = {
     customerId: state.customerId,
     at,
@@ -176,7 +180,8 @@ export function scoreChurn(state: JourneyState, at: number, model: ChurnModel, c
     stage: state.stage,
     crossedThreshold,
   };
-  return { churn, state: { ...state, churn: { scoredAt: at, emittedScore: m.score, emittedAction: m.nextAction, emittedAt: at } } };
+  next.churn = { scoredAt: at, emittedScore: m.score, emittedAction: m.nextAction, emittedAt: at };
+  return { churn, state: next };
 }
 
 /**

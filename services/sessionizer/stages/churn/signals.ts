@@ -73,54 +73,93 @@ export interface SignalInput {
   isPurchase: boolean;
 }
 
-/** The signals after one touchpoint. Pure: returns a new object when anything changed. */
+/**
+ * A copy for the caller to change before anyone else sees it; field by field rather than a spread,
+ * for the reason given at `copyJourney` (journey-state.ts).
+ */
+function copySignals(s: ChurnSignals): ChurnSignals {
+  return {
+    complaints: s.complaints,
+    lowFeedback: s.lowFeedback,
+    paymentFailures: s.paymentFailures,
+    cancellationIntent: s.cancellationIntent,
+    cancelled: s.cancelled,
+    cartOpenedAt: s.cartOpenedAt,
+    lastNps: s.lastNps,
+    lastRating: s.lastRating,
+    activity: s.activity,
+  };
+}
+
+/** The signals after one touchpoint. Pure: returns a new object when anything changed, else `s`. */
 export function recordSignals(s: ChurnSignals, input: SignalInput, halfLifeMs: number): ChurnSignals {
   const { tp, properties, path, at, isPurchase } = input;
-  let next = s;
-  const set = (patch: Partial<ChurnSignals>) => {
-    next = { ...next, ...patch };
-  };
+  // `next` is this call's own copy: changing it keeps the function pure.
+  const next = copySignals(s);
+  let changed = false;
 
-  if (ENGAGEMENT_CALLS.has(tp.type)) set({ activity: addActivity(next.activity, at) });
+  if (ENGAGEMENT_CALLS.has(tp.type)) {
+    next.activity = addActivity(s.activity, at);
+    changed = true;
+  }
 
   switch (tp.event) {
     case EVENTS.supportTicketOpened:
-      set({ complaints: bump(next.complaints, at, halfLifeMs) });
+      next.complaints = bump(next.complaints, at, halfLifeMs);
+      changed = true;
       break;
     case EVENTS.supportTicketResolved: {
       // A resolved case still says something went wrong, so it halves the weight rather than clearing it.
       const c = next.complaints;
-      set({ complaints: { n: decayedValue(c, at, halfLifeMs) / 2, at: Math.max(at, c.at) } });
+      next.complaints = { n: decayedValue(c, at, halfLifeMs) / 2, at: Math.max(at, c.at) };
+      changed = true;
       break;
     }
     case EVENTS.npsSubmitted: {
       const score = numberProp(properties, 'score');
-      if (score !== null) set({ lastNps: score, ...(score <= 6 ? { lowFeedback: bump(next.lowFeedback, at, halfLifeMs) } : {}) });
+      if (score !== null) {
+        next.lastNps = score;
+        if (score <= 6) next.lowFeedback = bump(next.lowFeedback, at, halfLifeMs);
+        changed = true;
+      }
       break;
     }
     case EVENTS.productReviewed: {
       const rating = numberProp(properties, 'rating');
-      if (rating !== null) set({ lastRating: rating, ...(rating <= 2 ? { lowFeedback: bump(next.lowFeedback, at, halfLifeMs) } : {}) });
+      if (rating !== null) {
+        next.lastRating = rating;
+        if (rating <= 2) next.lowFeedback = bump(next.lowFeedback, at, halfLifeMs);
+        changed = true;
+      }
       break;
     }
     case EVENTS.paymentFailed:
-      set({ paymentFailures: bump(next.paymentFailures, at, halfLifeMs) });
+      next.paymentFailures = bump(next.paymentFailures, at, halfLifeMs);
+      changed = true;
       break;
     case EVENTS.subscriptionCancelled:
-      set({ cancelled: bump(next.cancelled, at, halfLifeMs) });
+      next.cancelled = bump(next.cancelled, at, halfLifeMs);
+      changed = true;
       break;
     case EVENTS.productAdded:
     case EVENTS.checkoutStarted:
-      set({ cartOpenedAt: at });
+      next.cartOpenedAt = at;
+      changed = true;
       break;
   }
   const cancelPage = path !== null && pathHasPrefix(path, PAGE_PATHS.cancel);
   if (tp.event === EVENTS.cancellationPageViewed || (cancelPage && tp.type !== 'track')) {
-    set({ cancellationIntent: bump(next.cancellationIntent, at, halfLifeMs) });
+    next.cancellationIntent = bump(next.cancellationIntent, at, halfLifeMs);
+    changed = true;
   }
   // Money changed hands: payment trouble, a cancellation and the open cart are settled.
-  if (isPurchase) set({ paymentFailures: ZERO_COUNT, cancelled: ZERO_COUNT, cartOpenedAt: null });
-  return next;
+  if (isPurchase) {
+    next.paymentFailures = ZERO_COUNT;
+    next.cancelled = ZERO_COUNT;
+    next.cartOpenedAt = null;
+    changed = true;
+  }
+  return changed ? next : s;
 }
 
 function addActivity(activity: ChurnSignals['activity'], at: number): ChurnSignals['activity'] {
