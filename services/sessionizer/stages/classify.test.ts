@@ -4,6 +4,7 @@ import { EVENTS, PAGE_PATHS } from '../../../schemas/event-names.js';
 import type { Touchpoint } from '../../../schemas/touchpoint.js';
 import { loadShippedStageRules, touchpoint, type TouchOptions } from './testing.js';
 import { classify } from './classify.js';
+import { LazyProperties } from './touchpoint-facts.js';
 
 interface Case {
   rule: string | null;
@@ -103,6 +104,6 @@ describe('classify', () => {
     const rules = loadShippedStageRules('ecommerce.yaml');
     const tp = { ...touchpoint(EVENTS.productReviewed, 0), properties: '{not json' };
     expect(classify(rules, tp, { hasPurchased: false })).toBeNull();
-    expect(classify(rules, touchpoint(EVENTS.productViewed, 0, {}), { hasPurchased: false, properties: {} })?.stage).toBe('consideration');
+    expect(classify(rules, touchpoint(EVENTS.productViewed, 0, {}), { hasPurchased: false, properties: new LazyProperties('{}') })?.stage).toBe('consideration');
   });
 });

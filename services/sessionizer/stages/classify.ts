@@ -2,14 +2,14 @@ import type { Stage } from '../../../schemas/journey.js';
 import type { Touchpoint } from '../../../schemas/touchpoint.js';
 import { conditionHolds, type PropertyCondition } from './property-condition.js';
 import type { StageRule, StageRules } from './stage-rules.js';
-import { pagePath, parseProperties, pathHasPrefix } from './touchpoint-facts.js';
+import { LazyProperties, pagePath, pathHasPrefix } from './touchpoint-facts.js';
 
 /** What a rule may depend on beyond the touchpoint itself. */
 export interface ClassifyContext {
   /** The customer has at least one purchase before this touchpoint ("repeat purchase" rules). */
   hasPurchased: boolean;
-  /** `tp.properties` already parsed, when the caller has it; parsed here otherwise. */
-  properties?: Readonly<Record<string, unknown>>;
+  /** `tp.properties`, when the caller reads them too (parsed once for both); read here otherwise. */
+  properties?: LazyProperties;
 }
 
 export interface Classification {
@@ -19,7 +19,7 @@ export interface Classification {
 
 /** The stage the first matching rule assigns to the touchpoint, or null when no rule matches. */
 export function classify(rules: StageRules, tp: Touchpoint, ctx: ClassifyContext): Classification | null {
-  const properties = ctx.properties ?? parseProperties(tp.properties);
+  const properties = ctx.properties ?? new LazyProperties(tp.properties);
   let path: string | null | undefined; // computed on first use: most rules match on the event name alone
   for (const rule of rules.rules) {
     const m = rule.match;
@@ -43,8 +43,8 @@ function anyPrefix(path: string, prefixes: readonly string[]): boolean {
   return false;
 }
 
-function allHold(conditions: readonly PropertyCondition[], properties: Readonly<Record<string, unknown>>): boolean {
-  for (const c of conditions) if (!conditionHolds(c, properties)) return false;
+function allHold(conditions: readonly PropertyCondition[], properties: LazyProperties): boolean {
+  for (const c of conditions) if (!conditionHolds(c, properties.value)) return false;
   return true;
 }
 

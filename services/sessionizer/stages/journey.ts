@@ -6,7 +6,7 @@ import { copyJourney, hasOwnEntry, hasPurchased, recordPurchase, type JourneySta
 import type { StagesCoreConfig } from './stages-config.js';
 import type { StageRules } from './stage-rules.js';
 import { stableId } from './stable-id.js';
-import { dimensionsOf, pagePath, parseProperties, type Dimensions } from './touchpoint-facts.js';
+import { dimensionsOf, LazyProperties, type Dimensions } from './touchpoint-facts.js';
 
 export { deriveAccountStage } from './account-stage.js';
 
@@ -47,7 +47,7 @@ export function applyTouchpoint(state: JourneyState, ctp: CustomerTouchpoint, ru
   // Most touchpoints find nothing to settle: skip the allocation of an empty tick.
   const { state: settled, transitions, funnel } = due !== null && due <= at ? tick(state, at, config) : { state, transitions: [], funnel: [] };
 
-  const properties = parseProperties(tp.properties);
+  const properties = new LazyProperties(tp.properties);
   const hit = classify(rules, tp, { hasPurchased: hasPurchased(settled), properties });
   const dims = dimensionsOf(tp);
   const isPurchase = hit?.rule.purchase === true;
@@ -59,7 +59,7 @@ export function applyTouchpoint(state: JourneyState, ctp: CustomerTouchpoint, ru
   s.lastDims = dims;
   if (hit !== null && stageRank(hit.stage) >= PURCHASE_RANK) s.lastEngagedAt = at;
   if (isPurchase) s.purchases = recordPurchase(settled.purchases, at);
-  s.signals = recordSignals(settled.signals, { tp, properties, path: pagePath(tp, properties), at, isPurchase }, config.churn.signalHalfLifeMs);
+  s.signals = recordSignals(settled.signals, { tp, properties, at, isPurchase }, config.churn.signalHalfLifeMs);
   if (hit === null) return { state: s, transitions, funnel };
 
   const enter = (newJourney: boolean, referrer: string | null | undefined) =>
@@ -88,9 +88,9 @@ export function applyTouchpoint(state: JourneyState, ctp: CustomerTouchpoint, ru
   return { state: step.state, transitions, funnel };
 }
 
-function referrerOf(hit: Classification, properties: Readonly<Record<string, unknown>>, customerId: string): string | null {
+function referrerOf(hit: Classification, properties: LazyProperties, customerId: string): string | null {
   if (hit.rule.referrerFrom === null) return null;
-  const v = properties[hit.rule.referrerFrom];
+  const v = properties.value[hit.rule.referrerFrom];
   const id = typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '';
   return id === '' || id === customerId ? null : id;
 }

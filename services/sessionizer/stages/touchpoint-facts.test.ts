@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { dimensionsOf, pagePath } from './touchpoint-facts.js';
+import { dimensionsOf, LazyProperties, pagePath } from './touchpoint-facts.js';
 import { touchpoint } from './testing.js';
 
 describe('dimensionsOf', () => {
@@ -30,7 +30,7 @@ describe('pagePath', () => {
         const raw = parts.join('');
         const cut = raw.search(/[?#]/);
         const expected = raw === '' ? null : cut === -1 ? raw : raw.slice(0, cut);
-        expect(pagePath(touchpoint('x', 0, { path: raw }), {})).toBe(expected);
+        expect(pagePath(touchpoint('x', 0, { path: raw }), new LazyProperties('{}'))).toBe(expected);
       }),
     );
   });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { EVENTS, PAGE_PATHS } from '../../../../schemas/event-names.js';
 import type { Touchpoint } from '../../../../schemas/touchpoint.js';
-import { pathHasPrefix } from '../touchpoint-facts.js';
+import { pagePath, pathHasPrefix, type LazyProperties } from '../touchpoint-facts.js';
 
 const DAY_MS = 86_400_000;
 
@@ -66,8 +66,7 @@ function numberProp(properties: Readonly<Record<string, unknown>>, key: string):
 
 export interface SignalInput {
   tp: Touchpoint;
-  properties: Readonly<Record<string, unknown>>;
-  path: string | null;
+  properties: LazyProperties;
   at: number;
   /** A stage rule flagged the touchpoint as a purchase. */
   isPurchase: boolean;
@@ -93,7 +92,7 @@ function copySignals(s: ChurnSignals): ChurnSignals {
 
 /** The signals after one touchpoint. Pure: returns a new object when anything changed, else `s`. */
 export function recordSignals(s: ChurnSignals, input: SignalInput, halfLifeMs: number): ChurnSignals {
-  const { tp, properties, path, at, isPurchase } = input;
+  const { tp, properties, at, isPurchase } = input;
   // `next` is this call's own copy: changing it keeps the function pure.
   const next = copySignals(s);
   let changed = false;
@@ -116,7 +115,7 @@ export function recordSignals(s: ChurnSignals, input: SignalInput, halfLifeMs: n
       break;
     }
     case EVENTS.npsSubmitted: {
-      const score = numberProp(properties, 'score');
+      const score = numberProp(properties.value, 'score');
       if (score !== null) {
         next.lastNps = score;
         if (score <= 6) next.lowFeedback = bump(next.lowFeedback, at, halfLifeMs);
@@ -125,7 +124,7 @@ export function recordSignals(s: ChurnSignals, input: SignalInput, halfLifeMs: n
       break;
     }
     case EVENTS.productReviewed: {
-      const rating = numberProp(properties, 'rating');
+      const rating = numberProp(properties.value, 'rating');
       if (rating !== null) {
         next.lastRating = rating;
         if (rating <= 2) next.lowFeedback = bump(next.lowFeedback, at, halfLifeMs);
@@ -147,8 +146,8 @@ export function recordSignals(s: ChurnSignals, input: SignalInput, halfLifeMs: n
       changed = true;
       break;
   }
-  const cancelPage = path !== null && pathHasPrefix(path, PAGE_PATHS.cancel);
-  if (tp.event === EVENTS.cancellationPageViewed || (cancelPage && tp.type !== 'track')) {
+  // The path only matters for a page or screen call (read only then: it may parse the properties).
+  if (tp.event === EVENTS.cancellationPageViewed || (tp.type !== 'track' && isCancelPage(pagePath(tp, properties)))) {
     next.cancellationIntent = bump(next.cancellationIntent, at, halfLifeMs);
     changed = true;
   }
@@ -161,6 +160,8 @@ export function recordSignals(s: ChurnSignals, input: SignalInput, halfLifeMs: n
   }
   return changed ? next : s;
 }
+
+const isCancelPage = (path: string | null): boolean => path !== null && pathHasPrefix(path, PAGE_PATHS.cancel);
 
 function addActivity(activity: ChurnSignals['activity'], at: number): ChurnSignals['activity'] {
   // Invariant: the journey never moves its clock backwards, so `at` falls on the newest day or later.
