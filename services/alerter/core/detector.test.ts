@@ -168,31 +168,68 @@ describe('detector state machine', () => {
     expect(run.state.parent.phase).toBe('ok');
   });
 
-  it('judges a thin series on its windows pooled until they reach minSample, and reports the drop from the first', () => {
+  it('judges a thin series on the shortest run of windows that reaches minSample, and reports the drop from its first', () => {
     const monitor = conversionMonitor({ minSample: 20, evidenceWindows: 4, warmupWindows: 12 });
     // 12 customers a window, half convert: no window alone reaches minSample, two together do.
     const thin = times(60, [12, 6]);
     const learnt = feed(createSeriesGroup(monitor, SITE), monitor, 0, thin);
-    expect(learnt.verdicts.filter((v) => v === 'normal').length).toBeGreaterThan(0);
-    expect(learnt.state.parent.baselineWindows).toBe(30);
+    // Only the first window has nothing before it; every later one is judged with the one before.
+    expect(learnt.verdicts.slice(0, 13)).toEqual(['insufficient', ...times(12, NORMAL).map(() => 'warmingUp')]);
+    expect(learnt.verdicts.slice(13).every((v) => v === 'normal')).toBe(true);
+    expect(learnt.state.parent.baselineWindows).toBe(59);
     const drop = feed(learnt.state, monitor, learnt.next, [[12, 0], [12, 1]]);
-    expect(drop.verdicts).toEqual(['insufficient', 'anomalous']);
+    // The first blocked window, with a converting one, is not clear yet; the second, with the first, is.
+    expect(drop.verdicts).toEqual(['normal', 'anomalous']);
     expect(drop.events).toHaveLength(1);
     expect(drop.events[0]).toMatchObject({ status: 'firing', since: at(learnt.next), at: at(learnt.next + 1) });
     expect(drop.events[0]!.observedRate).toBeCloseTo(1 / 24, 6);
   });
 
-  it('pools at most evidenceWindows windows, and never across a gap', () => {
+  it('slides the run with every window, so a drop is judged on its own windows and not on pools straddling its start and end', () => {
+    // The history monitors (monitors.history.yaml) on 8 customers an hour converting at 50%: three
+    // hours reach minSample. Fixed pools of three (hours 99-101, 102-104) each mixed converting hours
+    // into a 3-hour -100% drop (hours 101-103), stayed under significance 4 (the two pools summed
+    // too), and the drop was missed. The run ending at its third hour holds blocked hours only.
+    const monitor = conversionMonitor({
+      windowMinutes: 60,
+      minSample: 20,
+      baseline: { kind: 'ewma', halfLifeWindows: 24 },
+      significance: 4,
+      minRelativeDrop: 0.3,
+      evidenceWindows: 4,
+      keepFiringForWindows: 2,
+      cooldownWindows: 3,
+      warmupWindows: 24,
+      dispersionHalfLifeWindows: 168,
+      acceptNewLevelAfterWindows: 48,
+    });
+    const hour = (i: number) => T0 + i * 3_600_000;
+    let state = createSeriesGroup(monitor, SITE);
+    const events: AlertDecision[] = [];
+    const windows: Window[] = [...times(101, [8, 4]), ...times(3, [8, 0]), ...times(6, [8, 4])];
+    windows.forEach(([trials, successes], i) => {
+      const result = evaluate(state, { at: hour(i), trials, successes }, undefined, monitor);
+      state = result.state;
+      events.push(...result.events);
+    });
+    expect(events.filter((e) => e.status === 'firing').map((e) => [e.since, e.at])).toEqual([[hour(101), hour(103)]]);
+  });
+
+  it('judges a thin window with at most evidenceWindows windows, and never across a gap', () => {
     const monitor = conversionMonitor({ minSample: 100, evidenceWindows: 3 });
     const warm = warmed(monitor);
     const thin = feed(warm.state, monitor, warm.next, [[30, 3], [30, 3], [30, 3], [30, 3]]);
-    // Three windows judged together are still thin: the pool (at most evidenceWindows - 1 = 2 windows
-    // waiting) starts again from the third, and the fourth joins it.
+    // Three windows together are still thin: each is insufficient, and only the last two stay to be
+    // judged with the next (at most evidenceWindows - 1).
     expect(thin.verdicts).toEqual(['insufficient', 'insufficient', 'insufficient', 'insufficient']);
-    expect(thin.state.parent.pooled).toEqual({ at: at(warm.next + 2), trials: 60, successes: 6, windows: 2 });
+    expect(thin.state.parent.recent).toEqual([
+      { at: at(warm.next + 2), trials: 30, successes: 3 },
+      { at: at(warm.next + 3), trials: 30, successes: 3 },
+    ]);
+    expect(thin.state.parent.baseline).toEqual(warm.state.parent.baseline);
     const afterGap = evaluate(thin.state, { at: at(thin.next + 1), trials: 80, successes: 8 }, undefined, monitor);
     expect(afterGap.verdict).toBe('insufficient');
-    expect(afterGap.state.parent.pooled).toEqual({ at: at(thin.next + 1), trials: 80, successes: 8, windows: 1 });
+    expect(afterGap.state.parent.recent).toEqual([{ at: at(thin.next + 1), trials: 80, successes: 8 }]);
   });
 
   it('freezes the baseline during an incident so a long drop does not become the new normal', () => {
@@ -383,12 +420,12 @@ describe('volume monitors', () => {
 });
 
 describe('snapshot and restore', () => {
-  it('restores a snapshot written before thin windows were pooled (no `pooled` field) as one with none', () => {
+  it('restores a snapshot written while thin windows were pooled once (a `pooled` field) without it', () => {
     const monitor = conversionMonitor();
     const detector = evaluateSeries(emptyDetectorState(), monitor, SITE, { at: at(0), trials: 1000, successes: 100 }).detector;
     const old = JSON.parse(snapshot(detector)) as { groups: Record<string, { parent: Record<string, unknown> }> };
     expect(Object.keys(old.groups)).toHaveLength(1);
-    for (const group of Object.values(old.groups)) delete group.parent.pooled;
+    for (const group of Object.values(old.groups)) group.parent.pooled = { at: at(0), trials: 10, successes: 1, windows: 1 };
     expect(restore(JSON.stringify(old))).toEqual(detector);
   });
 

@@ -46,14 +46,12 @@ export const SeriesState = z.object({
   baselineWindows: z.number().int().min(0),
   /** EWMA of squared z of normal windows: the variance inflation (overdispersion) actually seen. */
   dispersion: z.object({ sum: finite, weight: finite }),
-  /** The last contiguous windows that got a verdict (oldest first), for multi-window evidence. */
-  recent: z.array(Counts),
   /**
-   * Conversion monitors: the contiguous windows just before, each below minSample, summed (`at`: the
-   * first one's start), waiting to be judged together with the next (at most evidenceWindows).
-   * Absent in states written before it, which had none.
+   * The last contiguous windows (oldest first, at most evidenceWindows - 1), for multi-window
+   * evidence; for a conversion series also the thin ones (below minSample), which a later window
+   * is judged together with. Volume series keep only windows that got a verdict.
    */
-  pooled: Counts.extend({ windows: z.number().int().min(1) }).nullable().default(null),
+  recent: z.array(Counts),
   lastAt: z.number().int().nullable(),
   /**
    * Who heard about the current incident. Site-wide series page at once ('sent'). A breakdown series
@@ -82,7 +80,6 @@ export const initialSeriesState = (): SeriesState => ({
   baselineWindows: 0,
   dispersion: { sum: DISPERSION_PRIOR_WINDOWS, weight: DISPERSION_PRIOR_WINDOWS },
   recent: [],
-  pooled: null,
   lastAt: null,
   page: 'none',
 });
@@ -175,14 +172,6 @@ function absorb(series: SeriesState, window: WindowObservation, rawZ: number | n
   };
 }
 
-/** The pool after a window too thin to judge: it grows up to evidenceWindows windows, then starts again from this one. */
-function nextPool(pooled: SeriesState['pooled'], window: WindowObservation, evidenceWindows: number, volume: boolean): SeriesState['pooled'] {
-  if (volume || evidenceWindows <= 1) return null;
-  const windows = (pooled?.windows ?? 0) + 1;
-  if (pooled === null || windows > evidenceWindows - 1) return { at: window.at, trials: window.trials, successes: window.successes, windows: 1 };
-  return { at: pooled.at, trials: pooled.trials + window.trials, successes: pooled.successes + window.successes, windows };
-}
-
 const resolvedPhase = (monitor: Monitor): Pick<SeriesState, 'phase' | 'cooldownLeft'> =>
   monitor.settings.cooldownWindows > 0 ? { phase: 'cooldown', cooldownLeft: monitor.settings.cooldownWindows } : { phase: 'ok', cooldownLeft: 0 };
 
@@ -197,24 +186,37 @@ export function stepSeries(series: SeriesState, window: WindowObservation, monit
   const volume = isVolumeMonitor(monitor);
   const contiguous = series.lastAt !== null && window.at - series.lastAt === settings.windowMinutes * 60_000;
   const reference = referenceFor(series, window, monitor);
-  // A thin conversion series (a small site, hourly windows of a sparse history) is judged on its
-  // windows pooled until they reach minSample, within evidenceWindows windows: judged one by one,
-  // every window would be `insufficient` and the series would never learn nor judge at all. The
-  // pooled sum is then what is tested, learned (one baseline step) and reported, from its first window.
-  const pooled = !volume && contiguous ? series.pooled : null;
-  const observed: WindowObservation =
-    pooled === null ? window : { at: pooled.at, trials: pooled.trials + window.trials, successes: pooled.successes + window.successes, lastWeek: window.lastWeek };
-  const current = { at: observed.at, trials: observed.trials, successes: volume ? observed.trials : observed.successes };
+  const current = { at: window.at, trials: window.trials, successes: volume ? window.trials : window.successes };
   const learning = series.phase === 'ok' || series.phase === 'cooldown';
   const recent = contiguous ? series.recent : [];
   const nextRecent = settings.evidenceWindows > 1 ? [...recent, current].slice(-(settings.evidenceWindows - 1)) : [];
+  const trailing = (k: number): Proportion & { at: number } => {
+    const windows = [...recent.slice(recent.length - (k - 1)), current];
+    return { ...sum(windows), at: windows[0]?.at ?? window.at };
+  };
+  const maxSpan = Math.min(settings.evidenceWindows, recent.length + 1);
+  // A thin conversion window (a small site; hourly windows of a sparse history) is judged together
+  // with the thin windows just before it: on the shortest trailing run of contiguous windows, at
+  // most evidenceWindows, that reaches minSample. Judged one by one, every window would be `insufficient`
+  // and the series would never learn nor judge. The run slides with every window rather than being
+  // judged once and emptied: fixed pools (the 2026-12-07 replay) straddled a 4-hour drop's start and
+  // end, each mixing converting hours in (z 2.3 and 2.9), while the run that ends inside the drop
+  // holds blocked hours only. A busy window (at least minSample on its own) is a run of one: live
+  // behaviour on busy windows is unchanged. Volume monitors judge the expected count instead.
+  let span = 1;
+  if (!volume) {
+    // Only over thin windows: a thin window after busy ones stays `insufficient`, as before runs slid.
+    const thinBefore = (k: number) => (recent[recent.length - k]?.trials ?? Infinity) < settings.minSample;
+    while (span < maxSpan && trailing(span).trials < settings.minSample && thinBefore(span)) span++;
+  }
+  const observed = span === 1 ? current : trailing(span);
 
   // Min-sample guard. Volume monitors judge the expected count (zero events is the anomaly to catch),
   // and a quiet source still has to build its baseline from somewhere.
   const sampleOk = volume ? reference !== null && reference.value >= settings.minSample : observed.trials >= settings.minSample;
   if (!sampleOk) {
     const learned = volume && learning ? absorb(series, window, null, monitor) : series;
-    return { ...none, series: { ...learned, lastAt: window.at, recent: [], pooled: nextPool(pooled, window, settings.evidenceWindows, volume) }, verdict: 'insufficient', reference };
+    return { ...none, series: { ...learned, lastAt: window.at, recent: volume ? [] : nextRecent }, verdict: 'insufficient', reference };
   }
   const warm =
     reference !== null &&
@@ -226,37 +228,37 @@ export function stepSeries(series: SeriesState, window: WindowObservation, monit
     // prior (pure Poisson/binomial noise) and bursty traffic (one visitor's session is many events)
     // fires on its first judged windows. A replay of 90 simulated days raised exactly those two
     // false alarms (README, "Load your history").
-    const rawZ = reference !== null && reference.trials >= settings.minSample ? testDrop(current, 1, reference, 1, monitor).z : null;
-    const learned = learning ? absorb(series, observed, rawZ, monitor) : series;
-    return { ...none, series: { ...learned, lastAt: window.at, recent: nextRecent, pooled: null }, verdict: 'warmingUp', reference };
+    const rawZ = reference !== null && reference.trials >= settings.minSample ? testDrop(observed, span, reference, 1, monitor).z : null;
+    const learned = learning ? absorb(series, current, rawZ, monitor) : series;
+    return { ...none, series: { ...learned, lastAt: window.at, recent: nextRecent }, verdict: 'warmingUp', reference };
   }
 
   const inflation = dispersionFactor(series, monitor);
-  const single = testDrop(current, 1, reference, inflation, monitor);
+  const single = testDrop(observed, span, reference, inflation, monitor);
   let test = single;
   let firstAnomalousAt = observed.at;
   const detecting = series.phase === 'ok' || series.phase === 'pending';
   if (!single.anomalous && detecting && single.z >= MIN_SUPPORTING_Z) {
-    for (let k = 2; k <= Math.min(settings.evidenceWindows, recent.length + 1); k++) {
-      const earlier = recent.slice(-(k - 1));
-      const combined = testDrop(sum([...earlier, current]), k, reference, inflation, monitor);
+    for (let k = span + 1; k <= maxSpan; k++) {
+      const longer = trailing(k);
+      const combined = testDrop(longer, k, reference, inflation, monitor);
       if (combined.anomalous) {
         test = combined;
-        firstAnomalousAt = earlier[0]?.at ?? window.at;
+        firstAnomalousAt = longer.at;
         break;
       }
     }
   }
   const anomalous = test.anomalous;
   const verdict: Verdict = anomalous ? 'anomalous' : 'normal';
-  const base = { ...series, lastAt: window.at, recent: nextRecent, pooled: null };
+  const base = { ...series, lastAt: window.at, recent: nextRecent };
   const rawZ = single.z * Math.sqrt(inflation);
   const step = (next: SeriesState, transition: SeriesStep['transition'] = null): SeriesStep => ({ series: next, verdict, transition, test, reference });
 
   switch (series.phase) {
     case 'ok':
     case 'pending': {
-      if (!anomalous) return step({ ...absorb(base, observed, rawZ, monitor), ...quiet, phase: 'ok' });
+      if (!anomalous) return step({ ...absorb(base, current, rawZ, monitor), ...quiet, phase: 'ok' });
       const run = series.phase === 'pending' ? series.anomalousRun + 1 : 1;
       const since = series.phase === 'pending' && series.since !== null ? series.since : firstAnomalousAt;
       if (run < settings.forWindows) return step({ ...base, phase: 'pending', anomalousRun: run, since });
@@ -267,7 +269,7 @@ export function stepSeries(series: SeriesState, window: WindowObservation, monit
       const incidentWindows = series.incidentWindows + 1;
       if (incidentWindows >= settings.acceptNewLevelAfterWindows) {
         // The drop has lasted long enough to be the new level: restart the baseline from it.
-        const restarted = absorb({ ...base, baseline: null, baselineWindows: 0 }, observed, null, monitor);
+        const restarted = absorb({ ...base, baseline: null, baselineWindows: 0 }, current, null, monitor);
         return step({ ...restarted, ...quiet, ...resolvedPhase(monitor) }, 'resolved');
       }
       if (anomalous) return step({ ...base, phase: 'firing', normalRun: 0, incidentWindows });
@@ -276,7 +278,7 @@ export function stepSeries(series: SeriesState, window: WindowObservation, monit
       return step({ ...base, ...quiet, ...resolvedPhase(monitor) }, 'resolved');
     }
     case 'cooldown': {
-      const learned = anomalous ? base : absorb(base, observed, rawZ, monitor);
+      const learned = anomalous ? base : absorb(base, current, rawZ, monitor);
       const cooldownLeft = Math.max(0, series.cooldownLeft - 1);
       return step({ ...learned, ...quiet, phase: cooldownLeft > 0 ? 'cooldown' : 'ok', cooldownLeft });
     }
