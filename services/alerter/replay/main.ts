@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { clickHouseFromEnv } from '../../platform/clickhouse/client.js';
@@ -6,13 +6,14 @@ import { commonEnv, ConfigError, parseEnv } from '../../platform/config/env.js';
 import { commandExitCode } from '../../platform/runtime/run-command.js';
 import { AlerterEnv, loadMonitors } from '../config.js';
 import { createClickHouseWindowSource } from '../window-source.js';
+import { cachedWindowSource, loadCountsCache, serializeCountsCache } from './counts-cache.js';
 import { touchpointTimeRange } from './data-range.js';
 import { parseIncidentsFile } from './incidents-file.js';
 import { replayAlerts } from './replay.js';
 import { renderReplayReport } from './report.js';
 import { replayPassed, scoreReplay } from './score.js';
 
-const USAGE = 'usage: npm run replay-alerts -- --incidents history.jsonl.gz.params.json';
+const USAGE = 'usage: npm run replay-alerts -- --incidents history.jsonl.gz.params.json [--counts-cache FILE]';
 
 export const ReplayEnv = z.object({ ...commonEnv, ALERTER_MONITORS_FILE: AlerterEnv.shape.ALERTER_MONITORS_FILE });
 
@@ -27,7 +28,7 @@ async function main(): Promise<number> {
   const config = parseEnv(ReplayEnv, process.env);
   let values;
   try {
-    ({ values } = parseArgs({ args: process.argv.slice(2), options: { incidents: { type: 'string' } } }));
+    ({ values } = parseArgs({ args: process.argv.slice(2), options: { incidents: { type: 'string' }, 'counts-cache': { type: 'string' } } }));
   } catch (error) {
     throw new ConfigError([(error as Error).message, USAGE]);
   }
@@ -44,14 +45,20 @@ async function main(): Promise<number> {
   try {
     const range = await touchpointTimeRange(clickhouse);
     if (range === null) throw new Error(`no touchpoints in ClickHouse (${clickhouse.database}): import the history first`);
+    // --counts-cache: the counts read once per dataset, so replaying a detector change reads none (counts-cache.ts).
+    const cacheFile = values['counts-cache'];
+    const cache = cacheFile === undefined ? null : loadCountsCache(existsSync(cacheFile) ? readFileSync(cacheFile, 'utf8') : null, range);
+    const clickhouseSource = createClickHouseWindowSource(clickhouse);
+    const source = cache === null ? null : cachedWindowSource(clickhouseSource, cache);
     const result = await replayAlerts({
-      source: createClickHouseWindowSource(clickhouse),
+      source: source ?? clickhouseSource,
       monitors,
       from: range.from,
       to: range.to,
       onProgress: (done, total) => process.stderr.write(`\rreplaying windows: ${done.toLocaleString('en')}/${total.toLocaleString('en')}`),
     });
     process.stderr.write('\n');
+    if (cache !== null && source !== null && cacheFile !== undefined && source.reads() > 0) writeFileSync(cacheFile, serializeCountsCache(cache));
     const score = scoreReplay(result.alerts, result.verdicts, monitors, incidents);
     process.stdout.write(renderReplayReport(score, { windows: result.windows, from: range.from, to: range.to }));
     return replayPassed(score) ? 0 : 1;
