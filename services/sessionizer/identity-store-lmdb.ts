@@ -1,28 +1,29 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { open, type Database, type RootDatabase } from 'lmdb';
+import { open, type Database } from 'lmdb';
 import type { Logger } from '../platform/logging/logger.js';
 import { releaseStateLock, takeStateLock } from '../platform/streams/state-lock.js';
-import type { ParentStore } from './core/identity.js';
+import { ROOT_MARK, type ParentStore } from './core/identity.js';
 
 /**
  * Bumped when what the store keeps changes meaning: a store written by another format is dropped
  * and rebuilt from the topic (as is one that does not open, or belongs to another topic).
+ * 2: string keys (lmdb's own key encoding, no Buffer per lookup) and the `children` index.
  */
-const FORMAT = 'identity-graph/1';
+const FORMAT = 'identity-graph/2';
 
-/** Ids longer than this (UTF-8 bytes) are keyed by their SHA-256: LMDB keys stop at 1,978 bytes. */
-const MAX_PLAIN_KEY_BYTES = 1_024;
-/** The first byte of a digest key: 0xff never starts a UTF-8 sequence, so no plain key has it. */
-const DIGEST_KEY = 0xff;
+/**
+ * Ids longer than this (UTF-16 units) are keyed by their SHA-256: LMDB keys (and the `children`
+ * index's values, which LMDB sorts as keys) stop at 1,978 bytes, and 600 units encode in at most
+ * 1,800 (lmdb's key encoding writes a unit in at most 3 bytes, 2 for the few it escapes).
+ */
+const MAX_PLAIN_KEY_UNITS = 600;
+/** A digest key starts with U+0001, which no namespaced id (`u:`, `a:`, `e:`) starts with. */
+const DIGEST_KEY = '\u0001';
 
-const keyOf = (id: string): Buffer => {
-  const plain = Buffer.from(id, 'utf8');
-  if (plain.length <= MAX_PLAIN_KEY_BYTES) return plain;
-  return Buffer.concat([Buffer.from([DIGEST_KEY]), createHash('sha256').update(plain).digest()]);
-};
-const isDigestKey = (key: Buffer): boolean => key[0] === DIGEST_KEY;
+const keyOf = (id: string): string => (id.length <= MAX_PLAIN_KEY_UNITS ? id : DIGEST_KEY + createHash('sha256').update(id).digest('base64url'));
+const isDigestKey = (key: string): boolean => key.charCodeAt(0) === 1;
 /** A digest key's value carries its id too: `<parent length>:<parent><id>`. */
 const digestValue = (parent: string, id: string): string => `${parent.length}:${parent}${id}`;
 const readDigestValue = (value: string): { parent: string; id: string } => {
@@ -31,11 +32,25 @@ const readDigestValue = (value: string): { parent: string; id: string } => {
   return { parent: value.slice(colon + 1, colon + 1 + length), id: value.slice(colon + 1 + length) };
 };
 
+/** Counts the entries the store reads from LMDB (a deletion's cost is asserted in reads, not time). */
+export interface StoreReads {
+  count: number;
+}
+
 /**
  * The identity graph's pointers (id → parent, `#` for a root) in an LMDB environment, read through
  * a bounded cache of ids (`cacheIds`). Memory: the cache (about 200 bytes an id) and LMDB's pages,
  * which are file-backed (the OS keeps the hot ones and drops the rest: RssFile, not heap or
  * anonymous RSS).
+ *
+ * Beside the pointers, `children` (a dupSort database) holds parent key → child key for every
+ * pointer ever written to a parent that is not a root mark, so a deletion walks a component from
+ * its root in proportion to its members instead of scanning every pointer. Entries are added,
+ * never moved: a pointer that path compression or a merge redirected leaves its old entry behind.
+ * That is safe because components only ever join (a deletion removes a whole one): an old parent
+ * is still in its child's component, so the walk finds exactly the component, some members twice.
+ * A deletion removes each member's own entries with it. Cost: one more write per pointer to a
+ * non-root, and the stale entries (at most one per redirect) on disk.
  *
  * Writes go only into the transaction `IdentityStoreLmdb.commit` runs (one per batch of
  * identity-links, with the offset it covers): a write outside one throws, so nothing is ever
@@ -57,8 +72,10 @@ class LmdbParentStore implements ParentStore {
   writable = false;
 
   constructor(
-    private readonly db: Database<string, Buffer>,
+    private readonly db: Database<string, string>,
+    private readonly children: Database<string, string>,
     private readonly cacheIds: number,
+    private readonly reads: StoreReads,
   ) {}
 
   get size(): number {
@@ -76,6 +93,7 @@ class LmdbParentStore implements ParentStore {
       return old ?? undefined;
     }
     const key = keyOf(id);
+    this.reads.count++;
     const raw = this.db.get(key);
     const parent = raw === undefined ? undefined : isDigestKey(key) ? readDigestValue(raw).parent : raw;
     this.remember(id, parent ?? null);
@@ -99,10 +117,15 @@ class LmdbParentStore implements ParentStore {
    */
   writeDirty(): void {
     const keyed = [...this.dirty].map(([id, parent]) => ({ id, parent, key: keyOf(id) }));
-    keyed.sort((x, y) => Buffer.compare(x.key, y.key));
+    keyed.sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
     for (const { id, parent, key } of keyed) {
-      if (parent === null) this.db.removeSync(key);
-      else this.db.putSync(key, isDigestKey(key) ? digestValue(parent, id) : parent);
+      if (parent === null) {
+        this.db.removeSync(key);
+        this.children.removeSync(key); // all of its entries: its children are deleted with it
+      } else {
+        this.db.putSync(key, isDigestKey(key) ? digestValue(parent, id) : parent);
+        if (!parent.startsWith(ROOT_MARK)) this.children.putSync(keyOf(parent), key);
+      }
       this.remember(id, parent);
     }
     this.dirty.clear();
@@ -115,13 +138,29 @@ class LmdbParentStore implements ParentStore {
     this.old.clear();
   }
 
-  /** The pointers in LMDB, as the open commit left them (a deletion's scan; it runs inside a commit). */
-  *entries(): Iterable<[string, string]> {
-    for (const { key, value } of this.db.getRange()) {
-      const { id, parent } = isDigestKey(key as Buffer) ? readDigestValue(value) : { id: (key as Buffer).toString('utf8'), parent: value };
-      if (!this.dirty.has(id)) yield [id, parent];
+  /**
+   * The component of `root`, walked down the `children` index: one read per entry of its members
+   * (stale entries included), whatever the store's size. Runs inside a commit (a deletion): the
+   * commit's pointers are written first, so the index holds them.
+   */
+  component(root: string): string[] {
+    this.mustWrite();
+    this.writeDirty();
+    const members = new Set([keyOf(root)]);
+    const queue = [keyOf(root)];
+    for (let key = queue.pop(); key !== undefined; key = queue.pop()) {
+      for (const child of this.children.getValues(key)) {
+        this.reads.count++;
+        if (members.has(child)) continue;
+        members.add(child);
+        queue.push(child);
+      }
     }
-    for (const [id, parent] of this.dirty) if (parent !== null) yield [id, parent];
+    return [...members].map((key) => {
+      if (!isDigestKey(key)) return key;
+      this.reads.count++;
+      return readDigestValue(this.db.get(key)!).id;
+    });
   }
 
   private remember(id: string, parent: string | null): void {
@@ -170,7 +209,7 @@ export interface IdentityStoreLmdb {
  * all. Another live process holding `path` (two instances sharing a data directory): this one
  * builds a private store in a temporary directory beside it, removed at close.
  */
-export function openIdentityStoreLmdb(o: { path: string; topic: string; cacheIds: number; logger: Logger }): IdentityStoreLmdb {
+export function openIdentityStoreLmdb(o: { path: string; topic: string; cacheIds: number; logger: Logger; reads?: StoreReads }): IdentityStoreLmdb {
   mkdirSync(dirname(o.path), { recursive: true });
   const lockPath = `${o.path}.lock`;
   const locked = takeStateLock(lockPath);
@@ -189,9 +228,10 @@ export function openIdentityStoreLmdb(o: { path: string; topic: string; cacheIds
   }
   const openEnv = () => {
     const env = open({ path, noSubdir: false, maxDbs: 4, noSync: true });
-    const ids = env.openDB<string, Buffer>({ name: 'ids', keyEncoding: 'binary', encoding: 'string' });
+    const ids = env.openDB<string, string>({ name: 'ids', encoding: 'string' });
+    const children = env.openDB<string, string>({ name: 'children', encoding: 'string', dupSort: true });
     const meta = env.openDB<string, string>({ name: 'meta', encoding: 'string' });
-    return { env, ids, meta };
+    return { env, ids, children, meta };
   };
   let opened: ReturnType<typeof openEnv>;
   if (!looksLikeLmdb(dataFile)) {
@@ -206,6 +246,7 @@ export function openIdentityStoreLmdb(o: { path: string; topic: string; cacheIds
       o.logger.warn({ format, topic }, 'identity store from another format or topic; rebuilding from the topic');
       opened.env.transactionSync(() => {
         opened.ids.clearSync();
+        opened.children.clearSync();
         opened.meta.clearSync();
       });
     }
@@ -214,13 +255,13 @@ export function openIdentityStoreLmdb(o: { path: string; topic: string; cacheIds
     rmSync(path, { recursive: true, force: true });
     opened = openEnv();
   }
-  const { env, ids, meta } = opened as ReturnType<typeof openEnv>;
+  const { env, ids, children, meta } = opened as ReturnType<typeof openEnv>;
   env.transactionSync(() => {
     void meta.put('format', FORMAT);
     void meta.put('topic', o.topic);
   });
   writeDurably(shutdownFile, JSON.stringify({ bootId: bootId(), clean: false }));
-  const parents = new LmdbParentStore(ids, o.cacheIds);
+  const parents = new LmdbParentStore(ids, children, o.cacheIds, o.reads ?? { count: 0 });
   const MARKER = 'marker:';
 
   return {
@@ -255,6 +296,7 @@ export function openIdentityStoreLmdb(o: { path: string; topic: string; cacheIds
     clear() {
       env.transactionSync(() => {
         ids.clearSync();
+        children.clearSync();
         meta.clearSync();
         void meta.put('format', FORMAT);
         void meta.put('topic', o.topic);

@@ -153,11 +153,13 @@ export function createIdentityTable(deps: {
   const applyEntry = (id: string, value: string | null, writes: IdentityStoreWrites) => {
     if (id.startsWith('@')) writes.setMarker(id, value);
     if (value === null && !id.startsWith('@')) {
-      // A deletion scans every pointer, on the event loop (docs/performance.md, "Identity graph in LMDB"): its time is logged.
+      // A deletion runs on the event loop: in the memory store it scans every pointer, in the lmdb
+      // store it walks the customer's own ids (docs/performance.md, "Identity deletions in
+      // proportion to the customer"). A slow one is logged with its size.
       const started = Date.now();
       applyForgetEntry(id, value, { graph: view, forgotten });
       const ms = Date.now() - started;
-      if (ms >= 100) log.warn({ ms, ids: view.size }, 'identity deletion scanned the graph');
+      if (ms >= 100) log.warn({ ms, ids: view.size, store: store ? 'lmdb' : 'memory' }, 'identity deletion was slow');
       return;
     }
     if (applyForgetEntry(id, value, { graph: view, forgotten }) || value === null) return;

@@ -72,8 +72,12 @@ export interface ParentStore {
   get(id: string): string | undefined;
   set(id: string, parent: string): void;
   delete(id: string): void;
-  /** Every id held with its parent (a deletion's scan). */
-  entries(): Iterable<[string, string]>;
+  /**
+   * Every id whose path leads to `root` (a root), `root` included: the component a deletion
+   * removes. Each store finds it its own way (the memory one by a scan, the lmdb one by its index
+   * of children, in proportion to the component).
+   */
+  component(root: string): string[];
   readonly size: number;
 }
 
@@ -91,8 +95,24 @@ export class MemoryParentStore implements ParentStore {
   delete(id: string): void {
     this.parent.delete(id);
   }
-  entries(): Iterable<[string, string]> {
-    return this.parent.entries();
+  /**
+   * Scans every pointer: a Map has no child pointers to walk (an index of them would cost heap on
+   * every id, for deletions, which are rare). A pass takes the ids pointing at a member found so
+   * far (most point at the root itself); passes repeat while they find more, as many as the
+   * longest path. In proportion to all ids, on the caller's thread (docs/performance.md).
+   */
+  component(root: string): string[] {
+    const members = new Set([root]);
+    for (let found = true; found; ) {
+      found = false;
+      for (const [node, up] of this.parent) {
+        if (!members.has(node) && members.has(up)) {
+          members.add(node);
+          found = true;
+        }
+      }
+    }
+    return [...members];
   }
 }
 
@@ -160,28 +180,15 @@ export class IdentityGraph {
   }
 
   /**
-   * Removes the whole component of `id` (a deletion, README: Privacy) and returns its members; an
-   * unknown id removes nothing. Scans every pointer: deletions are rare, and a union-find has no
-   * child pointers to walk instead. A pass takes the ids pointing at a member found so far (most
-   * point at the root itself), in the store's order and without a lookup each (the lmdb store reads
-   * its file in order: docs/performance.md, "Identity graph in LMDB"); passes repeat while they find
-   * more, as many as the longest path.
+   * Removes the whole component of `id` (a deletion, README: Privacy) and returns its members, the
+   * root last; an unknown id removes nothing. The store finds the members (`ParentStore.component`).
    */
   forgetComponent(id: string): string[] {
     if (!this.knows(id)) return [];
     const root = this.find(id, false);
-    const members = new Set([root]);
-    for (let found = true; found; ) {
-      found = false;
-      for (const [node, up] of this.store.entries()) {
-        if (!members.has(node) && members.has(up)) {
-          members.add(node);
-          found = true;
-        }
-      }
-    }
+    const members = this.store.component(root);
     for (const node of members) this.store.delete(node);
-    return [...members.keys()].filter((m) => m !== root).concat(root);
+    return members.filter((m) => m !== root).concat(root);
   }
 
   private register(id: string): void {
