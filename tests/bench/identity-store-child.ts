@@ -4,17 +4,19 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { IdentityGraph } from '../../services/sessionizer/core/identity.js';
 import { openIdentityStoreLmdb } from '../../services/sessionizer/identity-store-lmdb.js';
+import { openLocalStateLog } from '../../services/platform/streams/local-state-log.js';
 
 /**
  * One identity store in a process of its own (tests/bench/identity-store.ts runs it), so that its
  * RSS is its own: `links` identity-links entries applied as the table's reader applies them (in
- * batches of 1,000, one LMDB transaction each), then memory, lookups and a restart measured.
- * Prints one JSON line.
+ * batches of 1,000 by default, one LMDB transaction each; memory: the graph and the local copy's
+ * append), then memory, lookups and a restart measured. Prints one JSON line.
+ * Arguments: mode (memory | lmdb), links, cache ids (100,000), batch (1,000).
  */
 const [mode, linksArg, cacheArg] = process.argv.slice(2);
 const links = Number(linksArg);
 const cacheIds = Number(cacheArg ?? 100_000);
-const BATCH = 1_000;
+const BATCH = Number(process.argv[5] ?? 1_000);
 
 /** A person: a user id, two devices (anonymous UUID-like ids), an email for one in four. About 3.25 entries a person. */
 function* entries(): Generator<[string, string]> {
@@ -55,13 +57,22 @@ const t0 = performance.now();
 const cpu0 = process.cpuUsage();
 let offset = -1n;
 let batch: Array<[string, string]> = [];
+// memory: the table also appends each batch to its local copy (identity-table.ts), timed apart.
+const copy = store ? null : openLocalStateLog(join(dir, 'links-0.log'), logger);
+let copyMicros = 0;
 const flush = () => {
   const apply = () => {
     for (const [id, value] of batch) graph.applyEntry(id, value);
   };
   offset += BigInt(batch.length);
   if (store) store.commit(offset, apply);
-  else apply();
+  else {
+    apply();
+    const c = process.cpuUsage();
+    copy!.append(batch.map(([key, value]) => ({ key, value: Buffer.from(value) })), offset + 1n);
+    const used = process.cpuUsage(c);
+    copyMicros += used.user + used.system;
+  }
   batch = [];
 };
 for (const e of entries()) {
@@ -103,7 +114,8 @@ if (store) store.commit(offset + 1n, () => void (forgotten = graph.forgetCompone
 else forgotten = graph.forgetComponent(sample[0]!).length;
 const forgetSeconds = (performance.now() - t3) / 1000;
 const ids = graph.size;
-const diskMb = store ? Math.round(statSync(join(path, 'data.mdb')).size / 1024 / 1024) : 0;
+const diskMb = Math.round(statSync(store ? join(path, 'data.mdb') : join(dir, 'links-0.log')).size / 1024 / 1024);
+copy?.close();
 await store?.close();
 rmSync(dir, { recursive: true, force: true });
 console.log(
@@ -116,6 +128,8 @@ console.log(
     // The process's CPU (all threads: GC included) while applying, per million entries: the rate
     // above is the load's as much as the code's on a shared machine, this much less so.
     applyCpuSecondsPerMillion: Number((((applyCpu.user + applyCpu.system) / 1e6) * (1_000_000 / links)).toFixed(2)),
+    // memory: of which the local copy's appends (lmdb has none: the store is its copy).
+    copyCpuSecondsPerMillion: store ? undefined : Number(((copyMicros / 1e6) * (1_000_000 / links)).toFixed(2)),
     lookupsPerSecond,
     found,
     restartSeconds: Number(restartSeconds.toFixed(3)),
