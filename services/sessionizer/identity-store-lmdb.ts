@@ -14,15 +14,17 @@ import { ROOT_MARK, type ParentStore } from './core/identity.js';
 const FORMAT = 'identity-graph/2';
 
 /**
- * Ids longer than this (UTF-16 units) are keyed by their SHA-256: LMDB keys (and the `children`
- * index's values, which LMDB sorts as keys) stop at 1,978 bytes, and 600 units encode in at most
- * 1,800 (lmdb's key encoding writes a unit in at most 3 bytes, 2 for the few it escapes).
+ * Ids longer than this (UTF-16 units) are keyed by their SHA-256: LMDB keys stop at 1,978 bytes,
+ * and an entry of the `children` index holds two keys (lmdb's key encoding writes a unit in at
+ * most 3 bytes: 300 units take at most 900).
  */
-const MAX_PLAIN_KEY_UNITS = 600;
+const MAX_PLAIN_KEY_UNITS = 300;
 /** A digest key starts with U+0001, which no namespaced id (`u:`, `a:`, `e:`) starts with. */
 const DIGEST_KEY = '\u0001';
 
 const keyOf = (id: string): string => (id.length <= MAX_PLAIN_KEY_UNITS ? id : DIGEST_KEY + createHash('sha256').update(id).digest('base64url'));
+/** The `children` index's entries of `parentKey` start with this (the length makes it a prefix of no other parent's). */
+const childPrefix = (parentKey: string): string => `${parentKey.length}:${parentKey}`;
 const isDigestKey = (key: string): boolean => key.charCodeAt(0) === 1;
 /** A digest key's value carries its id too: `<parent length>:<parent><id>`. */
 const digestValue = (parent: string, id: string): string => `${parent.length}:${parent}${id}`;
@@ -43,14 +45,17 @@ export interface StoreReads {
  * which are file-backed (the OS keeps the hot ones and drops the rest: RssFile, not heap or
  * anonymous RSS).
  *
- * Beside the pointers, `children` (a dupSort database) holds parent key → child key for every
- * pointer ever written to a parent that is not a root mark, so a deletion walks a component from
- * its root in proportion to its members instead of scanning every pointer. Entries are added,
- * never moved: a pointer that path compression or a merge redirected leaves its old entry behind.
- * That is safe because components only ever join (a deletion removes a whole one): an old parent
- * is still in its child's component, so the walk finds exactly the component, some members twice.
- * A deletion removes each member's own entries with it. Cost: one more write per pointer to a
- * non-root, and the stale entries (at most one per redirect) on disk.
+ * Beside the pointers, `children` holds an entry `<parent key length>:<parent key><child key>`
+ * for every pointer ever written to a parent that is not a root mark, so a deletion walks a
+ * component from its root in proportion to its members instead of scanning every pointer. Entries
+ * are added, never moved: a pointer that path compression or a merge redirected leaves its old
+ * entry behind. That is safe because components only ever join (a deletion removes a whole one):
+ * an old parent is still in its child's component, so the walk finds exactly the component, some
+ * members twice. A deletion removes each member's own entries with it. Cost: one more write per
+ * pointer to a non-root, and the stale entries (at most one per redirect) on disk. (A dupSort
+ * database was tried first: lmdb-js' getValues inside a write transaction read a garbage key now
+ * and then, "cannot be converted to a BigInt"; ranges, which the store read in write transactions
+ * before, have not.)
  *
  * Writes go only into the transaction `IdentityStoreLmdb.commit` runs (one per batch of
  * identity-links, with the offset it covers): a write outside one throws, so nothing is ever
@@ -125,12 +130,14 @@ class LmdbParentStore implements ParentStore {
       const key = keyOf(id);
       if (parent === null) {
         this.db.removeSync(key);
-        this.children.removeSync(key); // all of its entries: its children are deleted with it
+        for (const entry of [...this.childEntries(key)]) this.children.removeSync(entry); // its children are deleted with it
       } else {
         this.db.putSync(key, isDigestKey(key) ? digestValue(parent, id) : parent);
-        if (!parent.startsWith(ROOT_MARK)) this.children.putSync(keyOf(parent), key);
+        if (!parent.startsWith(ROOT_MARK)) this.children.putSync(childPrefix(keyOf(parent)) + key, '');
       }
-      this.remember(id, parent);
+      // Only ids the cache holds take the new value: caching every id written churned the cache
+      // through the whole topic on a rebuild (a third of the apply's CPU, with its GC).
+      this.update(id, parent);
     }
     this.dirty.clear();
   }
@@ -153,8 +160,9 @@ class LmdbParentStore implements ParentStore {
     const members = new Set([keyOf(root)]);
     const queue = [keyOf(root)];
     for (let key = queue.pop(); key !== undefined; key = queue.pop()) {
-      for (const child of this.children.getValues(key)) {
-        this.reads.count++;
+      const prefix = childPrefix(key);
+      for (const entry of this.childEntries(key)) {
+        const child = entry.slice(prefix.length);
         if (members.has(child)) continue;
         members.add(child);
         queue.push(child);
@@ -165,6 +173,26 @@ class LmdbParentStore implements ParentStore {
       this.reads.count++;
       return readDigestValue(this.db.get(key)!).id;
     });
+  }
+
+  /** The `children` entries of `parentKey` (whole keys), each read counted. */
+  private *childEntries(parentKey: string): Generator<string> {
+    const prefix = childPrefix(parentKey);
+    // The range ends where the prefix's last unit is one more (the keys' order is their code
+    // points'), so the walk reads no other parent's entry; a last unit that has no next one
+    // (U+FFFF, a surrogate) leaves the range open and the prefix check ends it.
+    const last = prefix.charCodeAt(prefix.length - 1);
+    const end = last < 0xd800 || (last > 0xdfff && last < 0xffff) ? prefix.slice(0, -1) + String.fromCharCode(last + 1) : undefined;
+    for (const key of this.children.getKeys({ start: prefix, end })) {
+      this.reads.count++;
+      if (!key.startsWith(prefix)) return;
+      yield key;
+    }
+  }
+
+  private update(id: string, parent: string | null): void {
+    if (this.young.has(id)) this.young.set(id, parent);
+    if (this.old.has(id)) this.old.set(id, parent);
   }
 
   private remember(id: string, parent: string | null): void {
@@ -237,7 +265,7 @@ export function openIdentityStoreLmdb(o: { path: string; topic: string; cacheIds
   const openEnv = () => {
     const env = open({ path, noSubdir: false, maxDbs: 4, noSync: true, useWritemap: true });
     const ids = env.openDB<string, string>({ name: 'ids', encoding: 'string' });
-    const children = env.openDB<string, string>({ name: 'children', encoding: 'string', dupSort: true });
+    const children = env.openDB<string, string>({ name: 'children', encoding: 'string' });
     const meta = env.openDB<string, string>({ name: 'meta', encoding: 'string' });
     return { env, ids, children, meta };
   };
