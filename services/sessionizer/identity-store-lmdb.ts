@@ -74,6 +74,8 @@ class LmdbParentStore implements ParentStore {
   private old = new Map<string, string | null>();
   /** What the open commit changed (null: deleted), read before the cache and LMDB. */
   private readonly dirty = new Map<string, string | null>();
+  /** The index entries the last walk (`component`) read, by key, until the next write: what its deletes remove. */
+  private readonly walked = new Map<string, string[]>();
   writable = false;
 
   constructor(
@@ -112,9 +114,17 @@ class LmdbParentStore implements ParentStore {
     this.dirty.set(id, parent);
   }
 
+  /**
+   * The pointer goes at the commit's end; the id's index entries go now, so that a link that
+   * brings the id back later in the same commit starts it without its old children (the entries
+   * the deletion's walk read are removed without reading them again).
+   */
   delete(id: string): void {
     this.mustWrite();
     this.dirty.set(id, null);
+    const key = keyOf(id);
+    for (const entry of this.walked.get(key) ?? [...this.childEntries(key)]) this.children.removeSync(entry);
+    this.walked.delete(key);
   }
 
   /**
@@ -128,10 +138,8 @@ class LmdbParentStore implements ParentStore {
     for (const id of ids) {
       const parent = this.dirty.get(id)!;
       const key = keyOf(id);
-      if (parent === null) {
-        this.db.removeSync(key);
-        for (const entry of [...this.childEntries(key)]) this.children.removeSync(entry); // its children are deleted with it
-      } else {
+      if (parent === null) this.db.removeSync(key); // its index entries went at `delete`
+      else {
         this.db.putSync(key, isDigestKey(key) ? digestValue(parent, id) : parent);
         if (!parent.startsWith(ROOT_MARK)) this.children.putSync(childPrefix(keyOf(parent)) + key, '');
       }
@@ -140,11 +148,13 @@ class LmdbParentStore implements ParentStore {
       this.update(id, parent);
     }
     this.dirty.clear();
+    this.walked.clear();
   }
 
   /** After a failed commit: what it wrote is gone, and what the cache holds may be too. */
   drop(): void {
     this.dirty.clear();
+    this.walked.clear();
     this.young.clear();
     this.old.clear();
   }
@@ -161,7 +171,9 @@ class LmdbParentStore implements ParentStore {
     const queue = [keyOf(root)];
     for (let key = queue.pop(); key !== undefined; key = queue.pop()) {
       const prefix = childPrefix(key);
-      for (const entry of this.childEntries(key)) {
+      const entries = [...this.childEntries(key)];
+      this.walked.set(key, entries);
+      for (const entry of entries) {
         const child = entry.slice(prefix.length);
         if (members.has(child)) continue;
         members.add(child);
