@@ -110,9 +110,8 @@ export const SessionizerEnv = z.object({
    * LMDB store in DATA_DIR/state, pointers on disk behind a cache of SESSIONIZER_IDENTITY_CACHE_IDS
    * ids, committed with the topic offset it covers, so a restart reads only the topic's tail.
    */
-  // memory is the default: lmdb's first 1M fault run lost 41 events in the clean pass (a restore of
-  // one journey partition's state, not the store), its second was equal in both passes
-  // (docs/performance.md, "Identity graph in LMDB").
+  // memory is the default: lmdb's apply of identity-links takes 2.2–2.5 times its CPU (the bar for
+  // switching was 2; docs/performance.md, "Identity deletions in proportion to the customer").
   SESSIONIZER_IDENTITY_STORE: z.enum(['memory', 'lmdb']).default('memory'),
   /** Ids the lmdb store keeps decoded in memory (about 200 bytes each; the least recently used go). */
   SESSIONIZER_IDENTITY_CACHE_IDS: envInt(100_000, 1_000, 10_000_000),
