@@ -29,6 +29,12 @@ const close = async (store: IdentityStoreLmdb) => {
   await store.close();
 };
 
+/** A store with a cache far smaller than the ids, and two graphs to compare: in memory, and on the store. */
+function graphsToCompare() {
+  const store = openIdentityStoreLmdb({ path: join(tmp(), 'links.lmdb'), topic: 't', cacheIds: 8, logger });
+  return { name: (n: number) => `${'uea'[n % 3]}:${n}`, store, memory: new IdentityGraph(), disk: new IdentityGraph(store.parents) };
+}
+
 describe('the lmdb identity store', () => {
   it('keeps pointers, markers and the offset of one commit together across a reopen', async () => {
     const path = join(tmp(), 'links.lmdb');
@@ -114,11 +120,8 @@ describe('the lmdb identity store', () => {
   it('gives the in-memory graph’s customers for any links, with a cache far smaller than the ids', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 60 }), fc.boolean()), { maxLength: 80 }), (pairs) => {
-        const name = (n: number) => `${'uea'[n % 3]}:${n}`;
-        const store = openIdentityStoreLmdb({ path: join(tmp(), 'links.lmdb'), topic: 't', cacheIds: 8, logger });
+        const { name, store, memory, disk } = graphsToCompare();
         try {
-          const memory = new IdentityGraph();
-          const disk = new IdentityGraph(store.parents);
           let offset = 0n;
           let batch: Array<[number, number]> = [];
           const commit = () => {
@@ -178,11 +181,8 @@ describe('the lmdb identity store', () => {
   it('forgets the components the in-memory graph forgets, with deletions between batches of links', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 5 })), { maxLength: 80 }), (steps) => {
-        const name = (n: number) => `${'uea'[n % 3]}:${n}`;
-        const store = openIdentityStoreLmdb({ path: join(tmp(), 'links.lmdb'), topic: 't', cacheIds: 8, logger });
+        const { name, store, memory, disk } = graphsToCompare();
         try {
-          const memory = new IdentityGraph();
-          const disk = new IdentityGraph(store.parents);
           let offset = 0n;
           for (const [a, b, kind] of steps) {
             // kind 0: a deletion of a's component in a commit of its own; 1: a link, then the
