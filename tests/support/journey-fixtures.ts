@@ -60,7 +60,12 @@ export function tp(overrides: Partial<Touchpoint>): Touchpoint {
   return makeTouchpoint(overrides);
 }
 
-export function testSessionizer(kafka: Kafka, topics: Topics, groupId: string, options: { stateDir?: string; registry?: Registry; sessions?: Partial<SessionConfig>; maxEventLagMs?: number } = {}) {
+export function testSessionizer(
+  kafka: Kafka,
+  topics: Topics,
+  groupId: string,
+  options: { stateDir?: string; registry?: Registry; sessions?: Partial<SessionConfig>; maxEventLagMs?: number; historyMaxHeldEvents?: number } = {},
+) {
   return createSessionizerService({
     kafka,
     topics,
@@ -74,6 +79,7 @@ export function testSessionizer(kafka: Kafka, topics: Topics, groupId: string, o
     stateDir: options.stateDir,
     registry: options.registry ?? freshRegistry(),
     logger: testLogger('sessionizer'),
+    historyMaxHeldEvents: options.historyMaxHeldEvents,
   });
 }
 
