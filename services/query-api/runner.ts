@@ -29,11 +29,12 @@ export function readSettings(mode: ClickHouse['mode']): ClickHouseSettings | und
 export function createQueryRunner(ch: ClickHouse, timer: QueryTimer): QueryRunner {
   if (!IDENTIFIER.test(ch.database)) throw new Error(`invalid database name: ${JSON.stringify(ch.database)}`);
   const settings = readSettings(ch.mode);
+  const client = ch.readClient ?? ch.client;
   return {
     async rows<T>(endpoint: string, sql: string, params: QueryParams): Promise<T[]> {
       const stop = timer(endpoint);
       try {
-        const rs = await ch.client.query({
+        const rs = await client.query({
           query: sql.replaceAll('{db}', ch.database),
           format: 'JSONEachRow',
           query_params: params,

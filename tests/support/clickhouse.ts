@@ -30,7 +30,7 @@ export async function freshDatabase(prefix = 'it', options: { migrate?: boolean 
   const base = engine();
   if (options.migrate === false) await base.client.command({ query: `CREATE DATABASE ${database}` });
   else await migrate(base.client, { database, touchpointTtlDays: 3650 });
-  const ch: ClickHouse = { client: base.client, mode: base.mode, database, close: async () => {} };
+  const ch: ClickHouse = { client: base.client, ...(base.readClient ? { readClient: base.readClient } : {}), mode: base.mode, database, close: async () => {} };
   return { ch, database, drop: async () => void (await base.client.command({ query: `DROP DATABASE IF EXISTS ${database}` })) };
 }
 

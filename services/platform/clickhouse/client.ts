@@ -18,6 +18,12 @@ export type ClickHouseMode = 'server' | 'embedded';
 
 export interface ClickHouse {
   readonly client: ClickHouseClient;
+  /**
+   * For queries that only read and set nothing (the query API's): on the embedded engine a client on
+   * the same session that sends none of EMBEDDED_SETTING_DEFAULTS, each of which only changes what an
+   * insert or a mutation does. Absent: use `client`.
+   */
+  readonly readClient?: ClickHouseClient;
   readonly mode: ClickHouseMode;
   readonly database: string;
   close(): Promise<void>;
@@ -59,14 +65,20 @@ export function createClickHouse(config: ClickHouseConnectionConfig): ClickHouse
   }
   const path = join(config.dataDir, 'clickhouse');
   mkdirSync(path, { recursive: true });
+  // chdb implements @clickhouse/client-common's Connection; the client bundles its own copy of
+  // those types, so TypeScript sees two nominally different (structurally equal) interfaces.
+  const connection = createChdbConnection({ path }) as unknown as NonNullable<Parameters<typeof createClient>[0]>['connection'];
   const client = createClient({
-    // chdb implements @clickhouse/client-common's Connection; the client bundles its own copy of
-    // those types, so TypeScript sees two nominally different (structurally equal) interfaces.
-    connection: createChdbConnection({ path }) as unknown as NonNullable<Parameters<typeof createClient>[0]>['connection'],
+    connection,
     database: config.database,
     clickhouse_settings: { date_time_input_format: 'best_effort', ...EMBEDDED_SETTING_DEFAULTS },
   });
-  return { client, mode: 'embedded', database: config.database, close: () => client.close() };
+  // The six `SET`s cost ~0.4-0.7 ms a query (docs/performance.md). Skipping them is safe for a query
+  // that writes nothing and sets nothing: it leaves the session's settings as it found them, so the
+  // next query through `client` still puts every default back, and none of them changes a SELECT
+  // (tests/integration/clickhouse-read-client.integration.test.ts).
+  const readClient = createClient({ connection, database: config.database });
+  return { client, readClient, mode: 'embedded', database: config.database, close: () => client.close() };
 }
 
 /** The connection settings every service reads the same way (README: Configuration). */
