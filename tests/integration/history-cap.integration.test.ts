@@ -10,10 +10,9 @@ import { createTestTopics, testKafka } from '../support/pipeline.js';
 import { finalSessions, produceTouchpoints, sessionizerGroups, testSessionizer, testWriter, tp } from '../support/journey-fixtures.js';
 import { partitionOfKey } from '../../services/platform/kafka/partition-of-key.js';
 import type { SessionConfig } from '../../services/sessionizer/core/sessions.js';
-import { historyMarkerRecords, importLines, type HistoryLine } from '../../services/collector/import/importer.js';
-import { createKafkaTouchpointSink } from '../../services/platform/kafka/touchpoint-sink.js';
+import { historyMarkerRecords } from '../../services/collector/import/importer.js';
+import { historyImporter } from '../support/history-import.js';
 import { createKafkaProducer } from '../../services/platform/kafka/producer.js';
-import { topicCodecs } from '../../schemas/topics.js';
 
 const SEC = 1_000;
 const DAY = 86_400 * SEC;
@@ -21,11 +20,6 @@ const DAY = 86_400 * SEC;
 const SESSIONS: Partial<SessionConfig> = { inactivityGapMs: 20 * SEC, graceMs: 0 };
 /** Events a journey partition may keep one by one beyond those of the import's begin (SESSIONIZER_HISTORY_MAX_HELD_EVENTS). */
 const CAP = 20;
-
-async function* linesOf(texts: string[]): AsyncGenerator<HistoryLine> {
-  let bytes = 0;
-  for (const text of texts) yield { text, bytesRead: (bytes += text.length + 1) };
-}
 
 describe('the history lane’s cap (docs/history-lane.md, "The cap")', () => {
   let db: TestDatabase;
@@ -69,18 +63,7 @@ describe('the history lane’s cap (docs/history-lane.md, "The cap")', () => {
     const event = (userId: string, at: number) => JSON.stringify({ type: 'track', userId, event: 'Product Viewed', timestamp: new Date(at).toISOString() });
     const producer = cleanup.started(createKafkaProducer(kafka, { name: 'cap-import' }));
     await producer.start();
-    const sink = createKafkaTouchpointSink({
-      producer,
-      topics,
-      touchpointsTopic: topics.touchpointsHistory,
-      touchpointCodec: topicCodecs.touchpoints(),
-      deadLetterCodec: topicCodecs.deadLetter(),
-      sendTimeoutMs: 60_000,
-      maxInFlightEvents: 1_000_000,
-      maxInFlightBytes: 1 << 30,
-    });
-    const source = { sourceId: 'server', site: 'shop.example', hashEmails: true };
-    const importPart = (lines: string[]) => importLines(linesOf(lines), { source, sources: new Map(), sink, onChunk: () => {}, now: Date.now });
+    const importPart = historyImporter(producer, topics);
     await producer.send(historyMarkerRecords(topics.touchpointsHistory, 2, { kind: 'begin', firstEventTime: day0 }));
     const part1 = Array.from({ length: 10 }, (_, i) => event(`h${i}`, day0 + i * SEC));
     expect(await importPart(part1)).toMatchObject({ accepted: 10, rejected: 0 });

@@ -15,10 +15,9 @@ import { runScript } from '../support/processes.js';
 import { partitionOfKey } from '../../services/platform/kafka/partition-of-key.js';
 import { sessionizerConfig, type SessionConfig } from '../../services/sessionizer/core/sessions.js';
 import { verifySessions } from '../../services/sessionizer/verify/verify-sessions.js';
-import { historyMarkerRecords, importLines, type HistoryLine } from '../../services/collector/import/importer.js';
-import { createKafkaTouchpointSink } from '../../services/platform/kafka/touchpoint-sink.js';
+import { historyMarkerRecords } from '../../services/collector/import/importer.js';
+import { historyImporter } from '../support/history-import.js';
 import { createKafkaProducer } from '../../services/platform/kafka/producer.js';
-import { topicCodecs } from '../../schemas/topics.js';
 
 const SEC = 1_000;
 const MIN = 60 * SEC;
@@ -28,11 +27,6 @@ const DAY = 24 * 60 * MIN;
  * session can close within the test. `verify` checks with the same rules.
  */
 const SESSIONS: Partial<SessionConfig> = { inactivityGapMs: 20 * SEC, graceMs: 0 };
-
-async function* linesOf(texts: string[]): AsyncGenerator<HistoryLine> {
-  let bytes = 0;
-  for (const text of texts) yield { text, bytesRead: (bytes += text.length + 1) };
-}
 
 describe('the history lane: an import while live traffic flows (docs/history-lane.md)', () => {
   let db: TestDatabase;
@@ -95,18 +89,7 @@ describe('the history lane: an import while live traffic flows (docs/history-lan
     const producer = createKafkaProducer(kafka, { name: 'lane-import' });
     await producer.start();
     cleanup.started(producer);
-    const sink = createKafkaTouchpointSink({
-      producer,
-      topics,
-      touchpointsTopic: topics.touchpointsHistory,
-      touchpointCodec: topicCodecs.touchpoints(),
-      deadLetterCodec: topicCodecs.deadLetter(),
-      sendTimeoutMs: 60_000,
-      maxInFlightEvents: 1_000_000,
-      maxInFlightBytes: 1 << 30,
-    });
-    const source = { sourceId: 'server', site: 'shop.example', hashEmails: true };
-    const importPart = (lines: string[]) => importLines(linesOf(lines), { source, sources: new Map(), sink, onChunk: () => {}, now: Date.now });
+    const importPart = historyImporter(producer, topics);
     await producer.send(historyMarkerRecords(topics.touchpointsHistory, 2, { kind: 'begin', firstEventTime: day0 }));
     expect(await importPart(part1)).toMatchObject({ accepted: part1.length, rejected: 0 });
     const touchpointsIn = async () => Number((await query<{ n: string }>(`SELECT count() AS n FROM ${db.database}.touchpoints FINAL WHERE customer_id NOT LIKE 'u:l%'`))[0]?.n);
