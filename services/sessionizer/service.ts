@@ -193,7 +193,7 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
   });
   const splitFlushes = new Counter({
     name: 'sessionizer_state_split_flushes_total',
-    help: 'State flushes too large for one request, written as several appends with the applied-offset marker last',
+    help: 'State flushes too large for one append (30 MiB, or 768 KiB on a changelog that refused that), written as several appends with the applied-offset marker last',
     registers: [deps.registry],
   });
   const customersEvicted = new Counter({

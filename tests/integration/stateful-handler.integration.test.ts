@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { KafkaMessage } from 'kafkajs';
-import { ensureTopics } from '../../services/platform/kafka/admin.js';
+import type { Admin, KafkaMessage } from 'kafkajs';
+import { CHANGELOG_MAX_MESSAGE_BYTES, CHANGELOG_MIN_COMPACTION_LAG_MS, ensureTopics } from '../../services/platform/kafka/admin.js';
 import { createPartitionedConsumer, ReadAgainFrom, type PartitionBatch, type PartitionControl } from '../../services/platform/kafka/consumer.js';
-import { createKafkaProducer, type OutgoingRecord, type RecordProducer } from '../../services/platform/kafka/producer.js';
+import { CHANGELOG_MAX_APPEND_BYTES, createKafkaProducer, type OutgoingRecord, type RecordProducer } from '../../services/platform/kafka/producer.js';
 import { readPartitionRange } from '../../services/platform/kafka/read-range.js';
 import { APPLIED_OFFSET_KEY } from '../../services/platform/streams/changelog.js';
 import { createStatefulHandler, type PartitionProcessor, type StatefulHandlerDeps, type StateUpdate } from '../../services/platform/streams/stateful-handler.js';
@@ -274,6 +274,124 @@ describe('stateful handler on the real broker', () => {
       ['k0', '100'],
       ['k1', '100'],
     ]);
+  });
+
+  /**
+   * 40 keys whose state records are padded to 150 KB each: a flush of all of them is ~6 MB, eight
+   * times a default produce request, six times the broker's default batch limit, and more than a
+   * restore's fetch asks for (4 MiB).
+   */
+  const paddedHandler = (topics: { out: string; changelog: string }, producer: RecordProducer, now: () => number, splits: number[]) => {
+    const created: Array<ReturnType<typeof countingProcessor>> = [];
+    const handler = createStatefulHandler({
+      kafka,
+      producer,
+      changelogTopic: topics.changelog,
+      createProcessor: () => {
+        const p = countingProcessor(topics.out);
+        created.push(p);
+        return { ...p, takeStateUpdates: () => p.takeStateUpdates().map((u) => ({ key: u.key, value: Buffer.concat([u.value!, Buffer.alloc(150_000, 32)]) })) };
+      },
+      now,
+      logger: testLogger('stateful-it'),
+      stateFlushIntervalMs: 1_000,
+      onSplitFlush: (_tp, stats) => splits.push(stats.appends),
+    });
+    return { handler, created };
+  };
+  const fortyKeys = (topic: string, from: number, count: number): PartitionBatch => {
+    const b = batch(topic, 0, from, count);
+    return { ...b, messages: b.messages.map((m) => ({ ...m, key: Buffer.from(`k${Number(m.offset) % 40}`) })) };
+  };
+  const withAdmin = async <T,>(use: (admin: Admin) => Promise<T>): Promise<T> => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      return await use(admin);
+    } finally {
+      await admin.disconnect();
+    }
+  };
+  /** A producer that tells how many records each send to the changelog held. */
+  const countingSends = (producer: RecordProducer, changelog: string, sends: number[]): RecordProducer => ({
+    send: (records, maxRequestBytes) => {
+      if (records.some((r) => r.topic === changelog)) sends.push(records.length);
+      return producer.send(records, maxRequestBytes);
+    },
+  });
+
+  it('a flush of megabytes of state is one append: one send, one batch the changelog takes whole, nothing split', async () => {
+    const { topics, producer, read } = await setup();
+    let now = 0;
+    const sends: number[] = [];
+    const splits: number[] = [];
+    const { handler, created } = paddedHandler(topics, countingSends(producer, topics.changelog, sends), () => now, splits);
+    const tp = { topic: topics.input, partition: 0 };
+    await handler.onAssigned!(tp, { offset: '-1', metadata: null });
+    now = 1_000;
+    expect(await handler.handleBatch(fortyKeys(tp.topic, 0, 400), control)).toEqual({ offset: '400' });
+    // 40 state records and the marker in one send; the broker took the ~6 MB batch.
+    expect(sends).toEqual([41]);
+    expect(splits).toEqual([]);
+    const changelog = await read(topics.changelog, 0);
+    expect(changelog).toHaveLength(41);
+    expect(changelog.at(-1)).toEqual([APPLIED_OFFSET_KEY, '399']);
+    // A restore reads it back (its fetches ask for less than the batch: the broker sends it whole).
+    await handler.onRevoked!(tp);
+    await handler.onAssigned!(tp, { offset: '400', metadata: null });
+    expect(created[1]!.counts.size).toBe(40);
+    expect([...created[1]!.counts.values()].every((n) => n === 10)).toBe(true);
+  });
+
+  it('a changelog that takes only the default batch (created by an older version) gets split flushes, not a failing loop', async () => {
+    const prefix = uniquePrefix();
+    const topics = { input: `${prefix}in`, changelog: `${prefix}changelog`, out: `${prefix}out` };
+    await ensureTopics(kafka, [
+      { topic: topics.out, partitions: 1 },
+      { topic: topics.input, partitions: 1 },
+    ]);
+    // Partition 1 is never a state partition here: it takes the probe below.
+    await withAdmin((a) => a.createTopics({ waitForLeaders: true, topics: [{ topic: topics.changelog, numPartitions: 2, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] }));
+    const producer = createKafkaProducer(kafka, { name: 'stateful-it' });
+    await producer.start();
+    cleanup.started(producer);
+    let now = 0;
+    const splits: number[] = [];
+    const { handler, created } = paddedHandler(topics, producer, () => now, splits);
+    const tp = { topic: topics.input, partition: 0 };
+    await handler.onAssigned!(tp, { offset: '-1', metadata: null });
+    now = 1_000;
+    expect(await handler.handleBatch(fortyKeys(tp.topic, 0, 400), control)).toEqual({ offset: '400' });
+    now = 2_000;
+    expect(await handler.handleBatch(fortyKeys(tp.topic, 400, 400), control)).toEqual({ offset: '800' });
+    // Refused whole once, then appends of at most 768 KiB: eight of five records (the marker in the last), every flush.
+    expect(splits).toEqual([8, 8]);
+    await handler.onRevoked!(tp);
+    await handler.onAssigned!(tp, { offset: '800', metadata: null });
+    expect([...created.at(-1)!.counts.values()]).toEqual(Array.from({ length: 40 }, () => 20));
+
+    // The next start's ensureTopics raises the old changelog's limits and keeps its own settings;
+    // a handler started after it flushes in one append again.
+    await ensureTopics(kafka, [{ topic: topics.changelog, partitions: 2, compacted: true }]);
+    const described = await withAdmin((a) => a.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: topics.changelog }] }));
+    const config = Object.fromEntries(described.resources[0]!.configEntries.map((e) => [e.configName, e.configValue]));
+    expect(config).toMatchObject({ 'cleanup.policy': 'compact', 'max.message.bytes': String(CHANGELOG_MAX_MESSAGE_BYTES), 'min.compaction.lag.ms': String(CHANGELOG_MIN_COMPACTION_LAG_MS) });
+    // The partitions' logs take a changed setting a moment after the broker reports it: wait until
+    // partition 1 takes a 2 MB batch.
+    const probe = [0, 1, 2].map((i) => ({ topic: topics.changelog, key: `probe-${i}`, value: Buffer.alloc(700_000), partition: 1 }));
+    await eventually(
+      () => producer.send(probe, CHANGELOG_MAX_APPEND_BYTES).then(() => true, () => false),
+      (took) => took,
+      30_000,
+      200,
+      'the raised max.message.bytes in force',
+    );
+    const after = paddedHandler(topics, producer, () => now, splits);
+    await after.handler.onAssigned!(tp, { offset: '800', metadata: null });
+    now = 3_000;
+    expect(await after.handler.handleBatch(fortyKeys(tp.topic, 800, 400), control)).toEqual({ offset: '1200' });
+    expect(splits).toEqual([8, 8]);
+    await after.handler.onRevoked!(tp);
   });
 
   it('the consumer reads a failed partition again from its newest durable point (rewindOnFailure)', async () => {

@@ -1,7 +1,8 @@
 import { CompressionTypes, type Kafka, type Producer } from 'kafkajs';
 import { journeyPartitioner } from './partition-of-key.js';
 import type { Component, Health } from '../runtime/component.js';
-import { KafkaUnavailableError, RecordTooLargeError } from './errors.js';
+import { CHANGELOG_MAX_MESSAGE_BYTES } from './admin.js';
+import { AppendTooLargeError, isSizeRefusal, KafkaUnavailableError, RecordTooLargeError } from './errors.js';
 
 export interface OutgoingRecord {
   topic: string;
@@ -38,6 +39,16 @@ export const MAX_REQUEST_BYTES = 768 * 1024;
  */
 export const MAX_RECORD_BYTES = MAX_REQUEST_BYTES;
 
+/**
+ * The bytes of one changelog append (recordBytes): a journey step's state flush with its marker goes
+ * as ONE record batch up to this size, so that it is atomic whatever the number of customers it
+ * writes (20,000 customers of ~800 bytes are ~16 MB). Changelog topics are created with room for it
+ * (admin.ts: `max.message.bytes` CHANGELOG_MAX_MESSAGE_BYTES, and segments larger still, since the
+ * broker refuses an append larger than the topic's segment); recordBytes over-counts, so a send
+ * measured under this is under the topic's limit on the wire, with room for the batch header.
+ */
+export const CHANGELOG_MAX_APPEND_BYTES = CHANGELOG_MAX_MESSAGE_BYTES - 1024 * 1024;
+
 /** Errors after which an idempotent producer never recovers by itself. */
 const FATAL_IDEMPOTENCE = /out of order sequence|unknown producer|producer.*epoch|fenced/i;
 
@@ -72,11 +83,13 @@ export const appendEndKey = (topic: string, partition: number): string => `${top
 export interface RecordProducer {
   /**
    * Resolves once the broker has every record (acks=all); rejects with a retriable error otherwise.
-   * Records are sent in order; a send over MAX_REQUEST_BYTES goes as several requests, so only a
-   * send under that size is one atomic append per partition. Resolves with where the records
-   * landed when the implementation knows (the Kafka producer does; test doubles may not).
+   * Records are sent in order; a send over `maxRequestBytes` (MAX_REQUEST_BYTES unless given; a
+   * larger one only for topics created to take it, CHANGELOG_MAX_APPEND_BYTES) goes as several
+   * requests, so only a send under that size is one atomic append per partition. Resolves with
+   * where the records landed when the implementation knows (the Kafka producer does; test doubles
+   * may not).
    */
-  send(records: OutgoingRecord[]): Promise<AppendEnds | void>;
+  send(records: OutgoingRecord[], maxRequestBytes?: number): Promise<AppendEnds | void>;
 }
 
 /**
@@ -93,12 +106,12 @@ export function createKafkaProducer(kafka: Kafka, options: { name: string; compr
       producer = newProducer();
       await producer.connect();
     },
-    async send(records) {
+    async send(records, maxRequestBytes = MAX_REQUEST_BYTES) {
       if (!producer) throw new KafkaUnavailableError('producer not started');
       const ends = new Map<string, bigint>();
       if (records.length === 0) return ends;
       try {
-        for (const chunk of chunkBySize(records)) await sendOne(producer, chunk, ends);
+        for (const chunk of chunkBySize(records, maxRequestBytes)) await sendOne(producer, chunk, ends);
         return ends;
       } catch (error) {
         if (error instanceof KafkaUnavailableError && FATAL_IDEMPOTENCE.test(error.message)) await replaceProducer();
@@ -181,6 +194,7 @@ export function createKafkaProducer(kafka: Kafka, options: { name: string; compr
         }
       } catch (cause) {
         lastError = cause instanceof Error ? cause.message : String(cause);
+        if (isSizeRefusal(cause)) throw new AppendTooLargeError(`produce refused as too large: ${lastError}`, { cause });
         throw new KafkaUnavailableError(`produce failed: ${lastError}`, { cause });
       }
   }

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { ReadAgainFrom, type CommitPoint, type PartitionBatch, type PartitionControl, type PartitionHandler, type TopicPartition } from '../kafka/consumer.js';
-import { appendEndKey, chunkBySize, MAX_REQUEST_BYTES, recordBytes, type AppendEnds, type OutgoingRecord, type RecordProducer } from '../kafka/producer.js';
+import { AppendTooLargeError } from '../kafka/errors.js';
+import { appendEndKey, CHANGELOG_MAX_APPEND_BYTES, chunkBySize, MAX_REQUEST_BYTES, recordBytes, type AppendEnds, type OutgoingRecord, type RecordProducer } from '../kafka/producer.js';
 import type { Logger } from '../logging/logger.js';
 import { APPLIED_OFFSET_KEY, restoreChangelog } from './changelog.js';
 import { collectGarbage } from './collect-garbage.js';
@@ -88,11 +89,14 @@ export interface StatefulHandlerDeps {
   /** `ms`: the whole restore, the changelog read and the processor taking every entry. */
   onRestored?(tp: TopicPartition, stats: { values: number; ms: number; records: number; fromLocalCopy: boolean }): void;
   /**
-   * A state flush too large for one request went as `appends` appends, the marker in the last
+   * A state flush too large for one append went as `appends` appends, the marker in the last
    * (see flushState): counted, as a crash between them costs a rollback at the next restore.
    */
   onSplitFlush?(tp: TopicPartition, stats: { appends: number; bytes: number; records: number }): void;
-  /** Bytes of one changelog append (recordBytes; default MAX_REQUEST_BYTES, so it is one request). */
+  /**
+   * Bytes of one changelog append (recordBytes; default and at most CHANGELOG_MAX_APPEND_BYTES, which
+   * the changelog topics are created to take). Smaller only to exercise split flushes in tests.
+   */
   maxAppendBytes?: number;
   /**
    * A batch began after the next input the state expects (`first` > `handled` + 1): the input
@@ -153,7 +157,13 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
   const flushIntervalMs = deps.stateFlushIntervalMs ?? 1_000;
   const flushQuietMs = deps.stateFlushQuietMs ?? 1_000;
   const maxChangedKeys = deps.maxChangedKeys ?? 512;
-  const maxAppendBytes = Math.min(deps.maxAppendBytes ?? MAX_REQUEST_BYTES, MAX_REQUEST_BYTES);
+  /**
+   * Lowered to MAX_REQUEST_BYTES for good once the broker refuses an append by size: a changelog
+   * whose settings could not be raised (ensureTopics: no permission to alter them, say) takes only
+   * the broker's default batch, so flushes go as several appends (split flushes, counted) rather
+   * than failing for ever.
+   */
+  let maxAppendBytes = Math.min(deps.maxAppendBytes ?? CHANGELOG_MAX_APPEND_BYTES, CHANGELOG_MAX_APPEND_BYTES);
   const key = (tp: TopicPartition) => `${tp.topic}:${tp.partition}`;
   /** Restores under way: when the last of a round ends, one full GC frees their fetch responses (collect-garbage.ts). */
   let restoring = 0;
@@ -260,11 +270,13 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
    * applied-offset marker (last) in one append. Returns the point to commit, or null when no input
    * was new.
    *
-   * A flush over `maxAppendBytes` (many customers changed by a tick, say) cannot be one request:
-   * it goes as several appends in order, the marker in the last one, and is counted
-   * (onSplitFlush). Each append is one record batch; if a later one fails, the changelog ends with
-   * records after its last marker, which a restore leaves out and rolls back (ChangelogFold), so
-   * the step is still all or nothing. The marker goes with every flush that writes state or
+   * A flush is one append (one record batch, so all or nothing) up to `maxAppendBytes`, 30 MiB:
+   * 20,000 customers of typical state (SESSIONIZER_STATE_FLUSH_MAX_CUSTOMERS) fit in it. A larger
+   * flush (customers near their state's byte bound) goes as several appends in order, the marker in
+   * the last one, and is counted (onSplitFlush). If a later one fails, the changelog ends with
+   * records after its last marker, which a restore leaves out and rolls back (ChangelogFold), so the
+   * step is still all or nothing as long as the committed values it rolls back to are not compacted
+   * away (admin.ts: min.compaction.lag.ms). The marker goes with every flush that writes state or
    * handled new input, so that only an unfinished step leaves records after it.
    */
   const flushState = async (tp: TopicPartition, run: PartitionRun, control: PartitionControl | null): Promise<CommitPoint | null> => {
@@ -281,18 +293,17 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
     if ((records.length > 0 || marksInput) && mark !== null) records.push(toRecord({ key: APPLIED_OFFSET_KEY, value: Buffer.from(mark.toString()) }));
     run.lastFlushAt = deps.now();
     if (records.length === 0) return null;
-    const appends = chunkBySize(records, maxAppendBytes);
-    let ends: AppendEnds | void = undefined;
+    let appended: { appends: number; ends: AppendEnds | void };
     try {
-      for (const append of appends) ends = await deps.producer.send(append);
+      appended = await appendFlush(tp, records);
     } catch (error) {
       forget(tp, run);
       throw error;
     }
     run.rollback = [];
-    copyLocally(tp, records, ends);
-    if (appends.length > 1) {
-      deps.onSplitFlush?.(tp, { appends: appends.length, bytes: records.reduce((n, r) => n + recordBytes(r), 0), records: records.length });
+    copyLocally(tp, records, appended.ends);
+    if (appended.appends > 1) {
+      deps.onSplitFlush?.(tp, { appends: appended.appends, bytes: records.reduce((n, r) => n + recordBytes(r), 0), records: records.length });
     }
     if (!marksInput) return null;
     run.applied = handled;
@@ -304,6 +315,24 @@ export function createStatefulHandler(deps: StatefulHandlerDeps): PartitionHandl
       await control.progress(point);
     }
     return point;
+  };
+
+  /** Sends a flush's records in order as appends of at most maxAppendBytes (see flushState). */
+  const appendFlush = async (tp: TopicPartition, records: OutgoingRecord[]): Promise<{ appends: number; ends: AppendEnds | void }> => {
+    for (;;) {
+      const appends = chunkBySize(records, maxAppendBytes);
+      try {
+        let ends: AppendEnds | void = undefined;
+        for (const append of appends) ends = await deps.producer.send(append, maxAppendBytes);
+        return { appends: appends.length, ends };
+      } catch (error) {
+        if (!(error instanceof AppendTooLargeError) || maxAppendBytes <= MAX_REQUEST_BYTES) throw error;
+        // Appends before the refused one, if any, are an unfinished step until the marker lands:
+        // writing the whole flush again in smaller appends finishes it.
+        deps.logger.warn({ tp, err: error, maxAppendBytes }, `changelog ${deps.changelogTopic} refused a ${maxAppendBytes}-byte append: its max.message.bytes or segment.bytes is below what it is created with (admin.ts); flushes go as ${MAX_REQUEST_BYTES}-byte appends from now on`);
+        maxAppendBytes = MAX_REQUEST_BYTES;
+      }
+    }
   };
 
   const flushDue = (run: PartitionRun) => deps.now() - run.lastFlushAt >= flushIntervalMs;
