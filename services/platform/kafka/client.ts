@@ -1,3 +1,4 @@
+import './linear-grouping.js';
 import { Kafka, logLevel, type LogEntry } from 'kafkajs';
 import type { Logger } from '../logging/logger.js';
 

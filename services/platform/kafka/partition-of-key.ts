@@ -1,3 +1,4 @@
+import './linear-grouping.js';
 import { Partitioners, type ICustomPartitioner } from 'kafkajs';
 import { partitionOfHash } from './murmur2.js';
 

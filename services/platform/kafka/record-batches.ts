@@ -1,3 +1,4 @@
+import './linear-grouping.js';
 import kafkajs from 'kafkajs';
 
 /**

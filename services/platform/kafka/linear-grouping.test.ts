@@ -1,0 +1,39 @@
+import { createRequire } from 'node:module';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { groupMessagesPerPartition, KAFKAJS_GROUPING_MODULE } from './linear-grouping.js';
+// After linear-grouping (the order every module that loads kafkajs keeps): its producer loads with ours.
+import './producer.js';
+
+const require = createRequire(import.meta.url);
+
+/** kafkajs 2.2's own grouping, as its producer/groupMessagesPerPartition.js has it (quadratic). */
+function kafkajsGrouping({ topic, partitionMetadata, messages, partitioner }: Parameters<typeof groupMessagesPerPartition<{ p: number; i: number }>>[0]) {
+  if (partitionMetadata.length === 0) return {};
+  return messages.reduce<Record<number, Array<{ p: number; i: number }>>>((result, message) => {
+    const partition = partitioner({ topic, partitionMetadata, message });
+    const current = result[partition] || [];
+    return Object.assign(result, { [partition]: [...current, message] });
+  }, {});
+}
+
+describe('groupMessagesPerPartition', () => {
+  it('groups as kafkajs does: each partition’s messages in send order, no empty partitions, {} without metadata', () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat(7)), fc.nat(8), (partitions, known) => {
+        const input = {
+          topic: 't',
+          partitionMetadata: Array.from({ length: known }, (_, i) => ({ partitionId: i })),
+          messages: partitions.map((p, i) => ({ p, i })),
+          partitioner: ({ message }: { message: { p: number } }) => message.p,
+        };
+        expect(groupMessagesPerPartition(input)).toEqual(kafkajsGrouping(input));
+      }),
+    );
+  });
+
+  it('is the grouping kafkajs’ producer loads (the module every producer send goes through)', () => {
+    expect(require(KAFKAJS_GROUPING_MODULE)).toBe(groupMessagesPerPartition);
+    expect(require.cache[require.resolve('kafkajs/src/producer/sendMessages.js')]).toBeDefined();
+  });
+});
