@@ -84,6 +84,25 @@ describe('window scheduling', () => {
     expect(second.windows[0]!.end).toBeGreaterThanOrEqual(first.windows.at(-1)!.end);
   });
 
+  it('steps overlapping windows by stepMinutes: an hourly window every 15 minutes, each judged once it has closed', () => {
+    const [sliding] = parseMonitors('version: 1\nmonitors:\n  - { id: site, kind: volume, sources: [web], windowMinutes: 60, stepMinutes: 15, evidenceWindows: 1 }\n', 'test.yaml') as [Monitor];
+    const slidingPlan = (cursor: number, now: number) =>
+      planRound({ monitors: [sliding], cursors: { [sliding.id]: cursor }, now, latenessMs: 30_000, maxCatchUpMs: 24 * 60 * MIN, maxWindows: 1000 });
+    // At 13:15:30 the hourly windows starting 11:15 … 12:15 have closed; 12:30–13:30 has not.
+    const due = slidingPlan(T0 - 60 * MIN, T0 + 75 * MIN + 30_000).windows.map((w) => [(w.start - T0) / MIN, (w.end - T0) / MIN]);
+    expect(due).toEqual([
+      [-45, 15],
+      [-30, 30],
+      [-15, 45],
+      [0, 60],
+      [15, 75],
+    ]);
+    expect(lastClosedStart(T0 + 75 * MIN + 29_999, 60 * MIN, 30_000, 15 * MIN)).toBe(T0);
+    // Never evaluated, 2 hours of catch-up at 12:07:30: from the first start on the 15-minute grid after 10:07:30.
+    const fresh = planRound({ monitors: [sliding], cursors: {}, now: T0 + 7 * MIN + 30_000, latenessMs: 30_000, maxCatchUpMs: 2 * 60 * MIN, maxWindows: 1000 });
+    expect(fresh.windows.map((w) => (w.start - T0) / MIN)).toEqual([-105, -90, -75, -60]);
+  });
+
   it('continues on the new grid when a monitor changed its window size', () => {
     // The cursor of `five` is off its 5-minute grid (it used to be a 1-minute monitor).
     const result = plan({ [five.id]: T0 - 7 * MIN, [one.id]: T0 }, T0 + 5 * MIN + 30_000);

@@ -1,17 +1,20 @@
-import type { Monitor } from './core/monitors.js';
+import { stepMinutesOf, type Monitor } from './core/monitors.js';
 
 /**
  * Which windows an evaluation round looks at. Pure: the service passes the clock in.
  *
- * Windows are aligned to the epoch (a 5-minute window starts at :00, :05, …). A window
- * [start, start + windowMs) is *closed* once `start + windowMs + latenessMs ≤ now`: the lateness
- * gives late events time to land in ClickHouse before the window is judged, once and for good.
- * Each monitor keeps a cursor (the start of the last window it evaluated); a round evaluates every
- * closed window after it, oldest first, but never one that started more than `maxCatchUpMs` ago,
- * so catch-up after downtime is bounded.
+ * Window starts are aligned to the epoch on the monitor's step (a 5-minute window starts at :00,
+ * :05, …; an hourly window stepping every 15 minutes at :00, :15, …, and overlaps the three before
+ * it). A window [start, start + windowMs) is *closed* once `start + windowMs + latenessMs ≤ now`:
+ * the lateness gives late events time to land in ClickHouse before the window is judged, once and
+ * for good. Each monitor keeps a cursor (the start of the last window it evaluated); a round
+ * evaluates every closed window after it, oldest first, but never one that started more than
+ * `maxCatchUpMs` ago, so catch-up after downtime is bounded.
  */
 
 export const windowMsOf = (monitor: Monitor): number => monitor.settings.windowMinutes * 60_000;
+/** Between window starts: the window itself unless the monitor's windows overlap (`stepMinutes`). */
+export const stepMsOf = (monitor: Monitor): number => stepMinutesOf(monitor.settings) * 60_000;
 
 export const alignDown = (t: number, stepMs: number): number => Math.floor(t / stepMs) * stepMs;
 export const alignUp = (t: number, stepMs: number): number => Math.ceil(t / stepMs) * stepMs;
@@ -44,9 +47,9 @@ export interface RoundPlan {
   readonly skipped: Readonly<Record<string, number>>;
 }
 
-/** The newest window start of this size that is closed at `now`. */
-export const lastClosedStart = (now: number, windowMs: number, latenessMs: number): number =>
-  alignDown(now - latenessMs - windowMs, windowMs);
+/** The newest start (on the `stepMs` grid) of a window of this size that is closed at `now`. */
+export const lastClosedStart = (now: number, windowMs: number, latenessMs: number, stepMs = windowMs): number =>
+  alignDown(now - latenessMs - windowMs, stepMs);
 
 export function planRound(input: RoundPlanInput): RoundPlan {
   const { monitors, cursors, now, latenessMs, maxCatchUpMs, maxWindows } = input;
@@ -54,13 +57,14 @@ export function planRound(input: RoundPlanInput): RoundPlan {
   const skipped: Record<string, number> = {};
   monitors.forEach((monitor, order) => {
     const windowMs = windowMsOf(monitor);
-    const horizon = alignUp(now - maxCatchUpMs, windowMs);
-    const last = lastClosedStart(now, windowMs, latenessMs);
+    const stepMs = stepMsOf(monitor);
+    const horizon = alignUp(now - maxCatchUpMs, stepMs);
+    const last = lastClosedStart(now, windowMs, latenessMs, stepMs);
     const cursor = cursors[monitor.id];
-    // A cursor off this grid (windowMinutes was changed) continues at the next aligned window.
-    const next = cursor === undefined ? horizon : alignDown(cursor, windowMs) + windowMs;
-    if (cursor !== undefined && next < horizon) skipped[monitor.id] = Math.max(0, Math.min(horizon, last + windowMs) - next) / windowMs;
-    for (let start = Math.max(next, horizon); start <= last; start += windowMs) {
+    // A cursor off this grid (windowMinutes or stepMinutes was changed) continues at the next aligned start.
+    const next = cursor === undefined ? horizon : alignDown(cursor, stepMs) + stepMs;
+    if (cursor !== undefined && next < horizon) skipped[monitor.id] = Math.max(0, Math.min(horizon, last + stepMs) - next) / stepMs;
+    for (let start = Math.max(next, horizon); start <= last; start += stepMs) {
       due.push({ monitor, start, end: start + windowMs, order });
     }
   });

@@ -84,12 +84,12 @@ FROM (
 ARRAY JOIN ${pairs} AS d
 GROUP BY dimension, value`;
 
-/** Volume monitors: touchpoints received from one source (the collector's write-key source) in the window. */
+/** Volume monitors: touchpoints received from the monitor's sources (the collector's write-key source) in the window. */
 const VOLUME_SQL = (db: string, pairs: string, site: string) => `
 SELECT d.1 AS dimension, d.2 AS value, count() AS trials, count() AS successes
 FROM ${db}.touchpoints
 ARRAY JOIN ${pairs} AS d
-WHERE ${siteCondition(site)} AND ${range('ts')} AND source = {source:String}
+WHERE ${siteCondition(site)} AND ${range('ts')} AND source IN {sources:Array(String)}
 GROUP BY dimension, value`;
 
 /**
@@ -147,7 +147,7 @@ export function createClickHouseWindowSource(clickhouse: ClickHouse): WindowSour
       const base = { fromMs: from, toMs: to, ...(site === ALL_SITES ? {} : { site }) };
       if (monitor.kind === 'volume') {
         const pairs = dimensionPairs(monitor.breakdowns, (d) => TOUCHPOINT_COLUMN[d]);
-        return toWindowTotals(await rows<CountRow>(VOLUME_SQL(db, pairs, site), { ...base, source: monitor.source }), monitor.breakdowns);
+        return toWindowTotals(await rows<CountRow>(VOLUME_SQL(db, pairs, site), { ...base, sources: monitor.sources }), monitor.breakdowns);
       }
       if (monitor.kind === 'stage') {
         const pairs = dimensionPairs(monitor.breakdowns, (d) => FUNNEL_MINUTE_COLUMN[d]);

@@ -24,6 +24,10 @@ monitors:
     kind: volume
     sources: [web]
     breakdowns: [deviceType]
+  - id: site-volume
+    kind: volume
+    sources: [web, ios, android]
+    combineSources: true
 `,
   'test.yaml',
 );
@@ -124,6 +128,12 @@ describe('ClickHouse window source of the alerter', () => {
     expect(counts.trials).toBe(6);
     expect(counts.breakdowns).toEqual([{ dimension: 'deviceType', value: 'desktop', trials: 6, successes: 6 }]);
     expect((await source.counts(byId('volume:web'), 'shop', T0 - 5 * MIN, T0)).trials).toBe(0);
+  });
+
+  it('counts a combined volume monitor as the events of all its sources together', async () => {
+    // 6 from web and 1 from ios (none from android) in the window.
+    expect((await source.counts(byId('site-volume'), 'shop', T0, T0 + 5 * MIN)).trials).toBe(7);
+    expect((await source.counts(byId('site-volume'), 'shop', T0 - 5 * MIN, T0)).trials).toBe(0);
   });
 
   it('lists the sites that have data in a range', async () => {

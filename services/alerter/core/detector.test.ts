@@ -380,7 +380,7 @@ describe('volume monitors', () => {
     id: 'tracking-volume:web',
     group: 'tracking-volume',
     kind: 'volume',
-    source: 'web',
+    sources: ['web'],
     step: 'events from web',
     sites: ['*'],
     breakdowns: [],

@@ -14,7 +14,7 @@ export type { Verdict, DropTest } from './series.js';
  * number of events and `successes` is ignored.
  */
 export interface WindowCounts {
-  /** Window start, epoch ms, aligned to the monitor's windowMinutes. */
+  /** Window start, epoch ms, on the monitor's step (stepMinutes, else windowMinutes). */
   readonly at: number;
   readonly trials: number;
   readonly successes: number;

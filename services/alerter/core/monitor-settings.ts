@@ -25,6 +25,14 @@ export type BaselineSettings = z.infer<typeof BaselineSettings>;
 const settingsShape = {
   /** 1–5 for live traffic; up to a day for a sparse site's history (`monitors.history.yaml`). */
   windowMinutes: z.number().int().min(1).max(1440),
+  /**
+   * Minutes between window starts; absent = windowMinutes (windows side by side). Shorter: windows
+   * overlap (hourly windows every 15 minutes), so a short drop is judged on a window that holds all
+   * of it rather than on two that each hold part. Must divide windowMinutes; overlapping windows
+   * allow evidenceWindows 1 only (summing overlapping windows would count events twice), and every
+   * `*Windows` setting counts steps.
+   */
+  stepMinutes: z.number().int().min(1).max(1440).optional(),
   /** Trials a window needs for a verdict (volume: expected events), and trials the baseline needs. */
   minSample: z.number().int().min(1),
   baseline: BaselineSettings,

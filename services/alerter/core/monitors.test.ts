@@ -76,6 +76,37 @@ describe('default monitors file', () => {
   });
 });
 
+describe('site-wide volume monitors', () => {
+  it('counts the sources of a combineSources entry together: one monitor named by the entry, stepping as set', () => {
+    const monitors = parseMonitors(
+      minimal(
+        '  - id: tracking\n    kind: volume\n    sources: [web, ios]\n' +
+          '  - id: site-volume\n    kind: volume\n    sources: [web, ios, android]\n    combineSources: true\n    windowMinutes: 60\n    stepMinutes: 15\n    evidenceWindows: 1\n',
+      ),
+      'm.yaml',
+    );
+    expect(monitors.map((m) => [m.id, m.kind === 'volume' ? m.sources : null, m.step])).toEqual([
+      ['tracking:web', ['web'], 'events from web'],
+      ['tracking:ios', ['ios'], 'events from ios'],
+      ['site-volume', ['web', 'ios', 'android'], 'events from web, ios, android'],
+    ]);
+    expect(monitors[0]!.settings.stepMinutes).toBeUndefined();
+    expect(monitors[2]!.settings).toMatchObject({ windowMinutes: 60, stepMinutes: 15 });
+  });
+
+  it('rejects a step that does not divide the window, and overlapping windows with multi-window evidence', () => {
+    const entry = (extra: string) => minimal(`  - id: a\n    kind: volume\n    sources: [web]\n    windowMinutes: 60\n${extra}`);
+    expect(configError(entry('    stepMinutes: 25\n    evidenceWindows: 1\n')).problems).toEqual([
+      expect.objectContaining({ line: 3, path: 'monitors[0]', message: 'stepMinutes 25 does not divide windowMinutes 60' }),
+    ]);
+    // evidenceWindows 2 comes from the built-in defaults: summing overlapping windows would count events twice.
+    expect(configError(entry('    stepMinutes: 15\n')).problems).toEqual([
+      expect.objectContaining({ path: 'monitors[0]', message: 'overlapping windows (stepMinutes below windowMinutes) need evidenceWindows: 1' }),
+    ]);
+    expect(parseMonitors(entry('    stepMinutes: 60\n'), 'm.yaml')[0]!.settings.stepMinutes).toBe(60);
+  });
+});
+
 describe('monitor config errors name the file and the line', () => {
   it('points at a misspelt setting', () => {
     const error = configError(minimal('  - id: a\n    kind: funnel\n    steps: [A, B]\n    windowMinute: 3\n'));

@@ -30,10 +30,15 @@ const FunnelMonitorSpec = z.strictObject({
   steps: z.array(z.string().min(1)).min(2).refine(unique, 'each step once'),
   ...commonFields,
 });
-/** Events per window per source (web, ios, server…): catches broken tracking. */
+/**
+ * Events per window per source (web, ios, server…): catches broken tracking. `combineSources: true`
+ * makes it one monitor counting the listed sources together (per site: the sources it has), which
+ * catches a whole site's stop sooner than any one of its sources can (docs/alerting.md, "Monitors").
+ */
 const VolumeMonitorSpec = z.strictObject({
   kind: z.literal('volume'),
   sources: z.array(z.string().min(1)).min(1).refine(unique, 'each source once'),
+  combineSources: z.boolean().default(false),
   ...commonFields,
 });
 
@@ -51,6 +56,15 @@ export const MonitorsFile = z
     file.monitors.forEach((m, i) => {
       if (seen.has(m.id)) ctx.addIssue({ code: 'custom', path: ['monitors', i, 'id'], message: `duplicate monitor id "${m.id}"` });
       seen.add(m.id);
+      // Read field by field: this runs on files with other problems too, which must be reported, not thrown.
+      const setting = <K extends 'windowMinutes' | 'stepMinutes' | 'evidenceWindows'>(k: K) => m[k] ?? file.defaults?.[k] ?? DEFAULT_SETTINGS[k];
+      const windowMinutes = setting('windowMinutes');
+      const step = setting('stepMinutes') ?? windowMinutes;
+      if (windowMinutes % step !== 0) {
+        ctx.addIssue({ code: 'custom', path: ['monitors', i], message: `stepMinutes ${step} does not divide windowMinutes ${windowMinutes}` });
+      } else if (step < windowMinutes && setting('evidenceWindows') > 1) {
+        ctx.addIssue({ code: 'custom', path: ['monitors', i], message: 'overlapping windows (stepMinutes below windowMinutes) need evidenceWindows: 1' });
+      }
       if (m.kind !== 'stage') return;
       m.stages.forEach((stage, j) => {
         const previous = m.stages[j - 1];
@@ -81,10 +95,10 @@ export interface ConversionMonitor extends MonitorBase {
   readonly to: string;
 }
 
-/** Events per window from one source: the count arrives in `trials`. */
+/** Events per window from its sources counted together (one source unless `combineSources`): the count arrives in `trials`. */
 export interface VolumeMonitor extends MonitorBase {
   readonly kind: 'volume';
-  readonly source: string;
+  readonly sources: readonly string[];
 }
 
 export type Monitor = ConversionMonitor | VolumeMonitor;
@@ -94,15 +108,25 @@ export const monitorAppliesToSite = (m: Monitor, site: string): boolean => m.sit
 
 const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
 
-/** One monitor per consecutive pair (stage, funnel) or per source (volume), with settings resolved. */
+/** The settings a monitor entry sets itself. */
+const overridesOf = (spec: MonitorSpec): SettingsOverrides =>
+  SettingsOverrides.parse(Object.fromEntries(Object.keys(SettingsOverrides.shape).map((k) => [k, spec[k as keyof typeof spec]])));
+
+/** Minutes between window starts (`stepMinutes`, else windows side by side). */
+export const stepMinutesOf = (settings: MonitorSettings): number => settings.stepMinutes ?? settings.windowMinutes;
+
+/**
+ * One monitor per consecutive pair (stage, funnel), per source (volume), or one for all its sources
+ * (volume with `combineSources`, id = the entry's id), with settings resolved.
+ */
 export function expandMonitors(file: MonitorsFile, base: MonitorSettings = DEFAULT_SETTINGS): Monitor[] {
   const defaults = mergeSettings(base, file.defaults);
   return file.monitors.flatMap((spec): Monitor[] => {
     const { id, kind, sites, breakdowns } = spec;
-    const overrides = SettingsOverrides.parse(Object.fromEntries(Object.keys(SettingsOverrides.shape).map((k) => [k, spec[k as keyof typeof spec]])));
-    const settings = mergeSettings(defaults, overrides);
+    const settings = mergeSettings(defaults, overridesOf(spec));
     const common = { group: id, sites, breakdowns, settings };
-    if (kind === 'volume') return spec.sources.map((source) => ({ ...common, kind, id: `${id}:${slug(source)}`, step: `events from ${source}`, source }));
+    if (kind === 'volume' && spec.combineSources) return [{ ...common, kind, id, step: `events from ${spec.sources.join(', ')}`, sources: spec.sources }];
+    if (kind === 'volume') return spec.sources.map((source) => ({ ...common, kind, id: `${id}:${slug(source)}`, step: `events from ${source}`, sources: [source] }));
     const steps: readonly string[] = kind === 'stage' ? spec.stages : spec.steps;
     return steps.slice(1).map((to, i) => {
       const from = steps[i] as string;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isVolumeMonitor, type Monitor } from './monitors.js';
+import { isVolumeMonitor, stepMinutesOf, type Monitor } from './monitors.js';
 import {
   countDropZ,
   ewmaAdd,
@@ -184,7 +184,7 @@ export function stepSeries(series: SeriesState, window: WindowObservation, monit
   if (series.lastAt !== null && window.at <= series.lastAt) return { ...none, series, verdict: 'duplicate', reference: null };
 
   const volume = isVolumeMonitor(monitor);
-  const contiguous = series.lastAt !== null && window.at - series.lastAt === settings.windowMinutes * 60_000;
+  const contiguous = series.lastAt !== null && window.at - series.lastAt === stepMinutesOf(settings) * 60_000;
   const reference = referenceFor(series, window, monitor);
   const current = { at: window.at, trials: window.trials, successes: volume ? window.trials : window.successes };
   const learning = series.phase === 'ok' || series.phase === 'cooldown';

@@ -55,6 +55,19 @@ describe('replay counts cache', () => {
     expect(warm).toEqual(cold);
   });
 
+  it('keeps one-source volume keys as they were (caches written before sources could combine still hit), and keys combined sources apart', async () => {
+    const [, web] = monitors as [Monitor, Monitor];
+    const before = { trials: 7, successes: 7, breakdowns: [] };
+    const key = JSON.stringify(['volume', 'web', [], 'shop', T0, T0 + HOUR]);
+    const text = JSON.stringify({ version: 1, dataset, counts: { [key]: before }, sites: {} });
+    const source = countingSource();
+    const cached = cachedWindowSource(source, loadCountsCache(text, dataset));
+    expect(await cached.counts(web, 'shop', T0, T0 + HOUR)).toEqual(before);
+    const [both] = parseMonitors('version: 1\nmonitors:\n  - { id: site, kind: volume, sources: [web, ios], combineSources: true }\n', 'm.yaml') as [Monitor];
+    await cached.counts(both, 'shop', T0, T0 + HOUR);
+    expect(source.reads).toBe(1);
+  });
+
   it('ignores a cache of other data, and an unreadable one', async () => {
     const cache = loadCountsCache(null, dataset);
     await replay(cachedWindowSource(countingSource(), cache));

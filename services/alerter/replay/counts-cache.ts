@@ -46,9 +46,12 @@ export function loadCountsCache(text: string | null, dataset: Dataset): CountsCa
 export const serializeCountsCache = (cache: CountsCache): string =>
   JSON.stringify({ version: 1, dataset: cache.dataset, counts: Object.fromEntries(cache.counts), sites: Object.fromEntries(cache.sites) });
 
-/** What a monitor's query depends on (not its id nor its detector settings, which the counts do not). */
+/**
+ * What a monitor's query depends on (not its id nor its detector settings, which the counts do not).
+ * A one-source volume monitor keeps the key it had before monitors could combine sources.
+ */
 function queryKey(m: Monitor, site: string, from: number, to: number): string {
-  const what = m.kind === 'volume' ? [m.kind, m.source] : [m.kind, m.from, m.to];
+  const what = m.kind === 'volume' ? [m.kind, ...m.sources] : [m.kind, m.from, m.to];
   return JSON.stringify([...what, [...m.breakdowns].sort(), site, from, to]);
 }
 

@@ -144,3 +144,75 @@ describe('scoring a replay', () => {
     expect(() => parseIncidentsFile('{', 'p.json')).toThrow(/not JSON/);
   });
 });
+
+describe('a site-wide volume monitor on overlapping windows', () => {
+  const MINUTE = 60_000;
+  const SOURCES = ['web', 'ios', 'android', 'server'];
+  /** Events a minute per source: a shop like the simulated history's (about 130, 25, 20 and 6 an hour), wobbling. */
+  const RATE = [2.2, 0.4, 0.35, 0.1];
+  const sitewide = parseMonitors(
+    `version: 1
+defaults: { windowMinutes: 60, minSample: 20, warmupWindows: 24, evidenceWindows: 1, keepFiringForWindows: 2, cooldownWindows: 3, significance: 5, minRelativeDrop: 0.6 }
+monitors:
+  - { id: tracking, kind: volume, sources: [${SOURCES}] }
+  - { id: site-hourly, kind: volume, sources: [${SOURCES}], combineSources: true }
+  - id: site-volume
+    kind: volume
+    sources: [${SOURCES}]
+    combineSources: true
+    stepMinutes: 15
+    baseline: { halfLifeWindows: 96 }
+    warmupWindows: 96
+    keepFiringForWindows: 4
+    cooldownWindows: 4
+`,
+    'test.yaml',
+  );
+  // A 1-hour stop of every source from 16:33 to 17:33 on the third day: each aligned hour holds about half of it.
+  const stop: ReplayIncident = { kind: 'tracking-stopped', start: T0 + (2 * 24 + 16) * HOUR + 33 * MINUTE, end: T0 + (2 * 24 + 17) * HOUR + 33 * MINUTE, site: 'shop' };
+  const eventsIn = (sources: readonly string[], from: number, to: number) => {
+    let n = 0;
+    for (let t = from; t < to; t += MINUTE) {
+      if (t >= stop.start && t < stop.end) continue;
+      const m = t / MINUTE;
+      sources.forEach((s) => {
+        const i = SOURCES.indexOf(s);
+        n += Math.floor(RATE[i]! * (0.5 + ((m * 7919 + i * 104_729) % 101) / 100));
+      });
+    }
+    return n;
+  };
+  const source: WindowSource = {
+    async counts(monitor, _site, from, to) {
+      const n = monitor.kind === 'volume' ? eventsIn(monitor.sources, from, to) : 0;
+      return { trials: n, successes: n, breakdowns: [] };
+    },
+    async sites() {
+      return ['shop'];
+    },
+  };
+
+  it('pages once on a 1-hour stop that side-by-side hourly windows split in two, and nowhere else', async () => {
+    const result = await replayAlerts({ source, monitors: sitewide, from: T0, to: T0 + 4 * 24 * HOUR });
+    // Side by side, each hour keeps about half its events (a drop under minRelativeDrop 0.6), per source and summed alike.
+    expect(result.alerts.map((a) => [a.monitor, a.status, (a.since - T0) / HOUR - 48, (a.at - T0) / HOUR - 48])).toEqual([
+      ['site-volume', 'firing', 16.25, 16.25],
+      ['site-volume', 'resolved', 16.25, 17.75],
+    ]);
+    // The overlapping windows holding most of the stop are anomalous in a row: one incident, so one page; the
+    // windows after it resolve it on the fourth normal one in a row (17:45).
+    const judged = result.verdicts.filter((v) => v.monitorId === 'site-volume' && v.at >= stop.start - HOUR && v.at < stop.end);
+    expect(judged.map((v) => [(v.at - T0) / HOUR - 48, v.verdict])).toEqual([
+      [15.75, 'normal'],
+      [16, 'normal'],
+      [16.25, 'anomalous'],
+      [16.5, 'anomalous'],
+      [16.75, 'anomalous'],
+      [17, 'normal'],
+      [17.25, 'normal'],
+      [17.5, 'normal'],
+    ]);
+    const score = scoreReplay(result.alerts, result.verdicts, sitewide, [stop]);
+    expect(score).toMatchObject({ detected: 1, missed: 0, falseAlarms: [], firing: 1 });
+  });
+});

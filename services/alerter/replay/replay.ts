@@ -1,7 +1,7 @@
 import { evaluateSeries, emptyDetectorState, type AlertDecision, type DetectorState, type Verdict } from '../core/detector.js';
 import { ALL_SITES, type Monitor } from '../core/monitors.js';
 import { observeWindow, sitesOfMonitor } from '../observe.js';
-import { alignDown, planRound, windowMsOf } from '../schedule.js';
+import { alignDown, planRound, stepMsOf, windowMsOf } from '../schedule.js';
 import type { WindowSource } from '../window-source.js';
 
 const DAY_MS = 24 * 60 * 60_000;
@@ -45,8 +45,8 @@ export interface ReplayResult {
 export async function replayAlerts(o: ReplayOptions): Promise<ReplayResult> {
   const sitesLookbackMs = o.sitesLookbackMs ?? 7 * DAY_MS;
   const longest = Math.max(...o.monitors.map(windowMsOf));
-  // A cursor one window before the window holding `from`, and a clock at which the window holding `to` is closed.
-  const cursors = Object.fromEntries(o.monitors.map((m) => [m.id, alignDown(o.from, windowMsOf(m)) - windowMsOf(m)]));
+  // A cursor one step before the first window start at or before `from`, and a clock at which the window holding `to` is closed.
+  const cursors = Object.fromEntries(o.monitors.map((m) => [m.id, alignDown(o.from, stepMsOf(m)) - stepMsOf(m)]));
   const now = o.to + 2 * longest;
   const plan = planRound({ monitors: o.monitors, cursors, now, latenessMs: 0, maxCatchUpMs: now - o.from + 2 * longest, maxWindows: Number.MAX_SAFE_INTEGER });
   const windows = plan.windows.filter((w) => w.end <= o.to);

@@ -33,7 +33,7 @@ export interface ReplayScore {
 
 /** Whether `monitor` measures what `incident` breaks. */
 export function watches(monitor: Monitor, incident: ReplayIncident): boolean {
-  if (incident.kind === 'tracking-stopped') return monitor.kind === 'volume' && (incident.source === undefined || monitor.source === incident.source);
+  if (incident.kind === 'tracking-stopped') return monitor.kind === 'volume' && (incident.source === undefined || monitor.sources.includes(incident.source));
   return monitor.kind !== 'volume' && `${monitor.from}→${monitor.to}` === incident.step;
 }
 
