@@ -104,6 +104,8 @@ describe('site-wide volume monitors', () => {
       expect.objectContaining({ path: 'monitors[0]', message: 'overlapping windows (stepMinutes below windowMinutes) need evidenceWindows: 1' }),
     ]);
     expect(parseMonitors(entry('    stepMinutes: 60\n'), 'm.yaml')[0]!.settings.stepMinutes).toBe(60);
+    // An out-of-range step is its own field's problem, reported once.
+    expect(configError(entry('    stepMinutes: 0\n    evidenceWindows: 1\n')).problems.map((p) => p.path)).toEqual(['monitors[0].stepMinutes']);
   });
 });
 

@@ -60,7 +60,9 @@ export const MonitorsFile = z
       const setting = <K extends 'windowMinutes' | 'stepMinutes' | 'evidenceWindows'>(k: K) => m[k] ?? file.defaults?.[k] ?? DEFAULT_SETTINGS[k];
       const windowMinutes = setting('windowMinutes');
       const step = setting('stepMinutes') ?? windowMinutes;
-      if (windowMinutes % step !== 0) {
+      if (!Number.isInteger(windowMinutes) || !Number.isInteger(step) || step < 1) {
+        // Already reported as the field's own problem.
+      } else if (windowMinutes % step !== 0) {
         ctx.addIssue({ code: 'custom', path: ['monitors', i], message: `stepMinutes ${step} does not divide windowMinutes ${windowMinutes}` });
       } else if (step < windowMinutes && setting('evidenceWindows') > 1) {
         ctx.addIssue({ code: 'custom', path: ['monitors', i], message: 'overlapping windows (stepMinutes below windowMinutes) need evidenceWindows: 1' });
