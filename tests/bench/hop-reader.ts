@@ -11,7 +11,7 @@
 //
 // Config (env): BENCH_BROKERS, BENCH_TOPICS (json {topic key: topic name}), BENCH_SAMPLE_EVERY,
 // BENCH_GROUP_ID, BENCH_FROM and BENCH_TO (json {topic name: {partition: offset}}, end exclusive).
-import '../../services/platform/kafka/linear-grouping.js';
+import '../../services/platform/kafka/kafkajs-patches.js';
 import { Kafka, logLevel } from 'kafkajs';
 import { topicCodecs, type TopicKey } from '../../schemas/topics.js';
 import { membersOf } from '../../services/platform/kafka/record-bundle.js';

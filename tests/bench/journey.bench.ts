@@ -2,7 +2,7 @@
 // fault run's input, read from `touchpoints` as a backlog: events/s and CPU-seconds per million
 // events, to set beside a Kafka Streams session-window job on the same topic and machine
 // (docs/performance.md). Also counts the Kafka records the processing wrote per input touchpoint.
-import '../../services/platform/kafka/linear-grouping.js';
+import '../../services/platform/kafka/kafkajs-patches.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';

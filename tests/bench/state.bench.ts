@@ -2,7 +2,7 @@
 // the journey step itself writes), then the sessionizer started on it: how long until it has
 // restored every partition and processes again, and its resident memory per million customers.
 // Then a second instance joins the group: it must restore only the partitions it is given.
-import '../../services/platform/kafka/linear-grouping.js';
+import '../../services/platform/kafka/kafkajs-patches.js';
 import { runIdentityStoreBench } from './identity-store.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';

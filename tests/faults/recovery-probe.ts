@@ -2,7 +2,7 @@
 // Streams FAULT_EVENTS (100k) known touchpoints through sessionizer and writer processes on the
 // broker at KAFKA_BROKERS, kill -9s PROBE_TARGET (sessionizer) in the middle, restarts it, and
 // prints its log lines (LOG_LEVEL=info) with their time since the kill.
-import '../../services/platform/kafka/linear-grouping.js';
+import '../../services/platform/kafka/kafkajs-patches.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

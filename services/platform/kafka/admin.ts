@@ -1,4 +1,4 @@
-import './linear-grouping.js';
+import './kafkajs-patches.js';
 import kafkajs, { type Admin, type ConfigEntries, type Kafka } from 'kafkajs';
 import { retry, sleepMs, type RetryPolicy } from '../retry/retry.js';
 

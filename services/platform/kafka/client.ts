@@ -1,4 +1,4 @@
-import './linear-grouping.js';
+import './kafkajs-patches.js';
 import { Kafka, logLevel, type LogEntry } from 'kafkajs';
 import type { Logger } from '../logging/logger.js';
 

@@ -1,7 +1,3 @@
-// Imported for its effect, FIRST in every module that loads kafkajs (before `from 'kafkajs'`): ES
-// modules evaluate their imports in order, so kafkajs' producer then loads with the grouping below.
-import { createRequire, Module } from 'node:module';
-
 /** The part of kafkajs' message grouping input this needs (kafkajs 2.2: producer/sendMessages.js). */
 interface GroupingInput<M> {
   topic: string;
@@ -27,19 +23,4 @@ export function groupMessagesPerPartition<M>({ topic, partitionMetadata, message
     else result[partition] = [message];
   }
   return result;
-}
-
-const require = createRequire(import.meta.url);
-/** Where kafkajs' producer requires its grouping from. */
-export const KAFKAJS_GROUPING_MODULE = require.resolve('kafkajs/src/producer/groupMessagesPerPartition.js');
-const KAFKAJS_VERSION = (require('kafkajs/package.json') as { version: string }).version;
-
-// Only for the version whose grouping this replaces; a loaded producer keeps what it loaded (a
-// module that imported kafkajs before this one: slower, not wrong).
-if (KAFKAJS_VERSION.startsWith('2.2.') && require.cache[KAFKAJS_GROUPING_MODULE] === undefined) {
-  const replacement = new Module(KAFKAJS_GROUPING_MODULE);
-  replacement.filename = KAFKAJS_GROUPING_MODULE;
-  replacement.exports = groupMessagesPerPartition;
-  replacement.loaded = true;
-  require.cache[KAFKAJS_GROUPING_MODULE] = replacement;
 }

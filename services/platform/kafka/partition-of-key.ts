@@ -1,4 +1,4 @@
-import './linear-grouping.js';
+import './kafkajs-patches.js';
 import { Partitioners, type ICustomPartitioner } from 'kafkajs';
 import { partitionOfHash } from './murmur2.js';
 

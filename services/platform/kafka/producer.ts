@@ -1,4 +1,4 @@
-import './linear-grouping.js';
+import './kafkajs-patches.js';
 import { CompressionTypes, type Kafka, type Producer } from 'kafkajs';
 import { journeyPartitioner } from './partition-of-key.js';
 import type { Component, Health } from '../runtime/component.js';

@@ -1,4 +1,4 @@
-import './linear-grouping.js';
+import './kafkajs-patches.js';
 import kafkajs from 'kafkajs';
 
 /**
