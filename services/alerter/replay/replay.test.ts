@@ -77,6 +77,7 @@ describe('alert replay', () => {
     const report = renderReplayReport(score, { windows: result.windows, from: T0, to: T0 + DAYS * 24 * HOUR });
     expect(report).toContain('2 detected, 0 missed');
     expect(report).toContain('false alarms: 0');
+    expect(report).toContain('pages per detected incident: 1.00 on average, at most 1');
   });
 
   it('counts a drop that the incidents file does not name as a false alarm, and an unnamed incident as missed', async () => {

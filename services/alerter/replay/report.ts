@@ -21,14 +21,20 @@ const capped = (lines: string[]) => (lines.length > MAX_LINES ? [...lines.slice(
 export function renderReplayReport(score: ReplayScore, run: { windows: number; from: number; to: number }): string {
   const count = (o: string) => score.incidents.filter((s) => s.outcome === o).length;
   const recall = score.recall === null ? 'n/a' : `${(100 * score.recall).toFixed(1)}%`;
+  // Pages per incident: an on-call person should be paged once per incident, not once per monitor that saw it.
+  const pages = score.incidents.filter((s) => s.outcome === 'detected').map((s) => s.alerts.length);
+  const pagesLine =
+    pages.length === 0 ? 'pages per detected incident: n/a' : `pages per detected incident: ${(pages.reduce((a, b) => a + b, 0) / pages.length).toFixed(2)} on average, at most ${Math.max(...pages)}`;
   const lines = [
     `alert replay over ${iso(run.from)} to ${iso(run.to)} (event time): ${run.windows.toLocaleString('en')} monitor windows, ${score.firing} alerts fired`,
     `incidents: ${score.incidents.length} injected, ${score.detected} detected, ${score.missed} missed, ${count('unjudged')} unjudged (too little traffic), ${count('unwatched')} unwatched (no monitor for it); recall ${recall}`,
     `false alarms: ${score.falseAlarms.length}`,
+    pagesLine,
     ...capped(
       score.incidents.map((s) => {
         const first = s.alerts[0];
-        return `  ${s.outcome.padEnd(9)} ${describeIncident(s.incident)}${first ? ` ← ${first.monitor} at ${iso(first.at)}` : ''}`;
+        const more = s.alerts.length > 1 ? `; ${s.alerts.length} pages (${s.alerts.map((a) => a.monitor).join(', ')})` : '';
+        return `  ${s.outcome.padEnd(9)} ${describeIncident(s.incident)}${first ? ` ← ${first.monitor} at ${iso(first.at)}${more}` : ''}`;
       }),
     ),
     ...(score.falseAlarms.length > 0 ? ['false alarms:', ...capped(score.falseAlarms.map((a) => `  ${describeAlert(a)}`))] : []),
