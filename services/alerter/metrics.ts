@@ -5,6 +5,12 @@ export function createAlerterMetrics(registry: Registry, webhookQueueDepth: () =
   const registers = [registry];
   return {
     alerts: new Counter({ name: 'alerter_alerts_total', help: 'Alerts published, by monitor and status (firing, resolved)', labelNames: ['monitor', 'status'], registers }),
+    suppressed: new Counter({
+      name: 'alerter_alerts_suppressed_total',
+      help: 'Firing alerts held back (not published, not paged) because a site-wide alert covering them was firing, by monitor',
+      labelNames: ['monitor'],
+      registers,
+    }),
     verdicts: new Counter({
       name: 'alerter_verdicts_total',
       help: 'Site-wide verdicts per evaluated window (normal, anomalous, insufficient, warmingUp, duplicate)',

@@ -44,6 +44,21 @@ describe('window scheduling', () => {
     expect(remaining).toBe(0);
   });
 
+  it('puts monitors covered by a site-wide one after it on ties, whatever the file order, so they see its verdict on the same window end', () => {
+    const sitewide = parseMonitors(
+      'version: 1\nmonitors:\n  - { id: tracking, kind: volume, sources: [web, ios], windowMinutes: 60 }\n' +
+        '  - { id: site, kind: volume, sources: [web, ios], combineSources: true, windowMinutes: 60, stepMinutes: 15, evidenceWindows: 1 }\n',
+      'test.yaml',
+    );
+    const { windows } = planRound({ monitors: sitewide, cursors: {}, now: T0 + 60 * MIN + 30_000, latenessMs: 30_000, maxCatchUpMs: 90 * MIN, maxWindows: 1000 });
+    expect(windows.map((w) => [w.monitor.id, (w.start - T0) / MIN, (w.end - T0) / MIN])).toEqual([
+      ['site', -15, 45],
+      ['site', 0, 60],
+      ['tracking:web', 0, 60],
+      ['tracking:ios', 0, 60],
+    ]);
+  });
+
   it('has nothing to do when every closed window was evaluated', () => {
     const cursors = { [five.id]: T0, [one.id]: T0 + 4 * MIN };
     expect(plan(cursors, T0 + 5 * MIN + 30_000).windows).toEqual([]);

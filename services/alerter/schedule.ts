@@ -1,4 +1,4 @@
-import { stepMinutesOf, type Monitor } from './core/monitors.js';
+import { coveringMonitors, stepMinutesOf, type Monitor } from './core/monitors.js';
 
 /**
  * Which windows an evaluation round looks at. Pure: the service passes the clock in.
@@ -39,7 +39,10 @@ export interface RoundPlanInput {
 }
 
 export interface RoundPlan {
-  /** Oldest window end first; windows ending together follow the order of the monitors file. */
+  /**
+   * Oldest window end first; of windows ending together, monitors covered by a site-wide one
+   * (`coveredBy`) come last, so they see its verdict on the same window end; otherwise file order.
+   */
   readonly windows: DueWindow[];
   /** Closed windows left for later rounds because of `maxWindows`. */
   readonly remaining: number;
@@ -53,9 +56,10 @@ export const lastClosedStart = (now: number, windowMs: number, latenessMs: numbe
 
 export function planRound(input: RoundPlanInput): RoundPlan {
   const { monitors, cursors, now, latenessMs, maxCatchUpMs, maxWindows } = input;
-  const due: Array<DueWindow & { order: number }> = [];
+  const due: Array<DueWindow & { covered: number; order: number }> = [];
   const skipped: Record<string, number> = {};
   monitors.forEach((monitor, order) => {
+    const covered = coveringMonitors(monitor).length > 0 ? 1 : 0;
     const windowMs = windowMsOf(monitor);
     const stepMs = stepMsOf(monitor);
     const horizon = alignUp(now - maxCatchUpMs, stepMs);
@@ -65,10 +69,12 @@ export function planRound(input: RoundPlanInput): RoundPlan {
     const next = cursor === undefined ? horizon : alignDown(cursor, stepMs) + stepMs;
     if (cursor !== undefined && next < horizon) skipped[monitor.id] = Math.max(0, Math.min(horizon, last + stepMs) - next) / stepMs;
     for (let start = Math.max(next, horizon); start <= last; start += stepMs) {
-      due.push({ monitor, start, end: start + windowMs, order });
+      due.push({ monitor, start, end: start + windowMs, covered, order });
     }
   });
-  due.sort((a, b) => a.end - b.end || a.order - b.order);
+  // Covered monitors after their covering ones: a whole-site stop pages once whatever the file order
+  // (core/detector.ts, siteWideIncident). A cut at maxWindows keeps that order across rounds.
+  due.sort((a, b) => a.end - b.end || a.covered - b.covered || a.order - b.order);
   return {
     windows: due.slice(0, Math.max(0, maxWindows)).map(({ monitor, start, end }) => ({ monitor, start, end })),
     remaining: Math.max(0, due.length - Math.max(0, maxWindows)),

@@ -203,12 +203,14 @@ export function createAlerterService(deps: AlerterServiceDeps): AlerterService {
           // The state only moves once the window's alerts are on the topic: a failure re-runs the window.
           let detector = state.detector;
           const events: AlertDecision[] = [];
+          const suppressed: AlertDecision[] = [];
           const verdicts: string[] = [];
           sites.forEach((site, i) => {
             const { window, breakdowns } = observed[i]!;
             const result = evaluateSeries(detector, w.monitor, site, window, breakdowns);
             detector = result.detector;
             events.push(...result.events);
+            suppressed.push(...result.suppressed);
             verdicts.push(result.verdict);
           });
           if (events.length > 0) {
@@ -221,6 +223,10 @@ export function createAlerterService(deps: AlerterServiceDeps): AlerterService {
           metrics.windows.inc({ monitor: w.monitor.id });
           for (const verdict of verdicts) metrics.verdicts.inc({ monitor: w.monitor.id, verdict });
           for (const d of events) announce(d);
+          for (const d of suppressed) {
+            metrics.suppressed.inc({ monitor: d.monitor });
+            logger.info({ alertId: d.alertId, monitor: d.monitor, site: d.site, since: d.since, at: d.at, reason: d.breakdownHint }, 'alert held back');
+          }
           published.push(...events);
         }
         await saveSnapshot();

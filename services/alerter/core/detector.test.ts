@@ -419,6 +419,91 @@ describe('volume monitors', () => {
   });
 });
 
+describe('one page per whole-site stop: per-source volume alerts held back while a site-wide one fires', () => {
+  const settings: MonitorSettings = { ...DEFAULT_SETTINGS, minSample: 50, minRelativeDrop: 0.5, significance: 5, evidenceWindows: 1 };
+  const site: VolumeMonitor = { id: 'site-volume', group: 'site-volume', kind: 'volume', sources: ['web', 'ios'], step: 'events from web, ios', sites: ['*'], breakdowns: [], settings };
+  const perSource = (source: string): VolumeMonitor => ({
+    id: `tracking-volume:${source}`,
+    group: 'tracking-volume',
+    kind: 'volume',
+    sources: [source],
+    step: `events from ${source}`,
+    sites: ['*'],
+    breakdowns: [],
+    settings,
+    coveredBy: ['site-volume'],
+  });
+  const web = perSource('web');
+  const ios = perSource('ios');
+  // web is a sixth of the site: web alone stopping is a 17% drop of the sum, under minRelativeDrop.
+  const NORMAL_EVENTS = { web: 500, ios: 2500 };
+  type Events = { web: number; ios: number };
+
+  /**
+   * Every window: the site-wide monitor first, then each source, as the schedule orders windows that
+   * end together (schedule.ts); 100 normal windows first.
+   */
+  function run(windows: readonly Events[]) {
+    let detector = emptyDetectorState();
+    const events: AlertDecision[] = [];
+    const suppressed: AlertDecision[] = [];
+    [...times(100, [0, 0]).map(() => NORMAL_EVENTS), ...windows].forEach((w, k) => {
+      for (const [monitor, trials] of [[site, w.web + w.ios], [web, w.web], [ios, w.ios]] as const) {
+        const result = evaluateSeries(detector, monitor, SITE, { at: at(k), trials, successes: trials });
+        detector = result.detector;
+        events.push(...result.events);
+        suppressed.push(...result.suppressed);
+      }
+    });
+    const show = (a: AlertDecision) => [a.monitor, a.status, (a.since - at(100)) / WINDOW_MS, (a.at - at(100)) / WINDOW_MS];
+    return { events: events.map(show), suppressed: suppressed.map(show), raw: { events, suppressed } };
+  }
+  const stopped = { web: 0, ios: 0 };
+
+  it('pages once for a whole-site stop: the sources are held back and resolve silently', () => {
+    const result = run([stopped, stopped, stopped, ...times(10, [0, 0]).map(() => NORMAL_EVENTS)]);
+    expect(result.events).toEqual([
+      ['site-volume', 'firing', 0, 0],
+      ['site-volume', 'resolved', 0, 5],
+    ]);
+    expect(result.suppressed).toEqual([
+      ['tracking-volume:web', 'firing', 0, 0],
+      ['tracking-volume:ios', 'firing', 0, 0],
+    ]);
+    expect(result.raw.suppressed[0]!.breakdownHint).toBe('held back: site-volume is firing on shop.example');
+  });
+
+  it('still pages for one source that stops while the site as a whole is fine', () => {
+    const webStopped = { web: 0, ios: 2500 };
+    const result = run([webStopped, webStopped, webStopped, ...times(10, [0, 0]).map(() => NORMAL_EVENTS)]);
+    expect(result.events).toEqual([
+      ['tracking-volume:web', 'firing', 0, 0],
+      ['tracking-volume:web', 'resolved', 0, 5],
+    ]);
+    expect(result.suppressed).toEqual([]);
+  });
+
+  it('releases a held-back source still stopped once the site-wide alert resolves, under the alertId it was held with', () => {
+    // The whole site stops for 3 windows; ios comes back, web stays stopped for 10 more.
+    const webStopped = { web: 0, ios: 2500 };
+    const result = run([stopped, stopped, stopped, ...times(10, [0, 0]).map(() => webStopped), ...times(10, [0, 0]).map(() => NORMAL_EVENTS)]);
+    expect(result.events).toEqual([
+      ['site-volume', 'firing', 0, 0],
+      ['site-volume', 'resolved', 0, 5],
+      // Evaluated after site-volume on the window it resolved: released at once, dated from the stop.
+      ['tracking-volume:web', 'firing', 0, 5],
+      ['tracking-volume:web', 'resolved', 0, 15],
+    ]);
+    const released = result.raw.events[2]!;
+    expect(released.alertId).toBe(result.raw.suppressed[0]!.alertId);
+    expect(released.breakdownHint).toBe('held back while a site-wide alert was firing on shop.example; still firing after it resolved');
+    expect(result.suppressed).toEqual([
+      ['tracking-volume:web', 'firing', 0, 0],
+      ['tracking-volume:ios', 'firing', 0, 0],
+    ]);
+  });
+});
+
 describe('snapshot and restore', () => {
   it('restores a snapshot written while thin windows were pooled once (a `pooled` field) without it', () => {
     const monitor = conversionMonitor();

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { AlertEvent } from '../../../schemas/journey.js';
-import { isVolumeMonitor, type BreakdownDimension, type Monitor } from './monitors.js';
+import { coveringMonitors, isVolumeMonitor, type BreakdownDimension, type Monitor } from './monitors.js';
 import { describeRootCause, findRootCause, type SegmentOutcome } from './root-cause.js';
 import { initialSeriesState, SeriesState, stepSeries, type DropTest, type SeriesStep, type Verdict, type WindowObservation } from './series.js';
 import { ewmaPerWindow, ewmaRate, type Proportion } from './statistics.js';
@@ -49,7 +49,13 @@ export interface AlertDecision extends AlertEvent {
 
 export interface Evaluation {
   readonly state: SeriesGroupState;
+  /** The alerts to publish and page. */
   readonly events: AlertDecision[];
+  /**
+   * Firing alerts held back because a site-wide incident covers them (`siteWide`): not published,
+   * counted and logged. Their breakdownHint says why.
+   */
+  readonly suppressed: AlertDecision[];
   /** The site-wide verdict and test for this window (for metrics and debugging). */
   readonly verdict: Verdict;
   readonly test: DropTest | null;
@@ -157,38 +163,63 @@ function trackedBreakdowns(monitor: Monitor, breakdowns: readonly BreakdownCount
   );
 }
 
+const inIncident = (series: SeriesState) => series.phase === 'firing' || series.phase === 'recovering';
+
 /**
  * Advances one monitor on one site by one window. Pure: returns a new state and the alerts to send.
  * De-duplication: a series fires once and stays silent until it resolves. Grouping: a breakdown
  * series' page is held for one window; if the site-wide series is in an incident by then (or
  * already was), the breakdown is folded into the site-wide alert's root-cause hint and resolves
  * silently; otherwise it pages on its own, one window late.
+ *
+ * `siteWide`: the id of a combined monitor covering this one that is in an incident on this site
+ * (`evaluateSeries` looks it up), else null. Then this monitor's firing is held back (returned in
+ * `suppressed`, series page 'suppressed'): one whole-site stop, one page. A held-back series that is
+ * still firing on a window evaluated once no covering incident is left pages then, under the same
+ * alertId; one that recovers first resolves silently.
  */
 export function evaluate(
   state: SeriesGroupState,
   window: WindowCounts,
   breakdowns: readonly BreakdownCounts[] | undefined,
   monitor: Monitor,
+  siteWide: string | null = null,
 ): Evaluation {
   if (state.monitorId !== monitor.id) throw new Error(`state of monitor ${state.monitorId} evaluated with monitor ${monitor.id}`);
   const parentStep = stepSeries(state.parent, window, monitor);
-  if (parentStep.verdict === 'duplicate') return { state, events: [], verdict: 'duplicate', test: null };
+  if (parentStep.verdict === 'duplicate') return { state, events: [], suppressed: [], verdict: 'duplicate', test: null };
 
   const site = state.site;
   const events: AlertDecision[] = [];
+  const suppressed: AlertDecision[] = [];
   const relevant = (breakdowns ?? []).filter((b) => monitor.breakdowns.includes(b.dimension));
-  const parentIncident = parentStep.series.phase === 'firing' || parentStep.series.phase === 'recovering';
-  const parent: SeriesState = parentStep.transition === 'fired' ? { ...parentStep.series, page: 'sent' } : parentStep.series;
+  const parentIncident = inIncident(parentStep.series);
+  let parent: SeriesState = parentStep.series;
 
   if (parentStep.transition === 'fired') {
     const segments = segmentOutcomes(monitor, relevant, state.children, parentStep.test?.baseline ?? 0);
     const cause = findRootCause(segments);
-    const hint = cause === null ? null : describeRootCause(cause, isVolumeMonitor(monitor) ? 'count' : 'rate');
     const since = parentStep.series.since ?? window.at;
-    events.push(decision({ monitor, site, at: window.at, since, step: parentStep, status: 'firing', breakdown: null, hint }));
+    if (siteWide === null) {
+      const hint = cause === null ? null : describeRootCause(cause, isVolumeMonitor(monitor) ? 'count' : 'rate');
+      events.push(decision({ monitor, site, at: window.at, since, step: parentStep, status: 'firing', breakdown: null, hint }));
+      parent = { ...parent, page: 'sent' };
+    } else {
+      const hint = `held back: ${siteWide} is firing on ${site}`;
+      suppressed.push(decision({ monitor, site, at: window.at, since, step: parentStep, status: 'firing', breakdown: null, hint }));
+      parent = { ...parent, page: 'suppressed' };
+    }
   } else if (parentStep.transition === 'resolved') {
-    const since = state.parent.since ?? window.at;
-    events.push(decision({ monitor, site, at: window.at, since, step: parentStep, status: 'resolved', breakdown: null, hint: null }));
+    // A held-back alert was never paged, so its resolution is not either.
+    if (state.parent.page !== 'suppressed') {
+      const since = state.parent.since ?? window.at;
+      events.push(decision({ monitor, site, at: window.at, since, step: parentStep, status: 'resolved', breakdown: null, hint: null }));
+    }
+  } else if (parent.page === 'suppressed' && parentStep.verdict === 'anomalous' && siteWide === null) {
+    // Released: the site-wide incident is over and this window still shows this source's drop.
+    const hint = `held back while a site-wide alert was firing on ${site}; still firing after it resolved`;
+    events.push(decision({ monitor, site, at: window.at, since: parent.since ?? window.at, step: parentStep, status: 'firing', breakdown: null, hint }));
+    parent = { ...parent, page: 'sent' };
   }
 
   const children: Record<string, SeriesState> = { ...state.children };
@@ -219,7 +250,7 @@ export function evaluate(
     if (child.phase === 'ok' && child.lastAt !== null && window.at - child.lastAt > CHILD_RETENTION_MS) delete children[key];
   }
 
-  return { state: { ...state, parent, children }, events, verdict: parentStep.verdict, test: parentStep.test };
+  return { state: { ...state, parent, children }, events, suppressed, verdict: parentStep.verdict, test: parentStep.test };
 }
 
 /** Every series the alerter tracks, keyed by monitor and site; what `snapshot`/`restore` persist. */
@@ -229,7 +260,22 @@ export type DetectorState = z.infer<typeof DetectorState>;
 export const emptyDetectorState = (): DetectorState => ({ version: 1, groups: {} });
 export const groupKey = (monitorId: string, site: string) => JSON.stringify([monitorId, site]);
 
-/** `evaluate` on the group for (monitor, site) inside the whole detector state, creating it on first sight. */
+/**
+ * The first monitor covering `monitor` (`coveredBy`) that is in an incident on `site` in `detector`,
+ * else null. The schedule evaluates covering monitors before the ones they cover when their windows
+ * end together (`planRound`), so this is their state up to the same window end whatever the file order.
+ */
+export function siteWideIncident(detector: DetectorState, monitor: Monitor, site: string): string | null {
+  return coveringMonitors(monitor).find((id) => {
+    const group = detector.groups[groupKey(id, site)];
+    return group !== undefined && inIncident(group.parent);
+  }) ?? null;
+}
+
+/**
+ * `evaluate` on the group for (monitor, site) inside the whole detector state, creating it on first
+ * sight, with the site-wide incident (if any) of the monitors covering it.
+ */
 export function evaluateSeries(
   detector: DetectorState,
   monitor: Monitor,
@@ -238,7 +284,7 @@ export function evaluateSeries(
   breakdowns?: readonly BreakdownCounts[],
 ): Evaluation & { detector: DetectorState } {
   const key = groupKey(monitor.id, site);
-  const result = evaluate(detector.groups[key] ?? createSeriesGroup(monitor, site), window, breakdowns, monitor);
+  const result = evaluate(detector.groups[key] ?? createSeriesGroup(monitor, site), window, breakdowns, monitor, siteWideIncident(detector, monitor, site));
   return { ...result, detector: { ...detector, groups: { ...detector.groups, [key]: result.state } } };
 }
 

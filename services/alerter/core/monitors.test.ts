@@ -94,6 +94,24 @@ describe('site-wide volume monitors', () => {
     expect(monitors[2]!.settings).toMatchObject({ windowMinutes: 60, stepMinutes: 15 });
   });
 
+  it('lists on each per-source monitor the combined monitors counting its source, whose incident holds back its page', () => {
+    const monitors = parseMonitors(
+      minimal(
+        '  - id: tracking\n    kind: volume\n    sources: [web, ios, server]\n' +
+          '  - id: site-volume\n    kind: volume\n    sources: [web, ios]\n    combineSources: true\n' +
+          '  - id: app-volume\n    kind: volume\n    sources: [ios]\n    combineSources: true\n',
+      ),
+      'm.yaml',
+    );
+    expect(monitors.map((m) => [m.id, m.kind === 'volume' ? m.coveredBy : null])).toEqual([
+      ['tracking:web', ['site-volume']],
+      ['tracking:ios', ['site-volume', 'app-volume']],
+      ['tracking:server', undefined],
+      ['site-volume', undefined],
+      ['app-volume', undefined],
+    ]);
+  });
+
   it('rejects a step that does not divide the window, and overlapping windows with multi-window evidence', () => {
     const entry = (extra: string) => minimal(`  - id: a\n    kind: volume\n    sources: [web]\n    windowMinutes: 60\n${extra}`);
     expect(configError(entry('    stepMinutes: 25\n    evidenceWindows: 1\n')).problems).toEqual([

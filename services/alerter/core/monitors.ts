@@ -101,11 +101,20 @@ export interface ConversionMonitor extends MonitorBase {
 export interface VolumeMonitor extends MonitorBase {
   readonly kind: 'volume';
   readonly sources: readonly string[];
+  /**
+   * Per-source monitors only: the combined (`combineSources`) monitors of the same file that count
+   * this source too. While one of them is in an incident on a site, this monitor's page on that site
+   * is held back: a whole-site stop pages once, not once per source (docs/alerting.md, "Grouping").
+   * Absent or empty: pages on its own.
+   */
+  readonly coveredBy?: readonly string[];
 }
 
 export type Monitor = ConversionMonitor | VolumeMonitor;
 
 export const isVolumeMonitor = (m: Monitor): m is VolumeMonitor => m.kind === 'volume';
+/** The monitors whose incident on a site holds back this monitor's page there (`coveredBy`). */
+export const coveringMonitors = (m: Monitor): readonly string[] => (isVolumeMonitor(m) ? (m.coveredBy ?? []) : []);
 export const monitorAppliesToSite = (m: Monitor, site: string): boolean => m.sites.includes(ALL_SITES) || m.sites.includes(site);
 
 const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
@@ -119,16 +128,23 @@ export const stepMinutesOf = (settings: MonitorSettings): number => settings.ste
 
 /**
  * One monitor per consecutive pair (stage, funnel), per source (volume), or one for all its sources
- * (volume with `combineSources`, id = the entry's id), with settings resolved.
+ * (volume with `combineSources`, id = the entry's id), with settings resolved. A per-source volume
+ * monitor lists the combined monitors that count its source in `coveredBy`.
  */
 export function expandMonitors(file: MonitorsFile, base: MonitorSettings = DEFAULT_SETTINGS): Monitor[] {
   const defaults = mergeSettings(base, file.defaults);
+  const combined = file.monitors.filter((spec) => spec.kind === 'volume' && spec.combineSources);
   return file.monitors.flatMap((spec): Monitor[] => {
     const { id, kind, sites, breakdowns } = spec;
     const settings = mergeSettings(defaults, overridesOf(spec));
     const common = { group: id, sites, breakdowns, settings };
     if (kind === 'volume' && spec.combineSources) return [{ ...common, kind, id, step: `events from ${spec.sources.join(', ')}`, sources: spec.sources }];
-    if (kind === 'volume') return spec.sources.map((source) => ({ ...common, kind, id: `${id}:${slug(source)}`, step: `events from ${source}`, sources: [source] }));
+    if (kind === 'volume') {
+      return spec.sources.map((source) => {
+        const coveredBy = combined.filter((c) => c.kind === 'volume' && c.sources.includes(source)).map((c) => c.id);
+        return { ...common, kind, id: `${id}:${slug(source)}`, step: `events from ${source}`, sources: [source], ...(coveredBy.length > 0 ? { coveredBy } : {}) };
+      });
+    }
     const steps: readonly string[] = kind === 'stage' ? spec.stages : spec.steps;
     return steps.slice(1).map((to, i) => {
       const from = steps[i] as string;

@@ -56,9 +56,11 @@ export const SeriesState = z.object({
   /**
    * Who heard about the current incident. Site-wide series page at once ('sent'). A breakdown series
    * is 'held' for one window so a site-wide alert can absorb it ('folded' into its hint) instead of
-   * paging twice for one incident.
+   * paging twice for one incident. A per-source volume series whose site is in a site-wide incident
+   * (a combined monitor covering its source is firing) is 'suppressed': not paged, and paged late
+   * ('sent') only if it is still firing once the site-wide incident has resolved.
    */
-  page: z.enum(['none', 'held', 'sent', 'folded']),
+  page: z.enum(['none', 'held', 'sent', 'folded', 'suppressed']),
 });
 export type SeriesState = z.infer<typeof SeriesState>;
 

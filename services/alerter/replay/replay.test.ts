@@ -217,3 +217,67 @@ monitors:
     expect(score).toMatchObject({ detected: 1, missed: 0, falseAlarms: [], firing: 1 });
   });
 });
+
+describe('one page per whole-site stop, whatever the order of the monitors file', () => {
+  const MINUTE = 60_000;
+  const SOURCES = ['web', 'ios', 'android', 'server'];
+  /** Events a minute per source, as in the simulated shop (about 130, 25, 20 and 6 an hour), wobbling. */
+  const RATE = [2.2, 0.4, 0.35, 0.1];
+  const perSource = `  - { id: tracking, kind: volume, sources: [${SOURCES}] }`;
+  // minRelativeDrop 0.8: the site-wide monitor fires on the window holding the whole first hour of
+  // the stop, the one every source fires on too, so the two are judged on the same window end.
+  const siteWide = `  - { id: site-volume, kind: volume, sources: [${SOURCES}], combineSources: true, stepMinutes: 15, minRelativeDrop: 0.8, baseline: { halfLifeWindows: 96 }, warmupWindows: 96, keepFiringForWindows: 4, cooldownWindows: 4 }`;
+  const file = (entries: string[]) =>
+    parseMonitors(
+      `version: 1
+defaults: { windowMinutes: 60, minSample: 20, warmupWindows: 24, evidenceWindows: 1, keepFiringForWindows: 2, cooldownWindows: 3, significance: 5, minRelativeDrop: 0.6 }
+monitors:
+${entries.join('\n')}
+`,
+      'test.yaml',
+    );
+  // Every source stops for 4 hours on the third day; ios alone (an eighth of the site) on the fourth.
+  const wholeSite: ReplayIncident = { kind: 'tracking-stopped', start: T0 + (2 * 24 + 10) * HOUR, end: T0 + (2 * 24 + 14) * HOUR, site: 'shop' };
+  const iosOnly: ReplayIncident = { kind: 'tracking-stopped', start: T0 + (3 * 24 + 10) * HOUR, end: T0 + (3 * 24 + 14) * HOUR, site: 'shop', source: 'ios' };
+  const stopped = (source: string, t: number) => [wholeSite, iosOnly].some((i) => (i.source === undefined || i.source === source) && t >= i.start && t < i.end);
+  const source: WindowSource = {
+    async counts(monitor, _site, from, to) {
+      let n = 0;
+      for (const s of monitor.kind === 'volume' ? monitor.sources : []) {
+        const i = SOURCES.indexOf(s);
+        let expected = 0;
+        for (let t = from; t < to; t += MINUTE) if (!stopped(s, t)) expected += RATE[i]! * (0.5 + (((t / MINUTE) * 7919 + i * 104_729) % 101) / 100);
+        n += Math.floor(expected);
+      }
+      return { trials: n, successes: n, breakdowns: [] };
+    },
+    async sites() {
+      return ['shop'];
+    },
+  };
+  const replayWith = async (monitors: Monitor[]) => {
+    const result = await replayAlerts({ source, monitors, from: T0, to: T0 + 5 * 24 * HOUR });
+    const show = (a: AlertDecision) => `${a.monitor} ${a.status} since ${(a.since - T0) / HOUR} at ${(a.at - T0) / HOUR}`;
+    return { result, alerts: result.alerts.map(show).sort(), suppressed: result.suppressed.map(show).sort() };
+  };
+
+  it('pages once for a 4-hour stop of every source and still pages for one source stopping alone, in either file order', async () => {
+    const sourcesFirst = await replayWith(file([perSource, siteWide]));
+    const siteFirst = await replayWith(file([siteWide, perSource]));
+    expect(sourcesFirst.alerts).toEqual([
+      'site-volume firing since 58 at 58',
+      'site-volume resolved since 58 at 62',
+      'tracking:ios firing since 82 at 82',
+      'tracking:ios resolved since 82 at 87',
+    ]);
+    // web, ios and android fired on the stop's first hour, with site-volume: held back, silently resolved.
+    expect(sourcesFirst.suppressed).toEqual(['tracking:android firing since 58 at 58', 'tracking:ios firing since 58 at 58', 'tracking:web firing since 58 at 58']);
+    expect(siteFirst.alerts).toEqual(sourcesFirst.alerts);
+    expect(siteFirst.suppressed).toEqual(sourcesFirst.suppressed);
+    const score = scoreReplay(sourcesFirst.result.alerts, sourcesFirst.result.verdicts, file([perSource, siteWide]), [wholeSite, iosOnly]);
+    expect(score).toMatchObject({ detected: 2, missed: 0, falseAlarms: [], firing: 2 });
+    const report = renderReplayReport(score, { windows: sourcesFirst.result.windows, from: T0, to: T0 + 5 * 24 * HOUR, suppressed: sourcesFirst.result.suppressed });
+    expect(report).toContain('2 alerts fired (pages), 3 held back by a site-wide alert');
+    expect(report).toContain('pages per detected incident: 1.00 on average, at most 1');
+  });
+});

@@ -29,6 +29,8 @@ export interface WindowVerdict {
 export interface ReplayResult {
   /** Every alert the detector raised (firing and resolved), in the order the live service would have published them. */
   readonly alerts: AlertDecision[];
+  /** Firing alerts held back because a site-wide alert covering them was firing (never published). */
+  readonly suppressed: AlertDecision[];
   readonly verdicts: WindowVerdict[];
   readonly windows: number;
   readonly detector: DetectorState;
@@ -54,6 +56,7 @@ export async function replayAlerts(o: ReplayOptions): Promise<ReplayResult> {
 
   let detector = emptyDetectorState();
   const alerts: AlertDecision[] = [];
+  const suppressed: AlertDecision[] = [];
   const verdicts: WindowVerdict[] = [];
   let discovered: string[] = [];
   let discoveredDay = Number.NaN;
@@ -69,9 +72,10 @@ export async function replayAlerts(o: ReplayOptions): Promise<ReplayResult> {
       const result = evaluateSeries(detector, w.monitor, site, window, breakdowns);
       detector = result.detector;
       alerts.push(...result.events);
+      suppressed.push(...result.suppressed);
       verdicts.push({ monitorId: w.monitor.id, site, at: w.start, verdict: result.verdict });
     }
   }
   o.onProgress?.(windows.length, windows.length);
-  return { alerts, verdicts, windows: windows.length, detector };
+  return { alerts, suppressed, verdicts, windows: windows.length, detector };
 }

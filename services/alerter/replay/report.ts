@@ -17,8 +17,12 @@ const describeAlert = (a: AlertDecision) =>
 
 const capped = (lines: string[]) => (lines.length > MAX_LINES ? [...lines.slice(0, MAX_LINES), `  … ${lines.length - MAX_LINES} more`] : lines);
 
-/** The replay's summary for a terminal: the figures first, then the incidents and the false alarms. */
-export function renderReplayReport(score: ReplayScore, run: { windows: number; from: number; to: number }): string {
+/**
+ * The replay's summary for a terminal: the figures first, then the incidents, the false alarms and
+ * the alerts held back by a site-wide one (`suppressed`, never paged).
+ */
+export function renderReplayReport(score: ReplayScore, run: { windows: number; from: number; to: number; suppressed?: readonly AlertDecision[] }): string {
+  const suppressed = run.suppressed ?? [];
   const count = (o: string) => score.incidents.filter((s) => s.outcome === o).length;
   const recall = score.recall === null ? 'n/a' : `${(100 * score.recall).toFixed(1)}%`;
   // Pages per incident: an on-call person should be paged once per incident, not once per monitor that saw it.
@@ -26,7 +30,7 @@ export function renderReplayReport(score: ReplayScore, run: { windows: number; f
   const pagesLine =
     pages.length === 0 ? 'pages per detected incident: n/a' : `pages per detected incident: ${(pages.reduce((a, b) => a + b, 0) / pages.length).toFixed(2)} on average, at most ${Math.max(...pages)}`;
   const lines = [
-    `alert replay over ${iso(run.from)} to ${iso(run.to)} (event time): ${run.windows.toLocaleString('en')} monitor windows, ${score.firing} alerts fired`,
+    `alert replay over ${iso(run.from)} to ${iso(run.to)} (event time): ${run.windows.toLocaleString('en')} monitor windows, ${score.firing} alerts fired (pages), ${suppressed.length} held back by a site-wide alert`,
     `incidents: ${score.incidents.length} injected, ${score.detected} detected, ${score.missed} missed, ${count('unjudged')} unjudged (too little traffic), ${count('unwatched')} unwatched (no monitor for it); recall ${recall}`,
     `false alarms: ${score.falseAlarms.length}`,
     pagesLine,
@@ -38,6 +42,7 @@ export function renderReplayReport(score: ReplayScore, run: { windows: number; f
       }),
     ),
     ...(score.falseAlarms.length > 0 ? ['false alarms:', ...capped(score.falseAlarms.map((a) => `  ${describeAlert(a)}`))] : []),
+    ...(suppressed.length > 0 ? ['held back (not paged):', ...capped(suppressed.map((a) => `  ${describeAlert(a)}; ${a.breakdownHint}`))] : []),
   ];
   return `${lines.join('\n')}\n`;
 }
