@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { getHeapSpaceStatistics } from 'node:v8';
 import type { Kafka } from 'kafkajs';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Stage } from '../../schemas/journey.js';
@@ -331,6 +332,15 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
       restoreMs.set(stats.ms);
       restores.inc({ base: stats.fromLocalCopy ? 'local-copy' : 'changelog' });
       restoredRecords.inc(stats.records);
+      // Where the memory is once a restore is applied (after the last of a round, past the one full
+      // GC): what the state bench reads to tell the stores' heap from the rest of the RSS.
+      const m = process.memoryUsage();
+      const space = (name: string) => getHeapSpaceStatistics().find((s) => s.space_name === name);
+      const mb = (bytes = 0) => Math.round(bytes / 2 ** 20);
+      logger.info(
+        { rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), heapTotalMb: mb(m.heapTotal), externalMb: mb(m.external), arrayBuffersMb: mb(m.arrayBuffers), newSpaceMb: mb(space('new_space')?.space_size), oldSpaceMb: mb(space('old_space')?.space_size) },
+        'memory after restore',
+      );
     },
   });
   // The router returns durable points behind what it routed (router-pipeline.ts): after a failed

@@ -267,7 +267,15 @@ async function startAndRestore(kafka: Kafka, o: StateBenchOptions, topics: Topic
     readMs: restores.map((l) => Number(l.readMs)),
     /** Values the restore applied (each customer's one value, and the source watermarks). */
     keys: restores.reduce((n, l) => n + Number(l.values), 0),
+    /** The process's memory as the last restore ended (after the one full GC): heap against the rest. */
+    memoryAfterRestore: memoryAfterRestore(svc),
   };
+}
+
+/** The sessionizer's last `memory after restore` line (service.ts), its MB figures only. */
+function memoryAfterRestore(svc: ServiceProcess): Record<string, number> {
+  const line = logLines(svc, 'memory after restore').sort((a, b) => Number(a.time) - Number(b.time)).at(-1) ?? {};
+  return Object.fromEntries(Object.entries(line).filter(([k, v]) => k.endsWith('Mb') && typeof v === 'number')) as Record<string, number>;
 }
 
 async function stop(run: { svc: ServiceProcess; dataDir: string }): Promise<void> {
@@ -369,6 +377,9 @@ export async function runStateBench(o: StateBenchOptions): Promise<unknown> {
       rssMb: Math.round(rss),
       emptyRssMb: Math.round(emptyRss),
       rssMbPerMillionCustomers: Math.round((rss - emptyRss) * perMillion),
+      /** The restored process's and the empty one's heap and RSS as their restores ended (MB). */
+      memoryAfterRestore: first.memoryAfterRestore,
+      emptyMemoryAfterRestore: empty.memoryAfterRestore,
       /** The journey processor alone, in the bench process, on the first 100,000 customers' values: heap after a full GC, CPU to apply them. */
       inProcess,
       secondInstance: { restoredPartitions: joined.partitions, restoredKeys: joined.keys, rssMb: joined.rssMb },
