@@ -19,6 +19,7 @@ import { pipelineTopicSpecs } from '../../services/platform/kafka/pipeline-topic
 import { createKafkaProducer, type OutgoingRecord } from '../../services/platform/kafka/producer.js';
 import { parseEnv } from '../../services/platform/config/env.js';
 import { SessionizerEnv } from '../../services/sessionizer/config.js';
+import { SESSIONIZER_PROCESS_ENV } from '../../services/sessionizer/process-env.js';
 import { sessionizerConfig } from '../../services/sessionizer/core/sessions.js';
 import { createJourneyProcessor } from '../../services/sessionizer/journey-processor.js';
 import { sessionSettings } from '../../services/sessionizer/settings.js';
@@ -235,6 +236,7 @@ async function startAndRestore(kafka: Kafka, o: StateBenchOptions, topics: Topic
   const svc = startServiceProcess(
     'services/sessionizer/main.ts',
     {
+      ...SESSIONIZER_PROCESS_ENV,
       KAFKA_BROKERS: o.brokers,
       KAFKA_TOPIC_PREFIX: prefix,
       KAFKA_PARTITIONS: String(PARTITIONS),
@@ -333,6 +335,7 @@ export async function runStateBench(o: StateBenchOptions): Promise<unknown> {
     // A second instance joins: the group splits the partitions, and it restores only its own.
     const joinerDir = mkdtempSync(join(tmpdir(), 'state-bench-'));
     const joiner = startServiceProcess('services/sessionizer/main.ts', {
+      ...SESSIONIZER_PROCESS_ENV,
       KAFKA_BROKERS: o.brokers,
       KAFKA_TOPIC_PREFIX: prefix,
       KAFKA_PARTITIONS: String(PARTITIONS),
