@@ -238,6 +238,21 @@ describe('journeys kept encoded (a restore, the idle round)', () => {
     expect(() => p.get('c1')).toThrow(SnapshotError);
   });
 
+  it('keeps a restored journey without the customer id its key repeats, and writes it back as the same bytes', () => {
+    const p = partition();
+    feed(p, [touch('c1', EVENTS.adClicked, T0)]);
+    const value = Buffer.from(p.snapshot('c1')!);
+    const q = partition();
+    q.restore('c1', value);
+    // Under another key (not a case the journey step makes), the id is kept.
+    q.restore('other', value);
+    expect(q.stats()).toMatchObject({ customers: 2, encoded: 2 });
+    expect(Buffer.from(q.snapshot('c1')!)).toEqual(value);
+    expect(Buffer.from(q.snapshot('other')!)).toEqual(value);
+    expect(q.get('c1')).toEqual(p.get('c1'));
+    expect(q.get('other')!.customerId).toBe('c1');
+  });
+
   it('the idle round finds an idle restored customer, and eviction removes it, without decoding it', () => {
     const { value } = undecodable(T0, null);
     const p = partition();

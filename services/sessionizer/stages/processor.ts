@@ -7,7 +7,7 @@ import { DueIndex } from './due-index.js';
 import { applyTouchpoint, journeyDueAt, tick as journeyTick } from './journey.js';
 import { newJourneyState, type JourneyState } from './journey-state.js';
 import { mergeJourneyStates } from './merge.js';
-import { decodeJourneyState, encodeJourneyState, JOURNEY_HEADER_AT, JOURNEY_HEADER_BYTES, readJourneyHeader } from './state-codec.js';
+import { decodeJourneyState, encodeJourneyState, JOURNEY_HEADER_AT, JOURNEY_HEADER_BYTES, readJourneyHeader, withKeyId, withoutKeyId } from './state-codec.js';
 import type { StagesCoreConfig } from './stages-config.js';
 import type { StageRules } from './stage-rules.js';
 
@@ -50,7 +50,8 @@ export interface ChangelogRecord {
 
 /**
  * A journey kept encoded: its changelog value (state-codec.ts format 3) as packed bytes. Its
- * header gives its stage, due time and last activity without decoding it.
+ * header gives its stage, due time and last activity without decoding it; its customer id is the
+ * key it is kept under, so it is left out (`freeze` / `thaw`).
  */
 type ColdJourney = PackedBytes;
 
@@ -123,7 +124,7 @@ export class StagesPartition {
       }
       // A cold journey is decoded for its due work only, and kept encoded after it.
       const cold = typeof held === 'string';
-      const state = cold ? decodeJourneyState(unpackBytes(held, JOURNEY_HEADER_BYTES)) : held;
+      const state = cold ? decodeJourneyState(thaw(id, held)) : held;
       this.ticked++;
       const at = Math.max(now, state.lastActivityAt ?? now);
       const step = journeyTick(state, at, config);
@@ -205,7 +206,7 @@ export class StagesPartition {
   snapshot(customerId: string): Uint8Array | null {
     const held = this.states.get(customerId);
     if (held === undefined) return null;
-    return typeof held === 'string' ? unpackBytes(held, JOURNEY_HEADER_BYTES) : this.encode(held);
+    return typeof held === 'string' ? thaw(customerId, held) : this.encode(held);
   }
 
   /**
@@ -224,7 +225,7 @@ export class StagesPartition {
     // A restore streams the changelog, so a customer may come again with a later due time: the
     // earlier one stays scheduled, a lower bound like any (the visit finds nothing due and reschedules).
     if (header !== null && header.schedule === this.schedule) {
-      this.states.set(customerId, packBytes(snapshot, JOURNEY_HEADER_BYTES));
+      this.states.set(customerId, freeze(customerId, snapshot));
       this.due.schedule(customerId, header.dueAt);
       return;
     }
@@ -278,7 +279,7 @@ export class StagesPartition {
   private hot(id: string): JourneyState | undefined {
     const held = this.states.get(id);
     if (typeof held !== 'string') return held;
-    const state = decodeJourneyState(unpackBytes(held, JOURNEY_HEADER_BYTES));
+    const state = decodeJourneyState(thaw(id, held));
     this.states.set(id, state);
     return state;
   }
@@ -291,7 +292,7 @@ export class StagesPartition {
   /** Holds the state (encoded when `cold`) and schedules its due work. */
   private keep(id: string, state: JourneyState, cold: boolean): void {
     const at = this.dueAt(state);
-    this.states.set(id, cold ? packBytes(encodeJourneyState(state, { at, schedule: this.schedule }), JOURNEY_HEADER_BYTES) : state);
+    this.states.set(id, cold ? freeze(id, encodeJourneyState(state, { at, schedule: this.schedule })) : state);
     this.due.schedule(id, at);
   }
 
@@ -306,6 +307,11 @@ export class StagesPartition {
     return a === null ? b : b === null ? a : Math.min(a, b);
   }
 }
+
+/** A format 3 value kept cold: packed, without its customer id when that is the key (state-codec.ts). */
+const freeze = (id: string, bytes: Uint8Array): ColdJourney => packBytes(withoutKeyId(bytes, id), JOURNEY_HEADER_BYTES);
+/** The value a cold journey was kept from, byte for byte. */
+const thaw = (id: string, cold: ColdJourney): Uint8Array => withKeyId(unpackBytes(cold, JOURNEY_HEADER_BYTES), id);
 
 /** A time of a cold journey's header (NaN there: none). */
 const coldTime = (cold: ColdJourney, at: number): number | null => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { newJourneyState, type JourneyState } from './journey-state.js';
-import { decodeJourneyState, encodeJourneyState, JOURNEY_HEADER_BYTES, readJourneyHeader, SnapshotError } from './state-codec.js';
+import { decodeJourneyState, encodeJourneyState, JOURNEY_HEADER_BYTES, readJourneyHeader, SnapshotError, withKeyId, withoutKeyId } from './state-codec.js';
 
 const full = (): JourneyState => ({
   ...newJourneyState('cust-1', 'acct-9'),
@@ -82,5 +82,36 @@ describe('journey state codec', () => {
     expect(() => decodeJourneyState(good.subarray(0, good.length - 5))).toThrow(SnapshotError);
     expect(() => decodeJourneyState(new Uint8Array([...good, 0]))).toThrow(SnapshotError);
     expect(() => decodeJourneyState(new Uint8Array())).toThrow(SnapshotError);
+  });
+
+  describe('a kept value without its customer id (the key it is kept under)', () => {
+    const value = (customerId: string) => encodeJourneyState({ ...full(), customerId }, { at: 1_700_000_000_000, schedule: 7 });
+
+    it('leaves out an id equal to the key and puts it back byte for byte', () => {
+      for (const id of ['u:bench-12345', '', 'x'.repeat(63), 'x'.repeat(64), 'a:'.repeat(3_000)]) {
+        const v = value(id);
+        const keyless = Buffer.from(withoutKeyId(v, id));
+        // The id and its length (one varint byte up to 63 characters, two up to 8,191) become one byte.
+        expect(keyless.length).toBe(v.length - id.length - (id.length < 64 ? 1 : 2) + 1);
+        expect(keyless.subarray(0, JOURNEY_HEADER_BYTES)).toEqual(v.subarray(0, JOURNEY_HEADER_BYTES));
+        expect(readJourneyHeader(keyless)).toEqual(readJourneyHeader(v));
+        expect(Buffer.from(withKeyId(keyless, id))).toEqual(v);
+        expect(decodeJourneyState(withKeyId(keyless, id)).customerId).toBe(id);
+      }
+    });
+
+    it('keeps the value whole when its id is not the key, is not ASCII, or the value has no header', () => {
+      const v = value('u:bench-1');
+      expect(withoutKeyId(v, 'u:bench-2')).toBe(v);
+      expect(withoutKeyId(v, 'u:bench-')).toBe(v);
+      expect(withoutKeyId(v, 'u:bench-10')).toBe(v);
+      const accented = value('u:zoë');
+      expect(withoutKeyId(accented, 'u:zoë')).toBe(accented);
+      const transfer = encodeJourneyState(full());
+      expect(withoutKeyId(transfer, full().customerId)).toBe(transfer);
+      // A whole value is given back as it is.
+      expect(withKeyId(v, 'u:bench-2')).toBe(v);
+      expect(withKeyId(transfer, 'cust-1')).toBe(transfer);
+    });
   });
 });

@@ -199,3 +199,61 @@ function decodeJson(bytes: Uint8Array): JourneyState {
   if (!result.success) throw new SnapshotError(`invalid journey snapshot: ${result.error.issues[0]?.message ?? 'unknown'}`, { cause: result.error });
   return result.data;
 }
+
+/**
+ * A kept (cold) format 3 value leaves out its customer id, the Avro body's first field, when that
+ * is the key the store keeps the value under: a byte KEY_ID stands in its place (a negative length,
+ * which no Avro string has). The id is the key's copy (14–40 bytes); a million restored customers
+ * hold it once in their keys. Only an ASCII id equal to the key is left out, so putting the key
+ * back (`withKeyId`) gives the value's bytes exactly.
+ */
+const KEY_ID = 0x01;
+let keyless = new Uint8Array(512);
+
+/** The value without its customer id when that is `key` (a view, valid until the next call), else the value itself. */
+export function withoutKeyId(bytes: Uint8Array, key: string): Uint8Array {
+  const at = JOURNEY_HEADER_BYTES;
+  if (bytes[0] !== FORMAT_WITH_HEADER || bytes.length <= at) return bytes;
+  // The id's length: a zigzag varint, 2 × length for a string.
+  let zigzag = 0;
+  let scale = 1;
+  let pos = at;
+  for (;;) {
+    const b = bytes[pos++];
+    if (b === undefined || pos - at > 5) return bytes;
+    zigzag += (b & 0x7f) * scale;
+    scale *= 128;
+    if ((b & 0x80) === 0) break;
+  }
+  const length = zigzag / 2;
+  if (length !== key.length || pos + length > bytes.length) return bytes;
+  for (let i = 0; i < length; i++) if (key.charCodeAt(i) !== bytes[pos + i] || bytes[pos + i]! >= 0x80) return bytes;
+  const n = bytes.length - (pos - at) - length + 1;
+  if (keyless.length < n) keyless = new Uint8Array(2 * n);
+  keyless.set(bytes.subarray(0, at));
+  keyless[at] = KEY_ID;
+  keyless.set(bytes.subarray(pos + length), at + 1);
+  return keyless.subarray(0, n);
+}
+
+/** The value as it was written: its customer id put back from `key` where `withoutKeyId` left it out. */
+export function withKeyId(bytes: Uint8Array, key: string): Uint8Array {
+  const at = JOURNEY_HEADER_BYTES;
+  if (bytes[0] !== FORMAT_WITH_HEADER || bytes[at] !== KEY_ID) return bytes;
+  let varint = 0;
+  for (let z = 2 * key.length; ; varint++, z = Math.floor(z / 128)) if (z < 128) break;
+  varint++;
+  const out = Buffer.allocUnsafe(bytes.length - 1 + varint + key.length);
+  out.set(bytes.subarray(0, at));
+  let pos = at;
+  for (let z = 2 * key.length; ; z = Math.floor(z / 128)) {
+    if (z < 128) {
+      out[pos++] = z;
+      break;
+    }
+    out[pos++] = (z & 0x7f) | 0x80;
+  }
+  for (let i = 0; i < key.length; i++) out[pos++] = key.charCodeAt(i);
+  out.set(bytes.subarray(at + 1), pos);
+  return out;
+}
