@@ -3,13 +3,11 @@
  * docker-compose.yml, the state bench): read by glibc when the process starts, so it cannot be
  * set from the service's own code.
  *
- * MALLOC_MMAP_THRESHOLD_: allocations of 64 KiB and more are mapped on their own and given back
+ * MALLOC_MMAP_THRESHOLD_: allocations of 128 KiB and more are mapped on their own and given back
  * when freed. Without it glibc raises that threshold to the size of the first large block freed
  * (a restore's 4 MiB fetch responses, its local copy's 1 MiB frames), after which such blocks come
  * from the main heap and their memory stays with the process once freed: after a million
  * customers restored, the main heap held ~156 MB (docs/performance.md, "Restore: memory left
- * over"). Setting it turns that dynamic adjustment off. 64 KiB, not 128: Node reads a socket into
- * 64 KiB blocks (a restore reads ~400 MB per million customers through them), which at 128 KiB
- * still came from the main heap and left 54–70 MB there; at 64 KiB, 13 MB.
+ * over"). Setting it turns that dynamic adjustment off.
  */
-export const SESSIONIZER_PROCESS_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '65536' };
+export const SESSIONIZER_PROCESS_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '131072' };
