@@ -335,7 +335,8 @@ export function createSessionizerService(deps: SessionizerServiceDeps): Componen
       // Where the memory is once a restore is applied (after the last of a round, past the one full
       // GC): what the state bench reads to tell the stores' heap from the rest of the RSS.
       const m = process.memoryUsage();
-      const space = (name: string) => getHeapSpaceStatistics().find((s) => s.space_name === name);
+      const spaces = getHeapSpaceStatistics();
+      const space = (name: string) => spaces.find((s) => s.space_name === name);
       const mb = (bytes = 0) => Math.round(bytes / 2 ** 20);
       logger.info(
         { rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), heapTotalMb: mb(m.heapTotal), externalMb: mb(m.external), arrayBuffersMb: mb(m.arrayBuffers), newSpaceMb: mb(space('new_space')?.space_size), oldSpaceMb: mb(space('old_space')?.space_size) },
