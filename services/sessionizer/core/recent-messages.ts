@@ -1,3 +1,4 @@
+import { FifoHashSet } from './fifo-hash-set.js';
 import { cyrb53 } from './hash.js';
 
 /**
@@ -14,34 +15,33 @@ import { cyrb53 } from './hash.js';
  * pending); `rollback` forgets every pending id.
  */
 export class RecentMessages {
-  private readonly seen = new Map<number, true>();
-  /** Ids checked but not durable yet, in the order they were routed (and as a set, to look up). */
-  private pending: number[] = [];
-  private readonly pendingSet = new Set<number>();
-  /** The position of `pending[0]`: positions count every id ever checked in, so they never repeat. */
+  private readonly seen: FifoHashSet;
+  /** Ids checked but not durable yet, in the order they were routed. */
+  private readonly pending = new FifoHashSet(1_024, true);
+  /** The position of the oldest pending id: positions count every id ever checked in, so they never repeat. */
   private pendingStart = 0;
-  constructor(private readonly capacity: number) {}
+  constructor(capacity: number) {
+    this.seen = new FifoHashSet(capacity);
+  }
 
   seenBefore(messageId: string): boolean {
     const hash = cyrb53(messageId);
-    if (this.seen.has(hash) || this.pendingSet.has(hash)) return true;
+    if (this.seen.has(hash) || this.pending.has(hash)) return true;
     this.pending.push(hash);
-    this.pendingSet.add(hash);
     return false;
   }
 
   /** The position after the newest pending id: a durable point taken now commits up to here. */
   get position(): number {
-    return this.pendingStart + this.pending.length;
+    return this.pendingStart + this.pending.size;
   }
 
   /** Remembers the pending ids before position `upTo` (all by default); returns their hashes (for the local copy). */
   commit(upTo = this.position): number[] {
-    const count = Math.max(0, Math.min(this.pending.length, upTo - this.pendingStart));
-    const committed = this.pending.slice(0, count);
-    this.pending = this.pending.slice(count);
+    const count = Math.max(0, Math.min(this.pending.size, upTo - this.pendingStart));
+    const committed = new Array<number>(count);
+    for (let i = 0; i < count; i++) committed[i] = this.pending.shift();
     this.pendingStart += count;
-    for (const hash of committed) this.pendingSet.delete(hash);
     this.remember(committed);
     return committed;
   }
@@ -49,20 +49,20 @@ export class RecentMessages {
   /** Remembers hashes of ids seen before (oldest first), as a committed batch would. */
   remember(hashes: Iterable<number>): void {
     for (const hash of hashes) {
-      this.seen.set(hash, true);
-      if (this.seen.size > this.capacity) this.seen.delete(this.seen.keys().next().value as number);
+      if (this.seen.has(hash)) continue;
+      if (this.seen.full) this.seen.shift();
+      this.seen.push(hash);
     }
   }
 
   /** The remembered hashes, oldest first. */
   hashes(): number[] {
-    return [...this.seen.keys()];
+    return this.seen.toArray();
   }
 
   rollback(): void {
-    this.pendingStart += this.pending.length;
-    this.pending = [];
-    this.pendingSet.clear();
+    this.pendingStart += this.pending.size;
+    this.pending.clear();
   }
 
   get size(): number {
