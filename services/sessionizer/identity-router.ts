@@ -189,7 +189,7 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
         for (const offset of run.decisions.keys()) {
           if (offset > point.last) break;
           run.decisions.delete(offset);
-          unsentRoutes.delete(`${point.partition}:${offset}`);
+          if (unsentRoutes.size > 0) unsentRoutes.delete(`${point.partition}:${offset}`);
         }
         const committed = run.seen.commit(point.seenThrough);
         if (committed.length > 0) windowCopies.get(point.partition)?.append(point.first, committed, point.last + 1n);
@@ -284,7 +284,8 @@ export function createIdentityRouter(deps: IdentityRouterDeps): PartitionHandler
       forgottenDrops.inc();
       return;
     }
-    const replayed = unsentRoutes.get(`${source}:${message.offset}`);
+    // Empty but after a failed round: no key string is built per record then.
+    const replayed = unsentRoutes.size === 0 ? undefined : unsentRoutes.get(`${source}:${message.offset}`);
     if (replayed) for (const [id, parent] of replayed.links) noteLink(linkEntries, id, parent);
     const decision = replayed ?? decide(tp, linkEntries);
     run.decisions.set(BigInt(message.offset), decision);
