@@ -17,6 +17,7 @@ import {
   type Verdict,
 } from './detector.js';
 import { DEFAULT_SETTINGS, type ConversionMonitor, type MonitorSettings, type VolumeMonitor } from './monitors.js';
+import { isSuperseded, summarize } from './messages.js';
 
 const WINDOW_MS = 5 * 60_000;
 const T0 = Date.UTC(2025, 0, 6, 10, 0);
@@ -501,6 +502,40 @@ describe('one page per whole-site stop: per-source volume alerts held back while
       ['tracking-volume:web', 'firing', 0, 0],
       ['tracking-volume:ios', 'firing', 0, 0],
     ]);
+  });
+  it('supersedes a source that paged before its whole site stopped: its page is resolved, naming the site-wide alert', () => {
+    // web stops alone for 2 windows (it pages), then ios stops too for 3: the site-wide alert fires.
+    const webStopped = { web: 0, ios: 2500 };
+    const result = run([webStopped, webStopped, stopped, stopped, stopped, ...times(10, [0, 0]).map(() => NORMAL_EVENTS)]);
+    expect(result.events).toEqual([
+      ['tracking-volume:web', 'firing', 0, 0],
+      ['site-volume', 'firing', 2, 2],
+      // Evaluated after site-volume on the window it fired: one open page for the one incident.
+      ['tracking-volume:web', 'resolved', 0, 2],
+      ['site-volume', 'resolved', 2, 7],
+    ]);
+    const [webFiring, siteFiring, superseded] = result.raw.events;
+    expect(superseded!.alertId).toBe(webFiring!.alertId);
+    expect(superseded!.breakdownHint).toBe(`superseded by site-volume firing on shop.example (${siteFiring!.alertId}); this source pages again if it is still down once that resolves`);
+    expect(isSuperseded(toAlertEvent(superseded!))).toBe(true);
+    expect(summarize(toAlertEvent(superseded!))).toMatch(/^Superseded: Volume events from web on shop.example is part of a site-wide incident now/);
+    // ios fired with the site: held back as before; web, silent from its supersession on, resolves silently.
+    expect(result.suppressed).toEqual([['tracking-volume:ios', 'firing', 2, 2]]);
+  });
+
+  it('pages a superseded source again, under its alertId, when it is still down after the site-wide alert resolved', () => {
+    const webStopped = { web: 0, ios: 2500 };
+    const result = run([webStopped, webStopped, stopped, stopped, stopped, ...times(10, [0, 0]).map(() => webStopped), ...times(10, [0, 0]).map(() => NORMAL_EVENTS)]);
+    expect(result.events).toEqual([
+      ['tracking-volume:web', 'firing', 0, 0],
+      ['site-volume', 'firing', 2, 2],
+      ['tracking-volume:web', 'resolved', 0, 2],
+      ['site-volume', 'resolved', 2, 7],
+      ['tracking-volume:web', 'firing', 0, 7],
+      ['tracking-volume:web', 'resolved', 0, 17],
+    ]);
+    expect(new Set([0, 2, 4, 5].map((i) => result.raw.events[i]!.alertId)).size).toBe(1);
+    expect(isSuperseded(toAlertEvent(result.raw.events[5]!))).toBe(false);
   });
 });
 

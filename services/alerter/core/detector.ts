@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { AlertEvent } from '../../../schemas/journey.js';
 import { coveringMonitors, isVolumeMonitor, type BreakdownDimension, type Monitor } from './monitors.js';
+import { supersededHint } from './messages.js';
 import { describeRootCause, findRootCause, type SegmentOutcome } from './root-cause.js';
 import { initialSeriesState, SeriesState, stepSeries, type DropTest, type SeriesStep, type Verdict, type WindowObservation } from './series.js';
 import { ewmaPerWindow, ewmaRate, type Proportion } from './statistics.js';
@@ -59,6 +60,12 @@ export interface Evaluation {
   /** The site-wide verdict and test for this window (for metrics and debugging). */
   readonly verdict: Verdict;
   readonly test: DropTest | null;
+}
+
+/** A combined monitor covering the one evaluated, in an incident on the same site, and its alert. */
+export interface SiteWideIncident {
+  readonly monitor: string;
+  readonly alertId: string;
 }
 
 /** Children in phase ok that have not been seen for a week are forgotten (campaigns come and go). */
@@ -172,18 +179,22 @@ const inIncident = (series: SeriesState) => series.phase === 'firing' || series.
  * already was), the breakdown is folded into the site-wide alert's root-cause hint and resolves
  * silently; otherwise it pages on its own, one window late.
  *
- * `siteWide`: the id of a combined monitor covering this one that is in an incident on this site
+ * `siteWide`: a combined monitor covering this one that is in an incident on this site
  * (`evaluateSeries` looks it up), else null. Then this monitor's firing is held back (returned in
  * `suppressed`, series page 'suppressed'): one whole-site stop, one page. A held-back series that is
  * still firing on a window evaluated once no covering incident is left pages then, under the same
- * alertId; one that recovers first resolves silently.
+ * alertId; one that recovers first resolves silently. A series that had already paged when the
+ * site-wide incident began (its source stopped first) is *superseded*: its alert is resolved with a
+ * hint naming the site-wide alert, so the on-call person has one open page for the one incident,
+ * and from then on it is held back as above (paged again, same alertId, if its source is still down
+ * once the site-wide alert has resolved).
  */
 export function evaluate(
   state: SeriesGroupState,
   window: WindowCounts,
   breakdowns: readonly BreakdownCounts[] | undefined,
   monitor: Monitor,
-  siteWide: string | null = null,
+  siteWide: SiteWideIncident | null = null,
 ): Evaluation {
   if (state.monitorId !== monitor.id) throw new Error(`state of monitor ${state.monitorId} evaluated with monitor ${monitor.id}`);
   const parentStep = stepSeries(state.parent, window, monitor);
@@ -205,7 +216,7 @@ export function evaluate(
       events.push(decision({ monitor, site, at: window.at, since, step: parentStep, status: 'firing', breakdown: null, hint }));
       parent = { ...parent, page: 'sent' };
     } else {
-      const hint = `held back: ${siteWide} is firing on ${site}`;
+      const hint = `held back: ${siteWide.monitor} is firing on ${site}`;
       suppressed.push(decision({ monitor, site, at: window.at, since, step: parentStep, status: 'firing', breakdown: null, hint }));
       parent = { ...parent, page: 'suppressed' };
     }
@@ -215,6 +226,12 @@ export function evaluate(
       const since = state.parent.since ?? window.at;
       events.push(decision({ monitor, site, at: window.at, since, step: parentStep, status: 'resolved', breakdown: null, hint: null }));
     }
+  } else if (parent.page === 'sent' && parentIncident && siteWide !== null) {
+    // Superseded: this source paged first, and now its whole site is down. Its page is closed in
+    // favour of the site-wide one (same figures, this window's), and it is held back from here on.
+    const hint = supersededHint(siteWide.monitor, site, siteWide.alertId);
+    events.push(decision({ monitor, site, at: window.at, since: parent.since ?? window.at, step: parentStep, status: 'resolved', breakdown: null, hint }));
+    parent = { ...parent, page: 'suppressed' };
   } else if (parent.page === 'suppressed' && parentStep.verdict === 'anomalous' && siteWide === null) {
     // Released: the site-wide incident is over and this window still shows this source's drop.
     const hint = `held back while a site-wide alert was firing on ${site}; still firing after it resolved`;
@@ -265,11 +282,12 @@ export const groupKey = (monitorId: string, site: string) => JSON.stringify([mon
  * else null. The schedule evaluates covering monitors before the ones they cover when their windows
  * end together (`planRound`), so this is their state up to the same window end whatever the file order.
  */
-export function siteWideIncident(detector: DetectorState, monitor: Monitor, site: string): string | null {
-  return coveringMonitors(monitor).find((id) => {
+export function siteWideIncident(detector: DetectorState, monitor: Monitor, site: string): SiteWideIncident | null {
+  for (const id of coveringMonitors(monitor)) {
     const group = detector.groups[groupKey(id, site)];
-    return group !== undefined && inIncident(group.parent);
-  }) ?? null;
+    if (group !== undefined && inIncident(group.parent)) return { monitor: id, alertId: alertIdFor(id, site, null, group.parent.since ?? 0) };
+  }
+  return null;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AlertEvent } from '../../../schemas/journey.js';
-import { escapeSlack, inferMeasure, renderSlackMessage, renderWebhookBody, summarize, type SlackBlock } from './messages.js';
+import { escapeSlack, inferMeasure, isSuperseded, renderSlackMessage, renderWebhookBody, summarize, supersededHint, type SlackBlock } from './messages.js';
 
 const firing: AlertEvent = {
   alertId: 'alert-0123456789abcdef01234567',
@@ -71,5 +71,19 @@ describe('alert messages', () => {
     const header = message.blocks[0];
     expect(header?.type === 'header' && header.text.text.length).toBeLessThanOrEqual(150);
     expect(escapeSlack('a<b>&c')).toBe('a&lt;b&gt;&amp;c');
+  });
+
+  it('tells a superseded per-source alert from one back to normal: it is part of the site-wide incident now', () => {
+    const superseded: AlertEvent = { ...volume, status: 'resolved', at: Date.UTC(2025, 0, 6, 11, 0), breakdownHint: supersededHint('site-volume', 'shop.example', 'alert-aaaa') };
+    expect(isSuperseded(superseded)).toBe(true);
+    expect(isSuperseded(resolved)).toBe(false);
+    expect(isSuperseded({ ...superseded, status: 'firing' })).toBe(false);
+    expect(summarize(superseded)).toBe(
+      'Superseded: Volume events from web on shop.example is part of a site-wide incident now (0 events/window vs baseline 2,000 events/window; superseded by site-volume firing on shop.example (alert-aaaa); this source pages again if it is still down once that resolves); drop started 2025-01-06 10:00 UTC',
+    );
+    const slack = renderSlackMessage(superseded);
+    expect(slack.blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: ':arrow_heading_up: Superseded by a site-wide alert: events from web on shop.example', emoji: true } });
+    expect(slack.blocks.some((b) => b.type === 'context' && b.elements[0]!.text.includes('alert-aaaa'))).toBe(true);
+    expect(renderWebhookBody(superseded).type).toBe('journey.alert.resolved');
   });
 });

@@ -12,11 +12,25 @@ const formatValue = (value: number, measure: Measure) =>
 /** Times are UTC so every reader of a page sees the same clock; `YYYY-MM-DD HH:MM UTC`. */
 export const formatTime = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 
+const SUPERSEDED = 'superseded by ';
+
+/**
+ * The hint of a per-source alert resolved because a site-wide alert now covers it (detector.ts):
+ * the alert is not back to normal, its incident is the site-wide one. AlertEvent has no field for
+ * it (the Avro schema and table stay as they are), so the hint says it, and `isSuperseded` reads it.
+ */
+export const supersededHint = (monitor: string, site: string, alertId: string) =>
+  `${SUPERSEDED}${monitor} firing on ${site} (${alertId}); this source pages again if it is still down once that resolves`;
+export const isSuperseded = (alert: AlertEvent) => alert.status === 'resolved' && alert.breakdownHint !== null && alert.breakdownHint.startsWith(SUPERSEDED);
+
 const what = (measure: Measure) => (measure === 'rate' ? 'Conversion' : 'Volume');
 
 /** One line: what fell, where, by how much, since when. */
 export function summarize(alert: AlertEvent, measure: Measure = inferMeasure(alert)): string {
   const figures = `${formatValue(alert.observedRate, measure)} vs baseline ${formatValue(alert.baselineRate, measure)}`;
+  if (isSuperseded(alert)) {
+    return `Superseded: ${what(measure)} ${alert.step} on ${alert.site} is part of a site-wide incident now (${figures}; ${alert.breakdownHint}); drop started ${formatTime(alert.since)}`;
+  }
   if (alert.status === 'resolved') {
     return `Resolved: ${what(measure)} ${alert.step} on ${alert.site} is back to normal (${figures}); drop started ${formatTime(alert.since)}`;
   }
@@ -57,7 +71,12 @@ const field = (label: string, value: string): SlackText => ({ type: 'mrkdwn', te
 /** Slack-compatible incoming-webhook body (`{ text, blocks }`), firing and resolved variants. */
 export function renderSlackMessage(alert: AlertEvent, measure: Measure = inferMeasure(alert)): SlackMessage {
   const firing = alert.status === 'firing';
-  const title = firing ? `:rotating_light: ${what(measure)} drop: ${alert.step} on ${alert.site}` : `:white_check_mark: Resolved: ${alert.step} on ${alert.site}`;
+  const superseded = isSuperseded(alert);
+  const title = firing
+    ? `:rotating_light: ${what(measure)} drop: ${alert.step} on ${alert.site}`
+    : superseded
+      ? `:arrow_heading_up: Superseded by a site-wide alert: ${alert.step} on ${alert.site}`
+      : `:white_check_mark: Resolved: ${alert.step} on ${alert.site}`;
   const blocks: SlackBlock[] = [
     header(title),
     { type: 'section', text: { type: 'mrkdwn', text: escapeSlack(summarize(alert, measure)) } },
@@ -74,7 +93,7 @@ export function renderSlackMessage(alert: AlertEvent, measure: Measure = inferMe
       ],
     },
   ];
-  if (firing && alert.breakdownHint !== null) {
+  if ((firing || superseded) && alert.breakdownHint !== null) {
     blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `:mag: ${escapeSlack(alert.breakdownHint)}` }] });
   }
   blocks.push({

@@ -60,7 +60,7 @@ async function main(): Promise<number> {
     process.stderr.write('\n');
     if (cache !== null && source !== null && cacheFile !== undefined && source.reads() > 0) writeFileSync(cacheFile, serializeCountsCache(cache));
     const score = scoreReplay(result.alerts, result.verdicts, monitors, incidents);
-    process.stdout.write(renderReplayReport(score, { windows: result.windows, from: range.from, to: range.to, suppressed: result.suppressed }));
+    process.stdout.write(renderReplayReport(score, { windows: result.windows, from: range.from, to: range.to, suppressed: result.suppressed, alerts: result.alerts }));
     return replayPassed(score) ? 0 : 1;
   } finally {
     await clickhouse.close();

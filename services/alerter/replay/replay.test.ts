@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AlertDecision } from '../core/detector.js';
 import { parseMonitors, type Monitor } from '../core/monitors.js';
+import { isSuperseded } from '../core/messages.js';
 import type { WindowSource, WindowTotals } from '../window-source.js';
 import { parseIncidentsFile, type ReplayIncident } from './incidents-file.js';
 import { renderReplayReport } from './report.js';
@@ -237,10 +238,12 @@ ${entries.join('\n')}
       'test.yaml',
     );
   // Every source stops for 4 hours on the third day; ios alone (an eighth of the site) on the fourth.
-  const wholeSite: ReplayIncident = { kind: 'tracking-stopped', start: T0 + (2 * 24 + 10) * HOUR, end: T0 + (2 * 24 + 14) * HOUR, site: 'shop' };
-  const iosOnly: ReplayIncident = { kind: 'tracking-stopped', start: T0 + (3 * 24 + 10) * HOUR, end: T0 + (3 * 24 + 14) * HOUR, site: 'shop', source: 'ios' };
-  const stopped = (source: string, t: number) => [wholeSite, iosOnly].some((i) => (i.source === undefined || i.source === source) && t >= i.start && t < i.end);
-  const source: WindowSource = {
+  const wholeSite = { kind: 'tracking-stopped' as const, start: T0 + (2 * 24 + 10) * HOUR, end: T0 + (2 * 24 + 14) * HOUR, site: 'shop' };
+  const iosOnly = { kind: 'tracking-stopped' as const, start: T0 + (3 * 24 + 10) * HOUR, end: T0 + (3 * 24 + 14) * HOUR, site: 'shop', source: 'ios' };
+  type Stop = Extract<ReplayIncident, { kind: 'tracking-stopped' }>;
+  const stoppedIn = (incidents: readonly Stop[]) => (source: string, t: number) =>
+    incidents.some((i) => (i.source === undefined || i.source === source) && t >= i.start && t < i.end);
+  const sourceFor = (stopped: (source: string, t: number) => boolean): WindowSource => ({
     async counts(monitor, _site, from, to) {
       let n = 0;
       for (const s of monitor.kind === 'volume' ? monitor.sources : []) {
@@ -254,9 +257,9 @@ ${entries.join('\n')}
     async sites() {
       return ['shop'];
     },
-  };
-  const replayWith = async (monitors: Monitor[]) => {
-    const result = await replayAlerts({ source, monitors, from: T0, to: T0 + 5 * 24 * HOUR });
+  });
+  const replayWith = async (monitors: Monitor[], incidents: readonly Stop[] = [wholeSite, iosOnly]) => {
+    const result = await replayAlerts({ source: sourceFor(stoppedIn(incidents)), monitors, from: T0, to: T0 + 5 * 24 * HOUR });
     const show = (a: AlertDecision) => `${a.monitor} ${a.status} since ${(a.since - T0) / HOUR} at ${(a.at - T0) / HOUR}`;
     return { result, alerts: result.alerts.map(show).sort(), suppressed: result.suppressed.map(show).sort() };
   };
@@ -279,5 +282,33 @@ ${entries.join('\n')}
     const report = renderReplayReport(score, { windows: sourcesFirst.result.windows, from: T0, to: T0 + 5 * 24 * HOUR, suppressed: sourcesFirst.result.suppressed });
     expect(report).toContain('2 alerts fired (pages), 3 held back by a site-wide alert');
     expect(report).toContain('pages per detected incident: 1.00 on average, at most 1');
+  });
+
+  it('closes the page of a source that stopped first when its whole site stops after it, and pages once more if it stays down', async () => {
+    // web (72% of the site: under site-volume's 0.8) stops at 10:00 on the third day; the other
+    // sources follow at 11:00, back at 13:00; web stays down until 16:00.
+    const webFirst: Stop = { kind: 'tracking-stopped', start: T0 + (2 * 24 + 10) * HOUR, end: T0 + (2 * 24 + 16) * HOUR, site: 'shop', source: 'web' };
+    const rest: Stop = { kind: 'tracking-stopped', start: T0 + (2 * 24 + 11) * HOUR, end: T0 + (2 * 24 + 13) * HOUR, site: 'shop', source: 'ios' };
+    const incidents = [webFirst, rest, { ...rest, source: 'android' }, { ...rest, source: 'server' }];
+    const run = await replayWith(file([perSource, siteWide]), incidents);
+    expect(run.alerts).toEqual([
+      'site-volume firing since 58.5 at 58.5',
+      'site-volume resolved since 58.5 at 61.5',
+      'tracking:web firing since 58 at 58',
+      // Released: web is still down once the site is back (its own incident again), same alertId.
+      'tracking:web firing since 58 at 62',
+      // Superseded on web's first window judged after site-volume fired: its page closed, naming site-volume's.
+      'tracking:web resolved since 58 at 59',
+      'tracking:web resolved since 58 at 65',
+    ]);
+    expect(run.suppressed).toEqual(['tracking:android firing since 59 at 59', 'tracking:ios firing since 59 at 59']);
+    const siteAlert = run.result.alerts.find((a) => a.monitor === 'site-volume')!;
+    expect(run.result.alerts.filter(isSuperseded).map((a) => [a.monitor, (a.at - T0) / HOUR, a.breakdownHint])).toEqual([
+      ['tracking:web', 59, `superseded by site-volume firing on shop (${siteAlert.alertId}); this source pages again if it is still down once that resolves`],
+    ]);
+    const score = scoreReplay(run.result.alerts, run.result.verdicts, file([perSource, siteWide]), incidents);
+    const report = renderReplayReport(score, { windows: run.result.windows, from: T0, to: T0 + 5 * 24 * HOUR, suppressed: run.result.suppressed, alerts: run.result.alerts });
+    expect(report).toContain('3 alerts fired (pages), 2 held back by a site-wide alert, 1 superseded by one');
+    expect(report).toContain('superseded (paged, then closed for a site-wide alert):\n  2026-01-07 11:00 tracking:web on shop');
   });
 });
