@@ -1,8 +1,10 @@
 import type { FunnelEvent } from '../../../schemas/journey.js';
 import type { Touchpoint } from '../../../schemas/touchpoint.js';
 import { cyrb53 } from '../core/hash.js';
+import { IdentityGraph, linksFrom, primaryNode } from '../core/identity.js';
 import { applyTouchpoint, tick } from '../stages/journey.js';
-import { newJourneyState } from '../stages/journey-state.js';
+import { newJourneyState, type JourneyState } from '../stages/journey-state.js';
+import { mergeJourneyStates } from '../stages/merge.js';
 import type { StagesCoreConfig } from '../stages/stages-config.js';
 import type { StageRules } from '../stages/stage-rules.js';
 
@@ -27,15 +29,23 @@ export interface BatchFunnel {
 
 /**
  * The funnel recomputed in batch from the touchpoints, with the stage rules (journey.ts: classify,
- * forward moves, windows, lapses; funnel.ts), but none of the streaming path: no arrival order,
- * merge transfers, watermarks or state snapshots. Per customer as they are now (`resolve`: ids
- * merged since count under their survivor), one journey from no stage, touchpoints in event time
- * (ties by messageId hash, as the sessions batch), a messageId once. A touchpoint stamped after it
- * was received counts at its receipt time, as the streaming side takes it.
+ * forward moves, windows, lapses; funnel.ts) and the merge rule (merge.ts), but none of the
+ * streaming path: no arrival order, merge transfers, watermarks or state snapshots. Per person (as
+ * they are now: `resolve`), touchpoints in event time (ties by messageId hash, as the sessions
+ * batch), a messageId once. A touchpoint stamped after it was received counts at its receipt time,
+ * as the streaming side takes it.
  *
- * Identity merges follow the rule README documents (Known limits): each id that wrote touchpoints
- * has its own first funnel entry, so a survivor's first classified touchpoint counts as an entry
- * even when the stage it inherited is the same.
+ * Identity merges follow the pipeline's documented semantics (README, "Merges across partitions"
+ * and Known limits), in event time: each id has a journey of its own until a touchpoint links it to
+ * another (its ids, `linksFrom`; or, for a link no touchpoint's ids show, such as an email link or
+ * an alias's previousId, the id it was written under: the router knew the link then), and at that
+ * touchpoint's time the absorbed journey merges into the survivor's
+ * (`mergeJourneyStates`: the more recently active stage, entries not counted again, one late
+ * conversion), after both have settled what fell due before it. So a survivor's own first entry
+ * and a conversion between two devices' journeys count as they do when the touchpoints stream in
+ * event-time order, not as if the person had been one id from the start. Ids the final identity
+ * table joins that no touchpoint links (an email link, an alias's previousId: not in the table)
+ * merge after the person's last touchpoint.
  *
  * Time-driven rows: the streaming side settles a window or a lapse by a customer's own next
  * touchpoint (replayed here exactly) or by its partition's tick, at the watermark less the grace
@@ -61,18 +71,52 @@ export function recomputeFunnel(touchpoints: readonly WrittenTouchpoint[], resol
   for (const [person, list] of byCustomer) {
     if (list.some((t) => t.writtenAs !== list[0]!.writtenAs)) stitched.add(person);
     list.sort((a, b) => a.tp.timestamp - b.tp.timestamp || a.hash - b.hash);
-    let state = newJourneyState(person);
-    /** Ids that have had their own funnel entry (see above). */
-    const entered = new Set<string>();
+    const graph = new IdentityGraph();
+    const journeys = new Map<string, JourneyState>();
+    // Rows are counted per person (as they are now), whichever of its ids emitted them.
+    const expect = (rows: readonly FunnelEvent[]) => {
+      for (const r of rows) expected.push(r.customerId === person ? r : { ...r, customerId: person });
+    };
+    /** The journey of `id` with what fell due before `at` settled (the watermark passed it first). */
+    const settledAt = (id: string, at: number): JourneyState | null => {
+      const state = journeys.get(id);
+      if (state === undefined) return null;
+      const step = tick(state, at, config);
+      expect(step.funnel);
+      return step.state;
+    };
+    const merge = (survivor: string, absorbed: string, at: number) => {
+      const other = settledAt(absorbed, at);
+      journeys.delete(absorbed);
+      if (other === null) return;
+      const merged = mergeJourneyStates(settledAt(survivor, at), other, survivor, config);
+      expect(merged.funnel);
+      journeys.set(survivor, merged.state);
+    };
+    // What the touchpoints' own ids link, at any time: a link only the written id shows is taken from there.
+    const linked = new IdentityGraph();
+    for (const { tp } of list) for (const link of linksFrom(tp)) linked.apply(link);
     for (const { writtenAs, tp } of list) {
-      const step = applyTouchpoint({ ...state, entered: entered.has(writtenAs) }, { customerId: person, accountId: tp.groupId, sessionId: '', late: false, touchpoint: tp }, rules, config);
-      if (step.state.entered === true) entered.add(writtenAs);
-      expected.push(...step.funnel);
-      state = step.state;
+      const own = primaryNode(tp);
+      const links = linked.resolve(writtenAs) === linked.resolve(own) ? linksFrom(tp) : [{ a: writtenAs, b: own }, ...linksFrom(tp)];
+      for (const link of links) {
+        const result = graph.apply(link);
+        if (result.merged) merge(result.survivor, result.absorbed, tp.timestamp);
+      }
+      // Whose it is at its own time: a touchpoint from before a link belongs to its own id's journey,
+      // wherever arrival order put it.
+      const customerId = graph.resolve(own);
+      const step = applyTouchpoint(journeys.get(customerId) ?? newJourneyState(customerId), { customerId, accountId: tp.groupId, sessionId: '', late: false, touchpoint: tp }, rules, config);
+      expect(step.funnel);
+      journeys.set(customerId, step.state);
     }
-    const settled = tick(state, settledUntil, config);
-    expected.push(...settled.funnel);
-    undecided.push(...tick(settled.state, Infinity, config).funnel);
+    const last = list[list.length - 1]!.tp.timestamp;
+    for (const id of [...journeys.keys()].sort()) if (id !== person && journeys.has(person)) merge(person, id, last);
+    for (const state of journeys.values()) {
+      const settled = tick(state, settledUntil, config);
+      expect(settled.funnel);
+      for (const r of tick(settled.state, Infinity, config).funnel) undecided.push({ ...r, customerId: person });
+    }
   }
   return { expected, undecided, stitched };
 }

@@ -69,6 +69,33 @@ describe('recomputeFunnel', () => {
     expect(summary(batch.expected)).toEqual(['u:x entry consideration 0h', 'u:x entry consideration 24h', 'u:x conversion purchase 48h', 'u:x entry purchase 48h']);
   });
 
+  it('merges two devices’ journeys when a touchpoint links them, as the streaming core does in event time, not as one journey from the start', () => {
+    // Device A reads an ad; device B, another anonymous id, views a product an hour later (its own
+    // journey opens at consideration), signs in as x and buys; A signs in as x after that. Seed 42's
+    // 5-day import had two such customers (README, "Load your history": verify).
+    const anon = (id: string, event: string, at: number, o: Parameters<typeof touchpoint>[2] = {}) => touchpoint(event, at, { userId: null, anonymousId: id, ...o });
+    const steps: Array<{ writtenAs: string; tp: ReturnType<typeof touchpoint>; merges?: string }> = [
+      { writtenAs: 'a:A', tp: anon('A', EVENTS.adClicked, T0) },
+      { writtenAs: 'a:B', tp: anon('B', EVENTS.productViewed, T0 + HOUR) },
+      { writtenAs: 'u:x', tp: anon('B', 'identify', T0 + 2 * HOUR, { type: 'identify', userId: 'x' }), merges: 'a:B' },
+      { writtenAs: 'u:x', tp: anon('B', EVENTS.orderCompleted, T0 + 3 * HOUR, { userId: 'x' }) },
+      { writtenAs: 'u:x', tp: anon('A', 'identify', T0 + 5 * HOUR, { type: 'identify', userId: 'x' }), merges: 'a:A' },
+      { writtenAs: 'u:x', tp: anon('A', EVENTS.productViewed, T0 + 6 * HOUR, { userId: 'x' }) },
+    ];
+    // The streaming core: the absorbed id's journey exported and merged into the survivor's before the linking touchpoint.
+    const partition = new StagesPartition({ rules, config, churn: loadShippedChurnModel() });
+    const rows = steps.flatMap(({ writtenAs, tp, merges }) => {
+      const merged = merges === undefined ? [] : partition.importCustomer(writtenAs, partition.exportCustomer(merges)!).funnel;
+      return [...merged, ...partition.process({ customerId: writtenAs, accountId: null, sessionId: '', late: false, touchpoint: tp }, tp.receivedAt).funnel];
+    });
+    const settled = T0 + 7 * HOUR;
+    const resolve = (id: string) => (id.startsWith('a:') ? 'u:x' : id);
+    const batch = recomputeFunnel(steps.map((s) => ({ customerId: s.writtenAs, touchpoint: s.tp })), resolve, rules, config, settled);
+    // No conversion from A's awareness into B's consideration: nobody knew they were one person then.
+    expect(summary(batch.expected)).toEqual(['u:x entry awareness 0h', 'u:x entry consideration 1h', 'u:x conversion purchase 3h', 'u:x entry purchase 3h']);
+    expect(compareFunnel(batch, facts(rows), resolve, settled)).toMatchObject({ mismatches: 0, foundRows: 4 });
+  });
+
   it('takes a touchpoint stamped after its receipt at its receipt time, as the streaming side does', () => {
     const skewed = { customerId: 'c', touchpoint: touchpoint(EVENTS.productViewed, T0 + 5 * DAY, { userId: 'c', receivedAt: T0 }) };
     expect(summary(recomputeFunnel([skewed], same, rules, config, T0 + 8 * DAY).expected)).toEqual(['c entry consideration 0h', 'c dropoff consideration 168h']);
