@@ -13,6 +13,16 @@ describe('readRequestBody', () => {
     expect((await readRequestBody(Readable.from([deflateSync(json)]), { 'content-encoding': 'deflate' }, LIMIT)).toString()).toBe('{"batch":[]}');
   });
 
+  it('joins a plain body sent in several chunks, and rejects one whose client went away before its end', async () => {
+    const parts = ['{"batch":', '[{"type":"track"}', ']}'].map((t) => Buffer.from(t));
+    expect((await readRequestBody(Readable.from(parts), {}, LIMIT)).toString()).toBe('{"batch":[{"type":"track"}]}');
+    const cut = new Readable({ read() {} });
+    const read = readRequestBody(cut, {}, LIMIT);
+    cut.push(Buffer.from('{"batch":['));
+    cut.destroy();
+    await expect(read).rejects.toMatchObject({ statusCode: 400 });
+  });
+
   it('refuses a declared Content-Length over the limit before reading a byte', async () => {
     let pulled = false;
     const body = new Readable({ read: () => { pulled = true; } });

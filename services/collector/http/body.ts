@@ -21,6 +21,7 @@ export async function readRequestBody(payload: Readable, headers: BodyHeaders, l
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
 
   const decompressor = decompressorFor(headers['content-encoding']);
+  if (decompressor === null) return readPlain(payload, limit);
   const streams: Array<NodeJS.ReadableStream | NodeJS.WritableStream> = [payload, new ByteLimit(limit)];
   if (decompressor !== null) streams.push(decompressor, new ByteLimit(limit));
   // pipeline destroys every stage (the inflater included) as soon as any stage fails.
@@ -39,6 +40,33 @@ export async function readRequestBody(payload: Readable, headers: BodyHeaders, l
     throw error;
   }
   return Buffer.concat(chunks, total);
+}
+
+/**
+ * An uncompressed body (most requests): its chunks gathered as they come, without a pipeline. A
+ * pipeline per request cost ~6% of the collector's busy thread in the e2e (stream stages, and an
+ * AbortController aborted at every finish, which builds a DOMException with its stack trace).
+ * Past `limit` the request stream is destroyed, as the pipeline did on any stage's failure.
+ */
+function readPlain(payload: Readable, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const onData = (chunk: Buffer) => {
+      total += chunk.length;
+      if (total > limit) {
+        payload.off('data', onData);
+        payload.destroy();
+        reject(tooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    payload.on('data', onData);
+    payload.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)));
+    payload.once('error', reject);
+    payload.once('close', () => reject(new CollectorHttpError(400, 'bad_request', 'request body ended before it was complete')));
+  });
 }
 
 /**
