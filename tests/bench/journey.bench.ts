@@ -25,6 +25,8 @@ export interface JourneyBenchOptions {
   seed: number;
   /** Writes a V8 CPU profile of the sessionizer here (node --cpu-prof) when set. */
   cpuProfileDir?: string;
+  /** More node flags for the sessionizer process (e.g. `--max-semi-space-size=64`, docs/performance.md). */
+  sessionizerNodeArgs?: string[];
   /** ATTRIBUTION_ENABLED for the sessionizer (undefined: the sessionizer's default); recorded in the result. */
   attribution?: boolean;
   /**
@@ -80,7 +82,7 @@ export async function runJourneyBench(o: JourneyBenchOptions): Promise<unknown> 
     SESSION_MAX_EVENT_LAG_MINUTES: '1440',
     ...(o.attribution === undefined ? {} : { ATTRIBUTION_ENABLED: String(o.attribution) }),
     LOG_LEVEL: 'warn',
-  }, o.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}`] : []);
+  }, [...(o.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}`] : []), ...(o.sessionizerNodeArgs ?? [])]);
   try {
     await waitForOutput(svc, 'health at', 120_000);
     // Drained: both groups have committed everything, twice in a row (the journey step's input

@@ -54,6 +54,8 @@ const journey = () =>
         events: env('BENCH_JOURNEY_EVENTS', 1_000_000),
         seed: env('FAULT_SEED', 11),
         cpuProfileDir: process.env.BENCH_CPU_PROFILE_DIR,
+        // BENCH_SESSIONIZER_NODE_ARGS: node flags for the sessionizer, space-separated (GC experiments).
+        sessionizerNodeArgs: process.env.BENCH_SESSIONIZER_NODE_ARGS?.split(' ').filter(Boolean),
         input: process.env.BENCH_JOURNEY_INPUT === 'e2e' ? 'e2e' : 'fault',
         ...(attribution === undefined ? {} : { attribution }),
         log: benchLog,
