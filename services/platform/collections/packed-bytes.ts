@@ -2,8 +2,8 @@
  * Bytes kept as a one-byte (latin1) string: the cheapest way V8 holds a small immutable byte
  * string. A string is one heap object (a 16-byte header before its bytes), where a Buffer costs a
  * typed-array object and a separate backing store, and a slice of a consumer's fetch buffer would
- * keep the whole fetch alive. Stores that keep many customers encoded until first access (a
- * restore) hold them this way.
+ * keep the whole fetch alive. The attribution store keeps its customers this way; the journeys,
+ * a million of them at a restore, go into a PackedArena (the same packing, no string each).
  *
  * After its first `plain` bytes (kept as they are, so fields there can be read in place) a run of
  * zero bytes is kept as two characters, 0 and the run's length (1–255): encoded state is mostly
@@ -23,11 +23,18 @@ let scratch = Buffer.allocUnsafe(4096);
 
 /** Copies the bytes (the source may be a view into a larger buffer); the first `plain` stay readable in place. */
 export function packBytes(bytes: Uint8Array, plain = 0): PackedBytes {
+  if (scratch.length < 2 * bytes.length) scratch = Buffer.allocUnsafe(2 * bytes.length);
+  return scratch.toString('latin1', 0, packInto(bytes, plain, scratch, 0));
+}
+
+/**
+ * The packing itself (packBytes' and PackedArena's): writes the packed bytes to `out` from `at`,
+ * which must have room for 2 × `bytes.length`; returns where they end.
+ */
+export function packInto(bytes: Uint8Array, plain: number, out: Uint8Array, at: number): number {
   const n = bytes.length;
-  if (scratch.length < 2 * n) scratch = Buffer.allocUnsafe(2 * n);
-  const out = scratch;
   let i = 0;
-  let o = 0;
+  let o = at;
   for (const head = Math.min(plain, n); i < head; i++) out[o++] = bytes[i]!;
   while (i < n) {
     const b = bytes[i++]!;
@@ -40,17 +47,25 @@ export function packBytes(bytes: Uint8Array, plain = 0): PackedBytes {
     }
     out[o++] = run;
   }
-  return out.toString('latin1', 0, o);
+  return o;
 }
 
 /** The bytes again, exactly: a new buffer (`plain` as given to packBytes). */
 export function unpackBytes(packed: PackedBytes, plain = 0): Buffer {
   const raw = Buffer.from(packed, 'latin1');
   if (plain >= raw.length) return raw; // all plain (ALL_PLAIN, or a state no longer than its prefix): no run to look for
+  return unpackFrom(raw, 0, raw.length, plain) ?? raw;
+}
+
+/**
+ * The bytes packed in `raw` from `start` to `end` again, in a new buffer; null when they hold no
+ * zero run (then they are the bytes themselves).
+ */
+export function unpackFrom(raw: Uint8Array, start: number, end: number, plain: number): Buffer | null {
   let n = 0;
   let runs = 0;
-  for (let i = 0; i < raw.length; ) {
-    if (i >= plain && raw[i] === 0) {
+  for (let i = start; i < end; ) {
+    if (i - start >= plain && raw[i] === 0) {
       n += raw[i + 1]!;
       i += 2;
       runs++;
@@ -59,11 +74,11 @@ export function unpackBytes(packed: PackedBytes, plain = 0): Buffer {
       i++;
     }
   }
-  if (runs === 0) return raw;
+  if (runs === 0) return null;
   const out = Buffer.alloc(n); // zero-filled: runs are skipped over
   let o = 0;
-  for (let i = 0; i < raw.length; ) {
-    if (i >= plain && raw[i] === 0) {
+  for (let i = start; i < end; ) {
+    if (i - start >= plain && raw[i] === 0) {
       o += raw[i + 1]!;
       i += 2;
     } else out[o++] = raw[i++]!;

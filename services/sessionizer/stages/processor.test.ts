@@ -282,6 +282,32 @@ describe('journeys kept encoded (a restore, the idle round)', () => {
     expect(q.snapshot('b')).toEqual(p.snapshot('b'));
   });
 
+  it('frees a journey’s encoded bytes when it is decoded, replaced or removed, and compacts them once most are freed', () => {
+    const p = partition();
+    feed(p, [touch('c1', EVENTS.adClicked, T0)]);
+    const value = Buffer.from(p.snapshot('c1')!);
+    const q = partition();
+    const n = 100_000;
+    for (let i = 0; i < n; i++) q.restore(`k${i}`, value);
+    const full = q.stats().encodedBytes;
+    const entry = full / n;
+    // Restored again (a key the changelog repeats), decoded, removed: each frees its entry.
+    q.restore('k0', value);
+    q.get('k1');
+    q.remove('k2');
+    expect(q.stats()).toMatchObject({ encoded: n - 2, encodedBytes: full - 2 * entry, encodedWasteBytes: 3 * entry });
+    // Tombstones for most: once the freed bytes outweigh the live ones (and 8 MiB), a compaction keeps only the live.
+    for (let i = 3; i < 0.7 * n; i++) q.restore(`k${i}`, null);
+    const after = q.stats();
+    expect(after.customers).toBe(n - 0.7 * n + 2);
+    expect(after.encodedBytes).toBe(after.encoded * entry);
+    expect(after.encodedWasteBytes).toBeLessThan(8 * 2 ** 20);
+    expect(after.encodedWasteBytes).toBeLessThan(full - after.encodedBytes);
+    for (const id of ['k0', `k${0.7 * n}`, `k${n - 1}`]) expect(Buffer.from(q.snapshot(id)!)).toEqual(value);
+    // Its customer id is not its key (not a case the journey step makes): all entries are one size.
+    expect(q.get(`k${n - 1}`)).toEqual(p.get('c1'));
+  });
+
   it('a value scheduled under other settings is decoded at restore and scheduled under the current ones', () => {
     const p = partition();
     feed(p, [touch('c1', EVENTS.productViewed, T0)]);

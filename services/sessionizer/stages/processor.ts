@@ -1,5 +1,5 @@
 import { MapSweep } from '../../platform/collections/map-sweep.js';
-import { packBytes, packedFloat64LE, unpackBytes, type PackedBytes } from '../../platform/collections/packed-bytes.js';
+import { PackedArena } from '../../platform/collections/packed-arena.js';
 import { cyrb53 } from '../core/hash.js';
 import { STAGES, type ChurnScore, type CustomerTouchpoint, type FunnelEvent, type Stage, type StageTransition } from '../../../schemas/journey.js';
 import { churnDueAt, scoreChurn, type ChurnModel } from './churn/score.js';
@@ -34,6 +34,9 @@ export interface PartitionStats {
   customers: number;
   /** Of them, journeys kept encoded (restored, or cooled by the idle round, and not decoded since). */
   encoded: number;
+  /** Bytes the encoded journeys take in the arena, and bytes of journeys freed since its last compaction. */
+  encodedBytes: number;
+  encodedWasteBytes: number;
   byStage: Record<Stage | 'none', number>;
   /** Customers with a pending deadline or rescore. */
   scheduled: number;
@@ -49,11 +52,12 @@ export interface ChangelogRecord {
 }
 
 /**
- * A journey kept encoded: its changelog value (state-codec.ts format 3) as packed bytes. Its
- * header gives its stage, due time and last activity without decoding it; its customer id is the
- * key it is kept under, so it is left out (`freeze` / `thaw`).
+ * A journey kept encoded: its changelog value (state-codec.ts format 3), packed in the partition's
+ * arena (PackedArena), held as the entry's ref. Its header gives its stage, due time and last
+ * activity without decoding it; its customer id is the key it is kept under, so it is left out
+ * (`freeze` / `thaw`).
  */
-type ColdJourney = PackedBytes;
+type ColdJourney = number;
 
 /** A fingerprint of the settings a journey's due time depends on (journeyDueAt, churnDueAt). */
 function scheduleFingerprint(config: StagesCoreConfig): number {
@@ -77,6 +81,8 @@ function scheduleFingerprint(config: StagesCoreConfig): number {
  */
 export class StagesPartition {
   private readonly states = new Map<string, JourneyState | ColdJourney>();
+  /** The cold journeys' bytes; a journey decoded, replaced or removed frees its entry (hold, drop). */
+  private readonly arena = new PackedArena();
   private readonly due = new DueIndex();
   private readonly dirty = new Set<string>();
   private readonly idleSweep = new MapSweep(this.states);
@@ -119,12 +125,12 @@ export class StagesPartition {
       if (held === undefined) continue;
       if (deferred(id)) {
         // Its deadline waits too: held touchpoints from before it must be applied first.
-        this.due.schedule(id, typeof held === 'string' ? coldDueAt(held) : this.dueAt(held));
+        this.due.schedule(id, typeof held === 'number' ? this.coldTime(held, JOURNEY_HEADER_AT.dueAt) : this.dueAt(held));
         continue;
       }
       // A cold journey is decoded for its due work only, and kept encoded after it.
-      const cold = typeof held === 'string';
-      const state = cold ? decodeJourneyState(thaw(id, held)) : held;
+      const cold = typeof held === 'number';
+      const state = cold ? decodeJourneyState(this.thaw(id, held)) : held;
       this.ticked++;
       const at = Math.max(now, state.lastActivityAt ?? now);
       const step = journeyTick(state, at, config);
@@ -162,8 +168,8 @@ export class StagesPartition {
   idleCustomers(before: number, limit: number, start: boolean, coolBefore = -Infinity): string[] {
     if (start) this.idleSweep.start();
     return this.idleSweep.visit(limit, (id, state) => {
-      const last = typeof state === 'string' ? coldLastActivityAt(state) : state.lastActivityAt;
-      if (typeof state !== 'string' && (last === null || last <= coolBefore)) this.keep(id, state, true);
+      const last = typeof state === 'number' ? this.coldTime(state, JOURNEY_HEADER_AT.lastActivityAt) : state.lastActivityAt;
+      if (typeof state !== 'number' && (last === null || last <= coolBefore)) this.keep(id, state, true);
       return (last === null || last <= before) && !this.due.has(id);
     });
   }
@@ -179,7 +185,7 @@ export class StagesPartition {
 
   /** Removes a customer without decoding it (idle eviction, a deletion); the next flush writes its tombstone. */
   remove(customerId: string): void {
-    if (!this.states.delete(customerId)) return;
+    if (!this.drop(customerId)) return;
     this.due.unschedule(customerId);
     this.dirty.add(customerId);
   }
@@ -199,14 +205,14 @@ export class StagesPartition {
   /** When the customer was last active (null: never; undefined: unknown here), without decoding it. */
   lastActivityAt(customerId: string): number | null | undefined {
     const held = this.states.get(customerId);
-    return typeof held === 'string' ? coldLastActivityAt(held) : held?.lastActivityAt;
+    return typeof held === 'number' ? this.coldTime(held, JOURNEY_HEADER_AT.lastActivityAt) : held?.lastActivityAt;
   }
 
   /** The changelog value for a customer (format 3), or null when it has no state (a tombstone). */
   snapshot(customerId: string): Uint8Array | null {
     const held = this.states.get(customerId);
     if (held === undefined) return null;
-    return typeof held === 'string' ? thaw(customerId, held) : this.encode(held);
+    return typeof held === 'number' ? this.thaw(customerId, held) : this.encode(held);
   }
 
   /**
@@ -217,7 +223,7 @@ export class StagesPartition {
    */
   restore(customerId: string, snapshot: Uint8Array | null): void {
     if (snapshot === null) {
-      this.states.delete(customerId);
+      this.drop(customerId);
       this.due.unschedule(customerId);
       return;
     }
@@ -225,7 +231,7 @@ export class StagesPartition {
     // A restore streams the changelog, so a customer may come again with a later due time: the
     // earlier one stays scheduled, a lower bound like any (the visit finds nothing due and reschedules).
     if (header !== null && header.schedule === this.schedule) {
-      this.states.set(customerId, freeze(customerId, snapshot));
+      this.hold(customerId, this.freeze(customerId, snapshot));
       this.due.schedule(customerId, header.dueAt);
       return;
     }
@@ -269,18 +275,20 @@ export class StagesPartition {
     const byStage = Object.fromEntries([...STAGES, 'none'].map((s) => [s, 0])) as Record<Stage | 'none', number>;
     let encoded = 0;
     for (const s of this.states.values()) {
-      if (typeof s === 'string') encoded++;
-      byStage[(typeof s === 'string' ? coldStage(s) : s.stage) ?? 'none']++;
+      if (typeof s === 'number') encoded++;
+      // 0xFF in a cold journey's header (no stage) is no index of STAGES.
+      byStage[(typeof s === 'number' ? (STAGES[this.arena.byte(s, JOURNEY_HEADER_AT.stage)] ?? null) : s.stage) ?? 'none']++;
     }
-    return { customers: this.states.size, encoded, byStage, scheduled: this.due.size, dirty: this.dirty.size, touchpoints: this.touchpoints, ticked: this.ticked };
+    const { liveBytes, deadBytes } = this.arena.stats();
+    return { customers: this.states.size, encoded, encodedBytes: liveBytes, encodedWasteBytes: deadBytes, byStage, scheduled: this.due.size, dirty: this.dirty.size, touchpoints: this.touchpoints, ticked: this.ticked };
   }
 
   /** The customer's journey decoded and kept so (it is in use), or undefined. */
   private hot(id: string): JourneyState | undefined {
     const held = this.states.get(id);
-    if (typeof held !== 'string') return held;
-    const state = decodeJourneyState(thaw(id, held));
-    this.states.set(id, state);
+    if (typeof held !== 'number') return held;
+    const state = decodeJourneyState(this.thaw(id, held));
+    this.hold(id, state);
     return state;
   }
 
@@ -292,7 +300,7 @@ export class StagesPartition {
   /** Holds the state (encoded when `cold`) and schedules its due work. */
   private keep(id: string, state: JourneyState, cold: boolean): void {
     const at = this.dueAt(state);
-    this.states.set(id, cold ? freeze(id, encodeJourneyState(state, { at, schedule: this.schedule })) : state);
+    this.hold(id, cold ? this.freeze(id, encodeJourneyState(state, { at, schedule: this.schedule })) : state);
     this.due.schedule(id, at);
   }
 
@@ -306,19 +314,45 @@ export class StagesPartition {
     const b = churnDueAt(state, config);
     return a === null ? b : b === null ? a : Math.min(a, b);
   }
+
+  /** Holds a journey (or a cold journey's ref) for `id`, freeing the arena entry it replaces. */
+  private hold(id: string, held: JourneyState | ColdJourney): void {
+    const before = this.states.get(id);
+    this.states.set(id, held);
+    if (typeof before === 'number') this.freed(before);
+  }
+
+  /** Removes `id`'s journey, freeing its arena entry; whether it had one. */
+  private drop(id: string): boolean {
+    const before = this.states.get(id);
+    if (before === undefined) return false;
+    this.states.delete(id);
+    if (typeof before === 'number') this.freed(before);
+    return true;
+  }
+
+  /** Once freed entries outweigh live ones, the arena is compacted and every cold journey given its new ref. */
+  private freed(ref: ColdJourney): void {
+    this.arena.free(ref);
+    if (!this.arena.wasteful()) return;
+    this.arena.compact((move) => {
+      for (const [id, held] of this.states) if (typeof held === 'number') this.states.set(id, move(held));
+    });
+  }
+
+  /** A format 3 value kept cold: packed, without its customer id when that is the key (state-codec.ts). */
+  private freeze(id: string, bytes: Uint8Array): ColdJourney {
+    return this.arena.add(withoutKeyId(bytes, id), JOURNEY_HEADER_BYTES);
+  }
+
+  /** The value a cold journey was kept from, byte for byte. */
+  private thaw(id: string, cold: ColdJourney): Uint8Array {
+    return withKeyId(this.arena.unpack(cold, JOURNEY_HEADER_BYTES), id);
+  }
+
+  /** A time of a cold journey's header (NaN there: none). */
+  private coldTime(cold: ColdJourney, at: number): number | null {
+    const t = this.arena.float64LE(cold, at);
+    return Number.isNaN(t) ? null : t;
+  }
 }
-
-/** A format 3 value kept cold: packed, without its customer id when that is the key (state-codec.ts). */
-const freeze = (id: string, bytes: Uint8Array): ColdJourney => packBytes(withoutKeyId(bytes, id), JOURNEY_HEADER_BYTES);
-/** The value a cold journey was kept from, byte for byte. */
-const thaw = (id: string, cold: ColdJourney): Uint8Array => withKeyId(unpackBytes(cold, JOURNEY_HEADER_BYTES), id);
-
-/** A time of a cold journey's header (NaN there: none). */
-const coldTime = (cold: ColdJourney, at: number): number | null => {
-  const t = packedFloat64LE(cold, at);
-  return Number.isNaN(t) ? null : t;
-};
-const coldLastActivityAt = (cold: ColdJourney): number | null => coldTime(cold, JOURNEY_HEADER_AT.lastActivityAt);
-const coldDueAt = (cold: ColdJourney): number | null => coldTime(cold, JOURNEY_HEADER_AT.dueAt);
-/** 0xFF there (no stage) is no index of STAGES. */
-const coldStage = (cold: ColdJourney): Stage | null => STAGES[cold.charCodeAt(JOURNEY_HEADER_AT.stage)] ?? null;
