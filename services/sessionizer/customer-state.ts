@@ -47,7 +47,8 @@ export function encodeCustomerState(parts: CustomerStateParts): Buffer | null {
 }
 
 export function decodeCustomerState(bytes: Uint8Array): CustomerStateParts {
-  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // A restore hands every value in as a Buffer already: no second view of it then.
+  const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const format = buffer[0];
   if (buffer.length < 5 || (format !== FORMAT && format !== FORMAT_WITH_ATTRIBUTION)) throw new Error(`not a customer state (format byte ${format})`);
   const length = buffer.readUInt32BE(1);

@@ -104,7 +104,8 @@ export class FrameBuilder {
   private count = 0;
 
   add(key: string, value: Uint8Array | null): void {
-    this.reserve(8 + Buffer.byteLength(key, 'utf8') + (value?.length ?? 0));
+    // At most 3 bytes a UTF-16 unit in UTF-8: room without measuring the key first.
+    this.reserve(8 + 3 * key.length + (value?.length ?? 0));
     const keyLength = this.bytes.write(key, this.pos + 4, 'utf8');
     this.bytes.writeUInt32BE(keyLength, this.pos);
     this.pos += 4 + keyLength;

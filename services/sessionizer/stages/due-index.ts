@@ -32,9 +32,10 @@ export class DueIndex {
   /** Makes sure `key` is popped no later than `at` (null: nothing to schedule). */
   schedule(key: string, at: number | null): void {
     if (at === null) return;
-    const current = this.timeOf(key);
-    if (current !== undefined && current <= at) return;
-    this.setTime(key, at);
+    // One lookup of `times` for both questions (a restore schedules every customer it reads).
+    const held = this.times.get(key);
+    if (held !== undefined && (held === FAR ? this.far.get(key)! : this.base + held) <= at) return;
+    this.setTime(key, at, held);
     this.heap.push(key, at);
     if (this.heap.size > 2 * this.times.size + 1024) this.compact();
   }
@@ -88,12 +89,13 @@ export class DueIndex {
     return held === FAR ? this.far.get(key) : this.base + held;
   }
 
-  private setTime(key: string, at: number): void {
+  /** `held`: what `times` holds for the key now. */
+  private setTime(key: string, at: number, held = this.times.get(key)): void {
     if (Number.isNaN(this.base) && Number.isSafeInteger(at)) this.base = at;
     const offset = at - this.base;
     // Whole and small: base + offset gives `at` back exactly (both are safe integers).
     if (Number.isSafeInteger(at) && offset >= -NEAR && offset <= NEAR) {
-      if (this.times.get(key) === FAR) this.far.delete(key);
+      if (held === FAR) this.far.delete(key);
       this.times.set(key, offset);
     } else {
       this.far.set(key, at);
