@@ -150,15 +150,22 @@ async function fillChangelog(kafka: Kafka, topics: Topics, customers: number, en
 function inProcessRestore(topics: Topics, values: StateUpdate[], end: number) {
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
-  const heapBefore = process.memoryUsage().heapUsed;
+  const before = process.memoryUsage();
   const processor = benchJourneyProcessor(topics, end);
   const started = performance.now();
   for (const u of values) if (u.value !== null) processor.restore(u.key, u.value);
   const ms = performance.now() - started;
   gc?.();
-  const heap = process.memoryUsage().heapUsed - heapBefore;
+  const after = process.memoryUsage();
   const customers = processor.stages.stats().customers;
-  return { customers, applyMsPerMillion: Math.round((ms * 1e6) / customers), heapBytesPerCustomer: gc ? Math.round(heap / customers) : Number.NaN };
+  const perCustomer = (bytes: number) => (gc ? Math.round(bytes / customers) : Number.NaN);
+  return {
+    customers,
+    applyMsPerMillion: Math.round((ms * 1e6) / customers),
+    heapBytesPerCustomer: perCustomer(after.heapUsed - before.heapUsed),
+    /** Outside V8's heap: the cold journeys' arena (stages/processor.ts), in buffers. */
+    arrayBufferBytesPerCustomer: perCustomer(after.arrayBuffers - before.arrayBuffers),
+  };
 }
 
 /** Resident memory of a process now (VmRSS), MB. */
