@@ -34,6 +34,22 @@ describe('PackedArena', () => {
     );
   });
 
+  it('gives back a spliced entry as the bytes spliced (property)', () => {
+    fc.assert(
+      fc.property(zeroHeavy, fc.nat(), fc.nat(), fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 255 })), fc.nat(30), (bytes, a, b, standIn, plain) => {
+        const from = a % (bytes.length + 1);
+        const to = from + (b % (bytes.length - from + 1));
+        const spliced = Buffer.concat([bytes.subarray(0, from), Buffer.from([standIn]), bytes.subarray(to)]);
+        const arena = new PackedArena(128);
+        const before = arena.add(Buffer.from([0, 0, 1]), 0);
+        const ref = arena.addSpliced(bytes, plain, from, to, standIn);
+        expect(arena.unpack(ref, plain).equals(spliced)).toBe(true);
+        expect([...arena.unpack(before, 0)]).toEqual([0, 0, 1]);
+        if (plain > 0 && spliced.length > 0) expect(arena.byte(ref, 0)).toBe(spliced[0]);
+      }),
+    );
+  });
+
   it('packs as packBytes does, and reads the plain prefix in place', () => {
     const arena = new PackedArena(64);
     const bytes = Buffer.alloc(40);

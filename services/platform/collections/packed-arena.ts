@@ -30,7 +30,23 @@ export class PackedArena {
   /** Packs `bytes` (the first `plain` kept as they are, readable in place) and returns its ref. */
   add(bytes: Uint8Array, plain: number): number {
     const { slab, at, ref } = this.room(4 + 2 * bytes.length);
-    const end = packInto(bytes, plain, slab, at + 4);
+    const end = packInto(bytes, 0, bytes.length, plain, slab, at + 4);
+    slab.writeUInt32LE(end - at - 4, at);
+    this.take(end - at);
+    return ref;
+  }
+
+  /**
+   * As `add` of `bytes` with `from`..`to` replaced by the one byte `standIn` (`plain` counts in the
+   * bytes so spliced), without building them first: one copy less, and no views.
+   */
+  addSpliced(bytes: Uint8Array, plain: number, from: number, to: number, standIn: number): number {
+    const { slab, at, ref } = this.room(4 + 2 * (bytes.length + 1));
+    let end = packInto(bytes, 0, from, plain, slab, at + 4);
+    slab[end++] = standIn;
+    // A zero stand-in past the plain prefix is a run of one, as packInto writes it.
+    if (standIn === 0 && from >= plain) slab[end++] = 1;
+    end = packInto(bytes, to, bytes.length, Math.max(0, plain - from - 1), slab, end);
     slab.writeUInt32LE(end - at - 4, at);
     this.take(end - at);
     return ref;

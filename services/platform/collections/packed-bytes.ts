@@ -24,24 +24,25 @@ let scratch = Buffer.allocUnsafe(4096);
 /** Copies the bytes (the source may be a view into a larger buffer); the first `plain` stay readable in place. */
 export function packBytes(bytes: Uint8Array, plain = 0): PackedBytes {
   if (scratch.length < 2 * bytes.length) scratch = Buffer.allocUnsafe(2 * bytes.length);
-  return scratch.toString('latin1', 0, packInto(bytes, plain, scratch, 0));
+  return scratch.toString('latin1', 0, packInto(bytes, 0, bytes.length, plain, scratch, 0));
 }
 
 /**
- * The packing itself (packBytes' and PackedArena's): writes the packed bytes to `out` from `at`,
- * which must have room for 2 × `bytes.length`; returns where they end.
+ * The packing itself (packBytes' and PackedArena's): writes `bytes` from `start` to `end`, the
+ * first `plain` of them as they are, packed to `out` from `at`, which must have room for twice as
+ * many; returns where they end. Runs are self-delimiting, so ranges packed one after the other
+ * unpack as the bytes one after the other.
  */
-export function packInto(bytes: Uint8Array, plain: number, out: Uint8Array, at: number): number {
-  const n = bytes.length;
-  let i = 0;
+export function packInto(bytes: Uint8Array, start: number, end: number, plain: number, out: Uint8Array, at: number): number {
+  let i = start;
   let o = at;
-  for (const head = Math.min(plain, n); i < head; i++) out[o++] = bytes[i]!;
-  while (i < n) {
+  for (const head = Math.min(start + plain, end); i < head; i++) out[o++] = bytes[i]!;
+  while (i < end) {
     const b = bytes[i++]!;
     out[o++] = b;
     if (b !== 0) continue;
     let run = 1;
-    while (i < n && run < 255 && bytes[i] === 0) {
+    while (i < end && run < 255 && bytes[i] === 0) {
       run++;
       i++;
     }

@@ -7,7 +7,7 @@ import { DueIndex } from './due-index.js';
 import { applyTouchpoint, journeyDueAt, tick as journeyTick } from './journey.js';
 import { newJourneyState, type JourneyState } from './journey-state.js';
 import { mergeJourneyStates } from './merge.js';
-import { decodeJourneyState, encodeJourneyState, JOURNEY_HEADER_AT, JOURNEY_HEADER_BYTES, readJourneyHeader, withKeyId, withoutKeyId } from './state-codec.js';
+import { decodeJourneyState, encodeJourneyState, JOURNEY_HEADER_AT, JOURNEY_HEADER_BYTES, keyIdEnd, KEY_ID_STAND_IN, readJourneyHeader, withKeyId } from './state-codec.js';
 import type { StagesCoreConfig } from './stages-config.js';
 import type { StageRules } from './stage-rules.js';
 
@@ -342,7 +342,8 @@ export class StagesPartition {
 
   /** A format 3 value kept cold: packed, without its customer id when that is the key (state-codec.ts). */
   private freeze(id: string, bytes: Uint8Array): ColdJourney {
-    return this.arena.add(withoutKeyId(bytes, id), JOURNEY_HEADER_BYTES);
+    const idEnd = keyIdEnd(bytes, id);
+    return idEnd < 0 ? this.arena.add(bytes, JOURNEY_HEADER_BYTES) : this.arena.addSpliced(bytes, JOURNEY_HEADER_BYTES, JOURNEY_HEADER_BYTES, idEnd, KEY_ID_STAND_IN);
   }
 
   /** The value a cold journey was kept from, byte for byte. */

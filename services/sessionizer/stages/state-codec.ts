@@ -208,32 +208,47 @@ function decodeJson(bytes: Uint8Array): JourneyState {
  * back (`withKeyId`) gives the value's bytes exactly.
  */
 const KEY_ID = 0x01;
+/** The byte that stands in a value's customer id when that is its key (withoutKeyId, keyIdEnd). */
+export const KEY_ID_STAND_IN = KEY_ID;
 let keyless = new Uint8Array(512);
 
 /** The value without its customer id when that is `key` (a view, valid until the next call), else the value itself. */
 export function withoutKeyId(bytes: Uint8Array, key: string): Uint8Array {
   const at = JOURNEY_HEADER_BYTES;
-  if (bytes[0] !== FORMAT_WITH_HEADER || bytes.length <= at) return bytes;
+  const to = keyIdEnd(bytes, key);
+  if (to < 0) return bytes;
+  const n = bytes.length - (to - at) + 1;
+  if (keyless.length < n) keyless = new Uint8Array(2 * n);
+  keyless.set(bytes.subarray(0, at));
+  keyless[at] = KEY_ID;
+  keyless.set(bytes.subarray(to), at + 1);
+  return keyless.subarray(0, n);
+}
+
+/**
+ * Where the customer id that `withoutKeyId` leaves out ends (it begins at JOURNEY_HEADER_BYTES,
+ * with its length), or -1 when the value keeps it (not format 3, or an id other than the ASCII
+ * `key`). For a holder that copies the value anyway: it writes the header, KEY_ID_STAND_IN and
+ * the bytes from here (as PackedArena.addSpliced does), which are withoutKeyId's bytes.
+ */
+export function keyIdEnd(bytes: Uint8Array, key: string): number {
+  const at = JOURNEY_HEADER_BYTES;
+  if (bytes[0] !== FORMAT_WITH_HEADER || bytes.length <= at) return -1;
   // The id's length: a zigzag varint, 2 × length for a string.
   let zigzag = 0;
   let scale = 1;
   let pos = at;
   for (;;) {
     const b = bytes[pos++];
-    if (b === undefined || pos - at > 5) return bytes;
+    if (b === undefined || pos - at > 5) return -1;
     zigzag += (b & 0x7f) * scale;
     scale *= 128;
     if ((b & 0x80) === 0) break;
   }
   const length = zigzag / 2;
-  if (length !== key.length || pos + length > bytes.length) return bytes;
-  for (let i = 0; i < length; i++) if (key.charCodeAt(i) !== bytes[pos + i] || bytes[pos + i]! >= 0x80) return bytes;
-  const n = bytes.length - (pos - at) - length + 1;
-  if (keyless.length < n) keyless = new Uint8Array(2 * n);
-  keyless.set(bytes.subarray(0, at));
-  keyless[at] = KEY_ID;
-  keyless.set(bytes.subarray(pos + length), at + 1);
-  return keyless.subarray(0, n);
+  if (length !== key.length || pos + length > bytes.length) return -1;
+  for (let i = 0; i < length; i++) if (key.charCodeAt(i) !== bytes[pos + i] || bytes[pos + i]! >= 0x80) return -1;
+  return pos + length;
 }
 
 /** The value as it was written: its customer id put back from `key` where `withoutKeyId` left it out. */
