@@ -296,7 +296,7 @@ describe('journeys kept encoded (a restore, the idle round)', () => {
     q.get('k1');
     q.remove('k2');
     expect(q.stats()).toMatchObject({ encoded: n - 2, encodedBytes: full - 2 * entry, encodedWasteBytes: 3 * entry });
-    // Tombstones for most: once the freed bytes outweigh the live ones (and 8 MiB), a compaction keeps only the live.
+    // Tombstones for most: once the freed bytes are half the live ones (and 8 MiB), a compaction keeps only the live.
     for (let i = 3; i < 0.7 * n; i++) q.restore(`k${i}`, null);
     const after = q.stats();
     expect(after.customers).toBe(n - 0.7 * n + 2);

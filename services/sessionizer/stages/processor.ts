@@ -331,7 +331,12 @@ export class StagesPartition {
     return true;
   }
 
-  /** Once freed entries outweigh live ones, the arena is compacted and every cold journey given its new ref. */
+  /**
+   * Once freed entries take half the live ones' room (PackedArena.wasteful), the arena is compacted
+   * and every cold journey given its new ref: a pause of the partition, ~0.9 CPU-s for 750,000 cold
+   * journeys (scratch timing at load 40), after at least half as many were decoded, replaced or
+   * removed.
+   */
   private freed(ref: ColdJourney): void {
     this.arena.free(ref);
     if (!this.arena.wasteful()) return;
