@@ -46,7 +46,7 @@ export async function readRequestBody(payload: Readable, headers: BodyHeaders, l
  * An uncompressed body (most requests): its chunks gathered as they come, without a pipeline. A
  * pipeline per request cost ~6% of the collector's busy thread in the e2e (stream stages, and an
  * AbortController aborted at every finish, which builds a DOMException with its stack trace).
- * Past `limit` the request stream is destroyed, as the pipeline did on any stage's failure.
+ * Past `limit` it stops reading and answers at once (request_too_large).
  */
 function readPlain(payload: Readable, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -55,8 +55,10 @@ function readPlain(payload: Readable, limit: number): Promise<Buffer> {
     const onData = (chunk: Buffer) => {
       total += chunk.length;
       if (total > limit) {
+        // Stop reading, without destroying the request: the 400 still has to reach the client,
+        // and Node's HTTP server discards (or closes on) what the client sends after it.
         payload.off('data', onData);
-        payload.destroy();
+        payload.pause();
         reject(tooLarge(limit));
         return;
       }
