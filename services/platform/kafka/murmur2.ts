@@ -2,48 +2,26 @@
  * Kafka's murmur2 (the Java client's Utils.murmur2, which kafkajs' DefaultPartitioner copies), on
  * 32-bit integer arithmetic with Math.imul: the same hash as kafkajs' version, which builds a Long
  * object per multiplication (a tenth of the journey step's allocations went there). Keys are hashed
- * as their UTF-8 bytes; ASCII keys are read from the string without a Buffer.
+ * as their UTF-8 bytes.
  */
 const SEED = 0x9747b28c;
 const M = 0x5bd1e995;
 
-const ASCII = /^[\x00-\x7f]*$/;
+/** Where a string key's UTF-8 bytes are written to be hashed: grown for a longer key, never shrunk. */
+let scratch = Buffer.allocUnsafe(256);
 
 /**
- * One hash, two readers: an ASCII string is read by char code, anything else as its UTF-8 bytes.
- * The two loops are written out rather than sharing a reader closure: a closure per call was ~400
- * bytes of garbage per journey event (three to four keyed records each; docs/performance.md).
+ * A string key is hashed as its UTF-8 bytes, written into one reused buffer: no Buffer and no reader
+ * closure per key (a closure per call was ~400 bytes of garbage per journey event, three to four
+ * keyed records each; docs/performance.md).
  */
 export function murmur2(key: string | Buffer): number {
-  if (typeof key === 'string') return ASCII.test(key) ? murmur2Ascii(key) : murmur2Bytes(Buffer.from(key, 'utf8'));
-  return murmur2Bytes(key);
+  if (typeof key !== 'string') return murmur2Bytes(key, key.length);
+  if (key.length * 3 > scratch.length) scratch = Buffer.allocUnsafe(key.length * 3);
+  return murmur2Bytes(scratch, scratch.write(key, 0, 'utf8'));
 }
 
-function murmur2Ascii(key: string): number {
-  const length = key.length;
-  let h = SEED ^ length;
-  const length4 = length >>> 2;
-  for (let i = 0; i < length4; i++) {
-    const i4 = i * 4;
-    h = mix(h, key.charCodeAt(i4) | (key.charCodeAt(i4 + 1) << 8) | (key.charCodeAt(i4 + 2) << 16) | (key.charCodeAt(i4 + 3) << 24));
-  }
-  const tail = length & ~3;
-  switch (length & 3) {
-    case 3:
-      h ^= key.charCodeAt(tail + 2) << 16;
-    // falls through
-    case 2:
-      h ^= key.charCodeAt(tail + 1) << 8;
-    // falls through
-    case 1:
-      h ^= key.charCodeAt(tail);
-      h = Math.imul(h, M);
-  }
-  return finish(h);
-}
-
-function murmur2Bytes(key: Buffer): number {
-  const length = key.length;
+function murmur2Bytes(key: Buffer, length: number): number {
   let h = SEED ^ length;
   const length4 = length >>> 2;
   for (let i = 0; i < length4; i++) {
