@@ -202,14 +202,12 @@ function decodeJson(bytes: Uint8Array): JourneyState {
 
 /**
  * A kept (cold) format 3 value leaves out its customer id, the Avro body's first field, when that
- * is the key the store keeps the value under: a byte KEY_ID stands in its place (a negative length,
+ * is the key the store keeps the value under: a byte KEY_ID_STAND_IN stands in its place (a negative length,
  * which no Avro string has). The id is the key's copy (14–40 bytes); a million restored customers
  * hold it once in their keys. Only an ASCII id equal to the key is left out, so putting the key
  * back (`withKeyId`) gives the value's bytes exactly.
  */
-const KEY_ID = 0x01;
-/** The byte that stands in a value's customer id when that is its key (withoutKeyId, keyIdEnd). */
-export const KEY_ID_STAND_IN = KEY_ID;
+export const KEY_ID_STAND_IN = 0x01;
 let keyless = new Uint8Array(512);
 
 /** The value without its customer id when that is `key` (a view, valid until the next call), else the value itself. */
@@ -220,7 +218,7 @@ export function withoutKeyId(bytes: Uint8Array, key: string): Uint8Array {
   const n = bytes.length - (to - at) + 1;
   if (keyless.length < n) keyless = new Uint8Array(2 * n);
   keyless.set(bytes.subarray(0, at));
-  keyless[at] = KEY_ID;
+  keyless[at] = KEY_ID_STAND_IN;
   keyless.set(bytes.subarray(to), at + 1);
   return keyless.subarray(0, n);
 }
@@ -254,7 +252,7 @@ export function keyIdEnd(bytes: Uint8Array, key: string): number {
 /** The value as it was written: its customer id put back from `key` where `withoutKeyId` left it out. */
 export function withKeyId(bytes: Uint8Array, key: string): Uint8Array {
   const at = JOURNEY_HEADER_BYTES;
-  if (bytes[0] !== FORMAT_WITH_HEADER || bytes[at] !== KEY_ID) return bytes;
+  if (bytes[0] !== FORMAT_WITH_HEADER || bytes[at] !== KEY_ID_STAND_IN) return bytes;
   let varint = 0;
   for (let z = 2 * key.length; ; varint++, z = Math.floor(z / 128)) if (z < 128) break;
   varint++;
